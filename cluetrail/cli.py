@@ -1,0 +1,58 @@
+"""The ``cluetrail`` command for operators: set up the stack, import clues, rebuild projections, audit.
+
+Service-specific commands are registered by the owning service (``services/<name>/cli.py``), so each
+command lives beside the code it drives.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+
+import typer
+from rich.console import Console
+
+from cluetrail.db import ensure_database
+from cluetrail.kafka import ensure_topics
+from cluetrail.settings import CommonSettings
+
+console = Console()
+app = typer.Typer(help="cluetrail: risk clues from report to write-off, on an auditable event log.", no_args_is_help=True)
+stack_app = typer.Typer(help="Topics and databases of a deployment.", no_args_is_help=True)
+app.add_typer(stack_app, name="stack")
+
+SERVICES = ("intake", "triage", "reporting", "notify")
+
+
+@stack_app.command("init")
+def stack_init() -> None:
+    """Create the case and dead-letter topics (unlimited retention) and each service's database."""
+    settings = CommonSettings()
+
+    async def init() -> None:
+        created = await ensure_topics(settings)
+        for service in SERVICES:
+            await ensure_database(settings.database_for(service))
+        console.print(f"topics created: {', '.join(created) or 'none (all present)'}")
+        console.print(f"databases ready: {', '.join(settings.database_for(s).rpartition('/')[2] for s in SERVICES)}")
+
+    asyncio.run(init())
+
+
+def _register_service_commands() -> None:
+    for service in SERVICES + ("demo",):
+        module_name = "cluetrail.demo" if service == "demo" else f"services.{service}.cli"
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name != module_name:
+                raise
+            continue
+        module.register(app)
+
+
+_register_service_commands()
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,175 @@
+"""The exactly-once consume loop: at-least-once delivery, exactly-once effects.
+
+A batch of records is applied in one PostgreSQL transaction together with the consumer's position per
+partition. A record at or below the stored position was applied before (redelivery after a crash) and
+is skipped. Records that can never be applied (unreadable, hash mismatch, a rule the handler refuses)
+go to the dead-letter topic with the reason and count as consumed, so the stream keeps moving. Anything
+else (database or broker down) propagates, the batch is rolled back, and the subscriber rewinds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+from aiokafka import ConsumerRecord
+from opentelemetry import trace
+
+from cluetrail.deadletter import DeadLetters
+from cluetrail.telemetry import context_from_headers
+from contracts.envelope import Envelope, compute_hash
+from contracts.events import UnreadableEvent, parse_document, read_event
+
+log = logging.getLogger(__name__)
+
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.TooManyConnectionsError,
+    asyncpg.DeadlockDetectedError,
+    asyncpg.SerializationError,
+    ConnectionError,
+    OSError,
+    asyncio.TimeoutError,
+)
+
+
+class Rejected(Exception):
+    """Raised by an apply function for an event it can never apply; the reason goes to the dead letter."""
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """A readable case event with the record it came in and its raw document (as written)."""
+
+    record: ConsumerRecord[bytes, bytes]
+    event: Envelope
+    document: dict[str, Any]
+
+
+Apply = Callable[[asyncpg.Connection, Incoming], Awaitable[None]]
+
+
+def decode_record(record: ConsumerRecord[bytes, bytes]) -> Incoming:
+    """Read a record as a case event and check its own hash. Raises ``Rejected`` with the reason."""
+    try:
+        document = parse_document(record.value or b"")
+        event = read_event(dict(document))
+    except UnreadableEvent as exc:
+        raise Rejected(str(exc)) from exc
+    if document.get("hash") != compute_hash(document):
+        raise Rejected(f"hash mismatch: case {event.case_id} seq {event.seq} was altered")
+    if record.key is not None and record.key != str(event.case_id).encode():
+        raise Rejected(f"record key {record.key!r} is not the case id {event.case_id}")
+    return Incoming(record, event, document)
+
+
+class ExactlyOnceConsumer:
+    """Applies batches of case records to one service's database exactly once."""
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        pool: asyncpg.Pool,
+        dead_letters: DeadLetters,
+        apply: Apply,
+        tracer: trace.Tracer,
+        positions_table: str = "consumer_positions",
+        prepare: Callable[[asyncpg.Connection], Awaitable[None]] | None = None,
+    ) -> None:
+        self.name = name
+        self._pool = pool
+        self._dead_letters = dead_letters
+        self._apply = apply
+        self._tracer = tracer
+        self._positions = positions_table
+        self._prepare = prepare
+        self.applied_total = 0
+
+    async def process(self, records: Sequence[ConsumerRecord[bytes, bytes]]) -> list[Incoming]:
+        """Apply a batch; return the events applied now (not skipped, not dead-lettered)."""
+        if not records:
+            return []
+        try:
+            async with self._pool.acquire() as conn:
+                try:
+                    return await self._process(conn, records, isolate=False)
+                except TRANSIENT_ERRORS:
+                    raise
+                except Exception:
+                    log.info("%s: batch failed, applying record by record", self.name, exc_info=True)
+                    return await self._process(conn, records, isolate=True)
+        except TRANSIENT_ERRORS:
+            log.warning("%s: transient failure, the batch will be redelivered", self.name, exc_info=True)
+            await asyncio.sleep(1.0)
+            raise
+
+    async def _process(
+        self, conn: asyncpg.Connection, records: Sequence[ConsumerRecord[bytes, bytes]], *, isolate: bool
+    ) -> list[Incoming]:
+        applied: list[Incoming] = []
+        async with conn.transaction():
+            if self._prepare is not None:
+                await self._prepare(conn)
+            positions = await self._lock_positions(conn, records)
+            newest: dict[tuple[str, int], int] = {}
+            for record in records:
+                key = (record.topic, record.partition)
+                if record.offset <= positions.get(key, -1):
+                    continue  # applied before this delivery
+                newest[key] = max(newest.get(key, -1), record.offset)
+                incoming = await self._apply_record(conn, record, isolate)
+                if incoming is not None:
+                    applied.append(incoming)
+            await conn.executemany(
+                f"INSERT INTO {self._positions} (consumer, topic, partition, \"offset\") VALUES ($1, $2, $3, $4) "
+                f"ON CONFLICT (consumer, topic, partition) DO UPDATE SET \"offset\" = EXCLUDED.\"offset\", "
+                f"updated_at = now()",
+                [(self.name, topic, partition, offset) for (topic, partition), offset in newest.items()],
+            )
+        self.applied_total += len(applied)
+        return applied
+
+    async def _apply_record(
+        self, conn: asyncpg.Connection, record: ConsumerRecord[bytes, bytes], isolate: bool
+    ) -> Incoming | None:
+        try:
+            incoming = decode_record(record)
+        except Rejected as exc:
+            await self._dead_letters.send(record, str(exc))
+            return None
+        with self._tracer.start_as_current_span(
+            f"{self.name} apply {incoming.event.type}",
+            context=context_from_headers(record.headers),
+            attributes={"cluetrail.case_id": str(incoming.event.case_id), "cluetrail.seq": incoming.event.seq},
+        ):
+            if not isolate:
+                await self._apply(conn, incoming)
+                return incoming
+            try:
+                async with conn.transaction():  # a savepoint: one bad event rolls back alone
+                    await self._apply(conn, incoming)
+            except TRANSIENT_ERRORS:
+                raise
+            except Exception as exc:
+                reason = str(exc) if isinstance(exc, Rejected) else f"{type(exc).__name__}: {exc}"
+                await self._dead_letters.send(record, reason)
+                return None
+        return incoming
+
+    async def _lock_positions(
+        self, conn: asyncpg.Connection, records: Sequence[ConsumerRecord[bytes, bytes]]
+    ) -> dict[tuple[str, int], int]:
+        topics = sorted({r.topic for r in records})
+        rows = await conn.fetch(
+            f"SELECT topic, partition, \"offset\" FROM {self._positions} "
+            "WHERE consumer = $1 AND topic = ANY($2::text[]) FOR UPDATE",
+            self.name,
+            topics,
+        )
+        return {(r["topic"], r["partition"]): r["offset"] for r in rows}

@@ -1,0 +1,68 @@
+"""PostgreSQL set-up written once: each service's own database, its migrations, its pool."""
+
+from __future__ import annotations
+
+import logging
+import re
+from importlib import resources
+from importlib.resources.abc import Traversable
+
+import asyncpg
+
+log = logging.getLogger(__name__)
+
+# Tables every consuming service needs: where it stands in each partition of each topic.
+INFRA_MIGRATIONS = resources.files("cluetrail").joinpath("sql")
+
+
+async def ensure_database(dsn: str) -> None:
+    """Create the database named in ``dsn`` if it does not exist (connecting to ``postgres``)."""
+    base, _, name = dsn.rpartition("/")
+    if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
+        raise ValueError(f"refusing unusual database name {name!r}")
+    admin = await asyncpg.connect(f"{base}/postgres")
+    try:
+        exists = await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
+        if not exists:
+            try:
+                await admin.execute(f'CREATE DATABASE "{name}"')
+            except asyncpg.DuplicateDatabaseError:
+                pass
+    finally:
+        await admin.close()
+
+
+def _sql_files(folder: Traversable) -> list[Traversable]:
+    return sorted((f for f in folder.iterdir() if f.name.endswith(".sql")), key=lambda f: f.name)
+
+
+async def migrate(conn: asyncpg.Connection, *folders: Traversable) -> list[str]:
+    """Apply the ``NNN_name.sql`` files of each folder once, in name order, under an advisory lock."""
+    applied_now: list[str] = []
+    async with conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock(hashtext('cluetrail-migrations'))")
+        await conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations ("
+            " name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
+        )
+        done = {r["name"] for r in await conn.fetch("SELECT name FROM schema_migrations")}
+        for folder in folders:
+            for sql_file in _sql_files(folder):
+                key = f"{folder.name}/{sql_file.name}"
+                if key in done:
+                    continue
+                await conn.execute(sql_file.read_text(encoding="utf-8"))
+                await conn.execute("INSERT INTO schema_migrations (name) VALUES ($1)", key)
+                applied_now.append(key)
+    for key in applied_now:
+        log.info("applied migration %s", key)
+    return applied_now
+
+
+async def open_pool(dsn: str, *migration_folders: Traversable, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
+    """Create the database if needed, apply migrations, and return a connection pool."""
+    await ensure_database(dsn)
+    pool = await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size)
+    async with pool.acquire() as conn:
+        await migrate(conn, INFRA_MIGRATIONS, *migration_folders)
+    return pool

@@ -1,0 +1,136 @@
+"""Kafka set-up written once: topics with explicit settings, the broker, publishing events, reading the log."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+from faststream.kafka import KafkaBroker
+from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
+from opentelemetry.sdk.trace import TracerProvider
+
+from cluetrail.settings import CommonSettings
+from contracts.envelope import Envelope
+from contracts.events import event_bytes
+
+log = logging.getLogger(__name__)
+
+# The case log is the audit record: it is never deleted by time or size.
+CASE_TOPIC_CONFIG = {
+    "retention.ms": "-1",
+    "retention.bytes": "-1",
+    "cleanup.policy": "delete",
+    "min.insync.replicas": "1",
+    "max.message.bytes": "1048576",
+}
+DEAD_LETTER_TOPIC_CONFIG = {"retention.ms": "-1", "retention.bytes": "-1", "cleanup.policy": "delete"}
+
+
+async def ensure_topics(settings: CommonSettings, replication_factor: int = 1) -> list[str]:
+    """Create the case and dead-letter topics if missing; return the names created."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        wanted = [
+            NewTopic(settings.case_topic, settings.case_partitions, replication_factor, topic_configs=CASE_TOPIC_CONFIG),
+            NewTopic(settings.dead_letter_topic, 1, replication_factor, topic_configs=DEAD_LETTER_TOPIC_CONFIG),
+        ]
+        missing = [t for t in wanted if t.name not in existing]
+        if missing:
+            try:
+                await admin.create_topics(missing)
+            except TopicAlreadyExistsError:
+                pass
+        return [t.name for t in missing]
+    finally:
+        await admin.close()
+
+
+def make_broker(settings: CommonSettings, service_name: str, tracer_provider: TracerProvider) -> KafkaBroker:
+    """The service's broker: idempotent producer with acks=all, telemetry across the bus."""
+    return KafkaBroker(
+        settings.kafka_bootstrap,
+        client_id=f"cluetrail-{service_name}",
+        acks="all",
+        enable_idempotence=True,
+        middlewares=(KafkaTelemetryMiddleware(tracer_provider=tracer_provider),),
+        logger=logging.getLogger(f"cluetrail.{service_name}.kafka"),
+    )
+
+
+def event_headers(event: Envelope) -> dict[str, str]:
+    headers = {
+        "event-type": event.type,
+        "schema-version": str(event.schema_version),
+        "event-id": str(event.event_id),
+        "correlation-id": str(event.correlation_id),
+    }
+    if event.causation_id is not None:
+        headers["causation-id"] = str(event.causation_id)
+    return headers
+
+
+async def publish_event(broker: KafkaBroker, settings: CommonSettings, event: Envelope) -> None:
+    """Publish one case event keyed by its case id and wait until Kafka has it (acks=all)."""
+    await broker.publish(
+        event_bytes(event),
+        topic=settings.case_topic,
+        key=str(event.case_id).encode(),
+        headers=event_headers(event),
+        correlation_id=str(event.correlation_id),
+    )
+
+
+@dataclass(frozen=True)
+class LogEnd:
+    """The end offsets of a topic at one instant: replay reads up to here and stops."""
+
+    offsets: dict[TopicPartition, int]
+
+    @property
+    def total(self) -> int:
+        return sum(self.offsets.values())
+
+
+async def read_log(
+    settings: CommonSettings, topic: str | None = None, *, batch: int = 5000
+) -> AsyncIterator[tuple[list[ConsumerRecord[bytes, bytes]], LogEnd]]:
+    """Read a topic from offset zero up to its end at the moment of the call, in batches.
+
+    Used by rebuild, audit and benchmarks; it joins no consumer group and commits nothing.
+    """
+    name = topic or settings.case_topic
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        max_partition_fetch_bytes=4 * 1024 * 1024,
+        fetch_max_bytes=64 * 1024 * 1024,
+    )
+    await consumer.start()
+    try:
+        await consumer.topics()  # loads metadata for every topic, so partitions_for_topic can answer
+        partitions = [TopicPartition(name, p) for p in sorted(consumer.partitions_for_topic(name) or ())]
+        if not partitions:
+            raise LookupError(f"topic {name} does not exist")
+        consumer.assign(partitions)
+        end = LogEnd(await consumer.end_offsets(partitions))
+        await consumer.seek_to_beginning(*partitions)
+        remaining = {tp for tp, offset in end.offsets.items() if offset > 0}
+        while remaining:
+            fetched = await consumer.getmany(*remaining, timeout_ms=1000, max_records=batch)
+            records: list[ConsumerRecord[bytes, bytes]] = []
+            for tp, tp_records in fetched.items():
+                stop = end.offsets[tp]
+                records.extend(r for r in tp_records if r.offset < stop)
+                if await consumer.position(tp) >= stop:
+                    remaining.discard(tp)
+            if records:
+                yield records, end
+    finally:
+        await consumer.stop()

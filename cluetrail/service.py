@@ -1,0 +1,170 @@
+"""What every service process shares: the runtime (pool, broker, tracer) made in the lifespan, the
+health and readiness endpoints, error mapping, and a clean shutdown that finishes in-flight work."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from importlib.resources.abc import Traversable
+from typing import Any
+
+import asyncpg
+import uvicorn
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from faststream.kafka import KafkaBroker, KafkaRouter
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+
+from cluetrail.db import open_pool
+from cluetrail.errors import RuleViolation
+from cluetrail.kafka import make_broker
+from cluetrail.settings import ServiceSettings
+from cluetrail.telemetry import setup_tracing
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Runtime:
+    """A running service's resources. Created at start-up, never at import time."""
+
+    name: str
+    settings: ServiceSettings
+    tracer_provider: TracerProvider
+    pool: asyncpg.Pool
+    broker: KafkaBroker
+    state: dict[str, Any] = field(default_factory=dict)
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    stopping: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @property
+    def tracer(self) -> trace.Tracer:
+        return self.tracer_provider.get_tracer(f"cluetrail.{self.name}")
+
+
+def runtime_of(request: Request) -> Runtime:
+    """FastAPI dependency: the service runtime."""
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+async def connection(request: Request) -> AsyncIterator[asyncpg.Connection]:
+    """FastAPI dependency: one pooled connection per request."""
+    async with runtime_of(request).pool.acquire() as conn:
+        yield conn
+
+
+def _problem(status: int, detail: str, errors: list[dict[str, Any]] | None = None) -> JSONResponse:
+    return JSONResponse(status_code=status, content={"detail": detail, "errors": errors or []})
+
+
+def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+    return [
+        {"field": ".".join(str(p) for p in e["loc"] if p != "body"), "reason": e["msg"], "type": e["type"]}
+        for e in jsonable_encoder(exc.errors())
+    ]
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = _field_errors(exc)
+        summary = "; ".join(f"{e['field'] or 'body'}: {e['reason']}" for e in errors[:5])
+        return _problem(422, f"invalid request: {summary}", errors)
+
+    @app.exception_handler(RuleViolation)
+    async def rule_violation(_: Request, exc: RuleViolation) -> JSONResponse:
+        errors = [{"rule": exc.rule}] if exc.rule else []
+        return _problem(exc.status_code, exc.reason, errors)
+
+
+Startup = Callable[[Runtime], Awaitable[None]]
+
+
+def create_service_app(
+    *,
+    name: str,
+    settings: ServiceSettings,
+    title: str,
+    migrations: Sequence[Traversable] = (),
+    http_routers: Sequence[APIRouter] = (),
+    kafka_routers: Callable[[Runtime], Sequence[KafkaRouter]] = lambda _: (),
+    on_startup: Startup | None = None,
+    on_shutdown: Startup | None = None,
+) -> FastAPI:
+    """A FastAPI app whose lifespan owns the pool, the broker and background tasks of one service."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        tracer_provider = setup_tracing(name, settings)
+        pool = await open_pool(settings.database_for(name), *migrations)
+        broker = make_broker(settings, name, tracer_provider)
+        runtime = Runtime(name, settings, tracer_provider, pool, broker)
+        app.state.runtime = runtime
+        for router in kafka_routers(runtime):
+            broker.include_router(router)
+        try:
+            await broker.start()
+            if on_startup is not None:
+                await on_startup(runtime)
+            app.state.ready = True
+            log.info("%s ready on %s:%s", name, settings.host, settings.port)
+            yield
+        finally:
+            app.state.ready = False
+            runtime.stopping.set()
+            # Stop consuming first (in-flight batches finish and commit), then background work.
+            await broker.stop()
+            for task in runtime.tasks:
+                task.cancel()
+            await asyncio.gather(*runtime.tasks, return_exceptions=True)
+            if on_shutdown is not None:
+                await on_shutdown(runtime)
+            await pool.close()
+            tracer_provider.shutdown()
+
+    app = FastAPI(title=title, lifespan=lifespan)
+    app.state.ready = False
+    install_error_handlers(app)
+
+    @app.get("/healthz", tags=["operations"])
+    async def healthz() -> dict[str, str]:
+        """Liveness: the process answers."""
+        return {"status": "ok", "service": name}
+
+    @app.get("/readyz", tags=["operations"])
+    async def readyz(request: Request) -> JSONResponse:
+        """Readiness: started, database reachable, broker connected."""
+        if not request.app.state.ready:
+            return _problem(503, f"{name} is starting or stopping")
+        runtime = runtime_of(request)
+        try:
+            async with runtime.pool.acquire(timeout=2) as conn:
+                await conn.fetchval("SELECT 1")
+            if not await asyncio.wait_for(runtime.broker.ping(timeout=2), timeout=3):
+                raise ConnectionError("Kafka does not answer")
+        except Exception as exc:
+            return _problem(503, f"{name} not ready: {type(exc).__name__}: {exc}")
+        return JSONResponse({"status": "ready", "service": name})
+
+    for router in http_routers:
+        app.include_router(router)
+    return app
+
+
+def run(app: FastAPI, settings: ServiceSettings) -> None:
+    """Serve until SIGTERM/SIGINT, then let the lifespan finish in-flight work."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level="info",
+        timeout_graceful_shutdown=int(settings.shutdown_grace_seconds),
+    )

@@ -1,0 +1,73 @@
+"""OpenTelemetry set-up and the trace-context plumbing that lets one clue be one trace across services.
+
+FastStream's telemetry middleware carries context in Kafka headers on publish. Events written later
+from an outbox also keep the ``traceparent`` of the span that decided them, so the relay can publish
+them inside the original trace.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from typing import IO
+
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SpanExporter
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+from cluetrail.settings import CommonSettings
+
+_propagator = TraceContextTextMapPropagator()
+
+
+def _one_line(span: ReadableSpan) -> str:
+    return span.to_json(indent=None) + "\n"
+
+
+def setup_tracing(service_name: str, settings: CommonSettings) -> TracerProvider:
+    """A tracer provider for the service with the exporter the environment chose (none/console/otlp)."""
+    provider = TracerProvider(resource=Resource.create({"service.name": service_name}))
+    exporter: SpanExporter | None = None
+    if settings.otel_exporter == "console":
+        out: IO[str] = (
+            settings.otel_console_file.open("a", encoding="utf-8")
+            if settings.otel_console_file
+            else sys.stdout
+        )
+        exporter = ConsoleSpanExporter(service_name=service_name, out=out, formatter=_one_line)
+    elif settings.otel_exporter == "otlp":
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+        exporter = OTLPSpanExporter()  # endpoint from OTEL_EXPORTER_OTLP_ENDPOINT
+    if exporter is not None:
+        provider.add_span_processor(BatchSpanProcessor(exporter, schedule_delay_millis=500))
+    return provider
+
+
+def current_traceparent() -> str | None:
+    """The W3C traceparent of the active span, to keep inside an event or an outbox row."""
+    carrier: dict[str, str] = {}
+    _propagator.inject(carrier)
+    return carrier.get("traceparent")
+
+
+def context_from_traceparent(traceparent: str | None) -> otel_context.Context:
+    return _propagator.extract({"traceparent": traceparent} if traceparent else {})
+
+
+def context_from_headers(headers: Iterable[tuple[str, bytes]] | None) -> otel_context.Context:
+    carrier = {k: v.decode(errors="replace") for k, v in headers or () if k in ("traceparent", "tracestate")}
+    return _propagator.extract(carrier)
+
+
+@contextmanager
+def span_in(
+    tracer: trace.Tracer, name: str, parent: otel_context.Context, **attributes: str | int
+) -> Iterator[trace.Span]:
+    """A span that continues the trace in ``parent`` (e.g. the context an event carried)."""
+    with tracer.start_as_current_span(name, context=parent, attributes=attributes) as span:
+        yield span

@@ -1,0 +1,141 @@
+"""Request and response bodies of the services' HTTP APIs."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+
+from contracts.codes import JurisdictionCode
+from contracts.events import EvidenceRef, LongText, ShortText, Subject, Yuan
+from contracts.vocabulary import CaseStatus, ClueSource, Determination, Grade, Outcome, RiskFlag
+
+Code = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{1,40}$")]
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ReporterIdentity(_Request):
+    """Who reported, when not anonymous. Sealed by intake before anything is published."""
+
+    name: ShortText
+    phone: Annotated[str, StringConstraints(pattern=r"^[0-9+\- ]{3,20}$")] | None = None
+    contact: ShortText | None = None
+
+
+class ClueSubmission(_Request):
+    """A risk clue as a reporter or grid worker submits it to intake (POST /v1/clues)."""
+
+    jurisdiction: JurisdictionCode
+    source: ClueSource
+    subject: Subject
+    description: LongText
+    sector: Code | None = None
+    behaviours: list[Code] = Field(default_factory=list, max_length=20)
+    estimated_amount_yuan: Yuan | None = None
+    participants: int | None = Field(default=None, ge=0, le=10**9)
+    flags: list[RiskFlag] = Field(default_factory=list, max_length=len(RiskFlag))
+    regions_involved: list[JurisdictionCode] = Field(default_factory=list, max_length=50)
+    evidence: list[EvidenceRef] = Field(default_factory=list, max_length=50)
+    observed_at: AwareDatetime | None = Field(default=None, description="When the reporter saw it.")
+    reporter: ReporterIdentity | None = None
+
+
+class ClueAccepted(BaseModel):
+    """Intake's answer once Kafka holds the clue durably."""
+
+    case_id: uuid.UUID
+    receipt_code: str
+    event_id: uuid.UUID
+    recorded_at: datetime
+
+
+class ReceiptStatus(BaseModel):
+    """What a reporter may see through a receipt code: the stage of handling, nothing else."""
+
+    receipt_code: str
+    status: Literal["received", "under_review", "in_handling", "closed"]
+    updated_at: datetime
+
+
+class OfficerAction(_Request):
+    officer_id: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+
+
+class DeterminationRequest(OfficerAction):
+    determination: Determination
+    basis: LongText
+    measures: list[Code] = Field(default_factory=list, max_length=20)
+
+
+class CloseRequest(OfficerAction):
+    outcome: Outcome
+    summary: LongText
+    recovered_amount_yuan: Yuan = 0
+
+
+class EventAccepted(BaseModel):
+    """An officer's action recorded as event ``seq`` of the case."""
+
+    case_id: uuid.UUID
+    event_id: uuid.UUID
+    seq: int
+    type: str
+
+
+class LedgerRow(BaseModel):
+    """One case in the dynamic management ledger (动态管理台账)."""
+
+    case_id: uuid.UUID
+    jurisdiction: str
+    status: CaseStatus
+    source: ClueSource
+    subject_name: str
+    credit_code: str | None
+    sector: str | None
+    estimated_amount_yuan: int | None
+    participants: int | None
+    grade: Grade | None
+    score: int | None
+    key_case: bool
+    determination: Determination | None
+    outcome: Outcome | None
+    recovered_amount_yuan: int
+    escalations: int
+    reported_at: datetime
+    updated_at: datetime
+    last_seq: int
+    last_hash: str
+
+
+class LedgerPage(BaseModel):
+    items: list[LedgerRow]
+    total: int
+    offset: int
+    limit: int
+
+
+class HistoryEntry(BaseModel):
+    """One event of a case's history as the auditor sees it."""
+
+    seq: int
+    event_id: uuid.UUID
+    type: str
+    schema_version: int
+    occurred_at: datetime
+    recorded_at: datetime
+    actor: dict[str, object]
+    prev_hash: str
+    hash: str
+    payload: dict[str, object]
+
+
+class ProblemDetail(BaseModel):
+    """Every 4xx/5xx body: a reason a person can act on, plus per-field errors where they apply."""
+
+    detail: str
+    errors: list[dict[str, object]] = Field(default_factory=list)

@@ -1,0 +1,151 @@
+"""The one envelope every case event travels in, and the hash chain that makes a case tamper-evident.
+
+A case's events form a chain: each event's ``hash`` is the SHA-256 of its canonical bytes (the envelope
+as canonical JSON, without ``hash`` itself), and those bytes include ``prev_hash``, the hash of the
+case's previous event. The first event of a case points at ``GENESIS_HASH``. Verification works on the
+JSON exactly as it was written, before any upcasting, so old events verify forever.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+
+from contracts.codes import JurisdictionCode
+
+GENESIS_HASH = "0" * 64
+Sha256Hex = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+
+
+def uuid7() -> uuid.UUID:
+    """A time-ordered UUID (RFC 9562 version 7): 48-bit Unix milliseconds, then random bits."""
+    millis = time.time_ns() // 1_000_000
+    rand = int.from_bytes(os.urandom(10), "big")
+    value = (millis & (2**48 - 1)) << 80
+    value |= 0x7 << 76
+    value |= ((rand >> 62) & 0xFFF) << 64
+    value |= 0b10 << 62
+    value |= rand & (2**62 - 1)
+    return uuid.UUID(int=value)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Actor(BaseModel):
+    """Who caused an event: a reporter (anonymous id), an officer, or a service acting on rules."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: Literal["reporter", "officer", "service"]
+    id: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+    role: Annotated[str, StringConstraints(max_length=64)] | None = None
+
+
+class Envelope(BaseModel):
+    """Fields common to every case event; subclasses fix ``type``, ``schema_version`` and ``payload``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    event_id: uuid.UUID
+    type: str
+    schema_version: int = Field(ge=1)
+    case_id: uuid.UUID
+    seq: int = Field(ge=1, description="Position of the event in its case, from 1, without gaps.")
+    jurisdiction: JurisdictionCode
+    occurred_at: AwareDatetime
+    recorded_at: AwareDatetime
+    actor: Actor
+    causation_id: uuid.UUID | None = None
+    correlation_id: uuid.UUID
+    traceparent: str | None = Field(default=None, max_length=128)
+    prev_hash: Sha256Hex
+    hash: Sha256Hex
+
+
+def canonical_bytes(document: Mapping[str, Any]) -> bytes:
+    """Canonical JSON: sorted keys, no insignificant whitespace, UTF-8. Payloads hold no floats."""
+    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def compute_hash(document: Mapping[str, Any]) -> str:
+    """The chain hash of an event document: SHA-256 over its canonical bytes without ``hash``."""
+    body = {k: v for k, v in document.items() if k != "hash"}
+    return hashlib.sha256(canonical_bytes(body)).hexdigest()
+
+
+@dataclass(frozen=True)
+class ChainBreak:
+    """The first event at which a case's chain fails, and why."""
+
+    case_id: str
+    seq: int | None
+    event_id: str | None
+    reason: str
+
+
+class ChainVerifier:
+    """Checks case chains event by event, in log order; remembers each case's last hash and seq.
+
+    Feed it raw event documents (parsed JSON, not upcast). It records only the first break per case,
+    because every later event of a broken case is unverifiable anyway.
+    """
+
+    def __init__(self) -> None:
+        self._last: dict[str, tuple[int, str]] = {}
+        self.breaks: dict[str, ChainBreak] = {}
+        self.events_checked = 0
+
+    def feed(self, document: Mapping[str, Any]) -> ChainBreak | None:
+        self.events_checked += 1
+        case_id = str(document.get("case_id"))
+        if case_id in self.breaks:
+            return None
+        seq = document.get("seq")
+        event_id = document.get("event_id")
+        reason = self._check(case_id, document, seq)
+        if reason is not None:
+            found = ChainBreak(case_id, seq if isinstance(seq, int) else None, event_id, reason)
+            self.breaks[case_id] = found
+            return found
+        self._last[case_id] = (int(seq), str(document["hash"]))  # type: ignore[arg-type]
+        return None
+
+    def _check(self, case_id: str, document: Mapping[str, Any], seq: Any) -> str | None:
+        if not isinstance(seq, int):
+            return "event has no integer seq"
+        last_seq, last_hash = self._last.get(case_id, (0, GENESIS_HASH))
+        if seq <= last_seq:
+            # At-least-once producers may write an identical event twice; that is not a break.
+            return None if seq == last_seq and document.get("hash") == last_hash else (
+                f"seq {seq} repeats or goes back after seq {last_seq}"
+            )
+        if seq != last_seq + 1:
+            return f"seq {seq} follows seq {last_seq}: events {last_seq + 1}..{seq - 1} are missing"
+        if document.get("prev_hash") != last_hash:
+            return f"prev_hash does not match the hash of seq {last_seq}"
+        if document.get("hash") != compute_hash(document):
+            return "hash does not match the event's content (altered after it was written)"
+        return None
+
+    @property
+    def cases_checked(self) -> int:
+        return len(self._last.keys() | self.breaks.keys())
+
+
+def verify_chain(documents: Iterable[Mapping[str, Any]]) -> dict[str, ChainBreak]:
+    """Verify raw event documents in log order; return the first break of each broken case."""
+    verifier = ChainVerifier()
+    for document in documents:
+        verifier.feed(document)
+    return verifier.breaks

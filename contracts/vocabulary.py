@@ -1,0 +1,91 @@
+"""The closed vocabularies events carry. Values are stable codes; labels live in the taxonomy data."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class ClueSource(StrEnum):
+    """Where a clue came from (线索来源)."""
+
+    HOTLINE_12345 = "hotline_12345"
+    POLICE_110 = "police_110"
+    PUBLIC_APP = "public_app"
+    GRID_PATROL = "grid_patrol"
+    BIG_DATA = "big_data"
+    FUND_MONITORING = "fund_monitoring"
+    ONLINE_MONITORING = "online_monitoring"
+    MEDIA = "media"
+    PETITION = "petition"
+    REFERRAL = "referral"
+
+
+class SubjectKind(StrEnum):
+    """What kind of party a clue is about."""
+
+    COMPANY = "company"
+    SHOP = "shop"
+    PERSON = "person"
+    ONLINE_PLATFORM = "online_platform"
+
+
+class RiskFlag(StrEnum):
+    """Aggravating circumstances a reporter or officer can flag on a clue."""
+
+    PUBLIC_OUTCRY = "public_outcry"  # 舆论热度
+    STABILITY_RISK = "stability_risk"  # 涉稳隐患
+    VULNERABLE_TARGETS = "vulnerable_targets"  # elderly, disabled, poor
+    PETITION_CONFLICT = "petition_conflict"
+    PROMISED_HIGH_RETURNS = "promised_high_returns"
+    CROSS_REGION = "cross_region"
+
+
+class Grade(StrEnum):
+    """Risk grade (分级): 重大 major, 较大 serious, 一般 general, 低 low."""
+
+    MAJOR = "major"
+    SERIOUS = "serious"
+    GENERAL = "general"
+    LOW = "low"
+
+
+class Determination(StrEnum):
+    """What an officer determines a case to be (研判定性)."""
+
+    NO_VIOLATION = "no_violation"
+    GENERAL_VIOLATION = "general_violation"
+    REGULARISE = "regularise"
+    SUSPECTED_ILLEGAL_FUNDRAISING = "suspected_illegal_fundraising"
+    SUSPECTED_CRIME = "suspected_crime"
+    DISPUTED = "disputed"
+    UNDETERMINED = "undetermined"
+
+
+class EscalationTarget(StrEnum):
+    """Who a case is escalated to."""
+
+    LEAD_OFFICE = "lead_office"  # 区处非办, level by level
+    POLICE = "police"  # 移送公安
+    OTHER_REGION = "other_region"  # 跨区域通报
+
+
+class Outcome(StrEnum):
+    """The recorded result a case is closed with."""
+
+    NO_VIOLATION = "no_violation"
+    RECTIFIED = "rectified"
+    FUNDS_RETURNED = "funds_returned"
+    PENALISED = "penalised"
+    TRANSFERRED_TO_POLICE = "transferred_to_police"
+    MERGED = "merged"
+    WRITTEN_OFF = "written_off"
+
+
+class CaseStatus(StrEnum):
+    """Where a case stands in its handling."""
+
+    REPORTED = "reported"
+    ASSESSED = "assessed"
+    UNDER_DISPOSAL = "under_disposal"
+    ESCALATED = "escalated"
+    CLOSED = "closed"

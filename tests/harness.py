@@ -1,0 +1,185 @@
+"""Runs the real services against the real Kafka broker and PostgreSQL server for the test session.
+
+Each test session gets its own topic prefix and database prefix, so runs never see each other's data,
+and starts the four services once as subprocesses (``python -m services.<name>``), as ``make run`` does.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+SERVICES = ("intake", "triage", "reporting", "notify")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_until(predicate: Callable[[], Any], *, timeout: float = 60.0, interval: float = 0.2, what: str = "") -> Any:
+    """Poll until ``predicate`` returns a truthy value; fail with ``what`` after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = predicate()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what or predicate!r} (last: {last!r})")
+
+
+@dataclass
+class Recorded:
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+@dataclass
+class WebhookRecorder:
+    """A real HTTP receiver standing in for the police, lead office and other regions' systems."""
+
+    port: int = field(default_factory=free_port)
+    received: list[Recorded] = field(default_factory=list)
+    failing: bool = False
+    attempts: int = 0
+
+    def start(self) -> None:
+        recorder = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length", 0))
+                body = self.rfile.read(length)
+                recorder.attempts += 1
+                if recorder.failing:
+                    self.send_response(503)
+                    self.end_headers()
+                    return
+                recorder.received.append(Recorded(self.path, dict(self.headers.items()), body))
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.end_headers()
+                self.wfile.write(b'{"ok":true}')
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def to(self, path: str) -> list[Recorded]:
+        return [r for r in self.received if r.path == path]
+
+
+class Stack:
+    """The four services of one test session, on fresh topics and databases."""
+
+    def __init__(self, workdir: Path, recorder: WebhookRecorder) -> None:
+        self.workdir = workdir
+        self.recorder = recorder
+        tag = uuid.uuid4().hex[:8]
+        self.ports = {name: free_port() for name in SERVICES}
+        self.env = {
+            **os.environ,
+            "CLUETRAIL_ENVIRONMENT": "test",
+            "CLUETRAIL_TOPIC_PREFIX": f"test-{tag}",
+            "CLUETRAIL_DATABASE_PREFIX": f"test_{tag}",
+            "CLUETRAIL_OTEL_EXPORTER": "console",
+            "CLUETRAIL_NOTIFY_RECIPIENTS_FILE": str(self._write_recipients()),
+            "PYTHONUNBUFFERED": "1",
+        }
+        for name, port in self.ports.items():
+            self.env[f"CLUETRAIL_{name.upper()}_PORT"] = str(port)
+        self.processes: dict[str, subprocess.Popen[bytes]] = {}
+
+    def _write_recipients(self) -> Path:
+        """Every recipient of the demo routing, pointed at the recorder (path = recipient id)."""
+        source = json.loads((ROOT / "deploy" / "notify" / "recipients.json").read_text(encoding="utf-8"))
+        for recipient in source["recipients"]:
+            recipient["webhook_url"] = self.recorder.url(f"/{recipient['id']}")
+        path = self.workdir / "recipients.json"
+        path.write_text(json.dumps(source, ensure_ascii=False), encoding="utf-8")
+        return path
+
+    def spans_file(self, name: str) -> Path:
+        return self.workdir / f"spans-{name}.jsonl"
+
+    def log_file(self, name: str) -> Path:
+        return self.workdir / f"{name}.log"
+
+    def url(self, name: str) -> str:
+        return f"http://127.0.0.1:{self.ports[name]}"
+
+    def init(self) -> None:
+        subprocess.run([sys.executable, "-m", "cluetrail.cli", "stack", "init"], env=self.env, check=True, cwd=ROOT)
+
+    def start(self, name: str) -> None:
+        env = {**self.env, "CLUETRAIL_OTEL_CONSOLE_FILE": str(self.spans_file(name))}
+        log = self.log_file(name).open("ab")
+        self.processes[name] = subprocess.Popen(
+            [sys.executable, "-m", f"services.{name}"], env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT
+        )
+        self.wait_ready(name)
+
+    def wait_ready(self, name: str, timeout: float = 90.0) -> None:
+        def ready() -> bool:
+            process = self.processes[name]
+            if process.poll() is not None:
+                tail = self.log_file(name).read_text(errors="replace")[-3000:]
+                raise AssertionError(f"{name} exited with {process.returncode}:\n{tail}")
+            try:
+                return httpx.get(f"{self.url(name)}/readyz", timeout=2).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        wait_until(ready, timeout=timeout, interval=0.3, what=f"{name} ready")
+
+    def stop(self, name: str, *, kill: bool = False) -> None:
+        process = self.processes.pop(name, None)
+        if process is None or process.poll() is not None:
+            return
+        process.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+    def start_all(self) -> None:
+        self.init()
+        for name in SERVICES:
+            self.start(name)
+
+    def stop_all(self) -> None:
+        for name in list(self.processes):
+            self.stop(name)
+
+    def client(self, name: str) -> httpx.Client:
+        return httpx.Client(base_url=self.url(name), timeout=30)
