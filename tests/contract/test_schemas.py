@@ -17,3 +17,9 @@ def test_every_event_schema_names_its_version() -> None:
     for name in rendered_schemas():
         if name.startswith("event."):
             assert name.rsplit(".", 2)[-2].startswith("v")
+
+
+def test_committed_asyncapi_document_matches_the_contracts() -> None:
+    from contracts.asyncapi import OUTPUT, rendered
+
+    assert OUTPUT.read_text(encoding="utf-8") == rendered(), "run python -m contracts.asyncapi"
