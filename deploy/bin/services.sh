@@ -1,0 +1,188 @@
+#!/usr/bin/env bash
+# The four cluetrail services as background processes of the local stack.
+#
+#   deploy/bin/services.sh start    launch intake, triage, reporting, notify; wait for GET /readyz
+#   deploy/bin/services.sh stop     SIGTERM, SIGKILL whatever is left after 20 s
+#   deploy/bin/services.sh status   exit 0 when all four run
+#   deploy/bin/services.sh urls     where they answer
+#
+# Logs: var/log/<name>.log, pids: var/run/<name>.pid. Services read their settings from the
+# CLUETRAIL_* environment, which is passed through unchanged.
+# Environment: SERVICES_START_TIMEOUT seconds (60), PYTHON (.venv/bin/python).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+LOGDIR="$ROOT/var/log"
+PIDDIR="$ROOT/var/run"
+PYTHON="${PYTHON:-$ROOT/.venv/bin/python}"
+SERVICES_START_TIMEOUT="${SERVICES_START_TIMEOUT:-60}"
+STOP_TIMEOUT=20
+NAMES=(intake triage reporting notify)
+declare -A PORT=([intake]=8001 [triage]=8002 [reporting]=8003 [notify]=8004)
+
+say() { printf 'services: %s\n' "$*"; }
+die() { printf 'services: error: %s\n' "$*" >&2; exit 1; }
+
+alive() {
+  local state
+  state="$(sed -E 's/^[0-9]+ \(.*\) ([A-Za-z]).*/\1/' "/proc/$1/stat" 2>/dev/null)" || return 1
+  [[ -n "$state" && "$state" != Z && "$state" != X ]]
+}
+
+pid_of() { cat "$PIDDIR/$1.pid" 2>/dev/null; }
+
+is_running() {
+  local pid
+  pid="$(pid_of "$1")" || return 1
+  [[ "$pid" =~ ^[0-9]+$ ]] || return 1
+  alive "$pid" || return 1
+  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "-m services.$1"
+}
+
+url_of() { printf 'http://127.0.0.1:%s' "${PORT[$1]}"; }
+
+port_open() {
+  python3 - "$1" <<'EOF'
+import socket, sys
+try:
+    socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=1).close()
+except OSError:
+    sys.exit(1)
+EOF
+}
+
+# Exit 0 when GET <url>/readyz answers 200.
+ready() {
+  python3 - "$(url_of "$1")/readyz" <<'EOF'
+import sys, urllib.request
+try:
+    with urllib.request.urlopen(sys.argv[1], timeout=2) as response:
+        sys.exit(0 if response.status == 200 else 1)
+except Exception:
+    sys.exit(1)
+EOF
+}
+
+log_tail() {
+  local log="$LOGDIR/$1.log"
+  if [[ -f "$log" ]]; then
+    printf -- '----- last 40 lines of %s -----\n' "${log#"$ROOT"/}" >&2
+    tail -n 40 "$log" >&2
+    printf -- '-----\n' >&2
+  fi
+}
+
+cmd_start() {
+  command -v "$PYTHON" >/dev/null 2>&1 || die "$PYTHON not found; run 'make venv' first"
+  mkdir -p "$LOGDIR" "$PIDDIR"
+  local name pid pending=()
+  for name in "${NAMES[@]}"; do
+    if is_running "$name"; then
+      say "$name already running (pid $(pid_of "$name"))"
+      pending+=("$name")
+      continue
+    fi
+    rm -f "$PIDDIR/$name.pid"
+    if port_open "${PORT[$name]}"; then
+      die "port ${PORT[$name]} on 127.0.0.1 is taken by another process; $name cannot start"
+    fi
+    [[ -f "$LOGDIR/$name.log" ]] && mv -f "$LOGDIR/$name.log" "$LOGDIR/$name.log.1"
+    # setsid: the service outlives the calling shell and is not hit by its Ctrl-C.
+    (cd "$ROOT" && exec setsid nohup "$PYTHON" -m "services.$name" </dev/null >>"$LOGDIR/$name.log" 2>&1) &
+    pid=$!
+    echo "$pid" >"$PIDDIR/$name.pid"
+    say "started $name (pid $pid), log ${LOGDIR#"$ROOT"/}/$name.log"
+    pending+=("$name")
+  done
+
+  local started=$SECONDS deadline=$((SECONDS + SERVICES_START_TIMEOUT)) still
+  while ((${#pending[@]} > 0)); do
+    still=()
+    for name in "${pending[@]}"; do
+      if ! is_running "$name"; then
+        rm -f "$PIDDIR/$name.pid"
+        log_tail "$name"
+        die "$name exited during startup"
+      fi
+      if ready "$name"; then
+        say "$name ready at $(url_of "$name")"
+      else
+        still+=("$name")
+      fi
+    done
+    pending=(${still[@]+"${still[@]}"})
+    ((${#pending[@]} == 0)) && break
+    if ((SECONDS >= deadline)); then
+      for name in "${pending[@]}"; do log_tail "$name"; done
+      die "not ready after ${SERVICES_START_TIMEOUT} s: ${pending[*]} ('deploy/bin/services.sh stop' stops them all)"
+    fi
+    sleep 0.5
+  done
+  say "all ready in $((SECONDS - started)) s"
+}
+
+cmd_stop() {
+  local name pid running=()
+  for name in "${NAMES[@]}"; do
+    if is_running "$name"; then
+      pid="$(pid_of "$name")"
+      kill -TERM "$pid" 2>/dev/null || true
+      running+=("$name")
+    else
+      rm -f "$PIDDIR/$name.pid"
+    fi
+  done
+  if ((${#running[@]} == 0)); then
+    say "none running"
+    return 0
+  fi
+  say "stopping ${running[*]}"
+  local deadline=$((SECONDS + STOP_TIMEOUT)) left
+  while :; do
+    left=()
+    for name in "${running[@]}"; do
+      alive "$(pid_of "$name")" && left+=("$name")
+    done
+    ((${#left[@]} == 0 || SECONDS >= deadline)) && break
+    sleep 0.3
+  done
+  for name in ${left[@]+"${left[@]}"}; do
+    say "$name still running after ${STOP_TIMEOUT} s, sending SIGKILL"
+    kill -KILL "$(pid_of "$name")" 2>/dev/null || true
+  done
+  for name in "${running[@]}"; do
+    rm -f "$PIDDIR/$name.pid"
+  done
+  say "stopped"
+}
+
+cmd_status() {
+  local name rc=0
+  for name in "${NAMES[@]}"; do
+    if is_running "$name"; then
+      printf '%-10s running  pid %-8s %s\n' "$name" "$(pid_of "$name")" "$(url_of "$name")"
+    else
+      printf '%-10s stopped\n' "$name"
+      rc=3
+    fi
+  done
+  return "$rc"
+}
+
+cmd_urls() {
+  local name
+  for name in "${NAMES[@]}"; do
+    printf '%-10s %s\n' "$name" "$(url_of "$name")"
+  done
+}
+
+case "${1:-}" in
+  start) cmd_start ;;
+  stop) cmd_stop ;;
+  status) cmd_status ;;
+  urls) cmd_urls ;;
+  *)
+    echo "usage: $0 {start|stop|status|urls}" >&2
+    exit 2
+    ;;
+esac
