@@ -1,0 +1,77 @@
+# cluetrail: local development, tests and demo, all native (no containers).
+#
+#   make test        virtualenv + Kafka + PostgreSQL, then the test suite
+#   make run         the above plus the four services and the demo data
+#   make stop        stop services, Kafka and PostgreSQL
+#
+# KAFKA_PORT (9092) and PGPORT (55432) move the local servers, e.g. `make test KAFKA_PORT=19092`;
+# the services and the CLI follow unless CLUETRAIL_KAFKA_BOOTSTRAP / CLUETRAIL_DATABASE_URL are set.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3.11
+VENV := .venv
+PYTEST_ARGS ?=
+
+ifdef KAFKA_PORT
+export KAFKA_PORT
+export CLUETRAIL_KAFKA_BOOTSTRAP ?= 127.0.0.1:$(KAFKA_PORT)
+endif
+ifdef PGPORT
+export PGPORT
+export CLUETRAIL_DATABASE_URL ?= postgresql://cluetrail:cluetrail@127.0.0.1:$(PGPORT)/cluetrail
+endif
+
+.PHONY: help venv stack-up stack-down run stop test bench lint clean
+
+help:
+	@echo "make venv        create .venv and install the project with its dev tools"
+	@echo "make stack-up    start Kafka and PostgreSQL in var/, create topics and schemas"
+	@echo "make stack-down  stop Kafka and PostgreSQL"
+	@echo "make run         stack-up, start the services, load the demo data, print the URLs"
+	@echo "make stop        stop the services, then the stack"
+	@echo "make test        stack-up, then the test suite (PYTEST_ARGS=... adds pytest options)"
+	@echo "make bench       stack-up, then the benchmark"
+	@echo "make lint        ruff check, ruff format --check, mypy"
+	@echo "make clean       stop everything and remove var/"
+
+venv: $(VENV)/.installed
+	@:
+
+# Reinstalled only when pyproject.toml changed since the last install.
+$(VENV)/.installed: pyproject.toml
+	@test -x $(VENV)/bin/python || { echo "creating $(VENV) with $(PYTHON)"; $(PYTHON) -m venv $(VENV); }
+	@echo "installing the project and its dev tools into $(VENV)"
+	$(VENV)/bin/pip install --disable-pip-version-check -q -e '.[dev]'
+	@touch $@
+
+stack-up: venv
+	deploy/bin/kafka.sh fetch
+	deploy/bin/kafka.sh start
+	deploy/bin/postgres.sh start
+	$(VENV)/bin/cluetrail stack init
+
+stack-down:
+	@rc=0; deploy/bin/kafka.sh stop || rc=$$?; deploy/bin/postgres.sh stop || rc=$$?; exit $$rc
+
+run: venv stack-up
+	deploy/bin/services.sh start
+	$(VENV)/bin/cluetrail demo load
+	@deploy/bin/services.sh urls
+
+stop:
+	@rc=0; deploy/bin/services.sh stop || rc=$$?; $(MAKE) --no-print-directory stack-down || rc=$$?; exit $$rc
+
+test: venv stack-up
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+bench: venv stack-up
+	$(VENV)/bin/python -m bench
+
+lint: venv
+	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check . && $(VENV)/bin/mypy
+
+clean: stop
+	rm -rf var
