@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
@@ -98,11 +98,16 @@ class LogEnd:
 
 
 async def read_log(
-    settings: CommonSettings, topic: str | None = None, *, batch: int = 5000
+    settings: CommonSettings,
+    topic: str | None = None,
+    *,
+    batch: int = 5000,
+    start: Mapping[int, int] | None = None,
 ) -> AsyncIterator[tuple[list[ConsumerRecord[bytes, bytes]], LogEnd]]:
     """Read a topic from offset zero up to its end at the moment of the call, in batches.
 
-    Used by rebuild, audit and benchmarks; it joins no consumer group and commits nothing.
+    ``start`` maps a partition number to the offset to begin at instead of zero (catching up after an
+    earlier read). Used by rebuild, audit and benchmarks; it joins no consumer group and commits nothing.
     """
     name = topic or settings.case_topic
     consumer = AIOKafkaConsumer(
@@ -120,8 +125,12 @@ async def read_log(
             raise LookupError(f"topic {name} does not exist")
         consumer.assign(partitions)
         end = LogEnd(await consumer.end_offsets(partitions))
+        begin = {tp: (start or {}).get(tp.partition, 0) for tp in partitions}
         await consumer.seek_to_beginning(*partitions)
-        remaining = {tp for tp, offset in end.offsets.items() if offset > 0}
+        for tp, offset in begin.items():
+            if offset > 0:
+                consumer.seek(tp, offset)
+        remaining = {tp for tp, offset in end.offsets.items() if offset > begin[tp]}
         while remaining:
             fetched = await consumer.getmany(*remaining, timeout_ms=1000, max_records=batch)
             records: list[ConsumerRecord[bytes, bytes]] = []
