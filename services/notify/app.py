@@ -1,0 +1,71 @@
+"""Wiring of the notify service: recipients validated at start-up, the subscriber, the worker, the API."""
+
+from __future__ import annotations
+
+import asyncio
+from importlib import resources
+
+import httpx
+from fastapi import FastAPI
+
+from cluetrail.service import Runtime, create_service_app
+from contracts.jurisdictions import JurisdictionRegistry
+from services.notify.domain.backoff import RetryPolicy
+from services.notify.domain.recipients import RecipientBook, RecipientsError
+from services.notify.handlers import http_router, kafka_routers
+from services.notify.settings import NotifySettings
+from services.notify.worker import DeliveryWorker
+
+MIGRATIONS = resources.files("services.notify").joinpath("sql")
+
+
+def load_recipients(settings: NotifySettings, registry: JurisdictionRegistry) -> RecipientBook:
+    """The validated recipients; raises ``RecipientsError`` naming the bad entry."""
+    book = RecipientBook.load(settings.recipients_file, registry)
+    demo = book.with_demo_secrets()
+    if settings.environment == "production" and demo:
+        raise RecipientsError(
+            f"{settings.recipients_file}: recipients {', '.join(demo)} still hold demo secrets"
+        )
+    return book
+
+
+def create_app(settings: NotifySettings) -> FastAPI:
+    registry = JurisdictionRegistry.load(settings.jurisdictions_file)
+    book = load_recipients(settings, registry)
+
+    async def start(rt: Runtime) -> None:
+        rt.state["book"] = book
+        client = httpx.AsyncClient(timeout=settings.send_timeout_seconds, follow_redirects=False)
+        rt.state["http"] = client
+        worker = DeliveryWorker(
+            pool=rt.pool,
+            broker=rt.broker,
+            settings=settings,
+            book=book,
+            policy=RetryPolicy(
+                settings.retry_base_seconds, settings.retry_max_seconds, settings.max_attempts
+            ),
+            client=client,
+            tracer=rt.tracer,
+            senders=settings.senders,
+            poll_seconds=settings.poll_seconds,
+        )
+        rt.state["worker"] = worker
+        rt.tasks.append(asyncio.create_task(worker.run(rt.stopping), name="notify-delivery-worker"))
+
+    async def stop(rt: Runtime) -> None:
+        client: httpx.AsyncClient | None = rt.state.get("http")
+        if client is not None:
+            await client.aclose()
+
+    return create_service_app(
+        name="notify",
+        settings=settings,
+        title="cluetrail notify",
+        migrations=[MIGRATIONS],
+        http_routers=[http_router()],
+        kafka_routers=kafka_routers(book, registry),
+        on_startup=start,
+        on_shutdown=stop,
+    )

@@ -1,0 +1,200 @@
+"""Notify's handlers: the case-event subscriber that decides deliveries, and the delivery-log HTTP API."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+from typing import Annotated, Literal
+
+import asyncpg
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import JSONResponse
+from faststream import AckPolicy
+from faststream.kafka import KafkaMessage, KafkaRouter
+from pydantic import BaseModel
+
+from cluetrail.consume import Apply, ExactlyOnceConsumer, Incoming, Rejected
+from cluetrail.deadletter import DeadLetters
+from cluetrail.errors import NotFound, RuleViolation
+from cluetrail.service import Runtime, connection, runtime_of
+from cluetrail.telemetry import current_traceparent
+from contracts.envelope import uuid7
+from contracts.jurisdictions import JurisdictionError, JurisdictionRegistry
+from services.notify import store
+from services.notify.domain.notice import notice_body, render_notice
+from services.notify.domain.recipients import RecipientBook
+
+CONSUMER_GROUP = "notify"
+DeliveryStatus = Literal["pending", "delivered", "dead"]
+
+
+def deciding_deliveries(book: RecipientBook, registry: JurisdictionRegistry) -> Apply:
+    """The consumer's apply step: one delivery per matching recipient, stored with the position."""
+
+    async def apply(conn: asyncpg.Connection, incoming: Incoming) -> None:
+        event = incoming.event
+        try:
+            recipients = book.recipients_for(event)
+        except JurisdictionError as exc:
+            raise Rejected(
+                f"cannot route {event.type} of case {event.case_id} seq {event.seq}: {exc}"
+            ) from exc
+        # The consumer's span continues the event's trace; deliveries keep it for the sends later.
+        traceparent = current_traceparent() or event.traceparent
+        for recipient in recipients:
+            delivery_id = uuid7()
+            await store.add_delivery(
+                conn,
+                store.NewDelivery(
+                    delivery_id=delivery_id,
+                    event_id=event.event_id,
+                    recipient_id=recipient.id,
+                    case_id=event.case_id,
+                    seq=event.seq,
+                    event_type=event.type,
+                    jurisdiction=event.jurisdiction,
+                    body=notice_body(render_notice(event, recipient, registry, delivery_id)),
+                    traceparent=traceparent,
+                ),
+            )
+
+    return apply
+
+
+def kafka_routers(
+    book: RecipientBook, registry: JurisdictionRegistry
+) -> Callable[[Runtime], list[KafkaRouter]]:
+    """Build the case-event subscriber for a runtime (called by the service lifespan)."""
+
+    def build(rt: Runtime) -> list[KafkaRouter]:
+        router = KafkaRouter()
+        consumer = ExactlyOnceConsumer(
+            name=CONSUMER_GROUP,
+            pool=rt.pool,
+            dead_letters=DeadLetters(rt.broker, rt.settings, CONSUMER_GROUP),
+            apply=deciding_deliveries(book, registry),
+            tracer=rt.tracer,
+        )
+        rt.state["consumer"] = consumer
+
+        @router.subscriber(
+            rt.settings.case_topic,
+            group_id=CONSUMER_GROUP,
+            batch=True,
+            max_records=rt.settings.consumer_batch,
+            auto_offset_reset="earliest",
+            ack_policy=AckPolicy.NACK_ON_ERROR,
+        )
+        async def on_case_events(msg: KafkaMessage) -> None:
+            applied = await consumer.process(msg.raw_message)
+            worker = rt.state.get("worker")
+            if worker is not None and any(i.event.type in ("escalated", "closed") for i in applied):
+                worker.wake()
+
+        return [router]
+
+    return build
+
+
+class DeliveryView(BaseModel):
+    """One delivery as the delivery log shows it."""
+
+    delivery_id: uuid.UUID
+    event_id: uuid.UUID
+    event_type: str
+    case_id: uuid.UUID
+    seq: int
+    jurisdiction: str
+    recipient_id: str
+    recipient_name: str | None
+    status: DeliveryStatus
+    attempts: int
+    last_error: str | None
+    created_at: datetime
+    next_attempt_at: datetime | None
+    delivered_at: datetime | None
+    dead_at: datetime | None
+    resent_at: datetime | None
+
+
+class AttemptView(BaseModel):
+    """One POST to a recipient's webhook and what came of it."""
+
+    attempt: int
+    at: datetime
+    status_code: int | None
+    error: str | None
+    duration_ms: int
+
+
+class DeliveryDetail(DeliveryView):
+    """A delivery with its full attempt log and the notice body as sent."""
+
+    body: str
+    attempt_log: list[AttemptView]
+
+
+def _view(row: asyncpg.Record, book: RecipientBook) -> dict[str, object]:
+    recipient = book.get(row["recipient_id"])
+    return {
+        **dict(row),
+        "recipient_name": recipient.name if recipient else None,
+        "next_attempt_at": row["next_attempt_at"] if row["status"] == "pending" else None,
+    }
+
+
+def http_router() -> APIRouter:
+    router = APIRouter(prefix="/v1/deliveries", tags=["deliveries"])
+    Conn = Annotated[asyncpg.Connection, Depends(connection)]
+
+    def book_of(rt: Annotated[Runtime, Depends(runtime_of)]) -> RecipientBook:
+        book: RecipientBook = rt.state["book"]
+        return book
+
+    Book = Annotated[RecipientBook, Depends(book_of)]
+
+    @router.get("", response_model=list[DeliveryView])
+    async def list_deliveries(
+        conn: Conn,
+        book: Book,
+        case_id: uuid.UUID | None = None,
+        status: DeliveryStatus | None = None,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+    ) -> list[dict[str, object]]:
+        """Deliveries of a case (or all), in event order, with attempts and status."""
+        rows = await store.find_deliveries(conn, case_id=case_id, status=status, limit=limit)
+        return [_view(r, book) for r in rows]
+
+    @router.get("/{delivery_id}", response_model=DeliveryDetail)
+    async def get_delivery(delivery_id: uuid.UUID, conn: Conn, book: Book) -> dict[str, object]:
+        """One delivery with every attempt made."""
+        row = await store.get_delivery(conn, delivery_id)
+        if row is None:
+            raise NotFound(f"no delivery {delivery_id}", rule="delivery-exists")
+        attempts = await store.attempts_of(conn, delivery_id)
+        return {**_view(row, book), "attempt_log": [dict(a) for a in attempts]}
+
+    @router.post("/{delivery_id}/resend", status_code=202)
+    async def resend(
+        delivery_id: uuid.UUID, conn: Conn, rt: Annotated[Runtime, Depends(runtime_of)]
+    ) -> JSONResponse:
+        """Send a delivered or dead delivery again (same delivery id, fresh attempt budget)."""
+        async with conn.transaction():
+            previous = await store.reopen_for_resend(conn, delivery_id)
+        if previous is None:
+            raise NotFound(f"no delivery {delivery_id}", rule="delivery-exists")
+        if previous == "pending":
+            raise RuleViolation(
+                f"delivery {delivery_id} is still pending; only delivered or dead deliveries are resent",
+                rule="resend-finished-only",
+            )
+        worker = rt.state.get("worker")
+        if worker is not None:
+            worker.wake()
+        return JSONResponse(
+            status_code=202,
+            content={"delivery_id": str(delivery_id), "status": "pending", "previous_status": previous},
+        )
+
+    return router

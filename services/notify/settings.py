@@ -1,0 +1,67 @@
+"""Settings of the notify service (environment, prefix ``CLUETRAIL_``), with documented defaults."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, model_validator
+
+from cluetrail.settings import ServiceSettings
+
+# The demo routing shipped with the repository; deployments point CLUETRAIL_NOTIFY_RECIPIENTS_FILE elsewhere.
+DEFAULT_RECIPIENTS_FILE = Path(__file__).resolve().parents[2] / "deploy" / "notify" / "recipients.json"
+
+
+class NotifySettings(ServiceSettings):
+    """Where the recipients are configured and how hard to try to reach them."""
+
+    port: int = Field(8004, validation_alias="CLUETRAIL_NOTIFY_PORT")
+    recipients_file: Path = Field(
+        DEFAULT_RECIPIENTS_FILE,
+        validation_alias="CLUETRAIL_NOTIFY_RECIPIENTS_FILE",
+        description="JSON file of webhook recipients and their routes",
+    )
+    retry_base_seconds: float = Field(
+        1.0,
+        gt=0,
+        validation_alias="CLUETRAIL_NOTIFY_RETRY_BASE_SECONDS",
+        description="Backoff before the 2nd attempt is drawn from [0, base]; it doubles per attempt",
+    )
+    retry_max_seconds: float = Field(
+        60.0,
+        gt=0,
+        validation_alias="CLUETRAIL_NOTIFY_RETRY_MAX_SECONDS",
+        description="Upper bound of any one backoff",
+    )
+    max_attempts: int = Field(
+        8,
+        ge=1,
+        le=100,
+        validation_alias="CLUETRAIL_NOTIFY_MAX_ATTEMPTS",
+        description="Attempts before a delivery is marked dead and dead-lettered",
+    )
+    send_timeout_seconds: float = Field(
+        10.0,
+        gt=0,
+        validation_alias="CLUETRAIL_NOTIFY_SEND_TIMEOUT_SECONDS",
+        description="Timeout of one webhook POST",
+    )
+    poll_seconds: float = Field(
+        2.0,
+        gt=0,
+        validation_alias="CLUETRAIL_NOTIFY_POLL_SECONDS",
+        description="Fallback polling interval when no wake-up arrives",
+    )
+    senders: int = Field(
+        4,
+        ge=1,
+        le=64,
+        validation_alias="CLUETRAIL_NOTIFY_SENDERS",
+        description="Deliveries sent concurrently by one instance",
+    )
+
+    @model_validator(mode="after")
+    def _bounds_in_order(self) -> NotifySettings:
+        if self.retry_max_seconds < self.retry_base_seconds:
+            raise ValueError("CLUETRAIL_NOTIFY_RETRY_MAX_SECONDS is smaller than RETRY_BASE_SECONDS")
+        return self

@@ -1,0 +1,206 @@
+"""The notify tables: deliveries (one per event and recipient) and delivery_attempts (the delivery log).
+
+Every function takes the connection of the caller's transaction, so the consumer can store deliveries
+with its position, and the worker can hold the row lock of a claimed delivery while it sends.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+DELIVERY_COLUMNS = (
+    "delivery_id, event_id, recipient_id, case_id, seq, event_type, jurisdiction, body, traceparent, status, "
+    "attempts, round_attempts, next_attempt_at, last_error, created_at, delivered_at, dead_at, "
+    "dead_letter_published_at, resent_at"
+)
+
+
+@dataclass(frozen=True)
+class NewDelivery:
+    """A notice to send, decided while consuming its event."""
+
+    delivery_id: uuid.UUID
+    event_id: uuid.UUID
+    recipient_id: str
+    case_id: uuid.UUID
+    seq: int
+    event_type: str
+    jurisdiction: str
+    body: str
+    traceparent: str | None
+
+
+async def add_delivery(conn: asyncpg.Connection, delivery: NewDelivery) -> bool:
+    """Store a delivery unless this event was already routed to this recipient; True when stored now."""
+    inserted = await conn.fetchval(
+        "INSERT INTO deliveries (delivery_id, event_id, recipient_id, case_id, seq, event_type, "
+        "jurisdiction, body, traceparent) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) "
+        "ON CONFLICT (event_id, recipient_id) DO NOTHING RETURNING true",
+        delivery.delivery_id,
+        delivery.event_id,
+        delivery.recipient_id,
+        delivery.case_id,
+        delivery.seq,
+        delivery.event_type,
+        delivery.jurisdiction,
+        delivery.body,
+        delivery.traceparent,
+    )
+    return bool(inserted)
+
+
+# A due delivery whose recipient has no earlier pending notice of the same case: notices of one case
+# reach one recipient in event order. SKIP LOCKED lets several senders (and instances) share the queue
+# without two of them sending the same delivery at once.
+_READY = (
+    "d.status = 'pending' AND NOT EXISTS (SELECT 1 FROM deliveries e WHERE e.status = 'pending' "
+    "AND e.recipient_id = d.recipient_id AND e.case_id = d.case_id AND e.seq < d.seq)"
+)
+
+
+async def claim_due(conn: asyncpg.Connection) -> asyncpg.Record | None:
+    """Lock one due, ready delivery for the caller's transaction, or None."""
+    return await conn.fetchrow(
+        f"SELECT {', '.join('d.' + c.strip() for c in DELIVERY_COLUMNS.split(','))} FROM deliveries d "
+        f"WHERE {_READY} AND d.next_attempt_at <= clock_timestamp() "
+        "ORDER BY d.next_attempt_at, d.seq LIMIT 1 FOR UPDATE OF d SKIP LOCKED"
+    )
+
+
+async def next_due(conn: asyncpg.Connection) -> datetime | None:
+    """When the earliest ready delivery falls due (maybe already: then it is being sent by someone)."""
+    value: datetime | None = await conn.fetchval(
+        f"SELECT min(d.next_attempt_at) FROM deliveries d WHERE {_READY}"
+    )
+    return value
+
+
+async def record_attempt(
+    conn: asyncpg.Connection,
+    delivery_id: uuid.UUID,
+    attempt: int,
+    *,
+    status_code: int | None,
+    error: str | None,
+    duration_ms: int,
+) -> None:
+    await conn.execute(
+        "INSERT INTO delivery_attempts (delivery_id, attempt, at, status_code, error, duration_ms) "
+        "VALUES ($1, $2, clock_timestamp(), $3, $4, $5)",
+        delivery_id,
+        attempt,
+        status_code,
+        error,
+        duration_ms,
+    )
+
+
+async def mark_delivered(
+    conn: asyncpg.Connection, delivery_id: uuid.UUID, attempts: int, round_attempts: int
+) -> None:
+    await conn.execute(
+        "UPDATE deliveries SET status = 'delivered', attempts = $2, round_attempts = $3, "
+        "delivered_at = clock_timestamp(), last_error = NULL WHERE delivery_id = $1",
+        delivery_id,
+        attempts,
+        round_attempts,
+    )
+
+
+async def schedule_retry(
+    conn: asyncpg.Connection,
+    delivery_id: uuid.UUID,
+    attempts: int,
+    round_attempts: int,
+    delay: float,
+    error: str,
+) -> None:
+    await conn.execute(
+        "UPDATE deliveries SET attempts = $2, round_attempts = $3, last_error = $5, "
+        "next_attempt_at = clock_timestamp() + make_interval(secs => $4) WHERE delivery_id = $1",
+        delivery_id,
+        attempts,
+        round_attempts,
+        delay,
+        error,
+    )
+
+
+async def mark_dead(
+    conn: asyncpg.Connection, delivery_id: uuid.UUID, attempts: int, round_attempts: int, error: str
+) -> None:
+    await conn.execute(
+        "UPDATE deliveries SET status = 'dead', attempts = $2, round_attempts = $3, last_error = $4, "
+        "dead_at = clock_timestamp(), dead_letter_published_at = NULL WHERE delivery_id = $1",
+        delivery_id,
+        attempts,
+        round_attempts,
+        error,
+    )
+
+
+async def claim_unpublished_dead(conn: asyncpg.Connection, limit: int = 50) -> list[asyncpg.Record]:
+    """Dead deliveries whose dead letter is not yet on Kafka, locked for the caller."""
+    return await conn.fetch(
+        f"SELECT {DELIVERY_COLUMNS} FROM deliveries "
+        "WHERE status = 'dead' AND dead_letter_published_at IS NULL "
+        "ORDER BY dead_at LIMIT $1 FOR UPDATE SKIP LOCKED",
+        limit,
+    )
+
+
+async def mark_dead_letter_published(conn: asyncpg.Connection, delivery_id: uuid.UUID) -> None:
+    await conn.execute(
+        "UPDATE deliveries SET dead_letter_published_at = clock_timestamp() WHERE delivery_id = $1",
+        delivery_id,
+    )
+
+
+async def find_deliveries(
+    conn: asyncpg.Connection, *, case_id: uuid.UUID | None, status: str | None, limit: int
+) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        f"SELECT {DELIVERY_COLUMNS} FROM deliveries "
+        "WHERE ($1::uuid IS NULL OR case_id = $1) AND ($2::text IS NULL OR status = $2) "
+        "ORDER BY case_id, seq, recipient_id, created_at LIMIT $3",
+        case_id,
+        status,
+        limit,
+    )
+
+
+async def get_delivery(conn: asyncpg.Connection, delivery_id: uuid.UUID) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        f"SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE delivery_id = $1", delivery_id
+    )
+
+
+async def attempts_of(conn: asyncpg.Connection, delivery_id: uuid.UUID) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        "SELECT attempt, at, status_code, error, duration_ms FROM delivery_attempts "
+        "WHERE delivery_id = $1 ORDER BY attempt",
+        delivery_id,
+    )
+
+
+async def reopen_for_resend(conn: asyncpg.Connection, delivery_id: uuid.UUID) -> str | None:
+    """Put a delivered or dead delivery back in the queue with a fresh attempt budget.
+
+    Returns the status it had (None if unknown); a pending delivery is left alone.
+    """
+    row: dict[str, Any] | None = await conn.fetchrow(
+        "SELECT status FROM deliveries WHERE delivery_id = $1 FOR UPDATE", delivery_id
+    )
+    if row is None or row["status"] == "pending":
+        return None if row is None else "pending"
+    await conn.execute(
+        "UPDATE deliveries SET status = 'pending', round_attempts = 0, next_attempt_at = clock_timestamp(), "
+        "resent_at = clock_timestamp(), dead_at = NULL WHERE delivery_id = $1",
+        delivery_id,
+    )
+    return str(row["status"])

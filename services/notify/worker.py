@@ -1,0 +1,277 @@
+"""The delivery worker: sends due deliveries to their webhooks, logs each attempt, retries, dead-letters.
+
+Each sender claims one ready delivery with ``FOR UPDATE SKIP LOCKED`` and keeps the row locked while it
+POSTs, so no two senders (of this or another instance) send the same delivery at the same time; the
+attempt and the new status are committed together. A crash after the POST and before the commit sends
+the notice again with the same ``X-Cluetrail-Delivery`` id, which the receiver uses to drop repeats.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+import httpx
+from faststream.kafka import KafkaBroker
+from opentelemetry import trace
+
+from cluetrail.settings import CommonSettings
+from cluetrail.telemetry import context_from_traceparent, current_traceparent
+from services.notify import store
+from services.notify.domain.backoff import RetryPolicy
+from services.notify.domain.recipients import RecipientBook
+from services.notify.domain.signing import DELIVERY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
+
+log = logging.getLogger(__name__)
+
+
+def describe_failure(response: httpx.Response | None, error: BaseException | None) -> str:
+    if response is not None:
+        return f"HTTP {response.status_code}"
+    return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+
+
+class DeliveryWorker:
+    """Background sender of one notify instance; ``wake()`` after committing new or reopened deliveries."""
+
+    def __init__(
+        self,
+        *,
+        pool: asyncpg.Pool,
+        broker: KafkaBroker,
+        settings: CommonSettings,
+        book: RecipientBook,
+        policy: RetryPolicy,
+        client: httpx.AsyncClient,
+        tracer: trace.Tracer,
+        senders: int = 4,
+        poll_seconds: float = 2.0,
+    ) -> None:
+        self._pool = pool
+        self._broker = broker
+        self._settings = settings
+        self._book = book
+        self._policy = policy
+        self._client = client
+        self._tracer = tracer
+        self._senders = senders
+        self._poll = poll_seconds
+        # One event per loop: a loop clearing its own event can never swallow another loop's wake-up.
+        self._wakeups: list[asyncio.Event] = []
+        self.sent_total = 0
+
+    def wake(self) -> None:
+        for event in self._wakeups:
+            event.set()
+
+    def _new_wakeup(self) -> asyncio.Event:
+        event = asyncio.Event()
+        self._wakeups.append(event)
+        return event
+
+    async def run(self, stopping: asyncio.Event) -> None:
+        """Run the senders until ``stopping`` is set; a send in flight is finished, not abandoned."""
+        await asyncio.gather(
+            *(self._sender(stopping) for _ in range(self._senders)), self._dead_letterer(stopping)
+        )
+
+    async def _sender(self, stopping: asyncio.Event) -> None:
+        wakeup = self._new_wakeup()
+        while not stopping.is_set():
+            # Clear before looking, so a wake-up after the look is not lost.
+            wakeup.clear()
+            try:
+                if await self._finish(self.send_one()):
+                    continue
+                await self._idle(wakeup, stopping, await self._seconds_until_due())
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("notify sender failed; retrying")
+                await self._idle(wakeup, stopping, 1.0)
+
+    @staticmethod
+    async def _finish(work: Any) -> bool:
+        """Await ``work`` even if the task is cancelled meanwhile (clean shutdown), then re-raise."""
+        task = asyncio.ensure_future(work)
+        try:
+            return bool(await asyncio.shield(task))
+        except asyncio.CancelledError:
+            await asyncio.wait([task])
+            raise
+
+    @staticmethod
+    async def _idle(wakeup: asyncio.Event, stopping: asyncio.Event, seconds: float) -> None:
+        waiters = [asyncio.ensure_future(wakeup.wait()), asyncio.ensure_future(stopping.wait())]
+        try:
+            await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
+
+    async def _seconds_until_due(self) -> float:
+        async with self._pool.acquire() as conn:
+            due = await store.next_due(conn)
+        if due is None:
+            return self._poll
+        wait = (due - datetime.now(UTC)).total_seconds()
+        # Already due but not claimable: another sender holds it and will wake us when it is done.
+        return self._poll if wait <= 0 else min(wait, self._poll)
+
+    async def send_one(self) -> bool:
+        """Claim, send and settle one delivery; False when none is ready."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            row = await store.claim_due(conn)
+            if row is None:
+                return False
+            await self._attempt(conn, row)
+        self.wake()  # a later notice of the same case may be ready now
+        return True
+
+    async def _attempt(self, conn: asyncpg.Connection, row: asyncpg.Record) -> None:
+        delivery_id: uuid.UUID = row["delivery_id"]
+        attempts = row["attempts"] + 1
+        round_attempts = row["round_attempts"] + 1
+        recipient = self._book.get(row["recipient_id"])
+        with self._tracer.start_as_current_span(
+            f"notify deliver {row['event_type']}",
+            context=context_from_traceparent(row["traceparent"]),
+            attributes={
+                "cluetrail.case_id": str(row["case_id"]),
+                "cluetrail.seq": row["seq"],
+                "cluetrail.recipient": row["recipient_id"],
+                "cluetrail.delivery_id": str(delivery_id),
+                "cluetrail.attempt": attempts,
+            },
+        ) as span:
+            if recipient is None:
+                # The recipient was removed from the configuration: no retry can help.
+                reason = f"recipient {row['recipient_id']} is no longer configured"
+                await store.record_attempt(
+                    conn, delivery_id, attempts, status_code=None, error=reason, duration_ms=0
+                )
+                await store.mark_dead(conn, delivery_id, attempts, round_attempts, reason)
+                return
+            timestamp = str(int(time.time()))
+            body: str = row["body"]
+            headers = {
+                "Content-Type": "application/json; charset=utf-8",
+                DELIVERY_HEADER: str(delivery_id),
+                TIMESTAMP_HEADER: timestamp,
+                SIGNATURE_HEADER: sign(recipient.secret, timestamp, body),
+            }
+            traceparent = current_traceparent()
+            if traceparent:
+                headers["traceparent"] = traceparent
+            started = time.monotonic()
+            response: httpx.Response | None = None
+            error: BaseException | None = None
+            try:
+                response = await self._client.post(
+                    str(recipient.webhook_url), content=body.encode(), headers=headers
+                )
+            except httpx.HTTPError as exc:
+                error = exc
+            duration_ms = int((time.monotonic() - started) * 1000)
+            ok = response is not None and response.is_success
+            failure = None if ok else describe_failure(response, error)
+            await store.record_attempt(
+                conn,
+                delivery_id,
+                attempts,
+                status_code=response.status_code if response is not None else None,
+                error=failure,
+                duration_ms=duration_ms,
+            )
+            span.set_attribute("cluetrail.delivered", ok)
+            if ok:
+                await store.mark_delivered(conn, delivery_id, attempts, round_attempts)
+                self.sent_total += 1
+                log.info(
+                    "delivered %s (%s seq %s) to %s", delivery_id, row["event_type"], row["seq"], recipient.id
+                )
+            elif self._policy.exhausted(round_attempts):
+                await store.mark_dead(conn, delivery_id, attempts, round_attempts, failure or "failed")
+                log.warning(
+                    "delivery %s to %s is dead after %s attempts: %s",
+                    delivery_id,
+                    recipient.id,
+                    round_attempts,
+                    failure,
+                )
+            else:
+                delay = self._policy.delay(round_attempts)
+                await store.schedule_retry(
+                    conn, delivery_id, attempts, round_attempts, delay, failure or "failed"
+                )
+                log.info(
+                    "delivery %s to %s failed (%s); retry in %.2fs", delivery_id, recipient.id, failure, delay
+                )
+
+    async def _dead_letterer(self, stopping: asyncio.Event) -> None:
+        """Publish a dead letter for each dead delivery, after its death is committed (at least once)."""
+        wakeup = self._new_wakeup()
+        while not stopping.is_set():
+            wakeup.clear()
+            try:
+                published = await self._finish(self.publish_dead_letters())
+                if published:
+                    continue
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("publishing notify dead letters failed; retrying")
+            await self._idle(wakeup, stopping, self._poll)
+
+    async def publish_dead_letters(self) -> int:
+        async with self._pool.acquire() as conn, conn.transaction():
+            rows = await store.claim_unpublished_dead(conn)
+            for row in rows:
+                attempts = await store.attempts_of(conn, row["delivery_id"])
+                document = dead_letter_document(row, attempts)
+                await self._broker.publish(
+                    json.dumps(document, ensure_ascii=False, default=str).encode(),
+                    topic=self._settings.dead_letter_topic,
+                    key=str(row["case_id"]).encode(),
+                    headers={"dead-letter-reason": str(document["reason"])[:200], "consumer": "notify"},
+                )
+                await store.mark_dead_letter_published(conn, row["delivery_id"])
+        return len(rows)
+
+
+def dead_letter_document(row: asyncpg.Record, attempts: list[asyncpg.Record]) -> dict[str, Any]:
+    """What an operator needs to understand and resend a dead delivery."""
+    return {
+        "kind": "notify-delivery",
+        "consumer": "notify",
+        "reason": f"undeliverable after {row['round_attempts']} attempts: {row['last_error']}",
+        "recipient_id": row["recipient_id"],
+        "delivery": {
+            "delivery_id": str(row["delivery_id"]),
+            "event_id": str(row["event_id"]),
+            "event_type": row["event_type"],
+            "case_id": str(row["case_id"]),
+            "seq": row["seq"],
+            "jurisdiction": row["jurisdiction"],
+            "attempts": row["attempts"],
+            "created_at": row["created_at"].isoformat(),
+            "dead_at": row["dead_at"].isoformat() if row["dead_at"] else None,
+            "body": json.loads(row["body"]),
+        },
+        "attempts": [
+            {
+                "attempt": a["attempt"],
+                "at": a["at"].isoformat(),
+                "status_code": a["status_code"],
+                "error": a["error"],
+            }
+            for a in attempts
+        ],
+        "dead_lettered_at": datetime.now(UTC).isoformat(),
+    }
