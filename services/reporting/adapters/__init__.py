@@ -1,0 +1,1 @@
+"""Reporting's own database: projection versions, applying events to them, reading them."""

@@ -1,0 +1,66 @@
+-- The tables of one projection version. Applied with search_path set to the new, empty schema
+-- (ledger_vN or ledger_asof_<stamp>), so every name below lands in that schema.
+
+-- The dynamic management ledger: one row per case, the fields of contracts.api.LedgerRow.
+CREATE TABLE ledger (
+    case_id               uuid PRIMARY KEY,
+    jurisdiction          text NOT NULL,
+    status                text NOT NULL,
+    source                text NOT NULL,
+    subject_name          text NOT NULL,
+    credit_code           text,
+    sector                text,
+    estimated_amount_yuan bigint,
+    participants          bigint,
+    grade                 text,
+    score                 integer,
+    key_case              boolean NOT NULL,
+    determination         text,
+    outcome               text,
+    recovered_amount_yuan bigint NOT NULL,
+    escalations           integer NOT NULL,
+    reported_at           timestamptz NOT NULL,
+    updated_at            timestamptz NOT NULL,
+    last_seq              integer NOT NULL,
+    last_hash             text NOT NULL
+);
+CREATE INDEX ledger_newest ON ledger (reported_at DESC, case_id DESC);
+CREATE INDEX ledger_jurisdiction ON ledger (jurisdiction);
+CREATE INDEX ledger_status ON ledger (status);
+
+-- Every applied event of every case, with where it sits in the log.
+CREATE TABLE history (
+    case_id         uuid    NOT NULL,
+    seq             integer NOT NULL,
+    event_id        uuid    NOT NULL,
+    type            text    NOT NULL,
+    schema_version  integer NOT NULL,
+    occurred_at     timestamptz NOT NULL,
+    recorded_at     timestamptz NOT NULL,
+    actor           jsonb   NOT NULL,
+    prev_hash       text    NOT NULL,
+    hash            text    NOT NULL,
+    payload         jsonb   NOT NULL,
+    kafka_partition integer NOT NULL,
+    kafka_offset    bigint  NOT NULL,
+    PRIMARY KEY (case_id, seq)
+);
+
+-- Cases per (jurisdiction, grade), kept by increments as events are applied (never recounted), so it
+-- is only right if every event is applied exactly once.
+CREATE TABLE grade_counts (
+    jurisdiction text   NOT NULL,
+    grade        text   NOT NULL,
+    cases        bigint NOT NULL,
+    PRIMARY KEY (jurisdiction, grade)
+);
+
+-- Where this version stands in the log; the live consumer and rebuild both write it with the effects.
+CREATE TABLE consumer_positions (
+    consumer   text    NOT NULL,
+    topic      text    NOT NULL,
+    partition  integer NOT NULL,
+    "offset"   bigint  NOT NULL,
+    updated_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (consumer, topic, partition)
+);
