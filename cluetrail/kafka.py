@@ -119,8 +119,9 @@ async def read_log(
     )
     await consumer.start()
     try:
-        await consumer.topics()  # loads metadata for every topic, so partitions_for_topic can answer
-        partitions = [TopicPartition(name, p) for p in sorted(consumer.partitions_for_topic(name) or ())]
+        # consumer.topics() fetches metadata but does not keep it, so partitions_for_topic would answer None.
+        cluster = await consumer._client.fetch_all_metadata()
+        partitions = [TopicPartition(name, p) for p in sorted(cluster.partitions_for_topic(name) or ())]
         if not partitions:
             raise LookupError(f"topic {name} does not exist")
         consumer.assign(partitions)
