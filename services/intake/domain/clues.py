@@ -1,0 +1,106 @@
+"""From a clue submission to the ``clue-reported`` event that opens a case."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import cast
+
+from cluetrail.crypto import FieldSealer
+from cluetrail.ids import receipt_digest
+from contracts.api import ClueSubmission
+from contracts.envelope import GENESIS_HASH, Actor, canonical_bytes
+from contracts.events import ClueReported, ClueReportedPayload, seal_event
+from contracts.jurisdictions import JurisdictionRegistry
+
+ANONYMOUS = "anonymous"
+NAMED_REPORTER = "named-reporter"
+
+
+@dataclass(frozen=True)
+class FieldProblem:
+    """One field of a submission that breaks a rule, with the reason a person can act on."""
+
+    field: str
+    reason: str
+    kind: str
+
+
+def jurisdiction_problems(submission: ClueSubmission, registry: JurisdictionRegistry) -> list[FieldProblem]:
+    """Every jurisdiction code in the submission must name a node of the jurisdiction tree."""
+    problems = []
+    if submission.jurisdiction not in registry:
+        problems.append(
+            FieldProblem(
+                "jurisdiction",
+                f"unknown jurisdiction code {submission.jurisdiction}",
+                "unknown_jurisdiction",
+            )
+        )
+    for index, code in enumerate(submission.regions_involved):
+        if code not in registry:
+            problems.append(
+                FieldProblem(
+                    f"regions_involved.{index}", f"unknown jurisdiction code {code}", "unknown_jurisdiction"
+                )
+            )
+    return problems
+
+
+def request_digest(submission: ClueSubmission) -> str:
+    """What an idempotent retry must repeat: the submission's content, independent of JSON layout."""
+    return hashlib.sha256(canonical_bytes(submission.model_dump(mode="json"))).hexdigest()
+
+
+def reporter_actor(submission: ClueSubmission) -> Actor:
+    """The actor of a clue: a reporter, never named in the log (the identity travels sealed)."""
+    return Actor(kind="reporter", id=NAMED_REPORTER if submission.reporter else ANONYMOUS)
+
+
+def clue_reported(
+    submission: ClueSubmission,
+    *,
+    case_id: uuid.UUID,
+    receipt_code: str,
+    sealer: FieldSealer,
+    correlation_id: uuid.UUID,
+    traceparent: str | None,
+    now: datetime,
+) -> ClueReported:
+    """Seq 1 of a new case: the clue as reported, the reporter sealed to this case, the receipt digested."""
+    sealed = (
+        sealer.seal(submission.reporter.model_dump(mode="json", exclude_none=True), str(case_id))
+        if submission.reporter is not None
+        else None
+    )
+    payload = ClueReportedPayload(
+        source=submission.source,
+        subject=submission.subject,
+        description=submission.description,
+        sector=submission.sector,
+        behaviours=submission.behaviours,
+        estimated_amount_yuan=submission.estimated_amount_yuan,
+        participants=submission.participants,
+        flags=submission.flags,
+        regions_involved=submission.regions_involved,
+        evidence=submission.evidence,
+        reporter=sealed,
+        receipt_digest=receipt_digest(receipt_code),
+    )
+    return cast(
+        ClueReported,
+        seal_event(
+            ClueReported,
+            case_id=case_id,
+            seq=1,
+            prev_hash=GENESIS_HASH,
+            jurisdiction=submission.jurisdiction,
+            actor=reporter_actor(submission),
+            payload=payload,
+            correlation_id=correlation_id,
+            occurred_at=submission.observed_at or now,
+            traceparent=traceparent,
+        ),
+    )

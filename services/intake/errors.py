@@ -1,0 +1,24 @@
+"""Refusals particular to intake, each answered with its HTTP status and a reason."""
+
+from __future__ import annotations
+
+from cluetrail.errors import RuleViolation
+
+
+class BodyTooLarge(RuleViolation):
+    """A request body over the configured limit; refused before it is parsed."""
+
+    status_code = 413
+
+
+class MalformedReceiptCode(RuleViolation):
+    """Text that cannot be a receipt code (wrong length, letters outside the alphabet, check fails)."""
+
+    status_code = 400
+
+
+class KafkaUnavailable(RuleViolation):
+    """Kafka did not acknowledge a clue in time. The clue stays stored; a retry with the same
+    Idempotency-Key publishes the very same event."""
+
+    status_code = 503

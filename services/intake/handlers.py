@@ -1,0 +1,225 @@
+"""Intake's HTTP routes (submit a clue, look up a receipt) and its Kafka subscriber (the receipt
+projection, consumer group ``intake-receipts``)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated, Any
+
+import asyncpg
+from aiokafka.errors import KafkaError
+from fastapi import APIRouter, Depends, Header, Request
+from fastapi.exceptions import RequestValidationError
+from faststream import AckPolicy
+from faststream.kafka import KafkaMessage, KafkaRouter
+from pydantic import ValidationError
+
+from cluetrail.consume import ExactlyOnceConsumer, Incoming, Rejected
+from cluetrail.crypto import FieldSealer
+from cluetrail.deadletter import DeadLetters
+from cluetrail.errors import InvalidInput, NotFound
+from cluetrail.ids import new_receipt_code, normalise_receipt_code, receipt_digest
+from cluetrail.kafka import publish_event
+from cluetrail.service import Runtime, connection, runtime_of
+from cluetrail.telemetry import current_traceparent
+from contracts.api import ClueAccepted, ClueSubmission, ReceiptStatus
+from contracts.envelope import utcnow, uuid7
+from contracts.events import ClueReported, event_bytes, read_event
+from contracts.jurisdictions import JurisdictionRegistry
+from services.intake import store
+from services.intake.domain.clues import clue_reported, jurisdiction_problems, request_digest
+from services.intake.domain.receipts import ChainBroken, follow
+from services.intake.errors import BodyTooLarge, KafkaUnavailable, MalformedReceiptCode
+from services.intake.settings import IntakeSettings
+
+RECEIPTS_GROUP = "intake-receipts"
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The request body, refused with 413 as soon as it is known to exceed ``limit`` bytes."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise BodyTooLarge(
+            f"request body of {int(declared)} bytes exceeds the limit of {limit} bytes", rule="max_body_bytes"
+        )
+    size = 0
+    chunks: list[bytes] = []
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge(f"request body exceeds the limit of {limit} bytes", rule="max_body_bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def parse_submission(body: bytes, registry: JurisdictionRegistry) -> ClueSubmission:
+    """The submission in ``body``, or a 422 listing every field that breaks the contract or names an
+    unknown jurisdiction."""
+    try:
+        submission = ClueSubmission.model_validate_json(body)
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False, include_context=False)
+        raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in errors]) from None
+    problems = jurisdiction_problems(submission, registry)
+    if problems:
+        raise RequestValidationError(
+            [{"loc": ("body", *p.field.split(".")), "msg": p.reason, "type": p.kind} for p in problems]
+        )
+    return submission
+
+
+async def publish_stored(
+    rt: Runtime, conn: asyncpg.Connection, clue: store.AcceptedClue, wait: float
+) -> None:
+    """Publish a stored clue's event unless it was published already, and stamp it published.
+
+    The row is locked meanwhile, so concurrent retries of one key publish once; the bytes are those
+    stored, so a republished event is identical to any copy that reached Kafka before.
+    """
+    async with conn.transaction():
+        if await store.lock_for_publishing(conn, clue.case_id) is not None:
+            return
+        event = read_event(clue.event)
+        if event_bytes(event) != clue.event:
+            raise RuntimeError(f"stored event of case {clue.case_id} does not serialise to its stored bytes")
+        try:
+            await asyncio.wait_for(publish_event(rt.broker, rt.settings, event), wait)
+        except (KafkaError, TimeoutError, ConnectionError, OSError) as exc:
+            raise KafkaUnavailable(
+                f"Kafka did not acknowledge the clue ({type(exc).__name__}); it is stored unpublished — "
+                "retry with the same Idempotency-Key to publish it",
+                rule="durable_before_acknowledged",
+            ) from exc
+        await store.mark_published(conn, clue.case_id)
+
+
+def _accepted(clue: store.AcceptedClue) -> ClueAccepted:
+    return ClueAccepted(
+        case_id=clue.case_id,
+        receipt_code=clue.receipt_code,
+        event_id=clue.event_id,
+        recorded_at=clue.recorded_at,
+    )
+
+
+def http_router(settings: IntakeSettings, registry: JurisdictionRegistry) -> APIRouter:
+    """``POST /v1/clues`` and ``GET /v1/receipts/{receipt_code}``."""
+    router = APIRouter(prefix="/v1", tags=["intake"])
+    sealer = FieldSealer.from_settings(settings.reporter_keys, settings.reporter_key_id)
+    submission_schema: dict[str, Any] = ClueSubmission.model_json_schema(ref_template="#/$defs/{model}")
+
+    @router.post(
+        "/clues",
+        status_code=202,
+        response_model=ClueAccepted,
+        openapi_extra={
+            "requestBody": {"required": True, "content": {"application/json": {"schema": submission_schema}}}
+        },
+    )
+    async def submit_clue(
+        request: Request,
+        rt: Annotated[Runtime, Depends(runtime_of)],
+        idempotency_key: Annotated[str | None, Header(min_length=1, max_length=200)] = None,
+    ) -> ClueAccepted:
+        """Accept a clue (body: ClueSubmission). Answers 202 only once Kafka holds the clue durably."""
+        submission = parse_submission(await read_body(request, settings.max_body_bytes), registry)
+        digest = request_digest(submission)
+        with rt.tracer.start_as_current_span("intake accept clue") as span:
+            case_id = uuid7()
+            receipt_code = new_receipt_code()
+            event = clue_reported(
+                submission,
+                case_id=case_id,
+                receipt_code=receipt_code,
+                sealer=sealer,
+                correlation_id=uuid7(),
+                traceparent=current_traceparent(),
+                now=utcnow(),
+            )
+            candidate = store.AcceptedClue(
+                idempotency_key=idempotency_key,
+                request_digest=digest,
+                case_id=case_id,
+                event_id=event.event_id,
+                receipt_code=receipt_code,
+                event=event_bytes(event),
+                recorded_at=event.recorded_at,
+            )
+            async with rt.pool.acquire() as conn:
+                stored, _ = await store.insert_or_existing(conn, candidate)
+                if stored.request_digest != digest:
+                    raise InvalidInput(
+                        "Idempotency-Key was already used for a different clue; use a new key for a new clue",
+                        rule="idempotency_key_reused",
+                    )
+                span.set_attribute("cluetrail.case_id", str(stored.case_id))
+                if stored.published_at is None:
+                    await publish_stored(rt, conn, stored, settings.publish_timeout_seconds)
+        return _accepted(stored)
+
+    @router.get("/receipts/{receipt_code}", response_model=ReceiptStatus)
+    async def receipt_status(
+        receipt_code: str, conn: Annotated[asyncpg.Connection, Depends(connection)]
+    ) -> ReceiptStatus:
+        """The stage of handling of the case a receipt code belongs to; nothing else of the case."""
+        code = normalise_receipt_code(receipt_code)
+        if code is None:
+            raise MalformedReceiptCode(
+                "not a receipt code: 12 characters from 0-9 and A-Z without I, L, O, U "
+                "(dashes optional), the last one a check symbol — check for a typo",
+                rule="receipt_code_format",
+            )
+        found = await store.receipt_by_digest(conn, receipt_digest(code))
+        if found is not None:
+            return ReceiptStatus(receipt_code=code, status=found.state.stage, updated_at=found.updated_at)
+        # Kafka has it but the projection has not caught up yet: the reporter still sees it received.
+        published = await store.published_clue_by_receipt(conn, code)
+        if published is not None:
+            return ReceiptStatus(receipt_code=code, status="received", updated_at=published.recorded_at)
+        raise NotFound("no case has this receipt code", rule="receipt_known")
+
+    return router
+
+
+async def apply_to_receipts(conn: asyncpg.Connection, incoming: Incoming) -> None:
+    """Fold one case event into the receipt projection (in the consumer's transaction)."""
+    event = incoming.event
+    current = await store.receipt_by_case(conn, event.case_id)
+    try:
+        state = follow(None if current is None else current.state, event)
+    except ChainBroken as exc:
+        raise Rejected(str(exc)) from exc
+    if state is None:
+        return
+    if isinstance(event, ClueReported):
+        digest = event.payload.receipt_digest
+    elif current is not None:
+        digest = current.receipt_digest
+    else:  # follow() admits no other first event; kept for the type checker
+        raise Rejected(f"case {event.case_id}: no clue-reported before {event.type}")
+    await store.save_receipt(conn, digest, event.case_id, state, event.recorded_at)
+
+
+def kafka_routers(rt: Runtime) -> list[KafkaRouter]:
+    """The receipt projection's subscriber on the case topic."""
+    router = KafkaRouter()
+    consumer = ExactlyOnceConsumer(
+        name=RECEIPTS_GROUP,
+        pool=rt.pool,
+        dead_letters=DeadLetters(rt.broker, rt.settings, RECEIPTS_GROUP),
+        apply=apply_to_receipts,
+        tracer=rt.tracer,
+    )
+
+    @router.subscriber(
+        rt.settings.case_topic,
+        group_id=RECEIPTS_GROUP,
+        batch=True,
+        max_records=rt.settings.consumer_batch,
+        auto_offset_reset="earliest",
+        ack_policy=AckPolicy.NACK_ON_ERROR,
+    )
+    async def on_case_events(msg: KafkaMessage) -> None:
+        await consumer.process(msg.raw_message)
+
+    return [router]

@@ -1,0 +1,25 @@
+"""Intake's settings (environment, prefix ``CLUETRAIL_``), on top of what every service reads."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from cluetrail.settings import ServiceSettings
+
+
+class IntakeSettings(ServiceSettings):
+    """Where intake listens and the limits it applies to submissions."""
+
+    port: int = Field(8001, validation_alias="CLUETRAIL_INTAKE_PORT")
+    max_body_bytes: int = Field(
+        256 * 1024,
+        ge=1024,
+        validation_alias="CLUETRAIL_INTAKE_MAX_BODY_BYTES",
+        description="Largest request body POST /v1/clues accepts; larger bodies get 413",
+    )
+    publish_timeout_seconds: float = Field(
+        10.0,
+        gt=0,
+        validation_alias="CLUETRAIL_INTAKE_PUBLISH_TIMEOUT_SECONDS",
+        description="How long a submission waits for Kafka's acknowledgement before answering 503",
+    )

@@ -1,0 +1,147 @@
+"""Intake's own tables: accepted clues (for idempotent, publish-after-store intake) and the receipt
+projection. SQL schema in ``sql/``."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import cast
+
+import asyncpg
+
+from services.intake.domain.receipts import ReceiptStage, ReceiptState
+
+
+@dataclass(frozen=True)
+class AcceptedClue:
+    """A stored clue: its case, receipt code and the event bytes that go (or went) to Kafka."""
+
+    idempotency_key: str | None
+    request_digest: str
+    case_id: uuid.UUID
+    event_id: uuid.UUID
+    receipt_code: str
+    event: bytes
+    recorded_at: datetime
+    published_at: datetime | None = None
+
+
+def _accepted(row: asyncpg.Record) -> AcceptedClue:
+    return AcceptedClue(
+        idempotency_key=row["idempotency_key"],
+        request_digest=row["request_digest"],
+        case_id=row["case_id"],
+        event_id=row["event_id"],
+        receipt_code=row["receipt_code"],
+        event=bytes(row["event"]),
+        recorded_at=row["recorded_at"],
+        published_at=row["published_at"],
+    )
+
+
+_COLUMNS = (
+    "idempotency_key, request_digest, case_id, event_id, receipt_code, event, recorded_at, published_at"
+)
+
+
+async def insert_or_existing(conn: asyncpg.Connection, clue: AcceptedClue) -> tuple[AcceptedClue, bool]:
+    """Store a new clue, or find the one stored earlier under the same idempotency key.
+
+    Returns the stored clue and whether it is the one just inserted. Concurrent requests with one key
+    meet at the unique constraint, so only one case is ever stored per key.
+    """
+    row = await conn.fetchrow(
+        f"INSERT INTO accepted_clues ({_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, NULL) "
+        f"ON CONFLICT (idempotency_key) DO NOTHING RETURNING {_COLUMNS}",
+        clue.idempotency_key,
+        clue.request_digest,
+        clue.case_id,
+        clue.event_id,
+        clue.receipt_code,
+        clue.event,
+        clue.recorded_at,
+    )
+    if row is not None:
+        return _accepted(row), True
+    existing = await conn.fetchrow(
+        f"SELECT {_COLUMNS} FROM accepted_clues WHERE idempotency_key = $1", clue.idempotency_key
+    )
+    if existing is None:  # the key's row cannot vanish: nothing ever deletes from this table
+        raise LookupError(f"idempotency key {clue.idempotency_key!r} conflicted but has no row")
+    return _accepted(existing), False
+
+
+async def lock_for_publishing(conn: asyncpg.Connection, case_id: uuid.UUID) -> datetime | None:
+    """Hold the clue's row while publishing (so concurrent retries publish one after the other);
+    return when it was published, None if not yet. Call inside a transaction."""
+    return cast(
+        datetime | None,
+        await conn.fetchval("SELECT published_at FROM accepted_clues WHERE case_id = $1 FOR UPDATE", case_id),
+    )
+
+
+async def mark_published(conn: asyncpg.Connection, case_id: uuid.UUID) -> None:
+    await conn.execute(
+        "UPDATE accepted_clues SET published_at = now() WHERE case_id = $1 AND published_at IS NULL", case_id
+    )
+
+
+async def published_clue_by_receipt(conn: asyncpg.Connection, receipt_code: str) -> AcceptedClue | None:
+    """A clue this intake published under ``receipt_code`` (Kafka has it, the projection may lag)."""
+    row = await conn.fetchrow(
+        f"SELECT {_COLUMNS} FROM accepted_clues WHERE receipt_code = $1 AND published_at IS NOT NULL",
+        receipt_code,
+    )
+    return None if row is None else _accepted(row)
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """A row of the receipt projection."""
+
+    receipt_digest: str
+    case_id: uuid.UUID
+    state: ReceiptState
+    updated_at: datetime
+
+
+async def receipt_by_digest(conn: asyncpg.Connection, digest: str) -> Receipt | None:
+    row = await conn.fetchrow(
+        "SELECT receipt_digest, case_id, stage, last_seq, last_hash, updated_at FROM receipts "
+        "WHERE receipt_digest = $1",
+        digest,
+    )
+    return None if row is None else _receipt(row)
+
+
+async def receipt_by_case(conn: asyncpg.Connection, case_id: uuid.UUID) -> Receipt | None:
+    row = await conn.fetchrow(
+        "SELECT receipt_digest, case_id, stage, last_seq, last_hash, updated_at FROM receipts "
+        "WHERE case_id = $1 FOR UPDATE",
+        case_id,
+    )
+    return None if row is None else _receipt(row)
+
+
+def _receipt(row: asyncpg.Record) -> Receipt:
+    state = ReceiptState(
+        stage=cast(ReceiptStage, row["stage"]), last_seq=row["last_seq"], last_hash=row["last_hash"]
+    )
+    return Receipt(row["receipt_digest"], row["case_id"], state, row["updated_at"])
+
+
+async def save_receipt(
+    conn: asyncpg.Connection, digest: str, case_id: uuid.UUID, state: ReceiptState, updated_at: datetime
+) -> None:
+    await conn.execute(
+        "INSERT INTO receipts (receipt_digest, case_id, stage, last_seq, last_hash, updated_at) "
+        "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (case_id) DO UPDATE SET stage = EXCLUDED.stage, "
+        "last_seq = EXCLUDED.last_seq, last_hash = EXCLUDED.last_hash, updated_at = EXCLUDED.updated_at",
+        digest,
+        case_id,
+        state.stage,
+        state.last_seq,
+        state.last_hash,
+        updated_at,
+    )
