@@ -1,0 +1,8 @@
+"""Run triage: ``python -m services.triage``."""
+
+from cluetrail.service import run
+from services.triage.app import create_app
+from services.triage.settings import TriageSettings
+
+settings = TriageSettings()
+run(create_app(settings), settings)

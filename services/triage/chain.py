@@ -1,0 +1,65 @@
+"""Sealing decisions into a case's chain: each decision becomes the next event (seq + 1, prev_hash = the
+last hash), is folded into the state at once, and the reactions the new state calls for follow."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from contracts.envelope import Envelope
+from contracts.events import seal_event
+from contracts.jurisdictions import JurisdictionRegistry
+from services.triage.domain.decisions import Decision, next_reaction
+from services.triage.domain.grading import RuleSet
+from services.triage.domain.state import CaseState, fold
+
+# A state needs a handful of reactions at most (assess, lead office, one per region involved, police);
+# more means a rule that never settles, which must fail loudly rather than write forever.
+MAX_REACTIONS = 60
+
+
+def seal(
+    state: CaseState, decision: Decision, *, causation_id: uuid.UUID | None, traceparent: str | None
+) -> Envelope:
+    """The decision as the case's next event."""
+    return seal_event(
+        decision.event_type,
+        case_id=state.case_id,
+        seq=state.last_seq + 1,
+        prev_hash=state.last_hash,
+        jurisdiction=state.jurisdiction,
+        actor=decision.actor,
+        payload=decision.payload,
+        correlation_id=state.correlation_id,
+        causation_id=causation_id,
+        traceparent=traceparent,
+    )
+
+
+def advance(
+    state: CaseState,
+    decisions: Sequence[Decision],
+    *,
+    causation_id: uuid.UUID | None,
+    traceparent: str | None,
+    rules: RuleSet,
+    registry: JurisdictionRegistry,
+) -> tuple[CaseState, list[Envelope]]:
+    """Seal ``decisions`` (caused by ``causation_id``), then every reaction the state calls for.
+
+    Reactions are caused by the event that made them necessary: the first decision if there is one,
+    else ``causation_id`` (the event just read from the log).
+    """
+    events: list[Envelope] = []
+    for decision in decisions:
+        event = seal(state, decision, causation_id=causation_id, traceparent=traceparent)
+        state = fold(state, event)
+        events.append(event)
+    cause = events[0].event_id if events else causation_id
+    while (reaction := next_reaction(state, rules, registry)) is not None:
+        if len(events) >= MAX_REACTIONS:
+            raise RuntimeError(f"case {state.case_id}: reactions do not settle after {MAX_REACTIONS} events")
+        event = seal(state, reaction, causation_id=cause, traceparent=traceparent)
+        state = fold(state, event)
+        events.append(event)
+    return state, events

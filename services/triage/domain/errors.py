@@ -1,0 +1,17 @@
+"""Why triage refuses an event or a request."""
+
+from __future__ import annotations
+
+from cluetrail.errors import RuleViolation
+
+
+class OutOfChain(ValueError):
+    """An event that does not continue its case's chain (wrong seq, wrong prev_hash, wrong case, or a
+    case that does not start with its clue). The log is refused, not the officer: consumers dead-letter it."""
+
+
+class TransitionRefused(RuleViolation):
+    """An officer's request the case's state machine refuses; ``rule`` names the rule (HTTP 409)."""
+
+    def __init__(self, reason: str, *, rule: str) -> None:
+        super().__init__(reason, rule=rule)

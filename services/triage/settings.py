@@ -1,0 +1,27 @@
+"""Triage's settings (environment, prefix ``CLUETRAIL_``), on top of what every service reads."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+
+from cluetrail.settings import ServiceSettings
+
+
+class TriageSettings(ServiceSettings):
+    """Where triage listens, which grading rule set it applies, and how long officers wait for Kafka."""
+
+    port: int = Field(8002, validation_alias="CLUETRAIL_TRIAGE_PORT")
+    rules_file: Path | None = Field(
+        None,
+        validation_alias="CLUETRAIL_TRIAGE_RULES_FILE",
+        description="Grading rule set (JSON); default: the bundled triage-rules/2026.1",
+    )
+    publish_timeout_seconds: float = Field(
+        10.0,
+        gt=0,
+        validation_alias="CLUETRAIL_TRIAGE_PUBLISH_TIMEOUT_SECONDS",
+        description="How long an officer's request waits for Kafka before answering 503 (the event stays "
+        "in the outbox and is published later)",
+    )

@@ -1,0 +1,239 @@
+"""Reactions and officers' commands: what triage decides for a case, and every transition it refuses."""
+
+from __future__ import annotations
+
+from importlib import resources
+
+import pytest
+
+from contracts.api import CloseRequest, DeterminationRequest
+from contracts.envelope import Envelope
+from contracts.events import CaseAssessed, CaseEscalated
+from contracts.jurisdictions import default_registry
+from contracts.vocabulary import CaseStatus, Determination, EscalationTarget, Grade, Outcome, RiskFlag
+from services.triage.chain import advance
+from services.triage.domain import decisions
+from services.triage.domain.errors import TransitionRefused
+from services.triage.domain.grading import RuleSet, load_rule_set
+from services.triage.domain.state import CaseState, fold
+from tests.unit.test_triage_fold import clue_event
+
+RULES: RuleSet = load_rule_set(
+    resources.files("services.triage").joinpath("triage-rules-2026.1.json").read_text(encoding="utf-8")
+)
+REGISTRY = default_registry()
+YAOHAI = "340102"
+OFFICER = "officer-longgang-01"
+
+
+def reported(**clue: object) -> tuple[CaseState, Envelope]:
+    event = clue_event(**clue)  # type: ignore[arg-type]
+    return fold(None, event), event
+
+
+def react(state: CaseState, cause: Envelope) -> tuple[CaseState, list[Envelope]]:
+    return advance(state, [], causation_id=cause.event_id, traceparent=None, rules=RULES, registry=REGISTRY)
+
+
+def officer(state: CaseState, decision: decisions.Decision) -> tuple[CaseState, list[Envelope]]:
+    return advance(state, [decision], causation_id=None, traceparent=None, rules=RULES, registry=REGISTRY)
+
+
+def determination(kind: Determination) -> DeterminationRequest:
+    return DeterminationRequest(
+        officer_id=OFFICER, determination=kind, basis="现场核查、调取合同与宣传材料。"
+    )
+
+
+def closing(outcome: Outcome = Outcome.RECTIFIED) -> CloseRequest:
+    return CloseRequest(officer_id=OFFICER, outcome=outcome, summary="已责令整改，资金清退完毕。")
+
+
+def assessed(**clue: object) -> CaseState:
+    state, cause = reported(**clue)
+    return react(state, cause)[0]
+
+
+def test_a_reported_case_is_assessed_and_nothing_more_when_it_is_not_key() -> None:
+    state, clue = reported()
+    after, events = react(state, clue)
+    assert [e.type for e in events] == ["assessed"]
+    event = events[0]
+    assert isinstance(event, CaseAssessed)
+    assert (event.seq, event.prev_hash, event.causation_id) == (2, clue.hash, clue.event_id)
+    assert event.correlation_id == clue.correlation_id
+    assert (event.actor.kind, event.actor.id) == ("service", "triage")
+    assert (after.status, after.grade, after.score, after.last_seq) == (
+        CaseStatus.ASSESSED,
+        Grade.SERIOUS,
+        40,
+        2,
+    )
+
+
+def test_a_key_case_is_escalated_to_the_lead_office_of_its_district() -> None:
+    state, clue = reported(amount=150_000_000)
+    after, events = react(state, clue)
+    assert [e.type for e in events] == ["assessed", "escalated"]
+    escalation = events[1]
+    assert isinstance(escalation, CaseEscalated)
+    assert escalation.payload.target == EscalationTarget.LEAD_OFFICE
+    assert escalation.payload.target_jurisdiction == YAOHAI  # 华都社区 → 龙岗街道 → 瑶海区
+    assert escalation.payload.rule == "key-case"
+    assert escalation.causation_id == clue.event_id
+    assert (after.status, after.key_case, after.last_seq) == (CaseStatus.ESCALATED, True, 3)
+
+
+def test_a_cross_region_case_is_announced_to_every_region_involved() -> None:
+    state, clue = reported()
+    state = state.model_copy(
+        update={"clue": state.clue.model_copy(update={"regions_involved": ("640302", "3704GX")})}
+    )
+    after, events = react(state, clue)
+    escalations = [e.payload for e in events if isinstance(e, CaseEscalated)]
+    assert [(p.target, p.target_jurisdiction, p.rule) for p in escalations] == [
+        (EscalationTarget.LEAD_OFFICE, YAOHAI, "key-case"),
+        (EscalationTarget.OTHER_REGION, "640302", "cross-region"),
+        (EscalationTarget.OTHER_REGION, "3704GX", "cross-region"),
+    ]
+    assert after.last_seq == 5
+
+
+def test_reacting_again_to_a_settled_state_decides_nothing() -> None:
+    state, clue = reported(amount=150_000_000, flags=(RiskFlag.CROSS_REGION,))
+    after, events = react(state, clue)
+    assert len(events) == 2
+    assert react(after, clue) == (after, [])
+    assert decisions.next_reaction(after, RULES, REGISTRY) is None
+
+
+def test_suspected_crime_goes_to_the_police_of_the_district() -> None:
+    state = assessed()
+    after, events = officer(state, decisions.determine(state, determination(Determination.SUSPECTED_CRIME)))
+    assert [e.type for e in events] == ["determined", "escalated"]
+    police = events[1]
+    assert isinstance(police, CaseEscalated)
+    assert (police.payload.target, police.payload.target_jurisdiction) == (EscalationTarget.POLICE, YAOHAI)
+    assert police.causation_id == events[0].event_id
+    assert (events[0].actor.kind, events[0].actor.id) == ("officer", OFFICER)
+    assert after.status == CaseStatus.ESCALATED
+
+
+def test_a_disputed_determination_goes_to_the_lead_office() -> None:
+    state = assessed()
+    _, events = officer(state, decisions.determine(state, determination(Determination.DISPUTED)))
+    assert [(e.type, getattr(e.payload, "rule", None)) for e in events] == [
+        ("determined", None),
+        ("escalated", "disputed-determination"),
+    ]
+
+
+def test_other_determinations_put_the_case_under_disposal() -> None:
+    state = assessed()
+    after, events = officer(state, decisions.determine(state, determination(Determination.GENERAL_VIOLATION)))
+    assert [e.type for e in events] == ["determined"]
+    assert after.status == CaseStatus.UNDER_DISPOSAL
+
+
+def test_an_officer_escalates_to_the_lead_office_and_then_closes() -> None:
+    state = assessed()
+    decision = decisions.escalate(
+        state,
+        officer_id=OFFICER,
+        target=EscalationTarget.LEAD_OFFICE,
+        reason="性质认定存在争议",
+        registry=REGISTRY,
+    )
+    state, events = officer(state, decision)
+    assert state.status == CaseStatus.ESCALATED
+    assert state.escalations[-1].rule is None
+    state, events = officer(state, decisions.close(state, closing()))
+    assert [e.type for e in events] == ["closed"]
+    assert (state.status, state.outcome) == (CaseStatus.CLOSED, Outcome.RECTIFIED)
+
+
+def closed() -> CaseState:
+    state = assessed()
+    return officer(state, decisions.close(state, closing()))[0]
+
+
+def reported_only() -> CaseState:
+    return reported()[0]
+
+
+REFUSED = [
+    (
+        "determine a closed case",
+        closed,
+        lambda s: decisions.determine(s, determination(Determination.NO_VIOLATION)),
+        "closed-is-final",
+    ),
+    ("close a closed case", closed, lambda s: decisions.close(s, closing()), "closed-is-final"),
+    (
+        "escalate a closed case",
+        closed,
+        lambda s: decisions.escalate(
+            s, officer_id=OFFICER, target=EscalationTarget.POLICE, reason="移送", registry=REGISTRY
+        ),
+        "closed-is-final",
+    ),
+    ("close a case not yet assessed", reported_only, lambda s: decisions.close(s, closing()), "assess-first"),
+    (
+        "determine a case not yet assessed",
+        reported_only,
+        lambda s: decisions.determine(s, determination(Determination.NO_VIOLATION)),
+        "assess-first",
+    ),
+    (
+        "escalate a case not yet assessed",
+        reported_only,
+        lambda s: decisions.escalate(
+            s, officer_id=OFFICER, target=EscalationTarget.LEAD_OFFICE, reason="上报", registry=REGISTRY
+        ),
+        "assess-first",
+    ),
+    (
+        "escalate to another region by hand",
+        assessed,
+        lambda s: decisions.escalate(
+            s, officer_id=OFFICER, target=EscalationTarget.OTHER_REGION, reason="通报", registry=REGISTRY
+        ),
+        "officer-escalation-targets",
+    ),
+    (
+        "close as transferred to police without a transfer",
+        assessed,
+        lambda s: decisions.close(s, closing(Outcome.TRANSFERRED_TO_POLICE)),
+        "police-outcome-needs-transfer",
+    ),
+]
+
+
+@pytest.mark.parametrize(("what", "make_state", "command", "rule"), REFUSED, ids=[r[0] for r in REFUSED])
+def test_refused_transitions_name_their_rule(
+    what: str, make_state: object, command: object, rule: str
+) -> None:
+    state = make_state()  # type: ignore[operator]
+    with pytest.raises(TransitionRefused) as refused:
+        command(state)  # type: ignore[operator]
+    assert refused.value.rule == rule
+    assert rule in refused.value.reason
+    assert refused.value.status_code == 409
+
+
+def test_the_police_take_a_case_once() -> None:
+    state = assessed()
+    state, _ = officer(state, decisions.determine(state, determination(Determination.SUSPECTED_CRIME)))
+    with pytest.raises(TransitionRefused) as refused:
+        decisions.escalate(
+            state, officer_id=OFFICER, target=EscalationTarget.POLICE, reason="移送", registry=REGISTRY
+        )
+    assert refused.value.rule == "police-once"
+    # once with the police, the case may close as transferred
+    state, _ = officer(state, decisions.close(state, closing(Outcome.TRANSFERRED_TO_POLICE)))
+    assert state.status == CaseStatus.CLOSED
+
+
+def test_district_of_a_node_above_district_level_is_itself() -> None:
+    assert decisions.district_of("340102L01001001", REGISTRY) == YAOHAI
+    assert decisions.district_of("340100", REGISTRY) == "340100"

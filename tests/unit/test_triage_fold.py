@@ -1,0 +1,192 @@
+"""The fold of a case's events: any valid chain folds to its length; a broken link is refused."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from contracts.envelope import GENESIS_HASH, Actor, Envelope, uuid7
+from contracts.events import (
+    AssessedPayload,
+    CaseAssessed,
+    CaseClosed,
+    CaseDetermined,
+    CaseEscalated,
+    ClosedPayload,
+    ClueReported,
+    ClueReportedPayload,
+    DeterminedPayload,
+    EscalatedPayload,
+    Subject,
+    seal_event,
+)
+from contracts.vocabulary import (
+    CaseStatus,
+    ClueSource,
+    Determination,
+    EscalationTarget,
+    Grade,
+    Outcome,
+    RiskFlag,
+    SubjectKind,
+)
+from services.triage.domain.errors import OutOfChain
+from services.triage.domain.state import CaseState, fold, fold_all
+
+OFFICER = Actor(kind="officer", id="officer-longgang-01")
+LONGGANG_HUADU = "340102L01001"
+
+
+def clue_event(
+    *, participants: int = 120, amount: int = 3_000_000, flags: tuple[RiskFlag, ...] = ()
+) -> Envelope:
+    payload = ClueReportedPayload(
+        source=ClueSource.GRID_PATROL,
+        subject=Subject(kind=SubjectKind.SHOP, name="华都康养服务中心"),
+        description="以预订养老床位为名吸收老年人资金，承诺年化回报15%。",
+        sector="elderly_care",
+        participants=participants,
+        estimated_amount_yuan=amount,
+        flags=list(flags),
+        receipt_digest="a" * 64,
+    )
+    return seal_event(
+        ClueReported,
+        case_id=uuid7(),
+        seq=1,
+        prev_hash=GENESIS_HASH,
+        jurisdiction=LONGGANG_HUADU,
+        actor=Actor(kind="reporter", id="anonymous"),
+        payload=payload,
+        correlation_id=uuid7(),
+    )
+
+
+PAYLOADS = {
+    "assessed": (
+        CaseAssessed,
+        AssessedPayload(
+            grade=Grade.SERIOUS, score=50, factors=[], rule_set="triage-rules/2026.1", key_case=False
+        ),
+    ),
+    "determined": (
+        CaseDetermined,
+        DeterminedPayload(determination=Determination.GENERAL_VIOLATION, basis="现场核查：存在违规宣传。"),
+    ),
+    "escalated": (
+        CaseEscalated,
+        EscalatedPayload(
+            target=EscalationTarget.LEAD_OFFICE, target_jurisdiction="340102", reason="重大复杂"
+        ),
+    ),
+    "closed": (CaseClosed, ClosedPayload(outcome=Outcome.RECTIFIED, summary="已责令整改并完成清退。")),
+}
+
+
+def next_event(previous: Envelope, kind: str) -> Envelope:
+    cls, payload = PAYLOADS[kind]
+    return seal_event(
+        cls,
+        case_id=previous.case_id,
+        seq=previous.seq + 1,
+        prev_hash=previous.hash,
+        jurisdiction=previous.jurisdiction,
+        actor=OFFICER,
+        payload=payload,
+        correlation_id=previous.correlation_id,
+        causation_id=previous.event_id,
+    )
+
+
+def chain_of(kinds: list[str]) -> list[Envelope]:
+    events = [clue_event()]
+    for kind in kinds:
+        events.append(next_event(events[-1], kind))
+    return events
+
+
+kinds = st.lists(st.sampled_from(sorted(PAYLOADS)), max_size=12)
+
+
+@settings(max_examples=60, deadline=None)
+@given(kinds)
+def test_folding_any_valid_chain_gives_last_seq_equal_to_its_length(chain_kinds: list[str]) -> None:
+    events = chain_of(chain_kinds)
+    state = fold_all(None, events)
+    assert state is not None
+    assert state.last_seq == len(events)
+    assert state.last_hash == events[-1].hash
+    assert state.escalations == tuple(state.escalations)
+    assert len(state.escalations) == chain_kinds.count("escalated")
+
+
+@settings(max_examples=40, deadline=None)
+@given(kinds.filter(bool), st.data())
+def test_a_tampered_prev_hash_is_refused(chain_kinds: list[str], data: st.DataObject) -> None:
+    events = chain_of(chain_kinds)
+    position = data.draw(st.integers(1, len(events) - 1))
+    forged = events[position].model_copy(update={"prev_hash": "f" * 64})
+    state = fold_all(None, events[:position])
+    with pytest.raises(OutOfChain, match="prev_hash"):
+        fold(state, forged)
+
+
+@settings(max_examples=30, deadline=None)
+@given(kinds)
+def test_a_repeated_identical_last_event_changes_nothing(chain_kinds: list[str]) -> None:
+    events = chain_of(chain_kinds)
+    state = fold_all(None, events)
+    assert fold(state, events[-1]) == state
+
+
+def test_a_gap_or_a_step_back_is_refused() -> None:
+    events = chain_of(["assessed", "determined", "closed"])
+    state = fold_all(None, events[:2])
+    with pytest.raises(OutOfChain, match="seq 4 does not follow seq 2"):
+        fold(state, events[3])
+    with pytest.raises(OutOfChain, match="seq 1 does not follow seq 2"):
+        fold(state, events[0])
+
+
+def test_a_case_starts_with_its_clue_at_seq_1() -> None:
+    events = chain_of(["assessed"])
+    with pytest.raises(OutOfChain, match="starts with assessed"):
+        fold(None, events[1])
+    with pytest.raises(OutOfChain, match="second clue-reported"):
+        fold(fold(None, events[0]), events[0].model_copy(update={"seq": 2, "prev_hash": events[0].hash}))
+
+
+def test_an_event_of_another_case_is_refused() -> None:
+    state = fold(None, clue_event())
+    other = next_event(clue_event(), "assessed")
+    with pytest.raises(OutOfChain, match="belongs to case"):
+        fold(state, other)
+
+
+def test_the_status_follows_the_handling_of_the_case() -> None:
+    events = chain_of(["assessed", "escalated", "determined", "closed"])
+    statuses = []
+    state: CaseState | None = None
+    for event in events:
+        state = fold(state, event)
+        statuses.append(state.status)
+    assert statuses == [
+        CaseStatus.REPORTED,
+        CaseStatus.ASSESSED,
+        CaseStatus.ESCALATED,
+        CaseStatus.UNDER_DISPOSAL,
+        CaseStatus.CLOSED,
+    ]
+    assert state is not None
+    assert (state.grade, state.score, state.determination, state.outcome) == (
+        Grade.SERIOUS,
+        50,
+        Determination.GENERAL_VIOLATION,
+        Outcome.RECTIFIED,
+    )
+    assert state.clue.participants == 120
+    assert state.clue_event_id == events[0].event_id
+    assert isinstance(state.case_id, uuid.UUID)
