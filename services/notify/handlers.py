@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 import asyncpg
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 from faststream import AckPolicy
 from faststream.kafka import KafkaMessage, KafkaRouter
@@ -144,15 +144,20 @@ def _view(row: asyncpg.Record, book: RecipientBook) -> dict[str, object]:
     }
 
 
+def book_of(request: Request) -> RecipientBook:
+    """FastAPI dependency: the recipients the service started with."""
+    book: RecipientBook = runtime_of(request).state["book"]
+    return book
+
+
+# Module-level aliases: FastAPI resolves these annotations by name at import time.
+Conn = Annotated[asyncpg.Connection, Depends(connection)]
+Book = Annotated[RecipientBook, Depends(book_of)]
+Rt = Annotated[Runtime, Depends(runtime_of)]
+
+
 def http_router() -> APIRouter:
     router = APIRouter(prefix="/v1/deliveries", tags=["deliveries"])
-    Conn = Annotated[asyncpg.Connection, Depends(connection)]
-
-    def book_of(rt: Annotated[Runtime, Depends(runtime_of)]) -> RecipientBook:
-        book: RecipientBook = rt.state["book"]
-        return book
-
-    Book = Annotated[RecipientBook, Depends(book_of)]
 
     @router.get("", response_model=list[DeliveryView])
     async def list_deliveries(
@@ -176,9 +181,7 @@ def http_router() -> APIRouter:
         return {**_view(row, book), "attempt_log": [dict(a) for a in attempts]}
 
     @router.post("/{delivery_id}/resend", status_code=202)
-    async def resend(
-        delivery_id: uuid.UUID, conn: Conn, rt: Annotated[Runtime, Depends(runtime_of)]
-    ) -> JSONResponse:
+    async def resend(delivery_id: uuid.UUID, conn: Conn, rt: Rt) -> JSONResponse:
         """Send a delivered or dead delivery again (same delivery id, fresh attempt budget)."""
         async with conn.transaction():
             previous = await store.reopen_for_resend(conn, delivery_id)
