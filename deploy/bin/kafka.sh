@@ -87,6 +87,11 @@ is_running() {
   tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF "$CONF"
 }
 
+# The client port the running broker was configured with.
+running_port() {
+  sed -n 's|^listeners=PLAINTEXT://127.0.0.1:\([0-9]*\),.*|\1|p' "$CONF" 2>/dev/null
+}
+
 port_open() {
   python3 - "$1" <<'EOF'
 import socket, sys
@@ -169,7 +174,12 @@ format_storage() {
 
 cmd_start() {
   if is_running; then
-    say "already running (pid $(cat "$PIDFILE"), 127.0.0.1:${KAFKA_PORT})"
+    local port
+    port="$(running_port)"
+    if [[ -n "$port" && "$port" != "$KAFKA_PORT" ]]; then
+      die "already running on 127.0.0.1:$port, not on KAFKA_PORT=$KAFKA_PORT; stop it first"
+    fi
+    say "already running (pid $(cat "$PIDFILE"), 127.0.0.1:${port:-$KAFKA_PORT})"
     return 0
   fi
   rm -f "$PIDFILE"
@@ -239,7 +249,7 @@ cmd_stop() {
 
 cmd_status() {
   if is_running; then
-    say "running (pid $(cat "$PIDFILE"), 127.0.0.1:${KAFKA_PORT})"
+    say "running (pid $(cat "$PIDFILE"), 127.0.0.1:$(running_port))"
     return 0
   fi
   say "not running"

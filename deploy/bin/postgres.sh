@@ -107,6 +107,11 @@ is_running() {
   as_owner "$BINDIR/pg_ctl" -D "$DATA" status >/dev/null 2>&1
 }
 
+# The port of the running server (line 4 of postmaster.pid).
+running_port() {
+  sed -n 4p "$DATA/postmaster.pid" 2>/dev/null
+}
+
 log_tail() {
   if [[ -f "$LOG" ]]; then
     printf -- '----- last 40 lines of %s -----\n' "${LOG#"$ROOT"/}" >&2
@@ -189,6 +194,11 @@ cmd_start() {
   chmod 700 "$VAR"
   ensure_traversable
   if is_running; then
+    local port
+    port="$(running_port)"
+    if [[ -n "$port" && "$port" != "$PGPORT" ]]; then
+      die "already running on 127.0.0.1:$port, not on PGPORT=$PGPORT; stop it first"
+    fi
     say "already running (127.0.0.1:${PGPORT})"
     ensure_app_role_and_db
     return 0
@@ -233,7 +243,7 @@ cmd_status() {
   if [[ -n "$BINDIR" && -f "$DATA/PG_VERSION" ]]; then
     pick_owner
     if is_running; then
-      say "running (127.0.0.1:${PGPORT})"
+      say "running (127.0.0.1:$(running_port))"
       return 0
     fi
   fi
