@@ -1,0 +1,164 @@
+"""The notice text and facts: what an office needs to act, and never who reported the clue."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from contracts.envelope import GENESIS_HASH, Actor, Envelope, uuid7
+from contracts.events import (
+    CaseClosed,
+    CaseEscalated,
+    ClosedPayload,
+    ClueReported,
+    ClueReportedPayload,
+    EscalatedPayload,
+    SealedValue,
+    Subject,
+    seal_event,
+)
+from contracts.jurisdictions import default_registry
+from contracts.vocabulary import ClueSource, EscalationTarget, Outcome, SubjectKind
+from services.notify.domain.notice import notice_body, place_name, render_notice
+from services.notify.domain.recipients import RecipientBook
+from services.notify.settings import DEFAULT_RECIPIENTS_FILE
+
+REGISTRY = default_registry()
+BOOK = RecipientBook.load(DEFAULT_RECIPIENTS_FILE, REGISTRY)
+LEAD_OFFICE = BOOK.get("yaohai-lead-office")
+CASE = uuid.UUID("01a20000-0000-7000-8000-000000000001")
+OCCURRED = datetime(2026, 3, 1, 1, 30, tzinfo=UTC)
+texts = st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=80).filter(
+    lambda s: s.strip() == s and s
+)
+
+
+def escalated(actor: Actor, reason: str = "涉案金额亿元以上，属重点案件") -> Envelope:
+    return seal_event(
+        CaseEscalated,
+        case_id=CASE,
+        seq=3,
+        prev_hash=GENESIS_HASH,
+        jurisdiction="340102L01003",
+        actor=actor,
+        payload=EscalatedPayload(
+            target=EscalationTarget.LEAD_OFFICE, target_jurisdiction="340102", reason=reason, rule="key-case"
+        ),
+        correlation_id=uuid.uuid4(),
+        occurred_at=OCCURRED,
+    )
+
+
+def closed(actor: Actor, summary: str = "资金已清退完毕") -> Envelope:
+    return seal_event(
+        CaseClosed,
+        case_id=CASE,
+        seq=6,
+        prev_hash=GENESIS_HASH,
+        jurisdiction="340102L01003",
+        actor=actor,
+        payload=ClosedPayload(
+            outcome=Outcome.FUNDS_RETURNED, summary=summary, recovered_amount_yuan=1_200_000
+        ),
+        correlation_id=uuid.uuid4(),
+        occurred_at=OCCURRED,
+    )
+
+
+def keys_of(value: Any) -> set[str]:
+    if isinstance(value, dict):
+        return set(value) | {k for v in value.values() for k in keys_of(v)}
+    if isinstance(value, list):
+        return {k for v in value for k in keys_of(v)}
+    return set()
+
+
+def test_a_place_is_named_from_the_city_down() -> None:
+    assert place_name(REGISTRY, "340102L01003") == "合肥市瑶海区龙岗街道大店社区"
+    assert place_name(REGISTRY, "640302") == "吴忠市利通区"
+
+
+def test_an_escalation_notice_names_the_case_place_seq_time_target_and_reason() -> None:
+    assert LEAD_OFFICE is not None
+    delivery_id = uuid7()
+    notice = render_notice(escalated(Actor(kind="service", id="triage")), LEAD_OFFICE, REGISTRY, delivery_id)
+    text = notice["text"]
+    assert text.startswith("【案件上报】")
+    for fact in (
+        str(CASE),
+        "合肥市瑶海区龙岗街道大店社区",
+        "第 3 号事件",
+        "2026-03-01 09:30:00（北京时间）",
+        "合肥市瑶海区处非办",
+        "涉案金额亿元以上，属重点案件",
+    ):
+        assert fact in text
+    assert notice["delivery_id"] == str(delivery_id)
+    assert notice["recipient_id"] == "yaohai-lead-office"
+    assert notice["case_id"] == str(CASE) and notice["seq"] == 3 and notice["event_type"] == "escalated"
+    assert notice["escalation"]["target"] == "lead_office"
+    assert notice["escalation"]["target_jurisdiction_name"] == "合肥市瑶海区"
+
+
+def test_a_closure_notice_names_the_outcome_and_recovered_amount() -> None:
+    assert LEAD_OFFICE is not None
+    notice = render_notice(closed(Actor(kind="officer", id="officer-7")), LEAD_OFFICE, REGISTRY, uuid7())
+    assert notice["text"].startswith("【案件办结】")
+    assert "资金已清退" in notice["text"] and "1200000 元" in notice["text"]
+    assert notice["closure"] == {
+        "outcome": "funds_returned",
+        "summary": "资金已清退完毕",
+        "recovered_amount_yuan": 1200000,
+    }
+
+
+@settings(max_examples=60)
+@given(
+    actor_id=texts.filter(lambda s: len(s) >= 6), words=texts, kind=st.sampled_from(["reporter", "officer"])
+)
+def test_no_notice_ever_carries_the_actor_or_any_reporter_field(actor_id: str, words: str, kind: str) -> None:
+    assert LEAD_OFFICE is not None
+    actor = Actor(kind=kind, id=f"actor:{actor_id}")  # type: ignore[arg-type]
+    for event in (escalated(actor, words), closed(actor, words)):
+        body = notice_body(render_notice(event, LEAD_OFFICE, REGISTRY, uuid7()))
+        assert f"actor:{actor_id}" not in body
+        document = json.loads(body)
+        assert not keys_of(document) & {"reporter", "actor", "subject", "receipt_digest", "receipt_code"}
+
+
+def test_a_clue_report_with_a_sealed_reporter_gets_no_notice() -> None:
+    assert LEAD_OFFICE is not None
+    clue = seal_event(
+        ClueReported,
+        case_id=CASE,
+        seq=1,
+        prev_hash=GENESIS_HASH,
+        jurisdiction="340102L01003",
+        actor=Actor(kind="reporter", id="anon-1"),
+        payload=ClueReportedPayload(
+            source=ClueSource.GRID_PATROL,
+            subject=Subject(kind=SubjectKind.COMPANY, name="某某财富管理有限公司"),
+            description="门店宣传保本高息理财",
+            reporter=SealedValue(key_id="dev-1", nonce="bm9uY2U=", ciphertext="c2VhbGVk"),
+            receipt_digest="a" * 64,
+        ),
+        correlation_id=uuid.uuid4(),
+    )
+    assert BOOK.recipients_for(clue) == []
+    with pytest.raises(ValueError, match="no notice template"):
+        render_notice(clue, LEAD_OFFICE, REGISTRY, uuid7())
+
+
+def test_the_body_is_compact_json_with_readable_chinese() -> None:
+    assert LEAD_OFFICE is not None
+    body = notice_body(
+        render_notice(escalated(Actor(kind="service", id="triage")), LEAD_OFFICE, REGISTRY, uuid7())
+    )
+    assert "瑶海区" in body and "\\u" not in body
+    assert body == json.dumps(json.loads(body), ensure_ascii=False, separators=(",", ":"), sort_keys=True)

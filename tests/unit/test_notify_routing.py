@@ -1,0 +1,166 @@
+"""Who is told: the demo routing of 瑶海区, 寿县 and 利通区, and recipients files that are refused."""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from contracts.envelope import GENESIS_HASH, Actor, Envelope, uuid7
+from contracts.events import (
+    AssessedPayload,
+    CaseAssessed,
+    CaseClosed,
+    CaseEscalated,
+    ClosedPayload,
+    EscalatedPayload,
+    seal_event,
+)
+from contracts.jurisdictions import JurisdictionError, default_registry
+from contracts.vocabulary import EscalationTarget, Grade, Outcome
+from services.notify.app import load_recipients
+from services.notify.domain.recipients import RecipientBook, RecipientsError
+from services.notify.settings import DEFAULT_RECIPIENTS_FILE, NotifySettings
+
+TRIAGE = Actor(kind="service", id="triage")
+
+
+def demo_book() -> RecipientBook:
+    return RecipientBook.load(DEFAULT_RECIPIENTS_FILE, default_registry())
+
+
+def escalation(target: EscalationTarget, target_jurisdiction: str, where: str = "340102L01003") -> Envelope:
+    return seal_event(
+        CaseEscalated,
+        case_id=uuid7(),
+        seq=3,
+        prev_hash=GENESIS_HASH,
+        jurisdiction=where,
+        actor=TRIAGE,
+        payload=EscalatedPayload(
+            target=target, target_jurisdiction=target_jurisdiction, reason="涉案金额亿元以上", rule="key-case"
+        ),
+        correlation_id=uuid.uuid4(),
+    )
+
+
+def closure(where: str) -> Envelope:
+    return seal_event(
+        CaseClosed,
+        case_id=uuid7(),
+        seq=5,
+        prev_hash=GENESIS_HASH,
+        jurisdiction=where,
+        actor=Actor(kind="officer", id="officer-7"),
+        payload=ClosedPayload(outcome=Outcome.RECTIFIED, summary="已责令整改并验收"),
+        correlation_id=uuid.uuid4(),
+    )
+
+
+def told(event: Envelope) -> set[str]:
+    return {r.id for r in demo_book().recipients_for(event)}
+
+
+def test_a_key_case_in_dadian_community_escalated_to_the_lead_office_reaches_yaohai_lead_office_only() -> (
+    None
+):
+    assert told(escalation(EscalationTarget.LEAD_OFFICE, "340102")) == {"yaohai-lead-office"}
+
+
+def test_a_transfer_to_police_reaches_the_district_police_only() -> None:
+    assert told(escalation(EscalationTarget.POLICE, "340102")) == {"yaohai-police"}
+
+
+def test_a_cross_region_notice_goes_to_the_office_of_the_region_told() -> None:
+    assert told(escalation(EscalationTarget.OTHER_REGION, "340422")) == {"shouxian-lead-office"}
+    assert told(escalation(EscalationTarget.OTHER_REGION, "640302")) == {"litong-lead-office"}
+    # 利通区 telling 瑶海区: the notice goes to 瑶海, not back to the sender.
+    assert told(escalation(EscalationTarget.OTHER_REGION, "340102", where="640302")) == {"yaohai-lead-office"}
+
+
+def test_a_closure_reaches_the_lead_office_above_the_case_and_not_the_police() -> None:
+    assert told(closure("340102L01003001")) == {"yaohai-lead-office"}
+    assert told(closure("340422")) == {"shouxian-lead-office"}
+
+
+def test_a_case_outside_every_configured_jurisdiction_reaches_nobody() -> None:
+    assert told(closure("3704GX")) == set()
+    assert told(escalation(EscalationTarget.LEAD_OFFICE, "340100")) == set()  # the city is above the district
+
+
+def test_events_notify_does_not_route_reach_nobody() -> None:
+    assessed = seal_event(
+        CaseAssessed,
+        case_id=uuid7(),
+        seq=2,
+        prev_hash=GENESIS_HASH,
+        jurisdiction="340102L01003",
+        actor=TRIAGE,
+        payload=AssessedPayload(grade=Grade.MAJOR, score=90, factors=[], rule_set="v1", key_case=True),
+        correlation_id=uuid.uuid4(),
+    )
+    assert told(assessed) == set()
+
+
+def test_an_escalation_to_a_jurisdiction_outside_the_tree_cannot_be_routed() -> None:
+    event = escalation(EscalationTarget.OTHER_REGION, "110101")
+    with pytest.raises(JurisdictionError, match="110101"):
+        demo_book().recipients_for(event)
+
+
+def demo_entries() -> list[dict[str, Any]]:
+    entries: list[dict[str, Any]] = json.loads(DEFAULT_RECIPIENTS_FILE.read_text(encoding="utf-8"))[
+        "recipients"
+    ]
+    return entries
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda e: e[1].update(id=e[0]["id"]), "recipient yaohai-lead-office .* appears twice"),
+        (lambda e: e[2].update(jurisdiction="999999"), "shouxian-lead-office .* jurisdiction 999999"),
+        (lambda e: e[3].update(webhook_url="not a url"), r"entry 3 \(litong-lead-office\): webhook_url"),
+        (lambda e: e[1].update(secret="short"), r"entry 1 \(yaohai-police\): secret"),
+        (lambda e: e[0]["routes"].append({"event": "escalated", "targets": ["mayor"]}), r"entry 0 .*routes"),
+        (lambda e: e[0]["routes"].append({"event": "reopened"}), r"entry 0 .*routes.1.event|routes"),
+        (lambda e: e[0]["routes"].append({"event": "closed", "targets": ["police"]}), "only meaningful"),
+        (lambda e: e[2].update(routes=[]), r"entry 2 \(shouxian-lead-office\): routes"),
+        (lambda e: e[1].update(unknown_key=1), r"entry 1 \(yaohai-police\): unknown_key"),
+    ],
+)
+def test_a_bad_recipients_file_is_refused_naming_the_entry(change: Any, message: str, tmp_path: Path) -> None:
+    entries = demo_entries()
+    change(entries)
+    path = tmp_path / "recipients.json"
+    path.write_text(json.dumps({"recipients": entries}, ensure_ascii=False), encoding="utf-8")
+    with pytest.raises(RecipientsError, match=message):
+        RecipientBook.load(path, default_registry())
+
+
+def test_a_recipients_file_that_is_not_the_expected_shape_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "recipients.json"
+    path.write_text('[{"id": "x"}]', encoding="utf-8")
+    with pytest.raises(RecipientsError, match='"recipients" list'):
+        RecipientBook.load(path, default_registry())
+    with pytest.raises(RecipientsError, match=r"missing\.json"):
+        RecipientBook.load(tmp_path / "missing.json", default_registry())
+
+
+def test_the_demo_file_holds_only_demo_secrets_so_production_refuses_it() -> None:
+    assert sorted(demo_book().with_demo_secrets()) == sorted(e["id"] for e in demo_entries())
+
+
+def test_production_refuses_to_start_with_demo_secrets() -> None:
+    production = NotifySettings(
+        environment="production",
+        reporter_keys=json.dumps({"prod-1": base64.b64encode(b"p" * 32).decode()}),
+        reporter_key_id="prod-1",
+    )
+    with pytest.raises(RecipientsError, match=r"yaohai-lead-office.*demo secrets"):
+        load_recipients(production, default_registry())
+    assert len(load_recipients(NotifySettings(), default_registry())) == 4
