@@ -1,0 +1,191 @@
+"""Operator commands of reporting: ``rebuild``, ``audit verify``, ``log export`` and ``case history``."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import datetime
+from pathlib import Path
+
+import httpx
+import typer
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+from cluetrail.settings import CommonSettings
+from services.reporting.audit import AuditReport, LogEntry, export_line, file_entries, topic_batches
+from services.reporting.rebuild import RebuildSummary, progress_bar, rebuild
+from services.reporting.settings import ReportingSettings
+
+console = Console()
+
+
+def _instant(text: str) -> datetime:
+    try:
+        instant = datetime.fromisoformat(text)
+    except ValueError:
+        raise typer.BadParameter(f"{text!r} is not an ISO 8601 timestamp") from None
+    if instant.tzinfo is None:
+        raise typer.BadParameter(f"{text!r} has no time zone; add one, e.g. {text}+08:00")
+    return instant
+
+
+def _print_summary(summary: RebuildSummary, as_of: datetime | None) -> None:
+    table = Table(title=f"rebuilt {summary.schema}", show_header=False)
+    table.add_row("events", f"{summary.applied:,}")
+    table.add_row("records read", f"{summary.records:,}")
+    table.add_row("cases", f"{summary.cases:,}")
+    table.add_row("seconds", f"{summary.seconds:.1f}")
+    table.add_row("events/s", f"{summary.rate:,.0f}")
+    if summary.duplicates:
+        table.add_row("repeated events skipped", f"{summary.duplicates:,}")
+    if summary.rejected:
+        table.add_row("records refused (dead letters)", f"{summary.rejected:,}")
+    if as_of is not None:
+        table.add_row("records after the instant", f"{summary.after_as_of:,}")
+    if summary.dropped:
+        table.add_row("old versions dropped", ", ".join(summary.dropped))
+    console.print(table)
+
+
+def _print_audit(report: AuditReport) -> None:
+    verifier = report.verifier
+    console.print(
+        f"events: {verifier.events_checked:,}  cases: {verifier.cases_checked:,}  "
+        f"broken cases: {len(report.breaks):,}  unreadable records: {len(report.unreadable):,}"
+    )
+    if report.breaks:
+        console.print("[red bold]broken cases (the first broken event of each):")
+    for found in report.breaks:
+        # One line per case, never wrapped, so the output can be searched and compared.
+        console.print(
+            f"case {found.case_id} seq {found.seq} event {found.event_id}: {found.reason}",
+            soft_wrap=True,
+            markup=False,
+            highlight=False,
+        )
+    for bad in report.unreadable:
+        where = (
+            f"partition {bad.partition} offset {bad.offset}" if bad.partition >= 0 else f"line {bad.offset}"
+        )
+        console.print(
+            f"unreadable record at {where}: {bad.reason}", soft_wrap=True, markup=False, style="yellow"
+        )
+
+
+def register(app: typer.Typer) -> None:
+    """Add reporting's commands to the ``cluetrail`` CLI."""
+
+    @app.command("rebuild")
+    def rebuild_command(
+        as_of: str | None = typer.Option(
+            None,
+            "--as-of",
+            help="Build the projection as it stood at this instant (ISO 8601 with time zone) into "
+            "ledger_asof_<stamp>, without making it live",
+        ),
+    ) -> None:
+        """Rebuild the reporting projections from offset zero beside the live ones, then switch to them."""
+        instant = _instant(as_of) if as_of is not None else None
+        settings = ReportingSettings()
+        with progress_bar() as progress:
+            summary = asyncio.run(rebuild(settings, progress, instant))
+        _print_summary(summary, instant)
+        if instant is not None:
+            console.print(f"as-of projection: {summary.schema}")
+        else:
+            console.print(f"live projection: {summary.schema}")
+
+    audit_app = typer.Typer(help="Check the case log's hash chains.", no_args_is_help=True)
+    app.add_typer(audit_app, name="audit")
+
+    @audit_app.command("verify")
+    def verify(
+        file: Path | None = typer.Option(None, "--file", exists=True, dir_okay=False, help="A log export"),
+        topic: str | None = typer.Option(None, "--topic", help="Topic to read (default: the case topic)"),
+        strict: bool = typer.Option(
+            False, "--strict", help="Also fail on records that are not events at all"
+        ),
+    ) -> None:
+        """Replay every case's hash chain and name the first broken event of each broken case.
+
+        Exits 1 when a chain is broken. Records that are not event documents (poison the consumers
+        dead-lettered) belong to no chain: they are listed, and fail the audit only with --strict.
+        """
+        report = AuditReport()
+        with progress_bar() as progress:
+            if file is not None:
+                task = progress.add_task(f"verifying {file}", total=sum(1 for _ in file.open("rb")))
+                for entry in file_entries(file):
+                    report.feed(entry)
+                    progress.advance(task)
+            else:
+                asyncio.run(_verify_topic(report, progress, topic))
+        _print_audit(report)
+        if report.breaks or (strict and report.unreadable):
+            raise typer.Exit(1)
+
+    log_app = typer.Typer(help="The case log itself.", no_args_is_help=True)
+    app.add_typer(log_app, name="log")
+
+    @log_app.command("export")
+    def export(
+        file: Path = typer.Argument(..., dir_okay=False, help="JSONL file to write"),
+        topic: str | None = typer.Option(None, "--topic", help="Topic to read (default: the case topic)"),
+    ) -> None:
+        """Write every record of the log as a JSON line: partition, offset, key, timestamp, headers, value."""
+        with progress_bar() as progress:
+            count = asyncio.run(_export(file, progress, topic))
+        console.print(f"exported {count:,} records to {file}")
+
+    case_app = typer.Typer(help="One case.", no_args_is_help=True)
+    app.add_typer(case_app, name="case")
+
+    @case_app.command("history")
+    def history(
+        case_id: uuid.UUID = typer.Argument(..., help="The case id"),
+        url: str = typer.Option(
+            f"http://127.0.0.1:{ReportingSettings().port}", "--url", envvar="CLUETRAIL_REPORTING_URL"
+        ),
+    ) -> None:
+        """Print a case's timeline from the reporting API: every event with its seq, actor and hash."""
+        response = httpx.get(f"{url}/v1/cases/{case_id}/history", timeout=30)
+        if response.status_code != 200:
+            console.print(f"[red]{response.status_code}: {response.json().get('detail', response.text)}")
+            raise typer.Exit(1)
+        table = Table(title=f"case {case_id}")
+        for column in ("seq", "type", "actor", "recorded_at", "hash"):
+            table.add_column(column, overflow="fold")
+        for entry in response.json():
+            actor = entry["actor"]
+            who = f"{actor.get('kind')}:{actor.get('id')}" + (
+                f" ({actor['role']})" if actor.get("role") else ""
+            )
+            table.add_row(str(entry["seq"]), entry["type"], who, entry["recorded_at"], entry["hash"])
+        console.print(table)
+
+
+async def _verify_topic(report: AuditReport, progress: Progress, topic: str | None) -> None:
+    task = None
+    async for records, total in topic_batches(CommonSettings(), topic):
+        if task is None:
+            task = progress.add_task("verifying the case log", total=total)
+        for record in records:
+            report.feed(LogEntry(record.partition, record.offset, record.value))
+        progress.advance(task, len(records))
+
+
+async def _export(file: Path, progress: Progress, topic: str | None) -> int:
+    count = 0
+    task = None
+    file.parent.mkdir(parents=True, exist_ok=True)
+    with file.open("w", encoding="utf-8") as out:
+        async for records, total in topic_batches(CommonSettings(), topic):
+            if task is None:
+                task = progress.add_task(f"exporting to {file}", total=total)
+            for record in sorted(records, key=lambda r: (r.partition, r.offset)):
+                out.write(export_line(record) + "\n")
+            count += len(records)
+            progress.advance(task, len(records))
+    return count

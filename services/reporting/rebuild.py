@@ -1,0 +1,187 @@
+"""Rebuilding a projection from offset zero: beside the live one, then switched to atomically.
+
+The new version is filled in large transactions while the live version keeps serving; then it catches up
+with the log until little is left, and finally, holding the lock every live consumer batch takes, it
+applies the last records and switches ``reporting_meta.active_projection``. Its consumer positions are
+written with its effects, so the live consumer continues on the new version exactly where it stands.
+An as-of build stops at an instant and is never made live.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import asyncpg
+from aiokafka import ConsumerRecord
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.text import Text
+
+from cluetrail.consume import Incoming, Rejected, decode_record
+from cluetrail.db import open_pool
+from cluetrail.kafka import read_log
+from services.reporting.adapters.projector import SQL, apply_events, store_positions
+from services.reporting.adapters.sqlfiles import SQL_FOLDER
+from services.reporting.adapters.versions import (
+    PROJECTION_LOCK,
+    active_version,
+    asof_schema,
+    create_projection,
+    drop_versions_before,
+    existing_versions,
+    record_build,
+    switch_active,
+    use_schema,
+    version_schema,
+)
+from services.reporting.handlers import CONSUMER_GROUP
+from services.reporting.settings import ReportingSettings
+
+
+class RateColumn(ProgressColumn):
+    """Events per second of a progress task."""
+
+    def render(self, task: Task) -> Text:
+        speed = task.finished_speed or task.speed
+        return Text(f"{speed:,.0f} ev/s" if speed else "– ev/s", style="progress.data.speed")
+
+
+def progress_bar() -> Progress:
+    """Count, rate and ETA: what an operator watching a replay of millions of events needs."""
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        RateColumn(),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+    )
+
+
+@dataclass
+class RebuildSummary:
+    """What a rebuild read, applied and built."""
+
+    schema: str
+    version: int | None
+    records: int = 0
+    applied: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    after_as_of: int = 0
+    cases: int = 0
+    seconds: float = 0.0
+    dropped: list[str] = field(default_factory=list)
+
+    @property
+    def rate(self) -> float:
+        return self.records / self.seconds if self.seconds > 0 else 0.0
+
+
+class ProjectionBuilder:
+    """Replays the case log into one projection schema, remembering how far it got per partition."""
+
+    def __init__(
+        self,
+        conn: asyncpg.Connection,
+        settings: ReportingSettings,
+        summary: RebuildSummary,
+        as_of: datetime | None = None,
+    ) -> None:
+        self._conn = conn
+        self._settings = settings
+        self._as_of = as_of
+        self.summary = summary
+        self.positions: dict[int, int] = {}  # partition -> last offset applied
+
+    async def replay(self, progress: Progress | None = None, description: str = "replaying") -> int:
+        """Apply every record from where this builder stands to the log's current end; return how many."""
+        start = {partition: offset + 1 for partition, offset in self.positions.items()}
+        read = 0
+        task = None
+        async for records, end in read_log(self._settings, batch=self._settings.rebuild_batch, start=start):
+            if progress is not None and task is None:
+                total = sum(max(0, offset - start.get(tp.partition, 0)) for tp, offset in end.offsets.items())
+                task = progress.add_task(description, total=total)
+            await self._apply(records)
+            read += len(records)
+            if progress is not None and task is not None:
+                progress.advance(task, len(records))
+        return read
+
+    async def _apply(self, records: list[ConsumerRecord[bytes, bytes]]) -> None:
+        events: list[Incoming] = []
+        for record in records:
+            try:
+                incoming = decode_record(record)
+            except Rejected:
+                # The live consumer dead-lettered it already; a rebuild only steps over it.
+                self.summary.rejected += 1
+                continue
+            if self._as_of is not None and incoming.event.recorded_at > self._as_of:
+                self.summary.after_as_of += 1
+                continue
+            events.append(incoming)
+        newest: dict[int, int] = {}
+        for record in records:
+            newest[record.partition] = max(newest.get(record.partition, -1), record.offset)
+        async with self._conn.transaction():
+            await use_schema(self._conn, self.summary.schema)
+            result = await apply_events(self._conn, events)
+            await store_positions(self._conn, CONSUMER_GROUP, self._settings.case_topic, newest)
+        self.positions.update(newest)
+        self.summary.records += len(records)
+        self.summary.applied += result.applied
+        self.summary.duplicates += result.duplicates
+        self.summary.rejected += len(result.rejected)
+
+    async def count_cases(self) -> int:
+        async with self._conn.transaction():
+            await use_schema(self._conn, self.summary.schema)
+            return int(await self._conn.fetchval(SQL["count_cases"]))
+
+
+async def next_version(conn: asyncpg.Connection) -> int:
+    return max([*await existing_versions(conn), await active_version(conn) or 0]) + 1
+
+
+async def rebuild(
+    settings: ReportingSettings, progress: Progress, as_of: datetime | None = None
+) -> RebuildSummary:
+    """Build the next live version (or an as-of projection) from offset zero; see the module docstring."""
+    began = time.monotonic()
+    pool = await open_pool(settings.database_for("reporting"), SQL_FOLDER, min_size=1, max_size=2)
+    try:
+        async with pool.acquire() as conn:
+            version = None if as_of is not None else await next_version(conn)
+            schema = asof_schema(as_of) if as_of is not None else version_schema(version or 1)
+            summary = RebuildSummary(schema=schema, version=version)
+            await create_projection(conn, schema, version=version, as_of=as_of)
+            builder = ProjectionBuilder(conn, settings, summary, as_of)
+            await builder.replay(progress, f"{schema}: replaying the log")
+            if version is not None:
+                while await builder.replay(progress, f"{schema}: catching up") >= settings.rebuild_final_lag:
+                    pass
+                async with conn.transaction():
+                    # The live consumer is paused between batches from here until commit.
+                    await conn.execute(PROJECTION_LOCK)
+                    await builder.replay(progress, f"{schema}: last records, then switch")
+                    await switch_active(conn, version)
+                summary.dropped = await drop_versions_before(conn, version - 1)
+            summary.cases = await builder.count_cases()
+            summary.seconds = time.monotonic() - began
+            await record_build(conn, schema, summary.applied, summary.cases)
+            return summary
+    finally:
+        await pool.close()
