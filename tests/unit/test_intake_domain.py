@@ -1,0 +1,193 @@
+"""Intake's rules: which clues it accepts, the event a clue becomes, and what a reporter sees."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from cluetrail.crypto import FieldSealer
+from cluetrail.ids import new_receipt_code, receipt_digest
+from contracts.api import ClueSubmission
+from contracts.envelope import GENESIS_HASH, Actor, compute_hash, uuid7
+from contracts.events import (
+    AssessedPayload,
+    CaseAssessed,
+    CaseClosed,
+    CaseDetermined,
+    ClosedPayload,
+    DeterminedPayload,
+    Envelope,
+    event_bytes,
+    read_event,
+    seal_event,
+)
+from contracts.jurisdictions import default_registry
+from services.intake.domain.clues import clue_reported, jurisdiction_problems, request_digest
+from services.intake.domain.receipts import ChainBroken, ReceiptState, follow
+
+LONGGANG_HUADU = "340102L01001"  # 华都社区, 龙岗街道, 瑶海区
+SEALER = FieldSealer({"k1": b"k" * 32}, "k1")
+OFFICER = Actor(kind="officer", id="officer-1")
+
+
+def elderly_care_clue(**changes: object) -> ClueSubmission:
+    clue: dict[str, object] = {
+        "jurisdiction": LONGGANG_HUADU,
+        "source": "grid_patrol",
+        "subject": {"kind": "company", "name": "华都康养服务中心（演示）"},
+        "description": "以预订养老床位为名吸收老年人资金，承诺年化回报15%。",
+        "sector": "elderly_care",
+        "estimated_amount_yuan": 400_000,
+        "participants": 45,
+    }
+    clue.update(changes)
+    return ClueSubmission.model_validate(clue)
+
+
+def reported(submission: ClueSubmission, code: str | None = None, now: datetime | None = None) -> Envelope:
+    return clue_reported(
+        submission,
+        case_id=uuid7(),
+        receipt_code=code or new_receipt_code(),
+        sealer=SEALER,
+        correlation_id=uuid7(),
+        traceparent=None,
+        now=now or datetime.now(UTC),
+    )
+
+
+def test_a_clue_in_a_known_community_has_no_jurisdiction_problem() -> None:
+    clue = elderly_care_clue(regions_involved=["340102", "640302"])
+    assert jurisdiction_problems(clue, default_registry()) == []
+
+
+def test_unknown_jurisdictions_are_named_by_field() -> None:
+    clue = elderly_care_clue(jurisdiction="999999", regions_involved=["340102", "888888"])
+    problems = jurisdiction_problems(clue, default_registry())
+    assert [(p.field, p.reason) for p in problems] == [
+        ("jurisdiction", "unknown jurisdiction code 999999"),
+        ("regions_involved.1", "unknown jurisdiction code 888888"),
+    ]
+
+
+def test_the_request_digest_ignores_json_layout_but_not_content() -> None:
+    clue = elderly_care_clue()
+    same = ClueSubmission.model_validate_json(json.dumps(json.loads(clue.model_dump_json()), indent=2))
+    assert request_digest(same) == request_digest(clue)
+    assert request_digest(elderly_care_clue(participants=46)) != request_digest(clue)
+
+
+def test_an_anonymous_clue_becomes_seq_1_of_a_new_case() -> None:
+    code = new_receipt_code()
+    event = reported(elderly_care_clue(), code)
+    assert (event.type, event.seq, event.prev_hash) == ("clue-reported", 1, GENESIS_HASH)
+    assert event.hash == compute_hash(event.model_dump(mode="json"))
+    assert event.actor == Actor(kind="reporter", id="anonymous")
+    assert event.jurisdiction == LONGGANG_HUADU
+    payload = event.payload  # type: ignore[attr-defined]
+    assert payload.reporter is None
+    assert payload.receipt_digest == receipt_digest(code)
+    assert code not in event_bytes(event).decode()
+
+
+def test_a_named_reporter_travels_sealed_to_the_case() -> None:
+    clue = elderly_care_clue(reporter={"name": "举报人甲", "phone": "138 0000 0000"})
+    event = reported(clue)
+    assert event.actor.id == "named-reporter"
+    assert "举报人甲" not in event_bytes(event).decode()
+    sealed = event.payload.reporter  # type: ignore[attr-defined]
+    assert SEALER.open(sealed, str(event.case_id)) == {"name": "举报人甲", "phone": "138 0000 0000"}
+
+
+def test_the_clue_occurred_when_the_reporter_saw_it() -> None:
+    seen = datetime(2026, 11, 1, 9, 30, tzinfo=timezone(timedelta(hours=8)))
+    now = datetime(2026, 11, 2, tzinfo=UTC)
+    assert reported(elderly_care_clue(observed_at=seen.isoformat()), now=now).occurred_at == seen
+    assert reported(elderly_care_clue(), now=now).occurred_at == now
+
+
+@given(
+    st.datetimes(
+        min_value=datetime(2000, 1, 1),
+        max_value=datetime(2100, 1, 1),
+        timezones=st.sampled_from(
+            [UTC, timezone(timedelta(hours=8)), timezone(timedelta(hours=-5, minutes=-30))]
+        ),
+    ),
+    st.booleans(),
+)
+def test_a_stored_event_republishes_as_the_very_same_bytes(observed_at: datetime, named: bool) -> None:
+    clue = elderly_care_clue(
+        observed_at=observed_at.isoformat(), reporter={"name": "举报人乙"} if named else None
+    )
+    stored = event_bytes(reported(clue))
+    assert event_bytes(read_event(stored)) == stored
+
+
+def next_event(cls: type[Envelope], before: Envelope, payload: object) -> Envelope:
+    return seal_event(
+        cls,
+        case_id=before.case_id,
+        seq=before.seq + 1,
+        prev_hash=before.hash,
+        jurisdiction=before.jurisdiction,
+        actor=OFFICER,
+        payload=payload,  # type: ignore[arg-type]
+        correlation_id=before.correlation_id,
+    )
+
+
+def case_history() -> list[Envelope]:
+    first = reported(elderly_care_clue())
+    assessed = next_event(
+        CaseAssessed,
+        first,
+        AssessedPayload(grade="general", score=30, factors=[], rule_set="test-1", key_case=False),
+    )
+    determined = next_event(
+        CaseDetermined,
+        assessed,
+        DeterminedPayload(determination="general_violation", basis="现场核查属一般违规。"),
+    )
+    closed = next_event(CaseClosed, determined, ClosedPayload(outcome="rectified", summary="已整改。"))
+    return [first, assessed, determined, closed]
+
+
+def test_a_reporter_sees_received_under_review_in_handling_closed() -> None:
+    state: ReceiptState | None = None
+    stages = []
+    for event in case_history():
+        state = follow(state, event)
+        assert state is not None
+        stages.append(state.stage)
+    assert stages == ["received", "under_review", "in_handling", "closed"]
+
+
+def test_an_identical_repeat_is_skipped() -> None:
+    first, assessed, *_ = case_history()
+    state = follow(follow(None, first), assessed)
+    assert follow(state, assessed) is None
+
+
+def test_an_event_that_breaks_the_chain_is_refused() -> None:
+    first, assessed, determined, _ = case_history()
+    state = follow(None, first)
+    with pytest.raises(ChainBroken, match="events 2..2 are missing"):
+        follow(state, determined)
+    with pytest.raises(ChainBroken, match="repeats or goes back"):
+        follow(follow(state, assessed), first)
+    forged = assessed.model_copy(update={"prev_hash": "f" * 64})
+    with pytest.raises(ChainBroken, match="prev_hash"):
+        follow(state, forged)
+
+
+def test_a_case_must_start_with_its_clue() -> None:
+    _, assessed, *_ = case_history()
+    orphan = assessed.model_copy(update={"seq": 1, "prev_hash": GENESIS_HASH, "case_id": uuid.uuid4()})
+    with pytest.raises(ChainBroken, match="not clue-reported"):
+        follow(None, orphan)
