@@ -180,7 +180,7 @@ def test_a_csv_with_a_wrong_header_cannot_be_read(header: str, message: str) -> 
 def test_the_file_kind_comes_from_its_extension() -> None:
     assert file_format(Path("clues.JSONL")) == "jsonl"
     assert file_format(Path("clues.csv")) == "csv"
-    with pytest.raises(UnreadableFile, match="unknown file kind .xlsx"):
+    with pytest.raises(UnreadableFile, match=r"unknown file kind \.xlsx"):
         file_format(Path("clues.xlsx"))
 
 
