@@ -1,0 +1,45 @@
+"""Wiring: triage's app, its consumer of the case log, the outbox relay and the officers' routes."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from importlib import resources
+
+from fastapi import FastAPI
+from faststream.kafka import KafkaRouter
+
+from cluetrail.outbox import OutboxRelay
+from cluetrail.service import Runtime, create_service_app
+from contracts.jurisdictions import JurisdictionRegistry
+from services.triage.handlers import http
+from services.triage.handlers.consumer import CaseStream, case_events_router
+from services.triage.rules import rule_set_for
+from services.triage.settings import TriageSettings
+
+
+def create_app(settings: TriageSettings) -> FastAPI:
+    """Triage's FastAPI app; the rule set and jurisdiction tree are validated before anything starts."""
+    rules = rule_set_for(settings)
+    registry = JurisdictionRegistry.load(settings.jurisdictions_file)
+
+    def kafka_routers(rt: Runtime) -> Sequence[KafkaRouter]:
+        relay = OutboxRelay(rt.pool, rt.broker, rt.settings, rt.tracer)
+        stream = CaseStream(rt, rules, registry, relay)
+        rt.state[http.STREAM] = stream
+        return [case_events_router(rt, stream)]
+
+    async def on_startup(rt: Runtime) -> None:
+        stream: CaseStream = rt.state[http.STREAM]
+        rt.tasks.append(asyncio.create_task(stream.relay.run(rt.stopping), name="triage-outbox-relay"))
+        await stream.catch_up()
+
+    return create_service_app(
+        name="triage",
+        settings=settings,
+        title="cluetrail triage",
+        migrations=[resources.files("services.triage").joinpath("sql")],
+        http_routers=[http.router],
+        kafka_routers=kafka_routers,
+        on_startup=on_startup,
+    )

@@ -1,0 +1,1 @@
+"""Triage's handlers: the case-log subscriber (``consumer``) and the officers' HTTP routes (``http``)."""

@@ -1,0 +1,186 @@
+"""Triage's consumption of the case log (consumer group ``triage``): fold every event, decide reactions.
+
+Each record is applied with the case row held ``FOR UPDATE``, in the consumer's transaction (with its
+position), and the events triage decides go to the outbox in that same transaction:
+
+- ``seq <= last_seq``: an event triage already holds at that seq — its own decision coming back from the log,
+  or a duplicate. Same hash: skipped. Another hash: a second writer forked the chain — dead letter.
+- ``seq == last_seq + 1`` and ``prev_hash == last_hash``: folded; then the reactions the new state calls for
+  are sealed (seq continuing the chain, causation = the event read, correlation = the case's, traceparent of
+  the consumer's span, which continues the trace of the record) and folded too.
+- anything else: ``Rejected`` with the reason (dead letter); the stream moves on.
+
+No double decision, also after a rebuild. Reactions are a function of the state, and every event in the log —
+triage's own included — advances the state, so a reaction whose event is already in the log is never decided
+again *provided the state includes everything in the log for that case*. In steady operation it does: triage
+is the case's only writer after seq 1, each decision is in the state the moment it is committed (outbox and
+state in one transaction), and the log only ever lags behind the state. The one time it does not is a database
+that is new or rebuilt while the log already holds triage's events (e.g. seq 1 folded, seq 2 ``assessed``
+still ahead in the log): deciding then would write a second seq 2. So a database that has never caught up
+first reads the log from offset zero to its end *without deciding* (``catch_up``; the live subscriber waits
+meanwhile, and positions keep each record applied once), then decides in one sweep what the fully folded
+states still call for — decisions that had been committed to a lost outbox but never reached the log — and
+records that it has caught up. Only then do reactions run on live records.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import asyncpg
+from faststream import AckPolicy
+from faststream.kafka import KafkaMessage, KafkaRouter
+
+from cluetrail.consume import ExactlyOnceConsumer, Incoming, Rejected
+from cluetrail.deadletter import DeadLetters
+from cluetrail.kafka import read_log
+from cluetrail.outbox import OutboxRelay, add_to_outbox
+from cluetrail.service import Runtime
+from cluetrail.telemetry import context_from_traceparent, current_traceparent
+from contracts.envelope import Envelope
+from contracts.jurisdictions import JurisdictionRegistry
+from services.triage import store
+from services.triage.chain import advance
+from services.triage.domain.decisions import next_reaction
+from services.triage.domain.errors import OutOfChain
+from services.triage.domain.grading import RuleSet
+from services.triage.domain.state import fold
+
+log = logging.getLogger(__name__)
+GROUP = "triage"
+
+
+class CaseStream:
+    """Folds the case log into triage's database and reacts to it, exactly once per record."""
+
+    def __init__(
+        self, rt: Runtime, rules: RuleSet, registry: JurisdictionRegistry, relay: OutboxRelay
+    ) -> None:
+        self._rt = rt
+        self.rules = rules
+        self.registry = registry
+        self.relay = relay
+        self.deciding = False
+        self.caught_up = asyncio.Event()
+        self.consumer = ExactlyOnceConsumer(
+            name=GROUP,
+            pool=rt.pool,
+            dead_letters=DeadLetters(rt.broker, rt.settings, GROUP),
+            apply=self.apply,
+            tracer=rt.tracer,
+        )
+
+    async def apply(self, conn: asyncpg.Connection, incoming: Incoming) -> None:
+        """Fold one event into its case and, once caught up, decide what the new state calls for."""
+        event = incoming.event
+        state = await store.load(conn, event.case_id, for_update=True)
+        if state is not None and event.seq <= state.last_seq:
+            held = await store.hash_at(conn, event.case_id, event.seq)
+            if held == event.hash:
+                return  # triage's own event back from the log, or a duplicate
+            raise Rejected(
+                f"case {event.case_id} seq {event.seq} ({event.type}, {event.event_id}) conflicts with the "
+                f"event triage holds at that seq: the chain was forked by a second writer"
+            )
+        try:
+            folded = fold(state, event)
+        except OutOfChain as exc:
+            raise Rejected(str(exc)) from exc
+        decided: list[Envelope] = []
+        if self.deciding:
+            folded, decided = advance(
+                folded,
+                [],
+                causation_id=event.event_id,
+                traceparent=current_traceparent(),
+                rules=self.rules,
+                registry=self.registry,
+            )
+        await store.save(conn, folded, [event, *decided])
+        if decided:
+            await add_to_outbox(conn, decided)
+
+    async def catch_up(self) -> None:
+        """Make sure the database holds everything in the log before any reaction is decided (see above)."""
+        async with self._rt.pool.acquire() as conn:
+            done = await store.meta(conn, store.CAUGHT_UP)
+        if done is None:
+            self.deciding = False
+            folded = 0
+            # A catch-up cut short (crash, shutdown) resumes after the records it had applied.
+            async for records, end in read_log(self._rt.settings, start=await self._positions()):
+                folded += len(await self.consumer.process(records))
+                log.info("triage catch-up: %d records folded (log end %d)", folded, end.total)
+            decided = await self._sweep()
+            log.info("triage caught up with the log: %d records folded, %d events decided", folded, decided)
+        self.deciding = True
+        self.caught_up.set()
+        self.relay.wake()
+
+    async def _positions(self) -> dict[int, int]:
+        """The next offset to read per partition of the case topic, from the positions stored with effects."""
+        async with self._rt.pool.acquire() as conn:
+            rows = await conn.fetch(
+                'SELECT partition, "offset" FROM consumer_positions WHERE consumer = $1 AND topic = $2',
+                GROUP,
+                self._rt.settings.case_topic,
+            )
+        return {r["partition"]: r["offset"] + 1 for r in rows}
+
+    async def _sweep(self) -> int:
+        """Decide, for every open case, what its fully folded state still calls for; then mark caught up."""
+        decided = 0
+        async with self._rt.pool.acquire() as conn, conn.transaction():
+            for case_id in await store.open_case_ids(conn):
+                state = await store.load(conn, case_id, for_update=True)
+                if state is None or next_reaction(state, self.rules, self.registry) is None:
+                    continue
+                parent = context_from_traceparent(state.clue_traceparent)
+                with self._rt.tracer.start_as_current_span("triage catch-up reactions", context=parent):
+                    state, events = advance(
+                        state,
+                        [],
+                        causation_id=state.last_event_id,
+                        traceparent=current_traceparent(),
+                        rules=self.rules,
+                        registry=self.registry,
+                    )
+                await store.save(conn, state, events)
+                await add_to_outbox(conn, events)
+                decided += len(events)
+            await store.set_meta(conn, store.CAUGHT_UP, {"rule_set": self.rules.version})
+        return decided
+
+    async def wait_caught_up(self) -> None:
+        """Hold live records until the catch-up is done; at shutdown, give them back (nack) unapplied."""
+        stopping = asyncio.ensure_future(self._rt.stopping.wait())
+        ready = asyncio.ensure_future(self.caught_up.wait())
+        try:
+            await asyncio.wait({stopping, ready}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopping.cancel()
+            ready.cancel()
+        if not self.caught_up.is_set():
+            raise RuntimeError("triage is stopping before it caught up with the log; records are redelivered")
+
+
+def case_events_router(rt: Runtime, stream: CaseStream) -> KafkaRouter:
+    """The subscriber of group ``triage`` on the case topic (batches, positions stored with effects)."""
+    router = KafkaRouter()
+
+    @router.subscriber(
+        rt.settings.case_topic,
+        group_id=GROUP,
+        batch=True,
+        max_records=rt.settings.consumer_batch,
+        auto_offset_reset="earliest",
+        ack_policy=AckPolicy.NACK_ON_ERROR,
+    )
+    async def on_case_events(msg: KafkaMessage) -> None:
+        await stream.wait_caught_up()
+        applied = await stream.consumer.process(msg.raw_message)
+        if applied:
+            stream.relay.wake()
+
+    return router

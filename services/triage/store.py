@@ -1,0 +1,78 @@
+"""Triage's own tables: case state, the chain of event hashes it holds, and facts about the database."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Sequence
+
+import asyncpg
+
+from contracts.envelope import Envelope
+from services.triage.domain.state import CaseState
+
+CAUGHT_UP = "caught-up-with-log"
+
+
+async def load(conn: asyncpg.Connection, case_id: uuid.UUID, *, for_update: bool = False) -> CaseState | None:
+    """The case's state, or None if triage has no such case. ``for_update`` locks the row."""
+    lock = " FOR UPDATE" if for_update else ""
+    raw = await conn.fetchval(f"SELECT state FROM cases WHERE case_id = $1{lock}", case_id)
+    return None if raw is None else CaseState.model_validate_json(raw)
+
+
+async def hash_at(conn: asyncpg.Connection, case_id: uuid.UUID, seq: int) -> str | None:
+    """The hash of the event triage holds at ``seq`` of the case."""
+    value: str | None = await conn.fetchval(
+        "SELECT hash FROM case_events WHERE case_id = $1 AND seq = $2", case_id, seq
+    )
+    return value
+
+
+async def save(conn: asyncpg.Connection, state: CaseState, events: Sequence[Envelope]) -> None:
+    """Store the state reached by ``events`` (already folded into it) and their place in the chain."""
+    await conn.executemany(
+        "INSERT INTO case_events (case_id, seq, event_id, type, hash) VALUES ($1, $2, $3, $4, $5)",
+        [(e.case_id, e.seq, e.event_id, e.type, e.hash) for e in events],
+    )
+    await conn.execute(
+        """
+        INSERT INTO cases (case_id, status, jurisdiction, grade, score, key_case, determination, outcome,
+                           last_seq, last_hash, state, updated_at)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, now())
+        ON CONFLICT (case_id) DO UPDATE SET
+            status = EXCLUDED.status, jurisdiction = EXCLUDED.jurisdiction, grade = EXCLUDED.grade,
+            score = EXCLUDED.score, key_case = EXCLUDED.key_case, determination = EXCLUDED.determination,
+            outcome = EXCLUDED.outcome, last_seq = EXCLUDED.last_seq, last_hash = EXCLUDED.last_hash,
+            state = EXCLUDED.state, updated_at = now()
+        """,
+        state.case_id,
+        state.status.value,
+        state.jurisdiction,
+        state.grade.value if state.grade else None,
+        state.score,
+        state.key_case,
+        state.determination.value if state.determination else None,
+        state.outcome.value if state.outcome else None,
+        state.last_seq,
+        state.last_hash,
+        state.model_dump_json(),
+    )
+
+
+async def open_case_ids(conn: asyncpg.Connection) -> list[uuid.UUID]:
+    return [r["case_id"] for r in await conn.fetch("SELECT case_id FROM cases WHERE status <> 'closed'")]
+
+
+async def meta(conn: asyncpg.Connection, key: str) -> object | None:
+    raw = await conn.fetchval("SELECT value FROM triage_meta WHERE key = $1", key)
+    return None if raw is None else json.loads(raw)
+
+
+async def set_meta(conn: asyncpg.Connection, key: str, value: object) -> None:
+    await conn.execute(
+        "INSERT INTO triage_meta (key, value) VALUES ($1, $2::jsonb) "
+        "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = now()",
+        key,
+        json.dumps(value),
+    )
