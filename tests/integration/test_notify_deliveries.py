@@ -1,0 +1,224 @@
+"""Notify against the real services: a key case in 瑶海区龙岗街道大店社区 reaches the district lead office
+once, signed; an office whose system is down gets every notice exactly once after it comes back."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections import Counter
+from typing import Any
+
+import httpx
+import pytest
+
+from services.notify.domain.signing import verify
+from tests.harness import ROOT, Recorded, Stack, WebhookRecorder, wait_until
+
+pytestmark = pytest.mark.integration
+
+DADIAN = "340102L01003"  # 合肥市瑶海区龙岗街道大店社区
+SECRETS = {
+    r["id"]: r["secret"]
+    for r in json.loads((ROOT / "deploy" / "notify" / "recipients.json").read_text(encoding="utf-8"))[
+        "recipients"
+    ]
+}
+
+
+def key_case_clue(**overrides: Any) -> dict[str, Any]:
+    """A clue triage grades as a key case (≥ 100 million yuan) and escalates to the lead office at once."""
+    clue: dict[str, Any] = {
+        "jurisdiction": DADIAN,
+        "source": "grid_patrol",
+        "subject": {"kind": "company", "name": f"某某财富管理有限公司{uuid.uuid4().hex[:6]}"},
+        "description": "门店向老年人推介保本高息理财产品，承诺年化收益百分之十八",
+        "sector": "wealth_management",
+        "estimated_amount_yuan": 150_000_000,
+        "participants": 420,
+        "flags": ["vulnerable_targets", "promised_high_returns"],
+        "reporter": {"name": "网格员甲", "phone": "000-0000"},
+    }
+    clue.update(overrides)
+    return clue
+
+
+def report(stack: Stack, clue: dict[str, Any]) -> str:
+    with stack.client("intake") as intake:
+        response = intake.post("/v1/clues", json=clue)
+    assert response.status_code == 202, response.text
+    return str(response.json()["case_id"])
+
+
+def posts_for(recorder: WebhookRecorder, case_id: str) -> list[Recorded]:
+    """Every POST the recorder answered 200 for this case, without any deduplication."""
+    return [r for r in list(recorder.received) if r.json().get("case_id") == case_id]
+
+
+def deliveries(stack: Stack, case_id: str) -> list[dict[str, Any]]:
+    with stack.client("notify") as notify:
+        response = notify.get("/v1/deliveries", params={"case_id": case_id})
+    assert response.status_code == 200, response.text
+    rows: list[dict[str, Any]] = response.json()
+    return rows
+
+
+def all_delivered(stack: Stack, case_id: str, *recipients: str) -> list[dict[str, Any]] | None:
+    rows = deliveries(stack, case_id)
+    if {r["recipient_id"] for r in rows} >= set(recipients) and all(r["status"] == "delivered" for r in rows):
+        return rows
+    return None
+
+
+def assert_signed_for(post: Recorded, recipient_id: str) -> None:
+    """The signature verifies with this recipient's secret and with no other recipient's."""
+    headers = {k.lower(): v for k, v in post.headers.items()}
+    timestamp, signature = headers["x-cluetrail-timestamp"], headers["x-cluetrail-signature"]
+    for other, secret in SECRETS.items():
+        assert verify(secret, timestamp, post.body, signature) == (other == recipient_id), other
+
+
+def test_a_key_case_in_dadian_community_reaches_the_yaohai_lead_office_once_and_signed(
+    stack: Stack, recorder: WebhookRecorder
+) -> None:
+    case_id = report(stack, key_case_clue())
+
+    rows = wait_until(
+        lambda: all_delivered(stack, case_id, "yaohai-lead-office"), timeout=90, what="the lead office notice"
+    )
+    escalation = next(r for r in rows if r["recipient_id"] == "yaohai-lead-office")
+    assert escalation["event_type"] == "escalated" and escalation["attempts"] >= 1
+    assert escalation["recipient_name"] == "瑶海区处非办" and escalation["delivered_at"] is not None
+
+    posts = [p for p in posts_for(recorder, case_id) if p.path == "/yaohai-lead-office"]
+    assert len(posts) == 1
+    notice = posts[0].json()
+    assert notice["event_type"] == "escalated" and notice["seq"] == escalation["seq"]
+    assert (
+        notice["escalation"]["target"] == "lead_office"
+        and notice["escalation"]["target_jurisdiction"] == "340102"
+    )
+    assert "合肥市瑶海区龙岗街道大店社区" in notice["text"] and case_id in notice["text"]
+    headers = {k.lower(): v for k, v in posts[0].headers.items()}
+    assert headers["x-cluetrail-delivery"] == escalation["delivery_id"] == notice["delivery_id"]
+    assert_signed_for(posts[0], "yaohai-lead-office")
+    # The reporter is protected: nothing of the reporter travels in a notice.
+    assert "网格员甲" not in posts[0].body.decode() and "reporter" not in notice
+    # A lead-office escalation is not a police transfer.
+    assert not [p for p in posts_for(recorder, case_id) if p.path == "/yaohai-police"]
+
+
+def test_a_cross_region_clue_notifies_shou_county_and_the_district(
+    stack: Stack, recorder: WebhookRecorder
+) -> None:
+    case_id = report(stack, key_case_clue(regions_involved=["340422"], flags=["cross_region"]))
+
+    rows = wait_until(
+        lambda: all_delivered(stack, case_id, "yaohai-lead-office", "shouxian-lead-office"),
+        timeout=90,
+        what="notices to 瑶海 and 寿县",
+    )
+    shou = [p for p in posts_for(recorder, case_id) if p.path == "/shouxian-lead-office"]
+    assert len(shou) == 1
+    assert shou[0].json()["escalation"]["target"] == "other_region"
+    assert "寿县" in shou[0].json()["text"]
+    assert_signed_for(shou[0], "shouxian-lead-office")
+    assert not [p for p in posts_for(recorder, case_id) if p.path == "/litong-lead-office"]
+    assert {r["recipient_id"] for r in rows} == {"yaohai-lead-office", "shouxian-lead-office"}
+
+
+def test_after_an_outage_every_notice_arrives_exactly_once_in_case_order(
+    stack: Stack, recorder: WebhookRecorder
+) -> None:
+    recorder.failing = True
+    try:
+        case_id = report(stack, key_case_clue(regions_involved=["640302"]))
+        wait_until(
+            lambda: [r for r in deliveries(stack, case_id) if r["attempts"] >= 2],
+            timeout=90,
+            what="a failed notice retried while the receiver is down",
+        )
+    finally:
+        recorder.failing = False
+
+    rows = wait_until(
+        lambda: all_delivered(stack, case_id, "yaohai-lead-office", "litong-lead-office"),
+        timeout=120,
+        what="every notice delivered after the receiver is back",
+    )
+    assert any(r["attempts"] > 1 for r in rows)
+    posts = posts_for(recorder, case_id)
+    per_event_and_recipient = Counter((p.json()["event_id"], p.path) for p in posts)
+    assert per_event_and_recipient == Counter({(r["event_id"], f"/{r['recipient_id']}"): 1 for r in rows})
+    for post in posts:
+        assert_signed_for(post, post.path.strip("/"))
+
+    with stack.client("notify") as notify:
+        detail = notify.get(f"/v1/deliveries/{rows[0]['delivery_id']}").json()
+    assert (
+        detail["attempts"] == len(detail["attempt_log"]) and detail["attempt_log"][-1]["status_code"] == 200
+    )
+
+
+def test_a_delivered_notice_can_be_resent_and_unknown_ones_are_refused(
+    stack: Stack, recorder: WebhookRecorder
+) -> None:
+    case_id = report(stack, key_case_clue())
+    rows = wait_until(
+        lambda: all_delivered(stack, case_id, "yaohai-lead-office"), timeout=90, what="delivery"
+    )
+    delivery_id = rows[0]["delivery_id"]
+
+    with stack.client("notify") as notify:
+        resent = notify.post(f"/v1/deliveries/{delivery_id}/resend")
+        assert resent.status_code == 202, resent.text
+        assert resent.json()["previous_status"] == "delivered"
+
+        def sent_twice() -> bool:
+            same = [p for p in posts_for(recorder, case_id) if p.json()["delivery_id"] == delivery_id]
+            return len(same) == 2
+
+        wait_until(sent_twice, timeout=60, what="the resent notice")
+        wait_until(
+            lambda: notify.get(f"/v1/deliveries/{delivery_id}").json()["status"] == "delivered", timeout=30
+        )
+
+        unknown = notify.post(f"/v1/deliveries/{uuid.uuid4()}/resend")
+        assert unknown.status_code == 404 and "no delivery" in unknown.json()["detail"]
+        assert notify.post("/v1/deliveries/not-an-id/resend").status_code == 422
+        bad_status = notify.get("/v1/deliveries", params={"case_id": case_id, "status": "lost"})
+        assert bad_status.status_code == 422 and "status" in bad_status.json()["detail"]
+
+
+def test_closing_a_case_tells_the_lead_office_after_the_escalation(
+    stack: Stack, recorder: WebhookRecorder
+) -> None:
+    case_id = report(stack, key_case_clue())
+    wait_until(lambda: all_delivered(stack, case_id, "yaohai-lead-office"), timeout=90, what="the escalation")
+
+    with stack.client("triage") as triage:
+        closed = triage.post(
+            f"/v1/cases/{case_id}/close",
+            json={"officer_id": "officer-yaohai-1", "outcome": "funds_returned", "summary": "资金已清退完毕"},
+        )
+    assert closed.status_code == 202, closed.text
+
+    def closure_delivered() -> list[dict[str, Any]] | None:
+        rows = deliveries(stack, case_id)
+        done = [r for r in rows if r["event_type"] == "closed" and r["status"] == "delivered"]
+        return rows if done else None
+
+    rows = wait_until(closure_delivered, timeout=90, what="the closure notice")
+    lead = [p.json() for p in posts_for(recorder, case_id) if p.path == "/yaohai-lead-office"]
+    assert [n["event_type"] for n in lead] == ["escalated", "closed"]
+    assert lead[0]["seq"] < lead[1]["seq"]
+    assert lead[1]["closure"]["outcome"] == "funds_returned" and "资金已清退" in lead[1]["text"]
+    assert [r["event_type"] for r in rows if r["recipient_id"] == "yaohai-lead-office"] == [
+        "escalated",
+        "closed",
+    ]
+
+
+def test_the_delivery_log_of_an_unknown_case_is_empty(stack: Stack) -> None:
+    assert deliveries(stack, str(uuid.uuid4())) == []
+    with httpx.Client(base_url=stack.url("notify")) as notify:
+        assert notify.get("/v1/deliveries", params={"case_id": "12"}).status_code == 422
