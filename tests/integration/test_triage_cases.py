@@ -1,0 +1,262 @@
+"""Triage against the running services: clues reported through intake are graded, key cases escalated,
+officers' commands recorded or refused, and every case's events form one valid chain in the log."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+
+from cluetrail.kafka import read_log
+from cluetrail.settings import CommonSettings
+from contracts.envelope import verify_chain
+from tests.harness import Stack, wait_until
+
+pytestmark = pytest.mark.integration
+
+LONGGANG_HUADU = "340102L01001"  # 合肥市瑶海区龙岗街道华都社区
+YAOHAI = "340102"
+LITONG = "640302"  # 吴忠市利通区
+OFFICER = "officer-longgang-01"
+
+
+def elderly_care_clue(**changes: Any) -> dict[str, Any]:
+    clue: dict[str, Any] = {
+        "jurisdiction": LONGGANG_HUADU,
+        "source": "grid_patrol",
+        "subject": {"kind": "shop", "name": "华都康养服务中心"},
+        "description": "以预订养老床位为名吸收老年人资金，承诺年化回报15%。",
+        "sector": "elderly_care",
+        "participants": 120,
+        "estimated_amount_yuan": 3_000_000,
+        "flags": ["vulnerable_targets"],
+    }
+    clue.update(changes)
+    return clue
+
+
+def report(stack: Stack, clue: dict[str, Any]) -> str:
+    with stack.client("intake") as intake:
+        answer = intake.post("/v1/clues", json=clue, headers={"Idempotency-Key": str(uuid.uuid4())})
+    assert answer.status_code in (200, 201, 202), answer.text
+    case_id: str = answer.json()["case_id"]
+    return case_id
+
+
+def case_view(triage: httpx.Client, case_id: str) -> dict[str, Any] | None:
+    answer = triage.get(f"/v1/cases/{case_id}")
+    return answer.json() if answer.status_code == 200 else None
+
+
+def wait_for_case(triage: httpx.Client, case_id: str, *, last_seq: int) -> dict[str, Any]:
+    """Triage's view of the case once it holds at least ``last_seq`` events."""
+
+    def reached() -> dict[str, Any] | None:
+        view = case_view(triage, case_id)
+        return view if view is not None and view["last_seq"] >= last_seq else None
+
+    found: dict[str, Any] = wait_until(reached, timeout=60, what=f"case {case_id} at seq {last_seq}")
+    return found
+
+
+def case_documents(settings: CommonSettings, case_id: str) -> list[dict[str, Any]]:
+    """The case's events as written in the log, in log order."""
+
+    async def read() -> list[dict[str, Any]]:
+        documents = []
+        async for records, _ in read_log(settings):
+            for record in records:
+                if record.key == case_id.encode():
+                    documents.append(json.loads(record.value or b"{}"))
+        return documents
+
+    return asyncio.run(read())
+
+
+def wait_for_log(settings: CommonSettings, case_id: str, count: int) -> list[dict[str, Any]]:
+    def enough() -> list[dict[str, Any]] | None:
+        documents = case_documents(settings, case_id)
+        return documents if len(documents) >= count else None
+
+    found: list[dict[str, Any]] = wait_until(
+        enough, timeout=60, what=f"{count} events of case {case_id} in the log"
+    )
+    return found
+
+
+def assert_valid_chain(documents: list[dict[str, Any]]) -> None:
+    assert verify_chain(documents) == {}
+    assert [d["seq"] for d in documents] == list(range(1, len(documents) + 1))
+
+
+def test_a_clue_from_longgang_is_assessed_with_its_grade(
+    stack: Stack, stack_settings: CommonSettings
+) -> None:
+    case_id = report(stack, elderly_care_clue())
+    with stack.client("triage") as triage:
+        view = wait_for_case(triage, case_id, last_seq=2)
+    # 120 participants → 20, 3,000,000 yuan → 20, vulnerable targets → 10: 50, serious.
+    assert (view["status"], view["grade"], view["score"], view["key_case"]) == (
+        "assessed",
+        "serious",
+        50,
+        False,
+    )
+    documents = wait_for_log(stack_settings, case_id, 2)
+    assert_valid_chain(documents)
+    assessed = documents[1]
+    assert assessed["type"] == "assessed"
+    assert assessed["payload"]["rule_set"] == "triage-rules/2026.1"
+    assert sum(f["points"] for f in assessed["payload"]["factors"]) == 50
+    assert assessed["causation_id"] == documents[0]["event_id"]
+    assert assessed["correlation_id"] == documents[0]["correlation_id"]
+    assert assessed["actor"] == {"kind": "service", "id": "triage", "role": None}
+    # the assessment continues the clue's trace
+    assert assessed["traceparent"].split("-")[1] == documents[0]["traceparent"].split("-")[1]
+
+
+def test_a_key_case_across_regions_is_escalated_automatically(
+    stack: Stack, stack_settings: CommonSettings
+) -> None:
+    case_id = report(stack, elderly_care_clue(estimated_amount_yuan=150_000_000, regions_involved=[LITONG]))
+    with stack.client("triage") as triage:
+        view = wait_for_case(triage, case_id, last_seq=4)
+    assert (view["status"], view["grade"], view["key_case"]) == ("escalated", "major", True)
+    assert view["key_case_reasons"] == ["amount_at_least_100m", "cross_region"]
+    documents = wait_for_log(stack_settings, case_id, 4)
+    assert_valid_chain(documents)
+    escalations = [
+        (d["payload"]["target"], d["payload"]["target_jurisdiction"], d["payload"]["rule"])
+        for d in documents[2:]
+    ]
+    assert escalations == [("lead_office", YAOHAI, "key-case"), ("other_region", LITONG, "cross-region")]
+
+
+def test_suspected_crime_is_escalated_to_the_police_and_closing_is_final(
+    stack: Stack, stack_settings: CommonSettings
+) -> None:
+    case_id = report(stack, elderly_care_clue())
+    with stack.client("triage") as triage:
+        wait_for_case(triage, case_id, last_seq=2)
+        determined = triage.post(
+            f"/v1/cases/{case_id}/determination",
+            json={
+                "officer_id": OFFICER,
+                "determination": "suspected_crime",
+                "basis": "合同与宣传材料显示承诺保本付息，资金去向不明。",
+                "measures": ["seizure"],
+            },
+        )
+        assert determined.status_code == 202, determined.text
+        assert determined.json()["seq"] == 3
+        assert determined.json()["type"] == "determined"
+        view = wait_for_case(triage, case_id, last_seq=4)
+        assert view["status"] == "escalated"
+        assert view["escalations"][-1]["target"] == "police"
+        assert view["escalations"][-1]["target_jurisdiction"] == YAOHAI
+
+        no_outcome = triage.post(
+            f"/v1/cases/{case_id}/close", json={"officer_id": OFFICER, "summary": "已移送"}
+        )
+        assert no_outcome.status_code == 422
+        assert any(e["field"] == "outcome" for e in no_outcome.json()["errors"])
+
+        closing = {
+            "officer_id": OFFICER,
+            "outcome": "transferred_to_police",
+            "summary": "已移送公安机关立案侦查。",
+        }
+        first = triage.post(f"/v1/cases/{case_id}/close", json=closing)
+        assert first.status_code == 202, first.text
+        assert first.json()["seq"] == 5
+        again = triage.post(f"/v1/cases/{case_id}/close", json=closing)
+        assert again.status_code == 409
+        assert "closed-is-final" in again.json()["detail"]
+        assert case_view(triage, case_id)["status"] == "closed"  # type: ignore[index]
+
+    # the 202 came only once Kafka had the event, so the log holds all five now
+    documents = case_documents(stack_settings, case_id)
+    assert [d["type"] for d in documents] == [
+        "clue-reported",
+        "assessed",
+        "determined",
+        "escalated",
+        "closed",
+    ]
+    assert_valid_chain(documents)
+    police = documents[3]
+    assert (police["payload"]["target"], police["payload"]["rule"]) == ("police", "suspected-crime")
+    assert police["causation_id"] == documents[2]["event_id"]
+    assert documents[2]["actor"]["id"] == OFFICER
+
+
+def test_officers_escalate_and_unknown_cases_are_404(stack: Stack, stack_settings: CommonSettings) -> None:
+    case_id = report(stack, elderly_care_clue(participants=12, estimated_amount_yuan=50_000, flags=[]))
+    with stack.client("triage") as triage:
+        view = wait_for_case(triage, case_id, last_seq=2)
+        assert view["grade"] == "low"
+        escalated = triage.post(
+            f"/v1/cases/{case_id}/escalation",
+            json={
+                "officer_id": OFFICER,
+                "target": "lead_office",
+                "reason": "性质认定存在争议，报区处非办研判。",
+            },
+        )
+        assert escalated.status_code == 202, escalated.text
+        other_region = triage.post(
+            f"/v1/cases/{case_id}/escalation",
+            json={"officer_id": OFFICER, "target": "other_region", "reason": "通报"},
+        )
+        assert other_region.status_code == 422
+        unknown = str(uuid.uuid4())
+        assert triage.get(f"/v1/cases/{unknown}").status_code == 404
+        missing = triage.post(
+            f"/v1/cases/{unknown}/close",
+            json={"officer_id": OFFICER, "outcome": "no_violation", "summary": "未发现违规。"},
+        )
+        assert missing.status_code == 404
+    documents = case_documents(stack_settings, case_id)
+    assert_valid_chain(documents)
+    assert documents[-1]["payload"]["rule"] is None
+    assert documents[-1]["actor"]["kind"] == "officer"
+
+
+def test_a_rebuilt_database_folds_the_log_and_decides_nothing_twice(
+    stack: Stack, stack_settings: CommonSettings
+) -> None:
+    decided = report(stack, elderly_care_clue(estimated_amount_yuan=150_000_000))
+    with stack.client("triage") as triage:
+        before = wait_for_case(triage, decided, last_seq=3)
+    wait_for_log(stack_settings, decided, 3)
+    stack.stop("triage")
+    # reported while triage is down: its assessment must be decided once, after the rebuild
+    pending = report(stack, elderly_care_clue())
+    database = stack.env["CLUETRAIL_DATABASE_PREFIX"] + "_triage"
+
+    async def drop() -> None:
+        admin = await asyncpg.connect(stack_settings.database_url.rpartition("/")[0] + "/postgres")
+        try:
+            await admin.execute(f'DROP DATABASE "{database}" WITH (FORCE)')
+        finally:
+            await admin.close()
+
+    asyncio.run(drop())
+    stack.start("triage")
+    with stack.client("triage") as triage:
+        after = wait_for_case(triage, decided, last_seq=3)
+        assert after == before
+        wait_for_case(triage, pending, last_seq=2)
+    assert [d["type"] for d in case_documents(stack_settings, decided)] == [
+        "clue-reported",
+        "assessed",
+        "escalated",
+    ]
+    documents = wait_for_log(stack_settings, pending, 2)
+    assert [d["type"] for d in documents] == ["clue-reported", "assessed"]
+    assert_valid_chain(documents)
