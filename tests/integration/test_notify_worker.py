@@ -1,0 +1,226 @@
+"""The delivery worker on the real PostgreSQL server and Kafka broker, with two notify instances sharing
+one queue: no delivery is sent twice at once, notices of a case reach a recipient in event order, and a
+recipient that never answers gets its notices dead-lettered without holding up anyone else."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import AsyncIterator, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from opentelemetry.sdk.trace import TracerProvider
+
+from cluetrail.db import open_pool
+from cluetrail.kafka import make_broker, read_log
+from cluetrail.settings import CommonSettings
+from contracts.envelope import uuid7
+from contracts.jurisdictions import default_registry
+from services.notify import store
+from services.notify.app import MIGRATIONS
+from services.notify.domain.backoff import RetryPolicy
+from services.notify.domain.recipients import Recipient, RecipientBook, Route
+from services.notify.domain.signing import verify
+from services.notify.worker import DeliveryWorker
+from tests.harness import free_port
+
+pytestmark = pytest.mark.integration
+
+SECRET = "demo-only-worker-test-secret"
+
+
+class SlowOffice:
+    """A real webhook receiver that answers slowly and notes overlapping sends of one delivery."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.lock = threading.Lock()
+        self.in_flight: set[str] = set()
+        self.overlaps: list[str] = []
+        self.arrivals: dict[str, list[str]] = defaultdict(list)  # delivery id -> paths, one per POST
+        self.order: dict[tuple[str, str], list[int]] = defaultdict(list)  # (path, case) -> seqs accepted
+        self.bad_signatures = 0
+
+    def start(self) -> None:
+        office = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                delivery = self.headers["X-Cluetrail-Delivery"]
+                if not verify(
+                    SECRET, self.headers["X-Cluetrail-Timestamp"], body, self.headers["X-Cluetrail-Signature"]
+                ):
+                    office.bad_signatures += 1
+                with office.lock:
+                    if delivery in office.in_flight:
+                        office.overlaps.append(delivery)
+                    office.in_flight.add(delivery)
+                    office.arrivals[delivery].append(self.path)
+                time.sleep(0.05)  # widen the window in which a second sender could pick the same delivery
+                down = self.path == "/down-office"
+                if not down:
+                    notice = json.loads(body)
+                    with office.lock:
+                        office.order[(self.path, notice["case_id"])].append(notice["seq"])
+                with office.lock:
+                    office.in_flight.discard(delivery)
+                self.send_response(503 if down else 200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+
+@pytest.fixture
+def office() -> Iterator[SlowOffice]:
+    receiver = SlowOffice()
+    receiver.start()
+    yield receiver
+    receiver.server.shutdown()
+
+
+@pytest.fixture
+async def pools(stack_settings: CommonSettings) -> AsyncIterator[list[asyncpg.Pool]]:
+    dsn = stack_settings.database_for(f"notifyworker_{uuid.uuid4().hex[:6]}")
+    opened = [await open_pool(dsn, MIGRATIONS) for _ in range(2)]
+    yield opened
+    for pool in opened:
+        await pool.close()
+
+
+def book_for(office: SlowOffice) -> RecipientBook:
+    def recipient(rid: str) -> Recipient:
+        return Recipient(
+            id=rid,
+            name=rid,
+            webhook_url=office.url(f"/{rid}"),  # type: ignore[arg-type]
+            secret=SECRET,
+            jurisdiction="340102",
+            routes=[Route(event="closed")],
+        )
+
+    return RecipientBook(
+        [recipient("lead-office"), recipient("police"), recipient("down-office")], default_registry()
+    )
+
+
+async def add(pool: asyncpg.Pool, recipient: str, case_id: uuid.UUID, seq: int) -> uuid.UUID:
+    delivery_id = uuid7()
+    body = json.dumps({"delivery_id": str(delivery_id), "case_id": str(case_id), "seq": seq})
+    async with pool.acquire() as conn:
+        await store.add_delivery(
+            conn,
+            store.NewDelivery(
+                delivery_id, uuid7(), recipient, case_id, seq, "closed", "340102L01003", body, None
+            ),
+        )
+    return delivery_id
+
+
+async def statuses(pool: asyncpg.Pool) -> dict[uuid.UUID, tuple[str, int]]:
+    async with pool.acquire() as conn:
+        rows = await conn.fetch("SELECT delivery_id, status, attempts FROM deliveries")
+    return {r["delivery_id"]: (r["status"], r["attempts"]) for r in rows}
+
+
+async def test_two_instances_share_the_queue_in_case_order_and_dead_letter_what_never_arrives(
+    stack_settings: CommonSettings, pools: list[asyncpg.Pool], office: SlowOffice
+) -> None:
+    cases = [uuid7() for _ in range(6)]
+    delivered: list[uuid.UUID] = []
+    for case_id in cases:
+        for seq in (3, 4, 5, 6):
+            for recipient in ("lead-office", "police"):
+                delivered.append(await add(pools[0], recipient, case_id, seq))
+    dead = [await add(pools[0], "down-office", case_id, 2) for case_id in cases[:2]]
+
+    book = book_for(office)
+    policy = RetryPolicy(base_seconds=0.05, max_seconds=0.2, max_attempts=3)
+    stopping = asyncio.Event()
+    provider = TracerProvider()
+    broker = make_broker(stack_settings, "notify-worker-test", provider)
+    await broker.start()
+    async with httpx.AsyncClient(timeout=5) as client:
+        workers = [
+            DeliveryWorker(
+                pool=pool,
+                broker=broker,
+                settings=stack_settings,
+                book=book,
+                policy=policy,
+                client=client,
+                tracer=provider.get_tracer("test"),
+                senders=4,
+                poll_seconds=0.2,
+            )
+            for pool in pools
+        ]
+        running = [asyncio.create_task(w.run(stopping)) for w in workers]
+        try:
+
+            async def settled() -> dict[uuid.UUID, tuple[str, int]]:
+                while True:
+                    now = await statuses(pools[1])
+                    done = all(now[d][0] == "delivered" for d in delivered)
+                    if done and all(now[d][0] == "dead" for d in dead):
+                        return now
+                    await asyncio.sleep(0.1)
+
+            final = await asyncio.wait_for(settled(), timeout=60)
+            async with pools[0].acquire() as conn:
+                await asyncio.wait_for(
+                    _until(
+                        conn,
+                        "SELECT count(*) = $1 FROM deliveries WHERE dead_letter_published_at IS NOT NULL",
+                        len(dead),
+                    ),
+                    timeout=30,
+                )
+                attempts_logged = await conn.fetchval(
+                    "SELECT count(*) FROM delivery_attempts WHERE delivery_id = ANY($1::uuid[])", dead
+                )
+        finally:
+            stopping.set()
+            await asyncio.gather(*running)
+            await broker.stop()
+
+    assert office.overlaps == [] and office.bad_signatures == 0
+    assert all(len(office.arrivals[str(d)]) == 1 for d in delivered)
+    assert all(workers[i].sent_total > 0 for i in range(2))  # both instances took part
+    for case_id in cases:
+        for path in ("/lead-office", "/police"):
+            assert office.order[(path, str(case_id))] == [3, 4, 5, 6]
+    assert all(final[d] == ("dead", 3) for d in dead) and attempts_logged == 3 * len(dead)
+
+    letters: dict[str, dict[str, Any]] = {}
+    async for records, _ in read_log(stack_settings, stack_settings.dead_letter_topic):
+        for record in records:
+            document = json.loads(record.value or b"{}")
+            if document.get("kind") == "notify-delivery":
+                letters[document["delivery"]["delivery_id"]] = document
+    for delivery_id in dead:
+        letter = letters[str(delivery_id)]
+        assert letter["recipient_id"] == "down-office" and "HTTP 503" in letter["reason"]
+        assert [a["status_code"] for a in letter["attempts"]] == [503, 503, 503]
+
+
+async def _until(conn: asyncpg.Connection, query: str, *args: object) -> None:
+    # The state is in the database, written by the workers: there is no event to wait on, so poll.
+    while not await conn.fetchval(query, *args):  # noqa: ASYNC110
+        await asyncio.sleep(0.1)
