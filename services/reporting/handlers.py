@@ -33,6 +33,11 @@ async def apply_one(conn: asyncpg.Connection, incoming: Incoming) -> None:
         raise Rejected(result.rejected[0][1])
 
 
+async def aim_at_active_projection(conn: asyncpg.Connection) -> None:
+    """The consumer's prepare hook: lock, then point this batch at the active version."""
+    await use_active_projection(conn)
+
+
 def kafka_routers(rt: Runtime) -> list[KafkaRouter]:
     """The live consumer: group "reporting", positions kept inside the active projection version."""
     router = KafkaRouter()
@@ -44,7 +49,7 @@ def kafka_routers(rt: Runtime) -> list[KafkaRouter]:
         tracer=rt.tracer,
         # Unqualified: resolved through the search_path that prepare aims at the active version.
         positions_table="consumer_positions",
-        prepare=use_active_projection,
+        prepare=aim_at_active_projection,
     )
     rt.state["consumer"] = consumer
 
@@ -57,7 +62,7 @@ def kafka_routers(rt: Runtime) -> list[KafkaRouter]:
         ack_policy=AckPolicy.NACK_ON_ERROR,
     )
     async def on_case_events(msg: KafkaMessage) -> None:
-        await consumer.process(msg.raw_message)  # type: ignore[arg-type]
+        await consumer.process(msg.raw_message)
 
     return [router]
 

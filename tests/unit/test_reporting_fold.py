@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -124,7 +125,7 @@ STEP_MAKERS = st.sampled_from([assessed, determined, escalated, closed])
 
 @settings(max_examples=60, deadline=None)
 @given(st.lists(STEP_MAKERS, max_size=12))
-def test_any_valid_chain_folds_into_one_row_ending_at_its_last_event(makers: list) -> None:  # type: ignore[type-arg]
+def test_any_valid_chain_folds_into_one_row_ending_at_its_last_event(makers: list[Any]) -> None:
     events = chain(*(make() for make in makers))
     rows = fold_all(events)
     assert list(rows) == [events[0].case_id]
@@ -136,7 +137,7 @@ def test_any_valid_chain_folds_into_one_row_ending_at_its_last_event(makers: lis
 
 @settings(max_examples=30, deadline=None)
 @given(st.lists(STEP_MAKERS, min_size=1, max_size=8), st.data())
-def test_a_repeated_event_changes_nothing(makers: list, data: st.DataObject) -> None:  # type: ignore[type-arg]
+def test_a_repeated_event_changes_nothing(makers: list[Any], data: st.DataObject) -> None:
     events = chain(*(make() for make in makers))
     once = fold_all(events)
     repeat_at = data.draw(st.integers(min_value=1, max_value=len(events)))

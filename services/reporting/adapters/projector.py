@@ -11,7 +11,7 @@ import json
 import uuid
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import astuple, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 
 import asyncpg
 
@@ -54,7 +54,8 @@ def state_from_row(row: asyncpg.Record) -> LedgerState:
 
 
 def _ledger_values(state: LedgerState) -> tuple[object, ...]:
-    return tuple(v.value if hasattr(v, "value") else v for v in astuple(state))
+    # Enum members go to the database as their codes.
+    return tuple(getattr(v, "value", v) for v in (getattr(state, name) for name in LEDGER_COLUMNS))
 
 
 def _history_values(incoming: Incoming) -> tuple[object, ...]:

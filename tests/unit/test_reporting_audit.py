@@ -1,0 +1,103 @@
+"""Audit of an exported case log, and the names reporting gives its projection schemas."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from aiokafka import ConsumerRecord
+
+from contracts.events import event_bytes
+from services.reporting.adapters.sqlfiles import queries, template
+from services.reporting.adapters.versions import asof_schema, quoted
+from services.reporting.audit import AuditReport, LogEntry, export_line, file_entries
+from tests.unit.test_reporting_fold import assessed, chain, closed
+
+
+def record(offset: int, value: bytes, key: bytes | None = b"k") -> ConsumerRecord[bytes, bytes]:
+    return ConsumerRecord(
+        topic="t.case-events",
+        partition=2,
+        offset=offset,
+        timestamp=1_700_000_000_000,
+        timestamp_type=0,
+        key=key,
+        value=value,
+        checksum=None,
+        serialized_key_size=len(key or b""),
+        serialized_value_size=len(value),
+        headers=[("event-type", b"clue-reported")],
+    )
+
+
+def exported(tmp_path: Path, values: list[bytes]) -> Path:
+    path = tmp_path / "log.jsonl"
+    path.write_text("".join(export_line(record(i, v)) + "\n" for i, v in enumerate(values)), encoding="utf-8")
+    return path
+
+
+def audit(path: Path) -> AuditReport:
+    report = AuditReport()
+    for entry in file_entries(path):
+        report.feed(entry)
+    return report
+
+
+def test_an_export_line_keeps_the_event_as_an_object_and_anything_else_as_text() -> None:
+    (event,) = chain()
+    line = json.loads(export_line(record(7, event_bytes(event), key=str(event.case_id).encode())))
+    assert line["partition"] == 2 and line["offset"] == 7 and line["key"] == str(event.case_id)
+    assert line["headers"] == {"event-type": "clue-reported"}
+    assert line["value"]["hash"] == event.hash
+    assert json.loads(export_line(record(8, b"not json {")))["value"] == "not json {"
+
+
+def test_an_untouched_export_verifies_and_an_altered_payload_is_named_by_case_and_seq(tmp_path: Path) -> None:
+    first = chain(assessed(), closed())
+    second = chain(assessed())
+    path = exported(tmp_path, [event_bytes(e) for e in [first[0], second[0], first[1], second[1], first[2]]])
+    clean = audit(path)
+    assert clean.breaks == [] and clean.unreadable == []
+    assert (clean.verifier.events_checked, clean.verifier.cases_checked) == (5, 2)
+
+    lines = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    lines[2]["value"]["payload"]["score"] += 1
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+    (broken,) = audit(path).breaks
+    assert (broken.case_id, broken.seq, broken.event_id) == (str(first[0].case_id), 2, str(first[1].event_id))
+    assert "altered" in broken.reason
+
+
+def test_records_that_are_not_events_are_listed_with_their_place(tmp_path: Path) -> None:
+    path = exported(tmp_path, [b"\xff\xfe garbage", event_bytes(chain()[0])])
+    with path.open("a", encoding="utf-8") as out:
+        out.write("this line is no record\n")
+    report = audit(path)
+    assert report.breaks == []
+    assert [(u.partition, u.offset) for u in report.unreadable] == [(2, 0), (-1, 3)]
+    report.feed(LogEntry(1, 9, b"[1, 2]"))
+    assert report.unreadable[-1].reason == "not a JSON object"
+
+
+def test_as_of_projections_are_named_by_their_instant_in_utc() -> None:
+    instant = datetime(2026, 3, 1, 8, 30, tzinfo=timezone(timedelta(hours=8)))
+    assert asof_schema(instant) == "ledger_asof_20260301t003000z"
+    assert asof_schema(datetime(2026, 3, 1, 0, 30, 0, 5, tzinfo=UTC)) == "ledger_asof_20260301t003000000005z"
+    with pytest.raises(ValueError, match="time zone"):
+        asof_schema(datetime(2026, 3, 1))
+
+
+@pytest.mark.parametrize("name", ["public", 'ledger_v1"; DROP TABLE x; --', "ledger_v0", "ledger_asof_"])
+def test_only_projection_schema_names_reach_sql(name: str) -> None:
+    with pytest.raises(ValueError, match="not a projection schema name"):
+        quoted(name)
+
+
+def test_sql_files_name_every_statement_the_code_uses() -> None:
+    assert {"ledger_rows_for_update", "upsert_ledger", "insert_history", "add_grade_counts"} <= set(
+        queries("projection")
+    )
+    assert {"count_cases", "page_cases", "one_case", "case_history", "grade_counts"} <= set(queries("reads"))
+    assert "CREATE TABLE consumer_positions" in template("projection")
