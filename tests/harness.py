@@ -113,6 +113,7 @@ class Stack:
             "CLUETRAIL_DATABASE_PREFIX": f"test_{tag}",
             "CLUETRAIL_OTEL_EXPORTER": "console",
             "CLUETRAIL_NOTIFY_RECIPIENTS_FILE": str(self._write_recipients()),
+            "CLUETRAIL_NOTIFY_RETRY_BASE_SECONDS": "0.2",
             "PYTHONUNBUFFERED": "1",
         }
         for name, port in self.ports.items():

@@ -119,9 +119,32 @@ cmd_start() {
     sleep 0.5
   done
   say "all ready in $((SECONDS - started)) s"
+  receiver_start
+}
+
+# The stand-in for the police and lead offices' systems that the demo recipients point at (port 8009):
+# it checks each notice's signature and prints it to var/log/demo-receiver.log.
+receiver_start() {
+  local pid
+  pid="$(cat "$PIDDIR/demo-receiver.pid" 2>/dev/null)" || pid=""
+  if [[ "$pid" =~ ^[0-9]+$ ]] && alive "$pid"; then
+    return 0
+  fi
+  (cd "$ROOT" && exec setsid nohup "$PYTHON" -m services.notify.demo_receiver --port 8009 \
+    --recipients deploy/notify/recipients.json </dev/null >>"$LOGDIR/demo-receiver.log" 2>&1) &
+  echo "$!" >"$PIDDIR/demo-receiver.pid"
+  say "started the demo receiver (pid $!) on 127.0.0.1:8009, log ${LOGDIR#"$ROOT"/}/demo-receiver.log"
+}
+
+receiver_stop() {
+  local pid
+  pid="$(cat "$PIDDIR/demo-receiver.pid" 2>/dev/null)" || return 0
+  [[ "$pid" =~ ^[0-9]+$ ]] && alive "$pid" && kill -TERM "$pid" 2>/dev/null || true
+  rm -f "$PIDDIR/demo-receiver.pid"
 }
 
 cmd_stop() {
+  receiver_stop
   local name pid running=()
   for name in "${NAMES[@]}"; do
     if is_running "$name"; then
@@ -174,6 +197,8 @@ cmd_urls() {
   for name in "${NAMES[@]}"; do
     printf '%-10s %s\n' "$name" "$(url_of "$name")"
   done
+  printf '%-10s %s\n' "docs" "$(url_of intake)/docs (each service serves its OpenAPI at /docs)"
+  printf '%-10s %s\n' "notices" "var/log/demo-receiver.log (what the police and lead offices received)"
 }
 
 case "${1:-}" in
