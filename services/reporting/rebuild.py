@@ -37,7 +37,7 @@ from services.reporting.adapters.versions import (
     active_version,
     asof_schema,
     create_projection,
-    drop_versions_before,
+    drop_versions_except,
     existing_versions,
     record_build,
     switch_active,
@@ -176,9 +176,11 @@ async def rebuild(
                 async with conn.transaction():
                     # The live consumer is paused between batches from here until commit.
                     await conn.execute(PROJECTION_LOCK)
+                    replaced = await active_version(conn)
                     await builder.replay(progress, f"{schema}: last records, then switch")
                     await switch_active(conn, version)
-                summary.dropped = await drop_versions_before(conn, version - 1)
+                keep = {version} if replaced is None else {version, replaced}
+                summary.dropped = await drop_versions_except(conn, keep)
             summary.cases = await builder.count_cases()
             summary.seconds = time.monotonic() - began
             await record_build(conn, schema, summary.applied, summary.cases)

@@ -106,11 +106,12 @@ async def existing_versions(conn: asyncpg.Connection) -> list[int]:
     return sorted(int(m.group(1)) for r in names if (m := _VERSION.match(r["nspname"])))
 
 
-async def drop_versions_before(conn: asyncpg.Connection, version: int) -> list[str]:
-    """Drop every numbered version older than ``version``; as-of projections are kept."""
+async def drop_versions_except(conn: asyncpg.Connection, keep: set[int]) -> list[str]:
+    """Drop every numbered version not in ``keep`` (the live one and the one it replaced, or a leftover of
+    an interrupted rebuild); as-of projections are kept."""
     dropped = []
     for old in await existing_versions(conn):
-        if old < version:
+        if old not in keep:
             schema = version_schema(old)
             await conn.execute(f"DROP SCHEMA {quoted(schema)} CASCADE")
             await conn.execute(
