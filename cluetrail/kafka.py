@@ -58,6 +58,10 @@ def make_broker(settings: CommonSettings, service_name: str, tracer_provider: Tr
         client_id=f"cluetrail-{service_name}",
         acks="all",
         enable_idempotence=True,
+        # Topics come from `cluetrail stack init` with unlimited retention and the configured partitions;
+        # FastStream would otherwise create a missing subscribed topic with broker defaults (1 partition,
+        # 7-day retention), silently breaking the audit log.
+        allow_auto_create_topics=False,
         middlewares=(KafkaTelemetryMiddleware(tracer_provider=tracer_provider),),
         logger=logging.getLogger(f"cluetrail.{service_name}.kafka"),
     )
