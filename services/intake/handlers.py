@@ -4,6 +4,7 @@ projection, consumer group ``intake-receipts``)."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Annotated, Any
 
 import asyncpg
@@ -33,6 +34,7 @@ from services.intake.errors import BodyTooLarge, KafkaUnavailable, MalformedRece
 from services.intake.settings import IntakeSettings
 
 RECEIPTS_GROUP = "intake-receipts"
+log = logging.getLogger(__name__)
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -85,6 +87,7 @@ async def publish_stored(
         try:
             await asyncio.wait_for(publish_event(rt.broker, rt.settings, event), wait)
         except (KafkaError, TimeoutError, ConnectionError, OSError) as exc:
+            log.warning("case %s stored but not published: %r", clue.case_id, exc)
             raise KafkaUnavailable(
                 f"Kafka did not acknowledge the clue ({type(exc).__name__}); it is stored unpublished — "
                 "retry with the same Idempotency-Key to publish it",
