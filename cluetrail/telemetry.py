@@ -25,6 +25,26 @@ _propagator = TraceContextTextMapPropagator()
 
 
 def _one_line(span: ReadableSpan) -> str:
+    attributes = span.attributes or {}
+    if any(isinstance(value, bytes) for value in attributes.values()):
+        # FastStream records Kafka message keys as bytes, which to_json cannot encode (the whole export
+        # batch would be lost); the console output is JSON lines, so such values are written as text.
+        span = ReadableSpan(
+            name=span.name,
+            context=span.context,
+            parent=span.parent,
+            resource=span.resource,
+            attributes={
+                k: v.decode(errors="replace") if isinstance(v, bytes) else v for k, v in attributes.items()
+            },
+            events=span.events,
+            links=span.links,
+            kind=span.kind,
+            status=span.status,
+            start_time=span.start_time,
+            end_time=span.end_time,
+            instrumentation_scope=span.instrumentation_scope,
+        )
     return span.to_json(indent=None) + "\n"
 
 
