@@ -5,6 +5,8 @@ from __future__ import annotations
 from importlib import resources
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from contracts.api import CloseRequest, DeterminationRequest
 from contracts.envelope import Envelope
@@ -15,7 +17,7 @@ from services.triage.chain import advance
 from services.triage.domain import decisions
 from services.triage.domain.errors import TransitionRefused
 from services.triage.domain.grading import RuleSet, load_rule_set
-from services.triage.domain.state import CaseState, fold
+from services.triage.domain.state import CaseState, ClueFacts, fold
 from tests.unit.test_triage_fold import clue_event
 
 RULES: RuleSet = load_rule_set(
@@ -237,3 +239,39 @@ def test_the_police_take_a_case_once() -> None:
 def test_district_of_a_node_above_district_level_is_itself() -> None:
     assert decisions.district_of("340102L01001001", REGISTRY) == YAOHAI
     assert decisions.district_of("340100", REGISTRY) == "340100"
+
+
+regions = st.sampled_from(["640302", "340422", "3704GX", "3703WC"])
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    participants=st.none() | st.integers(0, 10**5),
+    amount=st.none() | st.integers(0, 10**9),
+    flags=st.lists(st.sampled_from(RiskFlag), unique=True),
+    involved=st.lists(regions, max_size=4),
+)
+def test_replaying_the_decided_events_settles_the_same_state_with_nothing_left_to_decide(
+    participants: int | None, amount: int | None, flags: list[RiskFlag], involved: list[str]
+) -> None:
+    start, clue = reported()
+    start = start.model_copy(
+        update={
+            "clue": ClueFacts(
+                participants=participants,
+                estimated_amount_yuan=amount,
+                flags=tuple(flags),
+                regions_involved=tuple(involved),
+            )
+        }
+    )
+    decided, events = react(start, clue)
+    key = decided.key_case
+    assert len(events) == 1 + int(key) + len(set(involved))
+    assert [e.seq for e in events] == list(range(2, 2 + len(events)))
+    # a database rebuilt from the log folds these events instead of deciding them again
+    replayed = start
+    for event in events:
+        replayed = fold(replayed, event)
+    assert replayed == decided
+    assert decisions.next_reaction(replayed, RULES, REGISTRY) is None

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 from importlib import resources
+from pathlib import Path
 
 import pytest
 
 from contracts.vocabulary import Grade, RiskFlag
 from services.triage.domain.grading import RuleSet, RuleSetError, assess, load_rule_set
 from services.triage.domain.state import ClueFacts
+from services.triage.rules import rule_set_for
+from services.triage.settings import TriageSettings
 
 RULES_TEXT = (
     resources.files("services.triage").joinpath("triage-rules-2026.1.json").read_text(encoding="utf-8")
@@ -138,3 +141,22 @@ def test_a_bad_rule_set_is_refused_naming_the_entry(change: object, message: str
     change(data)  # type: ignore[operator]
     with pytest.raises(RuleSetError, match=message):
         load_rule_set(json.dumps(data), "test rules")
+
+
+def test_the_bundled_rule_set_is_in_force_unless_a_deployment_names_another(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv("CLUETRAIL_TRIAGE_RULES_FILE", raising=False)
+    assert rule_set_for(TriageSettings()).version == "triage-rules/2026.1"
+    data = json.loads(RULES_TEXT)
+    data["version"] = "triage-rules/2026.2"
+    data["flag_points"]["vulnerable_targets"] = 25
+    local = tmp_path / "rules.json"
+    local.write_text(json.dumps(data), encoding="utf-8")
+    monkeypatch.setenv("CLUETRAIL_TRIAGE_RULES_FILE", str(local))
+    rules = rule_set_for(TriageSettings())
+    assessed = assess(ClueFacts(flags=(RiskFlag.VULNERABLE_TARGETS,)), rules)
+    assert (assessed.rule_set, assessed.score) == ("triage-rules/2026.2", 25)
+    local.write_text("{", encoding="utf-8")
+    with pytest.raises(RuleSetError, match=f"{local}: not JSON"):
+        rule_set_for(TriageSettings())

@@ -49,6 +49,7 @@ from services.triage.domain.state import fold
 
 log = logging.getLogger(__name__)
 GROUP = "triage"
+CATCH_UP_LOCK = "triage-catch-up"
 
 
 class CaseStream:
@@ -103,20 +104,28 @@ class CaseStream:
 
     async def catch_up(self) -> None:
         """Make sure the database holds everything in the log before any reaction is decided (see above)."""
-        async with self._rt.pool.acquire() as conn:
-            done = await store.meta(conn, store.CAUGHT_UP)
-        if done is None:
-            self.deciding = False
-            folded = 0
-            # A catch-up cut short (crash, shutdown) resumes after the records it had applied.
-            async for records, end in read_log(self._rt.settings, start=await self._positions()):
-                folded += len(await self.consumer.process(records))
-                log.info("triage catch-up: %d records folded (log end %d)", folded, end.total)
-            decided = await self._sweep()
-            log.info("triage caught up with the log: %d records folded, %d events decided", folded, decided)
+        # Held for the whole catch-up, so a second triage process on the same database waits, then finds
+        # the marker, instead of folding the same records beside this one.
+        async with self._rt.pool.acquire() as lock:
+            await lock.execute("SELECT pg_advisory_lock(hashtext($1))", CATCH_UP_LOCK)
+            try:
+                if await store.meta(lock, store.CAUGHT_UP) is None:
+                    await self._fold_log_then_sweep()
+            finally:
+                await lock.execute("SELECT pg_advisory_unlock(hashtext($1))", CATCH_UP_LOCK)
         self.deciding = True
         self.caught_up.set()
         self.relay.wake()
+
+    async def _fold_log_then_sweep(self) -> None:
+        self.deciding = False
+        folded = 0
+        # A catch-up cut short (crash, shutdown) resumes after the records it had applied.
+        async for records, end in read_log(self._rt.settings, start=await self._positions()):
+            folded += len(await self.consumer.process(records))
+            log.info("triage catch-up: %d records folded (log end %d)", folded, end.total)
+        decided = await self._sweep()
+        log.info("triage caught up with the log: %d records folded, %d events decided", folded, decided)
 
     async def _positions(self) -> dict[int, int]:
         """The next offset to read per partition of the case topic, from the positions stored with effects."""
