@@ -17,7 +17,9 @@ from cluetrail.kafka import ensure_topics
 from cluetrail.settings import CommonSettings
 
 console = Console()
-app = typer.Typer(help="cluetrail: risk clues from report to write-off, on an auditable event log.", no_args_is_help=True)
+app = typer.Typer(
+    help="cluetrail: risk clues from report to write-off, on an auditable event log.", no_args_is_help=True
+)
 stack_app = typer.Typer(help="Topics and databases of a deployment.", no_args_is_help=True)
 app.add_typer(stack_app, name="stack")
 
@@ -34,13 +36,15 @@ def stack_init() -> None:
         for service in SERVICES:
             await ensure_database(settings.database_for(service))
         console.print(f"topics created: {', '.join(created) or 'none (all present)'}")
-        console.print(f"databases ready: {', '.join(settings.database_for(s).rpartition('/')[2] for s in SERVICES)}")
+        console.print(
+            f"databases ready: {', '.join(settings.database_for(s).rpartition('/')[2] for s in SERVICES)}"
+        )
 
     asyncio.run(init())
 
 
 def _register_service_commands() -> None:
-    for service in SERVICES + ("demo",):
+    for service in (*SERVICES, "demo"):
         module_name = "cluetrail.demo" if service == "demo" else f"services.{service}.cli"
         try:
             module = importlib.import_module(module_name)

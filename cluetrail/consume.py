@@ -127,8 +127,9 @@ class ExactlyOnceConsumer:
                 if incoming is not None:
                     applied.append(incoming)
             await conn.executemany(
-                f"INSERT INTO {self._positions} (consumer, topic, partition, \"offset\") VALUES ($1, $2, $3, $4) "
-                f"ON CONFLICT (consumer, topic, partition) DO UPDATE SET \"offset\" = EXCLUDED.\"offset\", "
+                f'INSERT INTO {self._positions} (consumer, topic, partition, "offset") '
+                "VALUES ($1, $2, $3, $4) "
+                f'ON CONFLICT (consumer, topic, partition) DO UPDATE SET "offset" = EXCLUDED."offset", '
                 f"updated_at = now()",
                 [(self.name, topic, partition, offset) for (topic, partition), offset in newest.items()],
             )
@@ -146,7 +147,10 @@ class ExactlyOnceConsumer:
         with self._tracer.start_as_current_span(
             f"{self.name} apply {incoming.event.type}",
             context=context_from_headers(record.headers),
-            attributes={"cluetrail.case_id": str(incoming.event.case_id), "cluetrail.seq": incoming.event.seq},
+            attributes={
+                "cluetrail.case_id": str(incoming.event.case_id),
+                "cluetrail.seq": incoming.event.seq,
+            },
         ):
             if not isolate:
                 await self._apply(conn, incoming)
@@ -167,7 +171,7 @@ class ExactlyOnceConsumer:
     ) -> dict[tuple[str, int], int]:
         topics = sorted({r.topic for r in records})
         rows = await conn.fetch(
-            f"SELECT topic, partition, \"offset\" FROM {self._positions} "
+            f'SELECT topic, partition, "offset" FROM {self._positions} '
             "WHERE consumer = $1 AND topic = ANY($2::text[]) FOR UPDATE",
             self.name,
             topics,

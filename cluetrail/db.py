@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 from importlib import resources
@@ -24,10 +25,8 @@ async def ensure_database(dsn: str) -> None:
     try:
         exists = await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
         if not exists:
-            try:
+            with contextlib.suppress(asyncpg.DuplicateDatabaseError):  # created by a concurrent start
                 await admin.execute(f'CREATE DATABASE "{name}"')
-            except asyncpg.DuplicateDatabaseError:
-                pass
     finally:
         await admin.close()
 
@@ -59,7 +58,9 @@ async def migrate(conn: asyncpg.Connection, *folders: Traversable) -> list[str]:
     return applied_now
 
 
-async def open_pool(dsn: str, *migration_folders: Traversable, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
+async def open_pool(
+    dsn: str, *migration_folders: Traversable, min_size: int = 1, max_size: int = 10
+) -> asyncpg.Pool:
     """Create the database if needed, apply migrations, and return a connection pool."""
     await ensure_database(dsn)
     pool = await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size)

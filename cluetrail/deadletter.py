@@ -15,7 +15,9 @@ from cluetrail.settings import CommonSettings
 log = logging.getLogger(__name__)
 
 
-def dead_letter_document(record: ConsumerRecord[bytes, bytes], consumer: str, reason: str) -> dict[str, object]:
+def dead_letter_document(
+    record: ConsumerRecord[bytes, bytes], consumer: str, reason: str
+) -> dict[str, object]:
     """Everything needed to find, understand and replay the original record."""
     value = record.value or b""
     try:
@@ -48,7 +50,11 @@ class DeadLetters:
     async def send(self, record: ConsumerRecord[bytes, bytes], reason: str) -> None:
         log.warning(
             "dead-lettering %s[%s]@%s for %s: %s",
-            record.topic, record.partition, record.offset, self._consumer, reason,
+            record.topic,
+            record.partition,
+            record.offset,
+            self._consumer,
+            reason,
         )
         document = dead_letter_document(record, self._consumer, reason)
         await self._broker.publish(

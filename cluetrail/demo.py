@@ -27,17 +27,72 @@ console = Console()
 
 # (sector code, behaviour codes, subject name template, description template)
 SCENARIOS: tuple[tuple[str, list[str], str, str], ...] = (
-    ("elderly_care", ["promised_high_returns"], "{place}康养服务中心", "以预订养老床位为名吸收老年人资金，承诺年化回报{rate}%。"),
-    ("agriculture", ["livestock_custody"], "{place}牧业专业合作社", "以牛羊托管为名向村民集资，承诺每头每年分红{rate}%。"),
-    ("wealth_management", ["promised_high_returns"], "{place}财富管理有限公司", "推介私募理财产品，口头承诺保本保息，年化{rate}%。"),
-    ("virtual_currency", ["virtual_assets"], "{place}数字科技有限公司", "组织“数字资产”推介会，宣传挖矿收益每月{rate}%。"),
-    ("commerce_services", ["consumption_rebate"], "{place}生活超市", "开展“消费返利”活动，充值一万元每月返现{rate}%。"),
-    ("cultural_tourism", ["franchise_points"], "{place}文旅发展有限公司", "以旅游积分加盟为名收取会员费，承诺积分升值{rate}%。"),
-    ("film_investment", ["promised_high_returns"], "{place}影视文化传媒有限公司", "以影视项目份额为名募集资金，承诺票房分红{rate}%。"),
-    ("debt_resolution", ["policy_slogans"], "{place}解债服务有限公司", "以“债务化解”“共享经济”为名收取服务费并吸收资金。"),
+    (
+        "elderly_care",
+        ["promised_high_returns"],
+        "{place}康养服务中心",
+        "以预订养老床位为名吸收老年人资金，承诺年化回报{rate}%。",
+    ),
+    (
+        "agriculture",
+        ["livestock_custody"],
+        "{place}牧业专业合作社",
+        "以牛羊托管为名向村民集资，承诺每头每年分红{rate}%。",
+    ),
+    (
+        "wealth_management",
+        ["promised_high_returns"],
+        "{place}财富管理有限公司",
+        "推介私募理财产品，口头承诺保本保息，年化{rate}%。",
+    ),
+    (
+        "virtual_currency",
+        ["virtual_assets"],
+        "{place}数字科技有限公司",
+        "组织“数字资产”推介会，宣传挖矿收益每月{rate}%。",
+    ),
+    (
+        "commerce_services",
+        ["consumption_rebate"],
+        "{place}生活超市",
+        "开展“消费返利”活动，充值一万元每月返现{rate}%。",
+    ),
+    (
+        "cultural_tourism",
+        ["franchise_points"],
+        "{place}文旅发展有限公司",
+        "以旅游积分加盟为名收取会员费，承诺积分升值{rate}%。",
+    ),
+    (
+        "film_investment",
+        ["promised_high_returns"],
+        "{place}影视文化传媒有限公司",
+        "以影视项目份额为名募集资金，承诺票房分红{rate}%。",
+    ),
+    (
+        "debt_resolution",
+        ["policy_slogans"],
+        "{place}解债服务有限公司",
+        "以“债务化解”“共享经济”为名收取服务费并吸收资金。",
+    ),
 )
 SOURCES = ("grid_patrol", "hotline_12345", "public_app", "fund_monitoring", "online_monitoring", "petition")
-PLACES = ("华都", "史城", "大店", "新站", "油坊", "海洲", "王岗", "琥珀", "罗岗", "马岗", "双桥", "金积", "兴仁", "萌水")
+PLACES = (
+    "华都",
+    "史城",
+    "大店",
+    "新站",
+    "油坊",
+    "海洲",
+    "王岗",
+    "琥珀",
+    "罗岗",
+    "马岗",
+    "双桥",
+    "金积",
+    "兴仁",
+    "萌水",
+)
 
 
 def fake_credit_code(rng: random.Random) -> str:
@@ -58,7 +113,10 @@ def demo_clues(count: int, seed: int = 2024, jurisdictions: list[str] | None = N
         rate = rng.choice((8, 12, 15, 18, 24, 36))
         participants = rng.choice((0, 3, 12, 45, 120, 380, 1500))
         amount = rng.choice((0, 50_000, 400_000, 2_000_000, 15_000_000, 60_000_000, 150_000_000))
-        flags = rng.sample(["vulnerable_targets", "promised_high_returns", "public_outcry", "stability_risk"], rng.choice((0, 0, 1, 2)))
+        flags = rng.sample(
+            ["vulnerable_targets", "promised_high_returns", "public_outcry", "stability_risk"],
+            rng.choice((0, 0, 1, 2)),
+        )
         clue = {
             "jurisdiction": rng.choice(places),
             "source": rng.choice(SOURCES),
@@ -93,7 +151,10 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Write demo clues, import them through intake, and wait until the ledger shows them."""
         file.parent.mkdir(parents=True, exist_ok=True)
-        file.write_text("".join(json.dumps(c, ensure_ascii=False) + "\n" for c in demo_clues(count, seed)), encoding="utf-8")
+        file.write_text(
+            "".join(json.dumps(c, ensure_ascii=False) + "\n" for c in demo_clues(count, seed)),
+            encoding="utf-8",
+        )
         try:
             get_command(app)(["import", str(file)], standalone_mode=False)
         except SystemExit as exc:

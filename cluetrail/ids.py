@@ -16,7 +16,7 @@ def _check_symbol(body: str) -> str:
 
 
 def new_receipt_code() -> str:
-    """A random 12-character receipt code (55 bits of entropy) with a check symbol, e.g. ``7KQ2-M9XD-4T1R``."""
+    """A random 12-character receipt code (55 random bits, a check symbol), e.g. ``7KQ2-M9XD-4T1R``."""
     body = "".join(secrets.choice(RECEIPT_ALPHABET) for _ in range(RECEIPT_BODY_LENGTH))
     code = body + _check_symbol(body)
     return f"{code[0:4]}-{code[4:8]}-{code[8:12]}"

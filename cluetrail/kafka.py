@@ -1,7 +1,8 @@
-"""Kafka set-up written once: topics with explicit settings, the broker, publishing events, reading the log."""
+"""Kafka set-up written once: topics with explicit settings, the broker, publishing, reading the log."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
@@ -37,15 +38,20 @@ async def ensure_topics(settings: CommonSettings, replication_factor: int = 1) -
     try:
         existing = set(await admin.list_topics())
         wanted = [
-            NewTopic(settings.case_topic, settings.case_partitions, replication_factor, topic_configs=CASE_TOPIC_CONFIG),
-            NewTopic(settings.dead_letter_topic, 1, replication_factor, topic_configs=DEAD_LETTER_TOPIC_CONFIG),
+            NewTopic(
+                settings.case_topic,
+                settings.case_partitions,
+                replication_factor,
+                topic_configs=CASE_TOPIC_CONFIG,
+            ),
+            NewTopic(
+                settings.dead_letter_topic, 1, replication_factor, topic_configs=DEAD_LETTER_TOPIC_CONFIG
+            ),
         ]
         missing = [t for t in wanted if t.name not in existing]
         if missing:
-            try:
+            with contextlib.suppress(TopicAlreadyExistsError):  # created by a concurrent init
                 await admin.create_topics(missing)
-            except TopicAlreadyExistsError:
-                pass
         return [t.name for t in missing]
     finally:
         await admin.close()

@@ -74,10 +74,8 @@ class OutboxRelay:
                 await asyncio.sleep(1.0)
 
     async def _idle(self, seconds: float) -> None:
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wakeup.wait(), timeout=seconds)
-        except TimeoutError:
-            pass
         self._wakeup.clear()
 
     async def _publish_pending(self, limit: int = 500) -> int:
@@ -118,14 +116,15 @@ class OutboxRelay:
             otel_context.detach(token)
         return future
 
-    async def wait_published(self, event_ids: Sequence[uuid.UUID], timeout: float = 10.0) -> bool:
+    async def wait_published(self, event_ids: Sequence[uuid.UUID], within: float = 10.0) -> bool:
         """Wait until Kafka has these events (for answering a request only once it is durable)."""
         self.wake()
 
         async def all_published() -> bool:
             async with self._pool.acquire() as conn:
                 count = await conn.fetchval(
-                    "SELECT count(*) FROM outbox WHERE event_id = ANY($1::uuid[]) AND published_at IS NOT NULL",
+                    "SELECT count(*) FROM outbox "
+                    "WHERE event_id = ANY($1::uuid[]) AND published_at IS NOT NULL",
                     list(event_ids),
                 )
             return bool(count == len(event_ids))
@@ -138,6 +137,6 @@ class OutboxRelay:
             return True
 
         try:
-            return await asyncio.wait_for(wait(), timeout)
+            return await asyncio.wait_for(wait(), within)
         except TimeoutError:
             return False

@@ -33,7 +33,7 @@ class CommonSettings(BaseSettings):
     jurisdictions_file: Path | None = Field(None, description="Jurisdiction tree; default: bundled data")
     reporter_keys: str = Field(
         json.dumps({"dev-1": DEVELOPMENT_REPORTER_KEY}),
-        description='JSON object {key_id: base64 AES-256 key} sealing reporter identities',
+        description="JSON object {key_id: base64 AES-256 key} sealing reporter identities",
     )
     reporter_key_id: str = "dev-1"
 

@@ -36,7 +36,8 @@ def specification() -> AsyncAPI:
             title=f"{CASE_TOPIC}:{event_type}",
             schema=cls,
             description=(
-                f"`{event_type}` v{cls.model_fields['schema_version'].default}, written by {WRITERS[event_type]}. "
+                f"`{event_type}` v{cls.model_fields['schema_version'].default}, "
+                f"written by {WRITERS[event_type]}. "
                 "Key: the case id (per-case order). Headers: event-type, schema-version, event-id, "
                 "correlation-id, causation-id, traceparent."
             ),
@@ -50,7 +51,15 @@ def specification() -> AsyncAPI:
 
 
 def rendered() -> str:
-    return json.dumps(json.loads(specification().to_specification().to_json()), ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+    return (
+        json.dumps(
+            json.loads(specification().to_specification().to_json()),
+            ensure_ascii=False,
+            indent=2,
+            sort_keys=True,
+        )
+        + "\n"
+    )
 
 
 def main() -> int:

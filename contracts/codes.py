@@ -45,6 +45,4 @@ CreditCode = Annotated[str, AfterValidator(validate_uscc)]
 # Six-digit GB/T 2260 codes for province, city and district; longer codes extend the parent's code
 # for streets/towns (9), communities/villages (12) and grids (15). Zones without an official code use
 # letters in their local code.
-JurisdictionCode = Annotated[
-    str, StringConstraints(pattern=r"^[0-9A-Z]{6,15}$", min_length=6, max_length=15)
-]
+JurisdictionCode = Annotated[str, StringConstraints(pattern=r"^[0-9A-Z]{6,15}$", min_length=6, max_length=15)]

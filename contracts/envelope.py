@@ -127,8 +127,10 @@ class ChainVerifier:
         last_seq, last_hash = self._last.get(case_id, (0, GENESIS_HASH))
         if seq <= last_seq:
             # At-least-once producers may write an identical event twice; that is not a break.
-            return None if seq == last_seq and document.get("hash") == last_hash else (
-                f"seq {seq} repeats or goes back after seq {last_seq}"
+            return (
+                None
+                if seq == last_seq and document.get("hash") == last_hash
+                else (f"seq {seq} repeats or goes back after seq {last_seq}")
             )
         if seq != last_seq + 1:
             return f"seq {seq} follows seq {last_seq}: events {last_seq + 1}..{seq - 1} are missing"

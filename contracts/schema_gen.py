@@ -38,7 +38,10 @@ def rendered_schemas() -> dict[str, str]:
         documents[f"event.{event_type}.v{version}.json"] = cls.model_json_schema()
     for model in API_MODELS:
         documents[f"api.{model.__name__}.json"] = model.model_json_schema()
-    return {name: json.dumps(doc, ensure_ascii=False, indent=2, sort_keys=True) + "\n" for name, doc in documents.items()}
+    return {
+        name: json.dumps(doc, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+        for name, doc in documents.items()
+    }
 
 
 def main() -> int:

@@ -35,7 +35,7 @@ def stack(recorder: WebhookRecorder, tmp_path_factory: pytest.TempPathFactory) -
 @pytest.fixture(scope="session")
 def stack_settings(stack: Stack) -> CommonSettings:
     """Settings as the services see them (same topics and databases), for tests that read Kafka or SQL."""
-    env = {k[len("CLUETRAIL_"):].lower(): v for k, v in stack.env.items() if k.startswith("CLUETRAIL_")}
+    env = {k[len("CLUETRAIL_") :].lower(): v for k, v in stack.env.items() if k.startswith("CLUETRAIL_")}
     known = CommonSettings.model_fields
     return CommonSettings(**{k: v for k, v in env.items() if k in known})
 

@@ -33,7 +33,9 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def wait_until(predicate: Callable[[], Any], *, timeout: float = 60.0, interval: float = 0.2, what: str = "") -> Any:
+def wait_until(
+    predicate: Callable[[], Any], *, timeout: float = 60.0, interval: float = 0.2, what: str = ""
+) -> Any:
     """Poll until ``predicate`` returns a truthy value; fail with ``what`` after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
     last: Any = None
@@ -139,13 +141,19 @@ class Stack:
         return f"http://127.0.0.1:{self.ports[name]}"
 
     def init(self) -> None:
-        subprocess.run([sys.executable, "-m", "cluetrail.cli", "stack", "init"], env=self.env, check=True, cwd=ROOT)
+        subprocess.run(
+            [sys.executable, "-m", "cluetrail.cli", "stack", "init"], env=self.env, check=True, cwd=ROOT
+        )
 
     def start(self, name: str) -> None:
         env = {**self.env, "CLUETRAIL_OTEL_CONSOLE_FILE": str(self.spans_file(name))}
         log = self.log_file(name).open("ab")
         self.processes[name] = subprocess.Popen(
-            [sys.executable, "-m", f"services.{name}"], env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT
+            [sys.executable, "-m", f"services.{name}"],
+            env=env,
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         self.wait_ready(name)
 

@@ -27,7 +27,9 @@ from contracts.vocabulary import ClueSource, RiskFlag, SubjectKind
 
 GOLDEN = Path(__file__).parent / "fixtures" / "case-events-v1.jsonl"
 
-texts = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), min_size=1, max_size=60)
+texts = st.text(
+    alphabet=st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), min_size=1, max_size=60
+)
 clue_payloads = st.builds(
     ClueReportedPayload,
     source=st.sampled_from(ClueSource),
@@ -68,7 +70,9 @@ def test_event_round_trips_through_bytes_and_keeps_its_hash(payload: ClueReporte
 
 @settings(max_examples=100, deadline=None)
 @given(clue_payloads, st.integers(0, 10**6))
-def test_any_change_to_a_written_event_breaks_its_hash(payload: ClueReportedPayload, participants: int) -> None:
+def test_any_change_to_a_written_event_breaks_its_hash(
+    payload: ClueReportedPayload, participants: int
+) -> None:
     document = parse_document(event_bytes(clue(payload)))
     if document["payload"]["participants"] == participants:
         participants += 1

@@ -8,7 +8,9 @@ from contracts.schema_gen import SCHEMA_DIR, rendered_schemas
 def test_committed_schemas_match_the_models() -> None:
     wanted = rendered_schemas()
     committed = {p.name: p.read_text(encoding="utf-8") for p in SCHEMA_DIR.glob("*.json")}
-    assert sorted(committed) == sorted(wanted), "schema files added or missing: run python -m contracts.schema_gen"
+    assert sorted(committed) == sorted(wanted), (
+        "schema files added or missing: run python -m contracts.schema_gen"
+    )
     drifted = [name for name, text in wanted.items() if committed[name] != text]
     assert not drifted, f"schemas drifted from the models: {drifted}; run python -m contracts.schema_gen"
 

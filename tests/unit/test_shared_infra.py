@@ -45,7 +45,10 @@ def test_demo_tree_holds_the_ten_communities_of_longgang_street() -> None:
     ("entries", "message"),
     [
         ([{"code": "340000", "name": "安徽省", "level": "province"}] * 2, "appears twice"),
-        ([{"code": "340102", "name": "瑶海区", "level": "district", "parent": "340100"}], "parent 340100 unknown"),
+        (
+            [{"code": "340102", "name": "瑶海区", "level": "district", "parent": "340100"}],
+            "parent 340100 unknown",
+        ),
         (
             [
                 {"code": "340000", "name": "安徽省", "level": "province"},
@@ -56,7 +59,9 @@ def test_demo_tree_holds_the_ten_communities_of_longgang_street() -> None:
         ([{"code": "34-01", "name": "坏代码", "level": "province"}], "entry 0"),
     ],
 )
-def test_bad_jurisdiction_data_is_refused_naming_the_entry(entries: list[dict[str, str]], message: str) -> None:
+def test_bad_jurisdiction_data_is_refused_naming_the_entry(
+    entries: list[dict[str, str]], message: str
+) -> None:
     with pytest.raises(JurisdictionError, match=message):
         JurisdictionRegistry.from_json(json.dumps({"jurisdictions": entries}))
 

@@ -94,7 +94,7 @@ async def _record(
             await add_to_outbox(conn, events)
     settings = rt.settings
     timeout = settings.publish_timeout_seconds if isinstance(settings, TriageSettings) else 10.0
-    if not await stream.relay.wait_published([e.event_id for e in events], timeout=timeout):
+    if not await stream.relay.wait_published([e.event_id for e in events], within=timeout):
         return JSONResponse(
             status_code=503,
             content={
