@@ -96,7 +96,7 @@ def test_only_projection_schema_names_reach_sql(name: str) -> None:
 
 
 def test_sql_files_name_every_statement_the_code_uses() -> None:
-    assert {"ledger_rows_for_update", "upsert_ledger", "insert_history", "add_grade_counts"} <= set(
+    assert {"ledger_rows_for_update", "hash_at_seq", "write_changes", "upsert_position"} <= set(
         queries("projection")
     )
     assert {"count_cases", "page_cases", "one_case", "case_history", "grade_counts"} <= set(queries("reads"))

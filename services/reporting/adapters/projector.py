@@ -26,7 +26,7 @@ HISTORY_COLUMNS = (
     "case_id", "seq", "event_id", "type", "schema_version", "occurred_at", "recorded_at", "actor",
     "prev_hash", "hash", "payload", "kafka_partition", "kafka_offset",
 )  # fmt: skip
-# Below this many history rows a plain INSERT is cheaper than setting up COPY.
+# From this many history rows on, COPY is cheaper than passing them as arrays.
 COPY_THRESHOLD = 50
 
 
@@ -78,6 +78,11 @@ def _history_values(incoming: Incoming) -> tuple[object, ...]:
     )
 
 
+def _columns(rows: Sequence[tuple[object, ...]], width: int) -> list[list[object]]:
+    """Rows turned into one list per column, the shape ``unnest`` takes."""
+    return [list(column) for column in zip(*rows, strict=True)] if rows else [[] for _ in range(width)]
+
+
 async def apply_events(conn: asyncpg.Connection, events: Sequence[Incoming]) -> Applied:
     """Apply ``events`` (in log order) to the schema the transaction's search_path names."""
     result = Applied()
@@ -111,16 +116,18 @@ async def apply_events(conn: asyncpg.Connection, events: Sequence[Incoming]) -> 
         recorded[(event.case_id, event.seq)] = event.hash
         history.append(_history_values(incoming))
         result.applied += 1
-    changed = [state for case_id, state in states.items() if before.get(case_id) is not state]
-    if changed:
-        await conn.executemany(SQL["upsert_ledger"], [_ledger_values(s) for s in changed])
+    changed = [_ledger_values(state) for case_id, state in states.items() if before.get(case_id) is not state]
     if len(history) >= COPY_THRESHOLD:
         await conn.copy_records_to_table("history", records=history, columns=HISTORY_COLUMNS)
-    elif history:
-        await conn.executemany(SQL["insert_history"], history)
+        history = []
     counts = [(j, g, n) for (j, g), n in sorted(grades.items()) if n != 0]
-    if counts:
-        await conn.executemany(SQL["add_grade_counts"], counts)
+    if changed or history or counts:
+        await conn.execute(
+            SQL["write_changes"],
+            *_columns(changed, len(LEDGER_COLUMNS)),
+            *_columns(history, len(HISTORY_COLUMNS)),
+            *_columns(counts, 3),
+        )
     return result
 
 
