@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import weakref
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +21,7 @@ from aiokafka import ConsumerRecord
 from opentelemetry import trace
 
 from cluetrail.deadletter import DeadLetters
+from cluetrail.metrics import DEAD_LETTERED, EVENTS_APPLIED
 from cluetrail.telemetry import context_from_headers
 from contracts.envelope import Envelope, compute_hash
 from contracts.events import UnreadableEvent, parse_document, read_event
@@ -52,6 +54,7 @@ class Incoming:
 
 
 Apply = Callable[[asyncpg.Connection, Incoming], Awaitable[None]]
+_consumers: weakref.WeakSet[ExactlyOnceConsumer] = weakref.WeakSet()
 
 
 def decode_record(record: ConsumerRecord[bytes, bytes]) -> Incoming:
@@ -66,6 +69,11 @@ def decode_record(record: ConsumerRecord[bytes, bytes]) -> Incoming:
     if record.key is not None and record.key != str(event.case_id).encode():
         raise Rejected(f"record key {record.key!r} is not the case id {event.case_id}")
     return Incoming(record, event, document)
+
+
+def running_consumers() -> list[ExactlyOnceConsumer]:
+    """The exactly-once consumers of this process (for lag metrics)."""
+    return list(_consumers)
 
 
 class ExactlyOnceConsumer:
@@ -90,6 +98,7 @@ class ExactlyOnceConsumer:
         self._positions = positions_table
         self._prepare = prepare
         self.applied_total = 0
+        _consumers.add(self)
 
     async def process(self, records: Sequence[ConsumerRecord[bytes, bytes]]) -> list[Incoming]:
         """Apply a batch; return the events applied now (not skipped, not dead-lettered)."""
@@ -134,6 +143,8 @@ class ExactlyOnceConsumer:
                 [(self.name, topic, partition, offset) for (topic, partition), offset in newest.items()],
             )
         self.applied_total += len(applied)
+        for incoming in applied:
+            EVENTS_APPLIED.labels(self.name, incoming.event.type).inc()
         return applied
 
     async def _apply_record(
@@ -142,7 +153,7 @@ class ExactlyOnceConsumer:
         try:
             incoming = decode_record(record)
         except Rejected as exc:
-            await self._dead_letters.send(record, str(exc))
+            await self._dead_letter(record, str(exc))
             return None
         with self._tracer.start_as_current_span(
             f"{self.name} apply {incoming.event.type}",
@@ -162,9 +173,23 @@ class ExactlyOnceConsumer:
                 raise
             except Exception as exc:
                 reason = str(exc) if isinstance(exc, Rejected) else f"{type(exc).__name__}: {exc}"
-                await self._dead_letters.send(record, reason)
+                await self._dead_letter(record, reason)
                 return None
         return incoming
+
+    async def stored_positions(self) -> dict[tuple[str, int], int]:
+        """The last offset applied per (topic, partition), as committed with the effects."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            if self._prepare is not None:
+                await self._prepare(conn)
+            rows = await conn.fetch(
+                f'SELECT topic, partition, "offset" FROM {self._positions} WHERE consumer = $1', self.name
+            )
+        return {(r["topic"], r["partition"]): r["offset"] for r in rows}
+
+    async def _dead_letter(self, record: ConsumerRecord[bytes, bytes], reason: str) -> None:
+        await self._dead_letters.send(record, reason)
+        DEAD_LETTERED.labels(self.name).inc()
 
     async def _lock_positions(
         self, conn: asyncpg.Connection, records: Sequence[ConsumerRecord[bytes, bytes]]

@@ -12,8 +12,10 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 from faststream.kafka import KafkaBroker
 from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
+from faststream.kafka.prometheus import KafkaPrometheusMiddleware
 from opentelemetry.sdk.trace import TracerProvider
 
+from cluetrail.metrics import REGISTRY
 from cluetrail.settings import CommonSettings
 from contracts.envelope import Envelope
 from contracts.events import event_bytes
@@ -68,7 +70,10 @@ def make_broker(settings: CommonSettings, service_name: str, tracer_provider: Tr
         # FastStream would otherwise create a missing subscribed topic with broker defaults (1 partition,
         # 7-day retention), silently breaking the audit log.
         allow_auto_create_topics=False,
-        middlewares=(KafkaTelemetryMiddleware(tracer_provider=tracer_provider),),
+        middlewares=(
+            KafkaTelemetryMiddleware(tracer_provider=tracer_provider),
+            KafkaPrometheusMiddleware(registry=REGISTRY, app_name=f"cluetrail-{service_name}"),
+        ),
         logger=logging.getLogger(f"cluetrail.{service_name}.kafka"),
     )
 
@@ -94,6 +99,16 @@ async def publish_event(broker: KafkaBroker, settings: CommonSettings, event: En
         headers=event_headers(event),
         correlation_id=str(event.correlation_id),
     )
+
+
+async def topic_partitions(consumer: AIOKafkaConsumer, topic: str) -> list[TopicPartition]:
+    """The partitions of ``topic``; raises ``LookupError`` when the topic does not exist."""
+    # consumer.topics() fetches metadata but does not keep it, so partitions_for_topic would answer None.
+    cluster = await consumer._client.fetch_all_metadata()
+    partitions = [TopicPartition(topic, p) for p in sorted(cluster.partitions_for_topic(topic) or ())]
+    if not partitions:
+        raise LookupError(f"topic {topic} does not exist")
+    return partitions
 
 
 @dataclass(frozen=True)
@@ -129,11 +144,7 @@ async def read_log(
     )
     await consumer.start()
     try:
-        # consumer.topics() fetches metadata but does not keep it, so partitions_for_topic would answer None.
-        cluster = await consumer._client.fetch_all_metadata()
-        partitions = [TopicPartition(name, p) for p in sorted(cluster.partitions_for_topic(name) or ())]
-        if not partitions:
-            raise LookupError(f"topic {name} does not exist")
+        partitions = await topic_partitions(consumer, name)
         consumer.assign(partitions)
         end = LogEnd(await consumer.end_offsets(partitions))
         begin = {tp: (start or {}).get(tp.partition, 0) for tp in partitions}

@@ -13,17 +13,21 @@ from typing import Any
 
 import asyncpg
 import uvicorn
+from aiokafka import AIOKafkaConsumer
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 from faststream.kafka import KafkaBroker, KafkaRouter
 from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from cluetrail.consume import running_consumers
 from cluetrail.db import open_pool
 from cluetrail.errors import RuleViolation
-from cluetrail.kafka import make_broker
+from cluetrail.kafka import make_broker, topic_partitions
+from cluetrail.metrics import CONSUMER_LAG, REGISTRY
 from cluetrail.settings import ServiceSettings
 from cluetrail.telemetry import setup_tracing
 
@@ -87,6 +91,29 @@ def install_error_handlers(app: FastAPI) -> None:
 Startup = Callable[[Runtime], Awaitable[None]]
 
 
+async def watch_consumer_lag(runtime: Runtime, every: float = 5.0) -> None:
+    """Keep the lag gauge of each exactly-once consumer of this process current until shutdown."""
+    kafka = AIOKafkaConsumer(bootstrap_servers=runtime.settings.kafka_bootstrap, enable_auto_commit=False)
+    await kafka.start()
+    try:
+        while not runtime.stopping.is_set():
+            try:
+                ends = await kafka.end_offsets(await topic_partitions(kafka, runtime.settings.case_topic))
+                for consumer in running_consumers():
+                    positions = await consumer.stored_positions()
+                    for tp, end in ends.items():
+                        applied_through = positions.get((tp.topic, tp.partition), -1)
+                        CONSUMER_LAG.labels(consumer.name, tp.topic, str(tp.partition)).set(
+                            end - applied_through - 1
+                        )
+            except Exception:
+                log.warning("could not measure consumer lag", exc_info=True)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(runtime.stopping.wait(), timeout=every)
+    finally:
+        await kafka.stop()
+
+
 def create_service_app(
     *,
     name: str,
@@ -113,6 +140,8 @@ def create_service_app(
             await broker.start()
             if on_startup is not None:
                 await on_startup(runtime)
+            if running_consumers():
+                runtime.tasks.append(asyncio.create_task(watch_consumer_lag(runtime), name="consumer-lag"))
             app.state.ready = True
             log.info("%s ready on %s:%s", name, settings.host, settings.port)
             yield
@@ -152,6 +181,11 @@ def create_service_app(
         except Exception as exc:
             return _problem(503, f"{name} not ready: {type(exc).__name__}: {exc}")
         return JSONResponse({"status": "ready", "service": name})
+
+    @app.get("/metrics", tags=["operations"], response_class=PlainTextResponse)
+    async def metrics() -> PlainTextResponse:
+        """Prometheus metrics: messages in and out per topic, events applied, dead letters, consumer lag."""
+        return PlainTextResponse(generate_latest(REGISTRY).decode(), media_type=CONTENT_TYPE_LATEST)
 
     for router in http_routers:
         app.include_router(router)

@@ -53,6 +53,11 @@ class CommonSettings(BaseSettings):
     def dead_letter_topic(self) -> str:
         return f"{self.topic_prefix}.dead-letter"
 
+    def consumer_group(self, name: str) -> str:
+        """Kafka group id of a consumer: scoped by the topic prefix, so deployments sharing a broker
+        (regions in one cluster, test runs) never rebalance each other."""
+        return f"{self.topic_prefix}.{name}"
+
     def database_for(self, service: str) -> str:
         """DSN of a service's own database: same server, database ``{prefix}_{service}``."""
         base, _, _ = self.database_url.rpartition("/")

@@ -10,34 +10,40 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from typing import IO
+from typing import IO, Any
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace import Event, ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SpanExporter
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+from opentelemetry.util.types import Attributes
 
 from cluetrail.settings import CommonSettings
 
 _propagator = TraceContextTextMapPropagator()
 
 
+def _text(attributes: Attributes) -> dict[str, Any]:
+    items = (attributes or {}).items()
+    return {k: v.decode(errors="replace") if isinstance(v, bytes) else v for k, v in items}
+
+
 def _one_line(span: ReadableSpan) -> str:
-    attributes = span.attributes or {}
-    if any(isinstance(value, bytes) for value in attributes.values()):
-        # FastStream records Kafka message keys as bytes, which to_json cannot encode (the whole export
-        # batch would be lost); the console output is JSON lines, so such values are written as text.
+    """One span as one JSON line. FastStream records Kafka message keys as bytes, which ``to_json`` cannot
+    encode (the whole export batch would be lost), so bytes in attributes and events are written as text."""
+    carries_bytes = any(isinstance(v, bytes) for v in (span.attributes or {}).values()) or any(
+        isinstance(v, bytes) for event in span.events for v in (event.attributes or {}).values()
+    )
+    if carries_bytes:
         span = ReadableSpan(
             name=span.name,
             context=span.context,
             parent=span.parent,
             resource=span.resource,
-            attributes={
-                k: v.decode(errors="replace") if isinstance(v, bytes) else v for k, v in attributes.items()
-            },
-            events=span.events,
+            attributes=_text(span.attributes),
+            events=[Event(e.name, _text(e.attributes), e.timestamp) for e in span.events],
             links=span.links,
             kind=span.kind,
             status=span.status,

@@ -216,7 +216,7 @@ def kafka_routers(rt: Runtime) -> list[KafkaRouter]:
 
     @router.subscriber(
         rt.settings.case_topic,
-        group_id=RECEIPTS_GROUP,
+        group_id=rt.settings.consumer_group(RECEIPTS_GROUP),
         batch=True,
         max_records=rt.settings.consumer_batch,
         auto_offset_reset="earliest",

@@ -55,7 +55,7 @@ def kafka_routers(rt: Runtime) -> list[KafkaRouter]:
 
     @router.subscriber(
         rt.settings.case_topic,
-        group_id=CONSUMER_GROUP,
+        group_id=rt.settings.consumer_group(CONSUMER_GROUP),
         batch=True,
         max_records=rt.settings.consumer_batch,
         auto_offset_reset="earliest",

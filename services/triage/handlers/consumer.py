@@ -180,7 +180,7 @@ def case_events_router(rt: Runtime, stream: CaseStream) -> KafkaRouter:
 
     @router.subscriber(
         rt.settings.case_topic,
-        group_id=GROUP,
+        group_id=rt.settings.consumer_group(GROUP),
         batch=True,
         max_records=rt.settings.consumer_batch,
         auto_offset_reset="earliest",

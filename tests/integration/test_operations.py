@@ -1,0 +1,69 @@
+"""What operators rely on: health and readiness, metrics with consumer lag, a clean shutdown."""
+
+from __future__ import annotations
+
+import re
+import signal
+import uuid
+
+import httpx
+import pytest
+
+from tests.harness import SERVICES, Stack, wait_until
+
+pytestmark = pytest.mark.integration
+
+
+def test_every_service_answers_health_and_readiness(stack: Stack) -> None:
+    for name in SERVICES:
+        assert httpx.get(f"{stack.url(name)}/healthz", timeout=5).json() == {"status": "ok", "service": name}
+        ready = httpx.get(f"{stack.url(name)}/readyz", timeout=5)
+        assert ready.status_code == 200, ready.text
+
+
+def metric(text: str, name: str, **labels: str) -> float | None:
+    """The first sample of ``name`` whose labels include ``labels``."""
+    for line in text.splitlines():
+        match = re.match(rf"^{name}\{{(.*)\}} (\S+)$", line)
+        if match and all(f'{k}="{v}"' in match.group(1) for k, v in labels.items()):
+            return float(match.group(2))
+    return None
+
+
+def test_metrics_show_events_applied_and_consumer_lag(stack: Stack) -> None:
+    clue = {
+        "jurisdiction": "340102L01005",  # 油坊社区
+        "source": "hotline_12345",
+        "subject": {"kind": "shop", "name": f"油坊消费返利超市（{uuid.uuid4().hex[:6]}）"},
+        "description": "12345热线反映：超市开展充值返利活动，承诺每月返现。",
+        "participants": 40,
+    }
+    assert httpx.post(f"{stack.url('intake')}/v1/clues", json=clue, timeout=30).status_code == 202
+
+    def reporting_metrics() -> str | None:
+        text = httpx.get(f"{stack.url('reporting')}/metrics", timeout=5).text
+        applied = metric(text, "cluetrail_events_applied_total", consumer="reporting", type="clue-reported")
+        lag = metric(text, "cluetrail_consumer_lag_records", consumer="reporting")
+        return text if applied and applied >= 1 and lag is not None else None
+
+    text = wait_until(reporting_metrics, timeout=30, what="reporting metrics with lag")
+    assert "faststream_received_messages_total" in text
+    lags = [
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith("cluetrail_consumer_lag_records{")
+    ]
+    assert lags and all(lag >= 0 for lag in lags)
+
+
+def test_a_service_stops_cleanly_on_sigterm_and_comes_back(stack: Stack) -> None:
+    process = stack.processes["notify"]
+    log_size = stack.log_file("notify").stat().st_size
+    stack.stop("notify")
+    shutdown_log = stack.log_file("notify").read_bytes()[log_size:].decode(errors="replace")
+    # uvicorn finishes the lifespan, then re-raises SIGTERM so the exit status tells who stopped it.
+    assert process.returncode in (0, -signal.SIGTERM), shutdown_log
+    assert "Application shutdown complete" in shutdown_log
+    assert "Traceback" not in shutdown_log, shutdown_log
+    stack.start("notify")
+    assert httpx.get(f"{stack.url('notify')}/readyz", timeout=5).status_code == 200
