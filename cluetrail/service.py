@@ -18,13 +18,16 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
+from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaRouter
+from faststream.kafka.annotations import KafkaMessage
 from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from cluetrail.consume import running_consumers
+from cluetrail.consume import Apply, ExactlyOnceConsumer, Incoming, running_consumers
 from cluetrail.db import open_pool
+from cluetrail.deadletter import DeadLetters
 from cluetrail.errors import RuleViolation
 from cluetrail.kafka import make_broker, topic_partitions
 from cluetrail.metrics import CONSUMER_LAG, REGISTRY
@@ -89,6 +92,50 @@ def install_error_handlers(app: FastAPI) -> None:
 
 
 Startup = Callable[[Runtime], Awaitable[None]]
+
+
+def exactly_once_consumer(rt: Runtime, name: str, apply: Apply, **options: Any) -> ExactlyOnceConsumer:
+    """A consumer named ``name`` (its positions and dead letters carry the name) on the runtime's pool."""
+    return ExactlyOnceConsumer(
+        name=name,
+        pool=rt.pool,
+        dead_letters=DeadLetters(rt.broker, rt.settings, name),
+        apply=apply,
+        tracer=rt.tracer,
+        **options,
+    )
+
+
+def case_events_router(
+    rt: Runtime,
+    consumer: ExactlyOnceConsumer,
+    *,
+    before: Callable[[], Awaitable[None]] | None = None,
+    after: Callable[[list[Incoming]], None] | None = None,
+) -> KafkaRouter:
+    """The subscriber every consuming service has: the case topic in batches, in the consumer's own group,
+    offsets committed only after the batch's effects (a failed batch is rewound and redelivered).
+
+    ``before`` runs ahead of each batch (e.g. wait for a catch-up), ``after`` gets the events applied.
+    """
+    router = KafkaRouter()
+
+    @router.subscriber(
+        rt.settings.case_topic,
+        group_id=rt.settings.consumer_group(consumer.name),
+        batch=True,
+        max_records=rt.settings.consumer_batch,
+        auto_offset_reset="earliest",
+        ack_policy=AckPolicy.NACK_ON_ERROR,
+    )
+    async def on_case_events(msg: KafkaMessage) -> None:
+        if before is not None:
+            await before()
+        applied = await consumer.process(msg.raw_message)
+        if after is not None and applied:
+            after(applied)
+
+    return router
 
 
 async def watch_consumer_lag(runtime: Runtime, every: float = 5.0) -> None:

@@ -11,17 +11,15 @@ import asyncpg
 from aiokafka.errors import KafkaError
 from fastapi import APIRouter, Depends, Header, Request
 from fastapi.exceptions import RequestValidationError
-from faststream import AckPolicy
-from faststream.kafka import KafkaMessage, KafkaRouter
+from faststream.kafka import KafkaRouter
 from pydantic import ValidationError
 
-from cluetrail.consume import ExactlyOnceConsumer, Incoming, Rejected
+from cluetrail.consume import Incoming, Rejected
 from cluetrail.crypto import FieldSealer
-from cluetrail.deadletter import DeadLetters
 from cluetrail.errors import InvalidInput, NotFound
 from cluetrail.ids import new_receipt_code, normalise_receipt_code, receipt_digest
 from cluetrail.kafka import publish_event
-from cluetrail.service import Runtime, connection, runtime_of
+from cluetrail.service import Runtime, case_events_router, connection, exactly_once_consumer, runtime_of
 from cluetrail.telemetry import current_traceparent
 from contracts.api import ClueAccepted, ClueSubmission, ReceiptStatus
 from contracts.envelope import utcnow, uuid7
@@ -205,24 +203,4 @@ async def apply_to_receipts(conn: asyncpg.Connection, incoming: Incoming) -> Non
 
 def kafka_routers(rt: Runtime) -> list[KafkaRouter]:
     """The receipt projection's subscriber on the case topic."""
-    router = KafkaRouter()
-    consumer = ExactlyOnceConsumer(
-        name=RECEIPTS_GROUP,
-        pool=rt.pool,
-        dead_letters=DeadLetters(rt.broker, rt.settings, RECEIPTS_GROUP),
-        apply=apply_to_receipts,
-        tracer=rt.tracer,
-    )
-
-    @router.subscriber(
-        rt.settings.case_topic,
-        group_id=rt.settings.consumer_group(RECEIPTS_GROUP),
-        batch=True,
-        max_records=rt.settings.consumer_batch,
-        auto_offset_reset="earliest",
-        ack_policy=AckPolicy.NACK_ON_ERROR,
-    )
-    async def on_case_events(msg: KafkaMessage) -> None:
-        await consumer.process(msg.raw_message)
-
-    return [router]
+    return [case_events_router(rt, exactly_once_consumer(rt, RECEIPTS_GROUP, apply_to_receipts))]

@@ -10,14 +10,12 @@ from typing import Annotated, Literal
 import asyncpg
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
-from faststream import AckPolicy
-from faststream.kafka import KafkaMessage, KafkaRouter
+from faststream.kafka import KafkaRouter
 from pydantic import BaseModel
 
-from cluetrail.consume import Apply, ExactlyOnceConsumer, Incoming, Rejected
-from cluetrail.deadletter import DeadLetters
+from cluetrail.consume import Apply, Incoming, Rejected
 from cluetrail.errors import NotFound, RuleViolation
-from cluetrail.service import Runtime, connection, runtime_of
+from cluetrail.service import Runtime, case_events_router, connection, exactly_once_consumer, runtime_of
 from cluetrail.telemetry import current_traceparent
 from contracts.envelope import uuid7
 from contracts.jurisdictions import JurisdictionError, JurisdictionRegistry
@@ -68,31 +66,15 @@ def kafka_routers(
     """Build the case-event subscriber for a runtime (called by the service lifespan)."""
 
     def build(rt: Runtime) -> list[KafkaRouter]:
-        router = KafkaRouter()
-        consumer = ExactlyOnceConsumer(
-            name=CONSUMER_GROUP,
-            pool=rt.pool,
-            dead_letters=DeadLetters(rt.broker, rt.settings, CONSUMER_GROUP),
-            apply=deciding_deliveries(book, registry),
-            tracer=rt.tracer,
-        )
+        consumer = exactly_once_consumer(rt, CONSUMER_GROUP, deciding_deliveries(book, registry))
         rt.state["consumer"] = consumer
 
-        @router.subscriber(
-            rt.settings.case_topic,
-            group_id=rt.settings.consumer_group(CONSUMER_GROUP),
-            batch=True,
-            max_records=rt.settings.consumer_batch,
-            auto_offset_reset="earliest",
-            ack_policy=AckPolicy.NACK_ON_ERROR,
-        )
-        async def on_case_events(msg: KafkaMessage) -> None:
-            applied = await consumer.process(msg.raw_message)
+        def wake_worker(applied: list[Incoming]) -> None:
             worker = rt.state.get("worker")
             if worker is not None and any(i.event.type in ("escalated", "closed") for i in applied):
                 worker.wake()
 
-        return [router]
+        return [case_events_router(rt, consumer, after=wake_worker)]
 
     return build
 

@@ -8,13 +8,11 @@ from typing import Annotated
 
 import asyncpg
 from fastapi import APIRouter, Depends, Query
-from faststream import AckPolicy
-from faststream.kafka import KafkaMessage, KafkaRouter
+from faststream.kafka import KafkaRouter
 
-from cluetrail.consume import ExactlyOnceConsumer, Incoming, Rejected
-from cluetrail.deadletter import DeadLetters
+from cluetrail.consume import Incoming, Rejected
 from cluetrail.errors import InvalidInput, NotFound
-from cluetrail.service import Runtime, connection
+from cluetrail.service import Runtime, case_events_router, connection, exactly_once_consumer
 from contracts.api import HistoryEntry, LedgerPage, LedgerRow
 from contracts.jurisdictions import JurisdictionRegistry
 from contracts.vocabulary import CaseStatus, Grade
@@ -40,31 +38,16 @@ async def aim_at_active_projection(conn: asyncpg.Connection) -> None:
 
 def kafka_routers(rt: Runtime) -> list[KafkaRouter]:
     """The live consumer: group "reporting", positions kept inside the active projection version."""
-    router = KafkaRouter()
-    consumer = ExactlyOnceConsumer(
-        name=CONSUMER_GROUP,
-        pool=rt.pool,
-        dead_letters=DeadLetters(rt.broker, rt.settings, CONSUMER_GROUP),
-        apply=apply_one,
-        tracer=rt.tracer,
+    consumer = exactly_once_consumer(
+        rt,
+        CONSUMER_GROUP,
+        apply_one,
         # Unqualified: resolved through the search_path that prepare aims at the active version.
         positions_table="consumer_positions",
         prepare=aim_at_active_projection,
     )
     rt.state["consumer"] = consumer
-
-    @router.subscriber(
-        rt.settings.case_topic,
-        group_id=rt.settings.consumer_group(CONSUMER_GROUP),
-        batch=True,
-        max_records=rt.settings.consumer_batch,
-        auto_offset_reset="earliest",
-        ack_policy=AckPolicy.NACK_ON_ERROR,
-    )
-    async def on_case_events(msg: KafkaMessage) -> None:
-        await consumer.process(msg.raw_message)
-
-    return [router]
+    return [case_events_router(rt, consumer)]
 
 
 AsOf = Annotated[

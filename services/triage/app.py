@@ -13,7 +13,7 @@ from cluetrail.outbox import OutboxRelay
 from cluetrail.service import Runtime, create_service_app
 from contracts.jurisdictions import JurisdictionRegistry
 from services.triage.handlers import http
-from services.triage.handlers.consumer import CaseStream, case_events_router
+from services.triage.handlers.consumer import CaseStream
 from services.triage.rules import rule_set_for
 from services.triage.settings import TriageSettings
 
@@ -27,7 +27,7 @@ def create_app(settings: TriageSettings) -> FastAPI:
         relay = OutboxRelay(rt.pool, rt.broker, rt.settings, rt.tracer)
         stream = CaseStream(rt, rules, registry, relay)
         rt.state[http.STREAM] = stream
-        return [case_events_router(rt, stream)]
+        return [stream.router()]
 
     async def on_startup(rt: Runtime) -> None:
         stream: CaseStream = rt.state[http.STREAM]

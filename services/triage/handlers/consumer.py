@@ -29,14 +29,12 @@ import asyncio
 import logging
 
 import asyncpg
-from faststream import AckPolicy
-from faststream.kafka import KafkaMessage, KafkaRouter
+from faststream.kafka import KafkaRouter
 
-from cluetrail.consume import ExactlyOnceConsumer, Incoming, Rejected
-from cluetrail.deadletter import DeadLetters
+from cluetrail.consume import Incoming, Rejected
 from cluetrail.kafka import read_log
 from cluetrail.outbox import OutboxRelay, add_to_outbox
-from cluetrail.service import Runtime
+from cluetrail.service import Runtime, case_events_router, exactly_once_consumer
 from cluetrail.telemetry import context_from_traceparent, current_traceparent
 from contracts.envelope import Envelope
 from contracts.jurisdictions import JurisdictionRegistry
@@ -64,12 +62,12 @@ class CaseStream:
         self.relay = relay
         self.deciding = False
         self.caught_up = asyncio.Event()
-        self.consumer = ExactlyOnceConsumer(
-            name=GROUP,
-            pool=rt.pool,
-            dead_letters=DeadLetters(rt.broker, rt.settings, GROUP),
-            apply=self.apply,
-            tracer=rt.tracer,
+        self.consumer = exactly_once_consumer(rt, GROUP, self.apply)
+
+    def router(self) -> KafkaRouter:
+        """The subscriber of group ``triage``: batches wait for the catch-up, commits wake the relay."""
+        return case_events_router(
+            self._rt, self.consumer, before=self.wait_caught_up, after=lambda _: self.relay.wake()
         )
 
     async def apply(self, conn: asyncpg.Connection, incoming: Incoming) -> None:
@@ -172,24 +170,3 @@ class CaseStream:
             ready.cancel()
         if not self.caught_up.is_set():
             raise RuntimeError("triage is stopping before it caught up with the log; records are redelivered")
-
-
-def case_events_router(rt: Runtime, stream: CaseStream) -> KafkaRouter:
-    """The subscriber of group ``triage`` on the case topic (batches, positions stored with effects)."""
-    router = KafkaRouter()
-
-    @router.subscriber(
-        rt.settings.case_topic,
-        group_id=rt.settings.consumer_group(GROUP),
-        batch=True,
-        max_records=rt.settings.consumer_batch,
-        auto_offset_reset="earliest",
-        ack_policy=AckPolicy.NACK_ON_ERROR,
-    )
-    async def on_case_events(msg: KafkaMessage) -> None:
-        await stream.wait_caught_up()
-        applied = await stream.consumer.process(msg.raw_message)
-        if applied:
-            stream.relay.wake()
-
-    return router
