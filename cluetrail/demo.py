@@ -160,17 +160,25 @@ def register(app: typer.Typer) -> None:
         except SystemExit as exc:
             if exc.code:
                 raise
-        deadline = time.monotonic() + 60
-        total = 0
-        while time.monotonic() < deadline:
-            total = httpx.get(f"{reporting_url}/v1/cases", params={"limit": 1}, timeout=10).json()["total"]
-            if total >= count:
-                break
-            time.sleep(0.5)
-        grades = httpx.get(f"{reporting_url}/v1/stats/grades", timeout=10).json()
-        table = Table(title=f"ledger: {total} cases")
-        for column in ("jurisdiction", "grade", "cases"):
-            table.add_column(column)
-        for row in grades if isinstance(grades, list) else grades.get("items", []):
-            table.add_row(str(row.get("jurisdiction")), str(row.get("grade")), str(row.get("cases")))
+
+        def cases(**filters: str) -> int:
+            response = httpx.get(f"{reporting_url}/v1/cases", params={"limit": 1, **filters}, timeout=10)
+            return int(response.json()["total"])
+
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and (cases() < count or cases(status="reported") > 0):
+            time.sleep(0.5)  # until every clue is in the ledger and triage has graded it
+        registry = default_registry()
+        by_district: dict[str, dict[str, int]] = {}
+        for row in httpx.get(f"{reporting_url}/v1/stats/grades", timeout=10).json():
+            district = registry.nearest(str(row["jurisdiction"]), "district")
+            name = district.name if district else str(row["jurisdiction"])
+            by_district.setdefault(name, {}).setdefault(str(row["grade"]), 0)
+            by_district[name][str(row["grade"])] += int(row["cases"])
+        grades = ("major", "serious", "general", "low", "ungraded")
+        table = Table(title=f"台账 ledger: {cases()} cases, {cases(key_case='true')} key cases")
+        for column in ("district", "重大 major", "较大 serious", "一般 general", "低 low", "not yet graded"):
+            table.add_column(column, justify="right")
+        for name, counts in sorted(by_district.items()):
+            table.add_row(name, *(str(counts.get(g, 0)) for g in grades))
         console.print(table)
