@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+from datetime import timedelta
 
 import typer
 from rich.console import Console
 
+from cluetrail.auth import Principal, Role, issue_token
 from cluetrail.db import ensure_database
 from cluetrail.kafka import ensure_topics
 from cluetrail.settings import CommonSettings
+from contracts.jurisdictions import default_registry
 
 console = Console()
 app = typer.Typer(
@@ -41,6 +44,27 @@ def stack_init() -> None:
         )
 
     asyncio.run(init())
+
+
+token_app = typer.Typer(help="Access tokens for officers (demo and operations).", no_args_is_help=True)
+app.add_typer(token_app, name="token")
+
+
+@token_app.command("issue")
+def token_issue(
+    role: Role = typer.Option(..., help="grid_worker, street_officer, district_lead_officer, …"),
+    jurisdiction: str = typer.Option(..., help="The user's node, e.g. 340102 (瑶海区)"),
+    subject: str = typer.Option(..., help="The user's id, recorded as the actor of what they do"),
+    department: str | None = typer.Option(None, help="The department, for sector departments"),
+    hours: float = typer.Option(12.0, help="How long the token is valid"),
+) -> None:
+    """Print a signed access token (use it as ``Authorization: Bearer <token>``)."""
+    settings = CommonSettings()
+    if jurisdiction not in default_registry() and settings.jurisdictions_file is None:
+        console.print(f"[red]unknown jurisdiction {jurisdiction}[/red]")
+        raise typer.Exit(2)
+    principal = Principal(subject=subject, role=role, jurisdiction=jurisdiction, department=department)
+    print(issue_token(settings, principal, timedelta(hours=hours)))
 
 
 def _register_service_commands() -> None:

@@ -12,6 +12,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # A well-known key for local runs and tests only; a production deployment must bring its own.
 DEVELOPMENT_REPORTER_KEY = base64.b64encode(b"cluetrail-local-development-key!").decode()
+DEVELOPMENT_AUTH_SECRET = "cluetrail-local-development-token-secret"
 
 
 class CommonSettings(BaseSettings):
@@ -36,11 +37,17 @@ class CommonSettings(BaseSettings):
         description="JSON object {key_id: base64 AES-256 key} sealing reporter identities",
     )
     reporter_key_id: str = "dev-1"
+    auth_secret: str = Field(
+        DEVELOPMENT_AUTH_SECRET, min_length=32, description="HMAC secret signing officers' access tokens"
+    )
+    auth_issuer: str = "cluetrail"
 
     @model_validator(mode="after")
     def _refuse_development_secrets(self) -> CommonSettings:
         if self.environment == "production" and DEVELOPMENT_REPORTER_KEY in self.reporter_keys:
             raise ValueError("CLUETRAIL_REPORTER_KEYS still holds the development key in production")
+        if self.environment == "production" and self.auth_secret == DEVELOPMENT_AUTH_SECRET:
+            raise ValueError("CLUETRAIL_AUTH_SECRET is still the development secret in production")
         if self.reporter_key_id not in json.loads(self.reporter_keys):
             raise ValueError(f"CLUETRAIL_REPORTER_KEY_ID {self.reporter_key_id!r} is not in REPORTER_KEYS")
         return self

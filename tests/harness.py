@@ -23,6 +23,9 @@ from typing import Any
 
 import httpx
 
+from cluetrail.auth import Principal, Role, issue_token
+from cluetrail.settings import CommonSettings
+
 ROOT = Path(__file__).resolve().parent.parent
 SERVICES = ("intake", "triage", "reporting", "notify")
 
@@ -190,5 +193,20 @@ class Stack:
         for name in list(self.processes):
             self.stop(name)
 
-    def client(self, name: str) -> httpx.Client:
-        return httpx.Client(base_url=self.url(name), timeout=30)
+    def settings(self) -> CommonSettings:
+        """Settings as the services see them (same topics, databases and secrets)."""
+        env = {k[len("CLUETRAIL_") :].lower(): v for k, v in self.env.items() if k.startswith("CLUETRAIL_")}
+        return CommonSettings(**{k: v for k, v in env.items() if k in CommonSettings.model_fields})
+
+    def token(
+        self, role: str, jurisdiction: str, subject: str = "test-officer", department: str | None = None
+    ) -> str:
+        """A signed access token for a user of ``role`` at ``jurisdiction``."""
+        principal = Principal(
+            subject=subject, role=Role(role), jurisdiction=jurisdiction, department=department
+        )
+        return issue_token(self.settings(), principal)
+
+    def client(self, name: str, token: str | None = None) -> httpx.Client:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return httpx.Client(base_url=self.url(name), timeout=30, headers=headers)
