@@ -7,6 +7,8 @@ bad entry stops a service at start-up with a message naming it.
 from __future__ import annotations
 
 import json
+import re
+import unicodedata
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -18,6 +20,33 @@ from contracts.codes import JurisdictionCode
 
 Level = Literal["province", "city", "district", "street", "community", "grid"]
 LEVEL_ORDER: tuple[Level, ...] = ("province", "city", "district", "street", "community", "grid")
+# What a node is called within its level: a district-level node may be a 区, a 县 or a zone (高新区, 度假区)
+# without an official code; a street-level node a 街道, 镇 or 乡; a community-level one a 社区 or 村.
+Kind = Literal[
+    "province",
+    "autonomous_region",
+    "city",
+    "district",
+    "county",
+    "zone",
+    "street",
+    "town",
+    "township",
+    "community",
+    "village",
+    "grid",
+]
+KINDS_OF_LEVEL: dict[Level, tuple[Kind, ...]] = {
+    "province": ("province", "autonomous_region"),
+    "city": ("city",),
+    "district": ("district", "county", "zone"),
+    "street": ("street", "town", "township"),
+    "community": ("community", "village"),
+    "grid": ("grid",),
+}
+# Suffixes people drop when they name a place (龙岗 for 龙岗街道); longest first so 街道 wins over 道.
+NAME_SUFFIXES = ("回族自治区", "自治区", "街道", "社区", "网格", "省", "市", "区", "县", "镇", "乡", "村")
+_OFFICIAL_CODE = re.compile(r"^[0-9]{6}$")
 
 
 class Jurisdiction(BaseModel):
@@ -30,10 +59,47 @@ class Jurisdiction(BaseModel):
     level: Level
     parent: JurisdictionCode | None = None
     official: bool = True
+    kind: Kind | None = None
+    aliases: list[str] = Field(default_factory=list, max_length=10)
 
 
 class JurisdictionError(ValueError):
     """The jurisdiction data breaks a rule of the tree; the message names the bad entry."""
+
+
+def normalise_code(text: str) -> str:
+    """A jurisdiction code as people type it (spaces, dashes, full-width or lower-case) in canonical form."""
+    folded = unicodedata.normalize("NFKC", text)
+    return re.sub(r"[\s\-_.]", "", folded).upper()
+
+
+def normalise_name(text: str) -> str:
+    """A place name without spaces and full-width forms, for comparing names people type."""
+    return re.sub(r"\s", "", unicodedata.normalize("NFKC", text))
+
+
+def short_name(name: str) -> str:
+    """The name without its administrative suffix (龙岗街道 → 龙岗); unchanged if nothing would remain."""
+    for suffix in NAME_SUFFIXES:
+        if name.endswith(suffix) and len(name) > len(suffix):
+            return name[: -len(suffix)]
+    return name
+
+
+def code_stem(code: str) -> str:
+    """The part of a code its children extend: a GB/T 2260 code without trailing ``00`` pairs.
+
+    340000 → 34, 340100 → 3401, 340102 → 340102; local codes are their own stem.
+    """
+    if _OFFICIAL_CODE.match(code):
+        stem = code
+        while len(stem) > 2 and stem.endswith("00"):
+            stem = stem[:-2]
+        return stem
+    return code
+
+
+_OFFICIAL_LEVELS: tuple[Level, ...] = ("province", "city", "district")
 
 
 class JurisdictionRegistry:
@@ -52,6 +118,7 @@ class JurisdictionRegistry:
         if node.parent is None:
             if node.level != "province":
                 raise JurisdictionError(f"jurisdiction {node.code} ({node.name}) has no parent")
+            self._check_official_shape(node)
             return
         parent = self._nodes.get(node.parent)
         if parent is None:
@@ -59,6 +126,43 @@ class JurisdictionRegistry:
         if LEVEL_ORDER.index(node.level) <= LEVEL_ORDER.index(parent.level):
             raise JurisdictionError(
                 f"jurisdiction {node.code} ({node.name}) is a {node.level} under {parent.level} {parent.code}"
+            )
+        self._check_code(node, parent)
+
+    def _check_code(self, node: Jurisdiction, parent: Jurisdiction) -> None:
+        """Codes nest (a child's code extends its parent's) and only official codes look like GB/T 2260."""
+        label = f"jurisdiction {node.code} ({node.name})"
+        stem = code_stem(parent.code)
+        if not node.code.startswith(stem) or node.code == parent.code:
+            raise JurisdictionError(f"{label}: code must extend its parent's code {parent.code} ({stem}…)")
+        if node.kind is not None and node.kind not in KINDS_OF_LEVEL[node.level]:
+            raise JurisdictionError(f"{label}: kind {node.kind} is not a kind of {node.level}")
+        siblings = [n for n in self._nodes.values() if n.parent == node.parent and n.code != node.code]
+        if any(normalise_name(n.name) == normalise_name(node.name) for n in siblings):
+            raise JurisdictionError(f"{label}: another child of {parent.code} has the same name")
+        if node.official and not (_OFFICIAL_CODE.match(node.code) and node.level in _OFFICIAL_LEVELS):
+            raise JurisdictionError(
+                f"{label}: only provinces, cities and districts have official six-digit GB/T 2260 codes; "
+                "mark it official=false"
+            )
+        if not node.official and _OFFICIAL_CODE.match(node.code):
+            raise JurisdictionError(f"{label}: a local code must not look like a GB/T 2260 code")
+        self._check_official_shape(node)
+
+    @staticmethod
+    def _check_official_shape(node: Jurisdiction) -> None:
+        """GB/T 2260: a province's code ends in 0000, a city's in 00, a district's does not."""
+        if not node.official:
+            return
+        code = node.code
+        shape_ok = {
+            "province": code.endswith("0000"),
+            "city": code.endswith("00") and not code.endswith("0000"),
+            "district": not code.endswith("00"),
+        }.get(node.level, False)
+        if not shape_ok:
+            raise JurisdictionError(
+                f"jurisdiction {code} ({node.name}): not a GB/T 2260 code of a {node.level}"
             )
 
     @classmethod
@@ -118,6 +222,31 @@ class JurisdictionRegistry:
 
     def children(self, code: str) -> list[Jurisdiction]:
         return [n for n in self._nodes.values() if n.parent == code]
+
+    def path_name(self, code: str) -> str:
+        """The full name from the province down, e.g. 安徽省合肥市瑶海区龙岗街道."""
+        return "".join(n.name for n in reversed([self.get(code), *self.ancestors(code)]))
+
+    def resolve(self, text: str) -> Jurisdiction | None:
+        """The node a person means by ``text``: a code in any spelling, a name, an alias, a name without
+        its suffix (龙岗), or a path of names (合肥市瑶海区龙岗街道). None when no node or several match."""
+        code = normalise_code(text)
+        if code in self._nodes:
+            return self._nodes[code]
+        wanted = normalise_name(text)
+        if not wanted:
+            return None
+        for matches in (
+            [n for n in self._nodes.values() if wanted in (n.name, *n.aliases)],
+            [n for n in self._nodes.values() if wanted == self.path_name(n.code)],
+            [n for n in self._nodes.values() if wanted == short_name(n.name)],
+            [n for n in self._nodes.values() if self.path_name(n.code).endswith(wanted)],
+        ):
+            if len(matches) == 1:
+                return matches[0]
+            if matches:
+                return None
+        return None
 
 
 @cache
