@@ -247,5 +247,6 @@ def run(app: FastAPI, settings: ServiceSettings) -> None:
         host=settings.host,
         port=settings.port,
         log_level="info",
+        access_log=settings.access_log,
         timeout_graceful_shutdown=int(settings.shutdown_grace_seconds),
     )

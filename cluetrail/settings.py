@@ -78,3 +78,4 @@ class ServiceSettings(CommonSettings):
     port: int = 8000
     consumer_batch: int = Field(500, ge=1, le=10_000, description="Max records per consume batch")
     shutdown_grace_seconds: float = 15.0
+    access_log: bool = Field(False, description="Log every HTTP request (costs throughput; off by default)")
