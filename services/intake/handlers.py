@@ -25,8 +25,14 @@ from contracts.api import ClueAccepted, ClueSubmission, ReceiptStatus
 from contracts.envelope import utcnow, uuid7
 from contracts.events import ClueReported, event_bytes, read_event
 from contracts.jurisdictions import JurisdictionRegistry
+from contracts.taxonomy import default_taxonomy
 from services.intake import store
-from services.intake.domain.clues import clue_reported, jurisdiction_problems, request_digest
+from services.intake.domain.clues import (
+    clue_reported,
+    jurisdiction_problems,
+    request_digest,
+    taxonomy_problems,
+)
 from services.intake.domain.receipts import ChainBroken, follow
 from services.intake.errors import BodyTooLarge, KafkaUnavailable, MalformedReceiptCode
 from services.intake.settings import IntakeSettings
@@ -54,13 +60,13 @@ async def read_body(request: Request, limit: int) -> bytes:
 
 def parse_submission(body: bytes, registry: JurisdictionRegistry) -> ClueSubmission:
     """The submission in ``body``, or a 422 listing every field that breaks the contract or names an
-    unknown jurisdiction."""
+    unknown jurisdiction, sector or behaviour."""
     try:
         submission = ClueSubmission.model_validate_json(body)
     except ValidationError as exc:
         errors = exc.errors(include_url=False, include_context=False)
         raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in errors]) from None
-    problems = jurisdiction_problems(submission, registry)
+    problems = jurisdiction_problems(submission, registry) + taxonomy_problems(submission, default_taxonomy())
     if problems:
         raise RequestValidationError(
             [{"loc": ("body", *p.field.split(".")), "msg": p.reason, "type": p.kind} for p in problems]

@@ -198,6 +198,18 @@ INVALID = {
         "regions_involved.1",
         "unknown jurisdiction code ZZ9999",
     ),
+    "unknown sector": (
+        lambda c: {**c, "sector": "fortune_telling"},
+        422,
+        "sector",
+        "unknown sector code fortune_telling",
+    ),
+    "unknown behaviour": (
+        lambda c: {**c, "behaviours": ["consumption_rebate", "time_travel"]},
+        422,
+        "behaviours.1",
+        "unknown behaviour code time_travel",
+    ),
     "oversized description": (
         lambda c: {**c, "description": "以养老床位为名吸收资金。" * 500},
         422,

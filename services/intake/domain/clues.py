@@ -14,6 +14,7 @@ from contracts.api import ClueSubmission
 from contracts.envelope import GENESIS_HASH, Actor, canonical_bytes
 from contracts.events import ClueReported, ClueReportedPayload, seal_event
 from contracts.jurisdictions import JurisdictionRegistry
+from contracts.taxonomy import Taxonomy
 
 ANONYMOUS = "anonymous"
 NAMED_REPORTER = "named-reporter"
@@ -44,6 +45,27 @@ def jurisdiction_problems(submission: ClueSubmission, registry: JurisdictionRegi
             problems.append(
                 FieldProblem(
                     f"regions_involved.{index}", f"unknown jurisdiction code {code}", "unknown_jurisdiction"
+                )
+            )
+    return problems
+
+
+def taxonomy_problems(submission: ClueSubmission, taxonomy: Taxonomy) -> list[FieldProblem]:
+    """A sector or behaviour the clue names must be a code of the taxonomy (none at all is fine)."""
+    problems = []
+    if submission.sector is not None and not taxonomy.is_sector(submission.sector):
+        problems.append(
+            FieldProblem(
+                "sector", f"unknown sector code {submission.sector} ({taxonomy.version})", "unknown_sector"
+            )
+        )
+    for index, code in enumerate(submission.behaviours):
+        if not taxonomy.is_behaviour(code):
+            problems.append(
+                FieldProblem(
+                    f"behaviours.{index}",
+                    f"unknown behaviour code {code} ({taxonomy.version})",
+                    "unknown_behaviour",
                 )
             )
     return problems
