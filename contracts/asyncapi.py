@@ -24,6 +24,20 @@ WRITERS = {
     "determined": "triage",
     "escalated": "triage",
     "closed": "triage",
+    "measure-recorded": "triage",
+    "key-case-flagged": "triage",
+    "police-accepted": "triage",
+    "police-returned": "triage",
+    "referral-packaged": "triage",
+    "written-off": "triage",
+    "reopened": "triage",
+    "clue-linked": "triage",
+    "merged": "triage",
+    "split": "triage",
+    "handoff-requested": "triage",
+    "handoff-accepted": "triage",
+    "handoff-returned": "triage",
+    "reward-granted": "triage",
 }
 
 

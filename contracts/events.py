@@ -1,7 +1,10 @@
 """Case events: the payload of each type, its current schema version, and reading with upcasting.
 
 Event types are past-tense facts about one case. The four core types are ``clue-reported``,
-``assessed``, ``escalated`` and ``closed``; ``determined`` records an officer's determination.
+``assessed``, ``escalated`` and ``closed``; ``determined`` records an officer's determination. The
+workflow types (measures, key-case flags, police acceptance and return, referral bundles, write-off,
+reopening, linked clues, merge and split, handoff, rewards) are written by triage; every consumer folds a
+type it does not project as history (it still advances the case's chain).
 To change a payload: add a new model version, bump ``schema_version`` in the event class, and register
 an upcaster from the old version in ``UPCASTERS`` so events already in the log still load.
 """
@@ -11,10 +14,10 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter
 
 from contracts.codes import CreditCode, JurisdictionCode
 from contracts.envelope import (
@@ -32,7 +35,10 @@ from contracts.vocabulary import (
     Determination,
     EscalationTarget,
     Grade,
+    MatchBasis,
+    Measure,
     Outcome,
+    ReopenTrigger,
     RiskFlag,
     SubjectKind,
 )
@@ -142,6 +148,141 @@ class ClosedPayload(_Strict):
     recovered_amount_yuan: Yuan = 0
 
 
+RuleName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{1,63}$")]
+RegionId = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{1,40}$")]
+
+
+class MeasureRecordedPayload(_Strict):
+    """A disposal measure taken on the case (处置措施), e.g. a warning interview or a seizure."""
+
+    measure: Measure
+    detail: LongText
+    amount_yuan: Yuan | None = Field(default=None, description="Money the measure concerns, if any.")
+
+
+class KeyCaseFlaggedPayload(_Strict):
+    """The case is a key case (重点案件) with a supervising leader (领导包案) and its deadlines."""
+
+    reasons: list[Annotated[str, StringConstraints(max_length=64)]] = Field(min_length=1, max_length=20)
+    supervising_leader: ShortText = Field(description="A role title, e.g. 区政府分管副区长; never a name.")
+    criminal_filed_on: date | None = Field(default=None, description="When the police filed the case.")
+    trial_and_return_by: date | None = Field(default=None, description="2 years after police filing.")
+    supervision_from: date | None = Field(default=None, description="3 years after filing: 挂牌督办.")
+    clearance_by: date | None = Field(default=None, description="5 years after filing: must be cleared.")
+
+
+class PoliceAcceptedPayload(_Strict):
+    """The police accepted the transferred case (受理/立案) under their case number."""
+
+    police_case_number: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+    accepted_at: AwareDatetime
+    police_jurisdiction: JurisdictionCode
+
+
+class PoliceReturnedPayload(_Strict):
+    """The police returned the transferred case (退回), with their reason."""
+
+    reason: LongText
+    police_jurisdiction: JurisdictionCode
+
+
+class ReferralPackagedPayload(_Strict):
+    """The referral bundle for the police (移送材料); its manifest hash covers events 1..through_seq."""
+
+    manifest_sha256: Sha256Hex
+    through_seq: int = Field(ge=1, description="The last event of the case the bundle contains.")
+    event_count: int = Field(ge=1)
+    evidence: list[EvidenceRef] = Field(default_factory=list, max_length=500)
+    summary: LongText
+
+
+class WrittenOffPayload(_Strict):
+    """The risk written off (风险销号) with the conditions that held, as recorded."""
+
+    outcome: Outcome
+    summary: LongText
+    recovered_amount_yuan: Yuan
+    claims_handled: int = Field(ge=0, le=10**9, description="Participants' claims settled.")
+    quiet_period_days: int = Field(ge=0, le=3650, description="Days without a new matching clue required.")
+    conditions_met: list[RuleName] = Field(min_length=1, max_length=20)
+
+
+class ReopenedPayload(_Strict):
+    """A closed, written-off or merged case opened again: look back (回头看), a new clue, or a split."""
+
+    reason: LongText
+    trigger: ReopenTrigger
+    linked_case_id: uuid.UUID | None = Field(default=None, description="The case that caused it, if any.")
+
+
+class ClueLinkedPayload(_Strict):
+    """A further clue about this case's subject, reported as its own case, now followed here."""
+
+    clue_case_id: uuid.UUID
+    clue_event_id: uuid.UUID
+    clue_hash: Sha256Hex = Field(description="Hash of the linked clue-reported event, seq 1 of its case.")
+    basis: MatchBasis
+    source: ClueSource
+    participants: int | None = Field(default=None, ge=0, le=10**9)
+    estimated_amount_yuan: Yuan | None = None
+
+
+class MergedPayload(_Strict):
+    """This case merged into another (并案); its clue is linked there, nothing is lost."""
+
+    into_case_id: uuid.UUID
+    reason: LongText
+    basis: MatchBasis
+
+
+class SplitPayload(_Strict):
+    """Clues linked into this case separated out again: their own case carries them on (分案)."""
+
+    new_case_id: uuid.UUID
+    clue_event_ids: list[uuid.UUID] = Field(min_length=1, max_length=100)
+    reason: LongText
+
+
+class HandoffRequestedPayload(_Strict):
+    """A case offered to another jurisdiction (协商办理); full codes and regions so it can cross regions."""
+
+    from_jurisdiction: JurisdictionCode
+    to_jurisdiction: JurisdictionCode
+    from_region: RegionId | None = None
+    to_region: RegionId | None = None
+    reason: LongText
+
+
+class HandoffAcceptedPayload(_Strict):
+    """The receiving jurisdiction took the case over; from this event on it is the case's jurisdiction."""
+
+    from_jurisdiction: JurisdictionCode
+    to_jurisdiction: JurisdictionCode
+    from_region: RegionId | None = None
+    to_region: RegionId | None = None
+    note: LongText | None = None
+
+
+class HandoffReturnedPayload(_Strict):
+    """The receiving jurisdiction declined the handoff; the case stays where it was."""
+
+    from_jurisdiction: JurisdictionCode
+    to_jurisdiction: JurisdictionCode
+    from_region: RegionId | None = None
+    to_region: RegionId | None = None
+    reason: LongText
+
+
+class RewardGrantedPayload(_Strict):
+    """A reward granted to the case's reporter (举报奖励, 快查快奖)."""
+
+    amount_yuan: Annotated[int, Field(gt=0, le=10**9, description="Reward in whole yuan.")]
+    basis: LongText
+    verified_in_case_id: uuid.UUID | None = Field(
+        default=None, description="The case the clue was verified in, when it was merged into another."
+    )
+
+
 class ClueReported(Envelope):
     type: Literal["clue-reported"] = "clue-reported"
     schema_version: Literal[1] = 1
@@ -172,13 +313,163 @@ class CaseClosed(Envelope):
     payload: ClosedPayload
 
 
+class MeasureRecorded(Envelope):
+    """A disposal measure taken on the case."""
+
+    type: Literal["measure-recorded"] = "measure-recorded"
+    schema_version: Literal[1] = 1
+    payload: MeasureRecordedPayload
+
+
+class KeyCaseFlagged(Envelope):
+    """The case was flagged a key case with its supervising leader and deadlines."""
+
+    type: Literal["key-case-flagged"] = "key-case-flagged"
+    schema_version: Literal[1] = 1
+    payload: KeyCaseFlaggedPayload
+
+
+class PoliceAccepted(Envelope):
+    """The police accepted the case transferred to them."""
+
+    type: Literal["police-accepted"] = "police-accepted"
+    schema_version: Literal[1] = 1
+    payload: PoliceAcceptedPayload
+
+
+class PoliceReturned(Envelope):
+    """The police returned the case transferred to them."""
+
+    type: Literal["police-returned"] = "police-returned"
+    schema_version: Literal[1] = 1
+    payload: PoliceReturnedPayload
+
+
+class ReferralPackaged(Envelope):
+    """The referral bundle for the police was built and its manifest hash recorded."""
+
+    type: Literal["referral-packaged"] = "referral-packaged"
+    schema_version: Literal[1] = 1
+    payload: ReferralPackagedPayload
+
+
+class CaseWrittenOff(Envelope):
+    """The case's risk was written off with its conditions recorded."""
+
+    type: Literal["written-off"] = "written-off"
+    schema_version: Literal[1] = 1
+    payload: WrittenOffPayload
+
+
+class CaseReopened(Envelope):
+    """The case was reopened."""
+
+    type: Literal["reopened"] = "reopened"
+    schema_version: Literal[1] = 1
+    payload: ReopenedPayload
+
+
+class ClueLinked(Envelope):
+    """A further clue about the case's subject was linked to the case."""
+
+    type: Literal["clue-linked"] = "clue-linked"
+    schema_version: Literal[1] = 1
+    payload: ClueLinkedPayload
+
+
+class CaseMerged(Envelope):
+    """The case was merged into another case."""
+
+    type: Literal["merged"] = "merged"
+    schema_version: Literal[1] = 1
+    payload: MergedPayload
+
+
+class CaseSplit(Envelope):
+    """Linked clues were separated from the case into their own case again."""
+
+    type: Literal["split"] = "split"
+    schema_version: Literal[1] = 1
+    payload: SplitPayload
+
+
+class HandoffRequested(Envelope):
+    """A handoff of the case to another jurisdiction was requested."""
+
+    type: Literal["handoff-requested"] = "handoff-requested"
+    schema_version: Literal[1] = 1
+    payload: HandoffRequestedPayload
+
+
+class HandoffAccepted(Envelope):
+    """The receiving jurisdiction accepted the handoff."""
+
+    type: Literal["handoff-accepted"] = "handoff-accepted"
+    schema_version: Literal[1] = 1
+    payload: HandoffAcceptedPayload
+
+
+class HandoffReturned(Envelope):
+    """The receiving jurisdiction returned the handoff."""
+
+    type: Literal["handoff-returned"] = "handoff-returned"
+    schema_version: Literal[1] = 1
+    payload: HandoffReturnedPayload
+
+
+class RewardGranted(Envelope):
+    """A reward was granted to the case's reporter."""
+
+    type: Literal["reward-granted"] = "reward-granted"
+    schema_version: Literal[1] = 1
+    payload: RewardGrantedPayload
+
+
 CaseEvent = Annotated[
-    ClueReported | CaseAssessed | CaseDetermined | CaseEscalated | CaseClosed,
+    ClueReported
+    | CaseAssessed
+    | CaseDetermined
+    | CaseEscalated
+    | CaseClosed
+    | MeasureRecorded
+    | KeyCaseFlagged
+    | PoliceAccepted
+    | PoliceReturned
+    | ReferralPackaged
+    | CaseWrittenOff
+    | CaseReopened
+    | ClueLinked
+    | CaseMerged
+    | CaseSplit
+    | HandoffRequested
+    | HandoffAccepted
+    | HandoffReturned
+    | RewardGranted,
     Field(discriminator="type"),
 ]
 EVENT_CLASSES: dict[str, type[Envelope]] = {
     cls.model_fields["type"].default: cls
-    for cls in (ClueReported, CaseAssessed, CaseDetermined, CaseEscalated, CaseClosed)
+    for cls in (
+        ClueReported,
+        CaseAssessed,
+        CaseDetermined,
+        CaseEscalated,
+        CaseClosed,
+        MeasureRecorded,
+        KeyCaseFlagged,
+        PoliceAccepted,
+        PoliceReturned,
+        ReferralPackaged,
+        CaseWrittenOff,
+        CaseReopened,
+        ClueLinked,
+        CaseMerged,
+        CaseSplit,
+        HandoffRequested,
+        HandoffAccepted,
+        HandoffReturned,
+        RewardGranted,
+    )
 }
 CURRENT_VERSIONS: dict[str, int] = {
     name: cls.model_fields["schema_version"].default for name, cls in EVENT_CLASSES.items()

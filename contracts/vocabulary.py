@@ -88,4 +88,36 @@ class CaseStatus(StrEnum):
     ASSESSED = "assessed"
     UNDER_DISPOSAL = "under_disposal"
     ESCALATED = "escalated"
+    TRANSFERRED = "transferred"  # with the police (移送公安)
     CLOSED = "closed"
+    WRITTEN_OFF = "written_off"  # 风险销号
+    MERGED = "merged"  # merged into another case; its clue lives on there
+
+
+class Measure(StrEnum):
+    """A disposal measure taken on a case (处置措施)."""
+
+    WARNING_INTERVIEW = "warning_interview"  # 诫勉谈话/警示约谈
+    RECTIFICATION_ORDER = "rectification_order"  # 责令限期整改
+    SEIZURE = "seizure"  # 查封扣押
+    SUPERVISED_FUND_RETURN = "supervised_fund_return"  # 监督资金清退
+    ADMINISTRATIVE_PENALTY = "administrative_penalty"  # 行政处罚
+    PUBLIC_NOTICE = "public_notice"  # 张贴公告、公开曝光
+    LANDLORD_NOTICE = "landlord_notice"  # 告知房东、物业、水电 (挤压)
+    LOSS_RECOVERY = "loss_recovery"  # 追赃挽损
+
+
+class MatchBasis(StrEnum):
+    """Why a clue was found to be about a subject already on file."""
+
+    CREDIT_CODE = "credit_code"  # same 统一社会信用代码
+    NAME_ADDRESS = "name_address"  # same normalised name and address in the same district
+    OFFICER = "officer"  # an officer linked or merged it
+
+
+class ReopenTrigger(StrEnum):
+    """What reopened a closed or written-off case."""
+
+    LOOK_BACK = "look_back"  # 回头看 by an officer
+    NEW_CLUE = "new_clue"  # a new clue about the same subject
+    SPLIT = "split"  # a merged case separated again from the case it was merged into

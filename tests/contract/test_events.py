@@ -26,6 +26,8 @@ from contracts.events import (
 from contracts.vocabulary import ClueSource, RiskFlag, SubjectKind
 
 GOLDEN = Path(__file__).parent / "fixtures" / "case-events-v1.jsonl"
+# The same case continued (after its escalation at seq 4) through every workflow event type, version 1.
+GOLDEN_WORKFLOW = Path(__file__).parent / "fixtures" / "case-events-workflow-v1.jsonl"
 
 texts = st.text(
     alphabet=st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), min_size=1, max_size=60
@@ -88,6 +90,28 @@ def test_golden_events_written_by_version_1_still_read_and_verify() -> None:
     events = [read_event(line) for line in lines]
     assert [e.type for e in events] == ["clue-reported", "assessed", "determined", "escalated", "closed"]
     assert [e.seq for e in events] == [1, 2, 3, 4, 5]
+
+
+def test_golden_workflow_events_read_verify_and_cover_every_type() -> None:
+    head = GOLDEN.read_bytes().splitlines()[:4]
+    lines = head + GOLDEN_WORKFLOW.read_bytes().splitlines()
+    assert verify_chain([parse_document(line) for line in lines]) == {}
+    events = [read_event(line) for line in lines]
+    assert [e.seq for e in events] == list(range(1, len(lines) + 1))
+    assert {e.type for e in events} | {"closed", "determined"} == set(events_module.EVENT_CLASSES)
+    for line, event in zip(lines, events, strict=True):
+        assert event_bytes(event) == line, f"{event.type} does not round-trip byte for byte"
+
+
+@pytest.mark.parametrize("event_type", sorted(events_module.EVENT_CLASSES))
+def test_every_event_type_has_a_past_tense_name_and_a_strict_payload(event_type: str) -> None:
+    cls = events_module.EVENT_CLASSES[event_type]
+    payload_model = cls.model_fields["payload"].annotation
+    assert isinstance(payload_model, type)
+    assert payload_model.model_config.get("extra") == "forbid"
+    assert payload_model.__doc__
+    last_word = event_type.rsplit("-", 1)[-1]
+    assert last_word.endswith(("ed", "split", "off")), f"{event_type} is not a past-tense fact"
 
 
 def test_chain_names_the_first_event_whose_prev_hash_does_not_link() -> None:
