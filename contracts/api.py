@@ -59,6 +59,7 @@ class ReceiptStatus(BaseModel):
 
     receipt_code: str
     status: Literal["received", "under_review", "in_handling", "closed"]
+    reward_granted: bool = Field(default=False, description="A reward (举报奖励) was granted for the clue.")
     updated_at: datetime
 
 

@@ -178,7 +178,12 @@ def http_router(settings: IntakeSettings, registry: JurisdictionRegistry) -> API
             )
         found = await store.receipt_by_digest(conn, receipt_digest(code))
         if found is not None:
-            return ReceiptStatus(receipt_code=code, status=found.state.stage, updated_at=found.updated_at)
+            return ReceiptStatus(
+                receipt_code=code,
+                status=found.state.stage,
+                reward_granted=found.state.reward_granted,
+                updated_at=found.updated_at,
+            )
         # Kafka has it but the projection has not caught up yet: the reporter still sees it received.
         published = await store.published_clue_by_receipt(conn, code)
         if published is not None:

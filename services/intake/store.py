@@ -108,8 +108,8 @@ class Receipt:
 
 async def receipt_by_digest(conn: asyncpg.Connection, digest: str) -> Receipt | None:
     row = await conn.fetchrow(
-        "SELECT receipt_digest, case_id, stage, last_seq, last_hash, updated_at FROM receipts "
-        "WHERE receipt_digest = $1",
+        "SELECT receipt_digest, case_id, stage, last_seq, last_hash, reward_granted, updated_at "
+        "FROM receipts WHERE receipt_digest = $1",
         digest,
     )
     return None if row is None else _receipt(row)
@@ -117,8 +117,8 @@ async def receipt_by_digest(conn: asyncpg.Connection, digest: str) -> Receipt | 
 
 async def receipt_by_case(conn: asyncpg.Connection, case_id: uuid.UUID) -> Receipt | None:
     row = await conn.fetchrow(
-        "SELECT receipt_digest, case_id, stage, last_seq, last_hash, updated_at FROM receipts "
-        "WHERE case_id = $1 FOR UPDATE",
+        "SELECT receipt_digest, case_id, stage, last_seq, last_hash, reward_granted, updated_at "
+        "FROM receipts WHERE case_id = $1 FOR UPDATE",
         case_id,
     )
     return None if row is None else _receipt(row)
@@ -126,7 +126,10 @@ async def receipt_by_case(conn: asyncpg.Connection, case_id: uuid.UUID) -> Recei
 
 def _receipt(row: asyncpg.Record) -> Receipt:
     state = ReceiptState(
-        stage=cast(ReceiptStage, row["stage"]), last_seq=row["last_seq"], last_hash=row["last_hash"]
+        stage=cast(ReceiptStage, row["stage"]),
+        last_seq=row["last_seq"],
+        last_hash=row["last_hash"],
+        reward_granted=row["reward_granted"],
     )
     return Receipt(row["receipt_digest"], row["case_id"], state, row["updated_at"])
 
@@ -135,13 +138,16 @@ async def save_receipt(
     conn: asyncpg.Connection, digest: str, case_id: uuid.UUID, state: ReceiptState, updated_at: datetime
 ) -> None:
     await conn.execute(
-        "INSERT INTO receipts (receipt_digest, case_id, stage, last_seq, last_hash, updated_at) "
-        "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (case_id) DO UPDATE SET stage = EXCLUDED.stage, "
-        "last_seq = EXCLUDED.last_seq, last_hash = EXCLUDED.last_hash, updated_at = EXCLUDED.updated_at",
+        "INSERT INTO receipts "
+        "(receipt_digest, case_id, stage, last_seq, last_hash, reward_granted, updated_at) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (case_id) DO UPDATE SET stage = EXCLUDED.stage, "
+        "last_seq = EXCLUDED.last_seq, last_hash = EXCLUDED.last_hash, "
+        "reward_granted = EXCLUDED.reward_granted, updated_at = EXCLUDED.updated_at",
         digest,
         case_id,
         state.stage,
         state.last_seq,
         state.last_hash,
+        state.reward_granted,
         updated_at,
     )

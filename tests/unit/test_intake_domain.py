@@ -15,20 +15,26 @@ from cluetrail.ids import new_receipt_code, receipt_digest
 from contracts.api import ClueSubmission
 from contracts.envelope import GENESIS_HASH, Actor, compute_hash, uuid7
 from contracts.events import (
+    EVENT_CLASSES,
     AssessedPayload,
     CaseAssessed,
     CaseClosed,
     CaseDetermined,
+    CaseReopened,
     ClosedPayload,
     DeterminedPayload,
     Envelope,
+    ReopenedPayload,
+    RewardGranted,
+    RewardGrantedPayload,
     event_bytes,
     read_event,
     seal_event,
 )
 from contracts.jurisdictions import default_registry
+from contracts.vocabulary import ReopenTrigger
 from services.intake.domain.clues import clue_reported, jurisdiction_problems, request_digest
-from services.intake.domain.receipts import ChainBroken, ReceiptState, follow
+from services.intake.domain.receipts import STAGE_AFTER, ChainBroken, ReceiptState, follow
 
 LONGGANG_HUADU = "340102L01001"  # 华都社区, 龙岗街道, 瑶海区
 SEALER = FieldSealer({"k1": b"k" * 32}, "k1")
@@ -191,3 +197,21 @@ def test_a_case_must_start_with_its_clue() -> None:
     orphan = assessed.model_copy(update={"seq": 1, "prev_hash": GENESIS_HASH, "case_id": uuid.uuid4()})
     with pytest.raises(ChainBroken, match="not clue-reported"):
         follow(None, orphan)
+
+
+def test_every_case_event_type_moves_a_receipt_and_a_reward_shows_after_closing() -> None:
+    assert set(STAGE_AFTER) | {"reward-granted"} == set(EVENT_CLASSES)
+    first, assessed, determined, closed = case_history()
+    state = None
+    for event in (first, assessed, determined, closed):
+        state = follow(state, event)
+    rewarded = next_event(RewardGranted, closed, RewardGrantedPayload(amount_yuan=2000, basis="线索属实。"))
+    after = follow(state, rewarded)
+    assert after is not None
+    assert (after.stage, after.reward_granted) == ("closed", True)
+    reopened = next_event(
+        CaseReopened, rewarded, ReopenedPayload(reason="回头看发现复燃。", trigger=ReopenTrigger.LOOK_BACK)
+    )
+    again = follow(after, reopened)
+    assert again is not None
+    assert (again.stage, again.reward_granted) == ("in_handling", True)

@@ -13,13 +13,27 @@ from contracts.envelope import GENESIS_HASH, Envelope
 
 ReceiptStage = Literal["received", "under_review", "in_handling", "closed"]
 
-# The stage each event type moves a case to; other event types keep the stage (and advance the chain).
+# The stage each event type moves a case to; other event types keep the stage (and advance the chain):
+# reward-granted, for one, comes after verification and leaves the stage as it was.
 STAGE_AFTER: dict[str, ReceiptStage] = {
     "clue-reported": "received",
     "assessed": "under_review",
     "determined": "in_handling",
     "escalated": "in_handling",
     "closed": "closed",
+    "measure-recorded": "in_handling",
+    "key-case-flagged": "in_handling",
+    "police-accepted": "in_handling",
+    "police-returned": "in_handling",
+    "referral-packaged": "in_handling",
+    "reopened": "in_handling",
+    "clue-linked": "in_handling",
+    "split": "in_handling",
+    "handoff-requested": "in_handling",
+    "handoff-accepted": "in_handling",
+    "handoff-returned": "in_handling",
+    "written-off": "closed",
+    "merged": "closed",
 }
 
 
@@ -30,6 +44,7 @@ class ReceiptState:
     stage: ReceiptStage
     last_seq: int
     last_hash: str
+    reward_granted: bool = False
 
 
 class ChainBroken(ValueError):
@@ -53,4 +68,5 @@ def follow(state: ReceiptState | None, event: Envelope) -> ReceiptState | None:
     if state is None and event.type != "clue-reported":
         raise ChainBroken(f"case {event.case_id}: starts with {event.type}, not clue-reported")
     stage = STAGE_AFTER.get(event.type, state.stage if state is not None else "received")
-    return ReceiptState(stage=stage, last_seq=event.seq, last_hash=event.hash)
+    rewarded = event.type == "reward-granted" or (state is not None and state.reward_granted)
+    return ReceiptState(stage=stage, last_seq=event.seq, last_hash=event.hash, reward_granted=rewarded)
