@@ -17,11 +17,15 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from email import message_from_bytes
+from email.message import EmailMessage
+from email.policy import default as default_policy
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import httpx
+from aiosmtpd.controller import Controller
 
 from cluetrail.auth import Principal, Role, issue_token
 from cluetrail.settings import CommonSettings
@@ -103,12 +107,48 @@ class WebhookRecorder:
         return [r for r in self.received if r.path == path]
 
 
+@dataclass
+class MailRecorder:
+    """A real SMTP server (aiosmtpd) standing in for the offices' mail; refuses the ``refused`` addresses."""
+
+    port: int = field(default_factory=free_port)
+    received: list[EmailMessage] = field(default_factory=list)
+    refused: set[str] = field(default_factory=set)
+
+    def start(self) -> None:
+        recorder = self
+
+        class Handler:
+            async def handle_RCPT(
+                self, server: Any, session: Any, envelope: Any, address: str, options: Any
+            ) -> str:
+                if address in recorder.refused:
+                    return "550 5.1.1 mailbox unavailable"
+                envelope.rcpt_tos.append(address)
+                return "250 OK"
+
+            async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+                message = message_from_bytes(envelope.content, policy=default_policy)
+                recorder.received.append(message)  # type: ignore[arg-type]
+                return "250 Message accepted for delivery"
+
+        self._controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)
+        self._controller.start()
+
+    def stop(self) -> None:
+        self._controller.stop()
+
+    def to(self, address: str) -> list[EmailMessage]:
+        return [m for m in list(self.received) if m["To"] == address]
+
+
 class Stack:
     """The four services of one test session, on fresh topics and databases."""
 
     def __init__(self, workdir: Path, recorder: WebhookRecorder) -> None:
         self.workdir = workdir
         self.recorder = recorder
+        self.mail = MailRecorder()
         tag = uuid.uuid4().hex[:8]
         self.ports = {name: free_port() for name in SERVICES}
         self.env = {
@@ -119,6 +159,9 @@ class Stack:
             "CLUETRAIL_OTEL_EXPORTER": "console",
             "CLUETRAIL_NOTIFY_RECIPIENTS_FILE": str(self._write_recipients()),
             "CLUETRAIL_NOTIFY_RETRY_BASE_SECONDS": "0.2",
+            "CLUETRAIL_NOTIFY_SMTP_HOST": "127.0.0.1",
+            "CLUETRAIL_NOTIFY_SMTP_PORT": str(self.mail.port),
+            "CLUETRAIL_NOTIFY_SMS_GATEWAY_URL": recorder.url("/sms-gateway"),
             "PYTHONUNBUFFERED": "1",
         }
         for name, port in self.ports.items():
@@ -185,6 +228,7 @@ class Stack:
             process.wait()
 
     def start_all(self) -> None:
+        self.mail.start()
         self.init()
         for name in SERVICES:
             self.start(name)
@@ -192,6 +236,8 @@ class Stack:
     def stop_all(self) -> None:
         for name in list(self.processes):
             self.stop(name)
+        if hasattr(self.mail, "_controller"):
+            self.mail.stop()
 
     def settings(self) -> CommonSettings:
         """Settings as the services see them (same topics, databases and secrets)."""
