@@ -10,7 +10,10 @@ from fastapi import FastAPI
 
 from cluetrail.service import Runtime, create_service_app
 from contracts.jurisdictions import JurisdictionRegistry
+from services.notify.channels import SmsGateway, SmtpConfig
 from services.notify.domain.backoff import RetryPolicy
+from services.notify.domain.notice import DEFAULT as DEFAULT_TEMPLATES
+from services.notify.domain.notice import Templates
 from services.notify.domain.recipients import RecipientBook, RecipientsError
 from services.notify.handlers import http_router, kafka_routers
 from services.notify.settings import NotifySettings
@@ -30,9 +33,32 @@ def load_recipients(settings: NotifySettings, registry: JurisdictionRegistry) ->
     return book
 
 
+def channel_config(settings: NotifySettings) -> tuple[SmtpConfig | None, SmsGateway | None]:
+    """The SMTP relay and the SMS gateway the settings name (None when switched off)."""
+    smtp = (
+        SmtpConfig(
+            host=settings.smtp_host,
+            port=settings.smtp_port,
+            sender=settings.smtp_sender,
+            username=settings.smtp_username,
+            password=settings.smtp_password,
+            start_tls=settings.smtp_start_tls,
+            timeout=settings.send_timeout_seconds,
+        )
+        if settings.smtp_host
+        else None
+    )
+    url = settings.sms_gateway_url
+    sms = SmsGateway(url, settings.sms_gateway_secret) if url else None
+    return smtp, sms
+
+
 def create_app(settings: NotifySettings) -> FastAPI:
     registry = JurisdictionRegistry.load(settings.jurisdictions_file)
     book = load_recipients(settings, registry)
+    templates = Templates(settings.templates_dir) if settings.templates_dir else DEFAULT_TEMPLATES
+    templates.check()
+    smtp, sms = channel_config(settings)
 
     async def start(rt: Runtime) -> None:
         rt.state["book"] = book
@@ -50,6 +76,8 @@ def create_app(settings: NotifySettings) -> FastAPI:
             tracer=rt.tracer,
             senders=settings.senders,
             poll_seconds=settings.poll_seconds,
+            smtp=smtp,
+            sms=sms,
         )
         rt.state["worker"] = worker
         rt.tasks.append(asyncio.create_task(worker.run(rt.stopping), name="notify-delivery-worker"))
@@ -65,7 +93,7 @@ def create_app(settings: NotifySettings) -> FastAPI:
         title="cluetrail notify",
         migrations=[MIGRATIONS],
         http_routers=[http_router()],
-        kafka_routers=kafka_routers(book, registry),
+        kafka_routers=kafka_routers(book, registry, templates),
         on_startup=start,
         on_shutdown=stop,
     )

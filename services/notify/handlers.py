@@ -20,58 +20,84 @@ from cluetrail.telemetry import current_traceparent
 from contracts.envelope import uuid7
 from contracts.jurisdictions import JurisdictionError, JurisdictionRegistry
 from services.notify import store
-from services.notify.domain.notice import notice_body, render_notice
-from services.notify.domain.recipients import RecipientBook
+from services.notify.domain.cases import fold
+from services.notify.domain.notice import DEFAULT as DEFAULT_TEMPLATES
+from services.notify.domain.notice import (
+    TemplateError,
+    Templates,
+    channel_message,
+    notice_body,
+    render_notice,
+)
+from services.notify.domain.recipients import ROUTED_EVENTS, RecipientBook
 
 CONSUMER_GROUP = "notify"
 DeliveryStatus = Literal["pending", "delivered", "dead"]
 
 
-def deciding_deliveries(book: RecipientBook, registry: JurisdictionRegistry) -> Apply:
-    """The consumer's apply step: one delivery per matching recipient, stored with the position."""
+def deciding_deliveries(
+    book: RecipientBook, registry: JurisdictionRegistry, templates: Templates = DEFAULT_TEMPLATES
+) -> Apply:
+    """The consumer's apply step: fold the case's facts, then one delivery per matching recipient and
+    channel, stored with the position. Types notify does not route are history: only the facts move."""
 
     async def apply(conn: asyncpg.Connection, incoming: Incoming) -> None:
         event = incoming.event
+        before = await store.load_case(conn, event.case_id)
+        facts = fold(before, event)
+        if facts is before:
+            return  # an event of this case applied before (e.g. replayed from another partition offset)
+        await store.save_case(conn, facts)
         try:
-            recipients = book.recipients_for(event)
+            routings = book.routings_for(event, facts.responsible_department)
         except JurisdictionError as exc:
             raise Rejected(
                 f"cannot route {event.type} of case {event.case_id} seq {event.seq}: {exc}"
             ) from exc
         # The consumer's span continues the event's trace; deliveries keep it for the sends later.
         traceparent = current_traceparent() or event.traceparent
-        for recipient in recipients:
-            delivery_id = uuid7()
-            await store.add_delivery(
-                conn,
-                store.NewDelivery(
-                    delivery_id=delivery_id,
-                    event_id=event.event_id,
-                    recipient_id=recipient.id,
-                    case_id=event.case_id,
-                    seq=event.seq,
-                    event_type=event.type,
-                    jurisdiction=event.jurisdiction,
-                    body=notice_body(render_notice(event, recipient, registry, delivery_id)),
-                    traceparent=traceparent,
-                ),
-            )
+        for routing in routings:
+            for channel in routing.channels:
+                delivery_id = uuid7()
+                failure: str | None = None
+                try:
+                    document = render_notice(event, routing.recipient, registry, delivery_id, templates)
+                    body = channel_message(channel, routing.recipient, document).body
+                except TemplateError as exc:
+                    # One broken template kills this delivery (dead letter, alert), not the others.
+                    failure, body = str(exc), notice_body({"event_id": str(event.event_id)})
+                await store.add_delivery(
+                    conn,
+                    store.NewDelivery(
+                        delivery_id=delivery_id,
+                        event_id=event.event_id,
+                        recipient_id=routing.recipient.id,
+                        case_id=event.case_id,
+                        seq=event.seq,
+                        event_type=event.type,
+                        jurisdiction=event.jurisdiction,
+                        body=body,
+                        traceparent=traceparent,
+                        channel=channel,
+                        failure=failure,
+                    ),
+                )
 
     return apply
 
 
 def kafka_routers(
-    book: RecipientBook, registry: JurisdictionRegistry
+    book: RecipientBook, registry: JurisdictionRegistry, templates: Templates = DEFAULT_TEMPLATES
 ) -> Callable[[Runtime], list[KafkaRouter]]:
     """Build the case-event subscriber for a runtime (called by the service lifespan)."""
 
     def build(rt: Runtime) -> list[KafkaRouter]:
-        consumer = exactly_once_consumer(rt, CONSUMER_GROUP, deciding_deliveries(book, registry))
+        consumer = exactly_once_consumer(rt, CONSUMER_GROUP, deciding_deliveries(book, registry, templates))
         rt.state["consumer"] = consumer
 
         def wake_worker(applied: list[Incoming]) -> None:
             worker = rt.state.get("worker")
-            if worker is not None and any(i.event.type in ("escalated", "closed") for i in applied):
+            if worker is not None and any(i.event.type in ROUTED_EVENTS for i in applied):
                 worker.wake()
 
         return [case_events_router(rt, consumer, after=wake_worker)]
@@ -90,6 +116,7 @@ class DeliveryView(BaseModel):
     jurisdiction: str
     recipient_id: str
     recipient_name: str | None
+    channel: str
     status: DeliveryStatus
     attempts: int
     last_error: str | None
@@ -147,10 +174,13 @@ def http_router() -> APIRouter:
         book: Book,
         case_id: uuid.UUID | None = None,
         status: DeliveryStatus | None = None,
+        recipient_id: str | None = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 200,
     ) -> list[dict[str, object]]:
         """Deliveries of a case (or all), in event order, with attempts and status."""
-        rows = await store.find_deliveries(conn, case_id=case_id, status=status, limit=limit)
+        rows = await store.find_deliveries(
+            conn, case_id=case_id, status=status, limit=limit, recipient_id=recipient_id
+        )
         return [_view(r, book) for r in rows]
 
     @router.get("/{delivery_id}", response_model=DeliveryDetail)

@@ -60,8 +60,38 @@ class NotifySettings(ServiceSettings):
         description="Deliveries sent concurrently by one instance",
     )
 
+    templates_dir: Path | None = Field(
+        None,
+        validation_alias="CLUETRAIL_NOTIFY_TEMPLATES_DIR",
+        description="Folder of notice templates (<kind>.j2); default: the bundled Chinese templates",
+    )
+    smtp_host: str | None = Field(
+        "127.0.0.1",
+        validation_alias="CLUETRAIL_NOTIFY_SMTP_HOST",
+        description="SMTP relay for e-mail notices; empty disables e-mail (such deliveries retry, then die)",
+    )
+    smtp_port: int = Field(8025, ge=1, le=65535, validation_alias="CLUETRAIL_NOTIFY_SMTP_PORT")
+    smtp_sender: str = Field(
+        "cluetrail-notify@example.gov.cn", validation_alias="CLUETRAIL_NOTIFY_SMTP_SENDER"
+    )
+    smtp_username: str | None = Field(None, validation_alias="CLUETRAIL_NOTIFY_SMTP_USERNAME")
+    smtp_password: str | None = Field(None, validation_alias="CLUETRAIL_NOTIFY_SMTP_PASSWORD")
+    smtp_start_tls: bool = Field(False, validation_alias="CLUETRAIL_NOTIFY_SMTP_START_TLS")
+    sms_gateway_url: str | None = Field(
+        "http://127.0.0.1:8009/sms-gateway",
+        validation_alias="CLUETRAIL_NOTIFY_SMS_GATEWAY_URL",
+        description="Webhook of the SMS gateway; it receives {to, text} signed like a webhook",
+    )
+    sms_gateway_secret: str = Field(
+        "demo-only-sms-gateway-0d5e2f71",
+        min_length=16,
+        validation_alias="CLUETRAIL_NOTIFY_SMS_GATEWAY_SECRET",
+    )
+
     @model_validator(mode="after")
     def _bounds_in_order(self) -> NotifySettings:
         if self.retry_max_seconds < self.retry_base_seconds:
             raise ValueError("CLUETRAIL_NOTIFY_RETRY_MAX_SECONDS is smaller than RETRY_BASE_SECONDS")
+        if self.environment == "production" and self.sms_gateway_secret.startswith("demo-only-"):
+            raise ValueError("CLUETRAIL_NOTIFY_SMS_GATEWAY_SECRET is still the demo secret in production")
         return self

@@ -13,10 +13,12 @@ from typing import Any
 
 import asyncpg
 
+from services.notify.domain.cases import CaseFacts
+
 DELIVERY_COLUMNS = (
     "delivery_id, event_id, recipient_id, case_id, seq, event_type, jurisdiction, body, traceparent, status, "
     "attempts, round_attempts, next_attempt_at, last_error, created_at, delivered_at, dead_at, "
-    "dead_letter_published_at, resent_at"
+    "dead_letter_published_at, resent_at, channel"
 )
 
 
@@ -33,14 +35,21 @@ class NewDelivery:
     jurisdiction: str
     body: str
     traceparent: str | None
+    channel: str = "webhook"
+    # Set when the notice could not even be written (a broken template): the delivery is dead at once.
+    failure: str | None = None
 
 
 async def add_delivery(conn: asyncpg.Connection, delivery: NewDelivery) -> bool:
-    """Store a delivery unless this event was already routed to this recipient; True when stored now."""
+    """Store a delivery unless this event was already routed to this recipient on this channel; True
+    when stored now."""
     inserted = await conn.fetchval(
         "INSERT INTO deliveries (delivery_id, event_id, recipient_id, case_id, seq, event_type, "
-        "jurisdiction, body, traceparent) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) "
-        "ON CONFLICT (event_id, recipient_id) DO NOTHING RETURNING true",
+        "jurisdiction, body, traceparent, channel, status, last_error, dead_at) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, "
+        "CASE WHEN $11::text IS NULL THEN 'pending' ELSE 'dead' END, $11::text, "
+        "CASE WHEN $11::text IS NULL THEN NULL ELSE clock_timestamp() END) "
+        "ON CONFLICT (event_id, recipient_id, channel) DO NOTHING RETURNING true",
         delivery.delivery_id,
         delivery.event_id,
         delivery.recipient_id,
@@ -50,6 +59,8 @@ async def add_delivery(conn: asyncpg.Connection, delivery: NewDelivery) -> bool:
         delivery.jurisdiction,
         delivery.body,
         delivery.traceparent,
+        delivery.channel,
+        delivery.failure,
     )
     return bool(inserted)
 
@@ -59,7 +70,8 @@ async def add_delivery(conn: asyncpg.Connection, delivery: NewDelivery) -> bool:
 # without two of them sending the same delivery at once.
 _READY = (
     "d.status = 'pending' AND NOT EXISTS (SELECT 1 FROM deliveries e WHERE e.status = 'pending' "
-    "AND e.recipient_id = d.recipient_id AND e.case_id = d.case_id AND e.seq < d.seq)"
+    "AND e.recipient_id = d.recipient_id AND e.channel = d.channel AND e.case_id = d.case_id "
+    "AND e.seq < d.seq)"
 )
 
 
@@ -162,15 +174,22 @@ async def mark_dead_letter_published(conn: asyncpg.Connection, delivery_id: uuid
 
 
 async def find_deliveries(
-    conn: asyncpg.Connection, *, case_id: uuid.UUID | None, status: str | None, limit: int
+    conn: asyncpg.Connection,
+    *,
+    case_id: uuid.UUID | None,
+    status: str | None,
+    limit: int,
+    recipient_id: str | None = None,
 ) -> list[asyncpg.Record]:
     return await conn.fetch(
         f"SELECT {DELIVERY_COLUMNS} FROM deliveries "
         "WHERE ($1::uuid IS NULL OR case_id = $1) AND ($2::text IS NULL OR status = $2) "
-        "ORDER BY case_id, seq, recipient_id, created_at LIMIT $3",
+        "AND ($4::text IS NULL OR recipient_id = $4) "
+        "ORDER BY case_id, seq, recipient_id, channel, created_at LIMIT $3",
         case_id,
         status,
         limit,
+        recipient_id,
     )
 
 
@@ -204,3 +223,25 @@ async def reopen_for_resend(conn: asyncpg.Connection, delivery_id: uuid.UUID) ->
         delivery_id,
     )
     return str(row["status"])
+
+
+CASE_COLUMNS = (
+    "case_id, jurisdiction, last_seq, grade, key_case, responsible_department, police_transferred_on, "
+    "criminal_filed_on, trial_and_return_by, supervision_from, clearance_by, closed"
+)
+
+
+async def load_case(conn: asyncpg.Connection, case_id: uuid.UUID) -> CaseFacts | None:
+    """The case's facts, locked for the caller's transaction (events of one case apply one at a time)."""
+    row = await conn.fetchrow(f"SELECT {CASE_COLUMNS} FROM cases WHERE case_id = $1 FOR UPDATE", case_id)
+    return CaseFacts(**dict(row)) if row is not None else None
+
+
+async def save_case(conn: asyncpg.Connection, facts: CaseFacts) -> None:
+    values = [getattr(facts, c.strip()) for c in CASE_COLUMNS.split(",")]
+    updates = ", ".join(f"{c.strip()} = EXCLUDED.{c.strip()}" for c in CASE_COLUMNS.split(",")[1:])
+    await conn.execute(
+        f"INSERT INTO cases ({CASE_COLUMNS}) VALUES ({', '.join(f'${i + 1}' for i in range(len(values)))}) "
+        f"ON CONFLICT (case_id) DO UPDATE SET {updates}, updated_at = now()",
+        *values,
+    )

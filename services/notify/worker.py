@@ -22,19 +22,12 @@ from faststream.kafka import KafkaBroker
 from opentelemetry import trace
 
 from cluetrail.settings import CommonSettings
-from cluetrail.telemetry import context_from_traceparent, current_traceparent
-from services.notify import store
+from cluetrail.telemetry import context_from_traceparent
+from services.notify import channels, store
 from services.notify.domain.backoff import RetryPolicy
 from services.notify.domain.recipients import RecipientBook
-from services.notify.domain.signing import DELIVERY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 
 log = logging.getLogger(__name__)
-
-
-def describe_failure(response: httpx.Response | None, error: BaseException | None) -> str:
-    if response is not None:
-        return f"HTTP {response.status_code}"
-    return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
 
 
 class DeliveryWorker:
@@ -52,7 +45,11 @@ class DeliveryWorker:
         tracer: trace.Tracer,
         senders: int = 4,
         poll_seconds: float = 2.0,
+        smtp: channels.SmtpConfig | None = None,
+        sms: channels.SmsGateway | None = None,
     ) -> None:
+        self._smtp = smtp
+        self._sms = sms
         self._pool = pool
         self._broker = broker
         self._settings = settings
@@ -158,34 +155,24 @@ class DeliveryWorker:
                 )
                 await store.mark_dead(conn, delivery_id, attempts, round_attempts, reason)
                 return
-            timestamp = str(int(time.time()))
-            body: str = row["body"]
-            headers = {
-                "Content-Type": "application/json; charset=utf-8",
-                DELIVERY_HEADER: str(delivery_id),
-                TIMESTAMP_HEADER: timestamp,
-                SIGNATURE_HEADER: sign(recipient.secret, timestamp, body),
-            }
-            traceparent = current_traceparent()
-            if traceparent:
-                headers["traceparent"] = traceparent
             started = time.monotonic()
-            response: httpx.Response | None = None
-            error: BaseException | None = None
-            try:
-                response = await self._client.post(
-                    str(recipient.webhook_url), content=body.encode(), headers=headers
-                )
-            except httpx.HTTPError as exc:
-                error = exc
+            outcome = await channels.send(
+                row["channel"],
+                recipient=recipient,
+                delivery_id=delivery_id,
+                body=row["body"],
+                client=self._client,
+                smtp=self._smtp,
+                sms=self._sms,
+            )
             duration_ms = int((time.monotonic() - started) * 1000)
-            ok = response is not None and response.is_success
-            failure = None if ok else describe_failure(response, error)
+            ok = outcome.ok
+            failure = outcome.error
             await store.record_attempt(
                 conn,
                 delivery_id,
                 attempts,
-                status_code=response.status_code if response is not None else None,
+                status_code=outcome.status_code,
                 error=failure,
                 duration_ms=duration_ms,
             )
@@ -194,9 +181,14 @@ class DeliveryWorker:
                 await store.mark_delivered(conn, delivery_id, attempts, round_attempts)
                 self.sent_total += 1
                 log.info(
-                    "delivered %s (%s seq %s) to %s", delivery_id, row["event_type"], row["seq"], recipient.id
+                    "delivered %s (%s seq %s) to %s by %s",
+                    delivery_id,
+                    row["event_type"],
+                    row["seq"],
+                    recipient.id,
+                    row["channel"],
                 )
-            elif self._policy.exhausted(round_attempts):
+            elif outcome.permanent or self._policy.exhausted(round_attempts):
                 await store.mark_dead(conn, delivery_id, attempts, round_attempts, failure or "failed")
                 log.warning(
                     "delivery %s to %s is dead after %s attempts: %s",

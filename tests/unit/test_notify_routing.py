@@ -122,15 +122,22 @@ def demo_entries() -> list[dict[str, Any]]:
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        (lambda e: e[1].update(id=e[0]["id"]), "recipient yaohai-lead-office .* appears twice"),
-        (lambda e: e[2].update(jurisdiction="999999"), "shouxian-lead-office .* jurisdiction 999999"),
-        (lambda e: e[3].update(webhook_url="not a url"), r"entry 3 \(litong-lead-office\): webhook_url"),
-        (lambda e: e[1].update(secret="short"), r"entry 1 \(yaohai-police\): secret"),
+        (lambda e: e[2].update(id=e[0]["id"]), "recipient yaohai-lead-office .* appears twice"),
+        (lambda e: e[6].update(jurisdiction="999999"), "shouxian-lead-office .* jurisdiction 999999"),
+        (lambda e: e[7].update(webhook_url="not a url"), r"entry 7 \(litong-lead-office\): webhook_url"),
+        (lambda e: e[2].update(secret="short"), r"entry 2 \(yaohai-police\): secret"),
         (lambda e: e[0]["routes"].append({"event": "escalated", "targets": ["mayor"]}), r"entry 0 .*routes"),
-        (lambda e: e[0]["routes"].append({"event": "reopened"}), r"entry 0 .*routes.1.event|routes"),
+        (lambda e: e[0]["routes"].append({"event": "coffee-break"}), r"entry 0 .*routes.7.event"),
         (lambda e: e[0]["routes"].append({"event": "closed", "targets": ["police"]}), "only meaningful"),
-        (lambda e: e[2].update(routes=[]), r"entry 2 \(shouxian-lead-office\): routes"),
-        (lambda e: e[1].update(unknown_key=1), r"entry 1 \(yaohai-police\): unknown_key"),
+        (lambda e: e[6].update(routes=[]), r"entry 6 \(shouxian-lead-office\): routes"),
+        (lambda e: e[2].update(unknown_key=1), r"entry 2 \(yaohai-police\): unknown_key"),
+        (
+            lambda e: e[2]["routes"].append({"event": "closed", "channels": ["email"]}),
+            "yaohai-police .* no email",
+        ),
+        (lambda e: e[0]["routes"].append({"event": "closed", "channels": ["fax"]}), r"entry 0 .*channels"),
+        (lambda e: e[5].update(email="not-an-address"), r"entry 5 \(dadian-community-office\): email"),
+        (lambda e: e[2].update(escalates_to="mayor-office"), "yaohai-police .* escalates_to mayor-office"),
     ],
 )
 def test_a_bad_recipients_file_is_refused_naming_the_entry(change: Any, message: str, tmp_path: Path) -> None:
@@ -160,7 +167,50 @@ def test_production_refuses_to_start_with_demo_secrets() -> None:
         environment="production",
         reporter_keys=json.dumps({"prod-1": base64.b64encode(b"p" * 32).decode()}),
         reporter_key_id="prod-1",
+        auth_secret="p" * 40,
+        **{"CLUETRAIL_NOTIFY_SMS_GATEWAY_SECRET": "production-gateway-secret"},
     )
     with pytest.raises(RecipientsError, match=r"yaohai-lead-office.*demo secrets"):
         load_recipients(production, default_registry())
-    assert len(load_recipients(NotifySettings(), default_registry())) == 4
+    assert len(load_recipients(NotifySettings(), default_registry())) == 8
+
+
+def routed(event: Envelope, department: str | None = None) -> dict[str, tuple[str, ...]]:
+    return {r.recipient.id: r.channels for r in demo_book().routings_for(event, department)}
+
+
+def test_a_police_transfer_reaches_the_police_by_webhook_and_sms_and_the_finance_bureau_by_mail() -> None:
+    transfer = escalation(EscalationTarget.POLICE, "340102")
+    assert routed(transfer, "财政金融局、人民银行") == {
+        "yaohai-police": ("webhook", "sms"),
+        "yaohai-finance-bureau": ("email",),
+    }
+    # A case of another sector is not the finance bureau's business.
+    assert routed(transfer, "社会事务中心") == {"yaohai-police": ("webhook", "sms")}
+
+
+def test_reminders_and_alerts_go_to_the_offices_that_asked_for_them() -> None:
+    book = demo_book()
+    deadline = {r.recipient.id for r in book.routings_of_notice("reporting-deadline", "340102L01003")}
+    assert deadline == {"longgang-street-office", "dadian-community-office"}
+    street_only = {r.recipient.id for r in book.routings_of_notice("reporting-deadline", "340102L01")}
+    assert street_only == {"longgang-street-office"}
+    alert = book.routings_of_notice("delivery-dead", "340102L01003")
+    assert [(r.recipient.id, r.channels) for r in alert] == [("yaohai-operations", ("webhook", "email"))]
+
+
+def test_an_unacknowledged_notice_goes_up_one_level() -> None:
+    book = demo_book()
+    police, street, lead = (
+        book.get(i) for i in ("yaohai-police", "longgang-street-office", "yaohai-lead-office")
+    )
+    assert police is not None and street is not None and lead is not None
+    assert book.next_level(police) == lead
+    assert book.next_level(street) == lead
+    assert book.next_level(lead) is None  # no city lead office is configured in the demo
+
+
+def test_every_route_sends_only_on_channels_the_recipient_has_an_address_for() -> None:
+    for recipient in demo_book():
+        for route in recipient.routes:
+            assert all(recipient.address(c) for c in route.channels), (recipient.id, route.event)

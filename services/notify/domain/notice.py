@@ -2,31 +2,42 @@
 
 A notice carries what the recipient needs to act (case id, where, what happened, why or with what
 outcome, the event's place in the case, when) and nothing about the reporter: the reporter's identity is
-protected (举报人保护制度), so neither the actor nor any field of the original clue is ever copied in.
+protected (举报人保护制度), so neither the actor nor any field of the original clue is ever copied in;
+payload fields of other events are copied only when listed in ``PAYLOAD_FACTS``.
+
+Texts come from Jinja templates (one file per event type or notice kind, ``<kind>.j2``), so a deployment
+can word them itself; a template that cannot be rendered fails that one delivery, never the others.
 """
 
 from __future__ import annotations
 
 import json
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from importlib import resources
+from pathlib import Path
 from typing import Any
+
+import jinja2
 
 from contracts.envelope import Envelope
 from contracts.events import CaseClosed, CaseEscalated
 from contracts.jurisdictions import JurisdictionRegistry
 from contracts.vocabulary import EscalationTarget, Outcome
-from services.notify.domain.recipients import Recipient
+from services.notify.domain.recipients import ROUTED_EVENTS, Recipient
 
 # China keeps one offset all year (no daylight saving), so a fixed zone is exact.
 BEIJING = timezone(timedelta(hours=8), "北京时间")
+DEFAULT_TEMPLATES = Path(str(resources.files("services.notify").joinpath("templates")))
+SMS_MAX_CHARS = 300
 
 TARGET_LABELS: dict[EscalationTarget, str] = {
     EscalationTarget.LEAD_OFFICE: "处非办（逐级上报）",
     EscalationTarget.POLICE: "公安机关（移送公安）",
     EscalationTarget.OTHER_REGION: "相关涉及地（跨区域通报）",
 }
-OUTCOME_LABELS: dict[Outcome, str] = {
+OUTCOME_LABELS: dict[str, str] = {
     Outcome.NO_VIOLATION: "未发现违法违规",
     Outcome.RECTIFIED: "已整改",
     Outcome.FUNDS_RETURNED: "资金已清退",
@@ -35,6 +46,25 @@ OUTCOME_LABELS: dict[Outcome, str] = {
     Outcome.MERGED: "已并案",
     Outcome.WRITTEN_OFF: "风险已销号",
 }
+# The payload fields of newer case events a recipient may see; anything else stays out of notices.
+PAYLOAD_FACTS: dict[str, tuple[str, ...]] = {
+    "key-case-flagged": (
+        "reasons",
+        "supervising_leader",
+        "criminal_filed_on",
+        "trial_and_return_by",
+        "supervision_from",
+        "clearance_by",
+    ),
+    "handoff-requested": ("from_jurisdiction", "to_jurisdiction", "reason"),
+    "police-accepted": ("police_case_number", "accepted_at", "police_jurisdiction"),
+    "written-off": ("outcome", "summary", "recovered_amount_yuan"),
+    "reopened": ("reason", "trigger"),
+}
+
+
+class TemplateError(ValueError):
+    """A notice text could not be written (missing or broken template); the delivery is dead."""
 
 
 def place_name(registry: JurisdictionRegistry, code: str) -> str:
@@ -49,30 +79,39 @@ def beijing_time(moment: datetime) -> str:
     return moment.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M:%S") + "（北京时间）"
 
 
-def render_text(event: Envelope, registry: JurisdictionRegistry) -> str:
-    """The human-readable notice (one paragraph of Chinese)."""
-    where = place_name(registry, event.jurisdiction)
-    head = f"案件 {event.case_id}（{where}）第 {event.seq} 号事件，发生于 {beijing_time(event.occurred_at)}："
-    if isinstance(event, CaseEscalated):
-        p = event.payload
-        how = "依规则自动上报" if p.rule else "经办人员上报"
-        return (
-            f"【案件上报】{head}已上报至{place_name(registry, p.target_jurisdiction)}"
-            f"{TARGET_LABELS[p.target]}，{how}。事由：{p.reason}"
+class Templates:
+    """The notice templates of a deployment; ``check()`` at start-up names a template that will not load."""
+
+    def __init__(self, directory: Path = DEFAULT_TEMPLATES) -> None:
+        self.directory = directory
+        self._env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(str(directory)),
+            undefined=jinja2.StrictUndefined,
+            autoescape=False,  # plain text for webhooks, mail and SMS, never HTML
+            keep_trailing_newline=False,
         )
-    if isinstance(event, CaseClosed):
-        c = event.payload
-        return (
-            f"【案件办结】{head}已办结，结果：{OUTCOME_LABELS[c.outcome]}，"
-            f"追赃挽损 {c.recovered_amount_yuan} 元。说明：{c.summary}"
-        )
-    raise ValueError(f"no notice template for {event.type} events")
+
+    def check(self, kinds: frozenset[str] = ROUTED_EVENTS) -> None:
+        for kind in sorted(kinds):
+            try:
+                self._env.get_template(f"{kind}.j2")
+            except jinja2.TemplateError as exc:
+                raise TemplateError(f"notice template {self.directory / (kind + '.j2')}: {exc}") from exc
+
+    def render(self, kind: str, context: dict[str, Any]) -> str:
+        try:
+            return self._env.get_template(f"{kind}.j2").render(**context).strip()
+        except jinja2.TemplateNotFound as exc:
+            raise TemplateError(f"no notice template for {kind} events") from exc
+        except Exception as exc:  # a template error of any kind is this delivery's fault, not the batch's
+            raise TemplateError(f"notice template {kind}.j2 failed: {type(exc).__name__}: {exc}") from exc
 
 
-def render_notice(
-    event: Envelope, recipient: Recipient, registry: JurisdictionRegistry, delivery_id: uuid.UUID
-) -> dict[str, Any]:
-    """The JSON document POSTed to ``recipient`` for ``event``."""
+DEFAULT = Templates()
+
+
+def event_facts(event: Envelope, registry: JurisdictionRegistry) -> dict[str, Any]:
+    """The structured facts of a case event a recipient may see."""
     facts: dict[str, Any] = {
         "event_id": str(event.event_id),
         "event_type": event.type,
@@ -99,13 +138,106 @@ def render_notice(
             "summary": event.payload.summary,
             "recovered_amount_yuan": event.payload.recovered_amount_yuan,
         }
+    elif event.type in PAYLOAD_FACTS:
+        payload = getattr(event, "payload", None)
+        dumped = payload.model_dump(mode="json") if payload is not None else {}
+        facts["details"] = {k: dumped[k] for k in PAYLOAD_FACTS[event.type] if k in dumped}
+    return facts
+
+
+def event_context(event: Envelope, registry: JurisdictionRegistry) -> dict[str, Any]:
+    """What a case event's template may use."""
+    where = place_name(registry, event.jurisdiction)
+    context: dict[str, Any] = {
+        "case_id": str(event.case_id),
+        "seq": event.seq,
+        "place": where,
+        "when": beijing_time(event.occurred_at),
+        "head": f"案件 {event.case_id}（{where}）第 {event.seq} 号事件，"
+        f"发生于 {beijing_time(event.occurred_at)}：",
+    }
+    if isinstance(event, CaseEscalated):
+        p = event.payload
+        context |= {
+            "target_place": place_name(registry, p.target_jurisdiction),
+            "target_label": TARGET_LABELS[p.target],
+            "how": "依规则自动上报" if p.rule else "经办人员上报",
+            "reason": p.reason,
+        }
+    elif isinstance(event, CaseClosed):
+        c = event.payload
+        context |= {
+            "outcome_label": OUTCOME_LABELS[c.outcome],
+            "recovered_amount_yuan": c.recovered_amount_yuan,
+            "summary": c.summary,
+        }
+    else:
+        details: dict[str, Any] = event_facts(event, registry).get("details", {})
+        context |= details
+        if "outcome" in details:
+            context["outcome_label"] = OUTCOME_LABELS.get(details["outcome"], details["outcome"])
+        for field, name in (
+            ("from_jurisdiction", "from_place"),
+            ("to_jurisdiction", "to_place"),
+            ("police_jurisdiction", "police_place"),
+        ):
+            if field in details:
+                context[name] = place_name(registry, details[field])
+    return context
+
+
+def render_text(event: Envelope, registry: JurisdictionRegistry, templates: Templates = DEFAULT) -> str:
+    """The human-readable notice of a case event (one paragraph of Chinese)."""
+    if event.type not in ROUTED_EVENTS:
+        raise TemplateError(f"no notice template for {event.type} events")
+    return templates.render(event.type, event_context(event, registry))
+
+
+def render_notice(
+    event: Envelope,
+    recipient: Recipient,
+    registry: JurisdictionRegistry,
+    delivery_id: uuid.UUID,
+    templates: Templates = DEFAULT,
+) -> dict[str, Any]:
+    """The JSON document POSTed to ``recipient``'s webhook for ``event``."""
     return {
         "delivery_id": str(delivery_id),
         "recipient_id": recipient.id,
         "recipient_name": recipient.name,
-        "text": render_text(event, registry),
-        **facts,
+        "text": render_text(event, registry, templates),
+        **event_facts(event, registry),
     }
+
+
+@dataclass(frozen=True)
+class Message:
+    """What goes out on one channel: a webhook's JSON, a mail (subject and text) or an SMS text."""
+
+    channel: str
+    body: str
+
+
+def subject_of(text: str) -> str:
+    """A mail subject: the notice's 【label】 and case, cut to a readable length."""
+    head = text.split("：", 1)[0]
+    return head if len(head) <= 120 else head[:119] + "…"
+
+
+def channel_message(channel: str, recipient: Recipient, document: dict[str, Any]) -> Message:
+    """The body stored for one channel of a delivery, from the webhook document of the notice."""
+    if channel == "webhook":
+        return Message(channel, notice_body(document))
+    text: str = document["text"]
+    ack = document.get("acknowledge_url")
+    if channel == "email":
+        lines = [text, "", f"通知编号：{document['delivery_id']}"]
+        if ack:
+            lines.append(f"确认收到：{ack}")
+        mail = {"to": recipient.email, "subject": subject_of(text), "text": "\n".join(lines)}
+        return Message(channel, notice_body(mail))
+    short = text if len(text) <= SMS_MAX_CHARS else text[: SMS_MAX_CHARS - 1] + "…"
+    return Message(channel, notice_body({"to": recipient.phone, "text": short}))
 
 
 def notice_body(document: dict[str, Any]) -> str:

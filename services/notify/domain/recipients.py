@@ -1,18 +1,24 @@
 """Recipients and their routes: configuration as data, validated at start-up, and the routing rule.
 
-A recipient (the district lead office, the police, another region's office) receives an event when a
-route names the event type (and, for an escalation, the route lists its target or lists none), and the
-place the event concerns lies in the recipient's jurisdiction subtree. The place of an escalation is
-its ``target_jurisdiction`` (a cross-region notice goes to the office of the region told); the place of
-any other event is the case's jurisdiction.
+A recipient (the district lead office, the police, a sector department, another region's office, a
+street or community office, the lead office's operations desk) receives an event when one of its routes
+names the event type (for an escalation, the route lists its target or lists none; a route limited to
+departments matches only cases whose responsible department it lists), and the place the event concerns
+lies in the recipient's jurisdiction subtree. The place of an escalation or a handoff is the
+jurisdiction it goes to (a cross-region notice goes to the office of the region told); the place of any
+other event is the case's jurisdiction. Each route names the channels the notice goes out on.
+
+Reporters are never recipients: a reporter follows the case through the receipt status (intake) only, so
+no route can reach a reporter and no notice carries who reported a clue.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
@@ -22,10 +28,31 @@ from contracts.events import CaseEscalated
 from contracts.jurisdictions import JurisdictionRegistry
 from contracts.vocabulary import EscalationTarget
 
-RoutedEvent = Literal["escalated", "closed"]
-ROUTED_EVENTS: frozenset[str] = frozenset({"escalated", "closed"})
+# Case events (written by triage) and notices (written by notify: reminders and alerts) a route can
+# name. Case-event types not listed are history to notify: they reach nobody.
+RoutedEvent = Literal[
+    "escalated",
+    "closed",
+    "key-case-flagged",
+    "handoff-requested",
+    "police-accepted",
+    "written-off",
+    "reopened",
+    "reporting-deadline",
+    "key-case-deadline",
+    "unacknowledged",
+    "delivery-dead",
+]
+ROUTED_EVENTS: frozenset[str] = frozenset(get_args(RoutedEvent))
+Channel = Literal["webhook", "email", "sms"]
+RecipientRole = Literal[
+    "lead_office", "police", "sector_department", "street_office", "community_office", "operations", "office"
+]
+ADDRESS_FIELD: dict[str, str] = {"webhook": "webhook_url", "email": "email", "sms": "phone"}
 # Demo secrets are recognisable, so a production deployment that forgot to replace them refuses to start.
 DEMO_SECRET_PREFIX = "demo-only-"
+EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+Department = Annotated[str, StringConstraints(min_length=1, max_length=100)]
 
 
 class RecipientsError(ValueError):
@@ -33,7 +60,7 @@ class RecipientsError(ValueError):
 
 
 class Route(BaseModel):
-    """One kind of event a recipient wants; ``targets`` narrows escalations to the named targets."""
+    """One kind of event a recipient wants, on which channels; ``targets`` and ``departments`` narrow it."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -41,32 +68,69 @@ class Route(BaseModel):
     targets: list[EscalationTarget] | None = Field(
         default=None, min_length=1, description="Only for escalated; None means every target."
     )
+    departments: list[Department] | None = Field(
+        default=None, min_length=1, description="Only cases whose responsible department is listed."
+    )
+    channels: list[Channel] = Field(default_factory=lambda: ["webhook"], min_length=1)
 
-    def accepts(self, event: Envelope) -> bool:
+    def accepts(self, event: Envelope, department: str | None = None) -> bool:
         if event.type != self.event:
             return False
-        if isinstance(event, CaseEscalated) and self.targets is not None:
-            return event.payload.target in self.targets
-        return True
+        if (
+            isinstance(event, CaseEscalated)
+            and self.targets is not None
+            and event.payload.target not in self.targets
+        ):
+            return False
+        return self.departments is None or department in self.departments
 
 
 class Recipient(BaseModel):
-    """A system that must be told of case events (a lead office, a police bureau, another region)."""
+    """A system or office that must be told (a lead office, a police bureau, a department, a region)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     id: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$")]
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-    webhook_url: AnyHttpUrl
-    secret: Annotated[str, StringConstraints(min_length=16, max_length=256)]
+    role: RecipientRole = "office"
+    webhook_url: AnyHttpUrl | None = None
+    email: Annotated[str, StringConstraints(pattern=EMAIL_PATTERN, max_length=254)] | None = None
+    phone: Annotated[str, StringConstraints(pattern=r"^\+?[0-9][0-9-]{4,19}$")] | None = None
+    secret: Annotated[str, StringConstraints(min_length=16, max_length=256)] = Field(
+        description="Signs this recipient's webhooks and its acknowledgement tokens"
+    )
     jurisdiction: JurisdictionCode
+    escalates_to: str | None = Field(
+        default=None,
+        description="Told when a key-case notice to this recipient stays unacknowledged; default: the "
+        "lead office of its own district (for a lead office: of the jurisdiction above)",
+    )
     routes: list[Route] = Field(min_length=1)
+
+    def address(self, channel: str) -> str | None:
+        """Where ``channel`` reaches this recipient, or None when it has no such address."""
+        if channel == "webhook":
+            return str(self.webhook_url) if self.webhook_url else None
+        return self.email if channel == "email" else self.phone if channel == "sms" else None
+
+
+@dataclass(frozen=True)
+class Routing:
+    """One recipient to tell of one event, and the channels to tell it on."""
+
+    recipient: Recipient
+    channels: tuple[Channel, ...]
 
 
 def place_of(event: Envelope) -> str:
-    """The jurisdiction an event concerns for routing: an escalation's target, else the case's own."""
+    """The jurisdiction an event concerns for routing: where an escalation or a handoff goes, else the
+    case's own."""
     if isinstance(event, CaseEscalated):
         return event.payload.target_jurisdiction
+    if event.type == "handoff-requested":
+        target = getattr(getattr(event, "payload", None), "to_jurisdiction", None)
+        if isinstance(target, str):
+            return target
     return event.jurisdiction
 
 
@@ -85,7 +149,21 @@ class RecipientBook:
             for route in recipient.routes:
                 if route.targets is not None and route.event != "escalated":
                     raise RecipientsError(f"{label}: targets are only meaningful on the escalated route")
+                for channel in route.channels:
+                    if recipient.address(channel) is None:
+                        raise RecipientsError(
+                            f"{label}: route {route.event} sends by {channel} but the recipient has no "
+                            f"{ADDRESS_FIELD[channel]}"
+                        )
             self._by_id[recipient.id] = recipient
+        for recipient in self._by_id.values():
+            label = f"recipient {recipient.id} ({recipient.name})"
+            if recipient.escalates_to is None:
+                continue
+            if recipient.escalates_to not in self._by_id:
+                raise RecipientsError(f"{label}: escalates_to {recipient.escalates_to} is not a recipient")
+            if recipient.escalates_to == recipient.id:
+                raise RecipientsError(f"{label} escalates to itself")
 
     @classmethod
     def from_json(
@@ -134,19 +212,53 @@ class RecipientBook:
         """Ids of recipients still holding a demo secret (refused in production)."""
         return [r.id for r in self._by_id.values() if r.secret.startswith(DEMO_SECRET_PREFIX)]
 
-    def recipients_for(self, event: Envelope) -> list[Recipient]:
+    def recipients_for(self, event: Envelope, department: str | None = None) -> list[Recipient]:
         """Every recipient that must receive ``event``, in configuration order.
 
         Raises ``contracts.jurisdictions.JurisdictionError`` when the event names a jurisdiction the
         tree does not know: such an event cannot be routed and must not be silently dropped.
         """
+        return [r.recipient for r in self.routings_for(event, department)]
+
+    def routings_for(self, event: Envelope, department: str | None = None) -> list[Routing]:
+        """Every recipient that must receive case event ``event``, with the channels its routes name."""
         if event.type not in ROUTED_EVENTS:
             return []
         place = place_of(event)
         self._registry.get(place)
-        return [
-            r
-            for r in self._by_id.values()
-            if any(route.accepts(event) for route in r.routes)
-            and self._registry.is_within(place, r.jurisdiction)
-        ]
+        return self._matching(place, lambda route: route.accepts(event, department))
+
+    def routings_of_notice(self, kind: str, place: str) -> list[Routing]:
+        """Recipients of a notice of ``kind`` (a reminder, an alert) about jurisdiction ``place``."""
+        self._registry.get(place)
+        return self._matching(place, lambda route: route.event == kind)
+
+    def _matching(self, place: str, wanted: Callable[[Route], bool]) -> list[Routing]:
+        found: list[Routing] = []
+        for recipient in self._by_id.values():
+            if not self._registry.is_within(place, recipient.jurisdiction):
+                continue
+            channels: list[Channel] = []
+            for route in recipient.routes:
+                if wanted(route):
+                    channels.extend(c for c in route.channels if c not in channels)
+            if channels:
+                found.append(Routing(recipient, tuple(channels)))
+        return found
+
+    def with_route(self, kind: str) -> list[Recipient]:
+        """Recipients that have a route for ``kind`` (e.g. whom the monthly reminders go to)."""
+        return [r for r in self._by_id.values() if any(route.event == kind for route in r.routes)]
+
+    def next_level(self, recipient: Recipient) -> Recipient | None:
+        """Who is told when a key-case notice to ``recipient`` stays unacknowledged: its configured
+        ``escalates_to``, else the lead office of its own district (a police unit, a department, a street
+        office answer to it), and for a lead office the lead office of the nearest jurisdiction above."""
+        if recipient.escalates_to is not None:
+            return self._by_id[recipient.escalates_to]
+        own = [] if recipient.role == "lead_office" else [self._registry.get(recipient.jurisdiction)]
+        for place in [*own, *self._registry.ancestors(recipient.jurisdiction)]:
+            for candidate in self._by_id.values():
+                if candidate.role == "lead_office" and candidate.jurisdiction == place.code:
+                    return candidate
+        return None
