@@ -33,8 +33,13 @@ CASE_TOPIC_CONFIG = {
 DEAD_LETTER_TOPIC_CONFIG = {"retention.ms": "-1", "retention.bytes": "-1", "cleanup.policy": "delete"}
 
 
+def notice_topic(settings: CommonSettings) -> str:
+    """Notify's own notices (reminders, alerts): part of the audit record like the case log."""
+    return f"{settings.topic_prefix}.notices"
+
+
 async def ensure_topics(settings: CommonSettings, replication_factor: int = 1) -> list[str]:
-    """Create the case and dead-letter topics if missing; return the names created."""
+    """Create the case, dead-letter and notice topics if missing; return the names created."""
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
     await admin.start()
     try:
@@ -48,6 +53,12 @@ async def ensure_topics(settings: CommonSettings, replication_factor: int = 1) -
             ),
             NewTopic(
                 settings.dead_letter_topic, 1, replication_factor, topic_configs=DEAD_LETTER_TOPIC_CONFIG
+            ),
+            NewTopic(
+                notice_topic(settings),
+                settings.case_partitions,
+                replication_factor,
+                topic_configs=CASE_TOPIC_CONFIG,
             ),
         ]
         missing = [t for t in wanted if t.name not in existing]

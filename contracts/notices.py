@@ -1,0 +1,123 @@
+"""Notices: what notify itself decides to tell (reminders, unacknowledged escalations, delivery alerts).
+
+Triage is the only writer of case streams, so notify records its own decisions as notices on the
+``<prefix>.notices`` topic (unlimited retention), keyed by stream. A stream is a case id for notices
+about a case, or ``reporting-deadline/<jurisdiction>`` for the monthly reporting reminders. Notices of a
+stream form a hash chain exactly like a case's events (``contracts.envelope.compute_hash`` over the
+canonical bytes, ``prev_hash`` of the previous notice, ``GENESIS_HASH`` first), so they verify the same way.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+
+from contracts.codes import JurisdictionCode
+from contracts.envelope import (
+    GENESIS_HASH,
+    ChainBreak,
+    Sha256Hex,
+    canonical_bytes,
+    compute_hash,
+    utcnow,
+    uuid7,
+)
+
+NoticeKind = Literal["reporting-deadline", "key-case-deadline", "unacknowledged", "delivery-dead"]
+StreamId = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+class Notice(BaseModel):
+    """One decision of notify, recorded before anyone is told of it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    notice_id: uuid.UUID
+    kind: NoticeKind
+    schema_version: Literal[1] = 1
+    stream: StreamId
+    seq: int = Field(ge=1)
+    jurisdiction: JurisdictionCode
+    case_id: uuid.UUID | None = None
+    occurred_at: AwareDatetime = Field(description="The instant the notice is about (the clock's now).")
+    recorded_at: AwareDatetime
+    causation_id: uuid.UUID | None = Field(default=None, description="The delivery or event it follows.")
+    recipients: list[Annotated[str, StringConstraints(max_length=64)]] = Field(max_length=100)
+    facts: dict[str, Any] = Field(description="What the notice says; never anything about a reporter.")
+    prev_hash: Sha256Hex
+    hash: Sha256Hex
+
+
+def seal_notice(
+    *,
+    kind: str,
+    stream: str,
+    seq: int,
+    prev_hash: str,
+    jurisdiction: str,
+    occurred_at: datetime,
+    recipients: list[str],
+    facts: dict[str, Any],
+    case_id: uuid.UUID | None = None,
+    causation_id: uuid.UUID | None = None,
+) -> Notice:
+    """The next notice of ``stream`` with its hash computed over its canonical JSON."""
+    draft = Notice.model_validate(
+        {
+            "notice_id": uuid7(),
+            "kind": kind,
+            "stream": stream,
+            "seq": seq,
+            "jurisdiction": jurisdiction,
+            "case_id": case_id,
+            "occurred_at": occurred_at,
+            "recorded_at": utcnow(),
+            "causation_id": causation_id,
+            "recipients": recipients,
+            "facts": facts,
+            "prev_hash": prev_hash,
+            "hash": GENESIS_HASH,
+        }
+    )
+    body = draft.model_dump(mode="json")
+    body["hash"] = compute_hash(body)
+    return Notice.model_validate(body)
+
+
+def notice_bytes(notice: Notice) -> bytes:
+    """The wire form: canonical JSON including the hash."""
+    return canonical_bytes(notice.model_dump(mode="json"))
+
+
+def verify_notices(documents: Iterable[Mapping[str, Any]]) -> dict[str, ChainBreak]:
+    """Verify raw notice documents in log order; return the first break of each broken stream."""
+    last: dict[str, tuple[int, str]] = {}
+    breaks: dict[str, ChainBreak] = {}
+    for document in documents:
+        stream = str(document.get("stream"))
+        if stream in breaks:
+            continue
+        seq = document.get("seq")
+        last_seq, last_hash = last.get(stream, (0, GENESIS_HASH))
+        reason = None
+        if not isinstance(seq, int):
+            reason = "notice has no integer seq"
+        elif seq == last_seq and document.get("hash") == last_hash:
+            continue  # an identical notice published twice
+        elif seq != last_seq + 1:
+            reason = f"seq {seq} follows seq {last_seq}"
+        elif document.get("prev_hash") != last_hash:
+            reason = f"prev_hash does not match the hash of seq {last_seq}"
+        elif document.get("hash") != compute_hash(document):
+            reason = "hash does not match the notice's content (altered after it was written)"
+        if reason is not None:
+            breaks[stream] = ChainBreak(
+                stream, seq if isinstance(seq, int) else None, document.get("notice_id"), reason
+            )
+            continue
+        last[stream] = (int(seq), str(document["hash"]))  # type: ignore[arg-type]
+    return breaks
