@@ -17,7 +17,7 @@ from collections.abc import Callable
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, JsonValue, StringConstraints, TypeAdapter
 
 from contracts.codes import CreditCode, JurisdictionCode
 from contracts.envelope import (
@@ -107,8 +107,31 @@ class Factor(_Strict):
     points: int
 
 
+class Suggestion(_Strict):
+    """A sector or behaviour code suggested by a clue's free text, with the phrases that matched."""
+
+    kind: Literal["sector", "behaviour"]
+    code: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{1,40}$")]
+    score: int = Field(ge=0)
+    phrases: list[Annotated[str, StringConstraints(max_length=40)]] = Field(
+        default_factory=list, max_length=50
+    )
+
+
+class RuleOverride(_Strict):
+    """One entry of a district's rule file that replaced the default rule set's (path and new value)."""
+
+    path: Annotated[str, StringConstraints(max_length=100)]
+    value: JsonValue
+
+
 class AssessedPayload(_Strict):
-    """The graded risk of a case (分级分类) under a named, versioned rule set."""
+    """The graded risk of a case (分级分类) under a named, versioned rule set.
+
+    Version 2 adds what an auditor needs besides the factors: the sector graded and whether the reporter
+    gave it or the text suggested it, the suggestions with their matched phrases, the district whose rule
+    file applied with every override it made, and the routing table the department came from.
+    """
 
     grade: Grade
     score: int
@@ -117,6 +140,14 @@ class AssessedPayload(_Strict):
     key_case: bool
     key_case_reasons: list[Annotated[str, StringConstraints(max_length=64)]] = Field(default_factory=list)
     responsible_department: ShortText | None = None
+    sector: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{1,40}$")] | None = None
+    sector_source: Literal["reporter", "suggested"] | None = None
+    suggestions: list[Suggestion] = Field(default_factory=list, max_length=50)
+    classification_rules: Annotated[str, StringConstraints(max_length=64)] | None = None
+    district: JurisdictionCode | None = None
+    district_rules: Annotated[str, StringConstraints(max_length=64)] | None = None
+    overrides: list[RuleOverride] = Field(default_factory=list, max_length=200)
+    routing_table: Annotated[str, StringConstraints(max_length=64)] | None = None
 
 
 class DeterminedPayload(_Strict):
@@ -291,7 +322,7 @@ class ClueReported(Envelope):
 
 class CaseAssessed(Envelope):
     type: Literal["assessed"] = "assessed"
-    schema_version: Literal[1] = 1
+    schema_version: Literal[2] = 2
     payload: AssessedPayload
 
 
@@ -478,8 +509,19 @@ _event_adapter: TypeAdapter[Any] = TypeAdapter(CaseEvent)
 
 Document = dict[str, Any]
 Upcaster = Callable[[Document], Document]
+
+
+def _assessed_v1_to_v2(document: Document) -> Document:
+    """A v1 grade knew no classification, district rules or routing table: those are absent, not guessed."""
+    payload = dict(document["payload"])
+    sector_fields = ("sector", "sector_source", "classification_rules", "district", "district_rules")
+    payload.update({name: None for name in (*sector_fields, "routing_table")})
+    payload.update(suggestions=[], overrides=[])
+    return {**document, "payload": payload}
+
+
 # (type, from_version) -> function returning the document at from_version + 1.
-UPCASTERS: dict[tuple[str, int], Upcaster] = {}
+UPCASTERS: dict[tuple[str, int], Upcaster] = {("assessed", 1): _assessed_v1_to_v2}
 
 
 class UnreadableEvent(ValueError):

@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from contracts.api import ClueSubmission
+from contracts.jurisdictions import JurisdictionRegistry
 from services.triage.domain.grading import RuleSet, RuleSetError, assess
 from services.triage.domain.state import ClueFacts
 from services.triage.rules import rule_set_for
@@ -43,7 +44,18 @@ def show_rules() -> None:
         table.add_row(f"flag:{flag.value}", str(points))
     table.add_row("regions_involved", f"{rules.region_points.each} each, at most {rules.region_points.max}")
     table.add_row("grade", " · ".join(f"≥{t.at_least}: {t.grade.value}" for t in rules.grade_thresholds))
+    if rules.linked_clue_points is not None:
+        table.add_row(
+            "linked_clues", f"{rules.linked_clue_points.each} each, at most {rules.linked_clue_points.max}"
+        )
+    for sector, points in rules.sector_points.items():
+        table.add_row(f"sector:{sector}", str(points))
     table.add_row("key case amount", f"≥{rules.key_case_amount_yuan:,} yuan")
+    if rules.key_case_min_grade is not None:
+        table.add_row("key case grade", f"at least {rules.key_case_min_grade.value}")
+    for district in rules.districts.values():
+        changed = ", ".join(o.path for o in district.override_list())
+        table.add_row(f"district {district.district}", f"{district.version}: {changed}")
     console.print(table)
 
 
@@ -64,8 +76,12 @@ def grade_clue(
         estimated_amount_yuan=clue.estimated_amount_yuan,
         flags=tuple(clue.flags),
         regions_involved=tuple(clue.regions_involved),
+        description=clue.description,
+        behaviours=tuple(clue.behaviours),
     )
-    console.print_json(assess(facts, rules).model_dump_json())
+    registry = JurisdictionRegistry.load(TriageSettings().jurisdictions_file)
+    assessed = assess(facts, rules, jurisdiction=clue.jurisdiction, registry=registry)
+    console.print_json(assessed.model_dump_json())
 
 
 def register(app: typer.Typer) -> None:

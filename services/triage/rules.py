@@ -1,18 +1,74 @@
-"""Loading the grading rule set a deployment uses (validated at start-up, naming the bad entry)."""
+"""Loading the grading rules a deployment uses, validated at start-up (an error names the bad file and entry).
+
+The rule set (``CLUETRAIL_TRIAGE_RULES_FILE``, else the bundled ``triage-rules-2026.2.json``), the
+classification phrases (``CLUETRAIL_TRIAGE_CLASSIFICATION_FILE``, else ``classification-2026.1.json``) and
+the district rule files: the bundled ``districts/*.json``, each replaced by a file of the same district in
+``CLUETRAIL_TRIAGE_DISTRICT_RULES_DIR`` when one is there.
+"""
 
 from __future__ import annotations
 
 from importlib import resources
+from importlib.abc import Traversable
+from pathlib import Path
 
-from services.triage.domain.grading import RuleSet, load_rule_set
+from services.triage.domain.classification import ClassificationError, load_classification
+from services.triage.domain.grading import RuleSet, RuleSetError, load_district_rules, load_rule_set
 from services.triage.settings import TriageSettings
 
-DEFAULT_RULES = "triage-rules-2026.1.json"
+DEFAULT_RULES = "triage-rules-2026.2.json"
+DEFAULT_CLASSIFICATION = "classification-2026.1.json"
+BUNDLED = resources.files("services.triage")
+
+
+def _read(path: Path | Traversable) -> str:
+    return path.read_text(encoding="utf-8")
+
+
+def bundled_rule_set(version: str | None = None) -> RuleSet:
+    """A bundled rule set (the default, or e.g. ``triage-rules/2026.1`` to recompute older grades), with
+    the bundled classification phrases and district files."""
+    name = DEFAULT_RULES if version is None else f"triage-rules-{version.split('/', 1)[1]}.json"
+    return assemble(_read(BUNDLED.joinpath(name)), f"services/triage/{name}")
+
+
+def assemble(
+    rules_text: str,
+    origin: str,
+    *,
+    classification: Path | None = None,
+    district_dir: Path | None = None,
+) -> RuleSet:
+    """The rule set with its classification phrases and district files attached, all validated."""
+    base = load_rule_set(rules_text, origin)
+    source = classification or BUNDLED.joinpath(DEFAULT_CLASSIFICATION)
+    try:
+        phrases = load_classification(_read(source), str(source))
+    except ClassificationError as exc:
+        raise RuleSetError(str(exc)) from exc
+    base = base.model_copy(update={"classification": phrases})
+    files: dict[str, Path | Traversable] = {
+        f.name: f for f in BUNDLED.joinpath("districts").iterdir() if f.name.endswith(".json")
+    }
+    if district_dir is not None:
+        files.update({f.name: f for f in sorted(district_dir.glob("*.json"))})
+    districts = {}
+    for name, file in sorted(files.items()):
+        rules = load_district_rules(_read(file), base, str(file))
+        if f"{rules.district}.json" != name:
+            raise RuleSetError(
+                f"{file}: names district {rules.district}; the file must be {rules.district}.json"
+            )
+        districts[rules.district] = rules
+    return base.model_copy(update={"districts": districts})
 
 
 def rule_set_for(settings: TriageSettings) -> RuleSet:
-    """The rule set named by ``CLUETRAIL_TRIAGE_RULES_FILE``, else the bundled triage-rules/2026.1."""
-    if settings.rules_file is not None:
-        return load_rule_set(settings.rules_file.read_text(encoding="utf-8"), str(settings.rules_file))
-    text = resources.files("services.triage").joinpath(DEFAULT_RULES).read_text(encoding="utf-8")
-    return load_rule_set(text, f"services/triage/{DEFAULT_RULES}")
+    """The rules named by the settings, else the bundled ones."""
+    if settings.rules_file is None:
+        text, origin = _read(BUNDLED.joinpath(DEFAULT_RULES)), f"services/triage/{DEFAULT_RULES}"
+    else:
+        text, origin = _read(settings.rules_file), str(settings.rules_file)
+    return assemble(
+        text, origin, classification=settings.classification_file, district_dir=settings.district_rules_dir
+    )

@@ -16,7 +16,17 @@ class TriageSettings(ServiceSettings):
     rules_file: Path | None = Field(
         None,
         validation_alias="CLUETRAIL_TRIAGE_RULES_FILE",
-        description="Grading rule set (JSON); default: the bundled triage-rules/2026.1",
+        description="Grading rule set (JSON); default: the bundled triage-rules/2026.2",
+    )
+    classification_file: Path | None = Field(
+        None,
+        validation_alias="CLUETRAIL_TRIAGE_CLASSIFICATION_FILE",
+        description="Phrase rules for classification suggestions; default: the bundled classification/2026.1",
+    )
+    district_rules_dir: Path | None = Field(
+        None,
+        validation_alias="CLUETRAIL_TRIAGE_DISTRICT_RULES_DIR",
+        description="Folder of <district>.json rule files, each replacing the bundled one of its district",
     )
     publish_timeout_seconds: float = Field(
         10.0,

@@ -100,7 +100,8 @@ def test_golden_workflow_events_read_verify_and_cover_every_type() -> None:
     assert [e.seq for e in events] == list(range(1, len(lines) + 1))
     assert {e.type for e in events} | {"closed", "determined"} == set(events_module.EVENT_CLASSES)
     for line, event in zip(lines, events, strict=True):
-        assert event_bytes(event) == line, f"{event.type} does not round-trip byte for byte"
+        if parse_document(line)["schema_version"] == event.schema_version:  # upcast events read newer
+            assert event_bytes(event) == line, f"{event.type} does not round-trip byte for byte"
 
 
 @pytest.mark.parametrize("event_type", sorted(events_module.EVENT_CLASSES))

@@ -7,7 +7,6 @@ import asyncio
 import json
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from importlib import resources
 from typing import Any
 
 import httpx
@@ -18,8 +17,10 @@ from cluetrail.kafka import read_log
 from cluetrail.settings import CommonSettings
 from contracts.envelope import verify_chain
 from contracts.events import UnreadableEvent, parse_document
-from services.triage.domain.grading import assess, load_rule_set
+from contracts.jurisdictions import default_registry
+from services.triage.domain.grading import assess
 from services.triage.domain.state import ClueFacts
+from services.triage.rules import bundled_rule_set
 from tests.harness import Stack, wait_until
 
 pytestmark = pytest.mark.e2e
@@ -35,17 +36,18 @@ def post_clue(client: httpx.Client, clue: dict[str, Any]) -> dict[str, Any]:
 
 
 def expected_assessment(clue: dict[str, Any]) -> tuple[str, bool]:
-    rules_text = (
-        resources.files("services.triage").joinpath("triage-rules-2026.1.json").read_text(encoding="utf-8")
-    )
     facts = ClueFacts(
         sector=clue.get("sector"),
         participants=clue.get("participants"),
         estimated_amount_yuan=clue.get("estimated_amount_yuan"),
         flags=tuple(clue.get("flags", ())),
         regions_involved=tuple(clue.get("regions_involved", ())),
+        description=clue["description"],
+        behaviours=tuple(clue.get("behaviours", ())),
     )
-    payload = assess(facts, load_rule_set(rules_text))
+    payload = assess(
+        facts, bundled_rule_set(), jurisdiction=clue["jurisdiction"], registry=default_registry()
+    )
     return payload.grade.value, payload.key_case
 
 

@@ -147,16 +147,16 @@ def test_the_bundled_rule_set_is_in_force_unless_a_deployment_names_another(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.delenv("CLUETRAIL_TRIAGE_RULES_FILE", raising=False)
-    assert rule_set_for(TriageSettings()).version == "triage-rules/2026.1"
+    assert rule_set_for(TriageSettings()).version == "triage-rules/2026.2"
     data = json.loads(RULES_TEXT)
-    data["version"] = "triage-rules/2026.2"
+    data["version"] = "triage-rules/2026.9"
     data["flag_points"]["vulnerable_targets"] = 25
     local = tmp_path / "rules.json"
     local.write_text(json.dumps(data), encoding="utf-8")
     monkeypatch.setenv("CLUETRAIL_TRIAGE_RULES_FILE", str(local))
     rules = rule_set_for(TriageSettings())
     assessed = assess(ClueFacts(flags=(RiskFlag.VULNERABLE_TARGETS,)), rules)
-    assert (assessed.rule_set, assessed.score) == ("triage-rules/2026.2", 25)
+    assert (assessed.rule_set, assessed.score) == ("triage-rules/2026.9", 25)
     local.write_text("{", encoding="utf-8")
     with pytest.raises(RuleSetError, match=f"{local}: not JSON"):
         rule_set_for(TriageSettings())

@@ -44,6 +44,7 @@ from contracts.jurisdictions import JurisdictionRegistry
 from contracts.vocabulary import CaseStatus, Determination, EscalationTarget, Outcome
 from services.triage.domain.errors import TransitionRefused
 from services.triage.domain.grading import RuleSet, assess
+from services.triage.domain.routing import regions_to_notify
 from services.triage.domain.state import CaseState
 
 SERVICE_ACTOR = Actor(kind="service", id="triage")
@@ -79,12 +80,13 @@ def next_reaction(state: CaseState, rules: RuleSet, registry: JurisdictionRegist
     if state.status == CaseStatus.CLOSED:
         return None
     if state.grade is None:
-        return Decision(CaseAssessed, assess(state.clue, rules), SERVICE_ACTOR)
+        assessed = assess(state.clue, rules, jurisdiction=state.jurisdiction, registry=registry)
+        return Decision(CaseAssessed, assessed, SERVICE_ACTOR)
     district = district_of(state.jurisdiction, registry)
     if state.key_case and not state.has_escalation(EscalationTarget.LEAD_OFFICE, rule=RULE_KEY_CASE):
         reasons = ", ".join(state.key_case_reasons)
         return _escalation(EscalationTarget.LEAD_OFFICE, district, f"key case: {reasons}", RULE_KEY_CASE)
-    for region in state.clue.regions_involved:
+    for region in regions_to_notify(state.jurisdiction, state.clue.regions_involved, registry):
         if not state.has_escalation(EscalationTarget.OTHER_REGION, target_jurisdiction=region):
             return _escalation(
                 EscalationTarget.OTHER_REGION,

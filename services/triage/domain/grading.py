@@ -1,8 +1,10 @@
 """Grading a clue (分级分类) under a named, versioned rule set, and recognising key cases (重点案件).
 
-The rule set is data (``services/triage/triage-rules-2026.1.json``), validated when it is loaded. Its
-version string goes into every ``assessed`` event together with every factor and the points it gave, so an
-auditor can recompute any grade years later. Rule set ``triage-rules/2026.1``:
+The rule set is data (``services/triage/triage-rules-<version>.json``), validated when it is loaded. Its
+version goes into every ``assessed`` event together with every factor and the points it gave, the sector
+graded (the reporter's, else the one the clue's text suggests), the district whose rule file applied and
+every override that file made, so an auditor can recompute any grade years later. Rule set
+``triage-rules/2026.2`` (the default; ``2026.1`` stays loadable to recompute older grades):
 
 =====================================  ======================================================
 Factor                                 Points
@@ -12,39 +14,69 @@ amount at risk (风险敞口, yuan)        ≥100,000,000: 50 · ≥10,000,000: 
                                        ≥100,000: 10 · less or unknown: 0
 flag public_outcry (舆论热度)          15
 flag stability_risk (涉稳隐患)         20
-flag vulnerable_targets                10
+flag vulnerable_targets                10 (also when the behaviour targeting_vulnerable is given)
 flag petition_conflict                 15
-flag promised_high_returns             5
+flag promised_high_returns             5 (also when the behaviour promised_high_returns is given)
 flag cross_region                      10
-regions involved                       5 each, at most 20
+regions involved                       5 each, at most 20 (2026.2: only regions outside the district)
+linked clues (舆论热度: reported again) 5 each, at most 15 (2026.2)
+sector weight                          per sector (``sector_points``; e.g. elderly care 10; 2026.2)
 =====================================  ======================================================
 
-Grade: score ≥70 major (重大) · ≥40 serious (较大) · ≥20 general (一般) · otherwise low.
+Grade: score ≥70 major (重大) · ≥40 serious (较大) · ≥20 general (一般) · otherwise low (低). A key case is
+at least ``key_case_min_grade`` (2026.2: serious) — the factor ``key_case_floor`` records it.
 
-Key case when any of: amount ≥ 100,000,000 yuan (``amount_at_least_100m``); cross-region, i.e. regions
-involved or the cross_region flag (``cross_region``); the stability_risk flag (``stability_risk``); public
-outcry together with a petition conflict (``public_outcry_with_petition_conflict``). The grade does not
-depend on key-case status: a key case is handled by escalation, not by points.
+Key case when any of: amount ≥ 100,000,000 yuan (``amount_at_least_100m``); cross-region, i.e. a region
+involved outside the case's own district or the cross_region flag (``cross_region``); the stability_risk
+flag (``stability_risk``); public outcry together with a petition conflict
+(``public_outcry_with_petition_conflict``).
 
-The responsible department (责任部门) comes from the sector, by the demo district's table (seed 001).
+District rule files (``services/triage/districts/<district>.json``) replace entries of the rule set for
+cases in that district — thresholds, bands, single flag or sector points, departments, extra phrases —
+and are validated merged, so a bad override stops triage at start-up naming the file and entry.
 """
 
 from __future__ import annotations
 
 import itertools
 import json
-from typing import Annotated
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from contracts.events import AssessedPayload, Factor
+from contracts.events import AssessedPayload, Factor, RuleOverride
+from contracts.jurisdictions import JurisdictionRegistry
+from contracts.taxonomy import default_taxonomy
 from contracts.vocabulary import Grade, RiskFlag
+from services.triage.domain.classification import (
+    ClassificationError,
+    ClassificationRules,
+    PhraseRule,
+    check_codes,
+    classify,
+    top_sector,
+)
+from services.triage.domain.routing import department_for, regions_to_notify
 from services.triage.domain.state import ClueFacts
 
 KEY_AMOUNT = "amount_at_least_100m"
 KEY_CROSS_REGION = "cross_region"
 KEY_STABILITY = "stability_risk"
 KEY_OUTCRY_AND_PETITION = "public_outcry_with_petition_conflict"
+GRADE_ORDER: tuple[Grade, ...] = (Grade.LOW, Grade.GENERAL, Grade.SERIOUS, Grade.MAJOR)
+# Entries of the rule set a district file may replace; the dict-valued ones entry by entry.
+OVERRIDABLE = (
+    "participants_points",
+    "amount_points",
+    "flag_points",
+    "region_points",
+    "linked_clue_points",
+    "grade_thresholds",
+    "key_case_amount_yuan",
+    "key_case_min_grade",
+    "sector_points",
+)
+MERGED_BY_ENTRY = ("flag_points", "sector_points")
 
 
 class RuleSetError(ValueError):
@@ -78,8 +110,47 @@ def _descending(bands: list[Band], name: str) -> None:
             raise ValueError(f"{name}: band at_least={lower.at_least} must be below the band before it")
 
 
+class DistrictRules(_Data):
+    """A district's rule file: entries replacing the rule set's, its department table, extra phrases."""
+
+    district: str
+    version: Annotated[str, Field(pattern=r"^[0-9A-Z]{6,15}/[0-9]{4}\.[0-9]+$")]
+    about: str = ""
+    grading: dict[str, Any] = Field(default_factory=dict)
+    departments: dict[str, str] = Field(default_factory=dict)
+    phrases: list[PhraseRule] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _known_entries(self) -> DistrictRules:
+        unknown = sorted(set(self.grading) - set(OVERRIDABLE))
+        if unknown:
+            raise ValueError(
+                f"grading: {', '.join(unknown)} cannot be overridden (only {', '.join(OVERRIDABLE)})"
+            )
+        return self
+
+    def override_list(self) -> list[RuleOverride]:
+        """Every replaced entry with its value, as the ``assessed`` event records it."""
+        found = []
+        for name, value in sorted(self.grading.items()):
+            if name in MERGED_BY_ENTRY and isinstance(value, dict):
+                found += [RuleOverride(path=f"{name}.{k}", value=v) for k, v in sorted(value.items())]
+            else:
+                found.append(RuleOverride(path=name, value=value))
+        found += [RuleOverride(path=f"departments.{k}", value=v) for k, v in sorted(self.departments.items())]
+        if self.phrases:
+            found.append(
+                RuleOverride(path="phrases", value=[p.model_dump(mode="json") for p in self.phrases])
+            )
+        return found
+
+
 class RuleSet(_Data):
-    """A grading rule set: bands for participants and amount, points per flag and region, thresholds."""
+    """A grading rule set: bands, flag, region and sector points, thresholds, key-case rules, departments.
+
+    ``classification`` and ``districts`` are attached by the loader from their own files; they are not part
+    of the rule-set file.
+    """
 
     version: Annotated[str, Field(pattern=r"^triage-rules/[0-9]{4}\.[0-9]+$")]
     about: str = ""
@@ -87,9 +158,17 @@ class RuleSet(_Data):
     amount_points: list[Band] = Field(min_length=1)
     flag_points: dict[RiskFlag, int]
     region_points: RegionPoints
+    count_regions: Literal["all", "outside_district"] = "all"
+    linked_clue_points: RegionPoints | None = None
+    flags_from_behaviours: dict[str, RiskFlag] = Field(default_factory=dict)
+    sector_points: dict[str, int] = Field(default_factory=dict)
     grade_thresholds: list[GradeThreshold]
     key_case_amount_yuan: int = Field(gt=0)
+    key_case_min_grade: Grade | None = None
     departments: dict[str, str] = Field(default_factory=dict)
+    default_department: str | None = None
+    classification: ClassificationRules | None = None
+    districts: dict[str, DistrictRules] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _consistent(self) -> RuleSet:
@@ -104,7 +183,42 @@ class RuleSet(_Data):
         thresholds = [t.at_least for t in self.grade_thresholds]
         if thresholds != sorted(thresholds, reverse=True) or thresholds[-1] != 0:
             raise ValueError("grade_thresholds: must descend and end at 0, so every score has a grade")
+        if [t.grade for t in self.grade_thresholds] != list(reversed(GRADE_ORDER)):
+            raise ValueError("grade_thresholds: must name major, serious, general, low in that order")
+        taxonomy = default_taxonomy()
+        for table in ("sector_points", "departments"):
+            unknown = [code for code in getattr(self, table) if not taxonomy.is_sector(code)]
+            if unknown:
+                raise ValueError(f"{table}: unknown sector {', '.join(unknown)}")
         return self
+
+    def for_district(self, district: str | None) -> tuple[RuleSet, DistrictRules | None]:
+        """The rule set in force in ``district`` (its file merged over this one) and that file, if any."""
+        rules = self.districts.get(district) if district is not None else None
+        if rules is None:
+            return self, None
+        return merged(self, rules), rules
+
+
+def merged(base: RuleSet, district: DistrictRules) -> RuleSet:
+    """``base`` with the district's entries replacing its own, validated; raises ``RuleSetError``."""
+    data = base.model_dump(mode="json", exclude={"classification", "districts"})
+    for name, value in district.grading.items():
+        data[name] = {**data[name], **value} if name in MERGED_BY_ENTRY and isinstance(value, dict) else value
+    data["departments"] = {**data["departments"], **district.departments}
+    try:
+        result = RuleSet.model_validate(data)
+    except ValidationError as exc:
+        raise RuleSetError(f"district {district.district} ({district.version}): {_first_error(exc)}") from exc
+    return result.model_copy(update={"classification": base.classification})
+
+
+def _first_error(exc: ValidationError) -> str:
+    """The first problem, where it is and what it is (a rule of the whole model names its entry itself)."""
+    first = exc.errors()[0]
+    message = first["msg"].removeprefix("Value error, ")
+    where = ".".join(str(p) for p in first["loc"])
+    return f"{where}: {message}" if where else message
 
 
 def load_rule_set(text: str, origin: str = "rule set") -> RuleSet:
@@ -114,9 +228,25 @@ def load_rule_set(text: str, origin: str = "rule set") -> RuleSet:
     except json.JSONDecodeError as exc:
         raise RuleSetError(f"{origin}: not JSON ({exc})") from exc
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "top level"
-        raise RuleSetError(f"{origin}: {where}: {first['msg']}") from exc
+        raise RuleSetError(f"{origin}: {_first_error(exc)}") from exc
+
+
+def load_district_rules(text: str, base: RuleSet, origin: str = "district rules") -> DistrictRules:
+    """Parse a district's rule file and check it merges into ``base`` validly; raises ``RuleSetError``."""
+    try:
+        rules = DistrictRules.model_validate(json.loads(text))
+        check_codes(rules.phrases, default_taxonomy(), origin)
+    except json.JSONDecodeError as exc:
+        raise RuleSetError(f"{origin}: not JSON ({exc})") from exc
+    except ValidationError as exc:
+        raise RuleSetError(f"{origin}: {_first_error(exc)}") from exc
+    except ClassificationError as exc:
+        raise RuleSetError(str(exc)) from exc
+    try:
+        merged(base, rules)
+    except RuleSetError as exc:
+        raise RuleSetError(f"{origin}: {exc}") from exc
+    return rules
 
 
 def _band_points(bands: list[Band], value: int | None) -> int:
@@ -125,13 +255,45 @@ def _band_points(bands: list[Band], value: int | None) -> int:
     return next((band.points for band in bands if value >= band.at_least), 0)
 
 
-def key_case_reasons(clue: ClueFacts, rules: RuleSet) -> list[str]:
+def _district(jurisdiction: str | None, registry: JurisdictionRegistry | None) -> str | None:
+    if jurisdiction is None or registry is None or jurisdiction not in registry:
+        return None
+    node = registry.nearest(jurisdiction, "district")
+    return node.code if node is not None else None
+
+
+def other_regions(
+    clue: ClueFacts,
+    rules: RuleSet,
+    jurisdiction: str | None = None,
+    registry: JurisdictionRegistry | None = None,
+) -> list[str]:
+    """The regions involved that count: under ``count_regions="outside_district"`` only those outside the
+    case's district (all of them without a registry to tell)."""
+    if rules.count_regions == "all" or jurisdiction is None or registry is None:
+        return list(dict.fromkeys(clue.regions_involved))
+    return regions_to_notify(jurisdiction, clue.regions_involved, registry)
+
+
+def effective_flags(clue: ClueFacts, rules: RuleSet) -> set[RiskFlag]:
+    """The clue's flags and those its behaviours imply under the rule set."""
+    implied = {rules.flags_from_behaviours[b] for b in clue.behaviours if b in rules.flags_from_behaviours}
+    return set(clue.flags) | implied
+
+
+def key_case_reasons(
+    clue: ClueFacts,
+    rules: RuleSet,
+    *,
+    jurisdiction: str | None = None,
+    registry: JurisdictionRegistry | None = None,
+) -> list[str]:
     """The key-case conditions (重点案件) the clue meets, in a fixed order; empty if none."""
-    flags = set(clue.flags)
+    flags = effective_flags(clue, rules)
     reasons = []
     if clue.estimated_amount_yuan is not None and clue.estimated_amount_yuan >= rules.key_case_amount_yuan:
         reasons.append(KEY_AMOUNT)
-    if clue.regions_involved or RiskFlag.CROSS_REGION in flags:
+    if other_regions(clue, rules, jurisdiction, registry) or RiskFlag.CROSS_REGION in flags:
         reasons.append(KEY_CROSS_REGION)
     if RiskFlag.STABILITY_RISK in flags:
         reasons.append(KEY_STABILITY)
@@ -144,42 +306,101 @@ def grade_for(score: int, rules: RuleSet) -> Grade:
     return next(t.grade for t in rules.grade_thresholds if score >= t.at_least)
 
 
-def assess(clue: ClueFacts, rules: RuleSet) -> AssessedPayload:
-    """Grade a clue: every factor with its value and points, the score, the grade and key-case reasons."""
+def at_least(grade: Grade, floor: Grade | None) -> Grade:
+    """The higher of ``grade`` and ``floor``."""
+    if floor is None:
+        return grade
+    return max(grade, floor, key=GRADE_ORDER.index)
+
+
+def assess(
+    clue: ClueFacts,
+    rules: RuleSet,
+    *,
+    jurisdiction: str | None = None,
+    registry: JurisdictionRegistry | None = None,
+) -> AssessedPayload:
+    """Grade a clue: every factor with its value and points, the score, the grade and key-case reasons,
+    the sector graded (reporter's or suggested) and the responsible department.
+
+    With the case's ``jurisdiction`` and the ``registry``, the rules of its district apply (its file merged
+    over ``rules``) and regions inside the district do not count as other regions.
+    """
+    district = _district(jurisdiction, registry)
+    in_force, district_rules = rules.for_district(district)
+    phrase_rules = [
+        *(rules.classification.rules if rules.classification else []),
+        *(district_rules.phrases if district_rules else []),
+    ]
+    suggestions = classify(clue.description, phrase_rules) if clue.description else []
+    suggested = top_sector(suggestions)
+    sector = clue.sector or (suggested.code if suggested else None)
+    sector_source = "reporter" if clue.sector else ("suggested" if suggested else None)
+
     factors = [
         Factor(
             name="participants",
             value=clue.participants,
-            points=_band_points(rules.participants_points, clue.participants),
+            points=_band_points(in_force.participants_points, clue.participants),
         ),
         Factor(
             name="estimated_amount_yuan",
             value=clue.estimated_amount_yuan,
-            points=_band_points(rules.amount_points, clue.estimated_amount_yuan),
+            points=_band_points(in_force.amount_points, clue.estimated_amount_yuan),
         ),
     ]
-    flags = set(clue.flags)
+    flags = effective_flags(clue, in_force)
     for flag in RiskFlag:
         present = flag in flags
         factors.append(
-            Factor(name=f"flag:{flag.value}", value=present, points=rules.flag_points[flag] if present else 0)
+            Factor(
+                name=f"flag:{flag.value}", value=present, points=in_force.flag_points[flag] if present else 0
+            )
         )
-    regions = len(set(clue.regions_involved))
+    regions = len(other_regions(clue, in_force, jurisdiction, registry))
     factors.append(
         Factor(
             name="regions_involved",
             value=regions,
-            points=min(regions * rules.region_points.each, rules.region_points.max),
+            points=min(regions * in_force.region_points.each, in_force.region_points.max),
         )
     )
+    if in_force.linked_clue_points is not None:
+        linked = in_force.linked_clue_points
+        factors.append(
+            Factor(
+                name="linked_clues",
+                value=clue.linked_clues,
+                points=min(clue.linked_clues * linked.each, linked.max),
+            )
+        )
+    if in_force.sector_points:
+        factors.append(
+            Factor(name="sector", value=sector, points=in_force.sector_points.get(sector or "", 0))
+        )
     score = sum(f.points for f in factors)
-    reasons = key_case_reasons(clue, rules)
+    reasons = key_case_reasons(clue, in_force, jurisdiction=jurisdiction, registry=registry)
+    grade = grade_for(score, in_force)
+    if reasons and in_force.key_case_min_grade is not None:
+        factors.append(Factor(name="key_case_floor", value=in_force.key_case_min_grade.value, points=0))
+        grade = at_least(grade, in_force.key_case_min_grade)
+    department, table = department_for(sector, in_force.departments, in_force.default_department)
     return AssessedPayload(
-        grade=grade_for(score, rules),
+        grade=grade,
         score=score,
         factors=factors,
         rule_set=rules.version,
         key_case=bool(reasons),
         key_case_reasons=reasons,
-        responsible_department=rules.departments.get(clue.sector) if clue.sector else None,
+        responsible_department=department,
+        sector=sector,
+        sector_source=sector_source,
+        suggestions=suggestions,
+        classification_rules=rules.classification.version if rules.classification else None,
+        district=district,
+        district_rules=district_rules.version if district_rules else None,
+        overrides=district_rules.override_list() if district_rules else [],
+        routing_table=(district if district_rules and district_rules.departments else "default")
+        if table
+        else None,
     )

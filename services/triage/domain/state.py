@@ -30,6 +30,9 @@ class ClueFacts(_Frozen):
     estimated_amount_yuan: int | None = None
     flags: tuple[RiskFlag, ...] = ()
     regions_involved: tuple[str, ...] = ()
+    description: str | None = None
+    behaviours: tuple[str, ...] = ()
+    linked_clues: int = 0
 
 
 class Escalation(_Frozen):
@@ -132,6 +135,8 @@ def _start(event: Envelope) -> CaseState:
             estimated_amount_yuan=clue.estimated_amount_yuan,
             flags=tuple(clue.flags),
             regions_involved=tuple(clue.regions_involved),
+            description=clue.description,
+            behaviours=tuple(clue.behaviours),
         ),
     )
 
