@@ -24,10 +24,50 @@ SQL = queries("projection")
 LEDGER_COLUMNS = tuple(f.name for f in fields(LedgerState))
 HISTORY_COLUMNS = (
     "case_id", "seq", "event_id", "type", "schema_version", "occurred_at", "recorded_at", "actor",
-    "prev_hash", "hash", "payload", "kafka_partition", "kafka_offset",
+    "prev_hash", "hash", "payload", "kafka_partition", "kafka_offset", "jurisdiction",
 )  # fmt: skip
 # From this many history rows on, COPY is cheaper than passing them as arrays.
 COPY_THRESHOLD = 50
+# PostgreSQL types of the ledger columns (every other column is text).
+_LEDGER_TYPES = {
+    "case_id": "uuid", "estimated_amount_yuan": "bigint", "participants": "bigint", "score": "integer",
+    "key_case": "boolean", "recovered_amount_yuan": "bigint", "escalations": "integer",
+    "reported_at": "timestamptz", "updated_at": "timestamptz", "last_seq": "integer",
+    "regions_involved": "jsonb", "flags": "jsonb", "measures": "jsonb", "key_case_reasons": "jsonb",
+    "determined_at": "timestamptz", "transferred_to_police": "boolean", "transferred_at": "timestamptz",
+    "police_accepted_at": "timestamptz", "closed_at": "timestamptz", "written_off": "boolean",
+    "reopened": "integer", "rewards_yuan": "bigint", "linked_clues": "integer",
+}  # fmt: skip
+_JSON_COLUMNS = frozenset(name for name, kind in _LEDGER_TYPES.items() if kind == "jsonb")
+_HISTORY_TYPES = (
+    "uuid", "integer", "uuid", "text", "integer", "timestamptz", "timestamptz", "jsonb", "text", "text",
+    "jsonb", "integer", "bigint", "text",
+)  # fmt: skip
+
+
+def _write_changes_sql() -> str:
+    """One round trip for everything an apply changed: ledger rows, history rows (empty when they went by
+    COPY) and grade count increments, each column passed as an array (the shape ``unnest`` takes)."""
+    n = len(LEDGER_COLUMNS)
+    ledger_args = ", ".join(
+        f"${i}::{_LEDGER_TYPES.get(name, 'text')}[]" for i, name in enumerate(LEDGER_COLUMNS, start=1)
+    )
+    history_args = ", ".join(f"${n + i}::{kind}[]" for i, kind in enumerate(_HISTORY_TYPES, start=1))
+    g = n + len(_HISTORY_TYPES)
+    updates = ", ".join(f"{name} = EXCLUDED.{name}" for name in LEDGER_COLUMNS if name != "case_id")
+    return (
+        f"WITH ledger_rows AS (INSERT INTO ledger ({', '.join(LEDGER_COLUMNS)}) "
+        f"SELECT * FROM unnest({ledger_args}) ON CONFLICT (case_id) DO UPDATE SET {updates}), "
+        f"history_rows AS (INSERT INTO history ({', '.join(HISTORY_COLUMNS)}) "
+        f"SELECT * FROM unnest({history_args})), "
+        f"grade_rows AS (INSERT INTO grade_counts (jurisdiction, grade, cases) "
+        f"SELECT * FROM unnest(${g + 1}::text[], ${g + 2}::text[], ${g + 3}::bigint[]) "
+        "ON CONFLICT (jurisdiction, grade) DO UPDATE SET cases = grade_counts.cases + EXCLUDED.cases) "
+        "SELECT 1"
+    )
+
+
+WRITE_CHANGES = _write_changes_sql()
 
 
 @dataclass
@@ -40,7 +80,9 @@ class Applied:
 
 
 def state_from_row(row: asyncpg.Record) -> LedgerState:
-    values = dict(row)
+    values = {name: row[name] for name in LEDGER_COLUMNS}
+    for name in _JSON_COLUMNS:
+        values[name] = tuple(json.loads(values[name]))
     return LedgerState(
         **{
             **values,
@@ -54,8 +96,13 @@ def state_from_row(row: asyncpg.Record) -> LedgerState:
 
 
 def _ledger_values(state: LedgerState) -> tuple[object, ...]:
-    # Enum members go to the database as their codes.
-    return tuple(getattr(v, "value", v) for v in (getattr(state, name) for name in LEDGER_COLUMNS))
+    # Enum members go to the database as their codes, tuples as JSON arrays.
+    return tuple(
+        json.dumps(list(value), ensure_ascii=False)
+        if name in _JSON_COLUMNS
+        else getattr(value, "value", value)
+        for name, value in ((name, getattr(state, name)) for name in LEDGER_COLUMNS)
+    )
 
 
 def _history_values(incoming: Incoming) -> tuple[object, ...]:
@@ -75,6 +122,7 @@ def _history_values(incoming: Incoming) -> tuple[object, ...]:
         json.dumps(document["payload"], ensure_ascii=False),
         record.partition,
         record.offset,
+        event.jurisdiction,
     )
 
 
@@ -123,7 +171,7 @@ async def apply_events(conn: asyncpg.Connection, events: Sequence[Incoming]) -> 
     counts = [(j, g, n) for (j, g), n in sorted(grades.items()) if n != 0]
     if changed or history or counts:
         await conn.execute(
-            SQL["write_changes"],
+            WRITE_CHANGES,
             *_columns(changed, len(LEDGER_COLUMNS)),
             *_columns(history, len(HISTORY_COLUMNS)),
             *_columns(counts, 3),

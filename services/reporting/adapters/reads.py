@@ -17,6 +17,7 @@ import asyncpg
 
 from services.reporting.adapters.sqlfiles import queries
 from services.reporting.adapters.versions import readable_schema, use_schema
+from services.reporting.domain.tables import CaseRecord, Fact
 
 SQL = queries("reads")
 
@@ -32,6 +33,8 @@ class LedgerFilter:
     sector: str | None = None
     reported_from: datetime | None = None
     reported_to: datetime | None = None
+    transferred_to_police: bool | None = None
+    open_only: bool | None = None
 
     def parameters(self) -> tuple[object, ...]:
         return (
@@ -42,6 +45,8 @@ class LedgerFilter:
             self.sector,
             self.reported_from,
             self.reported_to,
+            self.transferred_to_police,
+            self.open_only,
         )
 
 
@@ -60,7 +65,7 @@ async def ledger_page(
     async with snapshot(conn, as_of):
         total = await conn.fetchval(SQL["count_cases"], *where.parameters())
         rows = await conn.fetch(SQL["page_cases"], *where.parameters(), offset, limit)
-    return [dict(r) for r in rows], int(total)
+    return [_ledger_row(r) for r in rows], int(total)
 
 
 async def one_case(
@@ -68,7 +73,7 @@ async def one_case(
 ) -> dict[str, object] | None:
     async with snapshot(conn, as_of):
         row = await conn.fetchrow(SQL["one_case"], case_id)
-    return dict(row) if row is not None else None
+    return _ledger_row(row) if row is not None else None
 
 
 async def case_history(
@@ -83,3 +88,44 @@ async def grade_counts(conn: asyncpg.Connection, as_of: str | None = None) -> li
     async with snapshot(conn, as_of):
         rows = await conn.fetch(SQL["grade_counts"])
     return [dict(r) for r in rows]
+
+
+async def all_ledger_rows(
+    conn: asyncpg.Connection, where: LedgerFilter, as_of: str | None = None
+) -> list[dict[str, object]]:
+    """Every ledger row the filter selects (for exports), newest report first."""
+    async with snapshot(conn, as_of):
+        rows = await conn.fetch(SQL["page_cases"], *where.parameters(), 0, None)
+    return [_ledger_row(r) for r in rows]
+
+
+def _ledger_row(row: asyncpg.Record) -> dict[str, object]:
+    values = dict(row)
+    for name in ("regions_involved", "flags", "measures", "key_case_reasons"):
+        if isinstance(values.get(name), str):
+            values[name] = json.loads(str(values[name]))
+    return values
+
+
+async def table_cases(
+    conn: asyncpg.Connection,
+    jurisdictions: list[str] | None,
+    *,
+    police_only: bool = False,
+    sector: str | None = None,
+    grade: str | None = None,
+    status: str | None = None,
+    as_of: str | None = None,
+) -> tuple[list[CaseRecord], str]:
+    """The cases a table is computed from, each with its facts; and the schema they were read from."""
+    async with snapshot(conn, as_of) as schema:
+        rows = await conn.fetch(
+            SQL["table_cases"], jurisdictions, True if police_only else None, sector, grade, status
+        )
+        history = await conn.fetch(SQL["table_history"], [r["case_id"] for r in rows])
+    facts: dict[uuid.UUID, list[Fact]] = {}
+    for h in history:
+        facts.setdefault(h["case_id"], []).append(
+            Fact(h["type"], h["occurred_at"], h["jurisdiction"], json.loads(h["payload"]))
+        )
+    return [CaseRecord(_ledger_row(r), tuple(facts.get(r["case_id"], ()))) for r in rows], schema

@@ -10,13 +10,32 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import Enum
 
 from contracts.envelope import GENESIS_HASH, Envelope
-from contracts.events import CaseAssessed, CaseClosed, CaseDetermined, CaseEscalated, ClueReported
-from contracts.vocabulary import CaseStatus, ClueSource, Determination, Grade, Outcome
+from contracts.events import (
+    CaseAssessed,
+    CaseClosed,
+    CaseDetermined,
+    CaseEscalated,
+    CaseMerged,
+    CaseReopened,
+    CaseWrittenOff,
+    ClueLinked,
+    ClueReported,
+    HandoffAccepted,
+    HandoffRequested,
+    HandoffReturned,
+    KeyCaseFlagged,
+    MeasureRecorded,
+    PoliceAccepted,
+    PoliceReturned,
+    RewardGranted,
+)
+from contracts.vocabulary import CaseStatus, ClueSource, Determination, EscalationTarget, Grade, Outcome
 
 # The grade_counts bucket of a case that has not been assessed yet.
 UNGRADED = "ungraded"
@@ -46,6 +65,25 @@ class LedgerState:
     updated_at: datetime
     last_seq: int
     last_hash: str
+    # Columns the annex tables need (see docs/reporting.md); timestamps are when the fact occurred.
+    department: str | None = None
+    regions_involved: tuple[str, ...] = ()
+    flags: tuple[str, ...] = ()
+    measures: tuple[str, ...] = ()
+    key_case_reasons: tuple[str, ...] = ()
+    determined_at: datetime | None = None
+    transferred_to_police: bool = False
+    police_jurisdiction: str | None = None
+    transferred_at: datetime | None = None
+    police_accepted_at: datetime | None = None
+    police_case_number: str | None = None
+    closed_at: datetime | None = None
+    written_off: bool = False
+    reopened: int = 0
+    rewards_yuan: int = 0
+    linked_clues: int = 0
+    merged_into: str | None = None
+    supervising_leader: str | None = None
 
     @property
     def grade_bucket(self) -> tuple[str, str]:
@@ -131,6 +169,8 @@ def fold(state: LedgerState | None, event: Envelope) -> LedgerState:
             updated_at=event.recorded_at,
             last_seq=event.seq,
             last_hash=event.hash,
+            regions_involved=tuple(clue.regions_involved),
+            flags=tuple(flag.value for flag in clue.flags),
         )
     # The case's jurisdiction is the one its latest event was written for (a handoff moves it).
     moved = replace(
@@ -143,12 +183,40 @@ def fold(state: LedgerState | None, event: Envelope) -> LedgerState:
     if isinstance(event, CaseAssessed):
         grade = event.payload
         return replace(
-            moved, status=CaseStatus.ASSESSED, grade=grade.grade, score=grade.score, key_case=grade.key_case
+            moved,
+            status=CaseStatus.ASSESSED if state.status is CaseStatus.REPORTED else state.status,
+            grade=grade.grade,
+            score=grade.score,
+            key_case=grade.key_case,
+            key_case_reasons=tuple(grade.key_case_reasons),
+            department=grade.responsible_department or state.department,
+            # From assessed v2 on, the grade names the sector it graded (the reporter's or the suggested one).
+            sector=getattr(grade, "sector", None) or state.sector,
         )
     if isinstance(event, CaseDetermined):
-        return replace(moved, status=CaseStatus.UNDER_DISPOSAL, determination=event.payload.determination)
+        return replace(
+            moved,
+            status=CaseStatus.UNDER_DISPOSAL,
+            determination=event.payload.determination,
+            determined_at=event.occurred_at,
+            measures=_added(state.measures, event.payload.measures),
+        )
     if isinstance(event, CaseEscalated):
-        return replace(moved, status=CaseStatus.ESCALATED, escalations=state.escalations + 1)
+        escalation = event.payload
+        moved = replace(moved, escalations=state.escalations + 1)
+        if escalation.target is EscalationTarget.POLICE:
+            return replace(
+                moved,
+                status=CaseStatus.TRANSFERRED,
+                transferred_to_police=True,
+                police_jurisdiction=escalation.target_jurisdiction,
+                transferred_at=state.transferred_at or event.occurred_at,
+            )
+        if escalation.target is EscalationTarget.OTHER_REGION:
+            # A notice to another region leaves the handling where it is; the region is now involved.
+            regions = _added(state.regions_involved, [escalation.target_jurisdiction])
+            return replace(moved, regions_involved=regions)
+        return replace(moved, status=CaseStatus.ESCALATED)
     if isinstance(event, CaseClosed):
         closing = event.payload
         return replace(
@@ -156,10 +224,92 @@ def fold(state: LedgerState | None, event: Envelope) -> LedgerState:
             status=CaseStatus.CLOSED,
             outcome=closing.outcome,
             recovered_amount_yuan=closing.recovered_amount_yuan,
+            closed_at=event.occurred_at,
         )
     if isinstance(event, ClueReported):
         raise ChainBroken(f"case {event.case_id} seq {event.seq} reports a clue again; only seq 1 may")
-    # Event types the ledger does not show still advance the chain.
+    return fold_workflow(state, moved, event)
+
+
+def _added(existing: tuple[str, ...], more: Iterable[object]) -> tuple[str, ...]:
+    """``existing`` with the new codes of ``more`` appended (each code once, first occurrence kept)."""
+    result = list(existing)
+    for code in more:
+        text = str(getattr(code, "value", code)) if code is not None else ""
+        if text and text not in result:
+            result.append(text)
+    return tuple(result)
+
+
+def fold_workflow(state: LedgerState, moved: LedgerState, event: Envelope) -> LedgerState:
+    """The disposal-workflow events triage writes (measures, police, write-off, reopen, merge, rewards…).
+
+    Any other type (referral bundles, splits, handoff requests, types added later) is history only: it
+    advances the chain and changes no column.
+    """
+    if isinstance(event, MeasureRecorded):
+        return replace(moved, measures=_added(state.measures, [event.payload.measure]))
+    if isinstance(event, KeyCaseFlagged):
+        flag = event.payload
+        return replace(
+            moved,
+            key_case=True,
+            key_case_reasons=_added(state.key_case_reasons, flag.reasons),
+            supervising_leader=flag.supervising_leader,
+        )
+    if isinstance(event, PoliceAccepted):
+        accepted = event.payload
+        return replace(
+            moved,
+            status=CaseStatus.TRANSFERRED,
+            transferred_to_police=True,
+            police_jurisdiction=accepted.police_jurisdiction,
+            transferred_at=state.transferred_at or accepted.accepted_at,
+            police_accepted_at=accepted.accepted_at,
+            police_case_number=accepted.police_case_number,
+        )
+    if isinstance(event, PoliceReturned):
+        # Returned by the police (退回): back with the office, no longer a case the police hold.
+        return replace(moved, status=CaseStatus.UNDER_DISPOSAL, transferred_to_police=False)
+    if isinstance(event, CaseWrittenOff):
+        off = event.payload
+        return replace(
+            moved,
+            status=CaseStatus.WRITTEN_OFF,
+            outcome=off.outcome,
+            written_off=True,
+            closed_at=event.occurred_at,
+            recovered_amount_yuan=off.recovered_amount_yuan,
+        )
+    if isinstance(event, CaseReopened):
+        return replace(
+            moved,
+            status=CaseStatus.UNDER_DISPOSAL,
+            reopened=state.reopened + 1,
+            closed_at=None,
+            written_off=False,
+            merged_into=None,
+        )
+    if isinstance(event, ClueLinked):
+        return replace(moved, linked_clues=state.linked_clues + 1)
+    if isinstance(event, CaseMerged):
+        return replace(
+            moved,
+            status=CaseStatus.MERGED,
+            outcome=Outcome.MERGED,
+            merged_into=str(event.payload.into_case_id),
+            closed_at=event.occurred_at,
+        )
+    if isinstance(event, HandoffRequested):
+        # Offered, not yet taken over: the case stays where it is until the handoff is accepted.
+        return replace(moved, jurisdiction=event.payload.from_jurisdiction)
+    if isinstance(event, HandoffAccepted):
+        return replace(moved, jurisdiction=event.payload.to_jurisdiction)
+    if isinstance(event, HandoffReturned):
+        # Declined: the case stays with the office that offered it, whoever wrote the event.
+        return replace(moved, jurisdiction=event.payload.from_jurisdiction)
+    if isinstance(event, RewardGranted):
+        return replace(moved, rewards_yuan=state.rewards_yuan + event.payload.amount_yuan)
     return moved
 
 

@@ -22,11 +22,31 @@ CREATE TABLE ledger (
     reported_at           timestamptz NOT NULL,
     updated_at            timestamptz NOT NULL,
     last_seq              integer NOT NULL,
-    last_hash             text NOT NULL
+    last_hash             text NOT NULL,
+    -- What the annex tables need (docs/reporting.md says which event sets each column).
+    department            text,
+    regions_involved      jsonb NOT NULL,
+    flags                 jsonb NOT NULL,
+    measures              jsonb NOT NULL,
+    key_case_reasons      jsonb NOT NULL,
+    determined_at         timestamptz,
+    transferred_to_police boolean NOT NULL,
+    police_jurisdiction   text,
+    transferred_at        timestamptz,
+    police_accepted_at    timestamptz,
+    police_case_number    text,
+    closed_at             timestamptz,
+    written_off           boolean NOT NULL,
+    reopened              integer NOT NULL,
+    rewards_yuan          bigint NOT NULL,
+    linked_clues          integer NOT NULL,
+    merged_into           text,
+    supervising_leader    text
 );
 CREATE INDEX ledger_newest ON ledger (reported_at DESC, case_id DESC);
 CREATE INDEX ledger_jurisdiction ON ledger (jurisdiction);
 CREATE INDEX ledger_status ON ledger (status);
+CREATE INDEX ledger_key_case ON ledger (key_case) WHERE key_case;
 
 -- Every applied event of every case, with where it sits in the log.
 CREATE TABLE history (
@@ -43,8 +63,10 @@ CREATE TABLE history (
     payload         jsonb   NOT NULL,
     kafka_partition integer NOT NULL,
     kafka_offset    bigint  NOT NULL,
+    jurisdiction    text    NOT NULL,
     PRIMARY KEY (case_id, seq)
 );
+CREATE INDEX history_occurred ON history (occurred_at);
 
 -- Cases per (jurisdiction, grade), kept by increments as events are applied (never recounted), so it
 -- is only right if every event is applied exactly once.

@@ -1,0 +1,97 @@
+"""Chinese labels of the codes events carry, as the annex tables print them (unknown codes print as is)."""
+
+from __future__ import annotations
+
+SECTORS = {
+    "private_investment_intermediary": "民间投融资中介",
+    "wealth_management": "第三方财富管理/理财",
+    "private_equity": "伪私募",
+    "financial_exchange": "伪金交所",
+    "financial_intermediary": "金融领域非法中介",
+    "equity_crowdfunding": "股权众筹",
+    "p2p_lending": "网络借贷",
+    "elderly_care": "养老",
+    "agriculture": "涉农",
+    "commerce_services": "商贸服务",
+    "real_estate": "房地产",
+    "education": "教育",
+    "medical": "医疗",
+    "virtual_currency": "虚拟货币",
+    "blockchain": "区块链",
+    "cultural_tourism": "文化旅游",
+    "film_investment": "影视投资",
+    "debt_resolution": "解债服务",
+    "digital_collectibles": "元宇宙/数字藏品",
+    "cross_border_securities": "网上跨境证券交易",
+    "state_enterprise_impersonation": "假冒挂靠央企国企",
+    "property_registration": "产登公司",
+    "auction": "拍卖公司",
+    "rural_finance_agent": "农金员/代办员/保险代理员",
+}
+SOURCES = {
+    "hotline_12345": "12345热线",
+    "police_110": "110报警",
+    "public_app": "举报小程序",
+    "grid_patrol": "网格排查",
+    "big_data": "大数据监测",
+    "fund_monitoring": "资金异动监测",
+    "online_monitoring": "广告资讯/网络巡查",
+    "media": "媒体曝光",
+    "petition": "信访",
+    "referral": "外地/部门移交",
+}
+GRADES = {"major": "重大", "serious": "较大", "general": "一般", "low": "低", "ungraded": "未定级"}
+DETERMINATIONS = {
+    "no_violation": "未发现违规",
+    "general_violation": "一般违规",
+    "regularise": "规范经营",
+    "suspected_illegal_fundraising": "涉嫌非法集资",
+    "suspected_crime": "涉嫌犯罪",
+    "disputed": "性质存在争议",
+    "undetermined": "暂无法定性",
+}
+STATUSES = {
+    "reported": "已上报",
+    "assessed": "已研判分级",
+    "under_disposal": "处置中",
+    "escalated": "已逐级上报",
+    "transferred": "已移送公安",
+    "closed": "已办结",
+    "written_off": "已销号",
+    "merged": "已并案",
+}
+OUTCOMES = {
+    "no_violation": "未发现违规",
+    "rectified": "已整改",
+    "funds_returned": "资金已清退",
+    "penalised": "已行政处罚",
+    "transferred_to_police": "已移送公安",
+    "merged": "已合并",
+    "written_off": "已销号",
+}
+MEASURES = {
+    "warning_interview": "警示约谈",
+    "rectification_order": "责令限期整改",
+    "seizure": "查封扣押",
+    "supervised_fund_return": "监督资金清退",
+    "administrative_penalty": "行政处罚",
+    "public_notice": "公告警示",
+    "landlord_notice": "房东/水电挤压",
+    "loss_recovery": "追赃挽损",
+}
+LEVELS = {"province": "省", "city": "市", "district": "区/县", "street": "街道/乡镇", "community": "社区/村"}
+
+
+def label(table: dict[str, str], code: object) -> str:
+    """The Chinese label of ``code`` (empty for None, the code itself when unknown)."""
+    if code is None:
+        return ""
+    text = str(getattr(code, "value", code))
+    return table.get(text, text)
+
+
+def labels(table: dict[str, str], codes: object) -> str:
+    """Several codes as one cell, separated by the Chinese enumeration comma."""
+    if not codes:
+        return ""
+    return "、".join(label(table, code) for code in codes)  # type: ignore[attr-defined]

@@ -1,0 +1,233 @@
+"""Golden tests: the known event set of golden_reporting.py projected into a real database, and every
+table read back through the code the API uses, against figures worked out by hand from the events."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+import pytest
+
+from contracts.jurisdictions import default_registry
+from services.reporting.domain.periods import CST, Period
+from services.reporting.reports import ReportQuery, Scope, build_table
+from tests.integration.golden_reporting import (
+    DADIAN,
+    HUADU,
+    SHICHENG,
+    STREET,
+    XINZHAN,
+    CaseBuilder,
+    drop_database,
+    fresh_database,
+    golden_cases,
+    incoming,
+    log_order,
+    project,
+)
+
+pytestmark = pytest.mark.integration
+OCT, SEP = Period(2026, 10), Period(2026, 9)
+NOW = datetime(2026, 11, 10, 12, tzinfo=CST)
+REGISTRY = default_registry()
+
+
+@pytest.fixture(scope="module")
+async def golden() -> AsyncIterator[tuple[asyncpg.Connection, dict[str, CaseBuilder]]]:
+    cases = golden_cases()
+    dsn = await fresh_database()
+    conn = await asyncpg.connect(dsn)
+    try:
+        await project(conn, incoming(log_order(cases)))
+        yield conn, cases
+    finally:
+        await conn.close()
+        await drop_database(dsn)
+
+
+async def table(conn: asyncpg.Connection, name: str, period: Period = OCT, root: str = STREET,
+                police: bool = False, **filters: Any) -> Any:  # fmt: skip
+    return await build_table(
+        conn, REGISTRY, ReportQuery(name, period, **filters), Scope(root, police), now=NOW
+    )
+
+
+def by(rows: list[dict[str, Any]], key: str) -> dict[Any, dict[str, Any]]:
+    return {row[key]: row for row in rows}
+
+
+ZERO = dict.fromkeys(
+    ["new_clues", "from_grid", "from_public", "from_monitoring", "from_referral", "participants",
+     "amount_yuan", "determined", "measures", "to_police", "police_accepted", "closed", "recovered_yuan",
+     "rewards_yuan", "open_at_end"], 0,
+)  # fmt: skip
+
+
+async def test_work_statistics_roll_up_from_communities_to_the_street(golden: Any) -> None:
+    conn, _ = golden
+    work = await table(conn, "work")
+    rows = by(work.rows, "jurisdiction")
+    assert [r["jurisdiction"] for r in work.rows][:2] == [STREET, HUADU]
+    assert len(work.rows) == 11  # the street and its ten communities
+    assert {k: rows[HUADU][k] for k in ZERO} == {**ZERO, "new_clues": 2, "from_grid": 1, "from_public": 1,
+        "participants": 160, "amount_yuan": 2_300_000, "determined": 2, "measures": 4, "to_police": 1,
+        "closed": 1, "recovered_yuan": 500_000, "rewards_yuan": 2_000, "open_at_end": 1}  # fmt: skip
+    assert {k: rows[SHICHENG][k] for k in ZERO} == {
+        **ZERO, "determined": 1, "to_police": 1, "police_accepted": 1, "open_at_end": 1,
+    }  # fmt: skip
+    # H was written off (counted as 办结销号 with its recovery) and reopened the next day: open at the end.
+    assert {k: rows[XINZHAN][k] for k in ZERO} == {
+        **ZERO, "new_clues": 1, "from_monitoring": 1, "participants": 20, "amount_yuan": 1_000_000,
+        "determined": 1, "measures": 1, "closed": 1, "recovered_yuan": 900_000, "open_at_end": 1,
+    }  # fmt: skip
+    assert {k: rows[DADIAN][k] for k in ZERO} == {
+        **ZERO, "new_clues": 2, "from_public": 2, "participants": 60, "amount_yuan": 800_000,
+        "determined": 1, "closed": 1, "open_at_end": 1,
+    }  # fmt: skip
+    assert {k: rows[STREET][k] for k in ZERO} == {
+        **ZERO, "new_clues": 5, "from_grid": 1, "from_public": 3, "from_monitoring": 1, "participants": 240,
+        "amount_yuan": 4_100_000, "determined": 5, "measures": 5, "to_police": 2, "police_accepted": 1,
+        "closed": 3, "recovered_yuan": 1_400_000, "rewards_yuan": 2_000, "open_at_end": 4,
+    }  # fmt: skip
+    assert {k: rows["340102L01005"][k] for k in ZERO} == ZERO
+    assert rows[STREET]["jurisdiction_name"] == "龙岗街道" and rows[HUADU]["level"] == "社区/村"
+
+
+async def test_work_statistics_of_september_and_up_to_the_city(golden: Any) -> None:
+    conn, _ = golden
+    september = by((await table(conn, "work", SEP)).rows, "jurisdiction")
+    assert {k: september[STREET][k] for k in ZERO} == {
+        **ZERO, "new_clues": 1, "from_monitoring": 1, "participants": 1500, "amount_yuan": 150_000_000,
+        "open_at_end": 1,
+    }  # fmt: skip
+    city = by((await table(conn, "work", root="340100")).rows, "jurisdiction")
+    assert [city[c]["new_clues"] for c in ("340100", "340102", STREET)] == [5, 5, 5]
+    november = by((await table(conn, "work", Period(2026, 11))).rows, "jurisdiction")
+    assert november[SHICHENG]["new_clues"] == 1 and november[STREET]["open_at_end"] == 5
+
+
+async def test_filters_and_police_scope(golden: Any) -> None:
+    conn, _ = golden
+    major = by((await table(conn, "work", grade="major")).rows, "jurisdiction")
+    assert (major[STREET]["new_clues"], major[STREET]["to_police"], major[STREET]["open_at_end"]) == (0, 1, 1)
+    elderly = by((await table(conn, "work", sector="elderly_care")).rows, "jurisdiction")
+    assert (elderly[STREET]["new_clues"], elderly[STREET]["closed"]) == (1, 1)
+    police = by((await table(conn, "work", police=True)).rows, "jurisdiction")
+    assert (police[STREET]["new_clues"], police[STREET]["to_police"], police[STREET]["open_at_end"]) == (
+        1,
+        2,
+        1,
+    )
+    huadu = await table(conn, "work", root=HUADU)
+    assert len(huadu.rows) == 1 and huadu.rows[0]["new_clues"] == 2
+
+
+async def test_disposal_statistics_by_sector(golden: Any) -> None:
+    conn, _ = golden
+    disposal = await table(conn, "disposal")
+    rows = by(disposal.rows, "sector_name")
+    assert [r["sector_name"] for r in disposal.rows] == [
+        "涉农",
+        "养老",
+        "影视投资",
+        "未注明",
+        "虚拟货币",
+        "第三方财富管理/理财",
+        "合计",
+    ]
+    assert rows["涉农"] | {} == {**rows["涉农"], "total": 1, "new": 1, "grade_low": 1, "det_no_violation": 1,
+                              "closed": 1, "open": 0, "amount_yuan": 800_000, "participants": 60}  # fmt: skip
+    assert (rows["养老"]["grade_serious"], rows["养老"]["det_suspected_illegal_fundraising"],
+            rows["养老"]["to_police"], rows["养老"]["recovered_yuan"]) == (1, 1, 1, 500_000)  # fmt: skip
+    assert (rows["未注明"]["grade_ungraded"], rows["未注明"]["det_none"], rows["未注明"]["open"]) == (1, 1, 1)
+    assert (rows["第三方财富管理/理财"]["new"], rows["第三方财富管理/理财"]["grade_major"],
+            rows["第三方财富管理/理财"]["det_suspected_crime"]) == (0, 1, 1)  # fmt: skip
+    total = rows["合计"]
+    assert (total["total"], total["new"], total["to_police"], total["police_accepted"]) == (6, 5, 2, 1)
+    assert (total["closed"], total["open"]) == (2, 4)
+    grades = [total[f"grade_{g}"] for g in ("major", "serious", "general", "low", "ungraded")]
+    assert grades == [1, 1, 2, 1, 1]
+    assert (total["amount_yuan"], total["participants"]) == (154_100_000, 1740)
+    assert total["recovered_yuan"] == 1_400_000
+    film = rows["影视投资"]
+    assert (film["det_regularise"], film["closed"], film["open"], film["recovered_yuan"]) == (
+        1,
+        0,
+        1,
+        900_000,
+    )
+    september = by((await table(conn, "disposal", SEP)).rows, "sector_name")
+    # In September case C was graded but not yet determined.
+    assert september["合计"]["total"] == 1 and september["合计"]["det_none"] == 1
+
+
+async def test_cross_province_register(golden: Any) -> None:
+    conn, cases = golden
+    register = await table(conn, "cross_province")
+    assert [(r["no"], r["case_id"], r["provinces"]) for r in register.rows] == [
+        (1, str(cases["C"].case_id), "宁夏回族自治区"),
+        (2, str(cases["B"].case_id), "山东省"),
+    ]
+    c = register.rows[0]
+    assert (c["police"], c["progress"], c["grade_name"], c["amount_yuan"]) == (
+        "已立案",
+        "在办",
+        "重大",
+        150_000_000,
+    )
+    # Before the notice to 利通区 (10-05), September shows no other province for C.
+    assert (await table(conn, "cross_province", SEP)).rows == []
+
+
+async def test_no_fundraising_communities(golden: Any) -> None:
+    conn, _ = golden
+    rows = (await table(conn, "no_fundraising")).rows
+    assert len(rows) == 11
+    community = by([r for r in rows if r["community"]], "community")
+    assert (community[HUADU]["new_clues"], community[HUADU]["new_cases"], community[HUADU]["participants"],
+            community[HUADU]["qualifies"]) == (2, 1, 120, "否")  # fmt: skip
+    assert (community[SHICHENG]["new_clues"], community[SHICHENG]["qualifies"]) == (0, "是")
+    assert (
+        community[DADIAN]["new_clues"],
+        community[DADIAN]["new_cases"],
+        community[DADIAN]["qualifies"],
+    ) == (2, 0, "是")
+    subtotal = rows[-1]
+    keys = ("community_name", "new_clues", "new_cases", "participants", "qualifies")
+    assert tuple(subtotal[k] for k in keys) == ("小计", 5, 1, 120, "9/10")
+    assert (community[XINZHAN]["new_clues"], community[XINZHAN]["new_cases"]) == (1, 0)
+
+
+async def test_ledger_total_risk_list_and_key_risks(golden: Any) -> None:
+    conn, cases = golden
+    ledger = await table(conn, "ledger")
+    assert len(ledger.rows) == 7
+    risks = (await table(conn, "risks")).rows
+    assert sorted(r["case_id"] for r in risks) == sorted(str(cases[k].case_id) for k in "BCDEH")
+    assert [r["no"] for r in risks] == [1, 2, 3, 4, 5]
+    key = (await table(conn, "key_risks")).rows
+    assert [r["case_id"] for r in key] == [str(cases["C"].case_id)]
+    c = key[0]
+    keys = ("grade_name", "department", "determination_name", "transferred_to_police", "status_name")
+    assert tuple(c[k] for k in keys) == ("重大", "财政金融局", "涉嫌犯罪", True, "已移送公安")
+    assert (c["police_case_number"], c["police_accepted_at"][:10]) == ("瑶公刑立〔2026〕001号", "2026-10-08")
+    assert c["regions_involved"] == ["640302"]
+    a = by(ledger.rows, "case_id")[str(cases["A"].case_id)]
+    assert (a["measures_names"], a["recovered_amount_yuan"], a["written_off"], a["closed_at"][:10]) == (
+        "警示约谈、责令限期整改",
+        500_000,
+        False,
+        "2026-10-25",
+    )
+
+
+async def test_deadlines_and_overdue(golden: Any) -> None:
+    conn, _ = golden
+    rows = by((await table(conn, "deadlines")).rows, "jurisdiction")
+    assert (rows[STREET]["due"], rows[STREET]["state"]) == ("2026-11-05", "逾期未报")
+    assert (rows[HUADU]["due"], rows[HUADU]["state"]) == ("2026-10-20", "逾期未报")
+    early = await build_table(conn, REGISTRY, ReportQuery("deadlines", OCT), Scope(STREET),
+                              now=datetime(2026, 10, 20, 23, 59, tzinfo=CST))  # fmt: skip
+    assert {r["state"] for r in early.rows} == {"待报送"}

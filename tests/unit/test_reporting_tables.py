@@ -1,0 +1,151 @@
+"""Reporting's pure table rules: periods and deadlines, the ageing lists, the workflow events in the fold."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime, timedelta
+
+import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
+
+from contracts.envelope import Actor
+from contracts.events import (
+    CaseMerged,
+    HandoffAccepted,
+    HandoffAcceptedPayload,
+    HandoffRequested,
+    HandoffRequestedPayload,
+    KeyCaseFlagged,
+    KeyCaseFlaggedPayload,
+    MergedPayload,
+    PoliceReturned,
+    PoliceReturnedPayload,
+    ReferralPackaged,
+    ReferralPackagedPayload,
+    seal_event,
+)
+from contracts.jurisdictions import default_registry
+from contracts.vocabulary import CaseStatus
+from services.reporting.domain import fold
+from services.reporting.domain.periods import CST, Period, deadline, is_overdue
+from services.reporting.domain.tables import CaseRecord, Fact, ageing, whole_years
+from tests.unit.test_reporting_fold import clue
+
+HUADU = "340102L01001"
+OFFICER = Actor(kind="officer", id="officer-9", role="district_lead_officer")
+
+
+def test_periods_are_calendar_months_in_china_standard_time() -> None:
+    october = Period.parse("2026-10")
+    assert october.start.isoformat() == "2026-10-01T00:00:00+08:00"
+    assert october.contains(datetime.fromisoformat("2026-09-30T16:00:00+00:00"))  # 10-01 00:00 in Beijing
+    assert not october.contains(datetime.fromisoformat("2026-10-31T16:00:00+00:00"))
+    assert (str(Period(2026, 12).next()), str(Period(2026, 1).previous())) == ("2027-01", "2025-12")
+    with pytest.raises(ValueError):
+        Period.parse("2026-13")
+
+
+def test_deadlines_communities_by_the_20th_streets_by_the_5th_of_the_next_month() -> None:
+    assert deadline(Period(2026, 12), "community") == date(2026, 12, 20)
+    assert deadline(Period(2026, 12), "street") == date(2027, 1, 5)
+    assert deadline(Period(2026, 12), "district") is None
+    due = date(2027, 1, 5)
+    assert not is_overdue(due, False, datetime(2027, 1, 5, 23, 59, tzinfo=CST))
+    assert is_overdue(due, False, datetime(2027, 1, 6, 0, 0, tzinfo=CST))
+    assert not is_overdue(due, True, datetime(2027, 3, 1, tzinfo=CST))
+
+
+@given(st.dates(min_value=date(2000, 1, 1), max_value=date(2030, 12, 31)), st.integers(1, 8))
+def test_whole_years_turn_on_the_anniversary(start: date, years: int) -> None:
+    assume((start.month, start.day) != (2, 29))
+    filed = datetime(start.year, start.month, start.day, 9, tzinfo=CST)
+    anniversary = filed.replace(year=start.year + years)
+    assert whole_years(filed, anniversary) == years
+    assert whole_years(filed, anniversary - timedelta(seconds=1)) == years - 1
+
+
+def test_a_case_filed_on_29_february_turns_a_year_on_1_march() -> None:
+    filed = datetime(2024, 2, 29, tzinfo=CST)
+    assert whole_years(filed, datetime(2025, 2, 28, 23, tzinfo=CST)) == 0
+    assert whole_years(filed, datetime(2025, 3, 1, tzinfo=CST)) == 1
+
+
+def _case(name: str, filed: str, *more: tuple[str, str]) -> CaseRecord:
+    def fact(kind: str, day: str, **payload: object) -> Fact:
+        return Fact(kind, datetime.fromisoformat(day).replace(tzinfo=CST), HUADU, payload)
+
+    facts = [
+        fact("clue-reported", "2019-01-01", subject={"name": name}, estimated_amount_yuan=10, participants=2),
+        fact("escalated", filed, target="police"),
+        fact("police-accepted", filed, accepted_at=f"{filed}T00:00:00+08:00"),
+        *(fact(kind, day) for kind, day in more),
+    ]
+    return CaseRecord({"case_id": name}, tuple(facts))
+
+
+def test_ageing_lists_the_2_3_and_5_year_rules_for_open_filed_cases() -> None:
+    at = datetime(2026, 11, 10, 12, tzinfo=CST)
+    cases = [
+        _case("five", "2021-11-10"),
+        _case("almost-five", "2021-11-11"),
+        _case("two", "2024-06-01"),
+        _case("one", "2025-06-01"),
+        _case("closed", "2019-06-01", ("closed", "2025-01-01")),
+        _case("reopened", "2019-06-01", ("written-off", "2025-01-01"), ("reopened", "2025-03-01")),
+    ]
+    table = ageing(cases, default_registry(), "340102", at)
+    assert [(r["case_id"], r["years"], r["rule"][:5]) for r in table.rows] == [
+        ("reopened", 7, "刑事立案5"),
+        ("five", 5, "刑事立案5"),
+        ("almost-five", 4, "刑事立案3"),
+        ("two", 2, "超过立案后"),
+    ]
+    # As the list stood before the case was reopened, it was not on it.
+    earlier = ageing(cases, default_registry(), "340102", datetime(2025, 2, 1, tzinfo=CST))
+    assert "reopened" not in [r["case_id"] for r in earlier.rows]
+
+
+def test_workflow_events_fold_into_the_ledger_and_other_types_are_history() -> None:
+    events = [clue(uuid.uuid4())]
+    case_id = events[0].case_id
+
+    def then(cls: type, payload: object, jurisdiction: str = HUADU) -> None:
+        events.append(
+            seal_event(
+                cls, case_id=case_id, seq=len(events) + 1, prev_hash=events[-1].hash,
+                jurisdiction=jurisdiction, actor=OFFICER, payload=payload, correlation_id=case_id,
+            )
+        )  # fmt: skip
+
+    then(KeyCaseFlagged, KeyCaseFlaggedPayload(reasons=["amount"], supervising_leader="区政府分管副区长"))
+    then(ReferralPackaged, ReferralPackagedPayload(manifest_sha256="c" * 64, through_seq=3, event_count=3,
+                                                   summary="移送材料。"))  # fmt: skip
+    then(PoliceReturned, PoliceReturnedPayload(reason="证据不足。", police_jurisdiction="340102"))
+    then(HandoffRequested, HandoffRequestedPayload(from_jurisdiction=HUADU, to_jurisdiction="340422",
+                                                   reason="主要涉案地在寿县。"), "340422")  # fmt: skip
+    state = None
+    for event in events:
+        state = fold(state, event)
+    assert state is not None
+    assert (state.key_case, state.supervising_leader, state.key_case_reasons) == (
+        True,
+        "区政府分管副区长",
+        ("amount",),
+    )
+    assert (state.status, state.transferred_to_police, state.jurisdiction) == (
+        CaseStatus.UNDER_DISPOSAL, False, HUADU)  # fmt: skip
+    # Reported and flagged, then returned by the police: with the office again.
+    assert state.last_seq == len(events)  # the referral bundle is history only, yet advances the chain
+    then(HandoffAccepted, HandoffAcceptedPayload(from_jurisdiction=HUADU, to_jurisdiction="340422"), "340422")
+    then(
+        CaseMerged,
+        MergedPayload(into_case_id=uuid.UUID(int=7), reason="同一主体。", basis="credit_code"),
+        "340422",
+    )
+    state = fold(fold(state, events[-2]), events[-1])
+    assert (state.jurisdiction, state.status, state.merged_into) == (
+        "340422",
+        CaseStatus.MERGED,
+        str(uuid.UUID(int=7)),
+    )
