@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from importlib import resources
 
 import httpx
@@ -15,7 +16,10 @@ from services.notify.domain.backoff import RetryPolicy
 from services.notify.domain.notice import DEFAULT as DEFAULT_TEMPLATES
 from services.notify.domain.notice import Templates
 from services.notify.domain.recipients import RecipientBook, RecipientsError
+from services.notify.domain.reminders import SystemClock
 from services.notify.handlers import http_router, kafka_routers
+from services.notify.notices import Notifier
+from services.notify.scheduler import Scheduler
 from services.notify.settings import NotifySettings
 from services.notify.worker import DeliveryWorker
 
@@ -60,6 +64,8 @@ def create_app(settings: NotifySettings) -> FastAPI:
     templates.check()
     smtp, sms = channel_config(settings)
 
+    notifier = Notifier(book, registry, templates, settings.base_url)
+
     async def start(rt: Runtime) -> None:
         rt.state["book"] = book
         client = httpx.AsyncClient(timeout=settings.send_timeout_seconds, follow_redirects=False)
@@ -78,9 +84,22 @@ def create_app(settings: NotifySettings) -> FastAPI:
             poll_seconds=settings.poll_seconds,
             smtp=smtp,
             sms=sms,
+            notifier=notifier,
         )
         rt.state["worker"] = worker
         rt.tasks.append(asyncio.create_task(worker.run(rt.stopping), name="notify-delivery-worker"))
+        scheduler = Scheduler(
+            pool=rt.pool,
+            notifier=notifier,
+            clock=SystemClock(timedelta(seconds=settings.clock_offset_seconds)),
+            reporting_lead_days=settings.reporting_lead_days,
+            key_case_lead_days=settings.key_case_lead_days,
+            ack_timeout=timedelta(hours=settings.ack_timeout_hours),
+            poll_seconds=settings.scheduler_poll_seconds,
+            on_recorded=worker.wake,
+        )
+        rt.state["scheduler"] = scheduler
+        rt.tasks.append(asyncio.create_task(scheduler.run(rt.stopping), name="notify-scheduler"))
 
     async def stop(rt: Runtime) -> None:
         client: httpx.AsyncClient | None = rt.state.get("http")
@@ -93,7 +112,7 @@ def create_app(settings: NotifySettings) -> FastAPI:
         title="cluetrail notify",
         migrations=[MIGRATIONS],
         http_routers=[http_router()],
-        kafka_routers=kafka_routers(book, registry, templates),
+        kafka_routers=kafka_routers(notifier),
         on_startup=start,
         on_shutdown=stop,
     )

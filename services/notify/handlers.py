@@ -14,32 +14,36 @@ from faststream.kafka import KafkaRouter
 from pydantic import BaseModel
 
 from cluetrail.consume import Apply, Incoming, Rejected
-from cluetrail.errors import NotFound, RuleViolation
+from cluetrail.errors import Forbidden, NotFound, RuleViolation
 from cluetrail.service import Runtime, case_events_router, connection, exactly_once_consumer, runtime_of
 from cluetrail.telemetry import current_traceparent
 from contracts.envelope import uuid7
-from contracts.jurisdictions import JurisdictionError, JurisdictionRegistry
+from contracts.jurisdictions import JurisdictionError
 from services.notify import store
 from services.notify.domain.cases import fold
-from services.notify.domain.notice import DEFAULT as DEFAULT_TEMPLATES
 from services.notify.domain.notice import (
     TemplateError,
-    Templates,
     channel_message,
     notice_body,
     render_notice,
 )
 from services.notify.domain.recipients import ROUTED_EVENTS, RecipientBook
+from services.notify.domain.signing import ack_token_valid
+from services.notify.notices import Notifier
 
 CONSUMER_GROUP = "notify"
 DeliveryStatus = Literal["pending", "delivered", "dead"]
 
 
-def deciding_deliveries(
-    book: RecipientBook, registry: JurisdictionRegistry, templates: Templates = DEFAULT_TEMPLATES
-) -> Apply:
+# Notices of a key case of these types must be acknowledged, or they go up a level.
+ACKNOWLEDGED_TYPES = frozenset({"escalated", "key-case-flagged", "handoff-requested"})
+
+
+def deciding_deliveries(notifier: Notifier) -> Apply:
     """The consumer's apply step: fold the case's facts, then one delivery per matching recipient and
     channel, stored with the position. Types notify does not route are history: only the facts move."""
+
+    book, registry, templates = notifier.book, notifier.registry, notifier.templates
 
     async def apply(conn: asyncpg.Connection, incoming: Incoming) -> None:
         event = incoming.event
@@ -56,12 +60,15 @@ def deciding_deliveries(
             ) from exc
         # The consumer's span continues the event's trace; deliveries keep it for the sends later.
         traceparent = current_traceparent() or event.traceparent
+        needs_ack = facts.key_case and event.type in ACKNOWLEDGED_TYPES
         for routing in routings:
             for channel in routing.channels:
                 delivery_id = uuid7()
                 failure: str | None = None
                 try:
                     document = render_notice(event, routing.recipient, registry, delivery_id, templates)
+                    if needs_ack:
+                        document["acknowledge_url"] = notifier.ack_url(routing.recipient, delivery_id)
                     body = channel_message(channel, routing.recipient, document).body
                 except TemplateError as exc:
                     # One broken template kills this delivery (dead letter, alert), not the others.
@@ -80,19 +87,18 @@ def deciding_deliveries(
                         traceparent=traceparent,
                         channel=channel,
                         failure=failure,
+                        needs_ack=needs_ack,
                     ),
                 )
 
     return apply
 
 
-def kafka_routers(
-    book: RecipientBook, registry: JurisdictionRegistry, templates: Templates = DEFAULT_TEMPLATES
-) -> Callable[[Runtime], list[KafkaRouter]]:
+def kafka_routers(notifier: Notifier) -> Callable[[Runtime], list[KafkaRouter]]:
     """Build the case-event subscriber for a runtime (called by the service lifespan)."""
 
     def build(rt: Runtime) -> list[KafkaRouter]:
-        consumer = exactly_once_consumer(rt, CONSUMER_GROUP, deciding_deliveries(book, registry, templates))
+        consumer = exactly_once_consumer(rt, CONSUMER_GROUP, deciding_deliveries(notifier))
         rt.state["consumer"] = consumer
 
         def wake_worker(applied: list[Incoming]) -> None:
@@ -125,6 +131,9 @@ class DeliveryView(BaseModel):
     delivered_at: datetime | None
     dead_at: datetime | None
     resent_at: datetime | None
+    needs_ack: bool
+    acknowledged_at: datetime | None
+    ack_escalated_at: datetime | None
 
 
 class AttemptView(BaseModel):
@@ -212,4 +221,40 @@ def http_router() -> APIRouter:
             content={"delivery_id": str(delivery_id), "status": "pending", "previous_status": previous},
         )
 
+    async def _acknowledge(
+        delivery_id: uuid.UUID, token: str | None, conn: asyncpg.Connection, book: RecipientBook
+    ) -> dict[str, object]:
+        row = await store.get_delivery(conn, delivery_id)
+        if row is None:
+            raise NotFound(f"no delivery {delivery_id}", rule="delivery-exists")
+        recipient = book.get(row["recipient_id"])
+        if recipient is None or not ack_token_valid(recipient.secret, str(delivery_id), token):
+            raise Forbidden(
+                f"the token does not acknowledge delivery {delivery_id}", rule="acknowledge-with-token"
+            )
+        async with conn.transaction():
+            at = await store.acknowledge(conn, delivery_id)
+        return {"delivery_id": str(delivery_id), "recipient_id": row["recipient_id"], "acknowledged_at": at}
+
+    @router.post("/{delivery_id}/ack")
+    async def acknowledge(
+        delivery_id: uuid.UUID, body: AckRequest, conn: Conn, book: Book
+    ) -> dict[str, object]:
+        """A recipient acknowledges a notice with the token it came with (one acknowledgement covers
+        every channel the notice went out on)."""
+        return await _acknowledge(delivery_id, body.token, conn, book)
+
+    @router.get("/{delivery_id}/ack")
+    async def acknowledge_by_link(
+        delivery_id: uuid.UUID, conn: Conn, book: Book, token: str | None = None
+    ) -> dict[str, object]:
+        """The signed link in a notice: opening it acknowledges the notice."""
+        return await _acknowledge(delivery_id, token, conn, book)
+
     return router
+
+
+class AckRequest(BaseModel):
+    """The acknowledgement of a notice: the token from its ``acknowledge_url``."""
+
+    token: str

@@ -88,10 +88,53 @@ class NotifySettings(ServiceSettings):
         validation_alias="CLUETRAIL_NOTIFY_SMS_GATEWAY_SECRET",
     )
 
+    public_url: str | None = Field(
+        None,
+        validation_alias="CLUETRAIL_NOTIFY_PUBLIC_URL",
+        description="Base URL recipients reach notify at (acknowledgement links); default http://host:port",
+    )
+    reporting_lead_days: int = Field(
+        5,
+        ge=0,
+        le=27,
+        validation_alias="CLUETRAIL_NOTIFY_REPORTING_LEAD_DAYS",
+        description="Days before a monthly reporting deadline (20th, 5th) the office is reminded",
+    )
+    key_case_lead_days: int = Field(
+        30,
+        ge=0,
+        le=365,
+        validation_alias="CLUETRAIL_NOTIFY_KEY_CASE_LEAD_DAYS",
+        description="Days before a key case's 2/3/5-year limit its recipients are reminded",
+    )
+    ack_timeout_hours: float = Field(
+        24.0,
+        gt=0,
+        validation_alias="CLUETRAIL_NOTIFY_ACK_TIMEOUT_HOURS",
+        description="A key-case notice unacknowledged this long goes to the next level",
+    )
+    scheduler_poll_seconds: float = Field(
+        60.0,
+        gt=0,
+        validation_alias="CLUETRAIL_NOTIFY_SCHEDULER_POLL_SECONDS",
+        description="How often the reminder scheduler looks at the clock",
+    )
+    clock_offset_seconds: float = Field(
+        0.0,
+        validation_alias="CLUETRAIL_NOTIFY_CLOCK_OFFSET_SECONDS",
+        description="Shift of the scheduler's clock, for trying reminders out (refused in production)",
+    )
+
+    @property
+    def base_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
     @model_validator(mode="after")
     def _bounds_in_order(self) -> NotifySettings:
         if self.retry_max_seconds < self.retry_base_seconds:
             raise ValueError("CLUETRAIL_NOTIFY_RETRY_MAX_SECONDS is smaller than RETRY_BASE_SECONDS")
+        if self.environment == "production" and self.clock_offset_seconds:
+            raise ValueError("CLUETRAIL_NOTIFY_CLOCK_OFFSET_SECONDS must be 0 in production")
         if self.environment == "production" and self.sms_gateway_secret.startswith("demo-only-"):
             raise ValueError("CLUETRAIL_NOTIFY_SMS_GATEWAY_SECRET is still the demo secret in production")
         return self

@@ -13,13 +13,21 @@ from typing import Any
 
 import asyncpg
 
+from contracts.envelope import uuid7
 from services.notify.domain.cases import CaseFacts
 
 DELIVERY_COLUMNS = (
     "delivery_id, event_id, recipient_id, case_id, seq, event_type, jurisdiction, body, traceparent, status, "
     "attempts, round_attempts, next_attempt_at, last_error, created_at, delivered_at, dead_at, "
-    "dead_letter_published_at, resent_at, channel"
+    "dead_letter_published_at, resent_at, channel, needs_ack, acknowledged_at, ack_escalated_at"
 )
+
+
+QUALIFIED = ", ".join("d." + c.strip() for c in DELIVERY_COLUMNS.split(","))
+
+
+def new_delivery_id() -> uuid.UUID:
+    return uuid7()
 
 
 @dataclass(frozen=True)
@@ -38,6 +46,7 @@ class NewDelivery:
     channel: str = "webhook"
     # Set when the notice could not even be written (a broken template): the delivery is dead at once.
     failure: str | None = None
+    needs_ack: bool = False
 
 
 async def add_delivery(conn: asyncpg.Connection, delivery: NewDelivery) -> bool:
@@ -45,10 +54,10 @@ async def add_delivery(conn: asyncpg.Connection, delivery: NewDelivery) -> bool:
     when stored now."""
     inserted = await conn.fetchval(
         "INSERT INTO deliveries (delivery_id, event_id, recipient_id, case_id, seq, event_type, "
-        "jurisdiction, body, traceparent, channel, status, last_error, dead_at) "
+        "jurisdiction, body, traceparent, channel, status, last_error, dead_at, needs_ack) "
         "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, "
         "CASE WHEN $11::text IS NULL THEN 'pending' ELSE 'dead' END, $11::text, "
-        "CASE WHEN $11::text IS NULL THEN NULL ELSE clock_timestamp() END) "
+        "CASE WHEN $11::text IS NULL THEN NULL ELSE clock_timestamp() END, $12) "
         "ON CONFLICT (event_id, recipient_id, channel) DO NOTHING RETURNING true",
         delivery.delivery_id,
         delivery.event_id,
@@ -61,6 +70,7 @@ async def add_delivery(conn: asyncpg.Connection, delivery: NewDelivery) -> bool:
         delivery.traceparent,
         delivery.channel,
         delivery.failure,
+        delivery.needs_ack,
     )
     return bool(inserted)
 
@@ -78,7 +88,7 @@ _READY = (
 async def claim_due(conn: asyncpg.Connection) -> asyncpg.Record | None:
     """Lock one due, ready delivery for the caller's transaction, or None."""
     return await conn.fetchrow(
-        f"SELECT {', '.join('d.' + c.strip() for c in DELIVERY_COLUMNS.split(','))} FROM deliveries d "
+        f"SELECT {QUALIFIED} FROM deliveries d "
         f"WHERE {_READY} AND d.next_attempt_at <= clock_timestamp() "
         "ORDER BY d.next_attempt_at, d.seq LIMIT 1 FOR UPDATE OF d SKIP LOCKED"
     )
@@ -244,4 +254,71 @@ async def save_case(conn: asyncpg.Connection, facts: CaseFacts) -> None:
         f"INSERT INTO cases ({CASE_COLUMNS}) VALUES ({', '.join(f'${i + 1}' for i in range(len(values)))}) "
         f"ON CONFLICT (case_id) DO UPDATE SET {updates}, updated_at = now()",
         *values,
+    )
+
+
+async def open_key_cases(conn: asyncpg.Connection) -> list[CaseFacts]:
+    """Key cases not closed that have a limit to remind of."""
+    rows = await conn.fetch(
+        f"SELECT {CASE_COLUMNS} FROM cases WHERE key_case AND NOT closed "
+        "AND (trial_and_return_by IS NOT NULL OR supervision_from IS NOT NULL OR clearance_by IS NOT NULL)"
+    )
+    return [CaseFacts(**dict(r)) for r in rows]
+
+
+async def awaiting_ack(conn: asyncpg.Connection, delivered_before: datetime) -> list[asyncpg.Record]:
+    """Delivered key-case notices nobody acknowledged (on any channel) and not yet taken up a level,
+    locked for the caller (one row per channel: the caller groups them by event and recipient)."""
+    return await conn.fetch(
+        f"SELECT {QUALIFIED} FROM deliveries d WHERE d.needs_ack AND d.status = 'delivered' "
+        "AND d.acknowledged_at IS NULL AND d.ack_escalated_at IS NULL AND d.delivered_at <= $1 "
+        "AND NOT EXISTS (SELECT 1 FROM deliveries a WHERE a.event_id = d.event_id "
+        "AND a.recipient_id = d.recipient_id AND a.acknowledged_at IS NOT NULL) "
+        "ORDER BY d.delivered_at FOR UPDATE OF d SKIP LOCKED",
+        delivered_before,
+    )
+
+
+async def mark_ack_escalated(conn: asyncpg.Connection, event_id: uuid.UUID, recipient_id: str) -> None:
+    await conn.execute(
+        "UPDATE deliveries SET ack_escalated_at = clock_timestamp() "
+        "WHERE event_id = $1 AND recipient_id = $2",
+        event_id,
+        recipient_id,
+    )
+
+
+async def acknowledge(conn: asyncpg.Connection, delivery_id: uuid.UUID) -> datetime | None:
+    """Acknowledge the notice of ``delivery_id`` for its recipient (every channel); returns when it was
+    first acknowledged, or None for an unknown delivery."""
+    row = await conn.fetchrow(
+        "SELECT event_id, recipient_id FROM deliveries WHERE delivery_id = $1", delivery_id
+    )
+    if row is None:
+        return None
+    await conn.execute(
+        "UPDATE deliveries SET acknowledged_at = clock_timestamp() "
+        "WHERE event_id = $1 AND recipient_id = $2 AND acknowledged_at IS NULL",
+        row["event_id"],
+        row["recipient_id"],
+    )
+    first: datetime = await conn.fetchval(
+        "SELECT min(acknowledged_at) FROM deliveries WHERE event_id = $1 AND recipient_id = $2",
+        row["event_id"],
+        row["recipient_id"],
+    )
+    return first
+
+
+async def claim_unpublished_notices(conn: asyncpg.Connection, limit: int = 200) -> list[asyncpg.Record]:
+    """Notices not yet on Kafka, oldest first; the caller holds the publisher lock."""
+    return await conn.fetch(
+        "SELECT id, stream, kind, document FROM notices WHERE published_at IS NULL ORDER BY id LIMIT $1",
+        limit,
+    )
+
+
+async def mark_notices_published(conn: asyncpg.Connection, ids: list[int]) -> None:
+    await conn.execute(
+        "UPDATE notices SET published_at = clock_timestamp() WHERE id = ANY($1::bigint[])", ids
     )

@@ -21,11 +21,13 @@ import httpx
 from faststream.kafka import KafkaBroker
 from opentelemetry import trace
 
+from cluetrail.kafka import notice_topic
 from cluetrail.settings import CommonSettings
 from cluetrail.telemetry import context_from_traceparent
 from services.notify import channels, store
 from services.notify.domain.backoff import RetryPolicy
 from services.notify.domain.recipients import RecipientBook
+from services.notify.notices import NoticeDecision, Notifier
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +49,9 @@ class DeliveryWorker:
         poll_seconds: float = 2.0,
         smtp: channels.SmtpConfig | None = None,
         sms: channels.SmsGateway | None = None,
+        notifier: Notifier | None = None,
     ) -> None:
+        self._notifier = notifier
         self._smtp = smtp
         self._sms = sms
         self._pool = pool
@@ -75,7 +79,9 @@ class DeliveryWorker:
     async def run(self, stopping: asyncio.Event) -> None:
         """Run the senders until ``stopping`` is set; a send in flight is finished, not abandoned."""
         await asyncio.gather(
-            *(self._sender(stopping) for _ in range(self._senders)), self._dead_letterer(stopping)
+            *(self._sender(stopping) for _ in range(self._senders)),
+            self._dead_letterer(stopping),
+            self._notice_publisher(stopping),
         )
 
     async def _sender(self, stopping: asyncio.Event) -> None:
@@ -222,6 +228,9 @@ class DeliveryWorker:
             await self._idle(wakeup, stopping, self._poll)
 
     async def publish_dead_letters(self) -> int:
+        """Publish the dead letter of each newly dead delivery and record the alert to the operations
+        recipients of its place (an alert that dies itself raises no further alert)."""
+        alerted = 0
         async with self._pool.acquire() as conn, conn.transaction():
             rows = await store.claim_unpublished_dead(conn)
             for row in rows:
@@ -234,6 +243,72 @@ class DeliveryWorker:
                     headers={"dead-letter-reason": str(document["reason"])[:200], "consumer": "notify"},
                 )
                 await store.mark_dead_letter_published(conn, row["delivery_id"])
+                if self._notifier is not None and row["event_type"] != "delivery-dead":
+                    alerted += await self._alert(conn, row, str(document["reason"]))
+        if alerted:
+            self.wake()
+        return len(rows)
+
+    async def _alert(self, conn: asyncpg.Connection, row: asyncpg.Record, reason: str) -> int:
+        assert self._notifier is not None
+        book = self._notifier.book
+        failed = book.get(row["recipient_id"])
+        routings = [
+            r
+            for r in book.routings_of_notice("delivery-dead", row["jurisdiction"])
+            if r.recipient.id != row["recipient_id"]
+        ]
+        is_case = bool(await conn.fetchval("SELECT 1 FROM cases WHERE case_id = $1", row["case_id"]))
+        decision = NoticeDecision(
+            kind="delivery-dead",
+            stream=str(row["case_id"]),
+            dedupe_key=f"delivery-dead/{row['delivery_id']}/{row['dead_at'].isoformat()}",
+            jurisdiction=row["jurisdiction"],
+            occurred_at=row["dead_at"],
+            facts={
+                "failed_delivery_id": str(row["delivery_id"]),
+                "failed_recipient_id": row["recipient_id"],
+                "failed_recipient_name": failed.name if failed else row["recipient_id"],
+                "failed_channel": row["channel"],
+                "event_type": row["event_type"],
+                "seq": row["seq"],
+                "reason": reason,
+            },
+            routings=routings,
+            case_id=row["case_id"] if is_case else None,
+            causation_id=row["delivery_id"],
+        )
+        return 1 if await self._notifier.record(conn, decision) is not None else 0
+
+    async def _notice_publisher(self, stopping: asyncio.Event) -> None:
+        """Publish recorded notices to the notices topic in the order they were recorded."""
+        wakeup = self._new_wakeup()
+        while not stopping.is_set():
+            wakeup.clear()
+            try:
+                if await self._finish(self.publish_notices()):
+                    continue
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("publishing notices failed; retrying")
+            await self._idle(wakeup, stopping, self._poll)
+
+    async def publish_notices(self) -> int:
+        async with self._pool.acquire() as conn, conn.transaction():
+            # One publisher at a time keeps each stream's notices in seq order on the topic.
+            if not await conn.fetchval("SELECT pg_try_advisory_xact_lock(hashtext('notify-notices'))"):
+                return 0
+            rows = await store.claim_unpublished_notices(conn)
+            for row in rows:
+                await self._broker.publish(
+                    bytes(row["document"]),
+                    topic=notice_topic(self._settings),
+                    key=row["stream"].encode(),
+                    headers={"notice-kind": row["kind"]},
+                )
+            if rows:
+                await store.mark_notices_published(conn, [r["id"] for r in rows])
         return len(rows)
 
 

@@ -31,3 +31,12 @@ def verify(secret: str, timestamp: str, body: str | bytes, signature: str | None
     if not signature:
         return False
     return hmac.compare_digest(sign(secret, timestamp, body), signature)
+
+
+def ack_token(secret: str, delivery_id: str) -> str:
+    """The token that lets a recipient acknowledge one delivery (in the signed link or the API call)."""
+    return hmac.new(secret.encode(), f"ack:{delivery_id}".encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def ack_token_valid(secret: str, delivery_id: str, token: str | None) -> bool:
+    return bool(token) and hmac.compare_digest(ack_token(secret, delivery_id), token or "")

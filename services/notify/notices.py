@@ -1,0 +1,197 @@
+"""Recording notify's own notices: the notice (hash-chained in its stream) and its deliveries in one
+transaction, then published to the notices topic by the worker, in stream order.
+
+A notice is written before anyone is told, so the audit record holds every reminder and alert even if
+no recipient is reachable; its ``dedupe_key`` makes a decision happen once however often it is taken.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from contracts.envelope import GENESIS_HASH
+from contracts.jurisdictions import JurisdictionRegistry
+from contracts.notices import Notice, notice_bytes, seal_notice
+from services.notify import store
+from services.notify.domain.notice import (
+    TemplateError,
+    Templates,
+    beijing_time,
+    channel_message,
+    notice_body,
+    place_name,
+)
+from services.notify.domain.recipients import Channel, Recipient, RecipientBook, Routing
+from services.notify.domain.signing import ack_token
+
+# Deliveries need a case id to queue by; a notice about no case queues under its stream's own id.
+STREAM_NAMESPACE = uuid.UUID("6f0c5a36-3a0b-4d7e-9f55-1c2f2b0c7a11")
+
+
+def stream_case_id(stream: str, case_id: uuid.UUID | None) -> uuid.UUID:
+    return case_id or uuid.uuid5(STREAM_NAMESPACE, stream)
+
+
+def default_channels(recipient: Recipient, kind: str) -> tuple[Channel, ...]:
+    """The channels of the recipient's route for ``kind``, else its first address (webhook first)."""
+    for route in recipient.routes:
+        if route.event == kind:
+            return tuple(route.channels)
+    for channel in ("webhook", "email", "sms"):
+        if recipient.address(channel):
+            return (channel,)  # type: ignore[return-value]
+    return ()
+
+
+@dataclass(frozen=True)
+class NoticeDecision:
+    """A notice to record and whom to tell of it."""
+
+    kind: str
+    stream: str
+    dedupe_key: str
+    jurisdiction: str
+    occurred_at: datetime
+    facts: dict[str, Any]
+    routings: Sequence[Routing]
+    case_id: uuid.UUID | None = None
+    causation_id: uuid.UUID | None = None
+    # Recipients that must acknowledge (key-case notices); unacknowledged, they go up a level.
+    ack_recipients: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class Notifier:
+    """What recording a notice needs: the recipients, the places, the templates, the ack link base."""
+
+    book: RecipientBook
+    registry: JurisdictionRegistry
+    templates: Templates
+    public_url: str
+
+    def ack_url(self, recipient: Recipient, delivery_id: uuid.UUID) -> str:
+        token = ack_token(recipient.secret, str(delivery_id))
+        return f"{self.public_url}/v1/deliveries/{delivery_id}/ack?token={token}"
+
+    async def record(
+        self, conn: asyncpg.Connection, decision: NoticeDecision, traceparent: str | None = None
+    ) -> Notice | None:
+        """Record the notice and its deliveries unless it was recorded before; call in a transaction."""
+        await conn.execute(
+            "INSERT INTO notice_streams (stream, last_seq, last_hash) VALUES ($1, 0, $2) "
+            "ON CONFLICT (stream) DO NOTHING",
+            decision.stream,
+            GENESIS_HASH,
+        )
+        head = await conn.fetchrow(
+            "SELECT last_seq, last_hash FROM notice_streams WHERE stream = $1 FOR UPDATE", decision.stream
+        )
+        if await conn.fetchval("SELECT 1 FROM notices WHERE dedupe_key = $1", decision.dedupe_key):
+            return None
+        notice = seal_notice(
+            kind=decision.kind,
+            stream=decision.stream,
+            seq=head["last_seq"] + 1,
+            prev_hash=head["last_hash"],
+            jurisdiction=decision.jurisdiction,
+            occurred_at=decision.occurred_at,
+            recipients=[r.recipient.id for r in decision.routings],
+            facts=decision.facts,
+            case_id=decision.case_id,
+            causation_id=decision.causation_id,
+        )
+        await conn.execute(
+            "INSERT INTO notices (notice_id, dedupe_key, stream, seq, kind, case_id, jurisdiction, document) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            notice.notice_id,
+            decision.dedupe_key,
+            notice.stream,
+            notice.seq,
+            notice.kind,
+            notice.case_id,
+            notice.jurisdiction,
+            notice_bytes(notice),
+        )
+        await conn.execute(
+            "UPDATE notice_streams SET last_seq = $2, last_hash = $3 WHERE stream = $1",
+            notice.stream,
+            notice.seq,
+            notice.hash,
+        )
+        for routing in decision.routings:
+            for channel in routing.channels:
+                await self._deliver(conn, notice, decision, routing.recipient, channel, traceparent)
+        return notice
+
+    async def _deliver(
+        self,
+        conn: asyncpg.Connection,
+        notice: Notice,
+        decision: NoticeDecision,
+        recipient: Recipient,
+        channel: str,
+        traceparent: str | None,
+    ) -> None:
+        delivery_id = store.new_delivery_id()
+        needs_ack = recipient.id in decision.ack_recipients
+        failure: str | None = None
+        try:
+            document = self.document(notice, recipient, delivery_id, needs_ack)
+            body = channel_message(channel, recipient, document).body
+        except TemplateError as exc:
+            failure, body = str(exc), notice_body({"notice_id": str(notice.notice_id)})
+        await store.add_delivery(
+            conn,
+            store.NewDelivery(
+                delivery_id=delivery_id,
+                event_id=notice.notice_id,
+                recipient_id=recipient.id,
+                case_id=stream_case_id(notice.stream, notice.case_id),
+                seq=notice.seq,
+                event_type=notice.kind,
+                jurisdiction=notice.jurisdiction,
+                body=body,
+                traceparent=traceparent,
+                channel=channel,
+                failure=failure,
+                needs_ack=needs_ack,
+            ),
+        )
+
+    def document(
+        self, notice: Notice, recipient: Recipient, delivery_id: uuid.UUID, needs_ack: bool
+    ) -> dict[str, Any]:
+        """The webhook document of a notice (the mail and SMS texts are cut from it)."""
+        context = {
+            **notice.facts,
+            "recipient_name": recipient.name,
+            "place": place_name(self.registry, notice.jurisdiction),
+            "case_id": str(notice.case_id) if notice.case_id else "",
+            "when": beijing_time(notice.occurred_at),
+        }
+        document: dict[str, Any] = {
+            "delivery_id": str(delivery_id),
+            "recipient_id": recipient.id,
+            "recipient_name": recipient.name,
+            "text": self.templates.render(notice.kind, context),
+            "notice_id": str(notice.notice_id),
+            "event_type": notice.kind,
+            "stream": notice.stream,
+            "seq": notice.seq,
+            "jurisdiction": notice.jurisdiction,
+            "jurisdiction_name": place_name(self.registry, notice.jurisdiction),
+            "occurred_at": notice.occurred_at.isoformat(),
+            "facts": notice.facts,
+            "notice_hash": notice.hash,
+        }
+        if notice.case_id is not None:
+            document["case_id"] = str(notice.case_id)
+        if needs_ack:
+            document["acknowledge_url"] = self.ack_url(recipient, delivery_id)
+        return document

@@ -1,0 +1,186 @@
+"""The reminder scheduler: at each tick, asks the clock what is due and records it as notices.
+
+Monthly reporting deadlines, key cases nearing their 2/3/5-year limits, and key-case notices nobody
+acknowledged in time (a reminder to the recipient and the notice taken to the next level) are recorded
+as notices with their deliveries; each notice's dedupe key makes the tick idempotent, so several
+instances and restarts record each reminder once. The clock is injected, so tests run it on a fixed one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import uuid
+from collections.abc import Callable
+from datetime import timedelta
+
+import asyncpg
+
+from services.notify import store
+from services.notify.domain.recipients import Recipient, Routing
+from services.notify.domain.reminders import (
+    Clock,
+    Reminder,
+    ReportingOffice,
+    key_case_reminders,
+    reporting_reminders,
+)
+from services.notify.notices import NoticeDecision, Notifier, default_channels
+
+log = logging.getLogger(__name__)
+
+KIND_LABELS: dict[str, str] = {
+    "escalated": "案件上报",
+    "key-case-flagged": "重点案件",
+    "handoff-requested": "协商办理",
+    "key-case-deadline": "重点案件期限提醒",
+    "unacknowledged": "未确认升级",
+}
+
+
+class Scheduler:
+    """Records due reminders; ``tick()`` once, or ``run()`` until stopped."""
+
+    def __init__(
+        self,
+        *,
+        pool: asyncpg.Pool,
+        notifier: Notifier,
+        clock: Clock,
+        reporting_lead_days: int = 5,
+        key_case_lead_days: int = 30,
+        ack_timeout: timedelta = timedelta(hours=24),
+        poll_seconds: float = 60.0,
+        on_recorded: Callable[[], None] = lambda: None,
+    ) -> None:
+        self._pool = pool
+        self._notifier = notifier
+        self.clock = clock
+        self._reporting_lead = reporting_lead_days
+        self._key_case_lead = key_case_lead_days
+        self._ack_timeout = ack_timeout
+        self._poll = poll_seconds
+        self._on_recorded = on_recorded
+        self._wakeup = asyncio.Event()
+
+    def wake(self) -> None:
+        self._wakeup.set()
+
+    async def run(self, stopping: asyncio.Event) -> None:
+        while not stopping.is_set():
+            self._wakeup.clear()
+            try:
+                await self.tick()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("notify scheduler tick failed; retrying")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wakeup.wait(), timeout=self._poll)
+
+    async def tick(self) -> int:
+        """Record every reminder due now; returns how many notices were recorded by this tick."""
+        now = self.clock.now()
+        book, registry = self._notifier.book, self._notifier.registry
+        recorded = 0
+        async with self._pool.acquire() as conn:
+            offices = [
+                ReportingOffice(r.id, r.jurisdiction, registry.get(r.jurisdiction).level)
+                for r in book.with_route("reporting-deadline")
+            ]
+            for reminder in reporting_reminders(now, offices, self._reporting_lead):
+                routings = [self._routing(rid, reminder.kind) for rid in reminder.recipients]
+                recorded += await self._record(conn, reminder, [r for r in routings if r is not None])
+            cases = await store.open_key_cases(conn)
+            for reminder in key_case_reminders(now, cases, self._key_case_lead):
+                routings = book.routings_of_notice(reminder.kind, reminder.jurisdiction)
+                recorded += await self._record(conn, reminder, routings, ack=True)
+            recorded += await self._unacknowledged(conn)
+        if recorded:
+            log.info("recorded %s reminder notices at %s", recorded, now.isoformat())
+            self._on_recorded()
+        return recorded
+
+    def _routing(self, recipient_id: str, kind: str) -> Routing | None:
+        recipient = self._notifier.book.get(recipient_id)
+        if recipient is None:
+            return None
+        channels = default_channels(recipient, kind)
+        return Routing(recipient, channels) if channels else None
+
+    async def _record(
+        self, conn: asyncpg.Connection, reminder: Reminder, routings: list[Routing], *, ack: bool = False
+    ) -> int:
+        decision = NoticeDecision(
+            kind=reminder.kind,
+            stream=reminder.stream,
+            dedupe_key=reminder.dedupe_key,
+            jurisdiction=reminder.jurisdiction,
+            occurred_at=self.clock.now(),
+            facts=reminder.facts,
+            routings=routings,
+            case_id=reminder.case_id,
+            ack_recipients=frozenset(r.recipient.id for r in routings) if ack else frozenset(),
+        )
+        async with conn.transaction():
+            return 1 if await self._notifier.record(conn, decision) is not None else 0
+
+    async def _unacknowledged(self, conn: asyncpg.Connection) -> int:
+        """Key-case notices unacknowledged past the timeout: remind the recipient, tell the next level."""
+        recorded = 0
+        book = self._notifier.book
+        async with conn.transaction():
+            rows = await store.awaiting_ack(conn, self.clock.now() - self._ack_timeout)
+            seen: set[tuple[uuid.UUID, str]] = set()
+            for row in rows:
+                key = (row["event_id"], row["recipient_id"])
+                if key in seen:
+                    continue
+                seen.add(key)
+                recipient = book.get(row["recipient_id"])
+                if recipient is not None:
+                    recorded += await self._escalate(conn, row, recipient)
+                await store.mark_ack_escalated(conn, row["event_id"], row["recipient_id"])
+        return recorded
+
+    async def _escalate(self, conn: asyncpg.Connection, row: asyncpg.Record, recipient: Recipient) -> int:
+        book = self._notifier.book
+        upper = book.next_level(recipient)
+        routings = [r for r in (self._routing(recipient.id, "unacknowledged"),) if r is not None]
+        if upper is not None:
+            channels = default_channels(upper, "unacknowledged")
+            if channels:
+                routings.append(Routing(upper, channels))
+        document = json.loads(row["body"])
+        hours = self._ack_timeout.total_seconds() / 3600
+        case_id: uuid.UUID = row["case_id"]
+        decision = NoticeDecision(
+            kind="unacknowledged",
+            stream=str(case_id),
+            dedupe_key=f"unacknowledged/{row['event_id']}/{recipient.id}",
+            jurisdiction=row["jurisdiction"],
+            occurred_at=self.clock.now(),
+            facts={
+                "original_delivery_id": str(row["delivery_id"]),
+                "original_event_id": str(row["event_id"]),
+                "original_kind": row["event_type"],
+                "original_kind_label": KIND_LABELS.get(row["event_type"], row["event_type"]),
+                "original_recipient_id": recipient.id,
+                "original_recipient_name": recipient.name,
+                "original_text": document.get("text", ""),
+                "hours": int(hours) if hours == int(hours) else round(hours, 2),
+                "escalated_to": upper.id if upper else None,
+            },
+            routings=routings,
+            case_id=case_id if await self._is_case(conn, case_id) else None,
+            causation_id=row["delivery_id"],
+            # The next level must acknowledge in turn, so an ignored notice keeps climbing.
+            ack_recipients=frozenset({upper.id}) if upper is not None else frozenset(),
+        )
+        return 1 if await self._notifier.record(conn, decision) is not None else 0
+
+    @staticmethod
+    async def _is_case(conn: asyncpg.Connection, case_id: uuid.UUID) -> bool:
+        return bool(await conn.fetchval("SELECT 1 FROM cases WHERE case_id = $1", case_id))
