@@ -13,10 +13,24 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
+from cluetrail.auth import Principal, Role, issue_token
+from cluetrail.db import open_pool
 from cluetrail.settings import CommonSettings
+from contracts.jurisdictions import JurisdictionRegistry
+from services.reporting.adapters.sqlfiles import SQL_FOLDER
 from services.reporting.audit import AuditReport, LogEntry, export_line, file_entries, topic_batches
+from services.reporting.domain import tables as report_tables
+from services.reporting.domain.periods import CST
+from services.reporting.exports import export_bytes
 from services.reporting.rebuild import RebuildSummary, progress_bar, rebuild
+from services.reporting.reports import EXPORTABLE, ReportQuery, Scope, build_tables, parse_period
 from services.reporting.settings import ReportingSettings
+from services.reporting.timeline import (
+    check_timeline_file,
+    file_sha256,
+    stamped_timeline,
+    timeline_file_bytes,
+)
 
 console = Console()
 
@@ -139,6 +153,36 @@ def register(app: typer.Typer) -> None:
             count = asyncio.run(_export(file, progress, topic))
         console.print(f"exported {count:,} records to {file}")
 
+    report_app = typer.Typer(help="The ledgers and annex tables.", no_args_is_help=True)
+    app.add_typer(report_app, name="report")
+
+    @report_app.command("export")
+    def report_export(
+        table: str = typer.Argument(..., help=f"One of: {', '.join(EXPORTABLE)}"),
+        period: str | None = typer.Option(None, "--period", help="YYYY-MM (default: this month)"),
+        jurisdiction: str = typer.Option(..., "--jurisdiction", help="Subtree root, e.g. 340102"),
+        fmt: str = typer.Option("xlsx", "--format", help="xlsx or csv"),
+        output: Path = typer.Option(..., "--output", "-o", dir_okay=False, help="File to write"),
+        sector: str | None = typer.Option(None, "--sector"),
+        grade: str | None = typer.Option(None, "--grade"),
+        status: str | None = typer.Option(None, "--status"),
+        as_of: str | None = typer.Option(
+            None, "--as-of", help="An as-of projection (built by rebuild --as-of)"
+        ),
+    ) -> None:
+        """Write a table as the annex form (XLSX) or CSV, read from the reporting database (operator)."""
+        if table not in EXPORTABLE:
+            raise typer.BadParameter(f"{table!r} is not one of {', '.join(EXPORTABLE)}")
+        if fmt not in ("xlsx", "csv"):
+            raise typer.BadParameter("--format must be xlsx or csv")
+        query = ReportQuery(table, parse_period(period, datetime.now(CST)), sector=sector, grade=grade,
+                            status=status, as_of=as_of)  # fmt: skip
+        tables = asyncio.run(_tables(ReportingSettings(), query, jurisdiction))
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_bytes(export_bytes(tables, fmt))
+        rows = sum(len(t.rows) for t in tables)
+        console.print(f"wrote {output} ({fmt}, {len(tables)} table(s), {rows} row(s), period {query.period})")
+
     case_app = typer.Typer(help="One case.", no_args_is_help=True)
     app.add_typer(case_app, name="case")
 
@@ -148,22 +192,67 @@ def register(app: typer.Typer) -> None:
         url: str = typer.Option(
             f"http://127.0.0.1:{ReportingSettings().port}", "--url", envvar="CLUETRAIL_REPORTING_URL"
         ),
+        token: str | None = typer.Option(
+            None,
+            "--token",
+            envvar="CLUETRAIL_TOKEN",
+            help="Access token (default: an auditor's, issued here)",
+        ),
+        output: Path | None = typer.Option(
+            None, "--output", "-o", dir_okay=False, help="Also write the timeline as a hash-stamped JSON file"
+        ),
     ) -> None:
-        """Print a case's timeline from the reporting API: every event with its seq, actor and hash."""
-        response = httpx.get(f"{url}/v1/cases/{case_id}/history", timeout=30)
+        """Print a case's timeline from the reporting API: every event with its seq, actor and hash.
+
+        With --output, the timeline is written for an auditor with its stamp: the SHA-256 of the timeline's
+        canonical JSON and the chain head (the hash of the last event); check it with `cluetrail case check`.
+        """
+        headers = {"Authorization": f"Bearer {token or _operator_token()}"}
+        response = httpx.get(f"{url}/v1/cases/{case_id}/history", timeout=30, headers=headers)
         if response.status_code != 200:
             console.print(f"[red]{response.status_code}: {response.json().get('detail', response.text)}")
             raise typer.Exit(1)
+        entries = response.json()
         table = Table(title=f"case {case_id}")
         for column in ("seq", "type", "actor", "recorded_at", "hash"):
             table.add_column(column, overflow="fold")
-        for entry in response.json():
+        for entry in entries:
             actor = entry["actor"]
             who = f"{actor.get('kind')}:{actor.get('id')}" + (
                 f" ({actor['role']})" if actor.get("role") else ""
             )
             table.add_row(str(entry["seq"]), entry["type"], who, entry["recorded_at"], entry["hash"])
         console.print(table)
+        if output is not None:
+            document = stamped_timeline(str(case_id), entries, source=url)
+            output.parent.mkdir(parents=True, exist_ok=True)
+            output.write_bytes(timeline_file_bytes(document))
+            stamp = document["stamp"]
+            console.print(f"wrote {output}", soft_wrap=True)
+            console.print(f"file sha256:     {file_sha256(output)}", soft_wrap=True, highlight=False)
+            console.print(f"timeline sha256: {stamp['timeline_sha256']}", soft_wrap=True, highlight=False)
+            console.print(f"chain head:      {stamp['chain_head']} (seq {stamp['last_seq']})", soft_wrap=True,
+                          highlight=False)  # fmt: skip
+            if not stamp["chain_linked"]:
+                console.print("[red]the timeline's prev_hash links are broken")
+                raise typer.Exit(1)
+
+    @case_app.command("check")
+    def check(file: Path = typer.Argument(..., exists=True, dir_okay=False)) -> None:
+        """Check a timeline file: its stamp matches its content and its events link into one chain."""
+        problems = check_timeline_file(file)
+        console.print(f"file sha256: {file_sha256(file)}", soft_wrap=True, highlight=False)
+        for problem in problems:
+            console.print(f"[red]{problem}", soft_wrap=True)
+        if problems:
+            raise typer.Exit(1)
+        console.print("stamp and chain links verified")
+
+
+def _operator_token() -> str:
+    """An auditor's token for this operator command (it runs where the signing secret is configured)."""
+    settings = CommonSettings()
+    return issue_token(settings, Principal(subject="cli-operator", role=Role.AUDITOR, jurisdiction="340000"))
 
 
 async def _verify_topic(report: AuditReport, progress: Progress, topic: str | None) -> None:
@@ -189,3 +278,15 @@ async def _export(file: Path, progress: Progress, topic: str | None) -> int:
             count += len(records)
             progress.advance(task, len(records))
     return count
+
+
+async def _tables(
+    settings: ReportingSettings, query: ReportQuery, jurisdiction: str
+) -> list[report_tables.Table]:
+    registry = JurisdictionRegistry.load(settings.jurisdictions_file)
+    pool = await open_pool(settings.database_for("reporting"), SQL_FOLDER, min_size=1, max_size=1)
+    try:
+        async with pool.acquire() as conn:
+            return await build_tables(conn, registry, query, Scope(jurisdiction))
+    finally:
+        await pool.close()

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import asyncpg
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Response
 from faststream.kafka import KafkaRouter
 
+from cluetrail.auth import AccessPolicy, Principal, Role, current_principal
 from cluetrail.consume import Incoming, Rejected
-from cluetrail.errors import InvalidInput, NotFound
+from cluetrail.errors import Forbidden, InvalidInput, NotFound
 from cluetrail.service import Runtime, case_events_router, connection, exactly_once_consumer
 from contracts.api import HistoryEntry, LedgerPage, LedgerRow
 from contracts.jurisdictions import JurisdictionRegistry
@@ -19,6 +20,18 @@ from contracts.vocabulary import CaseStatus, Grade
 from services.reporting.adapters import reads
 from services.reporting.adapters.projector import apply_events
 from services.reporting.adapters.versions import use_active_projection
+from services.reporting.domain.periods import CST
+from services.reporting.domain.tables import Table, ledger_table
+from services.reporting.exports import MEDIA_TYPES, SHEET_NAMES, export_bytes
+from services.reporting.reports import (
+    EXPORTABLE,
+    TABLES,
+    ReportQuery,
+    build_tables,
+    parse_period,
+    scope_for,
+    subtree,
+)
 
 CONSUMER_GROUP = "reporting"
 MAX_PAGE = 500
@@ -54,18 +67,18 @@ AsOf = Annotated[
     str | None,
     Query(description="Read an as-of projection instead of the live one: its schema name or its instant"),
 ]
+Reader = Annotated[Principal, Depends(current_principal)]
+Connection = Annotated[asyncpg.Connection, Depends(connection)]
 
 
 def http_router(registry: JurisdictionRegistry) -> APIRouter:
-    """The ledger API; every request reads the active version (or the as-of projection it names)."""
-    router = APIRouter(prefix="/v1", tags=["reporting"])
+    """The ledger and report API; every request reads the active version (or the as-of projection it names).
 
-    def subtree(code: str) -> list[str]:
-        if code not in registry:
-            raise InvalidInput(
-                f"jurisdiction {code} is not in the jurisdiction tree", rule="reporting.jurisdiction"
-            )
-        return [node.code for node in registry.all() if registry.is_within(node.code, code)]
+    Every read needs a token: a user reads their own subtree, auditors everything, police the cases
+    transferred to them (cluetrail.auth.AccessPolicy).
+    """
+    router = APIRouter(prefix="/v1", tags=["reporting"])
+    policy = AccessPolicy(registry)
 
     def aware(name: str, value: datetime | None) -> datetime | None:
         if value is not None and value.tzinfo is None:
@@ -74,9 +87,21 @@ def http_router(registry: JurisdictionRegistry) -> APIRouter:
             )
         return value
 
+    async def readable_case(
+        conn: asyncpg.Connection, principal: Principal, case_id: uuid.UUID, as_of: str | None
+    ) -> dict[str, object]:
+        row = await reads.one_case(conn, case_id, as_of)
+        # A case outside the reader's scope answers like a missing one: a refusal must not say it exists.
+        if row is None or not policy.can_read(
+            principal, str(row["jurisdiction"]), transferred_to_police=bool(row["transferred_to_police"])
+        ):
+            raise NotFound(f"case {case_id} is not in the ledger", rule="reporting.case")
+        return row
+
     @router.get("/cases", response_model=LedgerPage)
     async def list_cases(
-        conn: Annotated[asyncpg.Connection, Depends(connection)],
+        conn: Connection,
+        principal: Reader,
         offset: Annotated[int, Query(ge=0)] = 0,
         limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
         jurisdiction: Annotated[str | None, Query(description="The node and its whole subtree")] = None,
@@ -89,14 +114,16 @@ def http_router(registry: JurisdictionRegistry) -> APIRouter:
         as_of: AsOf = None,
     ) -> LedgerPage:
         """The dynamic management ledger (动态管理台账), newest report first."""
+        scope = scope_for(policy, registry, principal, jurisdiction)
         where = reads.LedgerFilter(
-            jurisdictions=subtree(jurisdiction) if jurisdiction is not None else None,
+            jurisdictions=subtree(registry, scope.root),
             status=status.value if status else None,
             grade=grade.value if grade else None,
             key_case=key_case,
             sector=sector,
             reported_from=aware("reported_from", reported_from),
             reported_to=aware("reported_to", reported_to),
+            transferred_to_police=True if scope.police_only else None,
         )
         rows, total = await reads.ledger_page(conn, where, offset, limit, as_of)
         return LedgerPage(
@@ -105,28 +132,105 @@ def http_router(registry: JurisdictionRegistry) -> APIRouter:
 
     @router.get("/cases/{case_id}", response_model=LedgerRow)
     async def get_case(
-        case_id: uuid.UUID, conn: Annotated[asyncpg.Connection, Depends(connection)], as_of: AsOf = None
+        case_id: uuid.UUID, conn: Connection, principal: Reader, as_of: AsOf = None
     ) -> LedgerRow:
-        row = await reads.one_case(conn, case_id, as_of)
-        if row is None:
-            raise NotFound(f"case {case_id} is not in the ledger", rule="reporting.case")
-        return LedgerRow.model_validate(row)
+        return LedgerRow.model_validate(await readable_case(conn, principal, case_id, as_of))
+
+    @router.get("/cases/{case_id}/ledger")
+    async def get_case_columns(
+        case_id: uuid.UUID, conn: Connection, principal: Reader, as_of: AsOf = None
+    ) -> dict[str, Any]:
+        """The case's full ledger row, with the columns the annex tables use (docs/reporting.md)."""
+        row = await readable_case(conn, principal, case_id, as_of)
+        return ledger_table("ledger", [row], registry).rows[0]
 
     @router.get("/cases/{case_id}/history", response_model=list[HistoryEntry])
     async def get_history(
-        case_id: uuid.UUID, conn: Annotated[asyncpg.Connection, Depends(connection)], as_of: AsOf = None
+        case_id: uuid.UUID, conn: Connection, principal: Reader, as_of: AsOf = None
     ) -> list[HistoryEntry]:
         """Every applied event of the case in seq order, with its hashes, for an auditor."""
+        await readable_case(conn, principal, case_id, as_of)
         entries = await reads.case_history(conn, case_id, as_of)
-        if not entries:
-            raise NotFound(f"case {case_id} is not in the ledger", rule="reporting.case")
         return [HistoryEntry.model_validate(e) for e in entries]
 
     @router.get("/stats/grades")
     async def grade_counts(
-        conn: Annotated[asyncpg.Connection, Depends(connection)], as_of: AsOf = None
+        conn: Connection, principal: Reader, as_of: AsOf = None
     ) -> list[dict[str, object]]:
-        """Cases per jurisdiction and grade (``ungraded`` until assessed)."""
-        return await reads.grade_counts(conn, as_of)
+        """Cases per jurisdiction and grade (``ungraded`` until assessed), within the reader's scope."""
+        counts = await reads.grade_counts(conn, as_of)
+        if principal.role is Role.POLICE:
+            raise Forbidden("grade counts cover cases not transferred to the police", rule="role")
+        return [c for c in counts if policy.can_read(principal, str(c["jurisdiction"]))]
+
+    @router.get("/reports")
+    async def list_reports() -> list[dict[str, str]]:
+        """The tables this service produces, with their Chinese titles."""
+        return [{"name": name, "sheet": SHEET_NAMES.get(name, name)} for name in (*TABLES, "annex")]
+
+    async def report_tables(
+        conn: asyncpg.Connection, principal: Principal, table: str, period: str | None,
+        jurisdiction: str | None, sector: str | None, grade: Grade | None, status: CaseStatus | None,
+        as_of: str | None,
+    ) -> list[Table]:  # fmt: skip
+        if table not in EXPORTABLE:
+            raise NotFound(f"no table {table!r}; tables: {', '.join(EXPORTABLE)}", rule="reporting.table")
+        scope = scope_for(policy, registry, principal, jurisdiction)
+        query = ReportQuery(
+            table,
+            parse_period(period, datetime.now(CST)),
+            sector=sector,
+            grade=grade.value if grade else None,
+            status=status.value if status else None,
+            as_of=as_of,
+        )
+        return await build_tables(conn, registry, query, scope)
+
+    @router.get("/reports/{table}")
+    async def get_report(
+        table: str,
+        conn: Connection,
+        principal: Reader,
+        period: Annotated[str | None, Query(description="YYYY-MM (default: this month)")] = None,
+        jurisdiction: Annotated[str | None, Query(description="Subtree root (default: yours)")] = None,
+        sector: str | None = None,
+        grade: Grade | None = None,
+        status: CaseStatus | None = None,
+        as_of: AsOf = None,
+    ) -> Any:
+        """A table as JSON: title, columns (key and Chinese header), rows and what it covers."""
+        tables = await report_tables(
+            conn, principal, table, period, jurisdiction, sector, grade, status, as_of
+        )
+        return tables[0].as_json() if len(tables) == 1 else [t.as_json() for t in tables]
+
+    @router.get("/reports/{table}/export")
+    async def export_report(
+        table: str,
+        conn: Connection,
+        principal: Reader,
+        format: Annotated[str, Query(pattern="^(xlsx|csv)$")] = "xlsx",
+        period: str | None = None,
+        jurisdiction: str | None = None,
+        sector: str | None = None,
+        grade: Grade | None = None,
+        status: CaseStatus | None = None,
+        as_of: AsOf = None,
+    ) -> Response:
+        """The table as an XLSX workbook laid out like the annex form, or as CSV."""
+        tables = await report_tables(
+            conn, principal, table, period, jurisdiction, sector, grade, status, as_of
+        )
+        try:
+            body = export_bytes(tables, format)
+        except ValueError as exc:
+            raise InvalidInput(str(exc), rule="reporting.format") from None
+        meta = tables[0].meta
+        filename = f"{table}-{meta['jurisdiction']}-{meta['period']}.{format}"
+        return Response(
+            body,
+            media_type=MEDIA_TYPES[format],
+            headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        )
 
     return router

@@ -6,12 +6,13 @@ Shared by the HTTP API, the dashboard and ``cluetrail report export``; access is
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 import asyncpg
 
-from cluetrail.errors import InvalidInput
+from cluetrail.auth import AccessPolicy, Principal, Role
+from cluetrail.errors import Forbidden, InvalidInput
 from contracts.jurisdictions import JurisdictionRegistry
 from services.reporting.adapters import reads
 from services.reporting.adapters.submissions import submitted_at
@@ -21,7 +22,8 @@ from services.reporting.domain.periods import CST, Period
 LEDGER_TABLES = ("ledger", "risks", "key_risks")
 PERIOD_TABLES = ("work", "disposal", "cross_province", "no_fundraising", "deadlines")
 TABLES = (*LEDGER_TABLES, *PERIOD_TABLES, "ageing")
-SUBMITTABLE = ("work", "disposal", "cross_province")
+ANNEX = ("work", "disposal", "cross_province")  # the three annex tables, sent together each month
+EXPORTABLE = (*TABLES, "annex")
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,22 @@ class ReportQuery:
     status: str | None = None
     key_case: bool | None = None
     as_of: str | None = None
+
+
+def scope_for(policy: AccessPolicy, registry: JurisdictionRegistry, principal: Principal,
+              jurisdiction: str | None) -> Scope:  # fmt: skip
+    """The reader's scope: the requested subtree (default: their own), refused outside their subtree.
+
+    Auditors read every subtree; police read theirs, limited to the cases transferred to them.
+    """
+    root = jurisdiction or principal.jurisdiction
+    if root not in registry:
+        raise InvalidInput(
+            f"jurisdiction {root} is not in the jurisdiction tree", rule="reporting.jurisdiction"
+        )
+    if principal.role is not Role.AUDITOR and not policy.covers(principal, root):
+        raise Forbidden("not within your jurisdiction", rule="jurisdiction-subtree")
+    return Scope(root, police_only=principal.role is Role.POLICE)
 
 
 def subtree(registry: JurisdictionRegistry, root: str) -> list[str]:
@@ -131,3 +149,15 @@ async def _period_table(
         return T.deadlines(registry, root, period, await submitted_at(conn, period), now)
     # ageing: as at the end of the period, or now for the current month
     return T.ageing(cases, registry, root, min(period.end, now))
+
+
+async def build_tables(
+    conn: asyncpg.Connection,
+    registry: JurisdictionRegistry,
+    query: ReportQuery,
+    scope: Scope,
+    now: datetime | None = None,
+) -> list[T.Table]:
+    """``query.table`` as a list of tables: the three annex tables for ``annex``, else the one named."""
+    names = ANNEX if query.table == "annex" else (query.table,)
+    return [await build_table(conn, registry, replace(query, table=name), scope, now) for name in names]

@@ -65,7 +65,7 @@ def test_two_hundred_clues_become_two_hundred_graded_cases_whose_histories_verif
     case_ids = [a["case_id"] for a in accepted]
     assert len(set(case_ids)) == 200
 
-    with stack.client("reporting") as reporting:
+    with stack.client("reporting", token=stack.token("auditor", "340000")) as reporting:
 
         def all_assessed() -> bool:
             rows = [ledger_row(reporting, case_id) for case_id in case_ids]
@@ -122,7 +122,7 @@ def test_an_official_takes_a_case_from_clue_to_police_and_closes_it(stack: Stack
     with (
         stack.client("intake") as intake,
         stack.client("triage") as triage,
-        stack.client("reporting") as reporting,
+        stack.client("reporting", token=stack.token("auditor", "340000")) as reporting,
     ):
         accepted = post_clue(intake, clue)
         case_id, receipt = accepted["case_id"], accepted["receipt_code"]

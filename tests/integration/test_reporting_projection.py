@@ -90,7 +90,7 @@ def test_every_clue_becomes_one_ledger_row_whose_history_is_its_verified_chain(
     case_ids = post_clues(stack, clues)
     assert len(set(case_ids)) == 40
 
-    with stack.client("reporting") as reporting:
+    with stack.client("reporting", token=stack.token("auditor", "340000")) as reporting:
         rows = wait_until(
             lambda: all_in_ledger(reporting, case_ids),
             timeout=90,
@@ -142,7 +142,7 @@ def test_killed_mid_stream_reporting_resumes_with_every_case_exactly_once(stack:
         stack.start("reporting")
     assert len(case_ids) == 60
 
-    with stack.client("reporting") as reporting:
+    with stack.client("reporting", token=stack.token("auditor", "340000")) as reporting:
         rows = wait_until(
             lambda: all_in_ledger(reporting, case_ids),
             timeout=120,
@@ -210,7 +210,7 @@ def test_a_malformed_message_is_dead_lettered_with_its_reason_and_the_stream_mov
     assert letters[0]["topic"] == stack_settings.case_topic
 
     (case_id,) = post_clues(stack, some_clues(1))
-    with stack.client("reporting") as reporting:
+    with stack.client("reporting", token=stack.token("auditor", "340000")) as reporting:
         wait_until(
             lambda: reporting.get(f"/v1/cases/{case_id}").status_code == 200,
             timeout=60,

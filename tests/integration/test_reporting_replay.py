@@ -81,7 +81,7 @@ def test_rebuild_switches_to_an_identical_ledger_while_the_api_keeps_answering(
     stack: Stack, stack_settings: CommonSettings
 ) -> None:
     case_ids = post_clues(stack, some_clues(30))
-    with stack.client("reporting") as reporting:
+    with stack.client("reporting", token=stack.token("auditor", "340000")) as reporting:
         wait_until(lambda: all_assessed(reporting, case_ids), timeout=120, what="30 assessed cases")
         before = settled_ledger(reporting)
         version = asyncio.run(active_version(stack_settings))
@@ -90,7 +90,7 @@ def test_rebuild_switches_to_an_identical_ledger_while_the_api_keeps_answering(
         done = threading.Event()
 
         def poll() -> None:
-            with stack.client("reporting") as client:
+            with stack.client("reporting", token=stack.token("auditor", "340000")) as client:
                 while not done.is_set():
                     page = client.get("/v1/cases", params={"limit": 1})
                     one = client.get(f"/v1/cases/{case_ids[0]}")
@@ -133,7 +133,7 @@ def test_an_as_of_build_shows_the_ledger_as_it_stood_and_is_not_made_live(
     stack: Stack, stack_settings: CommonSettings
 ) -> None:
     earlier = post_clues(stack, some_clues(2))
-    with stack.client("reporting") as reporting:
+    with stack.client("reporting", token=stack.token("auditor", "340000")) as reporting:
         wait_until(lambda: all_in_ledger(reporting, earlier), timeout=60, what="the earlier clues")
         instant = datetime.now(UTC)
         (later,) = post_clues(stack, some_clues(1))
@@ -164,7 +164,7 @@ def test_audit_verify_names_the_case_and_seq_of_an_altered_event_in_an_export(
     stack: Stack, tmp_path: Path
 ) -> None:
     case_ids = post_clues(stack, some_clues(3))
-    with stack.client("reporting") as reporting:
+    with stack.client("reporting", token=stack.token("auditor", "340000")) as reporting:
         wait_until(lambda: all_assessed(reporting, case_ids), timeout=90, what="3 assessed cases")
 
     export = tmp_path / "case-log.jsonl"

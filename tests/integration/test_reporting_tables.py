@@ -3,16 +3,19 @@ table read back through the code the API uses, against figures worked out by han
 
 from __future__ import annotations
 
+import io
 from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 
 import asyncpg
 import pytest
+from openpyxl import load_workbook
 
 from contracts.jurisdictions import default_registry
 from services.reporting.domain.periods import CST, Period
-from services.reporting.reports import ReportQuery, Scope, build_table
+from services.reporting.exports import export_bytes
+from services.reporting.reports import ReportQuery, Scope, build_table, build_tables
 from tests.integration.golden_reporting import (
     DADIAN,
     HUADU,
@@ -231,3 +234,34 @@ async def test_deadlines_and_overdue(golden: Any) -> None:
     early = await build_table(conn, REGISTRY, ReportQuery("deadlines", OCT), Scope(STREET),
                               now=datetime(2026, 10, 20, 23, 59, tzinfo=CST))  # fmt: skip
     assert {r["state"] for r in early.rows} == {"待报送"}
+
+
+async def test_the_annex_workbook_of_the_golden_month(golden: Any) -> None:
+    conn, cases = golden
+    tables = await build_tables(conn, REGISTRY, ReportQuery("annex", OCT), Scope(STREET), now=NOW)
+    book = load_workbook(io.BytesIO(export_bytes(tables, "xlsx")))
+    work, disposal, register = book.worksheets
+    assert (work.title, work["A1"].value, work["A2"].value) == (
+        "工作情况统计表",
+        "打击非法集资专项行动工作情况统计表",
+        "填报单位：龙岗街道    统计期：2026年10月",
+    )
+    assert [c.value for c in work[3]][:5] == [
+        "序号",
+        "单位",
+        "层级",
+        "本期排查发现风险线索（条）",
+        "其中：网格排查（条）",
+    ]
+    assert [c.value for c in work[4]] == [
+        1, "龙岗街道", "街道/乡镇", 5, 1, 3, 1, 0, 240, 4_100_000, 5, 5, 2, 1, 3, 1_400_000, 2_000, 4,
+    ]  # fmt: skip
+    assert [c.value for c in work[5]] == [
+        2, "华都社区", "社区/村", 2, 1, 1, 0, 0, 160, 2_300_000, 2, 4, 1, 0, 1, 500_000, 2_000, 1,
+    ]  # fmt: skip
+    assert work.max_row == 3 + 11
+    assert [c.value for c in disposal[disposal.max_row]][:4] == [None, "合计", 6, 5]
+    assert [c.value for c in register[4]][:5] == [1, "丙财富管理（演示）", None, "史城社区", "宁夏回族自治区"]
+    assert len(register[4]) == len(register[3]) and register["N4"].value == str(cases["C"].case_id)
+    csv_text = export_bytes(tables[:1], "csv").decode("utf-8-sig").splitlines()
+    assert csv_text[1] == "1,龙岗街道,街道/乡镇,5,1,3,1,0,240,4100000,5,5,2,1,3,1400000,2000,4"

@@ -1,0 +1,163 @@
+"""The report API and exports on the running service: tokens and scopes, JSON tables, XLSX and CSV files
+opened back and compared cell by cell, and the same export from `cluetrail report export`.
+
+Its clues go to 商家镇 (3703WCL02, 文昌湖区), where no other test reports, so its figures are exact."""
+
+from __future__ import annotations
+
+import csv
+import io
+import subprocess
+import sys
+import uuid
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from openpyxl import load_workbook
+
+from cluetrail.demo import demo_clues
+from services.reporting.domain.periods import Period
+from services.reporting.domain.tables import DISPOSAL_COLUMNS, WORK_COLUMNS
+from services.reporting.exports import cell_value
+from tests.harness import Stack, wait_until
+
+pytestmark = pytest.mark.integration
+SHANGJIA = "3703WCL02"  # 商家镇, a street without communities in the demo tree
+
+
+@pytest.fixture(scope="module")
+def shangjia(stack: Stack) -> tuple[list[str], str]:
+    """Three clues of 商家镇 in the ledger, and the period they were reported in."""
+    clues = demo_clues(3, seed=uuid.uuid4().int % 1_000_000, jurisdictions=[SHANGJIA])
+    with stack.client("intake") as intake:
+        case_ids = [intake.post("/v1/clues", json=clue).json()["case_id"] for clue in clues]
+    with stack.client("reporting", token=stack.token("auditor", "340000")) as auditor:
+
+        def histories() -> list[list[dict[str, Any]]] | None:
+            found = [auditor.get(f"/v1/cases/{case_id}/history") for case_id in case_ids]
+            return [r.json() for r in found] if all(r.status_code == 200 for r in found) else None
+
+        timelines = wait_until(histories, timeout=60, what="three clues of 商家镇 in the ledger")
+    periods = {str(Period.of(datetime.fromisoformat(t[0]["occurred_at"]))) for t in timelines}
+    assert len(periods) == 1  # three clues posted together fall in one month
+    return case_ids, periods.pop()
+
+
+def test_reads_need_a_token_and_stay_in_the_readers_subtree(
+    stack: Stack, shangjia: tuple[list[str], str]
+) -> None:
+    case_ids, period = shangjia
+    with stack.client("reporting") as anonymous:
+        assert anonymous.get("/v1/reports/work").status_code == 401
+        assert anonymous.get("/v1/cases").status_code == 401
+        assert anonymous.get(f"/v1/cases/{case_ids[0]}").status_code == 401
+    with stack.client("reporting", token=stack.token("street_officer", SHANGJIA)) as officer:
+        work = officer.get("/v1/reports/work", params={"period": period})
+        assert work.status_code == 200, work.text
+        body = work.json()
+        assert body["meta"]["jurisdiction"] == SHANGJIA  # their own subtree by default
+        assert [(r["jurisdiction_name"], r["new_clues"]) for r in body["rows"]] == [("商家镇", 3)]
+        refused = officer.get("/v1/reports/work", params={"jurisdiction": "340102"})
+        assert refused.status_code == 403 and "340102" not in refused.text
+        assert officer.get(f"/v1/cases/{case_ids[0]}").status_code == 200
+        assert officer.get("/v1/cases").json()["total"] == 3
+    with stack.client("reporting", token=stack.token("street_officer", "340102L01")) as other:
+        assert other.get(f"/v1/cases/{case_ids[0]}").status_code == 404  # does not say it exists
+        assert other.get(f"/v1/cases/{case_ids[0]}/history").status_code == 404
+    with stack.client("reporting", token=stack.token("police", "3703WC")) as police:
+        # None of these was transferred to the police.
+        assert police.get("/v1/cases", params={"jurisdiction": SHANGJIA}).json()["total"] == 0
+        rows = police.get("/v1/reports/work", params={"period": period, "jurisdiction": SHANGJIA}).json()[
+            "rows"
+        ]
+        assert rows[0]["new_clues"] == 0
+        assert police.get(f"/v1/cases/{case_ids[0]}").status_code == 404
+    with stack.client("reporting", token=stack.token("auditor", "640000")) as auditor:
+        assert (
+            auditor.get("/v1/reports/work", params={"jurisdiction": SHANGJIA, "period": period}).status_code
+            == 200
+        )
+    with stack.client("reporting", token=stack.token("auditor", "340000")) as auditor:
+        assert auditor.get("/v1/reports/nonsense").status_code == 404
+        assert auditor.get("/v1/reports/work", params={"period": "2026-13"}).status_code == 422
+
+
+def fetch(stack: Stack, path: str, **params: str) -> httpx.Response:
+    with stack.client("reporting", token=stack.token("auditor", "340000")) as auditor:
+        response = auditor.get(path, params=params)
+    assert response.status_code == 200, response.text
+    return response
+
+
+def test_the_annex_workbook_matches_the_json_tables_cell_by_cell(
+    stack: Stack, shangjia: tuple[list[str], str]
+) -> None:
+    _, period = shangjia
+    params = {"period": period, "jurisdiction": SHANGJIA}
+    tables = fetch(stack, "/v1/reports/annex", **params).json()
+    export = fetch(stack, "/v1/reports/annex/export", format="xlsx", **params)
+    assert export.headers["content-type"].startswith("application/vnd.openxmlformats")
+    assert f"annex-{SHANGJIA}-{period}.xlsx" in export.headers["content-disposition"]
+    book = load_workbook(io.BytesIO(export.content))
+    assert book.sheetnames == [
+        "工作情况统计表",
+        "风险线索排查处置情况统计表",
+        "跨省非法集资案件(风险)办理情况登记统计表",
+    ]
+    work = book["工作情况统计表"]
+    assert work["A1"].value == "打击非法集资专项行动工作情况统计表"
+    assert (
+        work["A2"].value.startswith("填报单位：商家镇")
+        and f"统计期：{Period.parse(period).label}" in work["A2"].value
+    )
+    assert [c.value for c in work[3]] == [c.header for c in WORK_COLUMNS]
+    assert [c.value for c in work[4]][:4] == [1, "商家镇", "街道/乡镇", 3]
+    for table in tables:
+        sheet = book.worksheets[tables.index(table)]
+        assert [c.value for c in sheet[3]] == [c["header"] for c in table["columns"]]
+        assert sheet.max_row == 3 + len(table["rows"])
+        for number, row in enumerate(table["rows"], start=4):
+            expected = [cell_value(row.get(c["key"])) for c in table["columns"]]
+            assert [("" if c.value is None else c.value) for c in sheet[number]] == expected
+    disposal = book["风险线索排查处置情况统计表"]
+    assert [c.value for c in disposal[3]] == [c.header for c in DISPOSAL_COLUMNS]
+    total = [c.value for c in disposal[disposal.max_row]]
+    assert (total[1], total[2], total[3]) == ("合计", 3, 3)
+
+
+def test_csv_export_has_the_chinese_headers_and_the_same_rows(
+    stack: Stack, shangjia: tuple[list[str], str]
+) -> None:
+    _, period = shangjia
+    params = {"period": period, "jurisdiction": SHANGJIA}
+    table = fetch(stack, "/v1/reports/work", **params).json()
+    export = fetch(stack, "/v1/reports/work/export", format="csv", **params)
+    assert export.content.startswith("\ufeff".encode())
+    rows = list(csv.reader(io.StringIO(export.content.decode("utf-8-sig"))))
+    assert rows[0] == [c.header for c in WORK_COLUMNS]
+    assert rows[1] == [str(cell_value(table["rows"][0][c.key])) for c in WORK_COLUMNS]
+    with stack.client("reporting", token=stack.token("auditor", "340000")) as auditor:
+        assert auditor.get("/v1/reports/annex/export", params={"format": "csv"}).status_code == 422
+
+
+def test_the_cli_writes_the_same_workbook(
+    stack: Stack, shangjia: tuple[list[str], str], tmp_path: Path
+) -> None:
+    _, period = shangjia
+    out = tmp_path / "work.xlsx"
+    done = subprocess.run(
+        [sys.executable, "-m", "cluetrail.cli", "report", "export", "work", "--period", period,
+         "--jurisdiction", SHANGJIA, "--format", "xlsx", "-o", str(out)],
+        env={**stack.env, "COLUMNS": "250"}, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "1 row(s)" in done.stdout
+    api = fetch(stack, "/v1/reports/work/export", format="xlsx", period=period, jurisdiction=SHANGJIA)
+    from_cli = load_workbook(out).worksheets[0]
+    from_api = load_workbook(io.BytesIO(api.content)).worksheets[0]
+    assert [[c.value for c in row] for row in from_cli.iter_rows()] == [
+        [c.value for c in row] for row in from_api.iter_rows()
+    ]
