@@ -131,8 +131,10 @@ class Scheduler:
         """Key-case notices unacknowledged past the timeout: remind the recipient, tell the next level."""
         recorded = 0
         book = self._notifier.book
+        now = self.clock.now()
         async with conn.transaction():
-            rows = await store.awaiting_ack(conn, self.clock.now() - self._ack_timeout)
+            await store.watch_unacknowledged(conn, now)
+            rows = await store.awaiting_ack(conn, now - self._ack_timeout)
             seen: set[tuple[uuid.UUID, str]] = set()
             for row in rows:
                 key = (row["event_id"], row["recipient_id"])

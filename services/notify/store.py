@@ -266,16 +266,27 @@ async def open_key_cases(conn: asyncpg.Connection) -> list[CaseFacts]:
     return [CaseFacts(**dict(r)) for r in rows]
 
 
-async def awaiting_ack(conn: asyncpg.Connection, delivered_before: datetime) -> list[asyncpg.Record]:
-    """Delivered key-case notices nobody acknowledged (on any channel) and not yet taken up a level,
-    locked for the caller (one row per channel: the caller groups them by event and recipient)."""
+async def watch_unacknowledged(conn: asyncpg.Connection, now: datetime) -> None:
+    """Start the acknowledgement timeout, at the scheduler's ``now``, of key-case notices delivered since
+    the last look."""
+    await conn.execute(
+        "UPDATE deliveries SET ack_watch_from = $1 WHERE needs_ack AND status = 'delivered' "
+        "AND acknowledged_at IS NULL AND ack_escalated_at IS NULL AND ack_watch_from IS NULL",
+        now,
+    )
+
+
+async def awaiting_ack(conn: asyncpg.Connection, watched_before: datetime) -> list[asyncpg.Record]:
+    """Delivered key-case notices nobody acknowledged (on any channel) since before ``watched_before``
+    and not yet taken up a level, locked for the caller (one row per channel: the caller groups them
+    by event and recipient)."""
     return await conn.fetch(
         f"SELECT {QUALIFIED} FROM deliveries d WHERE d.needs_ack AND d.status = 'delivered' "
-        "AND d.acknowledged_at IS NULL AND d.ack_escalated_at IS NULL AND d.delivered_at <= $1 "
+        "AND d.acknowledged_at IS NULL AND d.ack_escalated_at IS NULL AND d.ack_watch_from <= $1 "
         "AND NOT EXISTS (SELECT 1 FROM deliveries a WHERE a.event_id = d.event_id "
         "AND a.recipient_id = d.recipient_id AND a.acknowledged_at IS NOT NULL) "
         "ORDER BY d.delivered_at FOR UPDATE OF d SKIP LOCKED",
-        delivered_before,
+        watched_before,
     )
 
 
