@@ -162,6 +162,8 @@ class Stack:
             "CLUETRAIL_NOTIFY_SMTP_HOST": "127.0.0.1",
             "CLUETRAIL_NOTIFY_SMTP_PORT": str(self.mail.port),
             "CLUETRAIL_NOTIFY_SMS_GATEWAY_URL": recorder.url("/sms-gateway"),
+            # Write-offs can be tested end to end; the quiet-period rule itself is unit-tested.
+            "CLUETRAIL_TRIAGE_WRITE_OFF_QUIET_DAYS": "0",
             "PYTHONUNBUFFERED": "1",
         }
         for name, port in self.ports.items():
