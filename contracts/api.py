@@ -64,7 +64,7 @@ class ReceiptStatus(BaseModel):
 
 
 class OfficerAction(_Request):
-    officer_id: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+    """A command of an officer; who acts is the subject of the access token, never a field of the body."""
 
 
 class DeterminationRequest(OfficerAction):
