@@ -12,6 +12,7 @@ from faststream.kafka import KafkaRouter
 from cluetrail.outbox import OutboxRelay
 from cluetrail.service import Runtime, create_service_app
 from contracts.jurisdictions import JurisdictionRegistry
+from services.triage.domain.workflow import WorkflowPolicy
 from services.triage.handlers import http
 from services.triage.handlers.consumer import CaseStream
 from services.triage.rules import rule_set_for
@@ -25,7 +26,10 @@ def create_app(settings: TriageSettings) -> FastAPI:
 
     def kafka_routers(rt: Runtime) -> Sequence[KafkaRouter]:
         relay = OutboxRelay(rt.pool, rt.broker, rt.settings, rt.tracer)
-        stream = CaseStream(rt, rules, registry, relay)
+        policy = WorkflowPolicy(
+            quiet_period_days=settings.write_off_quiet_days, key_case_leader=settings.key_case_leader
+        )
+        stream = CaseStream(rt, rules, registry, relay, policy)
         rt.state[http.STREAM] = stream
         return [stream.router()]
 

@@ -28,6 +28,20 @@ class TriageSettings(ServiceSettings):
         validation_alias="CLUETRAIL_TRIAGE_DISTRICT_RULES_DIR",
         description="Folder of <district>.json rule files, each replacing the bundled one of its district",
     )
+    write_off_quiet_days: int = Field(
+        90,
+        ge=0,
+        le=3650,
+        validation_alias="CLUETRAIL_TRIAGE_WRITE_OFF_QUIET_DAYS",
+        description="Days without a new matching clue before a risk may be written off (销号)",
+    )
+    key_case_leader: str = Field(
+        "区政府分管副区长",
+        min_length=1,
+        max_length=200,
+        validation_alias="CLUETRAIL_TRIAGE_KEY_CASE_LEADER",
+        description="Role title of the leader who supervises key cases (领导包案); never a person's name",
+    )
     publish_timeout_seconds: float = Field(
         10.0,
         gt=0,

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 import asyncpg
 
 from contracts.envelope import Envelope
+from contracts.events import event_bytes
 from services.triage.domain.state import CaseState
 
 CAUGHT_UP = "caught-up-with-log"
@@ -32,8 +33,8 @@ async def hash_at(conn: asyncpg.Connection, case_id: uuid.UUID, seq: int) -> str
 async def save(conn: asyncpg.Connection, state: CaseState, events: Sequence[Envelope]) -> None:
     """Store the state reached by ``events`` (already folded into it) and their place in the chain."""
     await conn.executemany(
-        "INSERT INTO case_events (case_id, seq, event_id, type, hash) VALUES ($1, $2, $3, $4, $5)",
-        [(e.case_id, e.seq, e.event_id, e.type, e.hash) for e in events],
+        "INSERT INTO case_events (case_id, seq, event_id, type, hash, body) VALUES ($1, $2, $3, $4, $5, $6)",
+        [(e.case_id, e.seq, e.event_id, e.type, e.hash, event_bytes(e)) for e in events],
     )
     await conn.execute(
         """
@@ -61,7 +62,41 @@ async def save(conn: asyncpg.Connection, state: CaseState, events: Sequence[Enve
 
 
 async def open_case_ids(conn: asyncpg.Connection) -> list[uuid.UUID]:
-    return [r["case_id"] for r in await conn.fetch("SELECT case_id FROM cases WHERE status <> 'closed'")]
+    """Cases still handled (neither closed, written off nor merged)."""
+    rows = await conn.fetch(
+        "SELECT case_id FROM cases WHERE status NOT IN ('closed', 'written_off', 'merged')"
+    )
+    return [r["case_id"] for r in rows]
+
+
+async def event_bodies(conn: asyncpg.Connection, case_id: uuid.UUID, through_seq: int) -> list[bytes]:
+    """The case's events 1..through_seq as written (for a referral bundle); raises if one is missing."""
+    rows = await conn.fetch(
+        "SELECT seq, body FROM case_events WHERE case_id = $1 AND seq <= $2 ORDER BY seq",
+        case_id,
+        through_seq,
+    )
+    bodies = [bytes(r["body"]) for r in rows if r["body"] is not None]
+    if len(bodies) != through_seq:
+        raise LookupError(f"case {case_id}: triage holds {len(bodies)} of events 1..{through_seq}")
+    return bodies
+
+
+async def case_on_file(conn: asyncpg.Connection, keys: Sequence[str]) -> uuid.UUID | None:
+    """The case a subject key was first reported in, trying ``keys`` in order."""
+    for key in keys:
+        found: uuid.UUID | None = await conn.fetchval("SELECT case_id FROM subjects WHERE key = $1", key)
+        if found is not None:
+            return found
+    return None
+
+
+async def put_on_file(conn: asyncpg.Connection, keys: Sequence[str], case_id: uuid.UUID) -> None:
+    """Record the subject keys of a case; a key already on file keeps its first case."""
+    await conn.executemany(
+        "INSERT INTO subjects (key, case_id) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
+        [(key, case_id) for key in keys],
+    )
 
 
 async def meta(conn: asyncpg.Connection, key: str) -> object | None:

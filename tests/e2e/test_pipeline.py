@@ -121,7 +121,9 @@ def test_an_official_takes_a_case_from_clue_to_police_and_closes_it(stack: Stack
     }
     with (
         stack.client("intake") as intake,
-        stack.client("triage") as triage,
+        stack.client(
+            "triage", token=stack.token("district_lead_officer", "340102", subject="yaohai-lead-officer-1")
+        ) as triage,
         stack.client("reporting", token=stack.token("auditor", "340000")) as reporting,
     ):
         accepted = post_clue(intake, clue)
@@ -137,7 +139,6 @@ def test_an_official_takes_a_case_from_clue_to_police_and_closes_it(stack: Stack
         determined = triage.post(
             f"/v1/cases/{case_id}/determination",
             json={
-                "officer_id": "yaohai-lead-officer-1",
                 "determination": "suspected_crime",
                 "basis": "现场核查：承诺保本高息，资金去向不明，涉嫌非法吸收公众存款。",
                 "measures": ["warning_interview"],
@@ -157,14 +158,11 @@ def test_an_official_takes_a_case_from_clue_to_police_and_closes_it(stack: Stack
             "网格员甲" not in r.body.decode() and "138-0000-0000" not in r.body.decode() for r in notices
         )
 
-        refused = triage.post(
-            f"/v1/cases/{case_id}/close", json={"officer_id": "yaohai-lead-officer-1", "outcome": "rectified"}
-        )
+        refused = triage.post(f"/v1/cases/{case_id}/close", json={"outcome": "rectified"})
         assert refused.status_code == 422  # a close needs its summary
         closed = triage.post(
             f"/v1/cases/{case_id}/close",
             json={
-                "officer_id": "yaohai-lead-officer-1",
                 "outcome": "transferred_to_police",
                 "summary": "已移送公安分局立案侦查。",
             },
@@ -172,7 +170,7 @@ def test_an_official_takes_a_case_from_clue_to_police_and_closes_it(stack: Stack
         assert closed.status_code == 202, closed.text
         again = triage.post(
             f"/v1/cases/{case_id}/close",
-            json={"officer_id": "yaohai-lead-officer-1", "outcome": "rectified", "summary": "重复销号"},
+            json={"outcome": "rectified", "summary": "重复销号"},
         )
         assert again.status_code == 409
 

@@ -30,13 +30,14 @@ FINANCE_MAIL = "jinrong@yaohai.example.gov.cn"
 
 
 def transfer_to_police(stack: Stack, case_id: str) -> int:
-    with stack.client("triage") as triage:
+    lead = stack.token("district_lead_officer", "340102", subject="officer-yaohai-1")
+    with stack.client("triage", token=lead) as triage:
         response = triage.post(
             f"/v1/cases/{case_id}/escalation",
             json={
-                "officer_id": "officer-yaohai-1",
                 "target": "police",
                 "reason": "涉嫌非法吸收公众存款，已无力兑付，移送公安",
+                "summary": "门店以养老为名吸收公众资金，已无力兑付。",
             },
         )
     assert response.status_code == 202, response.text
@@ -96,7 +97,11 @@ def test_a_police_transfer_reaches_the_police_webhook_once_signed_and_by_sms_and
     assert set(sms[0].json()) == {"to", "text"} and sms[0].json()["to"] == POLICE_PHONE
 
     mails = wait_until(
-        lambda: [m for m in stack.mail.to(FINANCE_MAIL) if case_id in m.get_content()],
+        lambda: [
+            m
+            for m in stack.mail.to(FINANCE_MAIL)
+            if case_id in m.get_content() and m["Subject"].startswith("【案件上报】")
+        ],
         timeout=30,
         what="the mail to the finance bureau",
     )

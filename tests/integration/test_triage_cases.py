@@ -23,6 +23,22 @@ LONGGANG_HUADU = "340102L01001"  # 合肥市瑶海区龙岗街道华都社区
 YAOHAI = "340102"
 LITONG = "640302"  # 吴忠市利通区
 OFFICER = "officer-longgang-01"
+LEAD = "lead-yaohai-01"
+
+
+def reader(stack: Stack) -> httpx.Client:
+    """A triage client of an auditor: reads every case, changes none."""
+    return stack.client("triage", token=stack.token("auditor", "340000", subject="auditor-01"))
+
+
+def lead_office(stack: Stack) -> httpx.Client:
+    """A triage client of Yaohai's district lead office (区处非办)."""
+    return stack.client("triage", token=stack.token("district_lead_officer", YAOHAI, subject=LEAD))
+
+
+def street_office(stack: Stack) -> httpx.Client:
+    """A triage client of Longgang street's office (街道处非办)."""
+    return stack.client("triage", token=stack.token("street_officer", "340102L01", subject=OFFICER))
 
 
 def elderly_care_clue(**changes: Any) -> dict[str, Any]:
@@ -98,21 +114,21 @@ def test_a_clue_from_longgang_is_assessed_with_its_grade(
     stack: Stack, stack_settings: CommonSettings
 ) -> None:
     case_id = report(stack, elderly_care_clue())
-    with stack.client("triage") as triage:
+    with reader(stack) as triage:
         view = wait_for_case(triage, case_id, last_seq=2)
-    # 120 participants → 20, 3,000,000 yuan → 20, vulnerable targets → 10: 50, serious.
+    # 120 participants → 20, 3,000,000 yuan → 20, vulnerable targets → 10, elderly care → 10: 60, serious.
     assert (view["status"], view["grade"], view["score"], view["key_case"]) == (
         "assessed",
         "serious",
-        50,
+        60,
         False,
     )
     documents = wait_for_log(stack_settings, case_id, 2)
     assert_valid_chain(documents)
     assessed = documents[1]
     assert assessed["type"] == "assessed"
-    assert assessed["payload"]["rule_set"] == "triage-rules/2026.1"
-    assert sum(f["points"] for f in assessed["payload"]["factors"]) == 50
+    assert assessed["payload"]["rule_set"] == "triage-rules/2026.2"
+    assert sum(f["points"] for f in assessed["payload"]["factors"]) == 60
     assert assessed["causation_id"] == documents[0]["event_id"]
     assert assessed["correlation_id"] == documents[0]["correlation_id"]
     assert assessed["actor"] == {"kind": "service", "id": "triage", "role": None}
@@ -124,29 +140,32 @@ def test_a_key_case_across_regions_is_escalated_automatically(
     stack: Stack, stack_settings: CommonSettings
 ) -> None:
     case_id = report(stack, elderly_care_clue(estimated_amount_yuan=150_000_000, regions_involved=[LITONG]))
-    with stack.client("triage") as triage:
-        view = wait_for_case(triage, case_id, last_seq=4)
+    with reader(stack) as triage:
+        view = wait_for_case(triage, case_id, last_seq=5)
     assert (view["status"], view["grade"], view["key_case"]) == ("escalated", "major", True)
     assert view["key_case_reasons"] == ["amount_at_least_100m", "cross_region"]
-    documents = wait_for_log(stack_settings, case_id, 4)
+    assert view["key_case_flag"]["supervising_leader"] == "区政府分管副区长"
+    assert view["key_case_flag"]["trial_and_return_by"] is None
+    documents = wait_for_log(stack_settings, case_id, 5)
     assert_valid_chain(documents)
     escalations = [
         (d["payload"]["target"], d["payload"]["target_jurisdiction"], d["payload"]["rule"])
         for d in documents[2:]
+        if d["type"] == "escalated"
     ]
     assert escalations == [("lead_office", YAOHAI, "key-case"), ("other_region", LITONG, "cross-region")]
+    assert [d["type"] for d in documents].count("key-case-flagged") == 1
 
 
-def test_suspected_crime_is_escalated_to_the_police_and_closing_is_final(
+def test_suspected_crime_is_transferred_to_the_police_with_a_referral_and_closing_is_final(
     stack: Stack, stack_settings: CommonSettings
 ) -> None:
     case_id = report(stack, elderly_care_clue())
-    with stack.client("triage") as triage:
-        wait_for_case(triage, case_id, last_seq=2)
-        determined = triage.post(
+    with reader(stack) as read, lead_office(stack) as lead:
+        wait_for_case(read, case_id, last_seq=2)
+        determined = lead.post(
             f"/v1/cases/{case_id}/determination",
             json={
-                "officer_id": OFFICER,
                 "determination": "suspected_crime",
                 "basis": "合同与宣传材料显示承诺保本付息，资金去向不明。",
                 "measures": ["seizure"],
@@ -155,85 +174,80 @@ def test_suspected_crime_is_escalated_to_the_police_and_closing_is_final(
         assert determined.status_code == 202, determined.text
         assert determined.json()["seq"] == 3
         assert determined.json()["type"] == "determined"
-        view = wait_for_case(triage, case_id, last_seq=4)
-        assert view["status"] == "escalated"
+        view = wait_for_case(read, case_id, last_seq=5)
+        assert view["status"] == "transferred"
         assert view["escalations"][-1]["target"] == "police"
         assert view["escalations"][-1]["target_jurisdiction"] == YAOHAI
+        assert view["police"]["referral_seq"] == 5
 
-        no_outcome = triage.post(
-            f"/v1/cases/{case_id}/close", json={"officer_id": OFFICER, "summary": "已移送"}
-        )
+        no_outcome = lead.post(f"/v1/cases/{case_id}/close", json={"summary": "已移送"})
         assert no_outcome.status_code == 422
         assert any(e["field"] == "outcome" for e in no_outcome.json()["errors"])
 
-        closing = {
-            "officer_id": OFFICER,
-            "outcome": "transferred_to_police",
-            "summary": "已移送公安机关立案侦查。",
-        }
-        first = triage.post(f"/v1/cases/{case_id}/close", json=closing)
+        closing = {"outcome": "transferred_to_police", "summary": "已移送公安机关立案侦查。"}
+        first = lead.post(f"/v1/cases/{case_id}/close", json=closing)
         assert first.status_code == 202, first.text
-        assert first.json()["seq"] == 5
-        again = triage.post(f"/v1/cases/{case_id}/close", json=closing)
+        assert first.json()["seq"] == 6
+        again = lead.post(f"/v1/cases/{case_id}/close", json=closing)
         assert again.status_code == 409
         assert "closed-is-final" in again.json()["detail"]
-        assert case_view(triage, case_id)["status"] == "closed"  # type: ignore[index]
+        assert case_view(read, case_id)["status"] == "closed"  # type: ignore[index]
 
-    # the 202 came only once Kafka had the event, so the log holds all five now
+    # the 202 came only once Kafka had the event, so the log holds all six now
     documents = case_documents(stack_settings, case_id)
     assert [d["type"] for d in documents] == [
         "clue-reported",
         "assessed",
         "determined",
         "escalated",
+        "referral-packaged",
         "closed",
     ]
     assert_valid_chain(documents)
     police = documents[3]
     assert (police["payload"]["target"], police["payload"]["rule"]) == ("police", "suspected-crime")
     assert police["causation_id"] == documents[2]["event_id"]
-    assert documents[2]["actor"]["id"] == OFFICER
+    assert documents[2]["actor"] == {"kind": "officer", "id": LEAD, "role": "district_lead_officer"}
 
 
-def test_officers_escalate_and_unknown_cases_are_404(stack: Stack, stack_settings: CommonSettings) -> None:
+def test_a_street_officer_escalates_and_unknown_cases_look_like_cases_elsewhere(
+    stack: Stack, stack_settings: CommonSettings
+) -> None:
     case_id = report(stack, elderly_care_clue(participants=12, estimated_amount_yuan=50_000, flags=[]))
-    with stack.client("triage") as triage:
-        view = wait_for_case(triage, case_id, last_seq=2)
+    with reader(stack) as read, street_office(stack) as street:
+        view = wait_for_case(read, case_id, last_seq=2)
         assert view["grade"] == "low"
-        escalated = triage.post(
+        escalated = street.post(
             f"/v1/cases/{case_id}/escalation",
-            json={
-                "officer_id": OFFICER,
-                "target": "lead_office",
-                "reason": "性质认定存在争议，报区处非办研判。",
-            },
+            json={"target": "lead_office", "reason": "性质认定存在争议，报区处非办研判。"},
         )
         assert escalated.status_code == 202, escalated.text
-        other_region = triage.post(
-            f"/v1/cases/{case_id}/escalation",
-            json={"officer_id": OFFICER, "target": "other_region", "reason": "通报"},
+        other_region = street.post(
+            f"/v1/cases/{case_id}/escalation", json={"target": "other_region", "reason": "通报"}
         )
         assert other_region.status_code == 422
         unknown = str(uuid.uuid4())
-        assert triage.get(f"/v1/cases/{unknown}").status_code == 404
-        missing = triage.post(
-            f"/v1/cases/{unknown}/close",
-            json={"officer_id": OFFICER, "outcome": "no_violation", "summary": "未发现违规。"},
+        assert read.get(f"/v1/cases/{unknown}").status_code == 404  # auditors may know what exists
+        hidden = street.get(f"/v1/cases/{unknown}")
+        assert hidden.status_code == 403
+        missing = street.post(
+            f"/v1/cases/{unknown}/close", json={"outcome": "no_violation", "summary": "未发现违规。"}
         )
-        assert missing.status_code == 404
+        assert missing.status_code == 403
+        assert missing.json()["detail"] == hidden.json()["detail"]
     documents = case_documents(stack_settings, case_id)
     assert_valid_chain(documents)
     assert documents[-1]["payload"]["rule"] is None
-    assert documents[-1]["actor"]["kind"] == "officer"
+    assert documents[-1]["actor"] == {"kind": "officer", "id": OFFICER, "role": "street_officer"}
 
 
 def test_a_rebuilt_database_folds_the_log_and_decides_nothing_twice(
     stack: Stack, stack_settings: CommonSettings
 ) -> None:
     decided = report(stack, elderly_care_clue(estimated_amount_yuan=150_000_000))
-    with stack.client("triage") as triage:
-        before = wait_for_case(triage, decided, last_seq=3)
-    wait_for_log(stack_settings, decided, 3)
+    with reader(stack) as triage:
+        before = wait_for_case(triage, decided, last_seq=4)
+    wait_for_log(stack_settings, decided, 4)
     stack.stop("triage")
     # reported while triage is down: its assessment must be decided once, after the rebuild
     pending = report(stack, elderly_care_clue())
@@ -248,14 +262,15 @@ def test_a_rebuilt_database_folds_the_log_and_decides_nothing_twice(
 
     asyncio.run(drop())
     stack.start("triage")
-    with stack.client("triage") as triage:
-        after = wait_for_case(triage, decided, last_seq=3)
+    with reader(stack) as triage:
+        after = wait_for_case(triage, decided, last_seq=4)
         assert after == before
         wait_for_case(triage, pending, last_seq=2)
     assert [d["type"] for d in case_documents(stack_settings, decided)] == [
         "clue-reported",
         "assessed",
         "escalated",
+        "key-case-flagged",
     ]
     documents = wait_for_log(stack_settings, pending, 2)
     assert [d["type"] for d in documents] == ["clue-reported", "assessed"]

@@ -8,13 +8,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from contracts.api import CloseRequest, DeterminationRequest
-from contracts.envelope import Envelope
-from contracts.events import CaseAssessed, CaseEscalated
+from contracts.envelope import Actor, Envelope
+from contracts.events import CaseAssessed, CaseEscalated, KeyCaseFlagged
 from contracts.jurisdictions import default_registry
 from contracts.vocabulary import CaseStatus, Determination, EscalationTarget, Grade, Outcome, RiskFlag
 from services.triage.chain import advance
-from services.triage.domain import decisions
+from services.triage.domain import decisions, workflow
 from services.triage.domain.errors import TransitionRefused
 from services.triage.domain.grading import RuleSet, load_rule_set
 from services.triage.domain.state import CaseState, ClueFacts, fold
@@ -26,6 +25,7 @@ RULES: RuleSet = load_rule_set(
 REGISTRY = default_registry()
 YAOHAI = "340102"
 OFFICER = "officer-longgang-01"
+ACTOR = Actor(kind="officer", id=OFFICER, role="street_officer")
 
 
 def reported(**clue: object) -> tuple[CaseState, Envelope]:
@@ -41,14 +41,26 @@ def officer(state: CaseState, decision: decisions.Decision) -> tuple[CaseState, 
     return advance(state, [decision], causation_id=None, traceparent=None, rules=RULES, registry=REGISTRY)
 
 
-def determination(kind: Determination) -> DeterminationRequest:
-    return DeterminationRequest(
-        officer_id=OFFICER, determination=kind, basis="现场核查、调取合同与宣传材料。"
+def determine(state: CaseState, kind: Determination) -> decisions.Decision:
+    return workflow.determine(
+        state, ACTOR, determination=kind, basis="现场核查、调取合同与宣传材料。", measures=[]
     )
 
 
-def closing(outcome: Outcome = Outcome.RECTIFIED) -> CloseRequest:
-    return CloseRequest(officer_id=OFFICER, outcome=outcome, summary="已责令整改，资金清退完毕。")
+def close(state: CaseState, outcome: Outcome = Outcome.RECTIFIED) -> decisions.Decision:
+    return workflow.close(
+        state, ACTOR, outcome=outcome, summary="已责令整改，资金清退完毕。", recovered_amount_yuan=0
+    )
+
+
+def transfer(
+    state: CaseState, summary: str | None = "涉嫌非法吸收公众存款，资金去向不明。"
+) -> list[decisions.Decision]:
+    return workflow.transfer_to_police(state, ACTOR, reason="移送", summary=summary, district=YAOHAI)
+
+
+def to_lead_office(state: CaseState) -> decisions.Decision:
+    return workflow.escalate_to_lead_office(state, ACTOR, reason="上报", district=YAOHAI)
 
 
 def assessed(**clue: object) -> CaseState:
@@ -76,14 +88,19 @@ def test_a_reported_case_is_assessed_and_nothing_more_when_it_is_not_key() -> No
 def test_a_key_case_is_escalated_to_the_lead_office_of_its_district() -> None:
     state, clue = reported(amount=150_000_000)
     after, events = react(state, clue)
-    assert [e.type for e in events] == ["assessed", "escalated"]
+    assert [e.type for e in events] == ["assessed", "escalated", "key-case-flagged"]
     escalation = events[1]
     assert isinstance(escalation, CaseEscalated)
     assert escalation.payload.target == EscalationTarget.LEAD_OFFICE
     assert escalation.payload.target_jurisdiction == YAOHAI  # 华都社区 → 龙岗街道 → 瑶海区
     assert escalation.payload.rule == "key-case"
     assert escalation.causation_id == clue.event_id
-    assert (after.status, after.key_case, after.last_seq) == (CaseStatus.ESCALATED, True, 3)
+    assert (after.status, after.key_case, after.last_seq) == (CaseStatus.ESCALATED, True, 4)
+    flag = events[2]
+    assert isinstance(flag, KeyCaseFlagged)
+    assert flag.payload.supervising_leader == "区政府分管副区长"
+    assert flag.payload.reasons == ["amount_at_least_100m"]
+    assert flag.payload.trial_and_return_by is None  # no deadlines before the police file the case
 
 
 def test_a_cross_region_case_is_announced_to_every_region_involved() -> None:
@@ -98,32 +115,34 @@ def test_a_cross_region_case_is_announced_to_every_region_involved() -> None:
         (EscalationTarget.OTHER_REGION, "640302", "cross-region"),
         (EscalationTarget.OTHER_REGION, "3704GX", "cross-region"),
     ]
-    assert after.last_seq == 5
+    assert after.last_seq == 6  # and the key-case flag
 
 
 def test_reacting_again_to_a_settled_state_decides_nothing() -> None:
     state, clue = reported(amount=150_000_000, flags=(RiskFlag.CROSS_REGION,))
     after, events = react(state, clue)
-    assert len(events) == 2
+    assert len(events) == 3
     assert react(after, clue) == (after, [])
     assert decisions.next_reaction(after, RULES, REGISTRY) is None
+    assert workflow.workflow_reaction(after, workflow.WorkflowPolicy()) is None
 
 
 def test_suspected_crime_goes_to_the_police_of_the_district() -> None:
     state = assessed()
-    after, events = officer(state, decisions.determine(state, determination(Determination.SUSPECTED_CRIME)))
-    assert [e.type for e in events] == ["determined", "escalated"]
+    after, events = officer(state, determine(state, Determination.SUSPECTED_CRIME))
+    assert [e.type for e in events] == ["determined", "escalated", "referral-packaged"]
     police = events[1]
     assert isinstance(police, CaseEscalated)
     assert (police.payload.target, police.payload.target_jurisdiction) == (EscalationTarget.POLICE, YAOHAI)
     assert police.causation_id == events[0].event_id
     assert (events[0].actor.kind, events[0].actor.id) == ("officer", OFFICER)
-    assert after.status == CaseStatus.ESCALATED
+    assert after.status == CaseStatus.TRANSFERRED
+    assert after.police is not None and after.police.referral_seq == 5
 
 
 def test_a_disputed_determination_goes_to_the_lead_office() -> None:
     state = assessed()
-    _, events = officer(state, decisions.determine(state, determination(Determination.DISPUTED)))
+    _, events = officer(state, determine(state, Determination.DISPUTED))
     assert [(e.type, getattr(e.payload, "rule", None)) for e in events] == [
         ("determined", None),
         ("escalated", "disputed-determination"),
@@ -132,31 +151,24 @@ def test_a_disputed_determination_goes_to_the_lead_office() -> None:
 
 def test_other_determinations_put_the_case_under_disposal() -> None:
     state = assessed()
-    after, events = officer(state, decisions.determine(state, determination(Determination.GENERAL_VIOLATION)))
+    after, events = officer(state, determine(state, Determination.GENERAL_VIOLATION))
     assert [e.type for e in events] == ["determined"]
     assert after.status == CaseStatus.UNDER_DISPOSAL
 
 
 def test_an_officer_escalates_to_the_lead_office_and_then_closes() -> None:
     state = assessed()
-    decision = decisions.escalate(
-        state,
-        officer_id=OFFICER,
-        target=EscalationTarget.LEAD_OFFICE,
-        reason="性质认定存在争议",
-        registry=REGISTRY,
-    )
-    state, events = officer(state, decision)
+    state, events = officer(state, to_lead_office(state))
     assert state.status == CaseStatus.ESCALATED
     assert state.escalations[-1].rule is None
-    state, events = officer(state, decisions.close(state, closing()))
+    state, events = officer(state, close(state))
     assert [e.type for e in events] == ["closed"]
     assert (state.status, state.outcome) == (CaseStatus.CLOSED, Outcome.RECTIFIED)
 
 
 def closed() -> CaseState:
     state = assessed()
-    return officer(state, decisions.close(state, closing()))[0]
+    return officer(state, close(state))[0]
 
 
 def reported_only() -> CaseState:
@@ -167,47 +179,26 @@ REFUSED = [
     (
         "determine a closed case",
         closed,
-        lambda s: decisions.determine(s, determination(Determination.NO_VIOLATION)),
+        lambda s: determine(s, Determination.NO_VIOLATION),
         "closed-is-final",
     ),
-    ("close a closed case", closed, lambda s: decisions.close(s, closing()), "closed-is-final"),
-    (
-        "escalate a closed case",
-        closed,
-        lambda s: decisions.escalate(
-            s, officer_id=OFFICER, target=EscalationTarget.POLICE, reason="移送", registry=REGISTRY
-        ),
-        "closed-is-final",
-    ),
-    ("close a case not yet assessed", reported_only, lambda s: decisions.close(s, closing()), "assess-first"),
+    ("close a closed case", closed, lambda s: close(s), "closed-is-final"),
+    ("transfer a closed case", closed, transfer, "closed-is-final"),
+    ("close a case not yet assessed", reported_only, lambda s: close(s), "assess-first"),
     (
         "determine a case not yet assessed",
         reported_only,
-        lambda s: decisions.determine(s, determination(Determination.NO_VIOLATION)),
+        lambda s: determine(s, Determination.NO_VIOLATION),
         "assess-first",
     ),
-    (
-        "escalate a case not yet assessed",
-        reported_only,
-        lambda s: decisions.escalate(
-            s, officer_id=OFFICER, target=EscalationTarget.LEAD_OFFICE, reason="上报", registry=REGISTRY
-        ),
-        "assess-first",
-    ),
-    (
-        "escalate to another region by hand",
-        assessed,
-        lambda s: decisions.escalate(
-            s, officer_id=OFFICER, target=EscalationTarget.OTHER_REGION, reason="通报", registry=REGISTRY
-        ),
-        "officer-escalation-targets",
-    ),
+    ("escalate a case not yet assessed", reported_only, to_lead_office, "assess-first"),
     (
         "close as transferred to police without a transfer",
         assessed,
-        lambda s: decisions.close(s, closing(Outcome.TRANSFERRED_TO_POLICE)),
+        lambda s: close(s, Outcome.TRANSFERRED_TO_POLICE),
         "police-outcome-needs-transfer",
     ),
+    ("transfer without a summary", assessed, lambda s: transfer(s, summary=None), "transfer-needs-summary"),
 ]
 
 
@@ -225,14 +216,12 @@ def test_refused_transitions_name_their_rule(
 
 def test_the_police_take_a_case_once() -> None:
     state = assessed()
-    state, _ = officer(state, decisions.determine(state, determination(Determination.SUSPECTED_CRIME)))
+    state, _ = officer(state, determine(state, Determination.SUSPECTED_CRIME))
     with pytest.raises(TransitionRefused) as refused:
-        decisions.escalate(
-            state, officer_id=OFFICER, target=EscalationTarget.POLICE, reason="移送", registry=REGISTRY
-        )
-    assert refused.value.rule == "police-once"
+        transfer(state)
+    assert refused.value.rule in ("police-once", "state-machine")
     # once with the police, the case may close as transferred
-    state, _ = officer(state, decisions.close(state, closing(Outcome.TRANSFERRED_TO_POLICE)))
+    state, _ = officer(state, close(state, Outcome.TRANSFERRED_TO_POLICE))
     assert state.status == CaseStatus.CLOSED
 
 
@@ -267,7 +256,8 @@ def test_replaying_the_decided_events_settles_the_same_state_with_nothing_left_t
     )
     decided, events = react(start, clue)
     key = decided.key_case
-    assert len(events) == 1 + int(key) + len(set(involved))
+    # assessed, then for a key case its escalation and flag, then one notice per region involved
+    assert len(events) == 1 + 2 * int(key) + len(set(involved))
     assert [e.seq for e in events] == list(range(2, 2 + len(events)))
     # a database rebuilt from the log folds these events instead of deciding them again
     replayed = start
@@ -275,3 +265,4 @@ def test_replaying_the_decided_events_settles_the_same_state_with_nothing_left_t
         replayed = fold(replayed, event)
     assert replayed == decided
     assert decisions.next_reaction(replayed, RULES, REGISTRY) is None
+    assert workflow.workflow_reaction(replayed, workflow.WorkflowPolicy()) is None

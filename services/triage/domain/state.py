@@ -9,12 +9,43 @@ The bytes themselves (hash over canonical JSON) are checked where they are read,
 from __future__ import annotations
 
 import uuid
+from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict
 
 from contracts.envelope import GENESIS_HASH, Envelope
-from contracts.events import CaseAssessed, CaseClosed, CaseDetermined, CaseEscalated, ClueReported
-from contracts.vocabulary import CaseStatus, Determination, EscalationTarget, Grade, Outcome, RiskFlag
+from contracts.events import (
+    CaseAssessed,
+    CaseClosed,
+    CaseDetermined,
+    CaseEscalated,
+    CaseMerged,
+    CaseReopened,
+    CaseSplit,
+    CaseWrittenOff,
+    ClueLinked,
+    ClueReported,
+    EvidenceRef,
+    HandoffAccepted,
+    HandoffRequested,
+    HandoffReturned,
+    KeyCaseFlagged,
+    MeasureRecorded,
+    PoliceAccepted,
+    PoliceReturned,
+    ReferralPackaged,
+    RewardGranted,
+)
+from contracts.vocabulary import (
+    CaseStatus,
+    ClueSource,
+    Determination,
+    EscalationTarget,
+    Grade,
+    Measure,
+    Outcome,
+    RiskFlag,
+)
 from services.triage.domain.errors import OutOfChain
 
 
@@ -23,15 +54,24 @@ class _Frozen(BaseModel):
 
 
 class ClueFacts(_Frozen):
-    """What the clue said that grading reads: sector, 涉众规模, 风险敞口, flags and regions involved."""
+    """What the clue said that grading reads: sector, 涉众规模, 风险敞口, flags and regions involved.
+
+    ``participants`` and ``estimated_amount_yuan`` add up the clues linked to the case; ``linked_clues``
+    counts them (a subject reported again and again is hotter).
+    """
 
     sector: str | None = None
     participants: int | None = None
     estimated_amount_yuan: int | None = None
     flags: tuple[RiskFlag, ...] = ()
     regions_involved: tuple[str, ...] = ()
+    source: ClueSource | None = None
     description: str | None = None
     behaviours: tuple[str, ...] = ()
+    subject_name: str | None = None
+    credit_code: str | None = None
+    address: str | None = None
+    has_reporter: bool = False
     linked_clues: int = 0
 
 
@@ -42,6 +82,53 @@ class Escalation(_Frozen):
     target: EscalationTarget
     target_jurisdiction: str
     rule: str | None = None
+
+
+class PoliceTransfer(_Frozen):
+    """The case's transfer to the police (移送公安): the referral bundle, then acceptance or return."""
+
+    seq: int
+    police_jurisdiction: str
+    summary: str
+    rule: str | None = None
+    referral_seq: int | None = None
+    manifest_sha256: str | None = None
+    accepted_at: datetime | None = None
+    police_case_number: str | None = None
+    returned: bool = False
+
+
+class KeyCaseFlag(_Frozen):
+    """The latest key-case flag: who supervises (a role title) and the deadlines that apply."""
+
+    seq: int
+    supervising_leader: str
+    reasons: tuple[str, ...]
+    criminal_filed_on: date | None = None
+    trial_and_return_by: date | None = None
+    supervision_from: date | None = None
+    clearance_by: date | None = None
+
+
+class LinkedClue(_Frozen):
+    """A further clue about this case's subject, reported as its own case and linked here."""
+
+    seq: int
+    clue_case_id: uuid.UUID
+    clue_event_id: uuid.UUID
+    basis: str
+    recorded_at: datetime
+    split: bool = False
+
+
+class PendingHandoff(_Frozen):
+    """A handoff to another jurisdiction waiting for its answer."""
+
+    seq: int
+    from_jurisdiction: str
+    to_jurisdiction: str
+    from_region: str | None = None
+    to_region: str | None = None
 
 
 class CaseState(_Frozen):
@@ -57,14 +144,33 @@ class CaseState(_Frozen):
     clue_event_id: uuid.UUID
     clue_traceparent: str | None = None
     clue: ClueFacts
+    clue_hash: str = GENESIS_HASH
+    reported_at: datetime | None = None
+    evidence: tuple[EvidenceRef, ...] = ()
     grade: Grade | None = None
     score: int | None = None
     rule_set: str | None = None
+    assessed_linked_clues: int = 0
     key_case: bool = False
     key_case_reasons: tuple[str, ...] = ()
+    responsible_department: str | None = None
     determination: Determination | None = None
+    determination_basis: str | None = None
     outcome: Outcome | None = None
+    recovered_amount_yuan: int = 0
     escalations: tuple[Escalation, ...] = ()
+    measures: tuple[Measure, ...] = ()
+    police: PoliceTransfer | None = None
+    key_case_flag: KeyCaseFlag | None = None
+    linked: tuple[LinkedClue, ...] = ()
+    last_clue_at: datetime | None = None
+    merged_into: uuid.UUID | None = None
+    handoff: PendingHandoff | None = None
+    handoffs_accepted: int = 0
+    reopened: int = 0
+    written_off_at: datetime | None = None
+    reward_granted_yuan: int = 0
+    hashes: tuple[str, ...] = ()
 
     def has_escalation(
         self, target: EscalationTarget, *, rule: str | None = None, target_jurisdiction: str | None = None
@@ -76,6 +182,20 @@ class CaseState(_Frozen):
             and (target_jurisdiction is None or e.target_jurisdiction == target_jurisdiction)
             for e in self.escalations
         )
+
+    @property
+    def is_open(self) -> bool:
+        """Still being handled: neither closed, written off nor merged into another case."""
+        return self.status not in FINAL
+
+    @property
+    def transferred_to_police(self) -> bool:
+        """The police hold the case (transferred and not returned): they may read it."""
+        return self.police is not None and not self.police.returned
+
+
+# Statuses in which a case takes no further handling until it is reopened.
+FINAL = frozenset({CaseStatus.CLOSED, CaseStatus.WRITTEN_OFF, CaseStatus.MERGED})
 
 
 def fold(state: CaseState | None, event: Envelope) -> CaseState:
@@ -101,6 +221,7 @@ def fold(state: CaseState | None, event: Envelope) -> CaseState:
             "last_hash": event.hash,
             "last_event_id": event.event_id,
             "jurisdiction": event.jurisdiction,
+            "hashes": (*state.hashes, event.hash),
         }
     )
     return _apply(chained, event)
@@ -129,16 +250,30 @@ def _start(event: Envelope) -> CaseState:
         correlation_id=event.correlation_id,
         clue_event_id=event.event_id,
         clue_traceparent=event.traceparent,
+        clue_hash=event.hash,
+        reported_at=event.recorded_at,
+        last_clue_at=event.recorded_at,
+        evidence=tuple(clue.evidence),
+        hashes=(event.hash,),
         clue=ClueFacts(
             sector=clue.sector,
             participants=clue.participants,
             estimated_amount_yuan=clue.estimated_amount_yuan,
             flags=tuple(clue.flags),
             regions_involved=tuple(clue.regions_involved),
+            source=clue.source,
             description=clue.description,
             behaviours=tuple(clue.behaviours),
+            subject_name=clue.subject.name,
+            credit_code=clue.subject.credit_code,
+            address=clue.subject.address,
+            has_reporter=clue.reporter is not None,
         ),
     )
+
+
+def _sum(a: int | None, b: int | None) -> int | None:
+    return b if a is None else a if b is None else a + b
 
 
 def _apply(state: CaseState, event: Envelope) -> CaseState:
@@ -146,17 +281,24 @@ def _apply(state: CaseState, event: Envelope) -> CaseState:
         assessed = event.payload
         return state.model_copy(
             update={
-                "status": CaseStatus.ASSESSED,
+                # A re-assessment (after a linked clue) does not move a case back in its handling.
+                "status": CaseStatus.ASSESSED if state.status == CaseStatus.REPORTED else state.status,
                 "grade": assessed.grade,
                 "score": assessed.score,
                 "rule_set": assessed.rule_set,
                 "key_case": assessed.key_case,
                 "key_case_reasons": tuple(assessed.key_case_reasons),
+                "responsible_department": assessed.responsible_department,
+                "assessed_linked_clues": state.clue.linked_clues,
             }
         )
     if isinstance(event, CaseDetermined):
         return state.model_copy(
-            update={"status": CaseStatus.UNDER_DISPOSAL, "determination": event.payload.determination}
+            update={
+                "status": CaseStatus.UNDER_DISPOSAL,
+                "determination": event.payload.determination,
+                "determination_basis": event.payload.basis,
+            }
         )
     if isinstance(event, CaseEscalated):
         escalated = event.payload
@@ -166,11 +308,129 @@ def _apply(state: CaseState, event: Envelope) -> CaseState:
             target_jurisdiction=escalated.target_jurisdiction,
             rule=escalated.rule,
         )
-        return state.model_copy(
-            update={"status": CaseStatus.ESCALATED, "escalations": (*state.escalations, escalation)}
-        )
+        update: dict[str, object] = {"escalations": (*state.escalations, escalation)}
+        if escalated.target == EscalationTarget.POLICE:
+            update["status"] = CaseStatus.TRANSFERRED
+            update["police"] = PoliceTransfer(
+                seq=event.seq,
+                police_jurisdiction=escalated.target_jurisdiction,
+                summary=escalated.reason,
+                rule=escalated.rule,
+            )
+        elif state.is_open:
+            update["status"] = CaseStatus.ESCALATED
+        return state.model_copy(update=update)
     if isinstance(event, CaseClosed):
-        return state.model_copy(update={"status": CaseStatus.CLOSED, "outcome": event.payload.outcome})
+        closing = event.payload
+        return state.model_copy(
+            update={
+                "status": CaseStatus.CLOSED,
+                "outcome": closing.outcome,
+                "recovered_amount_yuan": closing.recovered_amount_yuan,
+            }
+        )
+    if isinstance(event, MeasureRecorded):
+        status = CaseStatus.UNDER_DISPOSAL if state.status == CaseStatus.ASSESSED else state.status
+        return state.model_copy(
+            update={"status": status, "measures": (*state.measures, event.payload.measure)}
+        )
+    if isinstance(event, KeyCaseFlagged):
+        flag = event.payload
+        return state.model_copy(
+            update={
+                "key_case": True,
+                "key_case_flag": KeyCaseFlag(
+                    seq=event.seq,
+                    supervising_leader=flag.supervising_leader,
+                    reasons=tuple(flag.reasons),
+                    criminal_filed_on=flag.criminal_filed_on,
+                    trial_and_return_by=flag.trial_and_return_by,
+                    supervision_from=flag.supervision_from,
+                    clearance_by=flag.clearance_by,
+                ),
+            }
+        )
+    if isinstance(event, ReferralPackaged) and state.police is not None:
+        referral = state.police.model_copy(
+            update={"referral_seq": event.seq, "manifest_sha256": event.payload.manifest_sha256}
+        )
+        return state.model_copy(update={"police": referral})
+    if isinstance(event, PoliceAccepted) and state.police is not None:
+        accepted = state.police.model_copy(
+            update={
+                "accepted_at": event.payload.accepted_at,
+                "police_case_number": event.payload.police_case_number,
+            }
+        )
+        return state.model_copy(update={"police": accepted})
+    if isinstance(event, PoliceReturned) and state.police is not None:
+        status = CaseStatus.UNDER_DISPOSAL if state.status == CaseStatus.TRANSFERRED else state.status
+        return state.model_copy(
+            update={"status": status, "police": state.police.model_copy(update={"returned": True})}
+        )
+    if isinstance(event, CaseWrittenOff):
+        written = event.payload
+        return state.model_copy(
+            update={
+                "status": CaseStatus.WRITTEN_OFF,
+                "outcome": written.outcome,
+                "recovered_amount_yuan": written.recovered_amount_yuan,
+                "written_off_at": event.occurred_at,
+            }
+        )
+    if isinstance(event, CaseReopened):
+        status = CaseStatus.UNDER_DISPOSAL if state.grade is not None else CaseStatus.REPORTED
+        return state.model_copy(
+            update={"status": status, "reopened": state.reopened + 1, "merged_into": None, "outcome": None}
+        )
+    if isinstance(event, ClueLinked):
+        linked = event.payload
+        clue = state.clue.model_copy(
+            update={
+                "participants": _sum(state.clue.participants, linked.participants),
+                "estimated_amount_yuan": _sum(state.clue.estimated_amount_yuan, linked.estimated_amount_yuan),
+                "linked_clues": state.clue.linked_clues + 1,
+            }
+        )
+        entry = LinkedClue(
+            seq=event.seq,
+            clue_case_id=linked.clue_case_id,
+            clue_event_id=linked.clue_event_id,
+            basis=linked.basis.value,
+            recorded_at=event.recorded_at,
+        )
+        return state.model_copy(
+            update={"clue": clue, "linked": (*state.linked, entry), "last_clue_at": event.recorded_at}
+        )
+    if isinstance(event, CaseMerged):
+        return state.model_copy(
+            update={"status": CaseStatus.MERGED, "merged_into": event.payload.into_case_id}
+        )
+    if isinstance(event, CaseSplit):
+        moved = set(event.payload.clue_event_ids)
+        linked_after = tuple(
+            e.model_copy(update={"split": True}) if e.clue_event_id in moved else e for e in state.linked
+        )
+        return state.model_copy(update={"linked": linked_after})
+    if isinstance(event, HandoffRequested):
+        asked = event.payload
+        pending = PendingHandoff(
+            seq=event.seq,
+            from_jurisdiction=asked.from_jurisdiction,
+            to_jurisdiction=asked.to_jurisdiction,
+            from_region=asked.from_region,
+            to_region=asked.to_region,
+        )
+        return state.model_copy(update={"handoff": pending})
+    if isinstance(event, HandoffAccepted):
+        # The envelope of the acceptance already carries the receiving jurisdiction (set by fold).
+        return state.model_copy(update={"handoff": None, "handoffs_accepted": state.handoffs_accepted + 1})
+    if isinstance(event, HandoffReturned):
+        return state.model_copy(update={"handoff": None})
+    if isinstance(event, RewardGranted):
+        return state.model_copy(
+            update={"reward_granted_yuan": state.reward_granted_yuan + event.payload.amount_yuan}
+        )
     if isinstance(event, ClueReported):
         raise OutOfChain(f"case {state.case_id}: a second clue-reported at seq {event.seq}")
     # A type this fold does not project is history: the chain still advanced above.

@@ -27,23 +27,29 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 
 import asyncpg
 from faststream.kafka import KafkaRouter
 
+from cluetrail.auth import AccessPolicy
 from cluetrail.consume import Incoming, Rejected
 from cluetrail.kafka import read_log
 from cluetrail.outbox import OutboxRelay, add_to_outbox
 from cluetrail.service import Runtime, case_events_router, exactly_once_consumer
 from cluetrail.telemetry import context_from_traceparent, current_traceparent
 from contracts.envelope import Envelope
+from contracts.events import ClueReported
 from contracts.jurisdictions import JurisdictionRegistry
+from contracts.vocabulary import MatchBasis
 from services.triage import store
-from services.triage.chain import advance
-from services.triage.domain.decisions import next_reaction
+from services.triage.chain import advance, react
+from services.triage.domain.decisions import SERVICE_ACTOR, district_of
+from services.triage.domain.dedup import subject_keys
 from services.triage.domain.errors import OutOfChain
 from services.triage.domain.grading import RuleSet
-from services.triage.domain.state import fold
+from services.triage.domain.state import CaseState, fold
+from services.triage.domain.workflow import WorkflowPolicy, link_clue, merged_decision
 
 log = logging.getLogger(__name__)
 GROUP = "triage"
@@ -54,12 +60,19 @@ class CaseStream:
     """Folds the case log into triage's database and reacts to it, exactly once per record."""
 
     def __init__(
-        self, rt: Runtime, rules: RuleSet, registry: JurisdictionRegistry, relay: OutboxRelay
+        self,
+        rt: Runtime,
+        rules: RuleSet,
+        registry: JurisdictionRegistry,
+        relay: OutboxRelay,
+        policy: WorkflowPolicy | None = None,
     ) -> None:
         self._rt = rt
         self.rules = rules
         self.registry = registry
         self.relay = relay
+        self.policy = policy or WorkflowPolicy()
+        self.access = AccessPolicy(registry)
         self.deciding = False
         self.caught_up = asyncio.Event()
         self.consumer = exactly_once_consumer(rt, GROUP, self.apply)
@@ -87,18 +100,65 @@ class CaseStream:
         except OutOfChain as exc:
             raise Rejected(str(exc)) from exc
         decided: list[Envelope] = []
+        linked: tuple[CaseState, list[Envelope], MatchBasis] | None = None
+        if isinstance(event, ClueReported):
+            linked = await self._file_subject(conn, folded, event)
         if self.deciding:
+            merge = [] if linked is None else [merged_decision(linked[0], linked[2])]
             folded, decided = advance(
                 folded,
-                [],
+                merge,
                 causation_id=event.event_id,
                 traceparent=current_traceparent(),
                 rules=self.rules,
                 registry=self.registry,
+                policy=self.policy,
             )
         await store.save(conn, folded, [event, *decided])
         if decided:
             await add_to_outbox(conn, decided)
+        if linked is not None and self.deciding:
+            target, more, _ = linked
+            await store.save(conn, target, more)
+            await add_to_outbox(conn, more)
+
+    async def _file_subject(
+        self, conn: asyncpg.Connection, clue: CaseState, event: ClueReported
+    ) -> tuple[CaseState, list[Envelope], MatchBasis] | None:
+        """File the clue's subject; when it is on file already (and triage decides), link the clue to that
+        case: the case on file gets ``clue-linked`` (reopened first if it was closed or written off)."""
+        keys = subject_keys(clue.clue, district_of(clue.jurisdiction, self.registry))
+        if not keys:
+            return None
+        on_file = await store.case_on_file(conn, [k for k, _ in keys])
+        await store.put_on_file(conn, [k for k, _ in keys], clue.case_id)
+        if on_file is None or on_file == clue.case_id or not self.deciding:
+            return None
+        target = await store.load(conn, on_file, for_update=True)
+        if target is not None and target.merged_into is not None:
+            target = await store.load(conn, target.merged_into, for_update=True)
+        if target is None or target.case_id == clue.case_id:
+            return None
+        basis = await self._basis(conn, keys, on_file)
+        after, events = advance(
+            target,
+            link_clue(target, clue, SERVICE_ACTOR, basis),
+            causation_id=event.event_id,
+            traceparent=current_traceparent(),
+            rules=self.rules,
+            registry=self.registry,
+            policy=self.policy,
+        )
+        return after, events, basis
+
+    @staticmethod
+    async def _basis(
+        conn: asyncpg.Connection, keys: list[tuple[str, MatchBasis]], case_id: uuid.UUID
+    ) -> MatchBasis:
+        for key, basis in keys:
+            if await store.case_on_file(conn, [key]) == case_id:
+                return basis
+        return keys[0][1]
 
     async def catch_up(self) -> None:
         """Make sure the database holds everything in the log before any reaction is decided (see above)."""
@@ -141,7 +201,7 @@ class CaseStream:
         async with self._rt.pool.acquire() as conn, conn.transaction():
             for case_id in await store.open_case_ids(conn):
                 state = await store.load(conn, case_id, for_update=True)
-                if state is None or next_reaction(state, self.rules, self.registry) is None:
+                if state is None or react(state, self.rules, self.registry, self.policy) is None:
                     continue
                 parent = context_from_traceparent(state.clue_traceparent)
                 with self._rt.tracer.start_as_current_span("triage catch-up reactions", context=parent):
@@ -152,6 +212,7 @@ class CaseStream:
                         traceparent=current_traceparent(),
                         rules=self.rules,
                         registry=self.registry,
+                        policy=self.policy,
                     )
                 await store.save(conn, state, events)
                 await add_to_outbox(conn, events)

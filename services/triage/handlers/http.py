@@ -1,7 +1,8 @@
-"""Officers' HTTP API: determine, escalate and close a case; read triage's view of it.
+"""Officers' HTTP API: every command needs an access token; the token's user is the actor of the event.
 
-Each command runs in one transaction: the case row ``FOR UPDATE``, the domain decision (plus the reactions
-it triggers), the new state and the outbox rows; after the commit the relay is woken and the answer waits
+Each command runs in one transaction: the case row ``FOR UPDATE``, the access check (jurisdiction first, so a
+case elsewhere and a case that does not exist get the same 403), the workflow's decision plus the reactions
+it triggers, the new state and the outbox rows; after the commit the relay is woken and the answer waits
 until Kafka has the events — 202 with the main event, or 503 if Kafka is not reached in time (the events
 stay in the outbox and are published later, so nothing accepted is lost).
 """
@@ -9,55 +10,52 @@ stay in the outbox and are published later, so nothing accepted is lost).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
-from typing import Annotated, Literal
+from collections.abc import Callable, Sequence
+from typing import Annotated
 
+import asyncpg
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
 
-from cluetrail.errors import NotFound
+from cluetrail.auth import AccessPolicy, Principal, Role, current_principal
+from cluetrail.errors import Forbidden, NotFound
 from cluetrail.outbox import add_to_outbox
 from cluetrail.service import Runtime, runtime_of
 from cluetrail.telemetry import current_traceparent
-from contracts.api import CloseRequest, DeterminationRequest, EventAccepted, OfficerAction
-from contracts.events import LongText
-from contracts.vocabulary import CaseStatus, Determination, EscalationTarget, Grade, Outcome
+from contracts.api import CloseRequest, DeterminationRequest, EventAccepted
+from contracts.envelope import Envelope, utcnow
+from contracts.events import parse_document
+from contracts.vocabulary import MatchBasis
 from services.triage import store
 from services.triage.chain import advance
-from services.triage.domain import decisions
-from services.triage.domain.decisions import Decision
-from services.triage.domain.state import CaseState, Escalation
+from services.triage.domain import access, workflow
+from services.triage.domain.decisions import Decision, district_of
+from services.triage.domain.state import CaseState
+from services.triage.handlers.bodies import (
+    CaseView,
+    EscalationRequest,
+    HandoffAnswer,
+    HandoffRequest,
+    HandoffView,
+    KeyCaseRequest,
+    KeyCaseView,
+    LinkedClueView,
+    MeasureRequest,
+    MergeRequest,
+    PoliceAcceptanceRequest,
+    PoliceView,
+    ReasonRequest,
+    ReferralBundle,
+    RewardRequest,
+    SplitRequest,
+    WriteOffRequest,
+)
 from services.triage.handlers.consumer import CaseStream
 from services.triage.settings import TriageSettings
 
 router = APIRouter(prefix="/v1/cases", tags=["cases"])
 STREAM = "triage.stream"
-
-
-class EscalationRequest(OfficerAction):
-    """An officer escalates a case to the district lead office (逐级上报) or transfers it to the police."""
-
-    target: Literal["lead_office", "police"]
-    reason: LongText
-
-
-class CaseView(BaseModel):
-    """Triage's view of a case: where it stands, its grade, and the end of its chain."""
-
-    case_id: uuid.UUID
-    status: CaseStatus
-    jurisdiction: str
-    grade: Grade | None
-    score: int | None
-    rule_set: str | None
-    key_case: bool
-    key_case_reasons: list[str]
-    determination: Determination | None
-    outcome: Outcome | None
-    escalations: list[Escalation]
-    last_seq: int
-    last_hash: str
+NOT_YOURS = "not within your jurisdiction"
 
 
 def stream_of(request: Request) -> CaseStream:
@@ -67,31 +65,56 @@ def stream_of(request: Request) -> CaseStream:
 
 RuntimeDep = Annotated[Runtime, Depends(runtime_of)]
 StreamDep = Annotated[CaseStream, Depends(stream_of)]
+PrincipalDep = Annotated[Principal, Depends(current_principal)]
 ACCEPTED: dict[int | str, dict[str, object]] = {
-    404: {"description": "Unknown case"},
+    401: {"description": "No valid access token"},
+    403: {
+        "description": "Not yours to act on (outside your jurisdiction, or not your role); says nothing more"
+    },
     409: {"description": "The case's state refuses the command; the reason names the rule"},
     503: {"description": "Recorded, but Kafka did not confirm in time; it will be published"},
 }
+Decide = Callable[[CaseState, Principal], Decision | Sequence[Decision]]
 
 
-async def _record(
-    rt: Runtime, stream: CaseStream, case_id: uuid.UUID, command: str, decide: Callable[[CaseState], Decision]
+def authorize(
+    policy: AccessPolicy,
+    principal: Principal,
+    state: CaseState | None,
+    command: str,
+    where: str | None = None,
+) -> None:
+    """May ``principal`` issue ``command`` on the case? Jurisdiction first, then role, then department.
+
+    ``where`` is the jurisdiction the command acts in when it is not the case's (a handoff's receiver).
+    """
+    if state is None:
+        # An unknown case answers exactly like a case elsewhere.
+        policy.require_act(principal, "")
+        raise Forbidden(NOT_YOURS, rule="jurisdiction-subtree")
+    if principal.role is Role.POLICE and not state.transferred_to_police:
+        raise Forbidden(NOT_YOURS, rule="jurisdiction-subtree")
+    jurisdiction = where or state.jurisdiction
+    policy.require_act(principal, jurisdiction)
+    policy.require_act(principal, jurisdiction, *access.roles_for(command, state))
+    access.require_department(principal, state)
+
+
+def readable(policy: AccessPolicy, principal: Principal, state: CaseState) -> bool:
+    """Who may read a case: the jurisdiction rule, plus the district a handoff waits on."""
+    handoff = state.handoff
+    if (
+        handoff is not None
+        and principal.role is Role.DISTRICT_LEAD_OFFICER
+        and policy.covers(principal, handoff.to_jurisdiction)
+    ):
+        return True
+    return policy.can_read(principal, state.jurisdiction, transferred_to_police=state.transferred_to_police)
+
+
+async def _answer(
+    rt: Runtime, stream: CaseStream, command: str, case_id: uuid.UUID, events: list[Envelope]
 ) -> EventAccepted | JSONResponse:
-    with rt.tracer.start_as_current_span(f"triage {command}", attributes={"cluetrail.case_id": str(case_id)}):
-        async with rt.pool.acquire() as conn, conn.transaction():
-            state = await store.load(conn, case_id, for_update=True)
-            if state is None:
-                raise NotFound(f"case {case_id} is unknown to triage")
-            state, events = advance(
-                state,
-                [decide(state)],
-                causation_id=None,
-                traceparent=current_traceparent(),
-                rules=stream.rules,
-                registry=stream.registry,
-            )
-            await store.save(conn, state, events)
-            await add_to_outbox(conn, events)
     settings = rt.settings
     timeout = settings.publish_timeout_seconds if isinstance(settings, TriageSettings) else 10.0
     if not await stream.relay.wait_published([e.event_id for e in events], within=timeout):
@@ -103,54 +126,386 @@ async def _record(
                 "errors": [],
             },
         )
-    main = events[0]
+    main = next(e for e in events if e.case_id == case_id)
     return EventAccepted(case_id=main.case_id, event_id=main.event_id, seq=main.seq, type=main.type)
+
+
+async def _advance_and_save(
+    conn: asyncpg.Connection, stream: CaseStream, state: CaseState, decided: Sequence[Decision]
+) -> tuple[CaseState, list[Envelope]]:
+    state, events = advance(
+        state,
+        decided,
+        causation_id=None,
+        traceparent=current_traceparent(),
+        rules=stream.rules,
+        registry=stream.registry,
+        policy=stream.policy,
+    )
+    await store.save(conn, state, events)
+    await add_to_outbox(conn, events)
+    return state, events
+
+
+async def _record(
+    rt: Runtime,
+    stream: CaseStream,
+    principal: Principal,
+    case_id: uuid.UUID,
+    command: str,
+    decide: Decide,
+    *,
+    where: Callable[[CaseState], str | None] = lambda _: None,
+) -> EventAccepted | JSONResponse:
+    with rt.tracer.start_as_current_span(f"triage {command}", attributes={"cluetrail.case_id": str(case_id)}):
+        async with rt.pool.acquire() as conn, conn.transaction():
+            state = await store.load(conn, case_id, for_update=True)
+            authorize(stream.access, principal, state, command, None if state is None else where(state))
+            assert state is not None  # authorize refuses an unknown case
+            decided = decide(state, principal)
+            _, events = await _advance_and_save(
+                conn, stream, state, [decided] if isinstance(decided, Decision) else decided
+            )
+    return await _answer(rt, stream, command, case_id, events)
+
+
+async def _record_pair(
+    rt: Runtime,
+    stream: CaseStream,
+    principal: Principal,
+    case_id: uuid.UUID,
+    other_id: uuid.UUID,
+    command: str,
+    decide: Callable[[CaseState, CaseState, Principal], tuple[Sequence[Decision], Sequence[Decision]]],
+) -> EventAccepted | JSONResponse:
+    """A command that writes to two cases (merge, split) in one transaction, rows locked in id order."""
+    with rt.tracer.start_as_current_span(f"triage {command}", attributes={"cluetrail.case_id": str(case_id)}):
+        async with rt.pool.acquire() as conn, conn.transaction():
+            states: dict[uuid.UUID, CaseState | None] = {}
+            for cid in sorted({case_id, other_id}):
+                states[cid] = await store.load(conn, cid, for_update=True)
+            here, other = states[case_id], states[other_id]
+            authorize(stream.access, principal, here, command)
+            authorize(stream.access, principal, other, command)
+            assert here is not None and other is not None
+            mine, theirs = decide(here, other, principal)
+            _, events = await _advance_and_save(conn, stream, here, mine)
+            if case_id != other_id:
+                _, more = await _advance_and_save(conn, stream, other, theirs)
+                events += more
+    return await _answer(rt, stream, command, case_id, events)
 
 
 @router.post("/{case_id}/determination", status_code=202, response_model=EventAccepted, responses=ACCEPTED)
 async def determine(
-    case_id: uuid.UUID, body: DeterminationRequest, rt: RuntimeDep, stream: StreamDep
+    case_id: uuid.UUID, body: DeterminationRequest, rt: RuntimeDep, stream: StreamDep, who: PrincipalDep
 ) -> EventAccepted | JSONResponse:
     """Record an officer's determination (研判定性); suspected crime goes to the police, disputed to the lead
     office, automatically."""
-    return await _record(rt, stream, case_id, "determination", lambda s: decisions.determine(s, body))
+    return await _record(
+        rt,
+        stream,
+        who,
+        case_id,
+        "determination",
+        lambda s, p: workflow.determine(
+            s, p.as_actor(), determination=body.determination, basis=body.basis, measures=list(body.measures)
+        ),
+    )
 
 
 @router.post("/{case_id}/escalation", status_code=202, response_model=EventAccepted, responses=ACCEPTED)
 async def escalate(
-    case_id: uuid.UUID, body: EscalationRequest, rt: RuntimeDep, stream: StreamDep
+    case_id: uuid.UUID, body: EscalationRequest, rt: RuntimeDep, stream: StreamDep, who: PrincipalDep
 ) -> EventAccepted | JSONResponse:
-    """Escalate to the lead office of the case's district, or transfer to the police there."""
+    """Escalate to the lead office of the case's district, or transfer to the police there (with a summary:
+    the referral bundle is built at once)."""
+
+    def decide(state: CaseState, principal: Principal) -> Sequence[Decision]:
+        district = district_of(state.jurisdiction, stream.registry)
+        if body.target == "police":
+            return workflow.transfer_to_police(
+                state, principal.as_actor(), reason=body.reason, summary=body.summary, district=district
+            )
+        return [
+            workflow.escalate_to_lead_office(
+                state, principal.as_actor(), reason=body.reason, district=district
+            )
+        ]
+
+    command = "transfer" if body.target == "police" else "escalation"
+    return await _record(rt, stream, who, case_id, command, decide)
+
+
+@router.post("/{case_id}/measures", status_code=202, response_model=EventAccepted, responses=ACCEPTED)
+async def record_measure(
+    case_id: uuid.UUID, body: MeasureRequest, rt: RuntimeDep, stream: StreamDep, who: PrincipalDep
+) -> EventAccepted | JSONResponse:
+    """Record a disposal measure (warning interview, rectification order, seizure, …)."""
     return await _record(
         rt,
         stream,
+        who,
         case_id,
-        "escalation",
-        lambda s: decisions.escalate(
-            s,
-            officer_id=body.officer_id,
-            target=EscalationTarget(body.target),
-            reason=body.reason,
-            registry=stream.registry,
-        ),
+        "measure",
+        lambda s, p: workflow.record_measure(s, p.as_actor(), body.measure, body.detail, body.amount_yuan),
     )
 
 
 @router.post("/{case_id}/close", status_code=202, response_model=EventAccepted, responses=ACCEPTED)
 async def close(
-    case_id: uuid.UUID, body: CloseRequest, rt: RuntimeDep, stream: StreamDep
+    case_id: uuid.UUID, body: CloseRequest, rt: RuntimeDep, stream: StreamDep, who: PrincipalDep
 ) -> EventAccepted | JSONResponse:
-    """Close (销号) with the recorded outcome and a summary."""
-    return await _record(rt, stream, case_id, "closing", lambda s: decisions.close(s, body))
+    """Close with the recorded outcome and a summary."""
+    return await _record(
+        rt,
+        stream,
+        who,
+        case_id,
+        "closing",
+        lambda s, p: workflow.close(
+            s,
+            p.as_actor(),
+            outcome=body.outcome,
+            summary=body.summary,
+            recovered_amount_yuan=body.recovered_amount_yuan,
+        ),
+    )
 
 
-@router.get("/{case_id}", response_model=CaseView, responses={404: {"description": "Unknown case"}})
-async def case_view(case_id: uuid.UUID, rt: RuntimeDep) -> CaseView:
-    """Triage's view of a case."""
+@router.post("/{case_id}/write-off", status_code=202, response_model=EventAccepted, responses=ACCEPTED)
+async def write_off(
+    case_id: uuid.UUID, body: WriteOffRequest, rt: RuntimeDep, stream: StreamDep, who: PrincipalDep
+) -> EventAccepted | JSONResponse:
+    """Write the risk off (风险销号) once its conditions hold (lead office)."""
+    return await _record(
+        rt,
+        stream,
+        who,
+        case_id,
+        "write-off",
+        lambda s, p: workflow.write_off(
+            s,
+            p.as_actor(),
+            outcome=body.outcome,
+            summary=body.summary,
+            recovered_amount_yuan=body.recovered_amount_yuan,
+            claims_handled=body.claims_handled,
+            now=utcnow(),
+            policy=stream.policy,
+        ),
+    )
+
+
+@router.post("/{case_id}/reopen", status_code=202, response_model=EventAccepted, responses=ACCEPTED)
+async def reopen(
+    case_id: uuid.UUID, body: ReasonRequest, rt: RuntimeDep, stream: StreamDep, who: PrincipalDep
+) -> EventAccepted | JSONResponse:
+    """Look back (回头看): reopen a closed or written-off case (lead office)."""
+    return await _record(
+        rt,
+        stream,
+        who,
+        case_id,
+        "reopening",
+        lambda s, p: workflow.reopen(s, p.as_actor(), reason=body.reason),
+    )
+
+
+@router.post("/{case_id}/key-case", status_code=202, response_model=EventAccepted, responses=ACCEPTED)
+async def flag_key_case(
+    case_id: uuid.UUID, body: KeyCaseRequest, rt: RuntimeDep, stream: StreamDep, who: PrincipalDep
+) -> EventAccepted | JSONResponse:
+    """Flag a key case or name its supervising leader (a role title) (lead office)."""
+    return await _record(
+        rt,
+        stream,
+        who,
+        case_id,
+        "key case",
+        lambda s, p: workflow.flag_key_case(
+            s, p.as_actor(), reasons=list(body.reasons), leader=body.supervising_leader
+        ),
+    )
+
+
+@router.post(
+    "/{case_id}/police-acceptance", status_code=202, response_model=EventAccepted, responses=ACCEPTED
+)
+async def police_acceptance(
+    case_id: uuid.UUID, body: PoliceAcceptanceRequest, rt: RuntimeDep, stream: StreamDep, who: PrincipalDep
+) -> EventAccepted | JSONResponse:
+    """The police accept the case transferred to them, under their case number."""
+    return await _record(
+        rt,
+        stream,
+        who,
+        case_id,
+        "police acceptance",
+        lambda s, p: workflow.accept_by_police(
+            s,
+            p.as_actor(),
+            police_case_number=body.police_case_number,
+            police_jurisdiction=p.jurisdiction,
+            now=utcnow(),
+        ),
+    )
+
+
+@router.post("/{case_id}/police-return", status_code=202, response_model=EventAccepted, responses=ACCEPTED)
+async def police_return(
+    case_id: uuid.UUID, body: ReasonRequest, rt: RuntimeDep, stream: StreamDep, who: PrincipalDep
+) -> EventAccepted | JSONResponse:
+    """The police return the case transferred to them, with their reason."""
+    return await _record(
+        rt,
+        stream,
+        who,
+        case_id,
+        "police return",
+        lambda s, p: workflow.return_by_police(
+            s, p.as_actor(), reason=body.reason, police_jurisdiction=p.jurisdiction
+        ),
+    )
+
+
+@router.post("/{case_id}/handoff", status_code=202, response_model=EventAccepted, responses=ACCEPTED)
+async def request_handoff(
+    case_id: uuid.UUID, body: HandoffRequest, rt: RuntimeDep, stream: StreamDep, who: PrincipalDep
+) -> EventAccepted | JSONResponse:
+    """Offer the case to another district of this region (协商办理)."""
+    registry = stream.registry
+
+    def decide(state: CaseState, principal: Principal) -> Decision:
+        if body.to_jurisdiction not in registry:
+            raise workflow.TransitionRefused(
+                f"{body.to_jurisdiction} is not in the jurisdiction tree (handoff-known-jurisdiction)",
+                rule="handoff-known-jurisdiction",
+            )
+        return workflow.request_handoff(
+            state,
+            principal.as_actor(),
+            to_jurisdiction=body.to_jurisdiction,
+            from_district=district_of(state.jurisdiction, registry),
+            to_district=district_of(body.to_jurisdiction, registry),
+            reason=body.reason,
+            region=None,  # one region for now; cross-region handoff fills both ends
+        )
+
+    return await _record(rt, stream, who, case_id, "handoff", decide)
+
+
+def _receiver(state: CaseState) -> str | None:
+    return state.handoff.to_jurisdiction if state.handoff is not None else None
+
+
+@router.post("/{case_id}/handoff/accept", status_code=202, response_model=EventAccepted, responses=ACCEPTED)
+async def accept_handoff(
+    case_id: uuid.UUID, body: HandoffAnswer, rt: RuntimeDep, stream: StreamDep, who: PrincipalDep
+) -> EventAccepted | JSONResponse:
+    """The receiving district accepts: the case continues there with its whole chain."""
+    return await _record(
+        rt,
+        stream,
+        who,
+        case_id,
+        "handoff answer",
+        lambda s, p: workflow.answer_handoff(s, p.as_actor(), accept=True, text=body.note),
+        where=_receiver,
+    )
+
+
+@router.post("/{case_id}/handoff/return", status_code=202, response_model=EventAccepted, responses=ACCEPTED)
+async def return_handoff(
+    case_id: uuid.UUID, body: ReasonRequest, rt: RuntimeDep, stream: StreamDep, who: PrincipalDep
+) -> EventAccepted | JSONResponse:
+    """The receiving district returns the handoff with its reason; the case stays where it was."""
+    return await _record(
+        rt,
+        stream,
+        who,
+        case_id,
+        "handoff answer",
+        lambda s, p: workflow.answer_handoff(s, p.as_actor(), accept=False, text=body.reason),
+        where=_receiver,
+    )
+
+
+@router.post("/{case_id}/merge", status_code=202, response_model=EventAccepted, responses=ACCEPTED)
+async def merge(
+    case_id: uuid.UUID, body: MergeRequest, rt: RuntimeDep, stream: StreamDep, who: PrincipalDep
+) -> EventAccepted | JSONResponse:
+    """Merge this case into another (并案); its clue is linked there, nothing is lost."""
+
+    def decide(
+        here: CaseState, into: CaseState, principal: Principal
+    ) -> tuple[Sequence[Decision], Sequence[Decision]]:
+        merged, linked = workflow.merge(
+            here, into, principal.as_actor(), reason=body.reason, basis=MatchBasis.OFFICER
+        )
+        return [merged], linked
+
+    return await _record_pair(rt, stream, who, case_id, body.into_case_id, "merge", decide)
+
+
+@router.post("/{case_id}/split", status_code=202, response_model=EventAccepted, responses=ACCEPTED)
+async def split(
+    case_id: uuid.UUID, body: SplitRequest, rt: RuntimeDep, stream: StreamDep, who: PrincipalDep
+) -> EventAccepted | JSONResponse:
+    """Separate a linked clue from this case (分案); the clue's own case is reopened and handled by itself."""
+
+    def decide(
+        here: CaseState, clue_case: CaseState, principal: Principal
+    ) -> tuple[Sequence[Decision], Sequence[Decision]]:
+        moved, reopened = workflow.split(here, clue_case, principal.as_actor(), reason=body.reason)
+        return [moved], [reopened]
+
+    return await _record_pair(rt, stream, who, case_id, body.clue_case_id, "split", decide)
+
+
+@router.post("/{case_id}/reward", status_code=202, response_model=EventAccepted, responses=ACCEPTED)
+async def grant_reward(
+    case_id: uuid.UUID, body: RewardRequest, rt: RuntimeDep, stream: StreamDep, who: PrincipalDep
+) -> EventAccepted | JSONResponse:
+    """Grant the reporter a reward (举报奖励) once the clue is verified (lead office)."""
+    with rt.tracer.start_as_current_span("triage reward", attributes={"cluetrail.case_id": str(case_id)}):
+        async with rt.pool.acquire() as conn, conn.transaction():
+            state = await store.load(conn, case_id, for_update=True)
+            authorize(stream.access, who, state, "reward")
+            assert state is not None
+            verified_in = None
+            if state.merged_into is not None:
+                verified_in = await store.load(conn, state.merged_into)
+            decision = workflow.grant_reward(
+                state, who.as_actor(), amount_yuan=body.amount_yuan, basis=body.basis, verified_in=verified_in
+            )
+            _, events = await _advance_and_save(conn, stream, state, [decision])
+    return await _answer(rt, stream, "reward", case_id, events)
+
+
+async def _readable_state(
+    rt: Runtime, stream: CaseStream, principal: Principal, case_id: uuid.UUID
+) -> CaseState:
     async with rt.pool.acquire() as conn:
         state = await store.load(conn, case_id)
     if state is None:
-        raise NotFound(f"case {case_id} is unknown to triage")
+        if principal.role is Role.AUDITOR:
+            raise NotFound(f"case {case_id} is unknown to triage")
+        raise Forbidden(NOT_YOURS, rule="jurisdiction-subtree")
+    if not readable(stream.access, principal, state):
+        raise Forbidden(NOT_YOURS, rule="jurisdiction-subtree")
+    return state
+
+
+@router.get(
+    "/{case_id}",
+    response_model=CaseView,
+    responses={401: ACCEPTED[401], 403: ACCEPTED[403], 404: {"description": "Unknown case (auditors)"}},
+)
+async def case_view(case_id: uuid.UUID, rt: RuntimeDep, stream: StreamDep, who: PrincipalDep) -> CaseView:
+    """Triage's view of a case, for those who may read it."""
+    state = await _readable_state(rt, stream, who, case_id)
+    police, flag = state.police, state.key_case_flag
     return CaseView(
         case_id=state.case_id,
         status=state.status,
@@ -160,9 +515,84 @@ async def case_view(case_id: uuid.UUID, rt: RuntimeDep) -> CaseView:
         rule_set=state.rule_set,
         key_case=state.key_case,
         key_case_reasons=list(state.key_case_reasons),
+        responsible_department=state.responsible_department,
         determination=state.determination,
         outcome=state.outcome,
+        recovered_amount_yuan=state.recovered_amount_yuan,
         escalations=list(state.escalations),
+        measures=list(state.measures),
+        police=None if police is None else PoliceView(**police.model_dump(exclude={"summary", "rule"})),
+        key_case_flag=None
+        if flag is None
+        else KeyCaseView(**{**flag.model_dump(exclude={"seq"}), "reasons": list(flag.reasons)}),
+        linked_clues=[
+            LinkedClueView(
+                clue_case_id=e.clue_case_id, clue_event_id=e.clue_event_id, basis=e.basis, split=e.split
+            )
+            for e in state.linked
+        ],
+        merged_into=state.merged_into,
+        handoff_pending=None
+        if state.handoff is None
+        else HandoffView(
+            from_jurisdiction=state.handoff.from_jurisdiction, to_jurisdiction=state.handoff.to_jurisdiction
+        ),
+        reopened=state.reopened,
+        reward_granted=state.reward_granted_yuan > 0,
         last_seq=state.last_seq,
         last_hash=state.last_hash,
+    )
+
+
+@router.get(
+    "/{case_id}/referral",
+    response_model=ReferralBundle,
+    responses={
+        401: ACCEPTED[401],
+        403: ACCEPTED[403],
+        404: {"description": "No referral bundle for the case"},
+    },
+)
+async def referral(
+    case_id: uuid.UUID, rt: RuntimeDep, stream: StreamDep, who: PrincipalDep
+) -> ReferralBundle:
+    """The referral bundle of a case transferred to the police, verifiable against its manifest hash."""
+    state = await _readable_state(rt, stream, who, case_id)
+    police = state.police
+    if police is None or police.referral_seq is None or police.manifest_sha256 is None:
+        raise NotFound(f"case {case_id} has no referral bundle", rule="referral-after-transfer")
+    through = police.referral_seq - 1
+    async with rt.pool.acquire() as conn:
+        bodies = await store.event_bodies(conn, case_id, through)
+        packaged = await store.event_bodies(conn, case_id, police.referral_seq)
+    events = [parse_document(b) for b in bodies]
+    payload = parse_document(packaged[-1])["payload"]
+    manifest = {
+        "case_id": str(case_id),
+        "through_seq": through,
+        "event_hashes": [e["hash"] for e in events],
+        "evidence": payload["evidence"],
+        "summary": payload["summary"],
+    }
+    facts = {
+        "jurisdiction": state.jurisdiction,
+        "subject_name": state.clue.subject_name,
+        "credit_code": state.clue.credit_code,
+        "address": state.clue.address,
+        "sector": state.clue.sector,
+        "participants": state.clue.participants,
+        "estimated_amount_yuan": state.clue.estimated_amount_yuan,
+        "grade": state.grade,
+        "determination": state.determination,
+        "determination_basis": state.determination_basis,
+        "measures": list(state.measures),
+        "linked_clues": len(state.linked),
+    }
+    return ReferralBundle(
+        case_id=case_id,
+        manifest=manifest,
+        manifest_sha256=police.manifest_sha256,
+        facts=facts,
+        evidence=payload["evidence"],
+        events=events,
     )

@@ -1,0 +1,573 @@
+"""The disposal workflow: officers' commands on a case, the state machine that admits them, and the facts
+each transition needs. Every refusal raises ``TransitionRefused`` naming the rule (HTTP 409).
+
+The state machine (``TRANSITIONS``: command -> statuses it is allowed from)::
+
+    reported ──assessed──▶ assessed ──determined / measure──▶ under_disposal
+        under_disposal ──escalated (lead office)──▶ escalated ──determined──▶ under_disposal
+        assessed / under_disposal / escalated ──transfer (police)──▶ transferred
+        transferred ──police-returned──▶ under_disposal      transferred ──police-accepted──▶ transferred
+        any open status ──closed──▶ closed
+        under_disposal / escalated / transferred / closed ──written-off──▶ written_off
+        closed / written_off ──reopened (look back, or a new matching clue)──▶ under_disposal
+        open ──merged──▶ merged ──reopened (split)──▶ under_disposal
+
+Required facts: closing needs an outcome and a summary (the request model requires them) and, for the
+outcome ``transferred_to_police``, a transfer; a transfer to the police needs a summary; a write-off needs
+the recorded result (a determination or a closing), the recovered amount and claims handled, and no new
+matching clue for the quiet period. Commands refused on a final case name ``closed-is-final``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from typing import Any
+
+from contracts.envelope import Actor, canonical_bytes
+from contracts.events import (
+    CaseClosed,
+    CaseDetermined,
+    CaseEscalated,
+    CaseMerged,
+    CaseReopened,
+    CaseSplit,
+    CaseWrittenOff,
+    ClosedPayload,
+    ClueLinked,
+    ClueLinkedPayload,
+    DeterminedPayload,
+    EscalatedPayload,
+    HandoffAccepted,
+    HandoffAcceptedPayload,
+    HandoffRequested,
+    HandoffRequestedPayload,
+    HandoffReturned,
+    HandoffReturnedPayload,
+    KeyCaseFlagged,
+    KeyCaseFlaggedPayload,
+    MeasureRecorded,
+    MeasureRecordedPayload,
+    MergedPayload,
+    PoliceAccepted,
+    PoliceAcceptedPayload,
+    PoliceReturned,
+    PoliceReturnedPayload,
+    ReferralPackaged,
+    ReferralPackagedPayload,
+    ReopenedPayload,
+    RewardGranted,
+    RewardGrantedPayload,
+    SplitPayload,
+    WrittenOffPayload,
+)
+from contracts.vocabulary import (
+    CaseStatus,
+    ClueSource,
+    Determination,
+    EscalationTarget,
+    MatchBasis,
+    Measure,
+    Outcome,
+    ReopenTrigger,
+)
+from services.triage.domain.decisions import SERVICE_ACTOR, Decision
+from services.triage.domain.errors import TransitionRefused
+from services.triage.domain.state import FINAL, CaseState
+
+S = CaseStatus
+OPEN_HANDLED = frozenset({S.ASSESSED, S.UNDER_DISPOSAL, S.ESCALATED})
+TRANSITIONS: dict[str, frozenset[CaseStatus]] = {
+    "determination": OPEN_HANDLED,
+    "measure": OPEN_HANDLED | {S.TRANSFERRED},
+    "escalation": OPEN_HANDLED,
+    "transfer": OPEN_HANDLED,
+    "closing": OPEN_HANDLED | {S.TRANSFERRED},
+    "write-off": frozenset({S.UNDER_DISPOSAL, S.ESCALATED, S.TRANSFERRED, S.CLOSED}),
+    "reopening": frozenset({S.CLOSED, S.WRITTEN_OFF}),
+    "police acceptance": frozenset({S.TRANSFERRED}),
+    "police return": frozenset({S.TRANSFERRED}),
+    "handoff": OPEN_HANDLED,
+    "handoff answer": OPEN_HANDLED | {S.TRANSFERRED},
+    "merge": frozenset({S.REPORTED}) | OPEN_HANDLED,
+    "split": OPEN_HANDLED | {S.TRANSFERRED, S.CLOSED, S.WRITTEN_OFF},
+    "reward": OPEN_HANDLED | {S.TRANSFERRED, S.CLOSED, S.WRITTEN_OFF, S.MERGED},
+}
+# Determinations that verify a clue: its reporter may be rewarded (快查快奖).
+VERIFIED = frozenset(
+    {
+        Determination.GENERAL_VIOLATION,
+        Determination.REGULARISE,
+        Determination.SUSPECTED_ILLEGAL_FUNDRAISING,
+        Determination.SUSPECTED_CRIME,
+    }
+)
+CHINA = timezone(timedelta(hours=8))
+KEY_CASE_LEADER = "区政府分管副区长"
+WRITE_OFF_CONDITIONS = ["outcome-recorded", "recovery-recorded", "quiet-period"]
+
+
+@dataclass(frozen=True)
+class WorkflowPolicy:
+    """Configurable parts of the workflow: the write-off quiet period and the key-case leader's title."""
+
+    quiet_period_days: int = 90
+    key_case_leader: str = KEY_CASE_LEADER
+
+
+def require(state: CaseState, command: str) -> None:
+    """Refuse ``command`` unless the state machine allows it from the case's status."""
+    allowed = TRANSITIONS[command]
+    if state.status in allowed:
+        return
+    if state.status in FINAL:
+        raise TransitionRefused(
+            f"case {state.case_id} is {state.status.value}; it takes no {command} (closed-is-final)",
+            rule="closed-is-final",
+        )
+    if state.status == S.REPORTED:
+        raise TransitionRefused(
+            f"case {state.case_id} is not assessed yet; {command} comes after assessment (assess-first)",
+            rule="assess-first",
+        )
+    statuses = ", ".join(sorted(s.value for s in allowed))
+    raise TransitionRefused(
+        f"case {state.case_id} is {state.status.value}; {command} is allowed from {statuses} (state-machine)",
+        rule="state-machine",
+    )
+
+
+def determine(
+    state: CaseState, actor: Actor, *, determination: Determination, basis: str, measures: list[str]
+) -> Decision:
+    """An officer's determination (研判定性). Escalations it implies follow as reactions."""
+    require(state, "determination")
+    payload = DeterminedPayload(determination=determination, basis=basis, measures=measures)
+    return Decision(CaseDetermined, payload, actor)
+
+
+def escalate_to_lead_office(state: CaseState, actor: Actor, *, reason: str, district: str) -> Decision:
+    """An officer sends the case up to the district lead office (逐级上报)."""
+    require(state, "escalation")
+    payload = EscalatedPayload(
+        target=EscalationTarget.LEAD_OFFICE, target_jurisdiction=district, reason=reason, rule=None
+    )
+    return Decision(CaseEscalated, payload, actor)
+
+
+def record_measure(
+    state: CaseState, actor: Actor, measure: Measure, detail: str, amount_yuan: int | None
+) -> Decision:
+    """A disposal measure (处置措施); the first one puts an assessed case under disposal."""
+    require(state, "measure")
+    return Decision(
+        MeasureRecorded,
+        MeasureRecordedPayload(measure=measure, detail=detail, amount_yuan=amount_yuan),
+        actor,
+    )
+
+
+def transfer_to_police(
+    state: CaseState, actor: Actor, *, reason: str, summary: str | None, district: str
+) -> list[Decision]:
+    """Transfer to the police (移送公安): the escalation, then the referral bundle's manifest."""
+    require(state, "transfer")
+    if state.transferred_to_police:
+        raise TransitionRefused(
+            f"case {state.case_id} is with the police already (police-once)", rule="police-once"
+        )
+    if summary is None or not summary.strip():
+        raise TransitionRefused(
+            "a transfer to the police needs a summary of the case (transfer-needs-summary)",
+            rule="transfer-needs-summary",
+        )
+    escalated = EscalatedPayload(
+        target=EscalationTarget.POLICE, target_jurisdiction=district, reason=reason, rule=None
+    )
+    # The bundle's manifest covers the chain up to the transfer, so it is built once that is sealed.
+    return [
+        Decision(CaseEscalated, escalated, actor),
+        Decision(ReferralPackaged, lambda transferred: package_referral(transferred, summary), actor),
+    ]
+
+
+def referral_manifest(state: CaseState, summary: str) -> dict[str, Any]:
+    """What the referral bundle's manifest hash covers: the case, its chain up to now, evidence, summary.
+
+    Each event hash covers that event's content and its predecessor, so listing them pins the history.
+    """
+    return {
+        "case_id": str(state.case_id),
+        "through_seq": state.last_seq,
+        "event_hashes": list(state.hashes),
+        "evidence": [e.model_dump(mode="json") for e in state.evidence],
+        "summary": summary,
+    }
+
+
+def manifest_sha256(manifest: dict[str, Any]) -> str:
+    return hashlib.sha256(canonical_bytes(manifest)).hexdigest()
+
+
+def package_referral(state: CaseState, summary: str) -> ReferralPackagedPayload:
+    """The referral-packaged payload for the case as it stands (its last event is the transfer)."""
+    manifest = referral_manifest(state, summary)
+    return ReferralPackagedPayload(
+        manifest_sha256=manifest_sha256(manifest),
+        through_seq=state.last_seq,
+        event_count=state.last_seq,
+        evidence=list(state.evidence),
+        summary=summary,
+    )
+
+
+def accept_by_police(
+    state: CaseState, actor: Actor, *, police_case_number: str, police_jurisdiction: str, now: datetime
+) -> Decision:
+    """The police accept the transferred case under their case number (受理/立案)."""
+    require(state, "police acceptance")
+    police = state.police
+    if police is None or police.returned or police.accepted_at is not None:
+        raise TransitionRefused(
+            f"case {state.case_id} has no transfer waiting for the police's answer (police-answer-once)",
+            rule="police-answer-once",
+        )
+    payload = PoliceAcceptedPayload(
+        police_case_number=police_case_number, accepted_at=now, police_jurisdiction=police_jurisdiction
+    )
+    return Decision(PoliceAccepted, payload, actor)
+
+
+def return_by_police(state: CaseState, actor: Actor, *, reason: str, police_jurisdiction: str) -> Decision:
+    """The police return the transferred case (退回) with their reason; the office handles it again."""
+    require(state, "police return")
+    police = state.police
+    if police is None or police.returned or police.accepted_at is not None:
+        raise TransitionRefused(
+            f"case {state.case_id} has no transfer waiting for the police's answer (police-answer-once)",
+            rule="police-answer-once",
+        )
+    return Decision(
+        PoliceReturned, PoliceReturnedPayload(reason=reason, police_jurisdiction=police_jurisdiction), actor
+    )
+
+
+def close(
+    state: CaseState, actor: Actor, *, outcome: Outcome, summary: str, recovered_amount_yuan: int
+) -> Decision:
+    """Close with a recorded outcome and summary."""
+    require(state, "closing")
+    if outcome == Outcome.TRANSFERRED_TO_POLICE and not state.has_escalation(EscalationTarget.POLICE):
+        raise TransitionRefused(
+            f"case {state.case_id} was never escalated to the police; it cannot close as "
+            "transferred_to_police (police-outcome-needs-transfer)",
+            rule="police-outcome-needs-transfer",
+        )
+    if outcome in (Outcome.MERGED, Outcome.WRITTEN_OFF):
+        raise TransitionRefused(
+            f"a case is {outcome.value} by its own command, not by closing (outcome-by-command)",
+            rule="outcome-by-command",
+        )
+    payload = ClosedPayload(outcome=outcome, summary=summary, recovered_amount_yuan=recovered_amount_yuan)
+    return Decision(CaseClosed, payload, actor)
+
+
+def write_off(
+    state: CaseState,
+    actor: Actor,
+    *,
+    outcome: Outcome,
+    summary: str,
+    recovered_amount_yuan: int,
+    claims_handled: int,
+    now: datetime,
+    policy: WorkflowPolicy,
+) -> Decision:
+    """Write the risk off (风险销号) once its conditions hold; they are recorded in the event."""
+    require(state, "write-off")
+    if state.determination is None and state.status != S.CLOSED:
+        raise TransitionRefused(
+            f"case {state.case_id} has no recorded result yet: determine or close it first "
+            "(write-off-needs-result)",
+            rule="write-off-needs-result",
+        )
+    if outcome in (Outcome.MERGED, Outcome.WRITTEN_OFF):
+        raise TransitionRefused(
+            f"{outcome.value} is not a result a case is written off with (write-off-outcome)",
+            rule="write-off-outcome",
+        )
+    last_clue = state.last_clue_at or state.reported_at
+    quiet = timedelta(days=policy.quiet_period_days)
+    if last_clue is not None and now - last_clue < quiet:
+        ready = (last_clue + quiet).date().isoformat()
+        raise TransitionRefused(
+            f"a clue about this subject came in {last_clue.date().isoformat()}; write-off needs "
+            f"{policy.quiet_period_days} days without a new matching clue, i.e. from {ready} (quiet-period)",
+            rule="quiet-period",
+        )
+    payload = WrittenOffPayload(
+        outcome=outcome,
+        summary=summary,
+        recovered_amount_yuan=recovered_amount_yuan,
+        claims_handled=claims_handled,
+        quiet_period_days=policy.quiet_period_days,
+        conditions_met=WRITE_OFF_CONDITIONS,
+    )
+    return Decision(CaseWrittenOff, payload, actor)
+
+
+def reopen(state: CaseState, actor: Actor, *, reason: str) -> Decision:
+    """Look back (回头看): reopen a closed or written-off case."""
+    require(state, "reopening")
+    return Decision(CaseReopened, ReopenedPayload(reason=reason, trigger=ReopenTrigger.LOOK_BACK), actor)
+
+
+def key_case_deadlines(filed_on: date) -> dict[str, date]:
+    """Deadlines from the criminal filing: tried and funds returned in 2 years, supervised from 3, cleared
+    by 5 (a 29 February filing falls due on 28 February)."""
+
+    def years_after(n: int) -> date:
+        try:
+            return filed_on.replace(year=filed_on.year + n)
+        except ValueError:
+            return filed_on.replace(year=filed_on.year + n, day=28)
+
+    return {
+        "trial_and_return_by": years_after(2),
+        "supervision_from": years_after(3),
+        "clearance_by": years_after(5),
+    }
+
+
+def key_case_flag(state: CaseState, actor: Actor, leader: str) -> Decision:
+    """Flag a key case (重点案件) with its supervising leader; deadlines once the police filed it."""
+    reasons = list(state.key_case_reasons) or ["key_case"]
+    police = state.police
+    filed_on = (
+        police.accepted_at.astimezone(CHINA).date()
+        if police is not None and police.accepted_at is not None and not police.returned
+        else None
+    )
+    deadlines: dict[str, date] = key_case_deadlines(filed_on) if filed_on is not None else {}
+    payload = KeyCaseFlaggedPayload(
+        reasons=reasons, supervising_leader=leader, criminal_filed_on=filed_on, **deadlines
+    )
+    return Decision(KeyCaseFlagged, payload, actor)
+
+
+def flag_key_case(state: CaseState, actor: Actor, *, reasons: list[str], leader: str) -> Decision:
+    """An officer flags a case as key (or names another supervising leader)."""
+    require(state, "measure")
+    merged = list(dict.fromkeys([*state.key_case_reasons, *reasons]))
+    return key_case_flag(state.model_copy(update={"key_case_reasons": tuple(merged)}), actor, leader)
+
+
+def request_handoff(
+    state: CaseState,
+    actor: Actor,
+    *,
+    to_jurisdiction: str,
+    from_district: str,
+    to_district: str,
+    reason: str,
+    region: str | None,
+) -> Decision:
+    """Offer the case to another district (协商办理); it stays here until that district accepts."""
+    require(state, "handoff")
+    if state.handoff is not None:
+        raise TransitionRefused(
+            f"case {state.case_id} already waits for {state.handoff.to_jurisdiction} to answer a handoff "
+            "(handoff-pending)",
+            rule="handoff-pending",
+        )
+    if from_district == to_district:
+        raise TransitionRefused(
+            f"{to_jurisdiction} is in the case's own district {from_district}; a handoff goes to another "
+            "district (handoff-other-district)",
+            rule="handoff-other-district",
+        )
+    payload = HandoffRequestedPayload(
+        from_jurisdiction=state.jurisdiction,
+        to_jurisdiction=to_jurisdiction,
+        from_region=region,
+        to_region=region,
+        reason=reason,
+    )
+    return Decision(HandoffRequested, payload, actor)
+
+
+def answer_handoff(state: CaseState, actor: Actor, *, accept: bool, text: str | None) -> Decision:
+    """The receiving district accepts (the case moves there, chain and all) or returns the handoff."""
+    require(state, "handoff answer")
+    pending = state.handoff
+    if pending is None:
+        raise TransitionRefused(
+            f"case {state.case_id} has no handoff waiting for an answer (handoff-pending)",
+            rule="handoff-pending",
+        )
+    ends = {
+        "from_jurisdiction": pending.from_jurisdiction,
+        "to_jurisdiction": pending.to_jurisdiction,
+        "from_region": pending.from_region,
+        "to_region": pending.to_region,
+    }
+    if accept:
+        return Decision(
+            HandoffAccepted,
+            HandoffAcceptedPayload(**ends, note=text),
+            actor,
+            jurisdiction=pending.to_jurisdiction,
+        )
+    if text is None or not text.strip():
+        raise TransitionRefused(
+            "returning a handoff needs a reason (handoff-return-reason)", rule="handoff-return-reason"
+        )
+    return Decision(HandoffReturned, HandoffReturnedPayload(**ends, reason=text), actor)
+
+
+def link_clue(state: CaseState, clue: CaseState, actor: Actor, basis: MatchBasis) -> list[Decision]:
+    """Link the clue of case ``clue`` to ``state`` (reopening a closed or written-off case first)."""
+    decisions: list[Decision] = []
+    if state.status in (S.CLOSED, S.WRITTEN_OFF):
+        decisions.append(
+            Decision(
+                CaseReopened,
+                ReopenedPayload(
+                    reason=f"a new clue about the same subject (case {clue.case_id}) after "
+                    f"{state.status.value}",
+                    trigger=ReopenTrigger.NEW_CLUE,
+                    linked_case_id=clue.case_id,
+                ),
+                actor,
+            )
+        )
+    payload = ClueLinkedPayload(
+        clue_case_id=clue.case_id,
+        clue_event_id=clue.clue_event_id,
+        clue_hash=clue.clue_hash,
+        basis=basis,
+        source=clue.clue.source or ClueSource.REFERRAL,
+        participants=clue.clue.participants,
+        estimated_amount_yuan=clue.clue.estimated_amount_yuan,
+    )
+    decisions.append(Decision(ClueLinked, payload, actor))
+    return decisions
+
+
+def merge(
+    source: CaseState, target: CaseState, actor: Actor, *, reason: str, basis: MatchBasis
+) -> tuple[Decision, list[Decision]]:
+    """Merge ``source`` into ``target`` (并案): ``merged`` on the source, its clue linked on the target."""
+    if source.case_id == target.case_id:
+        raise TransitionRefused(
+            "a case cannot be merged into itself (merge-other-case)", rule="merge-other-case"
+        )
+    require(source, "merge")
+    if target.status == S.MERGED:
+        raise TransitionRefused(
+            f"case {target.case_id} was itself merged into {target.merged_into}; merge into that one "
+            "(merge-into-open-case)",
+            rule="merge-into-open-case",
+        )
+    if source.linked:
+        raise TransitionRefused(
+            f"case {source.case_id} holds linked clues of its own; split them first (merge-without-links)",
+            rule="merge-without-links",
+        )
+    merged = Decision(
+        CaseMerged, MergedPayload(into_case_id=target.case_id, reason=reason, basis=basis), actor
+    )
+    return merged, link_clue(target, source, actor, basis)
+
+
+def merged_decision(target: CaseState, basis: MatchBasis) -> Decision:
+    """The ``merged`` event of a new clue's own case whose subject is on file as ``target`` (automatic)."""
+    return Decision(
+        CaseMerged,
+        MergedPayload(
+            into_case_id=target.case_id,
+            reason=f"the subject is on file as case {target.case_id} (same {basis.value}); "
+            "the clue is followed there",
+            basis=basis,
+        ),
+        SERVICE_ACTOR,
+    )
+
+
+def split(state: CaseState, clue_case: CaseState, actor: Actor, *, reason: str) -> tuple[Decision, Decision]:
+    """Separate a linked clue again (分案): ``split`` here, its own case reopened to be handled on its own."""
+    require(state, "split")
+    moved = [e for e in state.linked if e.clue_case_id == clue_case.case_id and not e.split]
+    if not moved:
+        raise TransitionRefused(
+            f"case {clue_case.case_id} is not a clue linked to case {state.case_id} (split-linked-clue)",
+            rule="split-linked-clue",
+        )
+    here = Decision(
+        CaseSplit,
+        SplitPayload(
+            new_case_id=clue_case.case_id, clue_event_ids=[e.clue_event_id for e in moved], reason=reason
+        ),
+        actor,
+    )
+    reopened = Decision(
+        CaseReopened,
+        ReopenedPayload(reason=reason, trigger=ReopenTrigger.SPLIT, linked_case_id=state.case_id),
+        actor,
+    )
+    return here, reopened
+
+
+def grant_reward(
+    state: CaseState, actor: Actor, *, amount_yuan: int, basis: str, verified_in: CaseState | None
+) -> Decision:
+    """A reward for the case's reporter (举报奖励) once the clue is verified, here or in the case it was
+    merged into (``verified_in``)."""
+    require(state, "reward")
+    if not state.clue.has_reporter:
+        raise TransitionRefused(
+            f"case {state.case_id} was reported anonymously; there is no reporter to reward "
+            "(reward-needs-reporter)",
+            rule="reward-needs-reporter",
+        )
+    if state.reward_granted_yuan > 0:
+        raise TransitionRefused(
+            f"case {state.case_id} was rewarded already (reward-once)", rule="reward-once"
+        )
+    verifying = verified_in if verified_in is not None else state
+    if verifying.determination not in VERIFIED:
+        raise TransitionRefused(
+            f"the clue of case {state.case_id} is not verified by a determination yet "
+            "(reward-needs-verified-clue)",
+            rule="reward-needs-verified-clue",
+        )
+    payload = RewardGrantedPayload(
+        amount_yuan=amount_yuan,
+        basis=basis,
+        verified_in_case_id=verified_in.case_id if verified_in is not None else None,
+    )
+    return Decision(RewardGranted, payload, actor)
+
+
+def workflow_reaction(state: CaseState, policy: WorkflowPolicy) -> Decision | None:
+    """What the workflow itself calls for after the grading and escalation reactions settle:
+
+    - ``referral-package``: a transfer to the police is followed by its referral bundle;
+    - ``key-case-flag``: a key case gets its supervising leader; once the police accept (file) it, the
+      flag is renewed with the 2/3/5-year deadlines counted from the filing date.
+    """
+    if state.status in FINAL:
+        return None
+    police = state.police
+    if police is not None and not police.returned and police.referral_seq is None:
+        # An automatic transfer (by rule) is summarised by the determination that caused it.
+        summary = (state.determination_basis if police.rule is not None else None) or police.summary
+        return Decision(ReferralPackaged, package_referral(state, summary), SERVICE_ACTOR)
+    if state.key_case:
+        flag = state.key_case_flag
+        filed = police is not None and police.accepted_at is not None and not police.returned
+        if flag is None or (filed and flag.criminal_filed_on is None):
+            leader = flag.supervising_leader if flag is not None else policy.key_case_leader
+            return key_case_flag(state, SERVICE_ACTOR, leader)
+    return None
