@@ -45,7 +45,7 @@ def default_channels(recipient: Recipient, kind: str) -> tuple[Channel, ...]:
             return tuple(route.channels)
     for channel in ("webhook", "email", "sms"):
         if recipient.address(channel):
-            return (channel,)  # type: ignore[return-value]
+            return (channel,)
     return ()
 
 

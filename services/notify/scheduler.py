@@ -91,8 +91,8 @@ class Scheduler:
                 for r in book.with_route("reporting-deadline")
             ]
             for reminder in reporting_reminders(now, offices, self._reporting_lead):
-                routings = [self._routing(rid, reminder.kind) for rid in reminder.recipients]
-                recorded += await self._record(conn, reminder, [r for r in routings if r is not None])
+                found = [self._routing(rid, reminder.kind) for rid in reminder.recipients]
+                recorded += await self._record(conn, reminder, [r for r in found if r is not None])
             cases = await store.open_key_cases(conn)
             for reminder in key_case_reminders(now, cases, self._key_case_lead):
                 routings = book.routings_of_notice(reminder.kind, reminder.jurisdiction)

@@ -71,7 +71,7 @@ class Route(BaseModel):
     departments: list[Department] | None = Field(
         default=None, min_length=1, description="Only cases whose responsible department is listed."
     )
-    channels: list[Channel] = Field(default_factory=lambda: ["webhook"], min_length=1)
+    channels: list[Channel] = Field(default_factory=lambda: list[Channel](["webhook"]), min_length=1)
 
     def accepts(self, event: Envelope, department: str | None = None) -> bool:
         if event.type != self.event:
