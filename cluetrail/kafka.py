@@ -38,8 +38,13 @@ def notice_topic(settings: CommonSettings) -> str:
     return f"{settings.topic_prefix}.notices"
 
 
+def report_submission_topic(settings: CommonSettings) -> str:
+    """Monthly tables offices submitted (reporting), frozen with their figures: part of the audit record."""
+    return f"{settings.topic_prefix}.report-submissions"
+
+
 async def ensure_topics(settings: CommonSettings, replication_factor: int = 1) -> list[str]:
-    """Create the case, dead-letter and notice topics if missing; return the names created."""
+    """Create the case, dead-letter, notice and report-submission topics if missing; return those created."""
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
     await admin.start()
     try:
@@ -59,6 +64,9 @@ async def ensure_topics(settings: CommonSettings, replication_factor: int = 1) -
                 settings.case_partitions,
                 replication_factor,
                 topic_configs=CASE_TOPIC_CONFIG,
+            ),
+            NewTopic(
+                report_submission_topic(settings), 1, replication_factor, topic_configs=CASE_TOPIC_CONFIG
             ),
         ]
         missing = [t for t in wanted if t.name not in existing]
