@@ -60,6 +60,8 @@ def _print_summary(summary: RebuildSummary, as_of: datetime | None) -> None:
         table.add_row("records after the instant", f"{summary.after_as_of:,}")
     if summary.dropped:
         table.add_row("old versions dropped", ", ".join(summary.dropped))
+    if summary.submissions:
+        table.add_row("report submissions read", f"{summary.submissions:,}")
     console.print(table)
 
 
@@ -182,6 +184,36 @@ def register(app: typer.Typer) -> None:
         output.write_bytes(export_bytes(tables, fmt))
         rows = sum(len(t.rows) for t in tables)
         console.print(f"wrote {output} ({fmt}, {len(tables)} table(s), {rows} row(s), period {query.period})")
+
+    @report_app.command("submit")
+    def report_submit(
+        period: str = typer.Option(..., "--period", help="YYYY-MM"),
+        jurisdiction: str | None = typer.Option(None, "--jurisdiction", help="Default: the token's own"),
+        token: str = typer.Option(
+            ..., "--token", envvar="CLUETRAIL_TOKEN", help="The submitting officer's token"
+        ),
+        url: str = typer.Option(
+            f"http://127.0.0.1:{ReportingSettings().port}", "--url", envvar="CLUETRAIL_REPORTING_URL"
+        ),
+    ) -> None:
+        """Submit a month's annex tables (报送) as the officer the token names; they are frozen as sent."""
+        response = httpx.post(
+            f"{url}/v1/reports/submissions",
+            json={"period": period, "jurisdiction": jurisdiction},
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=60,
+        )
+        if response.status_code != 202:
+            console.print(f"[red]{response.status_code}: {response.json().get('detail', response.text)}")
+            raise typer.Exit(1)
+        body = response.json()
+        console.print(
+            f"submitted {body['jurisdiction']} {body['period']}: submission {body['submission_id']}, "
+            f"content sha256 {body['content_sha256']}, "
+            f"from {body['projection']} at offsets {body['positions']}",
+            soft_wrap=True,
+            highlight=False,
+        )
 
     case_app = typer.Typer(help="One case.", no_args_is_help=True)
     app.add_typer(case_app, name="case")

@@ -9,16 +9,18 @@ from typing import Annotated, Any
 import asyncpg
 from fastapi import APIRouter, Depends, Query, Response
 from faststream.kafka import KafkaRouter
+from pydantic import BaseModel, ConfigDict, Field
 
 from cluetrail.auth import AccessPolicy, Principal, Role, current_principal
 from cluetrail.consume import Incoming, Rejected
 from cluetrail.errors import Forbidden, InvalidInput, NotFound
-from cluetrail.service import Runtime, case_events_router, connection, exactly_once_consumer
+from cluetrail.service import Runtime, case_events_router, connection, exactly_once_consumer, runtime_of
 from contracts.api import HistoryEntry, LedgerPage, LedgerRow
 from contracts.jurisdictions import JurisdictionRegistry
 from contracts.vocabulary import CaseStatus, Grade
 from services.reporting.adapters import reads
 from services.reporting.adapters.projector import apply_events
+from services.reporting.adapters.submissions import submission
 from services.reporting.adapters.versions import use_active_projection
 from services.reporting.domain.periods import CST
 from services.reporting.domain.tables import Table, ledger_table
@@ -32,6 +34,7 @@ from services.reporting.reports import (
     scope_for,
     subtree,
 )
+from services.reporting.submit import prepare_submission, publish_submission, submissions_router
 
 CONSUMER_GROUP = "reporting"
 MAX_PAGE = 500
@@ -60,7 +63,16 @@ def kafka_routers(rt: Runtime) -> list[KafkaRouter]:
         prepare=aim_at_active_projection,
     )
     rt.state["consumer"] = consumer
-    return [case_events_router(rt, consumer)]
+    return [case_events_router(rt, consumer), submissions_router(rt)]
+
+
+class SubmissionRequest(BaseModel):
+    """Which month to submit, for which office (default: the caller's own jurisdiction)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    period: str = Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM")
+    jurisdiction: str | None = None
 
 
 AsOf = Annotated[
@@ -171,7 +183,7 @@ def http_router(registry: JurisdictionRegistry) -> APIRouter:
     async def report_tables(
         conn: asyncpg.Connection, principal: Principal, table: str, period: str | None,
         jurisdiction: str | None, sector: str | None, grade: Grade | None, status: CaseStatus | None,
-        as_of: str | None,
+        as_of: str | None, live: bool = False,
     ) -> list[Table]:  # fmt: skip
         if table not in EXPORTABLE:
             raise NotFound(f"no table {table!r}; tables: {', '.join(EXPORTABLE)}", rule="reporting.table")
@@ -183,8 +195,51 @@ def http_router(registry: JurisdictionRegistry) -> APIRouter:
             grade=grade.value if grade else None,
             status=status.value if status else None,
             as_of=as_of,
+            live=live,
         )
         return await build_tables(conn, registry, query, scope)
+
+    @router.post("/reports/submissions", status_code=202)
+    async def submit_month(
+        body: SubmissionRequest,
+        conn: Connection,
+        principal: Reader,
+        rt: Annotated[Runtime, Depends(runtime_of)],
+    ) -> dict[str, Any]:
+        """Submit a month's annex tables (报送): frozen as they stand, recorded on the submissions topic."""
+        root = body.jurisdiction or principal.jurisdiction
+        if root not in registry:
+            raise InvalidInput(
+                f"jurisdiction {root} is not in the jurisdiction tree", rule="reporting.jurisdiction"
+            )
+        policy.require_act(principal, root, Role.GRID_WORKER, Role.STREET_OFFICER, Role.DISTRICT_LEAD_OFFICER)
+        now = datetime.now(CST)
+        period = parse_period(body.period, now)
+        sealed = await prepare_submission(
+            conn, registry, rt.settings, principal.as_actor(), root, period, now
+        )
+        await publish_submission(rt, sealed)
+        return {
+            "submission_id": str(sealed.submission_id),
+            "jurisdiction": sealed.jurisdiction,
+            "period": sealed.period,
+            "content_sha256": sealed.content_sha256,
+            "positions": sealed.positions,
+            "projection": sealed.projection,
+        }
+
+    @router.get("/reports/submissions/{jurisdiction}/{period}")
+    async def get_submission(
+        jurisdiction: str, period: str, conn: Connection, principal: Reader
+    ) -> dict[str, Any]:
+        """A submitted month as recorded: who sent it when, its tables and the log positions behind them."""
+        scope_for(policy, registry, principal, jurisdiction)
+        if principal.role is Role.POLICE:
+            raise Forbidden("submitted tables cover cases not transferred to the police", rule="role")
+        found = await submission(conn, jurisdiction, parse_period(period, datetime.now(CST)))
+        if found is None:
+            raise NotFound(f"{jurisdiction} has not submitted {period}", rule="reporting.submission")
+        return found["document"]  # type: ignore[no-any-return]
 
     @router.get("/reports/{table}")
     async def get_report(

@@ -29,9 +29,11 @@ from rich.text import Text
 
 from cluetrail.consume import Incoming, Rejected, decode_record
 from cluetrail.db import open_pool
-from cluetrail.kafka import read_log
+from cluetrail.kafka import read_log, report_submission_topic
+from contracts.reports import read_submission
 from services.reporting.adapters.projector import SQL, apply_events, store_positions
 from services.reporting.adapters.sqlfiles import SQL_FOLDER
+from services.reporting.adapters.submissions import store_submission
 from services.reporting.adapters.versions import (
     PROJECTION_LOCK,
     active_version,
@@ -83,6 +85,7 @@ class RebuildSummary:
     cases: int = 0
     seconds: float = 0.0
     dropped: list[str] = field(default_factory=list)
+    submissions: int = 0
 
     @property
     def rate(self) -> float:
@@ -152,6 +155,27 @@ class ProjectionBuilder:
             return int(await self._conn.fetchval(SQL["count_cases"]))
 
 
+async def replay_submissions(
+    conn: asyncpg.Connection, settings: ReportingSettings, progress: Progress
+) -> int:
+    """Refill reporting_meta.submissions from the report-submissions topic (kept ones stay; returns how many
+    records were read). The submissions store is rebuilt from the log like the projections."""
+    read = 0
+    task = None
+    async for records, end in read_log(settings, report_submission_topic(settings)):
+        if task is None:
+            task = progress.add_task("report submissions", total=end.total)
+        for record in records:
+            try:
+                sealed = read_submission(record.value or b"")
+            except ValueError:
+                continue
+            await store_submission(conn, sealed, record.partition, record.offset)
+        read += len(records)
+        progress.advance(task, len(records))
+    return read
+
+
 async def next_version(conn: asyncpg.Connection) -> int:
     return max([*await existing_versions(conn), await active_version(conn) or 0]) + 1
 
@@ -181,6 +205,7 @@ async def rebuild(
                     await switch_active(conn, version)
                 keep = {version} if replaced is None else {version, replaced}
                 summary.dropped = await drop_versions_except(conn, keep)
+                summary.submissions = await replay_submissions(conn, settings, progress)
             summary.cases = await builder.count_cases()
             summary.seconds = time.monotonic() - began
             await record_build(conn, schema, summary.applied, summary.cases)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 
 import asyncpg
 
@@ -15,7 +16,7 @@ from cluetrail.auth import AccessPolicy, Principal, Role
 from cluetrail.errors import Forbidden, InvalidInput
 from contracts.jurisdictions import JurisdictionRegistry
 from services.reporting.adapters import reads
-from services.reporting.adapters.submissions import submitted_at
+from services.reporting.adapters.submissions import submissions_of, submitted_at
 from services.reporting.domain import tables as T
 from services.reporting.domain.periods import CST, Period
 
@@ -45,6 +46,11 @@ class ReportQuery:
     status: str | None = None
     key_case: bool | None = None
     as_of: str | None = None
+    live: bool = False  # compute a submitted month afresh instead of serving it as submitted
+
+    @property
+    def filtered(self) -> bool:
+        return any(v is not None for v in (self.sector, self.grade, self.status, self.key_case, self.as_of))
 
 
 def scope_for(policy: AccessPolicy, registry: JurisdictionRegistry, principal: Principal,
@@ -91,6 +97,12 @@ async def build_table(
     if query.table not in TABLES:
         raise InvalidInput(f"no table {query.table!r}; tables: {', '.join(TABLES)}", rule="reporting.table")
     now = now or datetime.now(CST)
+    # Submissions and adjustments concern an office's whole table: not a filtered, police or as-of view.
+    whole = not query.filtered and not scope.police_only
+    submitted = await submissions_of(conn, scope.root) if whole and query.table in ANNEX else {}
+    frozen = submitted.get(str(query.period))
+    if frozen is not None and not query.live:
+        return _frozen_table(registry, query, scope, frozen)
     codes = subtree(registry, scope.root)
     police = True if scope.police_only else None
     if query.table in LEDGER_TABLES:
@@ -116,6 +128,8 @@ async def build_table(
             as_of=query.as_of,
         )
         table = await _period_table(conn, registry, query, scope, cases, now)
+        if query.table in ADJUSTABLE and submitted:
+            table.rows.extend(adjustment_rows(registry, query, scope, cases, submitted))
     table.meta.update(
         {
             "jurisdiction": scope.root,
@@ -123,9 +137,109 @@ async def build_table(
             "period": str(query.period),
             "period_label": query.period.label,
             "as_of": query.as_of,
+            "submitted": False,
         }
     )
     return table
+
+
+def _frozen_table(
+    registry: JurisdictionRegistry, query: ReportQuery, scope: Scope, frozen: dict[str, Any]
+) -> T.Table:
+    """A submitted table exactly as it was sent, with what it was computed from."""
+    sent = next(t for t in frozen["tables"] if t["name"] == query.table)
+    columns = [T.Column(c["key"], c["header"]) for c in sent["columns"]]
+    return T.Table(
+        sent["name"],
+        sent["title"],
+        columns,
+        rows=sent["rows"],
+        meta={
+            "jurisdiction": scope.root,
+            "jurisdiction_name": registry.get(scope.root).name,
+            "period": str(query.period),
+            "period_label": query.period.label,
+            "as_of": None,
+            "submitted": True,
+            "submission": frozen["submission_id"],
+            "submitted_at": frozen["submitted_at"].isoformat(),
+            "projection": frozen["projection"],
+            "positions": frozen["positions"],
+        },
+    )
+
+
+ADJUSTABLE = {"work": ("jurisdiction", "jurisdiction_name"), "disposal": ("sector", "sector_name")}
+
+
+def _figures(name: str) -> list[str]:
+    return T.WORK_FIGURES if name == "work" else T.DISPOSAL_FIGURES
+
+
+def adjustment_rows(
+    registry: JurisdictionRegistry,
+    query: ReportQuery,
+    scope: Scope,
+    cases: list[T.CaseRecord],
+    submitted: dict[str, dict[str, Any]],
+) -> list[dict[str, Any]]:
+    """Rows correcting earlier submitted months (上期调整): for each submitted month before this one, what its
+    table counts now minus what was sent for it (its submission plus the adjustments later submissions
+    already carried). A late event for a submitted month shows here, never as a change to what was sent."""
+    key, label = ADJUSTABLE[query.table]
+    figures = _figures(query.table)
+    rows: list[dict[str, Any]] = []
+    for period_text in sorted(p for p in submitted if p < str(query.period)):
+        earlier = Period.parse(period_text)
+        names: dict[Any, str] = {}
+        # What was sent for the month: its own rows, then what later submissions adjusted it by.
+        sent = [r for r in _sent_rows(submitted[period_text], query.table) if r.get("adjusts") is None]
+        for later_text, later in submitted.items():
+            if period_text < later_text < str(query.period):
+                sent.extend(r for r in _sent_rows(later, query.table) if r.get("adjusts") == period_text)
+        reported = _sum_by(sent, key, label, figures)
+        now_table = (
+            T.work_statistics(cases, registry, scope.root, earlier)
+            if query.table == "work"
+            else (T.disposal_statistics(cases, registry, scope.root, earlier))
+        )
+        current: dict[Any, dict[str, int]] = {}
+        for row in now_table.rows:
+            if row.get(key) is None and row.get(label) == "合计":
+                continue
+            current[row[key]] = {f: int(row[f]) for f in figures}
+            names[row[key]] = str(row[label])
+        for item in sorted(set(current) | set(reported), key=lambda k: str(k)):
+            delta = {f: current.get(item, {}).get(f, 0) - reported.get(item, {}).get(f, 0) for f in figures}
+            if any(delta.values()):
+                rows.append(
+                    {
+                        "no": "调整",
+                        "adjusts": period_text,
+                        key: item,
+                        label: f"（{earlier.label}调整）{names.get(item, item)}",
+                        **delta,
+                    }
+                )
+    return rows
+
+
+def _sum_by(
+    rows: list[dict[str, Any]], key: str, label: str, figures: list[str]
+) -> dict[Any, dict[str, int]]:
+    """Figures summed per row key, leaving out the 合计 row (it repeats the others)."""
+    sums: dict[Any, dict[str, int]] = {}
+    for row in rows:
+        if row.get(key) is None and row.get(label) == "合计":
+            continue
+        target = sums.setdefault(row[key], dict.fromkeys(figures, 0))
+        for f in figures:
+            target[f] += int(row.get(f) or 0)
+    return sums
+
+
+def _sent_rows(frozen: dict[str, Any], name: str) -> list[dict[str, Any]]:
+    return next((t["rows"] for t in frozen["tables"] if t["name"] == name), [])
 
 
 async def _period_table(

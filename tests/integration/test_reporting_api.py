@@ -161,3 +161,40 @@ def test_the_cli_writes_the_same_workbook(
     assert [[c.value for c in row] for row in from_cli.iter_rows()] == [
         [c.value for c in row] for row in from_api.iter_rows()
     ]
+
+
+def test_an_office_submits_its_month_once_and_it_is_served_as_submitted(
+    stack: Stack, shangjia: tuple[list[str], str]
+) -> None:
+    _, period = shangjia
+    with stack.client("reporting", token=stack.token("auditor", "340000")) as auditor:
+        refused = auditor.post("/v1/reports/submissions", json={"period": period, "jurisdiction": SHANGJIA})
+        assert refused.status_code == 403  # auditors read and never change
+    with stack.client("reporting", token=stack.token("street_officer", "340102L01")) as elsewhere:
+        refused = elsewhere.post("/v1/reports/submissions", json={"period": period, "jurisdiction": SHANGJIA})
+        assert refused.status_code == 403
+    done = subprocess.run(
+        [sys.executable, "-m", "cluetrail.cli", "report", "submit", "--period", period,
+         "--token", stack.token("street_officer", SHANGJIA, subject="shangjia-office")],
+        env={**stack.env, "COLUMNS": "250", "CLUETRAIL_REPORTING_URL": stack.url("reporting")},
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"submitted {SHANGJIA} {period}" in done.stdout
+    with stack.client("reporting", token=stack.token("street_officer", SHANGJIA)) as office:
+        recorded = wait_until(
+            lambda: (
+                (r := office.get(f"/v1/reports/submissions/{SHANGJIA}/{period}")).status_code == 200
+                and r.json()
+            ),
+            timeout=60,
+            what="the submission kept from the topic",
+        )
+        assert recorded["submitted_by"]["id"] == "shangjia-office"
+        assert [t["name"] for t in recorded["tables"]] == ["work", "disposal", "cross_province"]
+        assert recorded["positions"] and recorded["projection"].startswith("ledger_v")
+        work = office.get("/v1/reports/work", params={"period": period}).json()
+        assert work["meta"]["submitted"] and work["meta"]["submission"] == recorded["submission_id"]
+        assert work["rows"] == recorded["tables"][0]["rows"]
+        again = office.post("/v1/reports/submissions", json={"period": period})
+        assert again.status_code == 409 and "adjustment" in again.json()["detail"]

@@ -8,6 +8,7 @@ from typing import Any
 
 import asyncpg
 
+from contracts.reports import ReportSubmitted
 from services.reporting.domain.periods import Period
 
 
@@ -32,3 +33,46 @@ async def submission(conn: asyncpg.Connection, jurisdiction: str, period: Period
     for name in ("submitted_by", "positions", "tables", "document"):
         values[name] = json.loads(values[name])
     return values
+
+
+async def submissions_of(conn: asyncpg.Connection, jurisdiction: str) -> dict[str, dict[str, Any]]:
+    """Every submission of ``jurisdiction``, by period."""
+    rows = await conn.fetch(
+        "SELECT period, submission_id, submitted_at, tables, positions, "
+        "document->>'projection' AS projection FROM reporting_meta.submissions "
+        "WHERE jurisdiction = $1 ORDER BY period",
+        jurisdiction,
+    )
+    return {
+        r["period"]: {
+            "submission_id": str(r["submission_id"]),
+            "submitted_at": r["submitted_at"],
+            "tables": json.loads(r["tables"]),
+            "positions": json.loads(r["positions"]),
+            "projection": r["projection"],
+        }
+        for r in rows
+    }
+
+
+async def store_submission(
+    conn: asyncpg.Connection, submission: ReportSubmitted, partition: int, offset: int
+) -> bool:
+    """Keep a submission read from the topic; the first of a (jurisdiction, period) wins. True if kept."""
+    document = submission.model_dump(mode="json")
+    kept = await conn.fetchval(
+        "INSERT INTO reporting_meta.submissions (submission_id, jurisdiction, period, submitted_at, "
+        "submitted_by, positions, tables, document, kafka_partition, kafka_offset) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING RETURNING true",
+        submission.submission_id,
+        submission.jurisdiction,
+        submission.period,
+        submission.submitted_at,
+        json.dumps(document["submitted_by"], ensure_ascii=False),
+        json.dumps(document["positions"]),
+        json.dumps(document["tables"], ensure_ascii=False),
+        json.dumps(document, ensure_ascii=False),
+        partition,
+        offset,
+    )
+    return bool(kept)

@@ -1,0 +1,116 @@
+"""Submitting a month (报送): the annex tables frozen as sent, recorded on the report-submissions topic.
+
+The figures and the case-topic positions they came from are read in one snapshot of the live projection,
+sealed into a ``report-submitted`` record (contracts.reports) and published; reporting's own subscriber
+then keeps it in ``reporting_meta.submissions`` (first submission of a month wins). From then on the month
+is served as submitted, and later events for it show as adjustment rows of the next month.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+import asyncpg
+from aiokafka import ConsumerRecord
+from faststream import AckPolicy
+from faststream.kafka import KafkaMessage, KafkaRouter
+
+from cluetrail.errors import InvalidInput, RuleViolation
+from cluetrail.kafka import report_submission_topic
+from cluetrail.service import Runtime
+from cluetrail.settings import CommonSettings
+from contracts.envelope import Actor
+from contracts.jurisdictions import JurisdictionRegistry
+from contracts.reports import ReportSubmitted, read_submission, seal_submission, submission_bytes
+from services.reporting.adapters.projector import stored_positions
+from services.reporting.adapters.submissions import store_submission, submission
+from services.reporting.adapters.versions import readable_schema, use_schema
+from services.reporting.domain.periods import Period
+from services.reporting.reports import ReportQuery, Scope, build_tables
+
+log = logging.getLogger(__name__)
+SUBMITTING_LEVELS = ("community", "street", "district")
+CONSUMER = "reporting"
+
+
+class AlreadySubmitted(RuleViolation):
+    """A month is submitted once; corrections go into the next month's adjustment rows."""
+
+
+async def prepare_submission(
+    conn: asyncpg.Connection,
+    registry: JurisdictionRegistry,
+    settings: CommonSettings,
+    actor: Actor,
+    jurisdiction: str,
+    period: Period,
+    now: datetime,
+) -> ReportSubmitted:
+    """The annex tables of ``period`` for ``jurisdiction`` and the log positions, read in one snapshot."""
+    if jurisdiction not in registry or registry.get(jurisdiction).level not in SUBMITTING_LEVELS:
+        raise InvalidInput(
+            f"{jurisdiction} does not submit monthly tables (communities, streets and districts do)",
+            rule="reporting.submission-level",
+        )
+    if period > Period.of(now):
+        raise InvalidInput(f"{period} has not begun", rule="reporting.period")
+    if await submission(conn, jurisdiction, period) is not None:
+        raise AlreadySubmitted(
+            f"{jurisdiction} submitted {period} already; later changes appear as adjustment rows",
+            rule="reporting.submitted-once",
+        )
+    async with conn.transaction(isolation="repeatable_read", readonly=True):
+        schema = await readable_schema(conn, None)
+        await use_schema(conn, schema)
+        positions = await stored_positions(conn, CONSUMER, settings.case_topic)
+        query = ReportQuery("annex", period, live=True)
+        tables = await build_tables(conn, registry, query, Scope(jurisdiction), now)
+    return seal_submission(
+        jurisdiction=jurisdiction,
+        period=str(period),
+        submitted_by=actor,
+        projection=schema,
+        case_topic=settings.case_topic,
+        positions=positions,
+        tables=[
+            {"name": t.name, "title": t.title, "columns": t.as_json()["columns"], "rows": t.rows}
+            for t in tables
+        ],
+    )
+
+
+async def publish_submission(rt: Runtime, sealed: ReportSubmitted) -> None:
+    """Publish and wait until Kafka has it (acks=all)."""
+    await rt.broker.publish(
+        submission_bytes(sealed),
+        topic=report_submission_topic(rt.settings),
+        key=sealed.jurisdiction.encode(),
+        correlation_id=str(sealed.submission_id),
+    )
+
+
+def submissions_router(rt: Runtime) -> KafkaRouter:
+    """Keeps every submission read from the topic (idempotent: a repeat changes nothing)."""
+    router = KafkaRouter()
+
+    @router.subscriber(
+        report_submission_topic(rt.settings),
+        group_id=rt.settings.consumer_group("reporting-submissions"),
+        auto_offset_reset="earliest",
+        ack_policy=AckPolicy.NACK_ON_ERROR,
+    )
+    async def on_submission(msg: KafkaMessage) -> None:
+        record: ConsumerRecord[bytes, bytes] = msg.raw_message  # type: ignore[assignment]
+        try:
+            sealed = read_submission(record.value or b"")
+        except ValueError as exc:
+            # Not a submission this code can read: nothing to keep, and it must not block the topic.
+            log.warning(
+                "skipping record %s:%s of the submissions topic: %s", record.partition, record.offset, exc
+            )
+            return
+        async with rt.pool.acquire() as conn:
+            await store_submission(conn, sealed, record.partition, record.offset)
+
+    return router
