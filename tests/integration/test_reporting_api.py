@@ -6,7 +6,9 @@ Its clues go to 商家镇 (3703WCL02, 文昌湖区), where no other test reports
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
+import json
 import subprocess
 import sys
 import uuid
@@ -198,3 +200,35 @@ def test_an_office_submits_its_month_once_and_it_is_served_as_submitted(
         assert work["rows"] == recorded["tables"][0]["rows"]
         again = office.post("/v1/reports/submissions", json={"period": period})
         assert again.status_code == 409 and "adjustment" in again.json()["detail"]
+
+
+def test_a_case_timeline_is_written_as_a_hash_stamped_file(
+    stack: Stack, shangjia: tuple[list[str], str], tmp_path: Path
+) -> None:
+    case_id = shangjia[0][0]
+    out = tmp_path / "timeline.json"
+    env = {**stack.env, "COLUMNS": "250", "CLUETRAIL_REPORTING_URL": stack.url("reporting")}
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "cluetrail.cli", *args]
+        return subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+
+    written = cli("case", "history", case_id, "--output", str(out))
+    assert written.returncode == 0, written.stdout + written.stderr
+    document = json.loads(out.read_text(encoding="utf-8"))
+    events = document["timeline"]["events"]
+    head = events[-1]["hash"]
+    assert document["stamp"]["chain_head"] == head and document["stamp"]["chain_linked"] is True
+    assert f"file sha256:     {hashlib.sha256(out.read_bytes()).hexdigest()}" in written.stdout
+    assert f"chain head:      {head}" in written.stdout
+    with stack.client("reporting", token=stack.token("auditor", "340000")) as auditor:
+        assert [e["hash"] for e in events] == [
+            e["hash"] for e in auditor.get(f"/v1/cases/{case_id}/history").json()
+        ]
+    checked = cli("case", "check", str(out))
+    assert checked.returncode == 0 and "verified" in checked.stdout, checked.stdout + checked.stderr
+
+    events[0]["actor"]["id"] = "someone-else"
+    out.write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
+    tampered = cli("case", "check", str(out))
+    assert tampered.returncode == 1 and "does not match its stamp" in tampered.stdout
