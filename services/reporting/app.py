@@ -8,6 +8,7 @@ from cluetrail.service import Runtime, create_service_app
 from contracts.jurisdictions import JurisdictionRegistry
 from services.reporting.adapters.sqlfiles import SQL_FOLDER
 from services.reporting.adapters.versions import ensure_active_projection
+from services.reporting.dashboard import dashboard_router
 from services.reporting.handlers import http_router, kafka_routers
 from services.reporting.settings import ReportingSettings
 
@@ -25,7 +26,7 @@ def create_app(settings: ReportingSettings) -> FastAPI:
         settings=settings,
         title="cluetrail reporting",
         migrations=[SQL_FOLDER],
-        http_routers=[http_router(registry)],
+        http_routers=[http_router(registry), dashboard_router(registry)],
         kafka_routers=kafka_routers,
         on_startup=_ensure_projection,
     )

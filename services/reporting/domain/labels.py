@@ -79,6 +79,36 @@ MEASURES = {
     "landlord_notice": "房东/水电挤压",
     "loss_recovery": "追赃挽损",
 }
+EVENT_TYPES = {
+    "clue-reported": "线索上报",
+    "assessed": "研判分级",
+    "determined": "研判定性",
+    "escalated": "上报/移送/通报",
+    "closed": "办结",
+    "measure-recorded": "采取处置措施",
+    "key-case-flagged": "列为重点案件",
+    "police-accepted": "公安受理立案",
+    "police-returned": "公安退回",
+    "referral-packaged": "移送材料封存",
+    "written-off": "风险销号",
+    "reopened": "重新启动（回头看）",
+    "clue-linked": "关联新线索",
+    "merged": "并案",
+    "split": "分案",
+    "handoff-requested": "申请移交辖区",
+    "handoff-accepted": "接收移交",
+    "handoff-returned": "退回移交",
+    "reward-granted": "发放举报奖励",
+}
+ROLES = {
+    "grid_worker": "网格员",
+    "street_officer": "街道处非办",
+    "district_lead_officer": "区处非办",
+    "sector_department": "行业主管部门",
+    "police": "公安",
+    "auditor": "审计监督",
+}
+ACTOR_KINDS = {"reporter": "举报人", "officer": "工作人员", "service": "系统"}
 LEVELS = {"province": "省", "city": "市", "district": "区/县", "street": "街道/乡镇", "community": "社区/村"}
 
 
