@@ -81,14 +81,18 @@ def notices(settings: CommonSettings) -> list[dict[str, Any]]:
 def test_a_refused_address_is_dead_lettered_alerted_and_blocks_nobody_then_resent(
     stack: Stack, recorder: WebhookRecorder, stack_settings: CommonSettings
 ) -> None:
+    case_id = report(stack, key_case_clue())
+    wait_until(
+        lambda: (
+            (rows := deliveries(stack, case_id))
+            and {r["event_type"] for r in rows} >= {"escalated", "key-case-flagged"}
+            and all(r["status"] == "delivered" for r in rows)
+        ),
+        timeout=90,
+        what="the automatic escalation and the key-case flag delivered",
+    )
     stack.mail.refused.add(FINANCE_MAIL)
     try:
-        case_id = report(stack, key_case_clue())
-        wait_until(
-            lambda: [r for r in deliveries(stack, case_id) if r["status"] == "delivered"],
-            timeout=90,
-            what="the automatic escalation",
-        )
         seq = transfer_to_police(stack, case_id)
 
         def settled() -> list[dict[str, Any]] | None:
@@ -150,7 +154,8 @@ def test_a_refused_address_is_dead_lettered_alerted_and_blocks_nobody_then_resen
             timeout=60,
             what="the resent mail delivered",
         )
-    assert len([m for m in stack.mail.to(FINANCE_MAIL) if case_id in m.get_content()]) == 1
+    resent = [m for m in stack.mail.to(FINANCE_MAIL) if m["X-Cluetrail-Delivery"] == dead["delivery_id"]]
+    assert len(resent) == 1 and case_id in resent[0].get_content()
 
 
 # --- a deployment's broken template, on the real database and broker, worker in process ---
