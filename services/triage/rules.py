@@ -12,6 +12,7 @@ from importlib import resources
 from importlib.abc import Traversable
 from pathlib import Path
 
+from contracts.jurisdictions import JurisdictionRegistry
 from services.triage.domain.classification import ClassificationError, load_classification
 from services.triage.domain.grading import RuleSet, RuleSetError, load_district_rules, load_rule_set
 from services.triage.settings import TriageSettings
@@ -38,8 +39,10 @@ def assemble(
     *,
     classification: Path | None = None,
     district_dir: Path | None = None,
+    registry: JurisdictionRegistry | None = None,
 ) -> RuleSet:
-    """The rule set with its classification phrases and district files attached, all validated."""
+    """The rule set with its classification phrases and district files attached, all validated; with a
+    registry, each district file must name a district (区/县 or zone) of the jurisdiction tree."""
     base = load_rule_set(rules_text, origin)
     source = classification or BUNDLED.joinpath(DEFAULT_CLASSIFICATION)
     try:
@@ -59,6 +62,10 @@ def assemble(
             raise RuleSetError(
                 f"{file}: names district {rules.district}; the file must be {rules.district}.json"
             )
+        if registry is not None and (
+            rules.district not in registry or registry.get(rules.district).level != "district"
+        ):
+            raise RuleSetError(f"{file}: {rules.district} is not a district of the jurisdiction tree")
         districts[rules.district] = rules
     return base.model_copy(update={"districts": districts})
 
@@ -70,5 +77,9 @@ def rule_set_for(settings: TriageSettings) -> RuleSet:
     else:
         text, origin = _read(settings.rules_file), str(settings.rules_file)
     return assemble(
-        text, origin, classification=settings.classification_file, district_dir=settings.district_rules_dir
+        text,
+        origin,
+        classification=settings.classification_file,
+        district_dir=settings.district_rules_dir,
+        registry=JurisdictionRegistry.load(settings.jurisdictions_file),
     )

@@ -216,7 +216,7 @@ def test_more_people_or_money_never_lowers_the_grade(clue: ClueFacts, people: in
 
 def district_file(tmp_path: Path, name: str, doc: dict[str, Any]) -> Path:
     folder = tmp_path / "districts"
-    folder.mkdir(exist_ok=True)
+    folder.mkdir(parents=True, exist_ok=True)
     (folder / name).write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
     return folder
 
@@ -275,3 +275,12 @@ def test_a_deployment_file_replaces_the_bundled_one_of_its_district(tmp_path: Pa
     assert (payload.responsible_department, payload.district_rules) == ("某中心", "3704GX/2026.2")
     assert payload.overrides[0].path == "departments.elderly_care"
     load_district_rules(json.dumps(doc), RULES, "ok")  # valid on its own too
+
+
+def test_a_district_file_must_name_a_district_of_the_tree(tmp_path: Path) -> None:
+    for code in ("340102L01", "999999"):
+        doc = {"district": code, "version": f"{code}/2026.1"}
+        folder = district_file(tmp_path / code, f"{code}.json", doc)
+        with pytest.raises(RuleSetError, match=f"{code} is not a district of the jurisdiction tree"):
+            assemble(BASE_TEXT, "base", district_dir=folder, registry=REGISTRY)
+    assert sorted(assemble(BASE_TEXT, "base", registry=REGISTRY).districts) == ["3704GX", "640302"]
