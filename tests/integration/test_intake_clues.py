@@ -265,7 +265,7 @@ def test_the_reporter_follows_the_case_by_receipt_code(intake: httpx.Client) -> 
     seen = intake.get(f"/v1/receipts/{code}")
     assert seen.status_code == 200, seen.text
     assert seen.json()["status"] == "received"
-    assert set(seen.json()) == {"receipt_code", "status", "updated_at"}
+    assert set(seen.json()) == {"receipt_code", "status", "reward_granted", "updated_at"}
 
     # Read out over the phone: lower case, no dashes, O for 0 — still the same case.
     typed = code.lower().replace("-", " ").replace("0", "o")
