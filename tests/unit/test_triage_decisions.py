@@ -143,7 +143,7 @@ def test_suspected_crime_goes_to_the_police_of_the_district() -> None:
 def test_a_disputed_determination_goes_to_the_lead_office() -> None:
     state = assessed()
     _, events = officer(state, determine(state, Determination.DISPUTED))
-    assert [(e.type, getattr(e.payload, "rule", None)) for e in events] == [
+    assert [(e.type, getattr(getattr(e, "payload", None), "rule", None)) for e in events] == [
         ("determined", None),
         ("escalated", "disputed-determination"),
     ]

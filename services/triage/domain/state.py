@@ -364,9 +364,11 @@ def _apply(state: CaseState, event: Envelope) -> CaseState:
         )
         return state.model_copy(update={"police": accepted})
     if isinstance(event, PoliceReturned) and state.police is not None:
-        status = CaseStatus.UNDER_DISPOSAL if state.status == CaseStatus.TRANSFERRED else state.status
+        back: CaseStatus = (
+            CaseStatus.UNDER_DISPOSAL if state.status == CaseStatus.TRANSFERRED else state.status
+        )
         return state.model_copy(
-            update={"status": status, "police": state.police.model_copy(update={"returned": True})}
+            update={"status": back, "police": state.police.model_copy(update={"returned": True})}
         )
     if isinstance(event, CaseWrittenOff):
         written = event.payload
