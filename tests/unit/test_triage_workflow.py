@@ -473,3 +473,22 @@ def test_any_sequence_of_commands_replays_from_its_events_to_the_same_state(
     assert [e.seq for e in history] == list(range(1, len(history) + 1))
     assert fold_all(None, history) == state
     assert react(state, RULES, REGISTRY, POLICY) is None
+
+
+def test_an_officer_flags_a_key_case_with_a_leader_title_and_keeps_the_reasons_graded() -> None:
+    state = determined()
+    assert not state.key_case
+    after, events = run(
+        state,
+        workflow.flag_key_case(state, LEAD, reasons=["petition_conflict"], leader="区政府主要负责同志"),
+    )
+    # a key case goes to the district lead office, as a graded one does
+    assert [e.type for e in events] == ["key-case-flagged", "escalated"]
+    assert after.key_case and after.key_case_flag is not None
+    assert after.key_case_reasons == ("petition_conflict",)
+    assert (after.key_case_flag.supervising_leader, after.key_case_flag.reasons) == (
+        "区政府主要负责同志",
+        ("petition_conflict",),
+    )
+    with pytest.raises(TransitionRefused, match="closed-is-final"):
+        workflow.flag_key_case(closed(), LEAD, reasons=["petition_conflict"], leader="区长")

@@ -286,8 +286,11 @@ def _apply(state: CaseState, event: Envelope) -> CaseState:
                 "grade": assessed.grade,
                 "score": assessed.score,
                 "rule_set": assessed.rule_set,
-                "key_case": assessed.key_case,
-                "key_case_reasons": tuple(assessed.key_case_reasons),
+                # An officer's key-case flag outlives a re-assessment that would not flag it.
+                "key_case": assessed.key_case or state.key_case_flag is not None,
+                "key_case_reasons": tuple(
+                    dict.fromkeys([*assessed.key_case_reasons, *state.key_case_reasons])
+                ),
                 "responsible_department": assessed.responsible_department,
                 "assessed_linked_clues": state.clue.linked_clues,
             }
@@ -339,6 +342,7 @@ def _apply(state: CaseState, event: Envelope) -> CaseState:
         return state.model_copy(
             update={
                 "key_case": True,
+                "key_case_reasons": tuple(dict.fromkeys([*state.key_case_reasons, *flag.reasons])),
                 "key_case_flag": KeyCaseFlag(
                     seq=event.seq,
                     supervising_leader=flag.supervising_leader,
