@@ -127,8 +127,10 @@ def http_router(registry: JurisdictionRegistry) -> APIRouter:
     ) -> LedgerPage:
         """The dynamic management ledger (动态管理台账), newest report first."""
         scope = scope_for(policy, registry, principal, jurisdiction)
+        # An auditor who names no jurisdiction reads the whole ledger, every tree included.
+        everything = jurisdiction is None and principal.role is Role.AUDITOR
         where = reads.LedgerFilter(
-            jurisdictions=subtree(registry, scope.root),
+            jurisdictions=None if everything else subtree(registry, scope.root),
             status=status.value if status else None,
             grade=grade.value if grade else None,
             key_case=key_case,

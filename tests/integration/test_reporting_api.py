@@ -1,7 +1,8 @@
 """The report API and exports on the running service: tokens and scopes, JSON tables, XLSX and CSV files
 opened back and compared cell by cell, and the same export from `cluetrail report export`.
 
-Its clues go to 商家镇 (3703WCL02, 文昌湖区), where no other test reports, so its figures are exact."""
+Its clues go to 商家镇 (3703WCL02, 文昌湖区); demo clues of other tests may land there too, so figures are
+checked against the ledger of the same place once it has settled."""
 
 from __future__ import annotations
 
@@ -45,7 +46,23 @@ def shangjia(stack: Stack) -> tuple[list[str], str]:
         timelines = wait_until(histories, timeout=60, what="three clues of 商家镇 in the ledger")
     periods = {str(Period.of(datetime.fromisoformat(t[0]["occurred_at"]))) for t in timelines}
     assert len(periods) == 1  # three clues posted together fall in one month
-    return case_ids, periods.pop()
+    period = periods.pop()
+    with stack.client("reporting", token=stack.token("auditor", "340000")) as auditor:
+        settled(auditor, "/v1/reports/annex", {"period": period, "jurisdiction": SHANGJIA})
+    return case_ids, period
+
+
+def settled(client: httpx.Client, path: str, params: dict[str, str]) -> Any:
+    """The answer once two reads a second apart agree (clues of earlier tests may still be arriving)."""
+    previous: list[Any] = [None]
+
+    def same_twice() -> Any:
+        now = client.get(path, params=params).json()
+        stable = now == previous[0]
+        previous[0] = now
+        return now if stable else None
+
+    return wait_until(same_twice, timeout=120, interval=1.0, what=f"a settled {path}")
 
 
 def test_reads_need_a_token_and_stay_in_the_readers_subtree(
@@ -61,11 +78,14 @@ def test_reads_need_a_token_and_stay_in_the_readers_subtree(
         assert work.status_code == 200, work.text
         body = work.json()
         assert body["meta"]["jurisdiction"] == SHANGJIA  # their own subtree by default
-        assert [(r["jurisdiction_name"], r["new_clues"]) for r in body["rows"]] == [("商家镇", 3)]
+        assert [r["jurisdiction_name"] for r in body["rows"]] == ["商家镇"]
+        assert body["rows"][0]["new_clues"] >= 3
         refused = officer.get("/v1/reports/work", params={"jurisdiction": "340102"})
         assert refused.status_code == 403 and "340102" not in refused.text
         assert officer.get(f"/v1/cases/{case_ids[0]}").status_code == 200
-        assert officer.get("/v1/cases").json()["total"] == 3
+        with stack.client("reporting", token=stack.token("auditor", "340000")) as auditor:
+            everywhere = auditor.get("/v1/cases", params={"jurisdiction": SHANGJIA}).json()["total"]
+        assert officer.get("/v1/cases").json()["total"] == everywhere >= 3
     with stack.client("reporting", token=stack.token("street_officer", "340102L01")) as other:
         assert other.get(f"/v1/cases/{case_ids[0]}").status_code == 404  # does not say it exists
         assert other.get(f"/v1/cases/{case_ids[0]}/history").status_code == 404
@@ -116,7 +136,7 @@ def test_the_annex_workbook_matches_the_json_tables_cell_by_cell(
         and f"统计期：{Period.parse(period).label}" in work["A2"].value
     )
     assert [c.value for c in work[3]] == [c.header for c in WORK_COLUMNS]
-    assert [c.value for c in work[4]][:4] == [1, "商家镇", "街道/乡镇", 3]
+    assert [c.value for c in work[4]][:3] == [1, "商家镇", "街道/乡镇"] and work["D4"].value >= 3
     for table in tables:
         sheet = book.worksheets[tables.index(table)]
         assert [c.value for c in sheet[3]] == [c["header"] for c in table["columns"]]
@@ -127,7 +147,7 @@ def test_the_annex_workbook_matches_the_json_tables_cell_by_cell(
     disposal = book["风险线索排查处置情况统计表"]
     assert [c.value for c in disposal[3]] == [c.header for c in DISPOSAL_COLUMNS]
     total = [c.value for c in disposal[disposal.max_row]]
-    assert (total[1], total[2], total[3]) == ("合计", 3, 3)
+    assert total[1] == "合计" and total[2] >= total[3] >= 3
 
 
 def test_csv_export_has_the_chinese_headers_and_the_same_rows(
