@@ -1,17 +1,23 @@
-"""``cluetrail notify …``: check a recipients file, read the delivery log, resend a notice."""
+"""``cluetrail notify …``: check a recipients file, read the delivery log, resend or acknowledge a notice,
+verify the notices topic."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import uuid
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import httpx
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from cluetrail.kafka import notice_topic, read_log
+from contracts.envelope import ChainBreak
 from contracts.jurisdictions import JurisdictionRegistry
+from contracts.notices import verify_notices
 from services.notify.domain.recipients import RecipientBook, RecipientsError
 from services.notify.settings import NotifySettings
 
@@ -39,13 +45,16 @@ def check_recipients(
     except RecipientsError as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(1) from exc
-    table = Table("id", "name", "jurisdiction", "routes", "webhook")
+    table = Table("id", "name", "role", "jurisdiction", "routes (channels)", "addresses")
     for r in book:
         routes = ", ".join(
-            route.event + (f"({'/'.join(t.value for t in route.targets)})" if route.targets else "")
+            route.event
+            + (f"({'/'.join(t.value for t in route.targets)})" if route.targets else "")
+            + f"[{'/'.join(route.channels)}]"
             for route in r.routes
         )
-        table.add_row(r.id, r.name, r.jurisdiction, routes, str(r.webhook_url))
+        addresses = " ".join(a for a in (r.address(c) for c in ("webhook", "email", "sms")) if a)
+        table.add_row(r.id, r.name, r.role, r.jurisdiction, routes, addresses)
     console.print(table)
 
 
@@ -87,6 +96,45 @@ def resend(
         console.print(f"[red]{response.status_code}: {response.json().get('detail')}[/red]")
         raise typer.Exit(1)
     console.print(f"delivery {delivery_id} queued again (was {response.json()['previous_status']})")
+
+
+@notify_app.command("ack")
+def ack(
+    delivery_id: uuid.UUID,
+    token: Annotated[str, typer.Option(help="The token of the notice's acknowledge_url")],
+    url: Annotated[str | None, typer.Option(help="notify's base URL; default from settings")] = None,
+) -> None:
+    """Acknowledge a key-case notice on behalf of its recipient (with the token it came with)."""
+    response = httpx.post(
+        f"{_base_url(url)}/v1/deliveries/{delivery_id}/ack", json={"token": token}, timeout=30
+    )
+    if response.status_code != 200:
+        console.print(f"[red]{response.status_code}: {response.json().get('detail')}[/red]")
+        raise typer.Exit(1)
+    console.print(f"delivery {delivery_id} acknowledged at {response.json()['acknowledged_at']}")
+
+
+@notify_app.command("verify-notices")
+def verify_notices_command() -> None:
+    """Replay the notices topic and check every stream's hash chain, naming the first broken notice."""
+    settings = NotifySettings()
+
+    async def read() -> tuple[int, dict[str, ChainBreak]]:
+        documents: list[dict[str, Any]] = []
+        async for records, _ in read_log(settings, notice_topic(settings)):
+            documents.extend(json.loads(r.value or b"{}") for r in records)
+        return len(documents), verify_notices(documents)
+
+    try:
+        count, breaks = asyncio.run(read())
+    except LookupError as exc:
+        console.print(f"[red]{exc} (run 'cluetrail stack init')[/red]")
+        raise typer.Exit(1) from exc
+    for stream, found in breaks.items():
+        console.print(f"[red]{stream}: notice {found.event_id} (seq {found.seq}): {found.reason}[/red]")
+    if breaks:
+        raise typer.Exit(1)
+    console.print(f"{count} notices verified, every stream's chain intact")
 
 
 def register(app: typer.Typer) -> None:

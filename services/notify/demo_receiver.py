@@ -3,8 +3,10 @@
     python -m services.notify.demo_receiver --port 8009 --recipients deploy/notify/recipients.json
 
 Serves ``POST /<recipient id>``: checks the signature with that recipient's secret, prints the notice,
-answers 200, or 401 when the signature is wrong, 404 for an unknown recipient. Standard library only,
-so it runs wherever Python does.
+answers 200, or 401 when the signature is wrong, 404 for an unknown recipient. ``POST /sms-gateway``
+plays the SMS gateway the same way with the gateway's secret. With ``--smtp-port`` (default 8025, the
+port notify mails to by default) and aiosmtpd installed (a dev dependency), it also takes notify's mail
+and prints each message; otherwise only the standard library is used.
 """
 
 from __future__ import annotations
@@ -18,11 +20,16 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+# notify's default CLUETRAIL_NOTIFY_SMS_GATEWAY_SECRET (a demo value, refused in production).
+DEMO_SMS_GATEWAY_SECRET = "demo-only-sms-gateway-0d5e2f71"
 
-def load_secrets(path: Path) -> dict[str, tuple[str, str]]:
-    """Recipient id -> (name, secret), from the same file notify reads."""
+
+def load_secrets(path: Path, sms_secret: str = DEMO_SMS_GATEWAY_SECRET) -> dict[str, tuple[str, str]]:
+    """Recipient id -> (name, secret), from the same file notify reads, plus the SMS gateway."""
     document = json.loads(path.read_text(encoding="utf-8"))
-    return {r["id"]: (r.get("name", r["id"]), r["secret"]) for r in document["recipients"]}
+    secrets = {r["id"]: (r.get("name", r["id"]), r["secret"]) for r in document["recipients"]}
+    secrets["sms-gateway"] = ("短信网关", sms_secret)
+    return secrets
 
 
 def expected_signature(secret: str, timestamp: str, body: bytes) -> str:
@@ -55,7 +62,10 @@ def make_handler(secrets: dict[str, tuple[str, str]]) -> type[BaseHTTPRequestHan
                 return
             delivery = self.headers.get("X-Cluetrail-Delivery", "?")
             try:
-                text = json.loads(body).get("text", "")
+                notice = json.loads(body)
+                text = notice.get("text", "")
+                if recipient_id == "sms-gateway":
+                    text = f"to {notice.get('to')}: {text}"
             except (json.JSONDecodeError, AttributeError):
                 text = body.decode(errors="replace")
             print(f"[{name}] delivery {delivery}: {text}", flush=True)
@@ -67,13 +77,41 @@ def make_handler(secrets: dict[str, tuple[str, str]]) -> type[BaseHTTPRequestHan
     return Handler
 
 
+def start_mail_receiver(host: str, port: int) -> Any:
+    """An SMTP server printing each mail notify sends, or None when aiosmtpd is not installed."""
+    try:
+        from aiosmtpd.controller import Controller
+    except ImportError:
+        print("aiosmtpd is not installed: no demo mail receiver", file=sys.stderr, flush=True)
+        return None
+    from email import message_from_bytes
+    from email.policy import default as default_policy
+
+    class Printer:
+        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+            mail = message_from_bytes(envelope.content, policy=default_policy)
+            body = mail.get_body(preferencelist=("plain",))
+            text = body.get_content() if body is not None else ""
+            print(f"[mail to {mail['To']}] {mail['Subject']}\n{text}", flush=True)
+            return "250 Message accepted for delivery"
+
+    controller = Controller(Printer(), hostname=host, port=port)
+    controller.start()
+    print(f"demo mail receiver listening on smtp://{host}:{port}", flush=True)
+    return controller
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Receive and print cluetrail notices (demo receiver).")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8009)
     parser.add_argument("--recipients", type=Path, default=Path("deploy/notify/recipients.json"))
+    parser.add_argument("--sms-secret", default=DEMO_SMS_GATEWAY_SECRET)
+    parser.add_argument("--smtp-port", type=int, default=8025, help="0: no mail receiver")
     args = parser.parse_args(argv)
-    server = ThreadingHTTPServer((args.host, args.port), make_handler(load_secrets(args.recipients)))
+    mail = start_mail_receiver(args.host, args.smtp_port) if args.smtp_port else None
+    secrets = load_secrets(args.recipients, args.sms_secret)
+    server = ThreadingHTTPServer((args.host, args.port), make_handler(secrets))
     print(f"demo receiver listening on http://{args.host}:{args.port}/<recipient id>", flush=True)
     try:
         server.serve_forever()
@@ -81,6 +119,8 @@ def main(argv: list[str] | None = None) -> None:
         pass
     finally:
         server.server_close()
+        if mail is not None:
+            mail.stop()
 
 
 if __name__ == "__main__":
