@@ -127,7 +127,7 @@ def demo_entries() -> list[dict[str, Any]]:
         (lambda e: e[7].update(webhook_url="not a url"), r"entry 7 \(litong-lead-office\): webhook_url"),
         (lambda e: e[2].update(secret="short"), r"entry 2 \(yaohai-police\): secret"),
         (lambda e: e[0]["routes"].append({"event": "escalated", "targets": ["mayor"]}), r"entry 0 .*routes"),
-        (lambda e: e[0]["routes"].append({"event": "coffee-break"}), r"entry 0 .*routes.7.event"),
+        (lambda e: e[0]["routes"].append({"event": "coffee-break"}), r"entry 0 .*routes.9.event"),
         (lambda e: e[0]["routes"].append({"event": "closed", "targets": ["police"]}), "only meaningful"),
         (lambda e: e[6].update(routes=[]), r"entry 6 \(shouxian-lead-office\): routes"),
         (lambda e: e[2].update(unknown_key=1), r"entry 2 \(yaohai-police\): unknown_key"),
@@ -214,3 +214,135 @@ def test_every_route_sends_only_on_channels_the_recipient_has_an_address_for() -
     for recipient in demo_book():
         for route in recipient.routes:
             assert all(recipient.address(c) for c in route.channels), (recipient.id, route.event)
+
+
+def workflow_event(cls: type[Envelope], payload: Any, where: str = "340102L01003") -> Envelope:
+    return seal_event(
+        cls,
+        case_id=uuid7(),
+        seq=6,
+        prev_hash=GENESIS_HASH,
+        jurisdiction=where,
+        actor=Actor(kind="officer", id="officer-7"),
+        payload=payload,
+        correlation_id=uuid.uuid4(),
+    )
+
+
+def test_the_workflow_events_reach_their_offices_with_a_chinese_text_and_nothing_of_the_reporter() -> None:
+    from datetime import UTC, date, datetime
+
+    from contracts.events import (
+        CaseReopened,
+        CaseWrittenOff,
+        HandoffRequested,
+        HandoffRequestedPayload,
+        KeyCaseFlagged,
+        KeyCaseFlaggedPayload,
+        PoliceAccepted,
+        PoliceAcceptedPayload,
+        ReopenedPayload,
+        WrittenOffPayload,
+    )
+    from contracts.vocabulary import ReopenTrigger
+    from services.notify.domain.notice import render_notice
+
+    flagged = workflow_event(
+        KeyCaseFlagged,
+        KeyCaseFlaggedPayload(
+            reasons=["amount_over_100m"],
+            supervising_leader="区政府分管副区长",
+            criminal_filed_on=date(2024, 4, 10),
+            trial_and_return_by=date(2026, 4, 10),
+        ),
+    )
+    handoff = workflow_event(
+        HandoffRequested,
+        HandoffRequestedPayload(
+            from_jurisdiction="340102", to_jurisdiction="340422", reason="主要经营地在寿县"
+        ),
+    )
+    accepted = workflow_event(
+        PoliceAccepted,
+        PoliceAcceptedPayload(
+            police_case_number="瑶公经立字〔2026〕12号",
+            accepted_at=datetime(2026, 3, 2, tzinfo=UTC),
+            police_jurisdiction="340102",
+        ),
+    )
+    written_off = workflow_event(
+        CaseWrittenOff,
+        WrittenOffPayload(
+            outcome=Outcome.FUNDS_RETURNED,
+            summary="资金清退完毕",
+            recovered_amount_yuan=5_000_000,
+            claims_handled=420,
+            quiet_period_days=180,
+            conditions_met=["funds-returned"],
+        ),
+    )
+    reopened = workflow_event(
+        CaseReopened, ReopenedPayload(reason="回头看发现新线索", trigger=ReopenTrigger.LOOK_BACK)
+    )
+
+    assert routed(flagged, "财政金融局、人民银行") == {
+        "yaohai-lead-office": ("webhook",),
+        "yaohai-finance-bureau": ("email",),
+    }
+    assert routed(handoff) == {"shouxian-lead-office": ("webhook",)}
+    assert routed(accepted) == {"yaohai-lead-office": ("webhook",)}
+    assert routed(written_off) == {"yaohai-lead-office": ("webhook",)}
+    assert routed(reopened) == {"yaohai-lead-office": ("webhook",)}
+
+    book = demo_book()
+    texts = {}
+    for event in (flagged, handoff, accepted, written_off, reopened):
+        recipient = book.recipients_for(event, "财政金融局、人民银行")[0]
+        notice = render_notice(event, recipient, default_registry(), uuid7())
+        assert "officer-7" not in json.dumps(notice, ensure_ascii=False)
+        texts[event.type] = notice["text"]
+    assert (
+        texts["key-case-flagged"].startswith("【重点案件】")
+        and "审结清退期限：2026-04-10" in texts["key-case-flagged"]
+    )
+    assert "合肥市瑶海区" in texts["handoff-requested"] and "淮南市寿县" in texts["handoff-requested"]
+    assert "瑶公经立字〔2026〕12号" in texts["police-accepted"]
+    assert "资金已清退" in texts["written-off"] and "5000000 元" in texts["written-off"]
+    assert texts["reopened"].startswith("【回头看重启】")
+
+
+def test_the_police_filing_and_the_key_case_flag_set_the_limits_notify_reminds_of() -> None:
+    from datetime import UTC, date, datetime
+
+    from contracts.events import KeyCaseFlagged, KeyCaseFlaggedPayload, PoliceAccepted, PoliceAcceptedPayload
+    from services.notify.domain.cases import fold
+
+    accepted = workflow_event(
+        PoliceAccepted,
+        PoliceAcceptedPayload(
+            police_case_number="12",
+            accepted_at=datetime(2024, 2, 29, 3, tzinfo=UTC),
+            police_jurisdiction="340102",
+        ),
+    )
+    facts = fold(None, accepted)
+    assert (facts.criminal_filed_on, facts.trial_and_return_by, facts.clearance_by) == (
+        date(2024, 2, 29),
+        date(2026, 2, 28),
+        date(2029, 2, 28),
+    )
+    flagged = seal_event(
+        KeyCaseFlagged,
+        case_id=accepted.case_id,
+        seq=7,
+        prev_hash=accepted.hash,
+        jurisdiction="340102L01003",
+        actor=TRIAGE,
+        payload=KeyCaseFlaggedPayload(
+            reasons=["filed_3_years"], supervising_leader="区长", supervision_from=date(2027, 3, 1)
+        ),
+        correlation_id=uuid.uuid4(),
+    )
+    facts = fold(facts, flagged)
+    assert facts.key_case and facts.supervision_from == date(2027, 3, 1)
+    assert facts.trial_and_return_by == date(2026, 2, 28)  # kept from the filing

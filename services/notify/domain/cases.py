@@ -57,7 +57,7 @@ def fold(facts: CaseFacts | None, event: Envelope) -> CaseFacts:
         )
     if isinstance(event, CaseEscalated) and event.payload.target == EscalationTarget.POLICE:
         return replace(current, police_transferred_on=event.occurred_at.date())
-    if isinstance(event, CaseClosed) or event.type == "written-off":
+    if isinstance(event, CaseClosed) or event.type in ("written-off", "merged"):
         return replace(current, closed=True)
     if event.type == "reopened":
         return replace(current, closed=False)
