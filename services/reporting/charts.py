@@ -46,7 +46,7 @@ def stacked_columns(
     )
     for i, category in enumerate(categories):
         x = left + i * step + (step - bar) / 2
-        y = top + plot_h
+        y = float(top + plot_h)
         for label, values, colour in series:
             value = values[i]
             if value <= 0:

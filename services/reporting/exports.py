@@ -62,7 +62,8 @@ def unit_line(table: Table) -> str:
 def xlsx_bytes(tables: Sequence[Table]) -> bytes:
     """One sheet per table, in order."""
     book = Workbook()
-    book.remove(book.active)  # type: ignore[arg-type]
+    for sheet in list(book.worksheets):  # the default empty sheet
+        book.remove(sheet)
     for table in tables:
         sheet = book.create_sheet(SHEET_NAMES.get(table.name, table.name)[:31])
         width = len(table.columns)

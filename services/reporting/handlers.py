@@ -241,7 +241,7 @@ def http_router(registry: JurisdictionRegistry) -> APIRouter:
         found = await submission(conn, jurisdiction, parse_period(period, datetime.now(CST)))
         if found is None:
             raise NotFound(f"{jurisdiction} has not submitted {period}", rule="reporting.submission")
-        return found["document"]  # type: ignore[no-any-return]
+        return found["document"]
 
     @router.get("/reports/{table}")
     async def get_report(

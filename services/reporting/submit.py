@@ -101,7 +101,7 @@ def submissions_router(rt: Runtime) -> KafkaRouter:
         ack_policy=AckPolicy.NACK_ON_ERROR,
     )
     async def on_submission(msg: KafkaMessage) -> None:
-        record: ConsumerRecord[bytes, bytes] = msg.raw_message  # type: ignore[assignment]
+        record: ConsumerRecord[bytes, bytes] = msg.raw_message
         try:
             sealed = read_submission(record.value or b"")
         except ValueError as exc:

@@ -8,8 +8,9 @@ from datetime import date, datetime, timedelta
 import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
+from pydantic import BaseModel
 
-from contracts.envelope import Actor
+from contracts.envelope import Actor, Envelope
 from contracts.events import (
     CaseMerged,
     HandoffAccepted,
@@ -110,7 +111,7 @@ def test_workflow_events_fold_into_the_ledger_and_other_types_are_history() -> N
     events = [clue(uuid.uuid4())]
     case_id = events[0].case_id
 
-    def then(cls: type, payload: object, jurisdiction: str = HUADU) -> None:
+    def then(cls: type[Envelope], payload: BaseModel, jurisdiction: str = HUADU) -> None:
         events.append(
             seal_event(
                 cls, case_id=case_id, seq=len(events) + 1, prev_hash=events[-1].hash,

@@ -149,8 +149,9 @@ def _in(period: Period, fact: Fact) -> bool:
     return period.contains(fact.occurred_at)
 
 
-def period_figures(case: CaseRecord, period: Period) -> dict[str, int]:
-    """What happened to one case in ``period`` (the additive columns of the work statistics)."""
+def period_figures(case: CaseRecord, period: Period, end: Snapshot | None = None) -> dict[str, int]:
+    """What happened to one case in ``period`` (the additive columns of the work statistics); ``end`` is
+    the case at the end of the period when the caller has it already."""
     out: dict[str, int] = dict.fromkeys(WORK_FIGURES, 0)
     for fact in case.facts:
         if not _in(period, fact):
@@ -179,7 +180,7 @@ def period_figures(case: CaseRecord, period: Period) -> dict[str, int]:
             out["recovered_yuan"] += int(p.get("recovered_amount_yuan") or 0)
         elif fact.type == "reward-granted":
             out["rewards_yuan"] += int(p.get("amount_yuan") or 0)
-    end = snapshot(case, period.end)
+    end = end or snapshot(case, period.end)
     out["open_at_end"] = int(end is not None and end.open)
     return out
 
@@ -231,23 +232,45 @@ def work_statistics(
     cases: Iterable[CaseRecord], registry: JurisdictionRegistry, root: str, period: Period
 ) -> Table:
     """工作情况统计表: a row per node of the subtree down to communities, rolled up over its subtree."""
-    figures: list[tuple[str, dict[str, int]]] = []
+    nodes = _reporting_nodes(registry, root)
+    sums = {code: dict.fromkeys(WORK_FIGURES, 0) for code, _, _ in nodes}
+    lineage = _Lineage(registry)
     for case in cases:
         end = snapshot(case, period.end)
-        if end is not None:
-            figures.append((end.jurisdiction, period_figures(case, period)))
+        if end is None:
+            continue
+        figures = period_figures(case, period, end)
+        # Each case adds to its own node and every ancestor: the roll-up in one pass.
+        for code in lineage.of(end.jurisdiction):
+            if code in sums:
+                target = sums[code]
+                for key in WORK_FIGURES:
+                    target[key] += figures[key]
     table = Table("work", "打击非法集资专项行动工作情况统计表", WORK_COLUMNS, meta={"period": str(period)})
-    for number, (code, name, level) in enumerate(_reporting_nodes(registry, root), start=1):
-        row: dict[str, Any] = {
-            "no": number,
-            "jurisdiction": code,
-            "jurisdiction_name": name,
-            "level": L.LEVELS.get(level, level),
-        }
-        for key in WORK_FIGURES:
-            row[key] = sum(f[key] for where, f in figures if _within(registry, where, code))
-        table.rows.append(row)
+    for number, (code, name, level) in enumerate(nodes, start=1):
+        label = L.LEVELS.get(level, level)
+        table.rows.append(
+            {"no": number, "jurisdiction": code, "jurisdiction_name": name, "level": label, **sums[code]}
+        )
     return table
+
+
+class _Lineage:
+    """A jurisdiction and its ancestors' codes, looked up once per code (unknown codes: none)."""
+
+    def __init__(self, registry: JurisdictionRegistry) -> None:
+        self._registry = registry
+        self._cache: dict[str, tuple[str, ...]] = {}
+
+    def of(self, code: str) -> tuple[str, ...]:
+        found = self._cache.get(code)
+        if found is None:
+            if code in self._registry:
+                found = (code, *(a.code for a in self._registry.ancestors(code)))
+            else:
+                found = ()
+            self._cache[code] = found
+        return found
 
 
 DETERMINATION_KEYS = list(L.DETERMINATIONS)
@@ -514,7 +537,7 @@ def no_fundraising_communities(
     """无非法集资社区（村）: per township and community, the clues reported in the period, the new cases
     (those determined, by the end of the period, suspected illegal fundraising or crime) and their
     participants; a community qualifies with no new case. Each township closes with its total row."""
-    figures: list[tuple[str, int, int, int]] = []
+    figures: list[tuple[str, int, int, int]] = []  # (place, clues, cases, participants)
     for case in cases:
         first = case.facts[0]
         if not period.contains(first.occurred_at):
@@ -526,6 +549,7 @@ def no_fundraising_communities(
         figures.append(
             (end.jurisdiction, 1, int(is_case), int(first.payload.get("participants") or 0) if is_case else 0)
         )
+    lineage = _Lineage(registry)
     table = Table(
         "no_fundraising",
         "无非法集资社区（村）创建情况统计表",
@@ -546,8 +570,8 @@ def no_fundraising_communities(
         totals = [0, 0, 0]
         qualifying = 0
         for community in communities:
-            mine = [f for f in figures if _within(registry, f[0], community.code)]
-            counts = [sum(f[i] for f in mine) for i in (1, 2, 3)]
+            mine = [f for f in figures if community.code in lineage.of(f[0])]
+            counts = [sum(f[1] for f in mine), sum(f[2] for f in mine), sum(f[3] for f in mine)]
             totals = [a + b for a, b in zip(totals, counts, strict=True)]
             qualifying += counts[1] == 0
             number += 1

@@ -49,5 +49,9 @@ WHERE ($1::text[] IS NULL OR case_id IN (SELECT case_id FROM history WHERE juris
 ORDER BY reported_at, case_id;
 
 -- name: table_history
-SELECT case_id, seq, type, occurred_at, jurisdiction, payload FROM history
+-- Payloads without their long free text and evidence lists, which no table counts.
+SELECT case_id, seq, type, occurred_at, jurisdiction,
+       payload - 'description' - 'evidence' - 'reporter' - 'factors' - 'suggestions' - 'overrides' - 'basis'
+               - 'summary' - 'detail' - 'reason' - 'note' AS payload
+FROM history
 WHERE case_id = ANY($1::uuid[]) ORDER BY case_id, seq;
