@@ -13,10 +13,14 @@ from faststream.kafka import KafkaBroker
 from faststream.specification import AsyncAPI
 
 from contracts.events import EVENT_CLASSES
+from contracts.notices import Notice
+from contracts.reports import ReportSubmitted
 
 OUTPUT = Path(__file__).parent / "asyncapi" / "asyncapi.json"
 CASE_TOPIC = "cluetrail.case-events"
 DEAD_LETTER_TOPIC = "cluetrail.dead-letter"
+NOTICES_TOPIC = "cluetrail.notices"
+SUBMISSIONS_TOPIC = "cluetrail.report-submissions"
 
 WRITERS = {
     "clue-reported": "intake",
@@ -60,6 +64,20 @@ def specification() -> AsyncAPI:
         DEAD_LETTER_TOPIC,
         title=f"{DEAD_LETTER_TOPIC}:dead-letter",
         description="Records no consumer could process, with the reason and the original bytes.",
+    )
+    broker.publisher(
+        NOTICES_TOPIC,
+        title=f"{NOTICES_TOPIC}:notice",
+        schema=Notice,
+        description="Notify's own decisions (reminders, unacknowledged escalations, delivery alerts), "
+        "hash-chained per stream. Key: the stream (a case id or reporting-deadline/<jurisdiction>).",
+    )
+    broker.publisher(
+        SUBMISSIONS_TOPIC,
+        title=f"{SUBMISSIONS_TOPIC}:report-submitted",
+        schema=ReportSubmitted,
+        description="Monthly tables as an office submitted them, frozen with the log positions they came "
+        "from.",
     )
     return AsyncAPI(broker, title="cluetrail case log", version="1.0.0", schema_version="3.0.0")
 

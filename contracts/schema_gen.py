@@ -14,6 +14,8 @@ from pydantic import BaseModel
 
 from contracts import api
 from contracts.events import EVENT_CLASSES
+from contracts.notices import Notice
+from contracts.reports import ReportSubmitted
 
 SCHEMA_DIR = Path(__file__).parent / "schemas"
 API_MODELS: tuple[type[BaseModel], ...] = (
@@ -36,6 +38,8 @@ def rendered_schemas() -> dict[str, str]:
     for event_type, cls in EVENT_CLASSES.items():
         version = cls.model_fields["schema_version"].default
         documents[f"event.{event_type}.v{version}.json"] = cls.model_json_schema()
+    documents["notice.v1.json"] = Notice.model_json_schema()
+    documents["report-submitted.v1.json"] = ReportSubmitted.model_json_schema()
     for model in API_MODELS:
         documents[f"api.{model.__name__}.json"] = model.model_json_schema()
     return {
