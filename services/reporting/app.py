@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+
 from fastapi import FastAPI
+from rich.console import Console
+from rich.progress import Progress
 
 from cluetrail.service import Runtime, create_service_app
 from contracts.jurisdictions import JurisdictionRegistry
@@ -10,12 +15,27 @@ from services.reporting.adapters.sqlfiles import SQL_FOLDER
 from services.reporting.adapters.versions import ensure_active_projection
 from services.reporting.dashboard import dashboard_router
 from services.reporting.handlers import http_router, kafka_routers
+from services.reporting.rebuild import rebuild
 from services.reporting.settings import ReportingSettings
 
 
-async def _ensure_projection(rt: Runtime) -> None:
+async def _ensure_projection(rt: Runtime, settings: ReportingSettings) -> None:
+    """Create version 1 on a new database; replace a version an older release built, in the background."""
     async with rt.pool.acquire() as conn:
-        await ensure_active_projection(conn)
+        outdated = await ensure_active_projection(conn)
+    if outdated is None:
+        return
+    log.warning("%s was built by an older release: rebuilding beside it; the consumer waits", outdated)
+
+    async def replace() -> None:
+        with Progress(console=Console(stderr=True), disable=True) as progress:
+            summary = await rebuild(settings, progress)
+        log.info("rebuilt the projections as %s (%s events)", summary.schema, summary.applied)
+
+    rt.tasks.append(asyncio.create_task(replace(), name="replace-outdated-projection"))
+
+
+log = logging.getLogger(__name__)
 
 
 def create_app(settings: ReportingSettings) -> FastAPI:
@@ -28,5 +48,5 @@ def create_app(settings: ReportingSettings) -> FastAPI:
         migrations=[SQL_FOLDER],
         http_routers=[http_router(registry), dashboard_router(registry)],
         kafka_routers=kafka_routers,
-        on_startup=_ensure_projection,
+        on_startup=lambda rt: _ensure_projection(rt, settings),
     )

@@ -3,11 +3,13 @@ and the advisory lock under which the live consumer applies a batch and rebuild 
 
 from __future__ import annotations
 
+import hashlib
 import re
 from datetime import UTC, datetime
 
 import asyncpg
 
+from cluetrail.consume import RetryLater
 from cluetrail.errors import InvalidInput, NotFound
 from services.reporting.adapters.sqlfiles import template
 
@@ -15,6 +17,27 @@ from services.reporting.adapters.sqlfiles import template
 PROJECTION_LOCK = "SELECT pg_advisory_xact_lock(hashtext('cluetrail-reporting-projection'))"
 _SCHEMA = re.compile(r"^ledger_(v[1-9][0-9]*|asof_[0-9a-z]+)$")
 _VERSION = re.compile(r"^ledger_v([1-9][0-9]*)$")
+
+
+class ProjectionOutdated(RetryLater):
+    """The live version was built from an older projection template; a rebuild must replace it first."""
+
+
+def template_fingerprint() -> str:
+    """The SHA-256 of the projection template this code writes to."""
+    return hashlib.sha256(template("projection").encode()).hexdigest()
+
+
+async def outdated_active_schema(conn: asyncpg.Connection) -> str | None:
+    """The live schema if it was built from another template than this code's, else None."""
+    version = await active_version(conn)
+    if version is None:
+        return None
+    built_from = await conn.fetchval(
+        "SELECT template_sha256 FROM reporting_meta.projection_versions WHERE schema_name = $1",
+        version_schema(version),
+    )
+    return None if built_from == template_fingerprint() else version_schema(version)
 
 
 def version_schema(version: int) -> str:
@@ -59,13 +82,14 @@ async def create_projection(
         await use_schema(conn, schema)
         await conn.execute(template("projection"))
         await conn.execute(
-            "INSERT INTO reporting_meta.projection_versions (schema_name, version, as_of) "
-            "VALUES ($1, $2, $3) "
+            "INSERT INTO reporting_meta.projection_versions (schema_name, version, as_of, template_sha256) "
+            "VALUES ($1, $2, $3, $4) "
             "ON CONFLICT (schema_name) DO UPDATE SET version = $2, as_of = $3, built_at = now(), "
-            "events = NULL, cases = NULL",
+            "events = NULL, cases = NULL, template_sha256 = $4",
             schema,
             version,
             as_of,
+            template_fingerprint(),
         )
 
 
@@ -82,14 +106,20 @@ async def use_active_projection(conn: asyncpg.Connection) -> str:
         await create_projection(conn, version_schema(version), version=version)
         await conn.execute("INSERT INTO reporting_meta.active_projection (version) VALUES (1)")
     schema = version_schema(version)
+    if await outdated_active_schema(conn) is not None:
+        raise ProjectionOutdated(f"{schema} was built from an older projection template; rebuilding it")
     await use_schema(conn, schema)
     return schema
 
 
-async def ensure_active_projection(conn: asyncpg.Connection) -> str:
-    """Make sure a live version exists (at start-up) and return its schema."""
+async def ensure_active_projection(conn: asyncpg.Connection) -> str | None:
+    """Make sure a live version exists (at start-up); return the live schema if it is outdated."""
     async with conn.transaction():
-        return await use_active_projection(conn)
+        try:
+            await use_active_projection(conn)
+        except ProjectionOutdated:
+            return await outdated_active_schema(conn)
+    return None
 
 
 async def switch_active(conn: asyncpg.Connection, version: int) -> None:
