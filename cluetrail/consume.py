@@ -28,6 +28,7 @@ from contracts.events import UnreadableEvent, parse_document, read_event
 
 log = logging.getLogger(__name__)
 
+
 class RetryLater(Exception):
     """Raised by a ``prepare`` or apply function when the batch cannot be applied yet but will be later
     (e.g. a projection being rebuilt): the batch is rolled back and redelivered, like a lost connection."""
