@@ -140,13 +140,16 @@ def test_suspected_crime_goes_to_the_police_of_the_district() -> None:
     assert after.police is not None and after.police.referral_seq == 5
 
 
-def test_a_disputed_determination_goes_to_the_lead_office() -> None:
+def test_a_disputed_determination_goes_up_level_by_level_to_the_lead_office() -> None:
     state = assessed()
     _, events = officer(state, determine(state, Determination.DISPUTED))
     assert [(e.type, getattr(getattr(e, "payload", None), "rule", None)) for e in events] == [
         ("determined", None),
         ("escalated", "disputed-determination"),
+        ("escalated", "disputed-determination"),
     ]
+    street, district = (e.payload.target_jurisdiction for e in events[1:] if isinstance(e, CaseEscalated))
+    assert (REGISTRY.get(street).level, district) == ("street", YAOHAI)
 
 
 def test_other_determinations_put_the_case_under_disposal() -> None:

@@ -23,7 +23,7 @@ from contracts.events import CaseAssessed, CaseEscalated, EscalatedPayload
 from contracts.jurisdictions import JurisdictionRegistry
 from contracts.vocabulary import Determination, EscalationTarget
 from services.triage.domain.grading import RuleSet, assess
-from services.triage.domain.routing import regions_to_notify
+from services.triage.domain.routing import escalation_path, regions_to_notify
 from services.triage.domain.state import CaseState
 
 SERVICE_ACTOR = Actor(kind="service", id="triage")
@@ -88,15 +88,30 @@ def next_reaction(state: CaseState, rules: RuleSet, registry: JurisdictionRegist
             "determined a suspected crime: transfer to the police",
             RULE_SUSPECTED_CRIME,
         )
-    if state.determination == Determination.DISPUTED and not state.has_escalation(
-        EscalationTarget.LEAD_OFFICE, rule=RULE_DISPUTED
-    ):
-        return _escalation(
-            EscalationTarget.LEAD_OFFICE,
-            district,
-            "determination disputed: the district lead office decides",
-            RULE_DISPUTED,
-        )
+    if state.determination == Determination.DISPUTED:
+        return _disputed_escalation(state, district, registry)
+    return None
+
+
+def _disputed_escalation(state: CaseState, district: str, registry: JurisdictionRegistry) -> Decision | None:
+    """A disputed case is reported up level by level (逐级上报): one escalation per office between the
+    case and its district lead office, nearest first, so the trail shows every level it passed."""
+    levels = (
+        [node.code for node in escalation_path(state.jurisdiction, registry)]
+        if (state.jurisdiction in registry)
+        else []
+    )
+    for level in levels or [district]:
+        if not state.has_escalation(
+            EscalationTarget.LEAD_OFFICE, rule=RULE_DISPUTED, target_jurisdiction=level
+        ):
+            last = level == (levels or [district])[-1]
+            reason = (
+                "determination disputed: the district lead office decides"
+                if last
+                else f"determination disputed: reported up level by level through {level}"
+            )
+            return _escalation(EscalationTarget.LEAD_OFFICE, level, reason, RULE_DISPUTED)
     return None
 
 
