@@ -19,6 +19,8 @@ from rich.console import Console
 from rich.table import Table
 from typer.main import get_command
 
+from cluetrail.auth import Principal, Role, issue_token
+from cluetrail.settings import CommonSettings
 from contracts.api import ClueSubmission
 from contracts.codes import USCC_ALPHABET, uscc_check_character
 from contracts.jurisdictions import default_registry
@@ -161,8 +163,17 @@ def register(app: typer.Typer) -> None:
             if exc.code:
                 raise
 
+        settings = CommonSettings()
+        auditor = Principal(subject="demo-auditor", role=Role.AUDITOR, jurisdiction="340000", name="演示审计")
+        reporting = httpx.Client(
+            base_url=reporting_url,
+            timeout=10,
+            headers={"Authorization": f"Bearer {issue_token(settings, auditor)}"},
+        )
+
         def cases(**filters: str) -> int:
-            response = httpx.get(f"{reporting_url}/v1/cases", params={"limit": 1, **filters}, timeout=10)
+            response = reporting.get("/v1/cases", params={"limit": 1, **filters})
+            response.raise_for_status()
             return int(response.json()["total"])
 
         deadline = time.monotonic() + 90
@@ -170,7 +181,7 @@ def register(app: typer.Typer) -> None:
             time.sleep(0.5)  # until every clue is in the ledger and triage has graded it
         registry = default_registry()
         by_district: dict[str, dict[str, int]] = {}
-        for row in httpx.get(f"{reporting_url}/v1/stats/grades", timeout=10).json():
+        for row in reporting.get("/v1/stats/grades").json():
             district = registry.nearest(str(row["jurisdiction"]), "district")
             name = district.name if district else str(row["jurisdiction"])
             by_district.setdefault(name, {}).setdefault(str(row["grade"]), 0)
@@ -182,3 +193,13 @@ def register(app: typer.Typer) -> None:
         for name, counts in sorted(by_district.items()):
             table.add_row(name, *(str(counts.get(g, 0)) for g in grades))
         console.print(table)
+        lead_officer = Principal(
+            subject="demo-yaohai-lead",
+            role=Role.DISTRICT_LEAD_OFFICER,
+            jurisdiction="340102",
+            name="瑶海区处非办（演示）",
+        )
+        # Plain print: a console would wrap the token and break copying it.
+        print(f"dashboard: {reporting_url}/dashboard — sign in with a token, e.g. 瑶海区处非办 (12 h):")
+        print(issue_token(settings, lead_officer))
+        print("more: .venv/bin/cluetrail token issue --role auditor --jurisdiction 340000 --subject me")
