@@ -42,6 +42,8 @@ WRITERS = {
     "handoff-accepted": "triage",
     "handoff-returned": "triage",
     "reward-granted": "triage",
+    "reclassified": "triage",
+    "reporter-identity-viewed": "triage",
 }
 
 

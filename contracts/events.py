@@ -17,7 +17,16 @@ from collections.abc import Callable
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, JsonValue, StringConstraints, TypeAdapter
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    JsonValue,
+    StringConstraints,
+    TypeAdapter,
+    field_validator,
+)
 
 from contracts.codes import CreditCode, JurisdictionCode
 from contracts.envelope import (
@@ -30,6 +39,7 @@ from contracts.envelope import (
     utcnow,
     uuid7,
 )
+from contracts.taxonomy import default_taxonomy
 from contracts.vocabulary import (
     ClueSource,
     Determination,
@@ -141,7 +151,7 @@ class AssessedPayload(_Strict):
     key_case_reasons: list[Annotated[str, StringConstraints(max_length=64)]] = Field(default_factory=list)
     responsible_department: ShortText | None = None
     sector: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{1,40}$")] | None = None
-    sector_source: Literal["reporter", "suggested"] | None = None
+    sector_source: Literal["reporter", "suggested", "officer"] | None = None
     suggestions: list[Suggestion] = Field(default_factory=list, max_length=50)
     classification_rules: Annotated[str, StringConstraints(max_length=64)] | None = None
     district: JurisdictionCode | None = None
@@ -314,6 +324,40 @@ class RewardGrantedPayload(_Strict):
     )
 
 
+class ReclassifiedPayload(_Strict):
+    """An officer's classification of the case (人工定类): it replaces the reporter's or the suggested
+    sector and behaviours; the case is graded again with it. Codes must be in ``contracts.taxonomy``."""
+
+    sector: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{1,40}$")]
+    behaviours: list[Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{1,40}$")]] = Field(
+        default_factory=list, max_length=20
+    )
+    reason: LongText
+
+    @field_validator("sector")
+    @classmethod
+    def _known_sector(cls, code: str) -> str:
+        if not default_taxonomy().is_sector(code):
+            raise ValueError(f"unknown sector code {code!r}")
+        return code
+
+    @field_validator("behaviours")
+    @classmethod
+    def _known_behaviours(cls, codes: list[str]) -> list[str]:
+        unknown = [code for code in codes if not default_taxonomy().is_behaviour(code)]
+        if unknown:
+            raise ValueError(f"unknown behaviour code {', '.join(unknown)}")
+        return list(dict.fromkeys(codes))
+
+
+class ReporterIdentityViewedPayload(_Strict):
+    """Someone opened the sealed reporter identity (留痕): the actor says who, ``occurred_at`` when, and
+    ``purpose`` why. The identity itself is never written here."""
+
+    purpose: LongText
+    viewer_jurisdiction: JurisdictionCode
+
+
 class ClueReported(Envelope):
     type: Literal["clue-reported"] = "clue-reported"
     schema_version: Literal[1] = 1
@@ -456,6 +500,22 @@ class RewardGranted(Envelope):
     payload: RewardGrantedPayload
 
 
+class CaseReclassified(Envelope):
+    """An officer classified the case (sector and behaviours), overriding the clue's."""
+
+    type: Literal["reclassified"] = "reclassified"
+    schema_version: Literal[1] = 1
+    payload: ReclassifiedPayload
+
+
+class ReporterIdentityViewed(Envelope):
+    """An entitled officer read the reporter's identity; the history shows who, when and why."""
+
+    type: Literal["reporter-identity-viewed"] = "reporter-identity-viewed"
+    schema_version: Literal[1] = 1
+    payload: ReporterIdentityViewedPayload
+
+
 CaseEvent = Annotated[
     ClueReported
     | CaseAssessed
@@ -475,7 +535,9 @@ CaseEvent = Annotated[
     | HandoffRequested
     | HandoffAccepted
     | HandoffReturned
-    | RewardGranted,
+    | RewardGranted
+    | CaseReclassified
+    | ReporterIdentityViewed,
     Field(discriminator="type"),
 ]
 EVENT_CLASSES: dict[str, type[Envelope]] = {
@@ -500,6 +562,8 @@ EVENT_CLASSES: dict[str, type[Envelope]] = {
         HandoffAccepted,
         HandoffReturned,
         RewardGranted,
+        CaseReclassified,
+        ReporterIdentityViewed,
     )
 }
 CURRENT_VERSIONS: dict[str, int] = {
