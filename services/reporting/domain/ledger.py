@@ -22,6 +22,7 @@ from contracts.events import (
     CaseDetermined,
     CaseEscalated,
     CaseMerged,
+    CaseReclassified,
     CaseReopened,
     CaseWrittenOff,
     ClueLinked,
@@ -308,6 +309,9 @@ def fold_workflow(state: LedgerState, moved: LedgerState, event: Envelope) -> Le
     if isinstance(event, HandoffReturned):
         # Declined: the case stays with the office that offered it, whoever wrote the event.
         return replace(moved, jurisdiction=event.payload.from_jurisdiction)
+    if isinstance(event, CaseReclassified):
+        # An officer's classification replaces the clue's sector; the grade that follows names it too.
+        return replace(moved, sector=event.payload.sector)
     if isinstance(event, RewardGranted):
         return replace(moved, rewards_yuan=state.rewards_yuan + event.payload.amount_yuan)
     return moved

@@ -2,13 +2,13 @@
 machine that admits them are in ``workflow``).
 
 Reactions are a function of the state alone (``next_reaction``): an unassessed case is assessed (and assessed
-again when a clue was linked to it since); a key case not yet escalated to its district's lead office is
-escalated there (rule ``key-case``); a cross-region case announces itself to every region involved it has not
-yet announced itself to (rule ``cross-region``); a case determined ``suspected_crime`` not yet with the police
-is transferred to them (rule ``suspected-crime``); a case determined ``disputed`` goes to the lead office
-(rule ``disputed-determination``). Once the event a reaction asks for is folded into the state, the reaction
-no longer applies, so reacting twice to the same state — or to a state rebuilt from a log that already holds
-the reaction — decides nothing twice.
+again when a clue was linked to it, or an officer reclassified it, since); a key case not yet escalated to its
+district's lead office is escalated there (rule ``key-case``); a cross-region case announces itself to every
+region involved it has not yet announced itself to (rule ``cross-region``); a case determined
+``suspected_crime`` not yet with the police is transferred to them (rule ``suspected-crime``); a case
+determined ``disputed`` goes to the lead office (rule ``disputed-determination``). Once the event a reaction
+asks for is folded into the state, the reaction no longer applies, so reacting twice to the same state — or to
+a state rebuilt from a log that already holds the reaction — decides nothing twice.
 """
 
 from __future__ import annotations
@@ -63,8 +63,13 @@ def next_reaction(state: CaseState, rules: RuleSet, registry: JurisdictionRegist
     """The next event the case's state calls for, or None when the state asks for nothing."""
     if not state.is_open:
         return None
-    # A clue linked since the last grade raises the case's heat: grade it again.
-    if state.grade is None or state.clue.linked_clues > state.assessed_linked_clues:
+    # A clue linked since the last grade raises the case's heat, and an officer's classification changes
+    # the sector and behaviours graded: either way, grade it again.
+    if (
+        state.grade is None
+        or state.clue.linked_clues > state.assessed_linked_clues
+        or state.classifications > state.assessed_classifications
+    ):
         assessed = assess(state.clue, rules, jurisdiction=state.jurisdiction, registry=registry)
         return Decision(CaseAssessed, assessed, SERVICE_ACTOR)
     district = district_of(state.jurisdiction, registry)

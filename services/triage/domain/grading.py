@@ -335,7 +335,11 @@ def assess(
     suggestions = classify(clue.description, phrase_rules) if clue.description else []
     suggested = top_sector(suggestions)
     sector = clue.sector or (suggested.code if suggested else None)
-    sector_source = "reporter" if clue.sector else ("suggested" if suggested else None)
+    sector_source: Literal["reporter", "suggested", "officer"] | None = (
+        ("officer" if clue.classified_by_officer else "reporter")
+        if clue.sector
+        else ("suggested" if suggested else None)
+    )
 
     factors = [
         Factor(

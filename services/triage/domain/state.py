@@ -20,6 +20,7 @@ from contracts.events import (
     CaseDetermined,
     CaseEscalated,
     CaseMerged,
+    CaseReclassified,
     CaseReopened,
     CaseSplit,
     CaseWrittenOff,
@@ -73,6 +74,7 @@ class ClueFacts(_Frozen):
     address: str | None = None
     has_reporter: bool = False
     linked_clues: int = 0
+    classified_by_officer: bool = False
 
 
 class Escalation(_Frozen):
@@ -151,6 +153,9 @@ class CaseState(_Frozen):
     score: int | None = None
     rule_set: str | None = None
     assessed_linked_clues: int = 0
+    # Officers' classifications folded so far, and how many of them the last grade saw.
+    classifications: int = 0
+    assessed_classifications: int = 0
     key_case: bool = False
     key_case_reasons: tuple[str, ...] = ()
     responsible_department: str | None = None
@@ -293,6 +298,7 @@ def _apply(state: CaseState, event: Envelope) -> CaseState:
                 ),
                 "responsible_department": assessed.responsible_department,
                 "assessed_linked_clues": state.clue.linked_clues,
+                "assessed_classifications": state.classifications,
             }
         )
     if isinstance(event, CaseDetermined):
@@ -433,6 +439,16 @@ def _apply(state: CaseState, event: Envelope) -> CaseState:
         return state.model_copy(update={"handoff": None, "handoffs_accepted": state.handoffs_accepted + 1})
     if isinstance(event, HandoffReturned):
         return state.model_copy(update={"handoff": None})
+    if isinstance(event, CaseReclassified):
+        classified = event.payload
+        clue = state.clue.model_copy(
+            update={
+                "sector": classified.sector,
+                "behaviours": tuple(classified.behaviours),
+                "classified_by_officer": True,
+            }
+        )
+        return state.model_copy(update={"clue": clue, "classifications": state.classifications + 1})
     if isinstance(event, RewardGranted):
         return state.model_copy(
             update={"reward_granted_yuan": state.reward_granted_yuan + event.payload.amount_yuan}

@@ -31,6 +31,7 @@ from contracts.events import (
     CaseDetermined,
     CaseEscalated,
     CaseMerged,
+    CaseReclassified,
     CaseReopened,
     CaseSplit,
     CaseWrittenOff,
@@ -54,6 +55,7 @@ from contracts.events import (
     PoliceAcceptedPayload,
     PoliceReturned,
     PoliceReturnedPayload,
+    ReclassifiedPayload,
     ReferralPackaged,
     ReferralPackagedPayload,
     ReopenedPayload,
@@ -93,6 +95,7 @@ TRANSITIONS: dict[str, frozenset[CaseStatus]] = {
     "merge": frozenset({S.REPORTED}) | OPEN_HANDLED,
     "split": OPEN_HANDLED | {S.TRANSFERRED, S.CLOSED, S.WRITTEN_OFF},
     "reward": OPEN_HANDLED | {S.TRANSFERRED, S.CLOSED, S.WRITTEN_OFF, S.MERGED},
+    "reclassification": frozenset({S.REPORTED}) | OPEN_HANDLED | {S.TRANSFERRED},
 }
 # Determinations that verify a clue: its reporter may be rewarded (快查快奖).
 VERIFIED = frozenset(
@@ -145,6 +148,16 @@ def determine(
     require(state, "determination")
     payload = DeterminedPayload(determination=determination, basis=basis, measures=measures)
     return Decision(CaseDetermined, payload, actor)
+
+
+def reclassify(
+    state: CaseState, actor: Actor, *, sector: str, behaviours: list[str], reason: str
+) -> Decision:
+    """An officer's classification (人工定类) replaces the clue's sector and behaviours; the case is graded
+    again with it (a reaction) and its responsible department follows the new sector."""
+    require(state, "reclassification")
+    payload = ReclassifiedPayload(sector=sector, behaviours=behaviours, reason=reason)
+    return Decision(CaseReclassified, payload, actor)
 
 
 def escalate_to_lead_office(state: CaseState, actor: Actor, *, reason: str, district: str) -> Decision:

@@ -6,11 +6,12 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints, field_validator
 
 from contracts.api import OfficerAction
 from contracts.codes import JurisdictionCode
 from contracts.events import EvidenceRef, LongText, ShortText, Yuan
+from contracts.taxonomy import default_taxonomy
 from contracts.vocabulary import CaseStatus, Determination, Grade, Measure, Outcome
 from services.triage.domain.state import Escalation
 
@@ -21,6 +22,31 @@ class EscalationRequest(OfficerAction):
     target: Literal["lead_office", "police"]
     reason: LongText
     summary: LongText | None = Field(default=None, description="Case summary for the police referral.")
+
+
+class ReclassificationRequest(OfficerAction):
+    """An officer's classification of the case: taxonomy codes of its sector and behaviours, and why."""
+
+    sector: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{1,40}$")]
+    behaviours: list[Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{1,40}$")]] = Field(
+        default_factory=list, max_length=20
+    )
+    reason: LongText
+
+    @field_validator("sector")
+    @classmethod
+    def _known_sector(cls, code: str) -> str:
+        if not default_taxonomy().is_sector(code):
+            raise ValueError(f"unknown sector code {code!r}")
+        return code
+
+    @field_validator("behaviours")
+    @classmethod
+    def _known_behaviours(cls, codes: list[str]) -> list[str]:
+        unknown = [code for code in codes if not default_taxonomy().is_behaviour(code)]
+        if unknown:
+            raise ValueError(f"unknown behaviour code {', '.join(unknown)}")
+        return codes
 
 
 class MeasureRequest(OfficerAction):

@@ -45,6 +45,7 @@ from services.triage.handlers.bodies import (
     PoliceAcceptanceRequest,
     PoliceView,
     ReasonRequest,
+    ReclassificationRequest,
     ReferralBundle,
     RewardRequest,
     SplitRequest,
@@ -210,6 +211,24 @@ async def determine(
         "determination",
         lambda s, p: workflow.determine(
             s, p.as_actor(), determination=body.determination, basis=body.basis, measures=list(body.measures)
+        ),
+    )
+
+
+@router.post("/{case_id}/classification", status_code=202, response_model=EventAccepted, responses=ACCEPTED)
+async def reclassify(
+    case_id: uuid.UUID, body: ReclassificationRequest, rt: RuntimeDep, stream: StreamDep, who: PrincipalDep
+) -> EventAccepted | JSONResponse:
+    """Classify the case as the officer sees it (sector, behaviours): it is graded again at once and its
+    responsible department follows the new sector."""
+    return await _record(
+        rt,
+        stream,
+        who,
+        case_id,
+        "reclassification",
+        lambda s, p: workflow.reclassify(
+            s, p.as_actor(), sector=body.sector, behaviours=list(body.behaviours), reason=body.reason
         ),
     )
 
