@@ -26,6 +26,9 @@ LEAD_ONLY = frozenset(
     | {"merge", "split", "reward", "key case"}
 )
 POLICE_ONLY = frozenset({"police acceptance", "police return"})
+# Who may open the reporter's identity: the district lead office, and the police once the case is theirs.
+REPORTER_READERS = frozenset({R.DISTRICT_LEAD_OFFICER, R.POLICE})
+NOT_ENTITLED = "the reporter's identity is not yours to see"
 
 
 def needs_lead_office(state: CaseState) -> bool:
@@ -53,3 +56,17 @@ def require_department(principal: Principal, state: CaseState) -> None:
         return
     if principal.department is None or principal.department != state.responsible_department:
         raise Forbidden("this case is not routed to your department", rule="department-routing")
+
+
+def require_reporter_reader(principal: Principal, state: CaseState | None, *, can_read: bool) -> CaseState:
+    """May ``principal`` open the reporter's identity of the case (``can_read``: it may read the case)?
+
+    One refusal for everything else — another role, a case elsewhere or unknown, the police before the
+    transfer — so the answer never tells whether the case exists or names a reporter.
+    """
+    refused = Forbidden(NOT_ENTITLED, rule="reporter-identity-roles")
+    if principal.role not in REPORTER_READERS or state is None or not can_read:
+        raise refused
+    if principal.role is R.POLICE and not state.transferred_to_police:
+        raise refused
+    return state

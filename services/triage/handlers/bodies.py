@@ -49,6 +49,14 @@ class ReclassificationRequest(OfficerAction):
         return codes
 
 
+class ReporterView(BaseModel):
+    """The reporter's identity sealed by intake, opened for an entitled officer; the reading is recorded."""
+
+    case_id: uuid.UUID
+    reporter: dict[str, Any]
+    viewed_event_id: uuid.UUID
+
+
 class MeasureRequest(OfficerAction):
     """A disposal measure taken (处置措施)."""
 

@@ -14,17 +14,23 @@ from collections.abc import Callable, Sequence
 from typing import Annotated
 
 import asyncpg
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
 from cluetrail.auth import AccessPolicy, Principal, Role, current_principal
+from cluetrail.crypto import FieldSealer
 from cluetrail.errors import Forbidden, NotFound
 from cluetrail.outbox import add_to_outbox
 from cluetrail.service import Runtime, runtime_of
 from cluetrail.telemetry import current_traceparent
 from contracts.api import CloseRequest, DeterminationRequest, EventAccepted
 from contracts.envelope import Envelope, utcnow
-from contracts.events import parse_document
+from contracts.events import (
+    ClueReportedPayload,
+    ReporterIdentityViewed,
+    ReporterIdentityViewedPayload,
+    parse_document,
+)
 from contracts.vocabulary import MatchBasis
 from services.triage import store
 from services.triage.chain import advance
@@ -47,6 +53,7 @@ from services.triage.handlers.bodies import (
     ReasonRequest,
     ReclassificationRequest,
     ReferralBundle,
+    ReporterView,
     RewardRequest,
     SplitRequest,
     WriteOffRequest,
@@ -615,3 +622,53 @@ async def referral(
         evidence=payload["evidence"],
         events=events,
     )
+
+
+@router.get(
+    "/{case_id}/reporter",
+    response_model=ReporterView,
+    responses={
+        401: ACCEPTED[401],
+        403: {"description": "Not entitled to the reporter's identity of this case; says nothing more"},
+        404: {"description": "The clue was reported anonymously (entitled roles only)"},
+    },
+)
+async def reporter_identity(
+    case_id: uuid.UUID,
+    rt: RuntimeDep,
+    stream: StreamDep,
+    who: PrincipalDep,
+    purpose: Annotated[
+        str, Query(min_length=1, max_length=5000, pattern=r"\S", description="Why it is needed.")
+    ],
+) -> ReporterView:
+    """Open the sealed reporter identity (lead office; police once the case is transferred to them).
+
+    Every reading is recorded first: a ``reporter-identity-viewed`` event (who, when, purpose) goes on the
+    case's chain in the same transaction, so the identity is never shown without its trace.
+    """
+    # The role first: a refusal is the same whether or not the case exists or names a reporter.
+    if who.role not in access.REPORTER_READERS:
+        raise Forbidden(access.NOT_ENTITLED, rule="reporter-identity-roles")
+    settings = rt.settings
+    sealer = FieldSealer.from_settings(settings.reporter_keys, settings.reporter_key_id)
+    with rt.tracer.start_as_current_span(
+        "triage reporter identity", attributes={"cluetrail.case_id": str(case_id)}
+    ):
+        async with rt.pool.acquire() as conn, conn.transaction():
+            state = await store.load(conn, case_id, for_update=True)
+            can_read = state is not None and readable(stream.access, who, state)
+            state = access.require_reporter_reader(who, state, can_read=can_read)
+            clue = await store.event_bodies(conn, case_id, 1)
+            sealed = ClueReportedPayload.model_validate(parse_document(clue[0])["payload"]).reporter
+            if sealed is None:
+                raise NotFound(f"case {case_id} was reported anonymously", rule="reported-anonymously")
+            identity = sealer.open(sealed, str(case_id))
+            viewed = Decision(
+                ReporterIdentityViewed,
+                ReporterIdentityViewedPayload(purpose=purpose, viewer_jurisdiction=who.jurisdiction),
+                who.as_actor(),
+            )
+            _, events = await _advance_and_save(conn, stream, state, [viewed])
+    stream.relay.wake()
+    return ReporterView(case_id=case_id, reporter=identity, viewed_event_id=events[0].event_id)
