@@ -32,6 +32,9 @@ class CommonSettings(BaseSettings):
     otel_exporter: Literal["none", "console", "otlp"] = "none"
     otel_console_file: Path | None = Field(None, description="Write console spans here, not stdout")
     jurisdictions_file: Path | None = Field(None, description="Jurisdiction tree; default: bundled data")
+    reporting_calendar_file: Path | None = Field(
+        None, description="Monthly reporting due days per level and jurisdiction; default: bundled data"
+    )
     reporter_keys: str = Field(
         json.dumps({"dev-1": DEVELOPMENT_REPORTER_KEY}),
         description="JSON object {key_id: base64 AES-256 key} sealing reporter identities",
