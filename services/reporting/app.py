@@ -11,9 +11,11 @@ from rich.progress import Progress
 
 from cluetrail.service import Runtime, create_service_app
 from contracts.jurisdictions import JurisdictionRegistry
+from contracts.reporting_calendar import ReportingCalendar
 from services.reporting.adapters.sqlfiles import SQL_FOLDER
 from services.reporting.adapters.versions import ensure_active_projection
 from services.reporting.dashboard import dashboard_router
+from services.reporting.domain.periods import use_calendar
 from services.reporting.handlers import http_router, kafka_routers
 from services.reporting.rebuild import rebuild
 from services.reporting.settings import ReportingSettings
@@ -39,8 +41,10 @@ log = logging.getLogger(__name__)
 
 
 def create_app(settings: ReportingSettings) -> FastAPI:
-    """The reporting service; a bad jurisdiction file stops it here with a message naming the entry."""
+    """The reporting service; a bad jurisdiction or calendar file stops it here with a message naming
+    the entry."""
     registry = JurisdictionRegistry.load(settings.jurisdictions_file)
+    use_calendar(ReportingCalendar.load(settings.reporting_calendar_file, registry))
     return create_service_app(
         name="reporting",
         settings=settings,

@@ -17,10 +17,11 @@ from cluetrail.auth import Principal, Role, issue_token
 from cluetrail.db import open_pool
 from cluetrail.settings import CommonSettings
 from contracts.jurisdictions import JurisdictionRegistry
+from contracts.reporting_calendar import ReportingCalendar
 from services.reporting.adapters.sqlfiles import SQL_FOLDER
 from services.reporting.audit import AuditReport, LogEntry, export_line, file_entries, topic_batches
 from services.reporting.domain import tables as report_tables
-from services.reporting.domain.periods import CST
+from services.reporting.domain.periods import CST, use_calendar
 from services.reporting.exports import export_bytes
 from services.reporting.rebuild import RebuildSummary, progress_bar, rebuild
 from services.reporting.reports import EXPORTABLE, ReportQuery, Scope, build_tables, parse_period
@@ -316,6 +317,7 @@ async def _tables(
     settings: ReportingSettings, query: ReportQuery, jurisdiction: str
 ) -> list[report_tables.Table]:
     registry = JurisdictionRegistry.load(settings.jurisdictions_file)
+    use_calendar(ReportingCalendar.load(settings.reporting_calendar_file, registry))
     pool = await open_pool(settings.database_for("reporting"), SQL_FOLDER, min_size=1, max_size=1)
     try:
         async with pool.acquire() as conn:

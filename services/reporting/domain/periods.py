@@ -1,19 +1,24 @@
 """Monthly reporting periods (统计期) in China Standard Time and their reporting deadlines.
 
-Communities report a month's progress by the 20th of that month (seed 000: 各社区每月20日前报送); streets
-send the ledger and disposal tables of a month by the 5th of the following month (seed 001: 每月5日前).
+The due days come from the shared reporting calendar (``contracts/reporting_calendar.py``), the same one
+notify reminds offices by: by default communities report a month's progress by the 20th of that month
+(seed 000: 各社区每月20日前报送) and streets send the ledger and disposal tables of a month by the 5th of the
+following month (seed 001: 每月5日前); a jurisdiction may set its own days for its subtree. The service
+validates the deployment's calendar at start-up and installs it with ``use_calendar``.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
+
+from contracts.reporting_calendar import ReportingCalendar, default_calendar
 
 CST = timezone(timedelta(hours=8), "CST")
 _PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
-COMMUNITY_DAY = 20
-STREET_DAY = 5
+# The calendar of this process: set once at start-up (``use_calendar``), the bundled one until then.
+_calendar: ReportingCalendar | None = None
 
 
 @dataclass(frozen=True, order=True)
@@ -63,16 +68,24 @@ class Period:
         return self.start <= instant < self.end
 
 
-def deadline(period: Period, level: str) -> date | None:
-    """The day a ``level`` office must have reported ``period`` by (None: no monthly table for it)."""
-    if level == "community":
-        return date(period.year, period.month, COMMUNITY_DAY)
-    if level == "street":
-        following = period.next()
-        return date(following.year, following.month, STREET_DAY)
-    return None
+def use_calendar(calendar: ReportingCalendar | None) -> None:
+    """Read deadlines from ``calendar`` from now on (None: the bundled calendar again)."""
+    global _calendar
+    _calendar = calendar
+
+
+def reporting_calendar() -> ReportingCalendar:
+    """The calendar deadlines are read from."""
+    return _calendar if _calendar is not None else default_calendar()
+
+
+def deadline(period: Period, level: str, jurisdiction: str | None = None) -> date | None:
+    """The day a ``level`` office (at ``jurisdiction``, whose subtree may have its own calendar) must
+    have reported ``period`` by (None: no monthly table for it)."""
+    return reporting_calendar().due_on(jurisdiction, level, period.year, period.month)
 
 
 def is_overdue(due: date, submitted: bool, now: datetime) -> bool:
-    """Overdue once the due day has passed in China Standard Time without a submission."""
-    return not submitted and now >= datetime.combine(due + timedelta(days=1), time(0), tzinfo=CST)
+    """Overdue once the due day has passed in the calendar's time zone (China Standard Time) without a
+    submission."""
+    return not submitted and now >= reporting_calendar().overdue_from(due)

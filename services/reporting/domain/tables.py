@@ -9,7 +9,7 @@ Where each column comes from is written down in docs/reporting.md.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import Any
@@ -232,16 +232,27 @@ def work_statistics(
     cases: Iterable[CaseRecord], registry: JurisdictionRegistry, root: str, period: Period
 ) -> Table:
     """工作情况统计表: a row per node of the subtree down to communities, rolled up over its subtree."""
+
+    def placed() -> Iterator[tuple[str, Mapping[str, int]]]:
+        for case in cases:
+            end = snapshot(case, period.end)
+            if end is not None:
+                yield end.jurisdiction, period_figures(case, period, end)
+
+    return work_table(placed(), registry, root, period)
+
+
+def work_table(
+    placed: Iterable[tuple[str, Mapping[str, int]]], registry: JurisdictionRegistry, root: str, period: Period
+) -> Table:
+    """The work statistics from figures already placed (jurisdiction at the end of the period, figures):
+    one per case, or one per jurisdiction when the database summed them (the sums are the same)."""
     nodes = _reporting_nodes(registry, root)
     sums = {code: dict.fromkeys(WORK_FIGURES, 0) for code, _, _ in nodes}
     lineage = _Lineage(registry)
-    for case in cases:
-        end = snapshot(case, period.end)
-        if end is None:
-            continue
-        figures = period_figures(case, period, end)
-        # Each case adds to its own node and every ancestor: the roll-up in one pass.
-        for code in lineage.of(end.jurisdiction):
+    for jurisdiction, figures in placed:
+        # Each place adds to its own node and every ancestor: the roll-up in one pass.
+        for code in lineage.of(jurisdiction):
             if code in sums:
                 target = sums[code]
                 for key in WORK_FIGURES:
@@ -298,25 +309,49 @@ def disposal_statistics(
     cases: Iterable[CaseRecord], registry: JurisdictionRegistry, root: str, period: Period
 ) -> Table:
     """风险线索排查处置情况统计表: per sector, each case reported by the period's end, as it then stood."""
+
+    def placed() -> Iterator[tuple[str, str, Mapping[str, int]]]:
+        for case in cases:
+            end = snapshot(case, period.end)
+            if end is not None:
+                yield end.jurisdiction, end.sector or "unspecified", disposal_figures(case, period, end)
+
+    return disposal_table(placed(), registry, root, period)
+
+
+def disposal_figures(case: CaseRecord, period: Period, end: Snapshot) -> dict[str, int]:
+    """One case's contribution to the disposal table of ``period`` (``end``: the case at its end)."""
+    clue = case.facts[0].payload
+    f = dict.fromkeys(DISPOSAL_FIGURES, 0)
+    f["total"] = 1
+    f["new"] = int(period.contains(case.facts[0].occurred_at))
+    f[f"grade_{end.grade or 'ungraded'}"] += 1
+    f[f"det_{end.determination}" if end.determination else "det_none"] += 1
+    f["to_police"] = int(end.transferred)
+    f["police_accepted"] = int(end.accepted)
+    f["closed"] = int(end.closed)
+    f["open"] = int(end.open)
+    f["amount_yuan"] = int(clue.get("estimated_amount_yuan") or 0)
+    f["participants"] = int(clue.get("participants") or 0)
+    f["recovered_yuan"] = end.recovered_yuan
+    return f
+
+
+def disposal_table(
+    placed: Iterable[tuple[str, str, Mapping[str, int]]],
+    registry: JurisdictionRegistry,
+    root: str,
+    period: Period,
+) -> Table:
+    """The disposal table from figures already placed (jurisdiction and sector at the end of the period,
+    figures): one per case, or one per group of cases when the database summed them."""
     by_sector: dict[str, dict[str, int]] = {}
-    for case in cases:
-        end = snapshot(case, period.end)
-        if end is None or not _within(registry, end.jurisdiction, root):
+    for jurisdiction, sector, figures in placed:
+        if not _within(registry, jurisdiction, root):
             continue
-        clue = case.facts[0].payload
-        sector = end.sector or "unspecified"
         f = by_sector.setdefault(sector, dict.fromkeys(DISPOSAL_FIGURES, 0))
-        f["total"] += 1
-        f["new"] += period.contains(case.facts[0].occurred_at)
-        f[f"grade_{end.grade or 'ungraded'}"] += 1
-        f[f"det_{end.determination}" if end.determination else "det_none"] += 1
-        f["to_police"] += end.transferred
-        f["police_accepted"] += end.accepted
-        f["closed"] += end.closed
-        f["open"] += end.open
-        f["amount_yuan"] += int(clue.get("estimated_amount_yuan") or 0)
-        f["participants"] += int(clue.get("participants") or 0)
-        f["recovered_yuan"] += end.recovered_yuan
+        for key, value in figures.items():
+            f[key] += value
     table = Table("disposal", "风险线索排查处置情况统计表", DISPOSAL_COLUMNS, meta={"period": str(period)})
     for number, sector in enumerate(sorted(by_sector), start=1):
         name = "未注明" if sector == "unspecified" else L.label(L.SECTORS, sector)
@@ -324,6 +359,73 @@ def disposal_statistics(
     total = {key: sum(row[key] for row in table.rows) for key in DISPOSAL_FIGURES}
     table.rows.append({"no": "", "sector": None, "sector_name": "合计", **total})
     return table
+
+
+@dataclass(frozen=True)
+class CaseMonth:
+    """A case at the end of a month in which one of its facts occurred, and that month's work figures.
+
+    The projector keeps one per (case, month with facts) beside the ledger, so the work and disposal
+    tables of any month are sums over each case's latest row up to that month, which PostgreSQL can
+    group: a case stands at the end of month P as it stood at the end of its last month with facts up
+    to P (no fact of it occurred in between). ``present`` is false while the facts before the month's end
+    do not begin with the clue (the tables leave such a case out)."""
+
+    period: str
+    present: bool
+    jurisdiction: str | None = None
+    sector: str | None = None
+    grade: str | None = None
+    determination: str | None = None
+    open: bool = False
+    closed: bool = False
+    transferred: bool = False
+    accepted: bool = False
+    recovered_yuan: int = 0
+    clue_at: datetime | None = None
+    clue_amount_yuan: int = 0
+    clue_participants: int = 0
+    figures: Mapping[str, int] = field(default_factory=dict)
+
+
+# The work figures a month row keeps (the open count comes from its state instead).
+MONTH_FIGURES = [key for key in WORK_FIGURES if key != "open_at_end"]
+
+
+def case_months(case: CaseRecord, since: Period | None = None) -> list[CaseMonth]:
+    """The rows of ``case`` for every month with a fact, from ``since`` on (an event that occurred in
+    month M changes the rows of M and later months only)."""
+    months = sorted({Period.of(fact.occurred_at) for fact in case.facts})
+    rows = []
+    for month in months:
+        if since is not None and month < since:
+            continue
+        end = snapshot(case, month.end)
+        if end is None:
+            rows.append(CaseMonth(str(month), present=False))
+            continue
+        clue = case.facts[0]
+        figures = period_figures(case, month, end)
+        rows.append(
+            CaseMonth(
+                str(month),
+                present=True,
+                jurisdiction=end.jurisdiction,
+                sector=end.sector or None,
+                grade=end.grade,
+                determination=end.determination,
+                open=end.open,
+                closed=end.closed,
+                transferred=end.transferred,
+                accepted=end.accepted,
+                recovered_yuan=end.recovered_yuan,
+                clue_at=clue.occurred_at,
+                clue_amount_yuan=int(clue.payload.get("estimated_amount_yuan") or 0),
+                clue_participants=int(clue.payload.get("participants") or 0),
+                figures={key: figures[key] for key in MONTH_FIGURES},
+            )
+        )
+    return rows
 
 
 CROSS_PROVINCE_COLUMNS = [
@@ -627,7 +729,7 @@ def deadlines(
     table = Table("deadlines", "月度报送时限与逾期情况", DEADLINE_COLUMNS, meta={"period": str(period)})
     number = 0
     for code, name, level in _reporting_nodes(registry, root):
-        due = deadline(period, level)
+        due = deadline(period, level, code)
         if due is None:
             continue
         at = submitted.get(code)
