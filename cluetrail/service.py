@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.routing import APIRoute
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaRouter
 from faststream.kafka.annotations import KafkaMessage
@@ -33,6 +35,7 @@ from cluetrail.kafka import make_broker, topic_partitions
 from cluetrail.metrics import CONSUMER_LAG, REGISTRY
 from cluetrail.settings import ServiceSettings
 from cluetrail.telemetry import setup_tracing
+from contracts.api import ProblemDetail
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +92,44 @@ def install_error_handlers(app: FastAPI) -> None:
     async def rule_violation(_: Request, exc: RuleViolation) -> JSONResponse:
         errors = [{"rule": exc.rule}] if exc.rule else []
         return _problem(exc.status_code, exc.reason, errors)
+
+
+def document_problems(app: FastAPI) -> None:
+    """Make the app's OpenAPI document say what its error handlers send: every 4xx/5xx body is a
+    ProblemDetail (FastAPI would document its own validation-error shape for 422), and an operation
+    whose JSON body FastAPI parses documents the 400 FastAPI answers when the body is not even text."""
+    generate = app.openapi
+    parses_body = {
+        (route.path, method.lower())
+        for route in app.routes
+        if isinstance(route, APIRoute) and route.body_field is not None
+        for method in route.methods or ()
+    }
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        document = generate()
+        components = document.setdefault("components", {}).setdefault("schemas", {})
+        components["ProblemDetail"] = ProblemDetail.model_json_schema(
+            ref_template="#/components/schemas/{model}"
+        )
+        problem = {"application/json": {"schema": {"$ref": "#/components/schemas/ProblemDetail"}}}
+        for path, operations in document.get("paths", {}).items():
+            for method, operation in operations.items():
+                responses = operation.setdefault("responses", {})
+                if (path, method) in parses_body:
+                    responses.setdefault("400", {"description": "The body is not readable JSON text"})
+                for status, response in responses.items():
+                    declared = json.dumps(response.get("content", {}))
+                    if status[0] in "45" and (declared == "{}" or "HTTPValidationError" in declared):
+                        response["content"] = problem
+        if "HTTPValidationError" not in json.dumps(document.get("paths", {})):
+            for unused in ("HTTPValidationError", "ValidationError"):
+                components.pop(unused, None)
+        return document
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 Startup = Callable[[Runtime], Awaitable[None]]
@@ -236,6 +277,7 @@ def create_service_app(
 
     for router in http_routers:
         app.include_router(router)
+    document_problems(app)
     return app
 
 
