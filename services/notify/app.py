@@ -11,6 +11,7 @@ from fastapi import FastAPI
 
 from cluetrail.service import Runtime, create_service_app
 from contracts.jurisdictions import JurisdictionRegistry
+from contracts.reporting_calendar import ReportingCalendar
 from services.notify.channels import SmsGateway, SmtpConfig
 from services.notify.domain.backoff import RetryPolicy
 from services.notify.domain.notice import DEFAULT as DEFAULT_TEMPLATES
@@ -59,6 +60,7 @@ def channel_config(settings: NotifySettings) -> tuple[SmtpConfig | None, SmsGate
 
 def create_app(settings: NotifySettings) -> FastAPI:
     registry = JurisdictionRegistry.load(settings.jurisdictions_file)
+    calendar = ReportingCalendar.load(settings.reporting_calendar_file, registry)
     book = load_recipients(settings, registry)
     templates = Templates(settings.templates_dir) if settings.templates_dir else DEFAULT_TEMPLATES
     templates.check()
@@ -68,6 +70,8 @@ def create_app(settings: NotifySettings) -> FastAPI:
 
     async def start(rt: Runtime) -> None:
         rt.state["book"] = book
+        # One clock for both: deliveries are stamped on the clock the scheduler times acknowledgements by.
+        clock = SystemClock(timedelta(seconds=settings.clock_offset_seconds))
         client = httpx.AsyncClient(timeout=settings.send_timeout_seconds, follow_redirects=False)
         rt.state["http"] = client
         worker = DeliveryWorker(
@@ -85,18 +89,20 @@ def create_app(settings: NotifySettings) -> FastAPI:
             smtp=smtp,
             sms=sms,
             notifier=notifier,
+            clock=clock,
         )
         rt.state["worker"] = worker
         rt.tasks.append(asyncio.create_task(worker.run(rt.stopping), name="notify-delivery-worker"))
         scheduler = Scheduler(
             pool=rt.pool,
             notifier=notifier,
-            clock=SystemClock(timedelta(seconds=settings.clock_offset_seconds)),
+            clock=clock,
             reporting_lead_days=settings.reporting_lead_days,
             key_case_lead_days=settings.key_case_lead_days,
             ack_timeout=timedelta(hours=settings.ack_timeout_hours),
             poll_seconds=settings.scheduler_poll_seconds,
             on_recorded=worker.wake,
+            calendar=calendar,
         )
         rt.state["scheduler"] = scheduler
         rt.tasks.append(asyncio.create_task(scheduler.run(rt.stopping), name="notify-scheduler"))

@@ -18,6 +18,7 @@ from datetime import timedelta
 
 import asyncpg
 
+from contracts.reporting_calendar import ReportingCalendar, default_calendar
 from services.notify import store
 from services.notify.domain.recipients import Recipient, Routing
 from services.notify.domain.reminders import (
@@ -54,8 +55,10 @@ class Scheduler:
         ack_timeout: timedelta = timedelta(hours=24),
         poll_seconds: float = 60.0,
         on_recorded: Callable[[], None] = lambda: None,
+        calendar: ReportingCalendar | None = None,
     ) -> None:
         self._pool = pool
+        self.calendar = calendar if calendar is not None else default_calendar()
         self._notifier = notifier
         self.clock = clock
         self._reporting_lead = reporting_lead_days
@@ -90,7 +93,7 @@ class Scheduler:
                 ReportingOffice(r.id, r.jurisdiction, registry.get(r.jurisdiction).level)
                 for r in book.with_route("reporting-deadline")
             ]
-            for reminder in reporting_reminders(now, offices, self._reporting_lead):
+            for reminder in reporting_reminders(now, offices, self._reporting_lead, self.calendar):
                 found = [self._routing(rid, reminder.kind) for rid in reminder.recipients]
                 recorded += await self._record(conn, reminder, [r for r in found if r is not None])
             cases = await store.open_key_cases(conn)
@@ -128,12 +131,12 @@ class Scheduler:
             return 1 if await self._notifier.record(conn, decision) is not None else 0
 
     async def _unacknowledged(self, conn: asyncpg.Connection) -> int:
-        """Key-case notices unacknowledged past the timeout: remind the recipient, tell the next level."""
+        """Key-case notices unacknowledged past the timeout, counted from each one's recorded delivery (so
+        a restart or a late tick never moves it): remind the recipient, tell the next level."""
         recorded = 0
         book = self._notifier.book
         now = self.clock.now()
         async with conn.transaction():
-            await store.watch_unacknowledged(conn, now)
             rows = await store.awaiting_ack(conn, now - self._ack_timeout)
             seen: set[tuple[uuid.UUID, str]] = set()
             for row in rows:
@@ -173,6 +176,7 @@ class Scheduler:
                 "original_recipient_name": recipient.name,
                 "original_text": document.get("text", ""),
                 "hours": int(hours) if hours == int(hours) else round(hours, 2),
+                "original_delivered_at": row["delivered_at"].isoformat(),
                 "escalated_to": upper.id if upper else None,
             },
             routings=routings,

@@ -123,14 +123,17 @@ async def record_attempt(
 
 
 async def mark_delivered(
-    conn: asyncpg.Connection, delivery_id: uuid.UUID, attempts: int, round_attempts: int
+    conn: asyncpg.Connection, delivery_id: uuid.UUID, attempts: int, round_attempts: int, at: datetime
 ) -> None:
+    """Record the delivery as delivered ``at`` (notify's clock: the acknowledgement timeout counts from
+    it, on the same clock the scheduler reads)."""
     await conn.execute(
         "UPDATE deliveries SET status = 'delivered', attempts = $2, round_attempts = $3, "
-        "delivered_at = clock_timestamp(), last_error = NULL WHERE delivery_id = $1",
+        "delivered_at = $4, last_error = NULL WHERE delivery_id = $1",
         delivery_id,
         attempts,
         round_attempts,
+        at,
     )
 
 
@@ -266,27 +269,17 @@ async def open_key_cases(conn: asyncpg.Connection) -> list[CaseFacts]:
     return [CaseFacts(**dict(r)) for r in rows]
 
 
-async def watch_unacknowledged(conn: asyncpg.Connection, now: datetime) -> None:
-    """Start the acknowledgement timeout, at the scheduler's ``now``, of key-case notices delivered since
-    the last look."""
-    await conn.execute(
-        "UPDATE deliveries SET ack_watch_from = $1 WHERE needs_ack AND status = 'delivered' "
-        "AND acknowledged_at IS NULL AND ack_escalated_at IS NULL AND ack_watch_from IS NULL",
-        now,
-    )
-
-
-async def awaiting_ack(conn: asyncpg.Connection, watched_before: datetime) -> list[asyncpg.Record]:
-    """Delivered key-case notices nobody acknowledged (on any channel) since before ``watched_before``
-    and not yet taken up a level, locked for the caller (one row per channel: the caller groups them
-    by event and recipient)."""
+async def awaiting_ack(conn: asyncpg.Connection, delivered_before: datetime) -> list[asyncpg.Record]:
+    """Key-case notices delivered at or before ``delivered_before`` that nobody acknowledged (on any
+    channel) and that were not yet taken up a level, locked for the caller (one row per channel: the
+    caller groups them by event and recipient)."""
     return await conn.fetch(
         f"SELECT {QUALIFIED} FROM deliveries d WHERE d.needs_ack AND d.status = 'delivered' "
-        "AND d.acknowledged_at IS NULL AND d.ack_escalated_at IS NULL AND d.ack_watch_from <= $1 "
+        "AND d.acknowledged_at IS NULL AND d.ack_escalated_at IS NULL AND d.delivered_at <= $1 "
         "AND NOT EXISTS (SELECT 1 FROM deliveries a WHERE a.event_id = d.event_id "
         "AND a.recipient_id = d.recipient_id AND a.acknowledged_at IS NOT NULL) "
         "ORDER BY d.delivered_at FOR UPDATE OF d SKIP LOCKED",
-        watched_before,
+        delivered_before,
     )
 
 

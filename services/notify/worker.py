@@ -27,6 +27,7 @@ from cluetrail.telemetry import context_from_traceparent
 from services.notify import channels, store
 from services.notify.domain.backoff import RetryPolicy
 from services.notify.domain.recipients import RecipientBook
+from services.notify.domain.reminders import Clock, SystemClock
 from services.notify.notices import NoticeDecision, Notifier
 
 log = logging.getLogger(__name__)
@@ -50,8 +51,11 @@ class DeliveryWorker:
         smtp: channels.SmtpConfig | None = None,
         sms: channels.SmsGateway | None = None,
         notifier: Notifier | None = None,
+        clock: Clock | None = None,
     ) -> None:
         self._notifier = notifier
+        # The scheduler's clock: a notice's acknowledgement timeout counts from its delivery on it.
+        self._clock: Clock = clock if clock is not None else SystemClock()
         self._smtp = smtp
         self._sms = sms
         self._pool = pool
@@ -184,7 +188,7 @@ class DeliveryWorker:
             )
             span.set_attribute("cluetrail.delivered", ok)
             if ok:
-                await store.mark_delivered(conn, delivery_id, attempts, round_attempts)
+                await store.mark_delivered(conn, delivery_id, attempts, round_attempts, self._clock.now())
                 self.sent_total += 1
                 log.info(
                     "delivered %s (%s seq %s) to %s by %s",

@@ -20,16 +20,19 @@ from contracts.events import (
     seal_event,
 )
 from contracts.notices import seal_notice, verify_notices
+from contracts.reporting_calendar import default_calendar
 from contracts.vocabulary import EscalationTarget, Grade, Outcome
 from services.notify.domain.cases import CaseFacts, add_years, fold
 from services.notify.domain.notice import BEIJING
 from services.notify.domain.reminders import (
+    Reminder,
     ReportingOffice,
     ack_overdue,
     key_case_reminders,
     reporting_reminders,
 )
 
+CALENDAR = default_calendar()
 DADIAN = ReportingOffice("dadian-community-office", "340102L01003", "community")
 LONGGANG = ReportingOffice("longgang-street-office", "340102L01", "street")
 YAOHAI = ReportingOffice("yaohai-lead-office", "340102", "district")
@@ -39,36 +42,55 @@ def at(day: date, hour: int = 9) -> datetime:
     return datetime(day.year, day.month, day.day, hour, tzinfo=BEIJING)
 
 
+def reminders(now: datetime, offices: list[ReportingOffice], lead_days: int) -> list[Reminder]:
+    return reporting_reminders(now, offices, lead_days, CALENDAR)
+
+
 def test_a_community_is_reminded_in_the_days_before_the_20th_and_a_street_before_the_5th() -> None:
     offices = [DADIAN, LONGGANG, YAOHAI]
-    assert reporting_reminders(at(date(2026, 3, 14)), offices, lead_days=5) == []
-    due = reporting_reminders(at(date(2026, 3, 16)), offices, lead_days=5)
-    assert [(r.recipients, r.facts["due_on"], r.facts["days_left"]) for r in due] == [
-        (("dadian-community-office",), "2026-03-20", 4)
+    assert reminders(at(date(2026, 3, 14)), offices, lead_days=5) == []
+    due = reminders(at(date(2026, 3, 16)), offices, lead_days=5)
+    assert [(r.recipients, r.facts["period"], r.facts["due_on"], r.facts["days_left"]) for r in due] == [
+        (("dadian-community-office",), "2026-03", "2026-03-20", 4)
     ]
-    assert due[0].dedupe_key == "reporting-deadline/dadian-community-office/2026-03"
-    # After the 20th the community's next deadline is next month; the street's 5 April is near.
-    due = reporting_reminders(at(date(2026, 3, 31)), offices, lead_days=5)
-    assert [(r.recipients, r.facts["due_on"]) for r in due] == [(("longgang-street-office",), "2026-04-05")]
+    assert due[0].dedupe_key == "reporting-deadline/dadian-community-office/2026-03/2026-03-20"
+    # After the 20th the community's next deadline is next month; the street's March report, due on
+    # 5 April, is near.
+    due = reminders(at(date(2026, 3, 31)), offices, lead_days=5)
+    assert [(r.recipients, r.facts["period"], r.facts["due_on"]) for r in due] == [
+        (("longgang-street-office",), "2026-03", "2026-04-05")
+    ]
     # A district reports to nobody by a monthly deadline.
     assert all(r.recipients != ("yaohai-lead-office",) for r in due)
 
 
 def test_the_deadline_day_itself_still_reminds_and_the_year_turns_over() -> None:
-    assert reporting_reminders(at(date(2026, 3, 20), 23), [DADIAN], 5)[0].facts["days_left"] == 0
-    due = reporting_reminders(at(date(2026, 12, 31)), [LONGGANG], 5)
-    assert due[0].facts["due_on"] == "2027-01-05" and due[0].facts["period"] == "2027-01"
+    assert reminders(at(date(2026, 3, 20), 23), [DADIAN], 5)[0].facts["days_left"] == 0
+    due = reminders(at(date(2026, 12, 31)), [LONGGANG], 5)
+    assert due[0].facts["due_on"] == "2027-01-05" and due[0].facts["period"] == "2026-12"
+
+
+def test_the_day_is_the_calendar_day_in_china_standard_time() -> None:
+    # 19 March 16:30 UTC is already 20 March 00:30 in Beijing: the community's report is due today.
+    due = reminders(datetime(2026, 3, 19, 16, 30, tzinfo=UTC), [DADIAN], 5)
+    assert [(r.facts["due_on"], r.facts["days_left"]) for r in due] == [("2026-03-20", 0)]
 
 
 @given(day=st.dates(min_value=date(2024, 1, 1), max_value=date(2030, 12, 31)), lead=st.integers(0, 27))
 def test_one_reminder_per_office_and_month_whatever_the_day(day: date, lead: int) -> None:
     for office in (DADIAN, LONGGANG):
-        due = reporting_reminders(at(day), [office], lead)
+        due = reminders(at(day), [office], lead)
         assert len(due) <= 1
         for reminder in due:
             due_on = date.fromisoformat(reminder.facts["due_on"])
             assert 0 <= (due_on - day).days <= lead
-            assert reminder.dedupe_key.endswith(f"{due_on:%Y-%m}")
+            assert reminder.dedupe_key.endswith(f"{reminder.facts['period']}/{due_on}")
+            assert (
+                CALENDAR.due_on(
+                    office.jurisdiction, office.level, *map(int, reminder.facts["period"].split("-"))
+                )
+                == due_on
+            )
 
 
 def key_case(**changes: object) -> CaseFacts:

@@ -1,7 +1,10 @@
 """Which reminders are due at an instant: pure functions of the clock and what notify knows.
 
-- Monthly reporting (seeds 000/001): a community reports by the 20th, a street by the 5th. Its office
-  is reminded from ``lead_days`` before the deadline until the deadline, once per month.
+- Monthly reporting: the shared reporting calendar (``contracts/reporting_calendar.py``, the one
+  reporting lists overdue offices by) says when each office's month is due: by default a community by
+  the 20th (seed 000), a street by the 5th of the following month (seed 001), or a jurisdiction's own
+  day for its subtree. The office is reminded from ``lead_days`` before the deadline until the
+  deadline, once per period and due day.
 - Key cases: a criminal case should be tried and funds returned within 2 years of police filing, is
   under leadership supervision (挂牌督办) from 3 years, and must be cleared by 5 years. The recipients of
   the case's place are reminded once per limit, from ``lead_days`` before it (or at once if it passed).
@@ -18,11 +21,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
+from contracts.reporting_calendar import ReportingCalendar
 from services.notify.domain.cases import CaseFacts
 from services.notify.domain.notice import BEIJING
 
-# Reporting deadline (day of month) by the level of the reporting office's jurisdiction.
-REPORTING_DAY: dict[str, int] = {"community": 20, "street": 5}
 KEY_CASE_LIMITS: tuple[tuple[str, str], ...] = (
     ("trial_and_return_by", "审结并清退资金期限（立案后2年）"),
     ("supervision_from", "挂牌督办期限（立案后3年）"),
@@ -78,37 +80,28 @@ class ReportingOffice:
     level: str
 
 
-def _deadline(today: date, day: int) -> date:
-    """This month's deadline, or next month's once this month's has passed."""
-    this_month = today.replace(day=day)
-    if this_month >= today:
-        return this_month
-    following = (today.replace(day=1) + timedelta(days=32)).replace(day=day)
-    return following
-
-
-def reporting_reminders(now: datetime, offices: Iterable[ReportingOffice], lead_days: int) -> list[Reminder]:
-    """Offices whose monthly report falls due within ``lead_days`` of ``now`` (Beijing date)."""
-    today = now.astimezone(BEIJING).date()
+def reporting_reminders(
+    now: datetime, offices: Iterable[ReportingOffice], lead_days: int, calendar: ReportingCalendar
+) -> list[Reminder]:
+    """Offices whose monthly report falls due within ``lead_days`` of ``now`` (a day of the calendar's
+    time zone), each for the month it reports."""
+    today = calendar.today(now)
     due: list[Reminder] = []
     for office in offices:
-        day = REPORTING_DAY.get(office.level)
-        if day is None:
+        upcoming = calendar.next_due(office.jurisdiction, office.level, today)
+        if upcoming is None or (upcoming.due_on - today).days > lead_days:
             continue
-        deadline = _deadline(today, day)
-        if (deadline - today).days > lead_days:
-            continue
-        period = f"{deadline:%Y-%m}"
         due.append(
             Reminder(
                 kind="reporting-deadline",
                 stream=f"reporting-deadline/{office.jurisdiction}",
-                dedupe_key=f"reporting-deadline/{office.recipient_id}/{period}",
+                # Period and day: a calendar moved to another day reminds of the new day once more.
+                dedupe_key=f"reporting-deadline/{office.recipient_id}/{upcoming.period}/{upcoming.due_on}",
                 jurisdiction=office.jurisdiction,
                 facts={
-                    "period": period,
-                    "due_on": deadline.isoformat(),
-                    "days_left": (deadline - today).days,
+                    "period": upcoming.period,
+                    "due_on": upcoming.due_on.isoformat(),
+                    "days_left": (upcoming.due_on - today).days,
                     "level": office.level,
                 },
                 recipients=(office.recipient_id,),
