@@ -15,6 +15,7 @@ from pydantic import BaseModel
 from contracts import api
 from contracts.events import EVENT_CLASSES
 from contracts.notices import Notice
+from contracts.reporting_calendar import ReportingCalendarData
 from contracts.reports import ReportSubmitted
 
 SCHEMA_DIR = Path(__file__).parent / "schemas"
@@ -40,6 +41,7 @@ def rendered_schemas() -> dict[str, str]:
         documents[f"event.{event_type}.v{version}.json"] = cls.model_json_schema()
     documents["notice.v1.json"] = Notice.model_json_schema()
     documents["report-submitted.v1.json"] = ReportSubmitted.model_json_schema()
+    documents["reporting-calendar.v1.json"] = ReportingCalendarData.model_json_schema()
     for model in API_MODELS:
         documents[f"api.{model.__name__}.json"] = model.model_json_schema()
     return {
