@@ -98,7 +98,7 @@ class NotifySettings(ServiceSettings):
         ge=0,
         le=27,
         validation_alias="CLUETRAIL_NOTIFY_REPORTING_LEAD_DAYS",
-        description="Days before a monthly reporting deadline (20th, 5th) the office is reminded",
+        description="Days before its monthly due day (reporting calendar) an office is reminded",
     )
     key_case_lead_days: int = Field(
         30,
