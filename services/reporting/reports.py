@@ -103,9 +103,9 @@ async def build_table(
     frozen = submitted.get(str(query.period))
     if frozen is not None and not query.live:
         return _frozen_table(registry, query, scope, frozen)
-    codes = subtree(registry, scope.root)
-    police = True if scope.police_only else None
     if query.table in LEDGER_TABLES:
+        codes = subtree(registry, scope.root)
+        police = True if scope.police_only else None
         where = reads.LedgerFilter(
             jurisdictions=codes,
             status=query.status,
@@ -118,18 +118,13 @@ async def build_table(
         rows = await reads.all_ledger_rows(conn, where, query.as_of)
         table = T.ledger_table(query.table, rows, registry)
     else:
-        cases, _ = await reads.table_cases(
-            conn,
-            codes,
-            police_only=scope.police_only,
-            sector=query.sector,
-            grade=query.grade,
-            status=query.status,
-            as_of=query.as_of,
-        )
-        table = await _period_table(conn, registry, query, scope, cases, now)
-        if query.table in ADJUSTABLE and submitted:
-            table.rows.extend(adjustment_rows(registry, query, scope, cases, submitted))
+        # One snapshot for the table and its adjustment rows.
+        async with reads.snapshot(conn, query.as_of):
+            table = await _period_table(conn, registry, query, scope, query.period, now)
+            if query.table in ADJUSTABLE and submitted:
+                table.rows.extend(await adjustment_rows(conn, registry, query, scope, submitted, now))
+            elif query.table == "cross_province" and submitted:
+                table.rows.extend(await register_adjustments(conn, registry, query, scope, submitted, now))
     table.meta.update(
         {
             "jurisdiction": scope.root,
@@ -176,12 +171,13 @@ def _figures(name: str) -> list[str]:
     return T.WORK_FIGURES if name == "work" else T.DISPOSAL_FIGURES
 
 
-def adjustment_rows(
+async def adjustment_rows(
+    conn: asyncpg.Connection,
     registry: JurisdictionRegistry,
     query: ReportQuery,
     scope: Scope,
-    cases: list[T.CaseRecord],
     submitted: dict[str, dict[str, Any]],
+    now: datetime,
 ) -> list[dict[str, Any]]:
     """Rows correcting earlier submitted months (上期调整): for each submitted month before this one, what its
     table counts now minus what was sent for it (its submission plus the adjustments later submissions
@@ -198,11 +194,7 @@ def adjustment_rows(
             if period_text < later_text < str(query.period):
                 sent.extend(r for r in _sent_rows(later, query.table) if r.get("adjusts") == period_text)
         reported = _sum_by(sent, key, label, figures)
-        now_table = (
-            T.work_statistics(cases, registry, scope.root, earlier)
-            if query.table == "work"
-            else (T.disposal_statistics(cases, registry, scope.root, earlier))
-        )
+        now_table = await _period_table(conn, registry, query, scope, earlier, now)
         current: dict[Any, dict[str, int]] = {}
         for row in now_table.rows:
             if row.get(key) is None and row.get(label) == "合计":
@@ -224,6 +216,77 @@ def adjustment_rows(
     return rows
 
 
+# What an adjustment row of the cross-province register says happened to a case's row of an earlier month.
+REGISTER_CHANGES = {"added": "补报", "changed": "更正", "withdrawn": "撤回"}
+# The cells of a register row that can change (the name comes from the clue; the number is the order).
+_REGISTER_CELLS = [c.key for c in T.CROSS_PROVINCE_COLUMNS if c.key not in ("no", "subject_name")] + [
+    "jurisdiction"
+]
+
+
+async def register_adjustments(
+    conn: asyncpg.Connection,
+    registry: JurisdictionRegistry,
+    query: ReportQuery,
+    scope: Scope,
+    submitted: dict[str, dict[str, Any]],
+    now: datetime,
+) -> list[dict[str, Any]]:
+    """Rows correcting the cross-province register of earlier submitted months: for each submitted month
+    before this one, every case whose row for that month now differs from what was sent for it (its
+    submission, then the adjustment rows later submissions carried, each replacing the case's row):
+    补报 (added: a case the month's register lacked), 更正 (changed: its row as it now stands) or 撤回
+    (withdrawn: no longer in that month's register; the row as it was sent)."""
+    rows: list[dict[str, Any]] = []
+    for period_text in sorted(p for p in submitted if p < str(query.period)):
+        earlier = Period.parse(period_text)
+        sent = {
+            r["case_id"]: r
+            for r in _sent_rows(submitted[period_text], query.table)
+            if r.get("adjusts") is None
+        }
+        for later_text in sorted(submitted):
+            if period_text < later_text < str(query.period):
+                for r in _sent_rows(submitted[later_text], query.table):
+                    if r.get("adjusts") != period_text:
+                        continue
+                    if r.get("adjustment") == "withdrawn":
+                        sent.pop(r["case_id"], None)
+                    else:
+                        sent[r["case_id"]] = r
+        current = {
+            r["case_id"]: r for r in (await _period_table(conn, registry, query, scope, earlier, now)).rows
+        }
+        changes: list[tuple[str, dict[str, Any]]] = []
+        for case_id in set(current) | set(sent):
+            was, now_row = sent.get(case_id), current.get(case_id)
+            if was is None and now_row is not None:
+                changes.append(("added", now_row))
+            elif was is not None and now_row is None:
+                changes.append(("withdrawn", was))
+            elif was is not None and now_row is not None and _cells(was) != _cells(now_row):
+                changes.append(("changed", now_row))
+        changes.sort(key=lambda change: (str(change[1]["reported_at"]), str(change[1]["case_id"])))
+        for change, row in changes:
+            name = row["subject_name"]
+            if row.get("adjusts") is not None:  # a withdrawn row last sent as an adjustment: its own name
+                name = name.split("）", 1)[1]
+            rows.append(
+                {
+                    **{k: v for k, v in row.items() if k not in ("adjusts", "adjustment")},
+                    "no": "调整",
+                    "adjusts": period_text,
+                    "adjustment": change,
+                    "subject_name": f"（{earlier.label}调整·{REGISTER_CHANGES[change]}）{name}",
+                }
+            )
+    return rows
+
+
+def _cells(row: dict[str, Any]) -> list[Any]:
+    return [row.get(key) for key in _REGISTER_CELLS]
+
+
 def _sum_by(
     rows: list[dict[str, Any]], key: str, label: str, figures: list[str]
 ) -> dict[Any, dict[str, int]]:
@@ -242,25 +305,55 @@ def _sent_rows(frozen: dict[str, Any], name: str) -> list[dict[str, Any]]:
     return next((t["rows"] for t in frozen["tables"] if t["name"] == name), [])
 
 
+# The only cases a table can list (reads.table_cases ``only``); work and disposal count every case.
+NARROWED = {"cross_province": "regions", "ageing": "filed", "no_fundraising": "reported"}
+
+
 async def _period_table(
     conn: asyncpg.Connection,
     registry: JurisdictionRegistry,
     query: ReportQuery,
     scope: Scope,
-    cases: list[T.CaseRecord],
+    period: Period,
     now: datetime,
 ) -> T.Table:
-    period, root = query.period, scope.root
-    if query.table == "work":
-        return T.work_statistics(cases, registry, root, period)
-    if query.table == "disposal":
-        return T.disposal_statistics(cases, registry, root, period)
-    if query.table == "cross_province":
-        return T.cross_province_register(cases, registry, root, period)
-    if query.table == "no_fundraising":
-        return T.no_fundraising_communities(cases, registry, root, period)
-    if query.table == "deadlines":
+    """``query.table`` of ``period`` computed from the projection (inside the caller's snapshot).
+
+    Work and disposal figures are summed by PostgreSQL over the month rows the projector keeps
+    (reads.work_groups / disposal_groups), and only the grouped result is rolled up here; the lists
+    replay the few cases they can contain. A version without month rows (an as-of projection built by
+    older code) replays every case: the same functions, the same figures."""
+    root, name = scope.root, query.table
+    if name == "deadlines":
         return T.deadlines(registry, root, period, await submitted_at(conn, period), now)
+    codes = subtree(registry, root)
+    if name in ("work", "disposal") and await reads.month_rows_kept(conn, query.as_of):
+        where = reads.CaseFilter(codes, scope.police_only, query.sector, query.grade, query.status)
+        if name == "work":
+            return T.work_table(
+                await reads.work_groups(conn, where, period, query.as_of), registry, root, period
+            )
+        groups = await reads.disposal_groups(conn, where, period, query.as_of)
+        return T.disposal_table(groups, registry, root, period)
+    cases, _ = await reads.table_cases(
+        conn,
+        codes,
+        police_only=scope.police_only,
+        sector=query.sector,
+        grade=query.grade,
+        status=query.status,
+        as_of=query.as_of,
+        only=NARROWED.get(name),
+        period=period,
+    )
+    if name == "work":
+        return T.work_statistics(cases, registry, root, period)
+    if name == "disposal":
+        return T.disposal_statistics(cases, registry, root, period)
+    if name == "cross_province":
+        return T.cross_province_register(cases, registry, root, period)
+    if name == "no_fundraising":
+        return T.no_fundraising_communities(cases, registry, root, period)
     # ageing: as at the end of the period, or now for the current month
     return T.ageing(cases, registry, root, min(period.end, now))
 

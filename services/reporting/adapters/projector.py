@@ -1,4 +1,5 @@
-"""Applies case events to one projection version: the ledger, the history and the grade counts.
+"""Applies case events to one projection version: the ledger, the history, the grade counts and each
+case's month rows (the state the work and disposal tables sum).
 
 The same code serves the live consumer (one event at a time, inside its batch transaction) and the
 rebuild (thousands of events per transaction): it loads the touched cases once, decides and folds in
@@ -19,6 +20,8 @@ from cluetrail.consume import Incoming
 from contracts.vocabulary import CaseStatus, ClueSource, Determination, Grade, Outcome
 from services.reporting.adapters.sqlfiles import queries
 from services.reporting.domain import ChainBroken, LedgerState, Step, chain_step, fold, grade_changes
+from services.reporting.domain.periods import Period
+from services.reporting.domain.tables import MONTH_FIGURES, CaseMonth, CaseRecord, Fact, case_months
 
 SQL = queries("projection")
 LEDGER_COLUMNS = tuple(f.name for f in fields(LedgerState))
@@ -43,6 +46,15 @@ _HISTORY_TYPES = (
     "uuid", "integer", "uuid", "text", "integer", "timestamptz", "timestamptz", "jsonb", "text", "text",
     "jsonb", "integer", "bigint", "text",
 )  # fmt: skip
+MONTH_COLUMNS = (
+    "case_id", "period", "present", "end_jurisdiction", "end_sector", "end_grade", "end_determination",
+    "end_open", "end_closed", "end_transferred", "end_accepted", "end_recovered_yuan", "clue_at",
+    "clue_amount_yuan", "clue_participants", *MONTH_FIGURES,
+)  # fmt: skip
+_MONTH_TYPES = (
+    "uuid", "text", "boolean", "text", "text", "text", "text", "boolean", "boolean", "boolean", "boolean",
+    "bigint", "timestamptz", "bigint", "bigint", *("bigint" for _ in MONTH_FIGURES),
+)  # fmt: skip
 
 
 def _write_changes_sql() -> str:
@@ -55,6 +67,8 @@ def _write_changes_sql() -> str:
     history_args = ", ".join(f"${n + i}::{kind}[]" for i, kind in enumerate(_HISTORY_TYPES, start=1))
     g = n + len(_HISTORY_TYPES)
     updates = ", ".join(f"{name} = EXCLUDED.{name}" for name in LEDGER_COLUMNS if name != "case_id")
+    month_args = ", ".join(f"${g + 3 + i}::{kind}[]" for i, kind in enumerate(_MONTH_TYPES, start=1))
+    month_updates = ", ".join(f"{name} = EXCLUDED.{name}" for name in MONTH_COLUMNS[2:])
     return (
         f"WITH ledger_rows AS (INSERT INTO ledger ({', '.join(LEDGER_COLUMNS)}) "
         f"SELECT * FROM unnest({ledger_args}) ON CONFLICT (case_id) DO UPDATE SET {updates}), "
@@ -62,7 +76,10 @@ def _write_changes_sql() -> str:
         f"SELECT * FROM unnest({history_args})), "
         f"grade_rows AS (INSERT INTO grade_counts (jurisdiction, grade, cases) "
         f"SELECT * FROM unnest(${g + 1}::text[], ${g + 2}::text[], ${g + 3}::bigint[]) "
-        "ON CONFLICT (jurisdiction, grade) DO UPDATE SET cases = grade_counts.cases + EXCLUDED.cases) "
+        "ON CONFLICT (jurisdiction, grade) DO UPDATE SET cases = grade_counts.cases + EXCLUDED.cases), "
+        f"month_rows AS (INSERT INTO case_months ({', '.join(MONTH_COLUMNS)}) "
+        f"SELECT * FROM unnest({month_args}) "
+        f"ON CONFLICT (case_id, period) DO UPDATE SET {month_updates}) "
         "SELECT 1"
     )
 
@@ -126,6 +143,35 @@ def _history_values(incoming: Incoming) -> tuple[object, ...]:
     )
 
 
+def _month_values(case_id: uuid.UUID, row: CaseMonth) -> tuple[object, ...]:
+    return (
+        case_id, row.period, row.present, row.jurisdiction, row.sector, row.grade, row.determination,
+        row.open, row.closed, row.transferred, row.accepted, row.recovered_yuan, row.clue_at,
+        row.clue_amount_yuan, row.clue_participants,
+        *(row.figures.get(key, 0) for key in MONTH_FIGURES),
+    )  # fmt: skip
+
+
+async def _month_rows(
+    conn: asyncpg.Connection, new_facts: dict[uuid.UUID, list[Fact]], known: set[uuid.UUID]
+) -> list[tuple[object, ...]]:
+    """The month rows to write for the cases that got ``new_facts``: each case is replayed from all its
+    facts (those already in the history, then the new ones), from the month of its earliest new fact on."""
+    earlier: dict[uuid.UUID, list[Fact]] = {}
+    stored = [case_id for case_id in new_facts if case_id in known]
+    if stored:
+        for h in await conn.fetch(SQL["case_facts"], stored):
+            earlier.setdefault(h["case_id"], []).append(
+                Fact(h["type"], h["occurred_at"], h["jurisdiction"], json.loads(h["payload"]))
+            )
+    out: list[tuple[object, ...]] = []
+    for case_id, facts in new_facts.items():
+        case = CaseRecord({"case_id": case_id}, (*earlier.get(case_id, ()), *facts))
+        since = min(Period.of(fact.occurred_at) for fact in facts)
+        out.extend(_month_values(case_id, row) for row in case_months(case, since))
+    return out
+
+
 def _columns(rows: Sequence[tuple[object, ...]], width: int) -> list[list[object]]:
     """Rows turned into one list per column, the shape ``unnest`` takes."""
     return [list(column) for column in zip(*rows, strict=True)] if rows else [[] for _ in range(width)]
@@ -143,6 +189,7 @@ async def apply_events(conn: asyncpg.Connection, events: Sequence[Incoming]) -> 
     recorded: dict[tuple[uuid.UUID, int], str] = {}  # hashes written in this call, not yet in the table
     history: list[tuple[object, ...]] = []
     grades: Counter[tuple[str, str]] = Counter()
+    new_facts: dict[uuid.UUID, list[Fact]] = {}
     for incoming in events:
         event = incoming.event
         state = states.get(event.case_id)
@@ -163,18 +210,24 @@ async def apply_events(conn: asyncpg.Connection, events: Sequence[Incoming]) -> 
         states[event.case_id] = folded
         recorded[(event.case_id, event.seq)] = event.hash
         history.append(_history_values(incoming))
+        new_facts.setdefault(event.case_id, []).append(
+            Fact(event.type, event.occurred_at, event.jurisdiction, incoming.document["payload"])
+        )
         result.applied += 1
     changed = [_ledger_values(state) for case_id, state in states.items() if before.get(case_id) is not state]
+    # Read the stored facts before this call's history rows are written.
+    months = await _month_rows(conn, new_facts, set(before))
     if len(history) >= COPY_THRESHOLD:
         await conn.copy_records_to_table("history", records=history, columns=HISTORY_COLUMNS)
         history = []
     counts = [(j, g, n) for (j, g), n in sorted(grades.items()) if n != 0]
-    if changed or history or counts:
+    if changed or history or counts or months:
         await conn.execute(
             WRITE_CHANGES,
             *_columns(changed, len(LEDGER_COLUMNS)),
             *_columns(history, len(HISTORY_COLUMNS)),
             *_columns(counts, 3),
+            *_columns(months, len(MONTH_COLUMNS)),
         )
     return result
 

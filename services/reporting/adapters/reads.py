@@ -17,7 +17,8 @@ import asyncpg
 
 from services.reporting.adapters.sqlfiles import queries
 from services.reporting.adapters.versions import readable_schema, use_schema
-from services.reporting.domain.tables import CaseRecord, Fact
+from services.reporting.domain.periods import Period
+from services.reporting.domain.tables import DISPOSAL_FIGURES, WORK_FIGURES, CaseRecord, Fact
 
 SQL = queries("reads")
 
@@ -116,12 +117,20 @@ async def table_cases(
     grade: str | None = None,
     status: str | None = None,
     as_of: str | None = None,
+    only: str | None = None,
+    period: Period | None = None,
 ) -> tuple[list[CaseRecord], str]:
-    """The cases a table is computed from, each with its facts; and the schema they were read from."""
+    """The cases a table is computed from, each with its facts; and the schema they were read from.
+
+    ``only`` narrows them to a superset of the cases one table can list (table_cases in reads.sql), so
+    the table computed from them is the one computed from all: 'regions', 'filed', or 'reported' (clue
+    in ``period``)."""
+    start, end = (period.start, period.end) if period is not None else (None, None)
     async with snapshot(conn, as_of) as schema:
         rows = await conn.fetch(
-            SQL["table_cases"], jurisdictions, True if police_only else None, sector, grade, status
-        )
+            SQL["table_cases"],
+            jurisdictions, True if police_only else None, sector, grade, status, only, start, end,
+        )  # fmt: skip
         history = await conn.fetch(SQL["table_history"], [r["case_id"] for r in rows])
     facts: dict[uuid.UUID, list[Fact]] = {}
     for h in history:
@@ -130,3 +139,55 @@ async def table_cases(
         )
     # The list columns stay JSON text here: no table reads them, and decoding them is most of the cost.
     return [CaseRecord(dict(r), tuple(facts.get(r["case_id"], ()))) for r in rows], schema
+
+
+@dataclass(frozen=True)
+class CaseFilter:
+    """Which cases a table counts (as ``table_cases``): ever in the subtree ``jurisdictions`` (None: all),
+    and by their current ledger row, sent to the police, of a sector, grade or status."""
+
+    jurisdictions: list[str] | None
+    police_only: bool = False
+    sector: str | None = None
+    grade: str | None = None
+    status: str | None = None
+
+    def parameters(self) -> tuple[object, ...]:
+        police = True if self.police_only else None
+        return (self.jurisdictions, police, self.sector, self.grade, self.status)
+
+
+async def month_rows_kept(conn: asyncpg.Connection, as_of: str | None = None) -> bool:
+    """Whether the version read keeps month rows (as-of projections built by older code do not)."""
+    async with snapshot(conn, as_of):
+        return bool(await conn.fetchval(SQL["has_case_months"]))
+
+
+async def work_groups(
+    conn: asyncpg.Connection, where: CaseFilter, period: Period, as_of: str | None = None
+) -> list[tuple[str, dict[str, int]]]:
+    """The work figures of ``period`` summed by PostgreSQL per place at the period's end."""
+    async with snapshot(conn, as_of):
+        rows = await conn.fetch(SQL["work_groups"], *where.parameters(), str(period))
+    return [(r["jurisdiction"], {key: int(r[key] or 0) for key in WORK_FIGURES}) for r in rows]
+
+
+async def disposal_groups(
+    conn: asyncpg.Connection, where: CaseFilter, period: Period, as_of: str | None = None
+) -> list[tuple[str, str, dict[str, int]]]:
+    """The disposal figures of ``period`` summed by PostgreSQL per place, sector, grade and determination
+    at the period's end."""
+    async with snapshot(conn, as_of):
+        rows = await conn.fetch(
+            SQL["disposal_groups"], *where.parameters(), str(period), period.start, period.end
+        )
+    out = []
+    for r in rows:
+        figures = dict.fromkeys(DISPOSAL_FIGURES, 0)
+        for key in ("total", "new", "to_police", "police_accepted", "closed", "open", "amount_yuan",
+                    "participants", "recovered_yuan"):  # fmt: skip
+            figures[key] = int(r[key] or 0)
+        figures[f"grade_{r['grade']}"] = figures["total"]
+        figures[f"det_{r['determination']}" if r["determination"] else "det_none"] = figures["total"]
+        out.append((r["jurisdiction"], r["sector"], figures))
+    return out

@@ -40,12 +40,22 @@ SELECT jurisdiction, grade, cases FROM grade_counts WHERE cases <> 0 ORDER BY ju
 -- name: table_cases
 -- The cases a table is computed from: those that ever belonged to the subtree (NULL: all; the table
 -- places each where it stood at the end of its period), optionally only those sent to the police.
+-- $6 narrows them to the only cases a table can list (NULL: all): 'regions' those with another region
+-- involved (the cross-province register), 'filed' those ever sent to the police or flagged with a
+-- criminal filing (ageing), 'reported' those whose clue occurred in [$7, $8) (no-fundraising figures).
 SELECT * FROM ledger
 WHERE ($1::text[] IS NULL OR case_id IN (SELECT case_id FROM history WHERE jurisdiction = ANY($1::text[])))
   AND ($2::boolean IS NULL OR transferred_to_police = $2)
   AND ($3::text IS NULL OR sector = $3)
   AND ($4::text IS NULL OR grade = $4)
   AND ($5::text IS NULL OR status = $5)
+  AND ($6::text IS NULL
+       OR ($6 = 'regions' AND jsonb_array_length(regions_involved) > 0)
+       OR ($6 = 'filed' AND case_id IN (
+               SELECT case_id FROM history
+               WHERE type IN ('escalated', 'police-accepted', 'key-case-flagged')))
+       OR ($6 = 'reported' AND case_id IN (
+               SELECT case_id FROM history WHERE seq = 1 AND occurred_at >= $7 AND occurred_at < $8)))
 ORDER BY reported_at, case_id;
 
 -- name: table_history
@@ -55,3 +65,65 @@ SELECT case_id, seq, type, occurred_at, jurisdiction,
                - 'summary' - 'detail' - 'reason' - 'note' AS payload
 FROM history
 WHERE case_id = ANY($1::uuid[]) ORDER BY case_id, seq;
+
+-- name: has_case_months
+-- Whether this version keeps month rows (an as-of projection built by older code does not).
+SELECT to_regclass('case_months') IS NOT NULL;
+
+-- name: work_groups
+-- The work statistics of period $6, summed per place at its end: each chosen case (filters as in
+-- table_cases) counted from its latest month row up to $6; its figures count only if that row is of $6.
+WITH chosen AS (
+    SELECT case_id FROM ledger
+    WHERE ($1::text[] IS NULL OR case_id IN (SELECT case_id FROM history WHERE jurisdiction = ANY($1::text[])))
+      AND ($2::boolean IS NULL OR transferred_to_police = $2)
+      AND ($3::text IS NULL OR sector = $3)
+      AND ($4::text IS NULL OR grade = $4)
+      AND ($5::text IS NULL OR status = $5)
+), at_end AS (
+    SELECT DISTINCT ON (m.case_id) m.*
+    FROM case_months m JOIN chosen USING (case_id)
+    WHERE m.period <= $6
+    ORDER BY m.case_id, m.period DESC
+), this_month AS (
+    SELECT * FROM at_end WHERE present AND period = $6
+)
+SELECT end_jurisdiction AS jurisdiction,
+       sum(new_clues) AS new_clues, sum(from_grid) AS from_grid, sum(from_public) AS from_public,
+       sum(from_monitoring) AS from_monitoring, sum(from_referral) AS from_referral,
+       sum(participants) AS participants, sum(amount_yuan) AS amount_yuan, sum(determined) AS determined,
+       sum(measures) AS measures, sum(to_police) AS to_police, sum(police_accepted) AS police_accepted,
+       sum(closed) AS closed, sum(recovered_yuan) AS recovered_yuan, sum(rewards_yuan) AS rewards_yuan,
+       0 AS open_at_end
+FROM this_month GROUP BY end_jurisdiction
+UNION ALL
+SELECT end_jurisdiction, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, count(*)
+FROM at_end WHERE present AND end_open GROUP BY end_jurisdiction;
+
+-- name: disposal_groups
+-- The disposal table of period $6 ($7 <= t < $8), per place, sector, grade and determination at its end.
+WITH chosen AS (
+    SELECT case_id FROM ledger
+    WHERE ($1::text[] IS NULL OR case_id IN (SELECT case_id FROM history WHERE jurisdiction = ANY($1::text[])))
+      AND ($2::boolean IS NULL OR transferred_to_police = $2)
+      AND ($3::text IS NULL OR sector = $3)
+      AND ($4::text IS NULL OR grade = $4)
+      AND ($5::text IS NULL OR status = $5)
+), at_end AS (
+    SELECT DISTINCT ON (m.case_id) m.*
+    FROM case_months m JOIN chosen USING (case_id)
+    WHERE m.period <= $6
+    ORDER BY m.case_id, m.period DESC
+)
+SELECT end_jurisdiction AS jurisdiction, coalesce(end_sector, 'unspecified') AS sector,
+       coalesce(end_grade, 'ungraded') AS grade, end_determination AS determination,
+       count(*) AS total,
+       count(*) FILTER (WHERE clue_at >= $7 AND clue_at < $8) AS new,
+       count(*) FILTER (WHERE end_transferred) AS to_police,
+       count(*) FILTER (WHERE end_accepted) AS police_accepted,
+       count(*) FILTER (WHERE end_closed) AS closed,
+       count(*) FILTER (WHERE end_open) AS open,
+       sum(clue_amount_yuan) AS amount_yuan, sum(clue_participants) AS participants,
+       sum(end_recovered_yuan) AS recovered_yuan
+FROM at_end WHERE present
+GROUP BY 1, 2, 3, 4;

@@ -86,3 +86,40 @@ CREATE TABLE consumer_positions (
     updated_at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (consumer, topic, partition)
 );
+
+-- Each case at the end of every month in which one of its facts occurred, with that month's work
+-- figures (services/reporting/domain/tables.py: CaseMonth), written by the projector with the ledger.
+-- A month's work and disposal tables sum each case's latest row up to that month (GROUP BY here, the
+-- roll-up along the jurisdiction tree on the grouped result).
+CREATE TABLE case_months (
+    case_id               uuid    NOT NULL,
+    period                text    NOT NULL,  -- YYYY-MM, China Standard Time
+    present               boolean NOT NULL,
+    end_jurisdiction      text,
+    end_sector            text,
+    end_grade             text,
+    end_determination     text,
+    end_open              boolean NOT NULL,
+    end_closed            boolean NOT NULL,
+    end_transferred       boolean NOT NULL,
+    end_accepted          boolean NOT NULL,
+    end_recovered_yuan    bigint  NOT NULL,
+    clue_at               timestamptz,
+    clue_amount_yuan      bigint  NOT NULL,
+    clue_participants     bigint  NOT NULL,
+    new_clues             integer NOT NULL,
+    from_grid             integer NOT NULL,
+    from_public           integer NOT NULL,
+    from_monitoring       integer NOT NULL,
+    from_referral         integer NOT NULL,
+    participants          bigint  NOT NULL,
+    amount_yuan           bigint  NOT NULL,
+    determined            integer NOT NULL,
+    measures              integer NOT NULL,
+    to_police             integer NOT NULL,
+    police_accepted       integer NOT NULL,
+    closed                integer NOT NULL,
+    recovered_yuan        bigint  NOT NULL,
+    rewards_yuan          bigint  NOT NULL,
+    PRIMARY KEY (case_id, period)
+);
