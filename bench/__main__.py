@@ -4,7 +4,10 @@ Figures, all measured in this run on fresh topics and databases:
 - raw aiokafka read rate of the case topic (baseline) vs. the reporting projection rebuild rate;
 - raw PostgreSQL COPY rate (baseline) vs. the same rebuild rate;
 - raw aiokafka send-and-wait (acks=all) at a fixed concurrency (baseline) vs. intake's HTTP rate and
-  p50/p99 latency at the same concurrency.
+  p50/p99 latency at the same concurrency;
+- a plain PostgreSQL SELECT of the ledger and history rows of N cases under one city (baseline) vs. the
+  work statistics table (工作情况统计表) of that city computed by the reporting service's code, at 20,000
+  and 50,000 cases.
 """
 
 from __future__ import annotations
@@ -18,16 +21,20 @@ import sys
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from functools import partial
 from pathlib import Path
 
 import asyncpg
 import httpx
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaProducer, ConsumerRecord
 from aiokafka.admin import AIOKafkaAdminClient
 from rich.console import Console
 from rich.table import Table
 
-from cluetrail.db import ensure_database
+from cluetrail.consume import decode_record
+from cluetrail.db import ensure_database, migrate
 from cluetrail.demo import demo_clues
 from cluetrail.ids import new_receipt_code, receipt_digest
 from cluetrail.kafka import ensure_topics, read_log
@@ -42,16 +49,22 @@ from contracts.events import (
     event_bytes,
     seal_event,
 )
+from contracts.jurisdictions import default_registry
+from services.reporting.adapters.projector import apply_events
+from services.reporting.adapters.sqlfiles import SQL_FOLDER
+from services.reporting.adapters.versions import ensure_active_projection, use_active_projection
+from services.reporting.domain.periods import CST, Period
 from services.reporting.rebuild import progress_bar, rebuild
+from services.reporting.reports import ReportQuery, Scope, build_table
 from services.reporting.settings import ReportingSettings
 
 console = Console(width=150)
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def sealed_case_events(cases: int) -> list[tuple[bytes, bytes]]:
+def sealed_case_events(cases: int, places: list[str] | None = None) -> list[tuple[bytes, bytes]]:
     """(key, value) pairs: each case a clue-reported and an assessed event, chained."""
-    clues = demo_clues(min(cases, 500), seed=7)
+    clues = demo_clues(min(cases, 500), seed=7, jurisdictions=places)
     records = []
     for index in range(cases):
         clue = clues[index % len(clues)]
@@ -141,6 +154,90 @@ async def rebuild_rate(events: int) -> float:
         summary = await rebuild(settings, progress)
     assert summary.applied == events, f"rebuild applied {summary.applied} of {events} events"
     return events / (time.perf_counter() - started)
+
+
+TABLE_CITY = "340100"  # 合肥市: every bench case of the table figures is placed under it
+TABLE_SIZES = (20_000, 50_000)
+
+
+@dataclass
+class TableCost:
+    """Seconds (median of three) to read N cases' rows with a plain SELECT and to compute the work table."""
+
+    cases: int
+    select_s: float
+    table_s: float
+    rows: int
+
+
+async def _median_seconds(call: Callable[[], Awaitable[object]], times: int = 3) -> float:
+    samples = []
+    for _ in range(times):
+        started = time.perf_counter()
+        await call()
+        samples.append(time.perf_counter() - started)
+    return statistics.median(samples)
+
+
+async def table_costs(settings: CommonSettings, sizes: tuple[int, ...] = TABLE_SIZES) -> list[TableCost]:
+    """Project cases under one city with the consumer's code (apply_events, batches of 2,000 events),
+    then time, at each size, a plain SELECT of the ledger and history rows of those cases (the baseline)
+    and the work statistics table of the city for this month, as the API computes it."""
+    registry = default_registry()
+    places = [
+        j.code
+        for j in registry.all()
+        if j.level in ("community", "street") and registry.is_within(j.code, TABLE_CITY)
+    ]
+    records = sealed_case_events(max(sizes), places)
+    dsn = settings.database_for("benchtables")
+    await ensure_database(dsn)
+    conn = await asyncpg.connect(dsn)
+    period = Period.of(datetime.now(CST))
+    out = []
+    try:
+        await migrate(conn, SQL_FOLDER)
+        await ensure_active_projection(conn)
+        done = 0
+        for size in sizes:
+            pending = records[done * 2 : size * 2]
+            for start in range(0, len(pending), 2_000):
+                chunk = [
+                    decode_record(
+                        ConsumerRecord(
+                            "bench", 0, done * 2 + start + i, 0, 0, key, value, None, 36, len(value), []
+                        )
+                    )
+                    for i, (key, value) in enumerate(pending[start : start + 2_000])
+                ]
+                async with conn.transaction():
+                    await use_active_projection(conn)
+                    await apply_events(conn, chunk)
+            done = size
+            await conn.execute("ANALYZE")
+
+            async def plain_select() -> None:
+                async with conn.transaction(isolation="repeatable_read", readonly=True):
+                    await use_active_projection(conn)
+                    await conn.fetch("SELECT * FROM ledger")
+                    await conn.fetch(
+                        "SELECT case_id, seq, type, occurred_at, jurisdiction, payload FROM history"
+                    )
+
+            work = await build_table(conn, registry, ReportQuery("work", period), Scope(TABLE_CITY))
+            assert work.rows[0]["new_clues"] == size, (work.rows[0], size)
+            query = ReportQuery("work", period)
+            out.append(
+                TableCost(
+                    size,
+                    await _median_seconds(plain_select),
+                    await _median_seconds(partial(build_table, conn, registry, query, Scope(TABLE_CITY))),
+                    len(work.rows),
+                )
+            )
+    finally:
+        await conn.close()
+    return out
 
 
 def percentile(samples: list[float], q: int) -> float:
@@ -263,6 +360,8 @@ async def main(events: int, requests: int, concurrency: int) -> None:
         read_rate, read_count = await raw_read_rate(settings)
         copy_rate = await raw_copy_rate(settings, records)
         rebuild_per_second = await rebuild_rate(read_count)
+        console.print(f"projecting {max(TABLE_SIZES):,} cases under {TABLE_CITY} for the table figures…")
+        tables = await table_costs(settings)
         base_rate, base_lat = await raw_send_and_wait(settings, records[: max(requests, 1)], concurrency)
         intake_rate, intake_lat = await intake_load(settings, env, requests, concurrency)
     finally:
@@ -297,6 +396,21 @@ async def main(events: int, requests: int, concurrency: int) -> None:
         f"{percentile(intake_lat, 99) * 1000:.1f}",
         f"{intake_rate / base_rate:.2f} of C",
     )
+    for cost in tables:
+        table.add_row(
+            f"plain SELECT of ledger + history rows, {cost.cases:,} cases (baseline D)",
+            f"{1 / cost.select_s:,.2f}",
+            f"{cost.select_s * 1000:.0f}",
+            "",
+            "1.00",
+        )
+        table.add_row(
+            f"work table of {TABLE_CITY}, {cost.cases:,} cases ({cost.rows} rows)",
+            f"{1 / cost.table_s:,.2f}",
+            f"{cost.table_s * 1000:.0f}",
+            "",
+            f"{cost.table_s / cost.select_s:.2f}x the time of D",
+        )
     console.print(table)
 
 
