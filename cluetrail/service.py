@@ -19,7 +19,6 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
-from fastapi.routing import APIRoute
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaRouter
 from faststream.kafka.annotations import KafkaMessage
@@ -97,14 +96,8 @@ def install_error_handlers(app: FastAPI) -> None:
 def document_problems(app: FastAPI) -> None:
     """Make the app's OpenAPI document say what its error handlers send: every 4xx/5xx body is a
     ProblemDetail (FastAPI would document its own validation-error shape for 422), and an operation
-    whose JSON body FastAPI parses documents the 400 FastAPI answers when the body is not even text."""
+    that takes a body documents the 400 FastAPI answers when the body is not even text."""
     generate = app.openapi
-    parses_body = {
-        (route.path, method.lower())
-        for route in app.routes
-        if isinstance(route, APIRoute) and route.body_field is not None
-        for method in route.methods or ()
-    }
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is not None:
@@ -115,10 +108,10 @@ def document_problems(app: FastAPI) -> None:
             ref_template="#/components/schemas/{model}"
         )
         problem = {"application/json": {"schema": {"$ref": "#/components/schemas/ProblemDetail"}}}
-        for path, operations in document.get("paths", {}).items():
-            for method, operation in operations.items():
+        for operations in document.get("paths", {}).values():
+            for operation in operations.values():
                 responses = operation.setdefault("responses", {})
-                if (path, method) in parses_body:
+                if "requestBody" in operation:
                     responses.setdefault("400", {"description": "The body is not readable JSON text"})
                 for status, response in responses.items():
                     declared = json.dumps(response.get("content", {}))
