@@ -119,6 +119,10 @@ def http_router(settings: IntakeSettings, registry: JurisdictionRegistry) -> API
         "/clues",
         status_code=202,
         response_model=ClueAccepted,
+        responses={
+            413: {"description": "The body exceeds the configured size limit"},
+            503: {"description": "Stored, but Kafka did not acknowledge in time; retry with the same key"},
+        },
         openapi_extra={
             "requestBody": {"required": True, "content": {"application/json": {"schema": submission_schema}}}
         },
@@ -164,7 +168,14 @@ def http_router(settings: IntakeSettings, registry: JurisdictionRegistry) -> API
                     await publish_stored(rt, conn, stored, settings.publish_timeout_seconds)
         return _accepted(stored)
 
-    @router.get("/receipts/{receipt_code}", response_model=ReceiptStatus)
+    @router.get(
+        "/receipts/{receipt_code}",
+        response_model=ReceiptStatus,
+        responses={
+            400: {"description": "Not a receipt code (length, alphabet or check symbol)"},
+            404: {"description": "No case has this receipt code"},
+        },
+    )
     async def receipt_status(
         receipt_code: str, conn: Annotated[asyncpg.Connection, Depends(connection)]
     ) -> ReceiptStatus:

@@ -1,0 +1,80 @@
+"""Regression tests for what the API fuzzing (test_api_fuzz.py) found: odd input is refused with a 4xx
+and a reason, never a 500; every refusal's status is documented in the service's OpenAPI document; and
+its body is the documented ProblemDetail."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import httpx
+import pytest
+
+from cluetrail.ids import new_receipt_code
+from contracts.api import ProblemDetail
+from tests.harness import Stack
+
+pytestmark = pytest.mark.integration
+
+PROBLEM_REF = "#/components/schemas/ProblemDetail"
+
+
+def documented(stack: Stack, service: str, method: str, path: str) -> dict[str, Any]:
+    """The responses the running service documents for one operation, by status."""
+    with stack.client(service) as client:
+        document = client.get("/openapi.json").json()
+    responses: dict[str, Any] = document["paths"][path][method]["responses"]
+    return responses
+
+
+def assert_refusal(
+    stack: Stack, service: str, method: str, path: str, answer: httpx.Response, status: int
+) -> ProblemDetail:
+    """``answer`` refuses with ``status``, which the operation documents with a ProblemDetail body."""
+    assert answer.status_code == status, answer.text
+    responses = documented(stack, service, method, path)
+    assert str(status) in responses, f"{status} not documented for {method.upper()} {path}"
+    schema = responses[str(status)]["content"]["application/json"]["schema"]
+    assert schema == {"$ref": PROBLEM_REF}
+    problem = ProblemDetail.model_validate(answer.json())
+    assert problem.detail
+    return problem
+
+
+def test_an_invalid_body_is_refused_with_the_documented_problem_shape(stack: Stack) -> None:
+    """422 used to be documented as FastAPI's validation error (detail: a list) while the services send
+    a reason (detail: text) and per-field errors."""
+    token = stack.token("district_lead_officer", "340102", subject="refusals-lead")
+    with stack.client("triage", token=token) as triage:
+        answer = triage.post(f"/v1/cases/{uuid.uuid4()}/close", json={"recovered_amount_yuan": "many"})
+    problem = assert_refusal(stack, "triage", "post", "/v1/cases/{case_id}/close", answer, 422)
+    assert {"outcome", "summary", "recovered_amount_yuan"} <= {e["field"] for e in problem.errors}
+    with stack.client("triage") as triage:
+        document = triage.get("/openapi.json").json()
+    assert "HTTPValidationError" not in str(document)
+
+
+def test_a_body_that_is_not_text_is_refused_with_a_documented_400(stack: Stack) -> None:
+    """FastAPI answers 400 when a JSON body is not even UTF-8; the operations did not document it."""
+    with stack.client("reporting", token=stack.token("district_lead_officer", "340102")) as reporting:
+        answer = reporting.post(
+            "/v1/reports/submissions", content=b"\xff\xfe{", headers={"Content-Type": "application/json"}
+        )
+    assert_refusal(stack, "reporting", "post", "/v1/reports/submissions", answer, 400)
+
+
+def test_a_malformed_receipt_code_and_an_unknown_one_are_documented_refusals(stack: Stack) -> None:
+    with stack.client("intake") as intake:
+        malformed = intake.get("/v1/receipts/0")
+        unknown = intake.get(f"/v1/receipts/{new_receipt_code()}")
+    path = "/v1/receipts/{receipt_code}"
+    assert "receipt code" in assert_refusal(stack, "intake", "get", path, malformed, 400).detail
+    assert_refusal(stack, "intake", "get", path, unknown, 404)
+
+
+def test_an_oversized_clue_is_a_documented_refusal(stack: Stack) -> None:
+    with stack.client("intake") as intake:
+        answer = intake.post(
+            "/v1/clues", content=b"{" + b" " * 2_000_000 + b"}", headers={"Content-Type": "application/json"}
+        )
+    assert_refusal(stack, "intake", "post", "/v1/clues", answer, 413)
