@@ -78,3 +78,19 @@ def test_an_oversized_clue_is_a_documented_refusal(stack: Stack) -> None:
             "/v1/clues", content=b"{" + b" " * 2_000_000 + b"}", headers={"Content-Type": "application/json"}
         )
     assert_refusal(stack, "intake", "post", "/v1/clues", answer, 413)
+
+
+@pytest.mark.parametrize("period", ["0000-01", "9999-12"])
+def test_a_period_outside_any_reporting_year_is_refused_not_a_server_error(stack: Stack, period: str) -> None:
+    """Submitting month 0000-01 answered 500: the month's start is not a representable instant."""
+    with stack.client("reporting", token=stack.token("district_lead_officer", "3704GX")) as reporting:
+        submitted = reporting.post("/v1/reports/submissions", json={"period": period})
+        table = reporting.get("/v1/reports/ledger", params={"period": period})
+        recorded = reporting.get(f"/v1/reports/submissions/3704GX/{period}")
+    for answer, method, path in (
+        (submitted, "post", "/v1/reports/submissions"),
+        (table, "get", "/v1/reports/{table}"),
+        (recorded, "get", "/v1/reports/submissions/{jurisdiction}/{period}"),
+    ):
+        problem = assert_refusal(stack, "reporting", method, path, answer, 422)
+        assert "outside the years" in problem.detail

@@ -17,6 +17,9 @@ from contracts.reporting_calendar import ReportingCalendar, default_calendar
 
 CST = timezone(timedelta(hours=8), "CST")
 _PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+# Months a case can be reported in; the bounds also keep every instant derived from a period (its
+# deadlines, ageing years back, the month after) within what datetime can represent.
+FIRST_YEAR, LAST_YEAR = 1900, 2999
 # The calendar of this process: set once at start-up (``use_calendar``), the bundled one until then.
 _calendar: ReportingCalendar | None = None
 
@@ -33,7 +36,10 @@ class Period:
         match = _PERIOD.match(text)
         if match is None:
             raise ValueError(f"period {text!r} is not YYYY-MM")
-        return cls(int(match.group(1)), int(match.group(2)))
+        year = int(match.group(1))
+        if not FIRST_YEAR <= year <= LAST_YEAR:
+            raise ValueError(f"period {text!r} is outside the years {FIRST_YEAR}-{LAST_YEAR}")
+        return cls(year, int(match.group(2)))
 
     @classmethod
     def of(cls, instant: datetime) -> Period:
