@@ -17,7 +17,11 @@ from hypothesis import strategies as st
 
 from contracts.jurisdictions import LEVEL_ORDER, default_registry
 from contracts.reporting_calendar import CalendarError, ReportingCalendar, default_calendar
+from services.notify.app import create_app as notify_app
+from services.notify.settings import NotifySettings
+from services.reporting.app import create_app as reporting_app
 from services.reporting.domain.periods import CST, Period, deadline, is_overdue, use_calendar
+from services.reporting.settings import ReportingSettings
 
 REGISTRY = default_registry()
 BUNDLED = json.loads(
@@ -179,3 +183,19 @@ def test_reporting_reads_deadlines_and_overdue_items_from_the_installed_calendar
         assert is_overdue(due, False, datetime(2026, 11, 10, 16, 0, tzinfo=CST) + timedelta(hours=8))
         assert not is_overdue(due, True, datetime(2027, 1, 1, tzinfo=CST))
     assert deadline(october, "street", XINGREN) == date(2026, 11, 5)
+
+
+@pytest.mark.parametrize("service", ["notify", "reporting"])
+def test_both_services_refuse_to_start_on_a_bad_calendar_naming_the_entry(
+    service: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "reporting-calendar.json"
+    path.write_text(
+        json.dumps({**BUNDLED, "overrides": [{"jurisdiction": LONGGANG, "levels": {"district": None}}]}),
+        encoding="utf-8",
+    )
+    with pytest.raises(CalendarError, match=r"override 0 \(340102L01\): .*no district level"):
+        if service == "notify":
+            notify_app(NotifySettings(reporting_calendar_file=path))
+        else:
+            reporting_app(ReportingSettings(reporting_calendar_file=path))
