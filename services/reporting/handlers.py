@@ -80,6 +80,13 @@ AsOf = Annotated[
     Query(description="Read an as-of projection instead of the live one: its schema name or its instant"),
 ]
 Reader = Annotated[Principal, Depends(current_principal)]
+# Refusals the routes document; their bodies are ProblemDetail (cluetrail.service.document_problems).
+Responses = dict[int | str, dict[str, Any]]
+UNAUTHENTICATED: Responses = {401: {"description": "No valid access token"}}
+REFUSED: Responses = {
+    403: {"description": "Outside your jurisdiction, or not for your role; says nothing more"}
+}
+UNKNOWN_CASE: Responses = {404: {"description": "No such case in your part of the ledger"}}
 Connection = Annotated[asyncpg.Connection, Depends(connection)]
 
 
@@ -110,7 +117,7 @@ def http_router(registry: JurisdictionRegistry) -> APIRouter:
             raise NotFound(f"case {case_id} is not in the ledger", rule="reporting.case")
         return row
 
-    @router.get("/cases", response_model=LedgerPage)
+    @router.get("/cases", response_model=LedgerPage, responses={**UNAUTHENTICATED, **REFUSED})
     async def list_cases(
         conn: Connection,
         principal: Reader,
@@ -144,13 +151,13 @@ def http_router(registry: JurisdictionRegistry) -> APIRouter:
             items=[LedgerRow.model_validate(r) for r in rows], total=total, offset=offset, limit=limit
         )
 
-    @router.get("/cases/{case_id}", response_model=LedgerRow)
+    @router.get("/cases/{case_id}", response_model=LedgerRow, responses={**UNAUTHENTICATED, **UNKNOWN_CASE})
     async def get_case(
         case_id: uuid.UUID, conn: Connection, principal: Reader, as_of: AsOf = None
     ) -> LedgerRow:
         return LedgerRow.model_validate(await readable_case(conn, principal, case_id, as_of))
 
-    @router.get("/cases/{case_id}/ledger")
+    @router.get("/cases/{case_id}/ledger", responses={**UNAUTHENTICATED, **UNKNOWN_CASE})
     async def get_case_columns(
         case_id: uuid.UUID, conn: Connection, principal: Reader, as_of: AsOf = None
     ) -> dict[str, Any]:
@@ -158,7 +165,11 @@ def http_router(registry: JurisdictionRegistry) -> APIRouter:
         row = await readable_case(conn, principal, case_id, as_of)
         return ledger_table("ledger", [row], registry).rows[0]
 
-    @router.get("/cases/{case_id}/history", response_model=list[HistoryEntry])
+    @router.get(
+        "/cases/{case_id}/history",
+        response_model=list[HistoryEntry],
+        responses={**UNAUTHENTICATED, **UNKNOWN_CASE},
+    )
     async def get_history(
         case_id: uuid.UUID, conn: Connection, principal: Reader, as_of: AsOf = None
     ) -> list[HistoryEntry]:
@@ -167,7 +178,7 @@ def http_router(registry: JurisdictionRegistry) -> APIRouter:
         entries = await reads.case_history(conn, case_id, as_of)
         return [HistoryEntry.model_validate(e) for e in entries]
 
-    @router.get("/stats/grades")
+    @router.get("/stats/grades", responses={**UNAUTHENTICATED, **REFUSED})
     async def grade_counts(
         conn: Connection, principal: Reader, as_of: AsOf = None
     ) -> list[dict[str, object]]:
@@ -201,7 +212,11 @@ def http_router(registry: JurisdictionRegistry) -> APIRouter:
         )
         return await build_tables(conn, registry, query, scope)
 
-    @router.post("/reports/submissions", status_code=202)
+    @router.post(
+        "/reports/submissions",
+        status_code=202,
+        responses={**UNAUTHENTICATED, **REFUSED, 409: {"description": "The month is submitted already"}},
+    )
     async def submit_month(
         body: SubmissionRequest,
         conn: Connection,
@@ -230,7 +245,10 @@ def http_router(registry: JurisdictionRegistry) -> APIRouter:
             "projection": sealed.projection,
         }
 
-    @router.get("/reports/submissions/{jurisdiction}/{period}")
+    @router.get(
+        "/reports/submissions/{jurisdiction}/{period}",
+        responses={**UNAUTHENTICATED, **REFUSED, 404: {"description": "Not submitted"}},
+    )
     async def get_submission(
         jurisdiction: str, period: str, conn: Connection, principal: Reader
     ) -> dict[str, Any]:
@@ -243,7 +261,9 @@ def http_router(registry: JurisdictionRegistry) -> APIRouter:
             raise NotFound(f"{jurisdiction} has not submitted {period}", rule="reporting.submission")
         return found["document"]
 
-    @router.get("/reports/{table}")
+    @router.get(
+        "/reports/{table}", responses={**UNAUTHENTICATED, **REFUSED, 404: {"description": "No such table"}}
+    )
     async def get_report(
         table: str,
         conn: Connection,
@@ -261,7 +281,10 @@ def http_router(registry: JurisdictionRegistry) -> APIRouter:
         )
         return tables[0].as_json() if len(tables) == 1 else [t.as_json() for t in tables]
 
-    @router.get("/reports/{table}/export")
+    @router.get(
+        "/reports/{table}/export",
+        responses={**UNAUTHENTICATED, **REFUSED, 404: {"description": "No such table"}},
+    )
     async def export_report(
         table: str,
         conn: Connection,

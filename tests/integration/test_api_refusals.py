@@ -94,3 +94,23 @@ def test_a_period_outside_any_reporting_year_is_refused_not_a_server_error(stack
     ):
         problem = assert_refusal(stack, "reporting", method, path, answer, 422)
         assert "outside the years" in problem.detail
+
+
+def test_reporting_documents_its_refusals(stack: Stack) -> None:
+    """An unknown case, an unknown table and a month not submitted answered undocumented 404s, a reader
+    without a token an undocumented 401."""
+    unknown = uuid.uuid4()
+    with stack.client("reporting", token=stack.token("auditor", "340000")) as auditor:
+        for path, url in (
+            ("/v1/cases/{case_id}", f"/v1/cases/{unknown}"),
+            ("/v1/cases/{case_id}/ledger", f"/v1/cases/{unknown}/ledger"),
+            ("/v1/cases/{case_id}/history", f"/v1/cases/{unknown}/history"),
+            ("/v1/reports/{table}", "/v1/reports/no-such-table"),
+            ("/v1/reports/submissions/{jurisdiction}/{period}", "/v1/reports/submissions/3704GX/2001-01"),
+        ):
+            assert_refusal(stack, "reporting", "get", path, auditor.get(url), 404)
+    with stack.client("reporting", token=stack.token("street_officer", "340102L01")) as officer:
+        elsewhere = officer.get("/v1/cases", params={"jurisdiction": "640302"})
+    assert_refusal(stack, "reporting", "get", "/v1/cases", elsewhere, 403)
+    with stack.client("reporting") as anonymous:
+        assert_refusal(stack, "reporting", "get", "/v1/cases", anonymous.get("/v1/cases"), 401)
