@@ -82,12 +82,17 @@ async def event_bodies(conn: asyncpg.Connection, case_id: uuid.UUID, through_seq
     return bodies
 
 
-async def case_on_file(conn: asyncpg.Connection, keys: Sequence[str]) -> uuid.UUID | None:
-    """The case a subject key was first reported in, trying ``keys`` in order."""
+async def case_on_file(
+    conn: asyncpg.Connection, keys: Sequence[str], *, other_than: uuid.UUID
+) -> tuple[uuid.UUID, str] | None:
+    """The case (other than ``other_than``) a subject key was first reported in, and that key, trying
+    ``keys`` in order."""
     for key in keys:
-        found: uuid.UUID | None = await conn.fetchval("SELECT case_id FROM subjects WHERE key = $1", key)
+        found: uuid.UUID | None = await conn.fetchval(
+            "SELECT case_id FROM subjects WHERE key = $1 AND case_id <> $2", key, other_than
+        )
         if found is not None:
-            return found
+            return found, key
     return None
 
 

@@ -14,6 +14,7 @@ import pytest
 
 from cluetrail.kafka import read_log
 from cluetrail.settings import CommonSettings
+from contracts.codes import uscc_check_character
 from contracts.envelope import verify_chain
 from tests.harness import Stack, wait_until
 
@@ -103,6 +104,12 @@ def wait_for_log(settings: CommonSettings, case_id: str, count: int) -> list[dic
         enough, timeout=60, what=f"{count} events of case {case_id} in the log"
     )
     return found
+
+
+def credit_code() -> str:
+    """A valid unified social credit code of a company no other test reports."""
+    first17 = "9134010205" + "".join(str(int(c, 16) % 10) for c in uuid.uuid4().hex[:7])
+    return first17 + uscc_check_character(first17)
 
 
 def assert_valid_chain(documents: list[dict[str, Any]]) -> None:
@@ -244,13 +251,16 @@ def test_a_street_officer_escalates_and_unknown_cases_look_like_cases_elsewhere(
 def test_a_rebuilt_database_folds_the_log_and_decides_nothing_twice(
     stack: Stack, stack_settings: CommonSettings
 ) -> None:
-    decided = report(stack, elderly_care_clue(estimated_amount_yuan=150_000_000))
+    on_file = {"kind": "company", "name": "华都康养服务有限公司", "credit_code": credit_code()}
+    decided = report(stack, elderly_care_clue(estimated_amount_yuan=150_000_000, subject=on_file))
     with reader(stack) as triage:
         before = wait_for_case(triage, decided, last_seq=4)
     wait_for_log(stack_settings, decided, 4)
     stack.stop("triage")
     # reported while triage is down: its assessment must be decided once, after the rebuild
     pending = report(stack, elderly_care_clue())
+    # and a clue about the subject on file: linked to it once, as if triage had been up
+    same_subject = report(stack, elderly_care_clue(subject={**on_file, "name": "华都康养服务公司"}))
     database = stack.env["CLUETRAIL_DATABASE_PREFIX"] + "_triage"
 
     async def drop() -> None:
@@ -263,15 +273,31 @@ def test_a_rebuilt_database_folds_the_log_and_decides_nothing_twice(
     asyncio.run(drop())
     stack.start("triage")
     with reader(stack) as triage:
-        after = wait_for_case(triage, decided, last_seq=4)
-        assert after == before
+        after = wait_until(
+            lambda: (v := case_view(triage, decided)) is not None and v["linked_clues"] and v,
+            timeout=60,
+            what="the clue reported while triage was down linked to the case on file",
+        )
+        assert [(c["clue_case_id"], c["basis"]) for c in after["linked_clues"]] == [
+            (same_subject, "credit_code")
+        ]
+        unchanged = ("jurisdiction", "key_case", "key_case_flag", "escalations", "responsible_department")
+        assert {k: after[k] for k in unchanged} == {k: before[k] for k in unchanged}
         wait_for_case(triage, pending, last_seq=2)
-    assert [d["type"] for d in case_documents(stack_settings, decided)] == [
+        assert wait_for_case(triage, same_subject, last_seq=2)["merged_into"] == decided
+    documents = wait_for_log(stack_settings, decided, 5)
+    assert [d["type"] for d in documents][:5] == [
         "clue-reported",
         "assessed",
         "escalated",
         "key-case-flagged",
+        "clue-linked",
     ]
+    assert [d["type"] for d in documents].count("clue-linked") == 1
+    assert_valid_chain(documents)
     documents = wait_for_log(stack_settings, pending, 2)
     assert [d["type"] for d in documents] == ["clue-reported", "assessed"]
+    assert_valid_chain(documents)
+    documents = wait_for_log(stack_settings, same_subject, 2)
+    assert [d["type"] for d in documents] == ["clue-reported", "merged"]
     assert_valid_chain(documents)

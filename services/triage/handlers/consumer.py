@@ -19,8 +19,8 @@ that is new or rebuilt while the log already holds triage's events (e.g. seq 1 f
 still ahead in the log): deciding then would write a second seq 2. So a database that has never caught up
 first reads the log from offset zero to its end *without deciding* (``catch_up``; the live subscriber waits
 meanwhile, and positions keep each record applied once), then decides in one sweep what the fully folded
-states still call for — decisions that had been committed to a lost outbox but never reached the log — and
-records that it has caught up. Only then do reactions run on live records.
+states still call for — decisions that had been committed to a lost outbox but never reached the log, a clue
+never decided on being linked to the case on file like a live one — and records that it has caught up. Only then do reactions run on live records.
 """
 
 from __future__ import annotations
@@ -102,7 +102,9 @@ class CaseStream:
         decided: list[Envelope] = []
         linked: tuple[CaseState, list[Envelope], MatchBasis] | None = None
         if isinstance(event, ClueReported):
-            linked = await self._file_subject(conn, folded, event)
+            keys = await self._file_subject(conn, folded)
+            if self.deciding:
+                linked = await self._link(conn, folded, keys, causation_id=event.event_id)
         if self.deciding:
             merge = [] if linked is None else [merged_decision(linked[0], linked[2])]
             folded, decided = advance(
@@ -117,48 +119,50 @@ class CaseStream:
         await store.save(conn, folded, [event, *decided])
         if decided:
             await add_to_outbox(conn, decided)
-        if linked is not None and self.deciding:
+        if linked is not None:
             target, more, _ = linked
             await store.save(conn, target, more)
             await add_to_outbox(conn, more)
 
-    async def _file_subject(
-        self, conn: asyncpg.Connection, clue: CaseState, event: ClueReported
-    ) -> tuple[CaseState, list[Envelope], MatchBasis] | None:
-        """File the clue's subject; when it is on file already (and triage decides), link the clue to that
-        case: the case on file gets ``clue-linked`` (reopened first if it was closed or written off)."""
+    async def _file_subject(self, conn: asyncpg.Connection, clue: CaseState) -> list[tuple[str, MatchBasis]]:
+        """Put the clue's subject on file (a key already on file keeps its first case); its keys, in the
+        order they are matched."""
         keys = subject_keys(clue.clue, district_of(clue.jurisdiction, self.registry))
-        if not keys:
+        if keys:
+            await store.put_on_file(conn, [k for k, _ in keys], clue.case_id)
+        return keys
+
+    async def _link(
+        self,
+        conn: asyncpg.Connection,
+        clue: CaseState,
+        keys: list[tuple[str, MatchBasis]],
+        *,
+        causation_id: uuid.UUID,
+    ) -> tuple[CaseState, list[Envelope], MatchBasis] | None:
+        """When the clue's subject is on file as another case, link the clue to it: that case gets
+        ``clue-linked`` (reopened first if it was closed or written off). The clue's own ``merged`` is the
+        caller's to decide, from the returned case and basis."""
+        found = await store.case_on_file(conn, [k for k, _ in keys], other_than=clue.case_id)
+        if found is None:
             return None
-        on_file = await store.case_on_file(conn, [k for k, _ in keys])
-        await store.put_on_file(conn, [k for k, _ in keys], clue.case_id)
-        if on_file is None or on_file == clue.case_id or not self.deciding:
-            return None
+        on_file, key = found
+        basis = dict(keys)[key]
         target = await store.load(conn, on_file, for_update=True)
         if target is not None and target.merged_into is not None:
             target = await store.load(conn, target.merged_into, for_update=True)
         if target is None or target.case_id == clue.case_id:
             return None
-        basis = await self._basis(conn, keys, on_file)
         after, events = advance(
             target,
             link_clue(target, clue, SERVICE_ACTOR, basis),
-            causation_id=event.event_id,
+            causation_id=causation_id,
             traceparent=current_traceparent(),
             rules=self.rules,
             registry=self.registry,
             policy=self.policy,
         )
         return after, events, basis
-
-    @staticmethod
-    async def _basis(
-        conn: asyncpg.Connection, keys: list[tuple[str, MatchBasis]], case_id: uuid.UUID
-    ) -> MatchBasis:
-        for key, basis in keys:
-            if await store.case_on_file(conn, [key]) == case_id:
-                return basis
-        return keys[0][1]
 
     async def catch_up(self) -> None:
         """Make sure the database holds everything in the log before any reaction is decided (see above)."""
@@ -201,13 +205,22 @@ class CaseStream:
         async with self._rt.pool.acquire() as conn, conn.transaction():
             for case_id in await store.open_case_ids(conn):
                 state = await store.load(conn, case_id, for_update=True)
-                if state is None or react(state, self.rules, self.registry, self.policy) is None:
+                if state is None:
+                    continue
+                # A case at seq 1 holds a clue triage never decided on (its decisions would be in the log):
+                # it is linked to a case on file exactly as a live clue would have been.
+                unlinked = state.last_seq == 1
+                if not unlinked and react(state, self.rules, self.registry, self.policy) is None:
                     continue
                 parent = context_from_traceparent(state.clue_traceparent)
                 with self._rt.tracer.start_as_current_span("triage catch-up reactions", context=parent):
+                    linked = None
+                    if unlinked:
+                        keys = subject_keys(state.clue, district_of(state.jurisdiction, self.registry))
+                        linked = await self._link(conn, state, keys, causation_id=state.last_event_id)
                     state, events = advance(
                         state,
-                        [],
+                        [] if linked is None else [merged_decision(linked[0], linked[2])],
                         causation_id=state.last_event_id,
                         traceparent=current_traceparent(),
                         rules=self.rules,
@@ -217,6 +230,11 @@ class CaseStream:
                 await store.save(conn, state, events)
                 await add_to_outbox(conn, events)
                 decided += len(events)
+                if linked is not None:
+                    target, more, _ = linked
+                    await store.save(conn, target, more)
+                    await add_to_outbox(conn, more)
+                    decided += len(more)
             await store.set_meta(conn, store.CAUGHT_UP, {"rule_set": self.rules.version})
         return decided
 
