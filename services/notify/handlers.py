@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import asyncpg
 from fastapi import APIRouter, Depends, Query, Request
@@ -172,6 +172,11 @@ def book_of(request: Request) -> RecipientBook:
 Conn = Annotated[asyncpg.Connection, Depends(connection)]
 Book = Annotated[RecipientBook, Depends(book_of)]
 Rt = Annotated[Runtime, Depends(runtime_of)]
+# Refusals the routes document; their bodies are ProblemDetail (cluetrail.service.document_problems).
+UNKNOWN_DELIVERY: dict[int | str, dict[str, Any]] = {404: {"description": "No such delivery"}}
+WRONG_TOKEN: dict[int | str, dict[str, Any]] = {
+    403: {"description": "The token does not acknowledge this delivery"}
+}
 
 
 def http_router() -> APIRouter:
@@ -192,7 +197,7 @@ def http_router() -> APIRouter:
         )
         return [_view(r, book) for r in rows]
 
-    @router.get("/{delivery_id}", response_model=DeliveryDetail)
+    @router.get("/{delivery_id}", response_model=DeliveryDetail, responses=UNKNOWN_DELIVERY)
     async def get_delivery(delivery_id: uuid.UUID, conn: Conn, book: Book) -> dict[str, object]:
         """One delivery with every attempt made."""
         row = await store.get_delivery(conn, delivery_id)
@@ -201,7 +206,11 @@ def http_router() -> APIRouter:
         attempts = await store.attempts_of(conn, delivery_id)
         return {**_view(row, book), "attempt_log": [dict(a) for a in attempts]}
 
-    @router.post("/{delivery_id}/resend", status_code=202)
+    @router.post(
+        "/{delivery_id}/resend",
+        status_code=202,
+        responses={**UNKNOWN_DELIVERY, 409: {"description": "The delivery is still pending"}},
+    )
     async def resend(delivery_id: uuid.UUID, conn: Conn, rt: Rt) -> JSONResponse:
         """Send a delivered or dead delivery again (same delivery id, fresh attempt budget)."""
         async with conn.transaction():
@@ -236,7 +245,7 @@ def http_router() -> APIRouter:
             at = await store.acknowledge(conn, delivery_id)
         return {"delivery_id": str(delivery_id), "recipient_id": row["recipient_id"], "acknowledged_at": at}
 
-    @router.post("/{delivery_id}/ack")
+    @router.post("/{delivery_id}/ack", responses={**UNKNOWN_DELIVERY, **WRONG_TOKEN})
     async def acknowledge(
         delivery_id: uuid.UUID, body: AckRequest, conn: Conn, book: Book
     ) -> dict[str, object]:
@@ -244,7 +253,7 @@ def http_router() -> APIRouter:
         every channel the notice went out on)."""
         return await _acknowledge(delivery_id, body.token, conn, book)
 
-    @router.get("/{delivery_id}/ack")
+    @router.get("/{delivery_id}/ack", responses={**UNKNOWN_DELIVERY, **WRONG_TOKEN})
     async def acknowledge_by_link(
         delivery_id: uuid.UUID, conn: Conn, book: Book, token: str | None = None
     ) -> dict[str, object]:

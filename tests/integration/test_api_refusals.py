@@ -114,3 +114,21 @@ def test_reporting_documents_its_refusals(stack: Stack) -> None:
     assert_refusal(stack, "reporting", "get", "/v1/cases", elsewhere, 403)
     with stack.client("reporting") as anonymous:
         assert_refusal(stack, "reporting", "get", "/v1/cases", anonymous.get("/v1/cases"), 401)
+
+
+def test_notify_documents_its_refusals(stack: Stack) -> None:
+    """An unknown delivery answered undocumented 404s on every delivery route."""
+    unknown = uuid.uuid4()
+    with stack.client("notify") as notify:
+        answers = (
+            ("get", "/v1/deliveries/{delivery_id}", notify.get(f"/v1/deliveries/{unknown}")),
+            ("post", "/v1/deliveries/{delivery_id}/resend", notify.post(f"/v1/deliveries/{unknown}/resend")),
+            (
+                "post",
+                "/v1/deliveries/{delivery_id}/ack",
+                notify.post(f"/v1/deliveries/{unknown}/ack", json={"token": "x"}),
+            ),
+            ("get", "/v1/deliveries/{delivery_id}/ack", notify.get(f"/v1/deliveries/{unknown}/ack?token=x")),
+        )
+    for method, path, answer in answers:
+        assert_refusal(stack, "notify", method, path, answer, 404)
