@@ -347,7 +347,7 @@ async def cleanup(settings: CommonSettings) -> None:
         await conn.close()
 
 
-async def main(events: int, requests: int, concurrency: int) -> None:
+async def main(events: int, requests: int, concurrency: int, only: str | None = None) -> None:
     tag = uuid.uuid4().hex[:6]
     env = {
         **os.environ,
@@ -363,49 +363,49 @@ async def main(events: int, requests: int, concurrency: int) -> None:
 
     await admin.create_topics([NewTopic(settings.case_topic + ".baseline", settings.case_partitions, 1)])
     await admin.close()
+    rebuild_part = only in (None, "rebuild")
+    intake_part = only in (None, "intake")
     try:
-        console.print(f"sealing {events:,} events ({events // 2:,} cases)…")
-        records = sealed_case_events(events // 2)
-        produce_rate = await produce(settings, records)
-        read_rate, read_count = await raw_read_rate(settings)
-        copy_rate = await raw_copy_rate(settings, records)
-        rebuild_per_second = await rebuild_rate(read_count)
-        console.print(f"projecting {max(TABLE_SIZES):,} cases under {TABLE_CITY} for the table figures…")
-        tables = await table_costs(settings)
-        base_rate, base_lat = await raw_send_and_wait(settings, records[: max(requests, 1)], concurrency)
-        intake_rate, intake_lat = await intake_load(settings, env, requests, concurrency)
+        # The intake part only needs records for its baseline C: seal no more than it sends.
+        cases = events // 2 if rebuild_part else max(requests, 2) // 2 + 1
+        console.print(f"sealing {cases * 2:,} events ({cases:,} cases)…")
+        records = sealed_case_events(cases)
+        if rebuild_part:
+            produce_rate = await produce(settings, records)
+            read_rate, read_count = await raw_read_rate(settings)
+            copy_rate = await raw_copy_rate(settings, records)
+            rebuild_per_second = await rebuild_rate(read_count)
+        tables = []
+        if only in (None, "tables"):
+            console.print(f"projecting {max(TABLE_SIZES):,} cases under {TABLE_CITY} for the table figures…")
+            tables = await table_costs(settings)
+        if intake_part:
+            base_rate, base_lat = await raw_send_and_wait(settings, records[: max(requests, 1)], concurrency)
+            intake_rate, intake_lat = await intake_load(settings, env, requests, concurrency)
     finally:
         await cleanup(settings)
 
     table = Table(
-        title=f"cluetrail bench: {read_count:,} events, {requests:,} requests at concurrency {concurrency}"
+        title=f"cluetrail bench ({only or 'all parts'}): {requests:,} requests at concurrency {concurrency}"
     )
     for column in ("measure", "rate (/s)", "p50 ms", "p99 ms", "ratio to baseline"):
         table.add_column(column, justify="right")
-    table.add_row("raw aiokafka produce, acks=all (load)", f"{produce_rate:,.0f}", "", "", "")
-    table.add_row("raw aiokafka read (baseline A)", f"{read_rate:,.0f}", "", "", "1.00")
-    table.add_row("raw PostgreSQL COPY (baseline B)", f"{copy_rate:,.0f}", "", "", "1.00")
-    table.add_row(
-        "projection rebuild (cluetrail rebuild)",
-        f"{rebuild_per_second:,.0f}",
-        "",
-        "",
-        f"{rebuild_per_second / read_rate:.2f} of A, {rebuild_per_second / copy_rate:.2f} of B",
-    )
-    table.add_row(
-        "raw send-and-wait, acks=all (baseline C)",
-        f"{base_rate:,.0f}",
-        f"{percentile(base_lat, 50) * 1000:.1f}",
-        f"{percentile(base_lat, 99) * 1000:.1f}",
-        "1.00",
-    )
-    table.add_row(
-        "intake POST /v1/clues",
-        f"{intake_rate:,.0f}",
-        f"{percentile(intake_lat, 50) * 1000:.1f}",
-        f"{percentile(intake_lat, 99) * 1000:.1f}",
-        f"{intake_rate / base_rate:.2f} of C",
-    )
+    if rebuild_part:
+        table.title = (
+            f"cluetrail bench: {read_count:,} events, {requests:,} requests at concurrency {concurrency}"
+        )
+        table.add_row("raw aiokafka produce, acks=all (load)", f"{produce_rate:,.0f}", "", "", "")
+        table.add_row("raw aiokafka read (baseline A)", f"{read_rate:,.0f}", "", "", "1.00")
+        table.add_row("raw PostgreSQL COPY (baseline B)", f"{copy_rate:,.0f}", "", "", "1.00")
+        table.add_row(
+            "projection rebuild (cluetrail rebuild)",
+            f"{rebuild_per_second:,.0f}",
+            "",
+            "",
+            f"{rebuild_per_second / read_rate:.2f} of A, {rebuild_per_second / copy_rate:.2f} of B",
+        )
+    if intake_part:
+        add_intake_rows(table, base_rate, base_lat, intake_rate, intake_lat)
     for cost in tables:
         table.add_row(
             f"plain SELECT of ledger + history rows, {cost.cases:,} cases (baseline D)",
@@ -431,6 +431,25 @@ async def main(events: int, requests: int, concurrency: int) -> None:
     console.print(table)
 
 
+def add_intake_rows(
+    table: Table, base_rate: float, base_lat: list[float], intake_rate: float, intake_lat: list[float]
+) -> None:
+    table.add_row(
+        "raw send-and-wait, acks=all (baseline C)",
+        f"{base_rate:,.0f}",
+        f"{percentile(base_lat, 50) * 1000:.1f}",
+        f"{percentile(base_lat, 99) * 1000:.1f}",
+        "1.00",
+    )
+    table.add_row(
+        "intake POST /v1/clues",
+        f"{intake_rate:,.0f}",
+        f"{percentile(intake_lat, 50) * 1000:.1f}",
+        f"{percentile(intake_lat, 99) * 1000:.1f}",
+        f"{intake_rate / base_rate:.2f} of C",
+    )
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -438,5 +457,12 @@ if __name__ == "__main__":
     parser.add_argument("--events", type=int, default=int(os.environ.get("BENCH_EVENTS", 100_000)))
     parser.add_argument("--requests", type=int, default=int(os.environ.get("BENCH_REQUESTS", 2_000)))
     parser.add_argument("--concurrency", type=int, default=int(os.environ.get("BENCH_CONCURRENCY", 32)))
+    parser.add_argument(
+        "--only",
+        choices=("rebuild", "intake", "tables"),
+        default=os.environ.get("BENCH_ONLY") or None,
+        help="run one part: the rebuild with baselines A and B, intake with baseline C, or the work table "
+        "with baseline D",
+    )
     arguments = parser.parse_args()
-    asyncio.run(main(arguments.events, arguments.requests, arguments.concurrency))
+    asyncio.run(main(arguments.events, arguments.requests, arguments.concurrency, arguments.only))
