@@ -25,7 +25,6 @@ from pydantic import (
     JsonValue,
     StringConstraints,
     TypeAdapter,
-    field_validator,
 )
 
 from contracts.codes import CreditCode, JurisdictionCode
@@ -39,7 +38,7 @@ from contracts.envelope import (
     utcnow,
     uuid7,
 )
-from contracts.taxonomy import default_taxonomy
+from contracts.taxonomy import BehaviourCodes, SectorCode
 from contracts.vocabulary import (
     ClueSource,
     Determination,
@@ -328,26 +327,9 @@ class ReclassifiedPayload(_Strict):
     """An officer's classification of the case (人工定类): it replaces the reporter's or the suggested
     sector and behaviours; the case is graded again with it. Codes must be in ``contracts.taxonomy``."""
 
-    sector: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{1,40}$")]
-    behaviours: list[Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{1,40}$")]] = Field(
-        default_factory=list, max_length=20
-    )
+    sector: SectorCode
+    behaviours: BehaviourCodes = Field(default_factory=list)
     reason: LongText
-
-    @field_validator("sector")
-    @classmethod
-    def _known_sector(cls, code: str) -> str:
-        if not default_taxonomy().is_sector(code):
-            raise ValueError(f"unknown sector code {code!r}")
-        return code
-
-    @field_validator("behaviours")
-    @classmethod
-    def _known_behaviours(cls, codes: list[str]) -> list[str]:
-        unknown = [code for code in codes if not default_taxonomy().is_behaviour(code)]
-        if unknown:
-            raise ValueError(f"unknown behaviour code {', '.join(unknown)}")
-        return list(dict.fromkeys(codes))
 
 
 class ReporterIdentityViewedPayload(_Strict):

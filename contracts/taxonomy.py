@@ -12,7 +12,15 @@ from importlib import resources
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
 
 Code = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{1,40}$")]
 Group = Literal["investment_finance", "traditional", "emerging", "disguise", "other", "behaviour"]
@@ -96,3 +104,23 @@ def default_taxonomy() -> Taxonomy:
     """The bundled taxonomy (``contracts/data/taxonomy.json``)."""
     text = resources.files("contracts").joinpath("data/taxonomy.json").read_text(encoding="utf-8")
     return Taxonomy.from_json(text, "contracts/data/taxonomy.json")
+
+
+def _known_sector(code: str) -> str:
+    if not default_taxonomy().is_sector(code):
+        raise ValueError(f"unknown sector code {code!r}")
+    return code
+
+
+def _known_behaviours(codes: list[str]) -> list[str]:
+    unknown = [code for code in codes if not default_taxonomy().is_behaviour(code)]
+    if unknown:
+        raise ValueError(f"unknown behaviour code {', '.join(unknown)}")
+    return list(dict.fromkeys(codes))
+
+
+SectorCode = Annotated[Code, AfterValidator(_known_sector)]
+"""A sector code of the bundled taxonomy (checked when a model is validated)."""
+
+BehaviourCodes = Annotated[list[Code], Field(max_length=20), AfterValidator(_known_behaviours)]
+"""Behaviour codes of the bundled taxonomy, each once, in the order given."""

@@ -6,12 +6,12 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, StringConstraints, field_validator
+from pydantic import BaseModel, Field, StringConstraints
 
 from contracts.api import OfficerAction
 from contracts.codes import JurisdictionCode
 from contracts.events import EvidenceRef, LongText, ShortText, Yuan
-from contracts.taxonomy import default_taxonomy
+from contracts.taxonomy import BehaviourCodes, SectorCode
 from contracts.vocabulary import CaseStatus, Determination, Grade, Measure, Outcome
 from services.triage.domain.state import Escalation
 
@@ -27,26 +27,9 @@ class EscalationRequest(OfficerAction):
 class ReclassificationRequest(OfficerAction):
     """An officer's classification of the case: taxonomy codes of its sector and behaviours, and why."""
 
-    sector: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{1,40}$")]
-    behaviours: list[Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{1,40}$")]] = Field(
-        default_factory=list, max_length=20
-    )
+    sector: SectorCode
+    behaviours: BehaviourCodes = Field(default_factory=list)
     reason: LongText
-
-    @field_validator("sector")
-    @classmethod
-    def _known_sector(cls, code: str) -> str:
-        if not default_taxonomy().is_sector(code):
-            raise ValueError(f"unknown sector code {code!r}")
-        return code
-
-    @field_validator("behaviours")
-    @classmethod
-    def _known_behaviours(cls, codes: list[str]) -> list[str]:
-        unknown = [code for code in codes if not default_taxonomy().is_behaviour(code)]
-        if unknown:
-            raise ValueError(f"unknown behaviour code {', '.join(unknown)}")
-        return codes
 
 
 class ReporterView(BaseModel):

@@ -20,7 +20,8 @@ still ahead in the log): deciding then would write a second seq 2. So a database
 first reads the log from offset zero to its end *without deciding* (``catch_up``; the live subscriber waits
 meanwhile, and positions keep each record applied once), then decides in one sweep what the fully folded
 states still call for — decisions that had been committed to a lost outbox but never reached the log, a clue
-never decided on being linked to the case on file like a live one — and records that it has caught up. Only then do reactions run on live records.
+never decided on being linked to the case on file like a live one — and records that it has caught up. Only
+then do reactions run on live records.
 """
 
 from __future__ import annotations
