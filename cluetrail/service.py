@@ -205,13 +205,14 @@ def create_service_app(
     kafka_routers: Callable[[Runtime], Sequence[KafkaRouter]] = lambda _: (),
     on_startup: Startup | None = None,
     on_shutdown: Startup | None = None,
+    pool_reset: Callable[[asyncpg.Connection], Awaitable[None]] | None = None,
 ) -> FastAPI:
     """A FastAPI app whose lifespan owns the pool, the broker and background tasks of one service."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         tracer_provider = setup_tracing(name, settings)
-        pool = await open_pool(settings.database_for(name), *migrations)
+        pool = await open_pool(settings.database_for(name), *migrations, reset=pool_reset)
         broker = make_broker(settings, name, tracer_provider)
         runtime = Runtime(name, settings, tracer_provider, pool, broker)
         app.state.runtime = runtime
