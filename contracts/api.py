@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from contracts.codes import JurisdictionCode
 from contracts.events import EvidenceRef, LongText, ShortText, Subject, Yuan
@@ -15,8 +15,35 @@ from contracts.vocabulary import CaseStatus, ClueSource, Determination, Grade, O
 Code = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{1,40}$")]
 
 
+def nul_at(value: object, path: str = "") -> str | None:
+    """Where in ``value`` (a parsed JSON body) text holds U+0000, as a dotted path, or None."""
+    if isinstance(value, str):
+        return path if "\x00" in value else None
+    items: Any = (
+        value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    )
+    for key, item in items:
+        where = f"{path}.{key}" if path else str(key)
+        if "\x00" in str(key):
+            return where
+        found = nul_at(item, where)
+        if found is not None:
+            return found
+    return None
+
+
 class _Request(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _refuse_nul(cls, data: Any) -> Any:
+        """PostgreSQL text cannot hold U+0000: an event carrying it would be accepted, then refused by
+        every projection that reads it (and the case's later events with it), so it is refused here."""
+        where = nul_at(data)
+        if where is not None:
+            raise ValueError(f"{where or 'body'}: text must not contain the NUL character (U+0000)")
+        return data
 
 
 class ReporterIdentity(_Request):
