@@ -12,7 +12,7 @@ import pytest
 
 from cluetrail.ids import new_receipt_code
 from contracts.api import ProblemDetail
-from tests.harness import Stack
+from tests.harness import Stack, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -132,3 +132,53 @@ def test_notify_documents_its_refusals(stack: Stack) -> None:
         )
     for method, path, answer in answers:
         assert_refusal(stack, "notify", method, path, answer, 404)
+
+
+def report_in_3704gx(stack: Stack, **changes: Any) -> httpx.Response:
+    clue: dict[str, Any] = {
+        "jurisdiction": "3704GXL01",
+        "source": "grid_patrol",
+        "subject": {"kind": "shop", "name": "兴仁理财工作室"},
+        "description": "以理财为名向居民吸收资金。",
+        "sector": "elderly_care",
+        "reporter": {"name": "张三", "phone": "13800000000"},
+    }
+    clue.update(changes)
+    with stack.client("intake") as intake:
+        return intake.post("/v1/clues", json=clue, headers={"Idempotency-Key": str(uuid.uuid4())})
+
+
+def assessed_case(stack: Stack) -> str:
+    """A new case in 兴仁街道, once triage has assessed it."""
+    answer = report_in_3704gx(stack)
+    assert answer.status_code == 202, answer.text
+    case_id: str = answer.json()["case_id"]
+    with stack.client("triage", token=stack.token("auditor", "340000")) as triage:
+        wait_until(
+            lambda: (
+                (r := triage.get(f"/v1/cases/{case_id}")).status_code == 200
+                and r.json()["status"] != "reported"
+            ),
+            what=f"case {case_id} assessed",
+        )
+    return case_id
+
+
+def test_text_with_nul_is_refused_before_anything_is_recorded(stack: Stack) -> None:
+    """A U+0000 in a command's text was accepted, then refused by reporting's PostgreSQL: the event and
+    every later event of the case were dead-lettered there, and the ledger lost the case."""
+    answer = report_in_3704gx(stack, description="吸收资金\u0000")
+    problem = assert_refusal(stack, "intake", "post", "/v1/clues", answer, 422)
+    assert "description" in problem.detail and "U+0000" in problem.detail
+    case_id = assessed_case(stack)
+    lead = stack.token("district_lead_officer", "3704GX", subject="refusals-lead")
+    with stack.client("triage", token=lead) as triage:
+        before = triage.get(f"/v1/cases/{case_id}").json()["last_seq"]
+        measure = triage.post(
+            f"/v1/cases/{case_id}/measures", json={"measure": "public_notice", "detail": "张贴\u0000公告"}
+        )
+        reporter = triage.get(f"/v1/cases/{case_id}/reporter", params={"purpose": "核查\u0000"})
+        after = triage.get(f"/v1/cases/{case_id}").json()["last_seq"]
+    assert_refusal(stack, "triage", "post", "/v1/cases/{case_id}/measures", measure, 422)
+    assert_refusal(stack, "triage", "get", "/v1/cases/{case_id}/reporter", reporter, 422)
+    assert after == before

@@ -639,7 +639,14 @@ async def reporter_identity(
     stream: StreamDep,
     who: PrincipalDep,
     purpose: Annotated[
-        str, Query(min_length=1, max_length=5000, pattern=r"\S", description="Why it is needed.")
+        # Text, not only blanks, and no U+0000: the purpose goes into an event PostgreSQL must store.
+        str,
+        Query(
+            min_length=1,
+            max_length=5000,
+            pattern=r"^[^\x00]*[^\s\x00][^\x00]*$",
+            description="Why it is needed.",
+        ),
     ],
 ) -> ReporterView:
     """Open the sealed reporter identity (lead office; police once the case is transferred to them).
