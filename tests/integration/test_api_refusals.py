@@ -182,3 +182,21 @@ def test_text_with_nul_is_refused_before_anything_is_recorded(stack: Stack) -> N
     assert_refusal(stack, "triage", "post", "/v1/cases/{case_id}/measures", measure, 422)
     assert_refusal(stack, "triage", "get", "/v1/cases/{case_id}/reporter", reporter, 422)
     assert after == before
+
+
+def test_a_key_case_with_too_many_reasons_is_refused_with_the_rule(stack: Stack) -> None:
+    """An officer's reasons are added to the case's; past the 20 the event holds, the flag answered 500."""
+    case_id = assessed_case(stack)
+    lead = stack.token("district_lead_officer", "3704GX", subject="refusals-lead")
+    with stack.client("triage", token=lead) as triage:
+        for batch in range(2):
+            reasons = [f"reason_{batch}_{n}" for n in range(10)]
+            flagged = triage.post(
+                f"/v1/cases/{case_id}/key-case", json={"reasons": reasons, "supervising_leader": "区长"}
+            )
+            assert flagged.status_code == 202, flagged.text
+        refused = triage.post(
+            f"/v1/cases/{case_id}/key-case", json={"reasons": ["one_more"], "supervising_leader": "区长"}
+        )
+    problem = assert_refusal(stack, "triage", "post", "/v1/cases/{case_id}/key-case", refused, 409)
+    assert problem.errors == [{"rule": "key-case-reasons-max"}]

@@ -353,9 +353,16 @@ def key_case_deadlines(filed_on: date) -> dict[str, date]:
     }
 
 
+# KeyCaseFlaggedPayload.reasons holds at most this many.
+KEY_CASE_REASONS_MAX = 20
+
+
 def key_case_flag(state: CaseState, actor: Actor, leader: str) -> Decision:
-    """Flag a key case (重点案件) with its supervising leader; deadlines once the police filed it."""
-    reasons = list(state.key_case_reasons) or ["key_case"]
+    """Flag a key case (重点案件) with its supervising leader; deadlines once the police filed it.
+
+    The flag names the case's first reasons, as many as the event holds: a re-assessment may have
+    added grading reasons to an officer's."""
+    reasons = list(state.key_case_reasons)[:KEY_CASE_REASONS_MAX] or ["key_case"]
     police = state.police
     filed_on = (
         police.accepted_at.astimezone(CHINA).date()
@@ -373,6 +380,12 @@ def flag_key_case(state: CaseState, actor: Actor, *, reasons: list[str], leader:
     """An officer flags a case as key (or names another supervising leader)."""
     require(state, "measure")
     merged = list(dict.fromkeys([*state.key_case_reasons, *reasons]))
+    if len(merged) > KEY_CASE_REASONS_MAX:
+        raise TransitionRefused(
+            f"case {state.case_id} would have {len(merged)} key-case reasons; a key case has at most "
+            f"{KEY_CASE_REASONS_MAX} (key-case-reasons-max)",
+            rule="key-case-reasons-max",
+        )
     return key_case_flag(state.model_copy(update={"key_case_reasons": tuple(merged)}), actor, leader)
 
 
