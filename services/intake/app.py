@@ -8,6 +8,7 @@ from fastapi import FastAPI
 
 from cluetrail.service import create_service_app
 from contracts.jurisdictions import JurisdictionRegistry
+from services.intake import store
 from services.intake.handlers import http_router, kafka_routers
 from services.intake.settings import IntakeSettings
 
@@ -22,4 +23,5 @@ def create_app(settings: IntakeSettings) -> FastAPI:
         migrations=[resources.files("services.intake").joinpath("sql")],
         http_routers=[http_router(settings, registry)],
         kafka_routers=kafka_routers,
+        pool_reset=store.reset_session,
     )

@@ -4,25 +4,27 @@ projection, consumer group ``intake-receipts``)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from typing import Annotated, Any
 
 import asyncpg
 from aiokafka.errors import KafkaError
-from fastapi import APIRouter, Depends, Header, Request
+from fastapi import APIRouter, Depends, Header, Request, Response
 from fastapi.exceptions import RequestValidationError
 from faststream.kafka import KafkaRouter
+from opentelemetry.trace import Tracer
 from pydantic import ValidationError
 
 from cluetrail.consume import Incoming, Rejected
 from cluetrail.crypto import FieldSealer
 from cluetrail.errors import InvalidInput, NotFound
 from cluetrail.ids import new_receipt_code, normalise_receipt_code, receipt_digest
-from cluetrail.kafka import publish_event
+from cluetrail.kafka import event_headers
 from cluetrail.service import Runtime, case_events_router, connection, exactly_once_consumer, runtime_of
 from cluetrail.telemetry import current_traceparent
 from contracts.api import ClueAccepted, ClueSubmission, ReceiptStatus
-from contracts.envelope import utcnow, uuid7
+from contracts.envelope import Envelope, utcnow, uuid7
 from contracts.events import ClueReported, event_bytes, read_event
 from contracts.jurisdictions import JurisdictionRegistry
 from contracts.taxonomy import default_taxonomy
@@ -74,30 +76,64 @@ def parse_submission(body: bytes, registry: JurisdictionRegistry) -> ClueSubmiss
     return submission
 
 
+async def publish(rt: Runtime, event: Envelope, value: bytes, wait: float) -> None:
+    """Publish one case event's wire bytes keyed by its case id; return once Kafka has it (acks=all),
+    else raise ``KafkaUnavailable`` (503) — the clue stays stored for a retry."""
+    try:
+        await asyncio.wait_for(
+            rt.broker.publish(
+                value,
+                topic=rt.settings.case_topic,
+                key=str(event.case_id).encode(),
+                headers=event_headers(event),
+                correlation_id=str(event.correlation_id),
+            ),
+            wait,
+        )
+    except (KafkaError, TimeoutError, ConnectionError, OSError) as exc:
+        log.warning("case %s stored but not published: %r", event.case_id, exc)
+        raise KafkaUnavailable(
+            f"Kafka did not acknowledge the clue ({type(exc).__name__}); it is stored unpublished — "
+            "retry with the same Idempotency-Key to publish it",
+            rule="durable_before_acknowledged",
+        ) from exc
+
+
+async def publish_new(
+    rt: Runtime, conn: asyncpg.Connection, clue: store.AcceptedClue, event: Envelope, wait: float
+) -> None:
+    """Publish a clue this request has just stored (its bytes are ``event_bytes(event)``) and stamp it
+    published. A keyed clue's publishing lock, taken by the insert, is released either way."""
+    locked = clue.idempotency_key is not None
+    try:
+        await publish(rt, event, clue.event, wait)
+    except BaseException:
+        if locked:
+            await store.release_publishing(conn, clue.case_id)
+        raise
+    await store.mark_published(conn, clue.case_id, locked=locked)
+
+
 async def publish_stored(
     rt: Runtime, conn: asyncpg.Connection, clue: store.AcceptedClue, wait: float
 ) -> None:
-    """Publish a stored clue's event unless it was published already, and stamp it published.
+    """Publish a clue stored by an earlier request unless it was published meanwhile, and stamp it.
 
-    The row is locked meanwhile, so concurrent retries of one key publish once; the bytes are those
-    stored, so a republished event is identical to any copy that reached Kafka before.
+    The clue's publishing lock is held meanwhile, so concurrent retries of one key publish once; the
+    bytes are those stored, so a republished event is identical to any copy that reached Kafka before.
     """
-    async with conn.transaction():
-        if await store.lock_for_publishing(conn, clue.case_id) is not None:
-            return
+    if await store.claim_for_publishing(conn, clue.case_id) is not None:
+        await store.release_publishing(conn, clue.case_id)
+        return
+    try:
         event = read_event(clue.event)
         if event_bytes(event) != clue.event:
             raise RuntimeError(f"stored event of case {clue.case_id} does not serialise to its stored bytes")
-        try:
-            await asyncio.wait_for(publish_event(rt.broker, rt.settings, event), wait)
-        except (KafkaError, TimeoutError, ConnectionError, OSError) as exc:
-            log.warning("case %s stored but not published: %r", clue.case_id, exc)
-            raise KafkaUnavailable(
-                f"Kafka did not acknowledge the clue ({type(exc).__name__}); it is stored unpublished — "
-                "retry with the same Idempotency-Key to publish it",
-                rule="durable_before_acknowledged",
-            ) from exc
-        await store.mark_published(conn, clue.case_id)
+        await publish(rt, event, clue.event, wait)
+    except BaseException:
+        await store.release_publishing(conn, clue.case_id)
+        raise
+    await store.mark_published(conn, clue.case_id, locked=True)
 
 
 def _accepted(clue: store.AcceptedClue) -> ClueAccepted:
@@ -107,6 +143,14 @@ def _accepted(clue: store.AcceptedClue) -> ClueAccepted:
         event_id=clue.event_id,
         recorded_at=clue.recorded_at,
     )
+
+
+def tracer(rt: Runtime) -> Tracer:
+    """The service's tracer, made once (``Runtime.tracer`` makes a new one on every call)."""
+    found: Tracer | None = rt.state.get("intake.tracer")
+    if found is None:
+        found = rt.state["intake.tracer"] = rt.tracer
+    return found
 
 
 def http_router(settings: IntakeSettings, registry: JurisdictionRegistry) -> APIRouter:
@@ -129,13 +173,15 @@ def http_router(settings: IntakeSettings, registry: JurisdictionRegistry) -> API
     )
     async def submit_clue(
         request: Request,
-        rt: Annotated[Runtime, Depends(runtime_of)],
         idempotency_key: Annotated[str | None, Header(min_length=1, max_length=200)] = None,
-    ) -> ClueAccepted:
+    ) -> Response:
         """Accept a clue (body: ClueSubmission). Answers 202 only once Kafka holds the clue durably."""
+        # The runtime is read directly rather than through a sync dependency, which FastAPI would run
+        # in a worker thread on every request.
+        rt = runtime_of(request)
         submission = parse_submission(await read_body(request, settings.max_body_bytes), registry)
         digest = request_digest(submission)
-        with rt.tracer.start_as_current_span("intake accept clue") as span:
+        with tracer(rt).start_as_current_span("intake accept clue") as span:
             case_id = uuid7()
             receipt_code = new_receipt_code()
             event = clue_reported(
@@ -157,16 +203,21 @@ def http_router(settings: IntakeSettings, registry: JurisdictionRegistry) -> API
                 recorded_at=event.recorded_at,
             )
             async with rt.pool.acquire() as conn:
-                stored, _ = await store.insert_or_existing(conn, candidate)
-                if stored.request_digest != digest:
-                    raise InvalidInput(
-                        "Idempotency-Key was already used for a different clue; use a new key for a new clue",
-                        rule="idempotency_key_reused",
-                    )
+                stored, inserted = await store.insert_or_existing(conn, candidate)
                 span.set_attribute("cluetrail.case_id", str(stored.case_id))
-                if stored.published_at is None:
-                    await publish_stored(rt, conn, stored, settings.publish_timeout_seconds)
-        return _accepted(stored)
+                if inserted:
+                    await publish_new(rt, conn, stored, event, settings.publish_timeout_seconds)
+                else:
+                    if stored.request_digest != digest:
+                        raise InvalidInput(
+                            "Idempotency-Key was already used for a different clue; "
+                            "use a new key for a new clue",
+                            rule="idempotency_key_reused",
+                        )
+                    if stored.published_at is None:
+                        await publish_stored(rt, conn, stored, settings.publish_timeout_seconds)
+        # Encoded once here: through response_model FastAPI would validate and encode the answer again.
+        return Response(_accepted(stored).model_dump_json(), status_code=202, media_type="application/json")
 
     @router.get(
         "/receipts/{receipt_code}",
@@ -207,6 +258,15 @@ def http_router(settings: IntakeSettings, registry: JurisdictionRegistry) -> API
 async def apply_to_receipts(conn: asyncpg.Connection, incoming: Incoming) -> None:
     """Fold one case event into the receipt projection (in the consumer's transaction)."""
     event = incoming.event
+    if isinstance(event, ClueReported):
+        # The usual case, a new case's first event, takes one statement; a case the projection already
+        # holds (a repeat, a break) goes the general way below.
+        with contextlib.suppress(ChainBroken):
+            opening = follow(None, event)
+            if opening is not None and await store.insert_new_receipt(
+                conn, event.payload.receipt_digest, event.case_id, opening, event.recorded_at
+            ):
+                return
     current = await store.receipt_by_case(conn, event.case_id)
     try:
         state = follow(None if current is None else current.state, event)
