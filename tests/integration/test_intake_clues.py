@@ -157,6 +157,8 @@ def test_concurrent_duplicates_make_one_case(stack: Stack, stack_settings: Commo
     assert len({(r.json()["case_id"], r.json()["receipt_code"]) for r in responses}) == 1
     events = mentioning(stack_settings, clue["subject"]["name"])
     assert {e["case_id"] for e in events} == {responses[0].json()["case_id"]}
+    # The retries waited for the first request's publish instead of republishing the event.
+    assert len(events) == 1
 
 
 def test_a_key_reused_for_a_different_clue_is_refused(
