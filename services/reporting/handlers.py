@@ -38,6 +38,8 @@ from services.reporting.submit import prepare_submission, publish_submission, su
 
 CONSUMER_GROUP = "reporting"
 MAX_PAGE = 500
+# PostgreSQL's OFFSET is a bigint: a larger offset is refused with 422, not failed in the driver.
+MAX_OFFSET = 2**63 - 1
 
 
 async def apply_one(conn: asyncpg.Connection, incoming: Incoming) -> None:
@@ -121,7 +123,7 @@ def http_router(registry: JurisdictionRegistry) -> APIRouter:
     async def list_cases(
         conn: Connection,
         principal: Reader,
-        offset: Annotated[int, Query(ge=0)] = 0,
+        offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
         limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
         jurisdiction: Annotated[str | None, Query(description="The node and its whole subtree")] = None,
         status: CaseStatus | None = None,

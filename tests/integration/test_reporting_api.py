@@ -105,6 +105,9 @@ def test_reads_need_a_token_and_stay_in_the_readers_subtree(
     with stack.client("reporting", token=stack.token("auditor", "340000")) as auditor:
         assert auditor.get("/v1/reports/nonsense").status_code == 404
         assert auditor.get("/v1/reports/work", params={"period": "2026-13"}).status_code == 422
+        # An offset past PostgreSQL's bigint is refused, not failed in the driver.
+        assert auditor.get("/v1/cases", params={"offset": str(2**63)}).status_code == 422
+        assert auditor.get("/v1/cases", params={"offset": str(2**63 - 1)}).status_code == 200
 
 
 def fetch(stack: Stack, path: str, **params: str) -> httpx.Response:
