@@ -25,6 +25,7 @@ from faststream.kafka.annotations import KafkaMessage
 from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from cluetrail.consume import Apply, ExactlyOnceConsumer, Incoming, running_consumers
 from cluetrail.db import open_pool
@@ -91,6 +92,25 @@ def install_error_handlers(app: FastAPI) -> None:
     async def rule_violation(_: Request, exc: RuleViolation) -> JSONResponse:
         errors = [{"rule": exc.rule}] if exc.rule else []
         return _problem(exc.status_code, exc.reason, errors)
+
+
+class RefuseNul:
+    """ASGI middleware: a path or query string carrying U+0000 (``%00``) is refused with 422 before
+    routing. PostgreSQL text cannot hold U+0000: as a query parameter it failed the SQL (500), and
+    recorded in an event it would be refused by every projection reading the event."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and (
+            b"%00" in scope.get("query_string", b"") or b"%00" in scope.get("raw_path", b"")
+        ):
+            reason = "the request's path or query contains U+0000 (NUL), which no text may hold"
+            refusal = _problem(422, reason, [{"rule": "no-nul"}])
+            await refusal(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
 
 
 def document_problems(app: FastAPI) -> None:
@@ -243,6 +263,7 @@ def create_service_app(
     app = FastAPI(title=title, lifespan=lifespan)
     app.state.ready = False
     install_error_handlers(app)
+    app.add_middleware(RefuseNul)
 
     @app.get("/healthz", tags=["operations"])
     async def healthz() -> dict[str, str]:
