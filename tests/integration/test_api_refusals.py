@@ -200,3 +200,19 @@ def test_a_key_case_with_too_many_reasons_is_refused_with_the_rule(stack: Stack)
         )
     problem = assert_refusal(stack, "triage", "post", "/v1/cases/{case_id}/key-case", refused, 409)
     assert problem.errors == [{"rule": "key-case-reasons-max"}]
+
+
+def test_a_query_with_nul_is_refused_not_a_server_error(stack: Stack) -> None:
+    """reporting's sector filter and notify's recipient_id went to PostgreSQL as text with U+0000: 500."""
+    with stack.client("reporting", token=stack.token("auditor", "340000")) as reporting:
+        ledger = reporting.get("/v1/cases?sector=elderly%00care")
+        table = reporting.get("/v1/reports/ledger?sector=elderly%00care")
+    with stack.client("notify") as notify:
+        deliveries = notify.get("/v1/deliveries?recipient_id=yaohai%00")
+    for service, path, answer in (
+        ("reporting", "/v1/cases", ledger),
+        ("reporting", "/v1/reports/{table}", table),
+        ("notify", "/v1/deliveries", deliveries),
+    ):
+        problem = assert_refusal(stack, service, "get", path, answer, 422)
+        assert problem.errors == [{"rule": "no-nul"}]
