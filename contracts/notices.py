@@ -5,6 +5,10 @@ Triage is the only writer of case streams, so notify records its own decisions a
 about a case, or ``reporting-deadline/<jurisdiction>`` for the monthly reporting reminders. Notices of a
 stream form a hash chain exactly like a case's events (``contracts.envelope.compute_hash`` over the
 canonical bytes, ``prev_hash`` of the previous notice, ``GENESIS_HASH`` first), so they verify the same way.
+
+Version 2 adds the notice's ``dedupe_key`` (the decision it records, so a notify database rebuilt from
+the topic never records it again) and the ``reporter-update`` kind (a reporter's notice, shown on the
+receipt by intake). Version 1 notices load unchanged; their hashes cover exactly the bytes written.
 """
 
 from __future__ import annotations
@@ -27,8 +31,11 @@ from contracts.envelope import (
     uuid7,
 )
 
-NoticeKind = Literal["reporting-deadline", "key-case-deadline", "unacknowledged", "delivery-dead"]
+NoticeKind = Literal[
+    "reporting-deadline", "key-case-deadline", "unacknowledged", "delivery-dead", "reporter-update"
+]
 StreamId = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+DedupeKey = Annotated[str, StringConstraints(min_length=1, max_length=300)]
 
 
 class Notice(BaseModel):
@@ -38,7 +45,7 @@ class Notice(BaseModel):
 
     notice_id: uuid.UUID
     kind: NoticeKind
-    schema_version: Literal[1] = 1
+    schema_version: Literal[1, 2] = 2
     stream: StreamId
     seq: int = Field(ge=1)
     jurisdiction: JurisdictionCode
@@ -48,6 +55,9 @@ class Notice(BaseModel):
     causation_id: uuid.UUID | None = Field(default=None, description="The delivery or event it follows.")
     recipients: list[Annotated[str, StringConstraints(max_length=64)]] = Field(max_length=100)
     facts: dict[str, Any] = Field(description="What the notice says; never anything about a reporter.")
+    dedupe_key: DedupeKey | None = Field(
+        default=None, description="The decision recorded (v2): one notice per key, however often taken."
+    )
     prev_hash: Sha256Hex
     hash: Sha256Hex
 
@@ -64,6 +74,7 @@ def seal_notice(
     facts: dict[str, Any],
     case_id: uuid.UUID | None = None,
     causation_id: uuid.UUID | None = None,
+    dedupe_key: str | None = None,
 ) -> Notice:
     """The next notice of ``stream`` with its hash computed over its canonical JSON."""
     draft = Notice.model_validate(
@@ -79,6 +90,7 @@ def seal_notice(
             "causation_id": causation_id,
             "recipients": recipients,
             "facts": facts,
+            "dedupe_key": dedupe_key,
             "prev_hash": prev_hash,
             "hash": GENESIS_HASH,
         }
@@ -86,6 +98,25 @@ def seal_notice(
     body = draft.model_dump(mode="json")
     body["hash"] = compute_hash(body)
     return Notice.model_validate(body)
+
+
+def dedupe_key_of(document: Mapping[str, Any]) -> str | None:
+    """The decision a notice document records: its own ``dedupe_key`` (v2), or the one notify derived
+    for a version-1 notice from its kind and facts (None when it cannot be told)."""
+    key = document.get("dedupe_key")
+    if isinstance(key, str) and key:
+        return key
+    facts = document.get("facts") or {}
+    kind = document.get("kind")
+    if kind == "reporting-deadline" and document.get("recipients"):
+        return f"reporting-deadline/{document['recipients'][0]}/{facts.get('period')}/{facts.get('due_on')}"
+    if kind == "key-case-deadline":
+        return f"key-case-deadline/{document.get('case_id')}/{facts.get('limit')}"
+    if kind == "unacknowledged":
+        return f"unacknowledged/{facts.get('original_event_id')}/{facts.get('original_recipient_id')}"
+    if kind == "delivery-dead":
+        return f"delivery-dead/{facts.get('failed_delivery_id')}/{document.get('occurred_at')}"
+    return None
 
 
 def notice_bytes(notice: Notice) -> bytes:

@@ -39,7 +39,7 @@ def rendered_schemas() -> dict[str, str]:
     for event_type, cls in EVENT_CLASSES.items():
         version = cls.model_fields["schema_version"].default
         documents[f"event.{event_type}.v{version}.json"] = cls.model_json_schema()
-    documents["notice.v1.json"] = Notice.model_json_schema()
+    documents[f"notice.v{Notice.model_fields['schema_version'].default}.json"] = Notice.model_json_schema()
     documents["report-submitted.v1.json"] = ReportSubmitted.model_json_schema()
     documents["reporting-calendar.v1.json"] = ReportingCalendarData.model_json_schema()
     for model in API_MODELS:
