@@ -10,7 +10,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstrai
 
 from contracts.codes import JurisdictionCode
 from contracts.events import EvidenceRef, LongText, ShortText, Subject, Yuan
-from contracts.vocabulary import CaseStatus, ClueSource, Determination, Grade, Outcome, RiskFlag
+from contracts.vocabulary import CaseStatus, ClueSource, Determination, Grade, Measure, Outcome, RiskFlag
 
 Code = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{1,40}$")]
 
@@ -95,9 +95,20 @@ class OfficerAction(_Request):
 
 
 class DeterminationRequest(OfficerAction):
+    """An officer's determination (研判定性): what the case is, on what basis, and the measures taken.
+
+    ``summary`` is the case summary for the police: the district lead office that determines a suspected
+    crime transfers the case at once, and a transfer needs it.
+    """
+
     determination: Determination
     basis: LongText
-    measures: list[Code] = Field(default_factory=list, max_length=20)
+    measures: list[Measure] = Field(default_factory=list, max_length=20)
+    summary: LongText | None = Field(
+        default=None,
+        description="Case summary for the police referral; required when the district lead office "
+        "determines suspected_crime.",
+    )
 
 
 class CloseRequest(OfficerAction):

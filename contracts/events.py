@@ -42,6 +42,7 @@ from contracts.taxonomy import BehaviourCodes, SectorCode
 from contracts.vocabulary import (
     ClueSource,
     Determination,
+    EscalationLevel,
     EscalationTarget,
     Grade,
     MatchBasis,
@@ -170,13 +171,27 @@ class DeterminedPayload(_Strict):
 
 
 class EscalatedPayload(_Strict):
-    """A case sent up (逐级上报), to the police (移送公安) or announced to another region (跨区域通报)."""
+    """A case sent up (逐级上报), to the police (移送公安) or announced to another region (跨区域通报).
+
+    Version 2 records, for the ``lead_office`` target, the level of the office the case went up to (one level
+    at a time: community, street, then the district lead office) and where it came from, so the trail shows
+    every office it passed. A v1 escalation to the lead office reads with both absent: it went to the
+    district lead office, as v1 escalations did.
+    """
 
     target: EscalationTarget
     target_jurisdiction: JurisdictionCode
     reason: LongText
     rule: Annotated[str, StringConstraints(max_length=64)] | None = Field(
         default=None, description="The rule that escalated automatically; None when an officer did."
+    )
+    level: EscalationLevel | None = Field(
+        default=None,
+        description="lead_office target: the level of the office the case now waits on (district = the "
+        "lead office); None for the police, another region, or a v1 event.",
+    )
+    from_jurisdiction: JurisdictionCode | None = Field(
+        default=None, description="The office (or the case's own jurisdiction) it went up from; None in v1."
     )
 
 
@@ -226,18 +241,74 @@ class PoliceReturnedPayload(_Strict):
     police_jurisdiction: JurisdictionCode
 
 
+class ReferralFacts(_Strict):
+    """The case's facts as they stood at its transfer to the police, as the referral bundle states them."""
+
+    jurisdiction: JurisdictionCode
+    subject_name: ShortText | None = None
+    credit_code: Annotated[str, StringConstraints(max_length=18)] | None = None
+    address: ShortText | None = None
+    sector: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{1,40}$")] | None = None
+    behaviours: list[Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{1,40}$")]] = Field(
+        default_factory=list, max_length=50
+    )
+    participants: int | None = Field(default=None, ge=0)
+    estimated_amount_yuan: int | None = Field(default=None, ge=0)
+    grade: Grade | None = None
+    key_case: bool = False
+    determination: Determination | None = None
+    determination_basis: LongText | None = None
+    measures: list[Measure] = Field(default_factory=list, max_length=500)
+    linked_clues: int = Field(default=0, ge=0, description="Clues linked to the case and not split off.")
+
+
 class ReferralPackagedPayload(_Strict):
-    """The referral bundle for the police (移送材料); its manifest hash covers events 1..through_seq."""
+    """The referral bundle for the police (移送材料); its manifest hash covers events 1..through_seq.
+
+    Version 2 records the case's facts as of the transfer; the manifest hash covers them too, and the
+    evidence includes that of the clues linked to the case. A v1 bundle reads with ``facts`` absent (its
+    manifest never covered facts).
+    """
 
     manifest_sha256: Sha256Hex
     through_seq: int = Field(ge=1, description="The last event of the case the bundle contains.")
     event_count: int = Field(ge=1)
     evidence: list[EvidenceRef] = Field(default_factory=list, max_length=500)
     summary: LongText
+    facts: ReferralFacts | None = Field(default=None, description="As of the transfer; None in v1.")
+
+
+class WriteOffBasis(_Strict):
+    """What a write-off relied on, so an auditor can check each of its conditions against the case's chain:
+    the recorded result (the ``determined`` or ``closed`` event at ``result_seq``), the last clue about the
+    subject (the quiet period runs from it), the money at risk and the police's part, if any."""
+
+    result_seq: int = Field(ge=1, description="Seq of the determination or closing relied on.")
+    result_type: Literal["determined", "closed"]
+    result: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{1,40}$")] = Field(
+        description="The determination or the closing outcome at result_seq."
+    )
+    last_clue_at: AwareDatetime = Field(
+        description="When the last clue about the subject came in (the case's own or a linked one)."
+    )
+    amount_at_risk_yuan: Yuan | None = Field(
+        default=None, description="Money at risk as the case stood (its clue and the clues linked to it)."
+    )
+    police_seq: int | None = Field(
+        default=None, ge=1, description="The transfer to the police, returned or closed since, if any."
+    )
+    no_recovery_reason: LongText | None = Field(
+        default=None,
+        description="Why nothing was recovered and no claim handled although money was at risk.",
+    )
 
 
 class WrittenOffPayload(_Strict):
-    """The risk written off (风险销号) with the conditions that held, as recorded."""
+    """The risk written off (风险销号) with the conditions that held and what they relied on.
+
+    Version 2 adds ``relied_on`` and names in ``conditions_met`` the conditions that held for this case
+    (v1 wrote the same three names for every write-off). A v1 write-off reads with ``relied_on`` absent.
+    """
 
     outcome: Outcome
     summary: LongText
@@ -245,6 +316,7 @@ class WrittenOffPayload(_Strict):
     claims_handled: int = Field(ge=0, le=10**9, description="Participants' claims settled.")
     quiet_period_days: int = Field(ge=0, le=3650, description="Days without a new matching clue required.")
     conditions_met: list[RuleName] = Field(min_length=1, max_length=20)
+    relied_on: WriteOffBasis | None = Field(default=None, description="None in v1 write-offs.")
 
 
 class ReopenedPayload(_Strict):
@@ -256,7 +328,11 @@ class ReopenedPayload(_Strict):
 
 
 class ClueLinkedPayload(_Strict):
-    """A further clue about this case's subject, reported as its own case, now followed here."""
+    """A further clue about this case's subject, reported as its own case, now followed here.
+
+    Version 2 carries the clue's evidence, so a referral bundle of the case includes it; a v1 link reads
+    with no evidence (the clue itself, found by ``clue_hash``, still holds it).
+    """
 
     clue_case_id: uuid.UUID
     clue_event_id: uuid.UUID
@@ -265,6 +341,9 @@ class ClueLinkedPayload(_Strict):
     source: ClueSource
     participants: int | None = Field(default=None, ge=0, le=10**9)
     estimated_amount_yuan: Yuan | None = None
+    evidence: list[EvidenceRef] = Field(
+        default_factory=list, max_length=50, description="The linked clue's evidence; empty in v1."
+    )
 
 
 class MergedPayload(_Strict):
@@ -360,7 +439,7 @@ class CaseDetermined(Envelope):
 
 class CaseEscalated(Envelope):
     type: Literal["escalated"] = "escalated"
-    schema_version: Literal[1] = 1
+    schema_version: Literal[2] = 2
     payload: EscalatedPayload
 
 
@@ -406,7 +485,7 @@ class ReferralPackaged(Envelope):
     """The referral bundle for the police was built and its manifest hash recorded."""
 
     type: Literal["referral-packaged"] = "referral-packaged"
-    schema_version: Literal[1] = 1
+    schema_version: Literal[2] = 2
     payload: ReferralPackagedPayload
 
 
@@ -414,7 +493,7 @@ class CaseWrittenOff(Envelope):
     """The case's risk was written off with its conditions recorded."""
 
     type: Literal["written-off"] = "written-off"
-    schema_version: Literal[1] = 1
+    schema_version: Literal[2] = 2
     payload: WrittenOffPayload
 
 
@@ -430,7 +509,7 @@ class ClueLinked(Envelope):
     """A further clue about the case's subject was linked to the case."""
 
     type: Literal["clue-linked"] = "clue-linked"
-    schema_version: Literal[1] = 1
+    schema_version: Literal[2] = 2
     payload: ClueLinkedPayload
 
 
@@ -566,8 +645,25 @@ def _assessed_v1_to_v2(document: Document) -> Document:
     return {**document, "payload": payload}
 
 
+def _absent(**fields: object) -> Upcaster:
+    """An upcaster adding fields the older version did not record, with the value meaning "not recorded"."""
+
+    def step(document: Document) -> Document:
+        added = {name: list(value) if isinstance(value, list) else value for name, value in fields.items()}
+        return {**document, "payload": {**document["payload"], **added}}
+
+    return step
+
+
 # (type, from_version) -> function returning the document at from_version + 1.
-UPCASTERS: dict[tuple[str, int], Upcaster] = {("assessed", 1): _assessed_v1_to_v2}
+UPCASTERS: dict[tuple[str, int], Upcaster] = {
+    ("assessed", 1): _assessed_v1_to_v2,
+    # A v1 escalation names no level: it went to the district lead office (or the police, another region).
+    ("escalated", 1): _absent(level=None, from_jurisdiction=None),
+    ("written-off", 1): _absent(relied_on=None),
+    ("clue-linked", 1): _absent(evidence=[]),
+    ("referral-packaged", 1): _absent(facts=None),
+}
 
 
 class UnreadableEvent(ValueError):

@@ -69,6 +69,15 @@ class EscalationTarget(StrEnum):
     OTHER_REGION = "other_region"  # 跨区域通报
 
 
+class EscalationLevel(StrEnum):
+    """The office a case is reported up to, one level at a time (逐级上报); the district lead office is
+    the top."""
+
+    COMMUNITY = "community"  # 社区/村
+    STREET = "street"  # 街道/镇/乡 处非办
+    DISTRICT = "district"  # 区/县 处非办 (lead office)
+
+
 class Outcome(StrEnum):
     """The recorded result a case is closed with."""
 

@@ -27,7 +27,9 @@ def create_app(settings: TriageSettings) -> FastAPI:
     def kafka_routers(rt: Runtime) -> Sequence[KafkaRouter]:
         relay = OutboxRelay(rt.pool, rt.broker, rt.settings, rt.tracer)
         policy = WorkflowPolicy(
-            quiet_period_days=settings.write_off_quiet_days, key_case_leader=settings.key_case_leader
+            quiet_period_days=settings.write_off_quiet_days,
+            key_case_leader=settings.key_case_leader,
+            region=settings.region,
         )
         stream = CaseStream(rt, rules, registry, relay, policy)
         rt.state[http.STREAM] = stream

@@ -62,11 +62,13 @@ def advance(
     """Seal ``decisions`` (caused by ``causation_id``), then every reaction the state calls for.
 
     Reactions are caused by the event that made them necessary: the first decision if there is one,
-    else ``causation_id`` (the event just read from the log).
+    else ``causation_id`` (the event just read from the log). A decision that ``follows`` another (a
+    determination's escalation, a transfer's referral bundle) is caused by the event sealed before it.
     """
     events: list[Envelope] = []
     for decision in decisions:
-        event = seal(state, decision, causation_id=causation_id, traceparent=traceparent)
+        caused_by = events[-1].event_id if decision.follows and events else causation_id
+        event = seal(state, decision, causation_id=caused_by, traceparent=traceparent)
         state = fold(state, event)
         events.append(event)
     cause = events[0].event_id if events else causation_id

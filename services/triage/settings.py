@@ -42,6 +42,13 @@ class TriageSettings(ServiceSettings):
         validation_alias="CLUETRAIL_TRIAGE_KEY_CASE_LEADER",
         description="Role title of the leader who supervises key cases (领导包案); never a person's name",
     )
+    region: str = Field(
+        "local",
+        pattern=r"^[a-z][a-z0-9-]{1,40}$",
+        validation_alias="CLUETRAIL_REGION",
+        description="This deployment's region (one Kafka cluster with its services), recorded at both ends "
+        "of a handoff so the events can cross regions; lower case letters, digits and dashes",
+    )
     publish_timeout_seconds: float = Field(
         10.0,
         gt=0,

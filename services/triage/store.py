@@ -104,6 +104,20 @@ async def put_on_file(conn: asyncpg.Connection, keys: Sequence[str], case_id: uu
     )
 
 
+async def refile(
+    conn: asyncpg.Connection, keys: Sequence[str], case_id: uuid.UUID, *, away_from: uuid.UUID
+) -> None:
+    """File ``keys`` under ``case_id``: those on file under ``away_from`` move, those not on file are added
+    (a clue split off a case takes its own subject keys with it)."""
+    await conn.execute(
+        "UPDATE subjects SET case_id = $2 WHERE key = ANY($1::text[]) AND case_id = $3",
+        list(keys),
+        case_id,
+        away_from,
+    )
+    await put_on_file(conn, keys, case_id)
+
+
 async def meta(conn: asyncpg.Connection, key: str) -> object | None:
     raw = await conn.fetchval("SELECT value FROM triage_meta WHERE key = $1", key)
     return None if raw is None else json.loads(raw)

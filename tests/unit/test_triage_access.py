@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from cluetrail.auth import Principal, Role
 from cluetrail.errors import Forbidden
-from contracts.vocabulary import CaseStatus, Determination, MatchBasis
+from contracts.vocabulary import CaseStatus, Determination, EscalationLevel, MatchBasis
 from services.triage.domain import access
 from services.triage.domain.dedup import normalise, subject_keys
 from services.triage.domain.state import ClueFacts
@@ -28,17 +28,38 @@ def test_street_offices_and_departments_handle_ordinary_cases(command: str) -> N
 @pytest.mark.parametrize(
     "update",
     [
+        {
+            "status": CaseStatus.ESCALATED,
+            "escalated_to": "340102",
+            "escalation_level": EscalationLevel.DISTRICT,
+        },
+        # an escalation written before levels were recorded went to the district lead office
         {"status": CaseStatus.ESCALATED},
         {"status": CaseStatus.TRANSFERRED},
-        {"determination": Determination.DISPUTED},
         {"key_case": True},
     ],
-    ids=["escalated", "transferred", "disputed", "key"],
+    ids=["escalated-to-district", "escalated-v1", "transferred", "key"],
 )
-def test_disputed_escalated_transferred_and_key_cases_are_the_lead_offices(
+def test_cases_reported_to_the_district_transferred_and_key_cases_are_the_lead_offices(
     command: str, update: dict[str, object]
 ) -> None:
-    assert access.roles_for(command, assessed().model_copy(update=update)) == (Role.DISTRICT_LEAD_OFFICER,)
+    state = assessed().model_copy(update=update)
+    assert access.roles_for(command, state) == (Role.DISTRICT_LEAD_OFFICER,)
+    assert access.acting_jurisdiction(state) == state.jurisdiction
+
+
+@pytest.mark.parametrize("command", STREET_COMMANDS)
+def test_a_case_reported_up_to_a_street_is_acted_on_by_the_offices_over_that_street(command: str) -> None:
+    state = assessed().model_copy(
+        update={
+            "status": CaseStatus.ESCALATED,
+            "determination": Determination.DISPUTED,
+            "escalated_to": "340102L01",
+            "escalation_level": EscalationLevel.STREET,
+        }
+    )
+    assert set(access.roles_for(command, state)) == set(access.OFFICE)
+    assert access.acting_jurisdiction(state) == "340102L01"  # 华都社区's own office no longer covers it
 
 
 @pytest.mark.parametrize("command", sorted(access.LEAD_ONLY))

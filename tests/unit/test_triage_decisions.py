@@ -7,13 +7,25 @@ from importlib import resources
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
+from cluetrail.auth import Role
+from contracts.api import DeterminationRequest
 from contracts.envelope import Actor, Envelope
 from contracts.events import CaseAssessed, CaseEscalated, KeyCaseFlagged
 from contracts.jurisdictions import default_registry
-from contracts.vocabulary import CaseStatus, Determination, EscalationTarget, Grade, Outcome, RiskFlag
+from contracts.vocabulary import (
+    CaseStatus,
+    Determination,
+    EscalationLevel,
+    EscalationTarget,
+    Grade,
+    Measure,
+    Outcome,
+    RiskFlag,
+)
 from services.triage.chain import advance
-from services.triage.domain import decisions, workflow
+from services.triage.domain import access, decisions, workflow
 from services.triage.domain.errors import TransitionRefused
 from services.triage.domain.grading import RuleSet, load_rule_set
 from services.triage.domain.state import CaseState, ClueFacts, fold
@@ -24,8 +36,12 @@ RULES: RuleSet = load_rule_set(
 )
 REGISTRY = default_registry()
 YAOHAI = "340102"
+LONGGANG = "340102L01"  # 龙岗街道
+HUADU = "340102L01001"  # 华都社区, where the clues of this module are reported
 OFFICER = "officer-longgang-01"
 ACTOR = Actor(kind="officer", id=OFFICER, role="street_officer")
+COMMUNITY = Actor(kind="officer", id="officer-huadu-01", role="street_officer")
+LEAD = Actor(kind="officer", id="lead-yaohai-01", role="district_lead_officer")
 
 
 def reported(**clue: object) -> tuple[CaseState, Envelope]:
@@ -37,13 +53,29 @@ def react(state: CaseState, cause: Envelope) -> tuple[CaseState, list[Envelope]]
     return advance(state, [], causation_id=cause.event_id, traceparent=None, rules=RULES, registry=REGISTRY)
 
 
-def officer(state: CaseState, decision: decisions.Decision) -> tuple[CaseState, list[Envelope]]:
-    return advance(state, [decision], causation_id=None, traceparent=None, rules=RULES, registry=REGISTRY)
+def officer(
+    state: CaseState, decision: decisions.Decision | list[decisions.Decision]
+) -> tuple[CaseState, list[Envelope]]:
+    decided = decision if isinstance(decision, list) else [decision]
+    return advance(state, decided, causation_id=None, traceparent=None, rules=RULES, registry=REGISTRY)
 
 
-def determine(state: CaseState, kind: Determination) -> decisions.Decision:
+def determine(
+    state: CaseState,
+    kind: Determination,
+    actor: Actor = ACTOR,
+    office: str = LONGGANG,
+    summary: str | None = None,
+) -> list[decisions.Decision]:
     return workflow.determine(
-        state, ACTOR, determination=kind, basis="现场核查、调取合同与宣传材料。", measures=[]
+        state,
+        actor,
+        determination=kind,
+        basis="现场核查、调取合同与宣传材料。",
+        measures=[],
+        office=office,
+        registry=REGISTRY,
+        summary=summary,
     )
 
 
@@ -59,8 +91,8 @@ def transfer(
     return workflow.transfer_to_police(state, ACTOR, reason="移送", summary=summary, district=YAOHAI)
 
 
-def to_lead_office(state: CaseState) -> decisions.Decision:
-    return workflow.escalate_to_lead_office(state, ACTOR, reason="上报", district=YAOHAI)
+def to_lead_office(state: CaseState, actor: Actor = ACTOR, office: str = LONGGANG) -> decisions.Decision:
+    return workflow.escalate_to_lead_office(state, actor, reason="上报", office=office, registry=REGISTRY)
 
 
 def assessed(**clue: object) -> CaseState:
@@ -127,29 +159,110 @@ def test_reacting_again_to_a_settled_state_decides_nothing() -> None:
     assert workflow.workflow_reaction(after, workflow.WorkflowPolicy()) is None
 
 
-def test_suspected_crime_goes_to_the_police_of_the_district() -> None:
+def escalations(events: list[Envelope]) -> list[tuple[str, str, str | None, str | None, str | None]]:
+    """(target, target jurisdiction, level, from, rule) of each escalation among ``events``."""
+    return [
+        (
+            e.payload.target.value,
+            e.payload.target_jurisdiction,
+            e.payload.level.value if e.payload.level else None,
+            e.payload.from_jurisdiction,
+            e.payload.rule,
+        )
+        for e in events
+        if isinstance(e, CaseEscalated)
+    ]
+
+
+def test_a_street_officers_suspected_crime_goes_to_the_lead_office_which_transfers_it() -> None:
     state = assessed()
     after, events = officer(state, determine(state, Determination.SUSPECTED_CRIME))
+    assert [e.type for e in events] == ["determined", "escalated"]
+    assert escalations(events) == [("lead_office", YAOHAI, "district", LONGGANG, "suspected-crime")]
+    assert events[1].causation_id == events[0].event_id
+    assert (after.status, after.police) == (CaseStatus.ESCALATED, None)
+    # the case is the lead office's now, and it transfers with a summary
+    assert access.roles_for("transfer", after) == (Role.DISTRICT_LEAD_OFFICER,)
+    assert access.roles_for("closing", after) == (Role.DISTRICT_LEAD_OFFICER,)
+    after, events = officer(after, transfer(after))
+    assert [e.type for e in events] == ["escalated", "referral-packaged"]
+    assert after.status == CaseStatus.TRANSFERRED
+
+
+def test_the_lead_offices_suspected_crime_transfers_at_once_with_its_summary() -> None:
+    state = assessed()
+    with pytest.raises(TransitionRefused) as refused:
+        determine(state, Determination.SUSPECTED_CRIME, actor=LEAD, office=YAOHAI)
+    assert refused.value.rule == "transfer-needs-summary"
+    after, events = officer(
+        state,
+        determine(state, Determination.SUSPECTED_CRIME, actor=LEAD, office=YAOHAI, summary="资金去向不明。"),
+    )
     assert [e.type for e in events] == ["determined", "escalated", "referral-packaged"]
-    police = events[1]
-    assert isinstance(police, CaseEscalated)
-    assert (police.payload.target, police.payload.target_jurisdiction) == (EscalationTarget.POLICE, YAOHAI)
-    assert police.causation_id == events[0].event_id
-    assert (events[0].actor.kind, events[0].actor.id) == ("officer", OFFICER)
+    assert escalations(events) == [("police", YAOHAI, None, HUADU, None)]
+    assert [e.causation_id for e in events[1:]] == [events[0].event_id, events[1].event_id]
+    assert {e.actor.id for e in events} == {"lead-yaohai-01"}
     assert after.status == CaseStatus.TRANSFERRED
     assert after.police is not None and after.police.referral_seq == 5
+    assert events[2].payload.summary == "资金去向不明。"  # type: ignore[attr-defined]
 
 
-def test_a_disputed_determination_goes_up_level_by_level_to_the_lead_office() -> None:
+def test_a_dispute_climbs_one_level_at_a_time_and_each_level_may_decide() -> None:
     state = assessed()
-    _, events = officer(state, determine(state, Determination.DISPUTED))
-    assert [(e.type, getattr(getattr(e, "payload", None), "rule", None)) for e in events] == [
-        ("determined", None),
-        ("escalated", "disputed-determination"),
-        ("escalated", "disputed-determination"),
-    ]
-    street, district = (e.payload.target_jurisdiction for e in events[1:] if isinstance(e, CaseEscalated))
-    assert (REGISTRY.get(street).level, district) == ("street", YAOHAI)
+    # 华都社区 cannot settle it: reported to 龙岗街道, which now holds it
+    state, events = officer(state, determine(state, Determination.DISPUTED, actor=COMMUNITY, office=HUADU))
+    assert escalations(events) == [("lead_office", LONGGANG, "street", HUADU, "disputed-determination")]
+    assert (state.status, state.escalated_to, access.acting_jurisdiction(state)) == (
+        CaseStatus.ESCALATED,
+        LONGGANG,
+        LONGGANG,
+    )
+    assert set(access.roles_for("determination", state)) == {
+        Role.STREET_OFFICER,
+        Role.DISTRICT_LEAD_OFFICER,
+        Role.SECTOR_DEPARTMENT,
+    }
+    # 龙岗街道 cannot either: reported to 瑶海区's lead office, the top
+    state, events = officer(state, determine(state, Determination.DISPUTED))
+    assert escalations(events) == [("lead_office", YAOHAI, "district", LONGGANG, "disputed-determination")]
+    assert access.roles_for("determination", state) == (Role.DISTRICT_LEAD_OFFICER,)
+    assert access.acting_jurisdiction(state) == HUADU
+    with pytest.raises(TransitionRefused) as refused:
+        determine(state, Determination.DISPUTED, actor=LEAD, office=YAOHAI)
+    assert refused.value.rule == "lead-office-decides"
+    state, events = officer(
+        state, determine(state, Determination.GENERAL_VIOLATION, actor=LEAD, office=YAOHAI)
+    )
+    assert [e.type for e in events] == ["determined"]
+    assert state.status == CaseStatus.UNDER_DISPOSAL
+
+
+def test_a_street_settles_a_dispute_reported_to_it() -> None:
+    state = assessed()
+    state, _ = officer(state, determine(state, Determination.DISPUTED, actor=COMMUNITY, office=HUADU))
+    state, events = officer(state, determine(state, Determination.REGULARISE))
+    assert [e.type for e in events] == ["determined"]
+    assert (state.status, state.determination) == (CaseStatus.UNDER_DISPOSAL, Determination.REGULARISE)
+    assert access.acting_jurisdiction(state) == HUADU
+
+
+def test_an_officer_reports_up_one_level_and_the_lead_office_is_the_top() -> None:
+    state = assessed()
+    from_community, events = officer(state, to_lead_office(state, COMMUNITY, HUADU))
+    assert escalations(events) == [("lead_office", LONGGANG, "street", HUADU, None)]
+    _, events = officer(state, to_lead_office(state))
+    assert escalations(events) == [("lead_office", YAOHAI, "district", LONGGANG, None)]
+    department = Actor(kind="officer", id="dept-01", role="sector_department")
+    _, events = officer(state, to_lead_office(state, department, YAOHAI))
+    assert escalations(events) == [("lead_office", YAOHAI, "district", YAOHAI, None)]
+    for held in (state, from_community):
+        with pytest.raises(TransitionRefused) as refused:
+            to_lead_office(held, LEAD, YAOHAI)
+        assert refused.value.rule == "escalation-top"
+    # a key case goes to the lead office directly, whatever level it was reported at
+    key, cause = reported(amount=150_000_000)
+    _, events = react(key, cause)
+    assert escalations(events) == [("lead_office", YAOHAI, "district", HUADU, "key-case")]
 
 
 def test_other_determinations_put_the_case_under_disposal() -> None:
@@ -164,6 +277,7 @@ def test_an_officer_escalates_to_the_lead_office_and_then_closes() -> None:
     state, events = officer(state, to_lead_office(state))
     assert state.status == CaseStatus.ESCALATED
     assert state.escalations[-1].rule is None
+    assert state.escalations[-1].level == EscalationLevel.DISTRICT
     state, events = officer(state, close(state))
     assert [e.type for e in events] == ["closed"]
     assert (state.status, state.outcome) == (CaseStatus.CLOSED, Outcome.RECTIFIED)
@@ -219,7 +333,9 @@ def test_refused_transitions_name_their_rule(
 
 def test_the_police_take_a_case_once() -> None:
     state = assessed()
-    state, _ = officer(state, determine(state, Determination.SUSPECTED_CRIME))
+    state, _ = officer(
+        state, determine(state, Determination.SUSPECTED_CRIME, actor=LEAD, office=YAOHAI, summary="摘要。")
+    )
     with pytest.raises(TransitionRefused) as refused:
         transfer(state)
     assert refused.value.rule in ("police-once", "state-machine")
@@ -269,3 +385,13 @@ def test_replaying_the_decided_events_settles_the_same_state_with_nothing_left_t
     assert replayed == decided
     assert decisions.next_reaction(replayed, RULES, REGISTRY) is None
     assert workflow.workflow_reaction(replayed, workflow.WorkflowPolicy()) is None
+
+
+def test_a_determination_names_measures_by_their_codes_and_an_unknown_one_is_refused_by_position() -> None:
+    body = {"determination": "general_violation", "basis": "现场核查。", "measures": ["warning_interview"]}
+    assert DeterminationRequest.model_validate(body).measures == [Measure.WARNING_INTERVIEW]
+    with pytest.raises(ValidationError) as refused:
+        DeterminationRequest.model_validate({**body, "measures": ["warning_interview", "约谈"]})
+    (error,) = refused.value.errors()
+    assert error["loc"] == ("measures", 1)
+    assert "rectification_order" in error["msg"]  # it names the codes a measure may be

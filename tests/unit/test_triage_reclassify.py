@@ -23,6 +23,7 @@ from tests.unit.test_triage_workflow import (
     REGISTRY,
     RULES,
     STREET,
+    STREET_OFFICE,
     assessed,
     closed,
     clue,
@@ -91,8 +92,14 @@ def test_a_reclassification_after_disposal_began_keeps_the_status_and_the_determ
     state = assessed()
     state = run(
         state,
-        workflow.determine(
-            state, STREET, determination=Determination.REGULARISE, basis="核实。", measures=[]
+        *workflow.determine(
+            state,
+            STREET,
+            determination=Determination.REGULARISE,
+            basis="核实。",
+            measures=[],
+            office=STREET_OFFICE,
+            registry=REGISTRY,
         ),
     )[0]
     after, _ = reclassified(state, "commerce_services")

@@ -14,8 +14,10 @@ from hypothesis import strategies as st
 
 from contracts.envelope import GENESIS_HASH, Actor, Envelope, canonical_bytes, uuid7
 from contracts.events import (
+    CaseWrittenOff,
     ClueReported,
     ClueReportedPayload,
+    EvidenceRef,
     KeyCaseFlagged,
     ReferralPackaged,
     SealedValue,
@@ -46,21 +48,30 @@ REGISTRY = default_registry()
 YAOHAI = "340102"
 SHOUXIAN = "340422"
 LONGGANG_HUADU = "340102L01001"
+STREET_OFFICE = "340102L01"  # 龙岗街道处非办
 STREET = Actor(kind="officer", id="officer-longgang-01", role="street_officer")
 LEAD = Actor(kind="officer", id="lead-yaohai-01", role="district_lead_officer")
 POLICE = Actor(kind="officer", id="police-yaohai-01", role="police")
 POLICY = workflow.WorkflowPolicy(quiet_period_days=90)
 
 
-def clue(*, amount: int = 3_000_000, reporter: bool = True, name: str = "华都康养服务中心") -> Envelope:
+def clue(
+    *,
+    amount: int = 3_000_000,
+    reporter: bool = True,
+    name: str = "华都康养服务中心",
+    participants: int = 120,
+    evidence: tuple[EvidenceRef, ...] = (),
+) -> Envelope:
     sealed = SealedValue(key_id="dev-1", nonce="00", ciphertext="00") if reporter else None
     payload = ClueReportedPayload(
         source=ClueSource.PUBLIC_APP,
         subject=Subject(kind=SubjectKind.SHOP, name=name, address="华都路1号"),
         description="以预订养老床位为名吸收老年人资金，承诺年化回报15%。",
         sector="elderly_care",
-        participants=120,
+        participants=participants,
         estimated_amount_yuan=amount,
+        evidence=list(evidence),
         reporter=sealed,
         receipt_digest="a" * 64,
     )
@@ -88,9 +99,26 @@ def assessed(**kwargs: object) -> CaseState:
 
 def determined(kind: Determination = Determination.GENERAL_VIOLATION, **kwargs: object) -> CaseState:
     state = assessed(**kwargs)
-    return run(
-        state, workflow.determine(state, STREET, determination=kind, basis="现场核查属实。", measures=[])
-    )[0]
+    return run(state, *determine(state, kind))[0]
+
+
+def determine(
+    state: CaseState,
+    kind: Determination,
+    actor: Actor = STREET,
+    office: str = STREET_OFFICE,
+    summary: str | None = None,
+) -> list[Decision]:
+    return workflow.determine(
+        state,
+        actor,
+        determination=kind,
+        basis="现场核查属实。",
+        measures=[],
+        office=office,
+        registry=REGISTRY,
+        summary=summary,
+    )
 
 
 def transferred(**kwargs: object) -> tuple[CaseState, list[Envelope]]:
@@ -184,14 +212,35 @@ def test_a_transfer_is_followed_by_a_referral_whose_manifest_covers_the_chain_up
     referral = events[1]
     assert isinstance(referral, ReferralPackaged)
     assert referral.payload.through_seq == events[0].seq == referral.seq - 1
+    # the facts as of the transfer: the clue, its grade under 2026.1 (120 → 20, 3,000,000 → 20: serious)
+    facts = {
+        "jurisdiction": LONGGANG_HUADU,
+        "subject_name": "华都康养服务中心",
+        "credit_code": None,
+        "address": "华都路1号",
+        "sector": "elderly_care",
+        "behaviours": [],
+        "participants": 120,
+        "estimated_amount_yuan": 3_000_000,
+        "grade": "serious",
+        "key_case": False,
+        "determination": None,
+        "determination_basis": None,
+        "measures": [],
+        "linked_clues": 0,
+    }
     manifest = {
         "case_id": str(after.case_id),
         "through_seq": referral.payload.through_seq,
         "event_hashes": list(after.hashes[: referral.payload.through_seq]),
         "evidence": [],
         "summary": "门店吸收老年人资金三百万元。",
+        "facts": facts,
     }
     assert referral.payload.manifest_sha256 == hashlib.sha256(canonical_bytes(manifest)).hexdigest()
+    assert referral.payload.facts is not None
+    assert referral.payload.facts.model_dump(mode="json") == facts
+    assert referral.causation_id == events[0].event_id  # the bundle follows its transfer
     assert after.status == CaseStatus.TRANSFERRED
     assert after.police is not None and after.police.referral_seq == referral.seq
 
@@ -295,7 +344,19 @@ def test_write_off_waits_for_the_quiet_period_after_the_last_matching_clue() -> 
     after, events = run(state, write_off(state, LATER))
     (event,) = events
     assert event.type == "written-off"
-    assert event.payload.conditions_met == ["outcome-recorded", "recovery-recorded", "quiet-period"]  # type: ignore[attr-defined]
+    assert isinstance(event, CaseWrittenOff)
+    assert event.payload.conditions_met == ["result-recorded", "quiet-period", "funds-recovered"]
+    # what it relied on, as an auditor checks it against the chain: the closing at seq 4 (after the
+    # clue, its grade and the determination), the clue's date, the money the clue put at risk
+    relied = event.payload.relied_on
+    assert relied is not None
+    assert (relied.result_type, relied.result_seq, relied.result) == ("closed", 4, "rectified")
+    assert relied.last_clue_at == state.reported_at
+    assert (relied.amount_at_risk_yuan, relied.police_seq, relied.no_recovery_reason) == (
+        3_000_000,
+        None,
+        None,
+    )
     assert (after.status, after.recovered_amount_yuan) == (CaseStatus.WRITTEN_OFF, 3_000_000)
 
 
@@ -365,7 +426,7 @@ def test_a_handoff_to_another_district_moves_the_case_with_its_chain_when_accept
             from_district=YAOHAI,
             to_district=YAOHAI,
             reason="x",
-            region=None,
+            region="local",
         )
     asked, _ = run(
         state,
@@ -376,7 +437,7 @@ def test_a_handoff_to_another_district_moves_the_case_with_its_chain_when_accept
             from_district=YAOHAI,
             to_district=SHOUXIAN,
             reason="经营地在寿县。",
-            region=None,
+            region="local",
         ),
     )
     with pytest.raises(TransitionRefused, match="handoff-pending"):
@@ -387,7 +448,7 @@ def test_a_handoff_to_another_district_moves_the_case_with_its_chain_when_accept
             from_district=YAOHAI,
             to_district=SHOUXIAN,
             reason="x",
-            region=None,
+            region="local",
         )
     returned, events = run(
         asked, workflow.answer_handoff(asked, LEAD, accept=False, text="主要参与人在瑶海。")
@@ -433,11 +494,7 @@ def attempt(state: CaseState, command: str) -> list[Decision]:
     if command == "measure":
         return [workflow.record_measure(state, STREET, Measure.PUBLIC_NOTICE, "张贴公告。", None)]
     if command == "determine":
-        return [
-            workflow.determine(
-                state, STREET, determination=Determination.REGULARISE, basis="规范经营。", measures=[]
-            )
-        ]
+        return determine(state, Determination.REGULARISE)
     if command == "transfer":
         return workflow.transfer_to_police(state, LEAD, reason="移送", summary="摘要。", district=YAOHAI)
     if command == "accept":

@@ -2,9 +2,12 @@
 ``cluetrail.auth.AccessPolicy``.
 
 Grid workers only report (through intake). Street officers determine, record measures, escalate and close
-ordinary cases in their subtree. District lead officers decide what is disputed, escalated, transferred or
-key, and alone write off, reopen, hand off, merge, split and reward. A sector department acts on the cases
-routed to its department. The police accept or return what was transferred to them. Auditors read only.
+ordinary cases in their subtree. A case reported up (逐级上报) waits on the office it was reported to: below
+the district, the offices whose subtree holds that level act on it (it may determine it or report it further
+up); at the district, the lead office. District lead officers decide what reached them, what is transferred
+or key, and alone write off, reopen, hand off, merge, split and reward. A sector department acts on the
+cases routed to its department. The police accept or return what was transferred to them. Auditors read
+only.
 
 The checks run in an order that never tells a caller more than it may know: first the jurisdiction (a case
 outside the caller's subtree — or one that does not exist — gets the same 403), then the role.
@@ -14,7 +17,7 @@ from __future__ import annotations
 
 from cluetrail.auth import Principal, Role
 from cluetrail.errors import Forbidden
-from contracts.vocabulary import CaseStatus, Determination
+from contracts.vocabulary import CaseStatus, EscalationLevel
 from services.triage.domain.state import CaseState
 
 R = Role
@@ -31,12 +34,30 @@ REPORTER_READERS = frozenset({R.DISTRICT_LEAD_OFFICER, R.POLICE})
 NOT_ENTITLED = "the reporter's identity is not yours to see"
 
 
+def waits_below_district(state: CaseState) -> bool:
+    """Reported up to a community or street office, which has not decided yet."""
+    return (
+        state.status == CaseStatus.ESCALATED
+        and state.escalated_to is not None
+        and state.escalation_level in (EscalationLevel.COMMUNITY, EscalationLevel.STREET)
+    )
+
+
+def acting_jurisdiction(state: CaseState) -> str:
+    """Where an officer must stand to act on the case: the office it was reported up to while it waits
+    there, else the case's own jurisdiction."""
+    if waits_below_district(state) and state.escalated_to is not None:
+        return state.escalated_to
+    return state.jurisdiction
+
+
 def needs_lead_office(state: CaseState) -> bool:
-    """Disputed, escalated, transferred and key cases are decided by the district lead office."""
+    """Cases reported up to the district, transferred and key cases are decided by the district lead
+    office (an escalation without a level, written before levels were recorded, went to the district)."""
     return (
         state.key_case
-        or state.status in (CaseStatus.ESCALATED, CaseStatus.TRANSFERRED)
-        or state.determination == Determination.DISPUTED
+        or state.status == CaseStatus.TRANSFERRED
+        or (state.status == CaseStatus.ESCALATED and not waits_below_district(state))
         or state.police is not None
     )
 

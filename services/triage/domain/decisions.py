@@ -2,13 +2,17 @@
 machine that admits them are in ``workflow``).
 
 Reactions are a function of the state alone (``next_reaction``): an unassessed case is assessed (and assessed
-again when a clue was linked to it, or an officer reclassified it, since); a key case not yet escalated to its
-district's lead office is escalated there (rule ``key-case``); a cross-region case announces itself to every
-region involved it has not yet announced itself to (rule ``cross-region``); a case determined
-``suspected_crime`` not yet with the police is transferred to them (rule ``suspected-crime``); a case
-determined ``disputed`` goes to the lead office (rule ``disputed-determination``). Once the event a reaction
-asks for is folded into the state, the reaction no longer applies, so reacting twice to the same state — or to
-a state rebuilt from a log that already holds the reaction — decides nothing twice.
+again when a clue was linked to it or split off, an officer reclassified it, or another district took it
+over since — it is routed under that district's table and graded under its rules); a key case not yet
+escalated to its district's lead office is escalated there directly (rule ``key-case``: key cases are the
+lead office's); a cross-region case announces itself to every region involved it has not yet announced
+itself to (rule ``cross-region``). Once the event a reaction asks for is folded into the state, the reaction
+no longer applies, so reacting twice to the same state — or to a state rebuilt from a log that already holds
+the reaction — decides nothing twice.
+
+A determination's own consequences (a disputed case reported one level up, a suspected crime sent to the
+lead office or, by the lead office, to the police) depend on the office that determined it, so they are
+decided with the determination (``workflow.determine``), in the same transaction.
 """
 
 from __future__ import annotations
@@ -21,9 +25,9 @@ from pydantic import BaseModel
 from contracts.envelope import Actor, Envelope
 from contracts.events import CaseAssessed, CaseEscalated, EscalatedPayload
 from contracts.jurisdictions import JurisdictionRegistry
-from contracts.vocabulary import Determination, EscalationTarget
+from contracts.vocabulary import EscalationLevel, EscalationTarget
 from services.triage.domain.grading import RuleSet, assess
-from services.triage.domain.routing import escalation_path, regions_to_notify
+from services.triage.domain.routing import regions_to_notify
 from services.triage.domain.state import CaseState
 
 SERVICE_ACTOR = Actor(kind="service", id="triage")
@@ -45,6 +49,9 @@ class Decision:
     payload: BaseModel | Callable[[CaseState], BaseModel]
     actor: Actor
     jurisdiction: str | None = None
+    # Caused by the event sealed just before it (a transfer's referral bundle, a determination's escalation)
+    # rather than by what caused the command.
+    follows: bool = False
 
 
 def district_of(code: str, registry: JurisdictionRegistry) -> str:
@@ -63,63 +70,58 @@ def next_reaction(state: CaseState, rules: RuleSet, registry: JurisdictionRegist
     """The next event the case's state calls for, or None when the state asks for nothing."""
     if not state.is_open:
         return None
-    # A clue linked since the last grade raises the case's heat, and an officer's classification changes
-    # the sector and behaviours graded: either way, grade it again.
+    # A clue linked or split off since the last grade changes the case's heat and figures, an officer's
+    # classification the sector and behaviours graded, a handoff the district whose table and rules apply:
+    # either way, grade and route it again.
     if (
         state.grade is None
-        or state.clue.linked_clues > state.assessed_linked_clues
+        or state.clue.linked_clues != state.assessed_linked_clues
         or state.classifications > state.assessed_classifications
+        or state.handoffs_accepted > state.assessed_handoffs
     ):
         assessed = assess(state.clue, rules, jurisdiction=state.jurisdiction, registry=registry)
         return Decision(CaseAssessed, assessed, SERVICE_ACTOR)
     district = district_of(state.jurisdiction, registry)
     if state.key_case and not state.has_escalation(EscalationTarget.LEAD_OFFICE, rule=RULE_KEY_CASE):
         reasons = ", ".join(state.key_case_reasons)
-        return _escalation(EscalationTarget.LEAD_OFFICE, district, f"key case: {reasons}", RULE_KEY_CASE)
+        return escalation(
+            EscalationTarget.LEAD_OFFICE,
+            district,
+            f"key case: {reasons}",
+            RULE_KEY_CASE,
+            level=EscalationLevel.DISTRICT,
+            from_jurisdiction=state.jurisdiction,
+        )
     for region in regions_to_notify(state.jurisdiction, state.clue.regions_involved, registry):
         if not state.has_escalation(EscalationTarget.OTHER_REGION, target_jurisdiction=region):
-            return _escalation(
+            return escalation(
                 EscalationTarget.OTHER_REGION,
                 region,
                 f"cross-region risk: the case in {state.jurisdiction} involves {region}",
                 RULE_CROSS_REGION,
+                from_jurisdiction=state.jurisdiction,
             )
-    if state.determination == Determination.SUSPECTED_CRIME and not state.has_escalation(
-        EscalationTarget.POLICE
-    ):
-        return _escalation(
-            EscalationTarget.POLICE,
-            district,
-            "determined a suspected crime: transfer to the police",
-            RULE_SUSPECTED_CRIME,
-        )
-    if state.determination == Determination.DISPUTED:
-        return _disputed_escalation(state, district, registry)
     return None
 
 
-def _disputed_escalation(state: CaseState, district: str, registry: JurisdictionRegistry) -> Decision | None:
-    """A disputed case is reported up level by level (逐级上报): one escalation per office between the
-    case and its district lead office, nearest first, so the trail shows every level it passed."""
-    levels = (
-        [node.code for node in escalation_path(state.jurisdiction, registry)]
-        if (state.jurisdiction in registry)
-        else []
+def escalation(
+    target: EscalationTarget,
+    jurisdiction: str,
+    reason: str,
+    rule: str | None,
+    *,
+    level: EscalationLevel | None = None,
+    from_jurisdiction: str | None = None,
+    actor: Actor = SERVICE_ACTOR,
+    follows: bool = False,
+) -> Decision:
+    """An ``escalated`` decision (by triage's rule ``rule``, or by an officer when ``rule`` is None)."""
+    payload = EscalatedPayload(
+        target=target,
+        target_jurisdiction=jurisdiction,
+        reason=reason,
+        rule=rule,
+        level=level,
+        from_jurisdiction=from_jurisdiction,
     )
-    for level in levels or [district]:
-        if not state.has_escalation(
-            EscalationTarget.LEAD_OFFICE, rule=RULE_DISPUTED, target_jurisdiction=level
-        ):
-            last = level == (levels or [district])[-1]
-            reason = (
-                "determination disputed: the district lead office decides"
-                if last
-                else f"determination disputed: reported up level by level through {level}"
-            )
-            return _escalation(EscalationTarget.LEAD_OFFICE, level, reason, RULE_DISPUTED)
-    return None
-
-
-def _escalation(target: EscalationTarget, jurisdiction: str, reason: str, rule: str | None) -> Decision:
-    payload = EscalatedPayload(target=target, target_jurisdiction=jurisdiction, reason=reason, rule=rule)
-    return Decision(CaseEscalated, payload, SERVICE_ACTOR)
+    return Decision(CaseEscalated, payload, actor, follows=follows)

@@ -2,9 +2,9 @@
 
 Pure functions over the jurisdiction registry and a district's sector→department table (data, per
 district; seed 001's table is the default). Escalation goes up the ladder community → street → district
-lead office (逐级上报): a grid's case goes to its community first. A cross-region notice (跨区域通报) goes
-to every region involved that lies outside the case's own district — a street of the same district is not
-another region, nor is the district itself.
+lead office (逐级上报), one level at a time: an office reports a case to the level above its own. A
+cross-region notice (跨区域通报) goes to every region involved that lies outside the case's own district —
+a street of the same district is not another region, nor is the district itself.
 """
 
 from __future__ import annotations
@@ -32,6 +32,19 @@ def next_level_up(code: str, registry: JurisdictionRegistry) -> Jurisdiction | N
     if node.level in ("province", "city", "district"):
         return None
     return next((a for a in registry.ancestors(code) if a.level in ESCALATION_LEVELS), None)
+
+
+def one_level_up(office: str, case_jurisdiction: str, registry: JurisdictionRegistry) -> Jurisdiction | None:
+    """Where an office at ``office`` reports a case of ``case_jurisdiction`` up to (逐级上报): the next level
+    above it (a community's street, a street's district), or — for an office at district level that is not
+    the lead office, a sector department — the district lead office itself. None when the case's district
+    is not in the tree."""
+    district = registry.nearest(case_jurisdiction, "district") if case_jurisdiction in registry else None
+    if office in registry and registry.get(office).level not in ("province", "city", "district"):
+        up = next_level_up(office, registry)
+        if up is not None and (district is None or registry.is_within(up.code, district.code)):
+            return up
+    return district
 
 
 def escalation_path(code: str, registry: JurisdictionRegistry) -> list[Jurisdiction]:

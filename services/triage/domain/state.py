@@ -41,6 +41,7 @@ from contracts.vocabulary import (
     CaseStatus,
     ClueSource,
     Determination,
+    EscalationLevel,
     EscalationTarget,
     Grade,
     Measure,
@@ -78,12 +79,16 @@ class ClueFacts(_Frozen):
 
 
 class Escalation(_Frozen):
-    """One escalation recorded on the case; ``rule`` is None when an officer escalated."""
+    """One escalation recorded on the case; ``rule`` is None when an officer escalated. ``level`` is the
+    level of the office a ``lead_office`` escalation went up to (None: the district lead office, as every
+    escalation before levels were recorded)."""
 
     seq: int
     target: EscalationTarget
     target_jurisdiction: str
     rule: str | None = None
+    level: EscalationLevel | None = None
+    from_jurisdiction: str | None = None
 
 
 class PoliceTransfer(_Frozen):
@@ -113,7 +118,8 @@ class KeyCaseFlag(_Frozen):
 
 
 class LinkedClue(_Frozen):
-    """A further clue about this case's subject, reported as its own case and linked here."""
+    """A further clue about this case's subject, reported as its own case and linked here: what it added to
+    the case's figures (taken off again when it is split off) and its evidence."""
 
     seq: int
     clue_case_id: uuid.UUID
@@ -121,6 +127,9 @@ class LinkedClue(_Frozen):
     basis: str
     recorded_at: datetime
     split: bool = False
+    participants: int | None = None
+    estimated_amount_yuan: int | None = None
+    evidence: tuple[EvidenceRef, ...] = ()
 
 
 class PendingHandoff(_Frozen):
@@ -161,9 +170,15 @@ class CaseState(_Frozen):
     responsible_department: str | None = None
     determination: Determination | None = None
     determination_basis: str | None = None
+    determined_seq: int | None = None
     outcome: Outcome | None = None
+    closed_seq: int | None = None
     recovered_amount_yuan: int = 0
     escalations: tuple[Escalation, ...] = ()
+    # The office an escalation to the lead office left the case waiting on, and its level (None: the
+    # district lead office). Only while the status is ``escalated``.
+    escalated_to: str | None = None
+    escalation_level: EscalationLevel | None = None
     measures: tuple[Measure, ...] = ()
     police: PoliceTransfer | None = None
     key_case_flag: KeyCaseFlag | None = None
@@ -172,6 +187,10 @@ class CaseState(_Frozen):
     merged_into: uuid.UUID | None = None
     handoff: PendingHandoff | None = None
     handoffs_accepted: int = 0
+    # Accepted handoffs the last grade saw: a case taken over is routed (and graded) again where it is now.
+    assessed_handoffs: int = 0
+    # Every jurisdiction that held the case, first to last: each may still read its trail.
+    held_by: tuple[str, ...] = ()
     reopened: int = 0
     written_off_at: datetime | None = None
     reward_granted_yuan: int = 0
@@ -197,6 +216,19 @@ class CaseState(_Frozen):
     def transferred_to_police(self) -> bool:
         """The police hold the case (transferred and not returned): they may read it."""
         return self.police is not None and not self.police.returned
+
+    @property
+    def clue_evidence(self) -> tuple[EvidenceRef, ...]:
+        """The evidence of the case's clue and of every clue linked to it and not split off, each piece
+        once."""
+        pieces = [*self.evidence, *(e for link in self.linked if not link.split for e in link.evidence)]
+        seen: set[str] = set()
+        once = []
+        for piece in pieces:
+            if piece.sha256 not in seen:
+                seen.add(piece.sha256)
+                once.append(piece)
+        return tuple(once)
 
 
 # Statuses in which a case takes no further handling until it is reopened.
@@ -260,6 +292,7 @@ def _start(event: Envelope) -> CaseState:
         last_clue_at=event.recorded_at,
         evidence=tuple(clue.evidence),
         hashes=(event.hash,),
+        held_by=(event.jurisdiction,),
         clue=ClueFacts(
             sector=clue.sector,
             participants=clue.participants,
@@ -281,6 +314,34 @@ def _sum(a: int | None, b: int | None) -> int | None:
     return b if a is None else a if b is None else a + b
 
 
+def _less(total: int | None, part: int | None) -> int | None:
+    """``total`` without ``part`` (a split clue's figure); a figure a clue did not give takes nothing."""
+    return total if total is None or part is None else max(total - part, 0)
+
+
+def _split_off(state: CaseState, event: CaseSplit) -> CaseState:
+    """The case without the clues split off: their participants, amount and heat are taken off its figures,
+    and the last clue about the subject is the latest of those that stay."""
+    moved_ids = set(event.payload.clue_event_ids)
+    moved = [e for e in state.linked if e.clue_event_id in moved_ids and not e.split]
+    participants, amount = state.clue.participants, state.clue.estimated_amount_yuan
+    for link in moved:
+        participants = _less(participants, link.participants)
+        amount = _less(amount, link.estimated_amount_yuan)
+    clue = state.clue.model_copy(
+        update={
+            "participants": participants,
+            "estimated_amount_yuan": amount,
+            "linked_clues": max(state.clue.linked_clues - len(moved), 0),
+        }
+    )
+    linked = tuple(e.model_copy(update={"split": True}) if e in moved else e for e in state.linked)
+    clue_dates = [d for d in (state.reported_at, *(e.recorded_at for e in linked if not e.split)) if d]
+    return state.model_copy(
+        update={"clue": clue, "linked": linked, "last_clue_at": max(clue_dates, default=None)}
+    )
+
+
 def _apply(state: CaseState, event: Envelope) -> CaseState:
     if isinstance(event, CaseAssessed):
         assessed = event.payload
@@ -299,6 +360,7 @@ def _apply(state: CaseState, event: Envelope) -> CaseState:
                 "responsible_department": assessed.responsible_department,
                 "assessed_linked_clues": state.clue.linked_clues,
                 "assessed_classifications": state.classifications,
+                "assessed_handoffs": state.handoffs_accepted,
             }
         )
     if isinstance(event, CaseDetermined):
@@ -307,6 +369,7 @@ def _apply(state: CaseState, event: Envelope) -> CaseState:
                 "status": CaseStatus.UNDER_DISPOSAL,
                 "determination": event.payload.determination,
                 "determination_basis": event.payload.basis,
+                "determined_seq": event.seq,
             }
         )
     if isinstance(event, CaseEscalated):
@@ -316,6 +379,8 @@ def _apply(state: CaseState, event: Envelope) -> CaseState:
             target=escalated.target,
             target_jurisdiction=escalated.target_jurisdiction,
             rule=escalated.rule,
+            level=escalated.level,
+            from_jurisdiction=escalated.from_jurisdiction,
         )
         update: dict[str, object] = {"escalations": (*state.escalations, escalation)}
         if escalated.target == EscalationTarget.POLICE:
@@ -326,16 +391,22 @@ def _apply(state: CaseState, event: Envelope) -> CaseState:
                 summary=escalated.reason,
                 rule=escalated.rule,
             )
-        elif state.is_open:
+        elif escalated.target == EscalationTarget.LEAD_OFFICE and state.is_open:
+            # The case now waits on that office; a notice to another region leaves the handling where it is.
             update["status"] = CaseStatus.ESCALATED
+            update["escalated_to"] = escalated.target_jurisdiction
+            update["escalation_level"] = escalated.level
         return state.model_copy(update=update)
     if isinstance(event, CaseClosed):
         closing = event.payload
+        # A handoff still waiting for its answer lapses with the closing (as with a write-off or merge).
         return state.model_copy(
             update={
                 "status": CaseStatus.CLOSED,
                 "outcome": closing.outcome,
                 "recovered_amount_yuan": closing.recovered_amount_yuan,
+                "closed_seq": event.seq,
+                "handoff": None,
             }
         )
     if isinstance(event, MeasureRecorded):
@@ -388,6 +459,7 @@ def _apply(state: CaseState, event: Envelope) -> CaseState:
                 "outcome": written.outcome,
                 "recovered_amount_yuan": written.recovered_amount_yuan,
                 "written_off_at": event.occurred_at,
+                "handoff": None,
             }
         )
     if isinstance(event, CaseReopened):
@@ -410,20 +482,19 @@ def _apply(state: CaseState, event: Envelope) -> CaseState:
             clue_event_id=linked.clue_event_id,
             basis=linked.basis.value,
             recorded_at=event.recorded_at,
+            participants=linked.participants,
+            estimated_amount_yuan=linked.estimated_amount_yuan,
+            evidence=tuple(linked.evidence),
         )
         return state.model_copy(
             update={"clue": clue, "linked": (*state.linked, entry), "last_clue_at": event.recorded_at}
         )
     if isinstance(event, CaseMerged):
         return state.model_copy(
-            update={"status": CaseStatus.MERGED, "merged_into": event.payload.into_case_id}
+            update={"status": CaseStatus.MERGED, "merged_into": event.payload.into_case_id, "handoff": None}
         )
     if isinstance(event, CaseSplit):
-        moved = set(event.payload.clue_event_ids)
-        linked_after = tuple(
-            e.model_copy(update={"split": True}) if e.clue_event_id in moved else e for e in state.linked
-        )
-        return state.model_copy(update={"linked": linked_after})
+        return _split_off(state, event)
     if isinstance(event, HandoffRequested):
         asked = event.payload
         pending = PendingHandoff(
@@ -435,8 +506,19 @@ def _apply(state: CaseState, event: Envelope) -> CaseState:
         )
         return state.model_copy(update={"handoff": pending})
     if isinstance(event, HandoffAccepted):
-        # The envelope of the acceptance already carries the receiving jurisdiction (set by fold).
-        return state.model_copy(update={"handoff": None, "handoffs_accepted": state.handoffs_accepted + 1})
+        # The envelope of the acceptance already carries the receiving jurisdiction (set by fold). An
+        # escalation waits on the receiving district's lead office now, the one that accepted the case.
+        taken = event.payload
+        held = tuple(dict.fromkeys([*state.held_by, taken.from_jurisdiction, taken.to_jurisdiction]))
+        return state.model_copy(
+            update={
+                "handoff": None,
+                "handoffs_accepted": state.handoffs_accepted + 1,
+                "held_by": held,
+                "escalated_to": None,
+                "escalation_level": None,
+            }
+        )
     if isinstance(event, HandoffReturned):
         return state.model_copy(update={"handoff": None})
     if isinstance(event, CaseReclassified):

@@ -14,17 +14,28 @@ The state machine (``TRANSITIONS``: command -> statuses it is allowed from)::
 
 Required facts: closing needs an outcome and a summary (the request model requires them) and, for the
 outcome ``transferred_to_police``, a transfer; a transfer to the police needs a summary; a write-off needs
-the recorded result (a determination or a closing), the recovered amount and claims handled, and no new
-matching clue for the quiet period. Commands refused on a final case name ``closed-is-final``.
+a recorded result (a closing, or a determination that says what the case is: not ``disputed`` or
+``undetermined``), the police no longer holding the case, no new matching clue for the quiet period and,
+when money was at risk and the result is a violation, money recovered, claims handled or the recorded
+reason why neither; the event records what it relied on. Commands refused on a final case name
+``closed-is-final``.
+
+Escalation goes one level at a time (逐级上报): an office reports a case to the level above its own
+(community → street → district lead office), and the office it waits on may determine it or report it up
+again; the district lead office is the top. A determination carries its consequences with it: ``disputed``
+reports the case one level up; ``suspected_crime`` by any other office sends it to the district lead office,
+which alone transfers to the police; by the lead office itself it transfers the case at once, with the
+summary the request must then carry.
 """
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta, timezone
-from typing import Any
+from typing import Any, Literal
 
+from cluetrail.auth import Role
 from contracts.envelope import Actor, canonical_bytes
 from contracts.events import (
     CaseClosed,
@@ -40,6 +51,7 @@ from contracts.events import (
     ClueLinkedPayload,
     DeterminedPayload,
     EscalatedPayload,
+    EvidenceRef,
     HandoffAccepted,
     HandoffAcceptedPayload,
     HandoffRequested,
@@ -56,26 +68,38 @@ from contracts.events import (
     PoliceReturned,
     PoliceReturnedPayload,
     ReclassifiedPayload,
+    ReferralFacts,
     ReferralPackaged,
     ReferralPackagedPayload,
     ReopenedPayload,
     RewardGranted,
     RewardGrantedPayload,
     SplitPayload,
+    WriteOffBasis,
     WrittenOffPayload,
 )
+from contracts.jurisdictions import JurisdictionRegistry
 from contracts.vocabulary import (
     CaseStatus,
     ClueSource,
     Determination,
+    EscalationLevel,
     EscalationTarget,
     MatchBasis,
     Measure,
     Outcome,
     ReopenTrigger,
 )
-from services.triage.domain.decisions import SERVICE_ACTOR, Decision
+from services.triage.domain.decisions import (
+    RULE_DISPUTED,
+    RULE_SUSPECTED_CRIME,
+    SERVICE_ACTOR,
+    Decision,
+    district_of,
+    escalation,
+)
 from services.triage.domain.errors import TransitionRefused
+from services.triage.domain.routing import one_level_up
 from services.triage.domain.state import FINAL, CaseState
 
 S = CaseStatus
@@ -106,17 +130,21 @@ VERIFIED = frozenset(
         Determination.SUSPECTED_CRIME,
     }
 )
+# Determinations that do not say what the case is: a write-off cannot rest on them.
+INCONCLUSIVE = frozenset({Determination.DISPUTED, Determination.UNDETERMINED})
 CHINA = timezone(timedelta(hours=8))
 KEY_CASE_LEADER = "区政府分管副区长"
-WRITE_OFF_CONDITIONS = ["outcome-recorded", "recovery-recorded", "quiet-period"]
+LEAD_OFFICE = Role.DISTRICT_LEAD_OFFICER.value
 
 
 @dataclass(frozen=True)
 class WorkflowPolicy:
-    """Configurable parts of the workflow: the write-off quiet period and the key-case leader's title."""
+    """Configurable parts of the workflow: the write-off quiet period, the key-case leader's title and the
+    region this deployment is (recorded at both ends of a handoff)."""
 
     quiet_period_days: int = 90
     key_case_leader: str = KEY_CASE_LEADER
+    region: str = "local"
 
 
 def require(state: CaseState, command: str) -> None:
@@ -142,12 +170,87 @@ def require(state: CaseState, command: str) -> None:
 
 
 def determine(
-    state: CaseState, actor: Actor, *, determination: Determination, basis: str, measures: list[str]
-) -> Decision:
-    """An officer's determination (研判定性). Escalations it implies follow as reactions."""
+    state: CaseState,
+    actor: Actor,
+    *,
+    determination: Determination,
+    basis: str,
+    measures: list[str],
+    office: str,
+    registry: JurisdictionRegistry,
+    summary: str | None = None,
+) -> list[Decision]:
+    """An officer's determination (研判定性) made by the office at ``office``, with what it calls for:
+
+    - ``disputed``: the case is reported one level up from that office (rule ``disputed-determination``);
+      the district lead office is the top, so it cannot leave a case disputed (``lead-office-decides``);
+    - ``suspected_crime`` by any other office: the case goes to the district lead office (rule
+      ``suspected-crime``), which transfers it to the police with a summary;
+    - ``suspected_crime`` by the lead office: the case is transferred to the police at once, which needs
+      ``summary`` (``transfer-needs-summary``).
+    """
     require(state, "determination")
-    payload = DeterminedPayload(determination=determination, basis=basis, measures=measures)
-    return Decision(CaseDetermined, payload, actor)
+    lead = actor.role == LEAD_OFFICE
+    determined = Decision(
+        CaseDetermined, DeterminedPayload(determination=determination, basis=basis, measures=measures), actor
+    )
+    if determination == Determination.DISPUTED:
+        if lead:
+            raise TransitionRefused(
+                "the district lead office is the top level a disputed case is reported to: it determines "
+                "what the case is (lead-office-decides)",
+                rule="lead-office-decides",
+            )
+        return [determined, _one_level_up(state, office, registry, RULE_DISPUTED)]
+    if determination == Determination.SUSPECTED_CRIME:
+        if lead:
+            transfer = transfer_to_police(
+                state,
+                actor,
+                reason="determined a suspected crime: transferred to the police (移送公安)",
+                summary=summary,
+                district=district_of(state.jurisdiction, registry),
+            )
+            return [determined, *(replace(d, follows=True) for d in transfer)]
+        district = district_of(state.jurisdiction, registry)
+        to_lead_office = escalation(
+            EscalationTarget.LEAD_OFFICE,
+            district,
+            "determined a suspected crime: the district lead office transfers it to the police",
+            RULE_SUSPECTED_CRIME,
+            level=EscalationLevel.DISTRICT,
+            from_jurisdiction=office,
+            follows=True,
+        )
+        return [determined, to_lead_office]
+    return [determined]
+
+
+def _level_of(code: str, registry: JurisdictionRegistry) -> EscalationLevel:
+    level = registry.get(code).level if code in registry else "district"
+    return EscalationLevel(level) if level in EscalationLevel._value2member_map_ else EscalationLevel.DISTRICT
+
+
+def _one_level_up(state: CaseState, office: str, registry: JurisdictionRegistry, rule: str) -> Decision:
+    """The case reported from ``office`` to the level above it, by triage's rule (a disputed case)."""
+    above = one_level_up(office, state.jurisdiction, registry)
+    target = above.code if above is not None else district_of(state.jurisdiction, registry)
+    level = _level_of(target, registry)
+    reason = (
+        "determination disputed: the district lead office decides"
+        if level == EscalationLevel.DISTRICT
+        else f"determination disputed: reported up one level to {target}, which determines it or reports "
+        "it further up"
+    )
+    return escalation(
+        EscalationTarget.LEAD_OFFICE,
+        target,
+        reason,
+        rule,
+        level=level,
+        from_jurisdiction=office,
+        follows=True,
+    )
 
 
 def reclassify(
@@ -160,11 +263,27 @@ def reclassify(
     return Decision(CaseReclassified, payload, actor)
 
 
-def escalate_to_lead_office(state: CaseState, actor: Actor, *, reason: str, district: str) -> Decision:
-    """An officer sends the case up to the district lead office (逐级上报)."""
+def escalate_to_lead_office(
+    state: CaseState, actor: Actor, *, reason: str, office: str, registry: JurisdictionRegistry
+) -> Decision:
+    """An officer at ``office`` reports the case one level up (逐级上报): a community to its street, a
+    street (or a district's sector department) to the district lead office, which is the top."""
     require(state, "escalation")
+    if actor.role == LEAD_OFFICE:
+        raise TransitionRefused(
+            "the district lead office is the top level of escalation: it determines the case or transfers "
+            "it to the police (escalation-top)",
+            rule="escalation-top",
+        )
+    above = one_level_up(office, state.jurisdiction, registry)
+    target = above.code if above is not None else district_of(state.jurisdiction, registry)
     payload = EscalatedPayload(
-        target=EscalationTarget.LEAD_OFFICE, target_jurisdiction=district, reason=reason, rule=None
+        target=EscalationTarget.LEAD_OFFICE,
+        target_jurisdiction=target,
+        reason=reason,
+        rule=None,
+        level=_level_of(target, registry),
+        from_jurisdiction=office,
     )
     return Decision(CaseEscalated, payload, actor)
 
@@ -196,27 +315,64 @@ def transfer_to_police(
             rule="transfer-needs-summary",
         )
     escalated = EscalatedPayload(
-        target=EscalationTarget.POLICE, target_jurisdiction=district, reason=reason, rule=None
+        target=EscalationTarget.POLICE,
+        target_jurisdiction=district,
+        reason=reason,
+        rule=None,
+        from_jurisdiction=state.jurisdiction,
     )
     # The bundle's manifest covers the chain up to the transfer, so it is built once that is sealed.
     return [
         Decision(CaseEscalated, escalated, actor),
-        Decision(ReferralPackaged, lambda transferred: package_referral(transferred, summary), actor),
+        Decision(
+            ReferralPackaged, lambda transferred: package_referral(transferred, summary), actor, follows=True
+        ),
     ]
 
 
-def referral_manifest(state: CaseState, summary: str) -> dict[str, Any]:
-    """What the referral bundle's manifest hash covers: the case, its chain up to now, evidence, summary.
+def referral_facts(state: CaseState) -> ReferralFacts:
+    """The case's facts as the state holds them (folded through the transfer, for a referral bundle)."""
+    clue = state.clue
+    return ReferralFacts(
+        jurisdiction=state.jurisdiction,
+        subject_name=clue.subject_name,
+        credit_code=clue.credit_code,
+        address=clue.address,
+        sector=clue.sector,
+        behaviours=list(clue.behaviours),
+        participants=clue.participants,
+        estimated_amount_yuan=clue.estimated_amount_yuan,
+        grade=state.grade,
+        key_case=state.key_case,
+        determination=state.determination,
+        determination_basis=state.determination_basis,
+        measures=list(state.measures),
+        linked_clues=sum(1 for link in state.linked if not link.split),
+    )
+
+
+def referral_manifest(
+    case_id: str,
+    event_hashes: list[str],
+    evidence: list[EvidenceRef],
+    summary: str,
+    facts: ReferralFacts | None,
+) -> dict[str, Any]:
+    """What the referral bundle's manifest hash covers: the case, its chain through the transfer, the
+    evidence, the summary and (from referral-packaged v2 on) the facts as of the transfer.
 
     Each event hash covers that event's content and its predecessor, so listing them pins the history.
     """
-    return {
-        "case_id": str(state.case_id),
-        "through_seq": state.last_seq,
-        "event_hashes": list(state.hashes),
-        "evidence": [e.model_dump(mode="json") for e in state.evidence],
+    manifest: dict[str, Any] = {
+        "case_id": case_id,
+        "through_seq": len(event_hashes),
+        "event_hashes": event_hashes,
+        "evidence": [e.model_dump(mode="json") for e in evidence],
         "summary": summary,
     }
+    if facts is not None:
+        manifest["facts"] = facts.model_dump(mode="json")
+    return manifest
 
 
 def manifest_sha256(manifest: dict[str, Any]) -> str:
@@ -224,14 +380,18 @@ def manifest_sha256(manifest: dict[str, Any]) -> str:
 
 
 def package_referral(state: CaseState, summary: str) -> ReferralPackagedPayload:
-    """The referral-packaged payload for the case as it stands (its last event is the transfer)."""
-    manifest = referral_manifest(state, summary)
+    """The referral-packaged payload for the case as it stands (its last event is the transfer): the
+    evidence of its clue and of the clues linked to it, and its facts as of the transfer."""
+    evidence = list(state.clue_evidence)
+    facts = referral_facts(state)
+    manifest = referral_manifest(str(state.case_id), list(state.hashes), evidence, summary, facts)
     return ReferralPackagedPayload(
         manifest_sha256=manifest_sha256(manifest),
         through_seq=state.last_seq,
         event_count=state.last_seq,
-        evidence=list(state.evidence),
+        evidence=evidence,
         summary=summary,
+        facts=facts,
     )
 
 
@@ -296,20 +456,31 @@ def write_off(
     claims_handled: int,
     now: datetime,
     policy: WorkflowPolicy,
+    no_recovery_reason: str | None = None,
 ) -> Decision:
-    """Write the risk off (风险销号) once its conditions hold; they are recorded in the event."""
+    """Write the risk off (风险销号) once its conditions hold; the event records each condition that held
+    and what it relied on (the result's seq, the last clue's date, the money at risk, the police's part),
+    so an auditor can check them against the chain."""
     require(state, "write-off")
-    if state.determination is None and state.status != S.CLOSED:
-        raise TransitionRefused(
-            f"case {state.case_id} has no recorded result yet: determine or close it first "
-            "(write-off-needs-result)",
-            rule="write-off-needs-result",
-        )
     if outcome in (Outcome.MERGED, Outcome.WRITTEN_OFF):
         raise TransitionRefused(
             f"{outcome.value} is not a result a case is written off with (write-off-outcome)",
             rule="write-off-outcome",
         )
+    police = state.police
+    if state.status == S.TRANSFERRED and police is not None:
+        raise TransitionRefused(
+            f"case {state.case_id} is with the police (transferred at seq {police.seq}); it is written off "
+            "once they return it or it is closed with their result (write-off-police-holding)",
+            rule="write-off-police-holding",
+        )
+    if outcome == Outcome.TRANSFERRED_TO_POLICE and not state.has_escalation(EscalationTarget.POLICE):
+        raise TransitionRefused(
+            f"case {state.case_id} was never transferred to the police; it cannot be written off as "
+            "transferred_to_police (police-outcome-needs-transfer)",
+            rule="police-outcome-needs-transfer",
+        )
+    result_type, result_seq, result = _recorded_result(state)
     last_clue = state.last_clue_at or state.reported_at
     quiet = timedelta(days=policy.quiet_period_days)
     if last_clue is not None and now - last_clue < quiet:
@@ -319,15 +490,66 @@ def write_off(
             f"{policy.quiet_period_days} days without a new matching clue, i.e. from {ready} (quiet-period)",
             rule="quiet-period",
         )
+    at_risk = state.clue.estimated_amount_yuan
+    violation = result != Outcome.NO_VIOLATION.value
+    recovery = (
+        "funds-recovered"
+        if recovered_amount_yuan > 0
+        else "claims-handled"
+        if claims_handled > 0
+        else "no-money-at-risk"
+        if not violation or not at_risk
+        else "no-recovery-reason"
+        if no_recovery_reason is not None and no_recovery_reason.strip()
+        else None
+    )
+    if recovery is None:
+        raise TransitionRefused(
+            f"case {state.case_id} put {at_risk} yuan at risk and its result is {result}: a write-off needs "
+            "money recovered, claims handled, or the reason why neither (write-off-needs-recovery)",
+            rule="write-off-needs-recovery",
+        )
+    conditions = ["result-recorded", "quiet-period", recovery]
+    if police is not None:
+        conditions.append("police-returned" if police.returned else "police-result-closed")
     payload = WrittenOffPayload(
         outcome=outcome,
         summary=summary,
         recovered_amount_yuan=recovered_amount_yuan,
         claims_handled=claims_handled,
         quiet_period_days=policy.quiet_period_days,
-        conditions_met=WRITE_OFF_CONDITIONS,
+        conditions_met=conditions,
+        relied_on=WriteOffBasis(
+            result_seq=result_seq,
+            result_type=result_type,
+            result=result,
+            last_clue_at=last_clue or now,
+            amount_at_risk_yuan=at_risk,
+            police_seq=police.seq if police is not None else None,
+            no_recovery_reason=no_recovery_reason if recovery == "no-recovery-reason" else None,
+        ),
     )
     return Decision(CaseWrittenOff, payload, actor)
+
+
+def _recorded_result(state: CaseState) -> tuple[Literal["determined", "closed"], int, str]:
+    """The result a write-off rests on: the closing of a closed case, else a determination that says what
+    the case is. Refused (``write-off-needs-result``) when there is neither."""
+    if state.status == S.CLOSED and state.closed_seq is not None and state.outcome is not None:
+        return "closed", state.closed_seq, state.outcome.value
+    determination = state.determination
+    if determination is not None and determination not in INCONCLUSIVE and state.determined_seq is not None:
+        return "determined", state.determined_seq, determination.value
+    found = (
+        f"its determination is only {determination.value}"
+        if determination is not None
+        else "it has no determination"
+    )
+    raise TransitionRefused(
+        f"case {state.case_id} has no recorded result yet ({found}): determine what it is or close it first "
+        "(write-off-needs-result)",
+        rule="write-off-needs-result",
+    )
 
 
 def reopen(state: CaseState, actor: Actor, *, reason: str) -> Decision:
@@ -397,9 +619,11 @@ def request_handoff(
     from_district: str,
     to_district: str,
     reason: str,
-    region: str | None,
+    region: str,
+    to_region: str | None = None,
 ) -> Decision:
-    """Offer the case to another district (协商办理); it stays here until that district accepts."""
+    """Offer the case to another district (协商办理); it stays here until that district accepts. ``region``
+    is this deployment's region; the receiving district's is ``to_region`` (default: the same region)."""
     require(state, "handoff")
     if state.handoff is not None:
         raise TransitionRefused(
@@ -417,7 +641,7 @@ def request_handoff(
         from_jurisdiction=state.jurisdiction,
         to_jurisdiction=to_jurisdiction,
         from_region=region,
-        to_region=region,
+        to_region=to_region or region,
         reason=reason,
     )
     return Decision(HandoffRequested, payload, actor)
@@ -476,6 +700,7 @@ def link_clue(state: CaseState, clue: CaseState, actor: Actor, basis: MatchBasis
         source=clue.clue.source or ClueSource.REFERRAL,
         participants=clue.clue.participants,
         estimated_amount_yuan=clue.clue.estimated_amount_yuan,
+        evidence=list(clue.evidence),
     )
     decisions.append(Decision(ClueLinked, payload, actor))
     return decisions

@@ -49,12 +49,17 @@ class MeasureRequest(OfficerAction):
 
 
 class WriteOffRequest(OfficerAction):
-    """Write the risk off (风险销号): the recorded result, the money recovered and the claims handled."""
+    """Write the risk off (风险销号): the outcome, money recovered and claims handled (or why neither)."""
 
     outcome: Outcome
     summary: LongText
     recovered_amount_yuan: Yuan
     claims_handled: int = Field(ge=0, le=10**9)
+    no_recovery_reason: LongText | None = Field(
+        default=None,
+        description="Why nothing was recovered and no claim handled although the case put money at risk "
+        "(required then, unless its result is no violation).",
+    )
 
 
 class ReasonRequest(OfficerAction):

@@ -10,8 +10,8 @@ stay in the outbox and are published later, so nothing accepted is lost).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
-from typing import Annotated
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Annotated, Any
 
 import asyncpg
 from fastapi import APIRouter, Depends, Query, Request
@@ -27,16 +27,20 @@ from contracts.api import CloseRequest, DeterminationRequest, EventAccepted
 from contracts.envelope import Envelope, utcnow
 from contracts.events import (
     ClueReportedPayload,
+    ReferralFacts,
+    ReferralPackaged,
     ReporterIdentityViewed,
     ReporterIdentityViewedPayload,
     parse_document,
+    read_event,
 )
 from contracts.vocabulary import MatchBasis
 from services.triage import store
 from services.triage.chain import advance
 from services.triage.domain import access, workflow
 from services.triage.domain.decisions import Decision, district_of
-from services.triage.domain.state import CaseState
+from services.triage.domain.dedup import subject_keys
+from services.triage.domain.state import CaseState, fold_all
 from services.triage.handlers.bodies import (
     CaseView,
     EscalationRequest,
@@ -94,7 +98,8 @@ def authorize(
 ) -> None:
     """May ``principal`` issue ``command`` on the case? Jurisdiction first, then role, then department.
 
-    ``where`` is the jurisdiction the command acts in when it is not the case's (a handoff's receiver).
+    ``where`` is the jurisdiction the command acts in when it is not the case's (a handoff's receiver);
+    a case reported up to a community or street office is acted on there.
     """
     if state is None:
         # An unknown case answers exactly like a case elsewhere.
@@ -102,19 +107,29 @@ def authorize(
         raise Forbidden(NOT_YOURS, rule="jurisdiction-subtree")
     if principal.role is Role.POLICE and not state.transferred_to_police:
         raise Forbidden(NOT_YOURS, rule="jurisdiction-subtree")
-    jurisdiction = where or state.jurisdiction
+    jurisdiction = where or access.acting_jurisdiction(state)
     policy.require_act(principal, jurisdiction)
     policy.require_act(principal, jurisdiction, *access.roles_for(command, state))
     access.require_department(principal, state)
 
 
-def readable(policy: AccessPolicy, principal: Principal, state: CaseState) -> bool:
-    """Who may read a case: the jurisdiction rule, plus the district a handoff waits on."""
+def readable(
+    policy: AccessPolicy, principal: Principal, state: CaseState, *, former_holders: bool = True
+) -> bool:
+    """Who may read a case: the jurisdiction rule, plus the district a handoff waits on and (for its trail,
+    ``former_holders``) every jurisdiction that held the case before a handoff — read only: acting follows
+    the case's current jurisdiction."""
     handoff = state.handoff
     if (
         handoff is not None
         and principal.role is Role.DISTRICT_LEAD_OFFICER
         and policy.covers(principal, handoff.to_jurisdiction)
+    ):
+        return True
+    if (
+        former_holders
+        and principal.role not in (Role.POLICE, Role.AUDITOR)
+        and any(policy.covers(principal, held) for held in state.held_by)
     ):
         return True
     return policy.can_read(principal, state.jurisdiction, transferred_to_police=state.transferred_to_police)
@@ -185,6 +200,8 @@ async def _record_pair(
     other_id: uuid.UUID,
     command: str,
     decide: Callable[[CaseState, CaseState, Principal], tuple[Sequence[Decision], Sequence[Decision]]],
+    *,
+    after: Callable[[asyncpg.Connection, CaseState, CaseState], Awaitable[None]] | None = None,
 ) -> EventAccepted | JSONResponse:
     """A command that writes to two cases (merge, split) in one transaction, rows locked in id order."""
     with rt.tracer.start_as_current_span(f"triage {command}", attributes={"cluetrail.case_id": str(case_id)}):
@@ -201,6 +218,8 @@ async def _record_pair(
             if case_id != other_id:
                 _, more = await _advance_and_save(conn, stream, other, theirs)
                 events += more
+            if after is not None:
+                await after(conn, here, other)
     return await _answer(rt, stream, command, case_id, events)
 
 
@@ -208,8 +227,9 @@ async def _record_pair(
 async def determine(
     case_id: uuid.UUID, body: DeterminationRequest, rt: RuntimeDep, stream: StreamDep, who: PrincipalDep
 ) -> EventAccepted | JSONResponse:
-    """Record an officer's determination (研判定性); suspected crime goes to the police, disputed to the lead
-    office, automatically."""
+    """Record an officer's determination (研判定性). Disputed: reported one level up from the officer's
+    office. Suspected crime: to the district lead office, or — determined by the lead office, with the
+    referral ``summary`` — transferred to the police at once."""
     return await _record(
         rt,
         stream,
@@ -217,7 +237,14 @@ async def determine(
         case_id,
         "determination",
         lambda s, p: workflow.determine(
-            s, p.as_actor(), determination=body.determination, basis=body.basis, measures=list(body.measures)
+            s,
+            p.as_actor(),
+            determination=body.determination,
+            basis=body.basis,
+            measures=[m.value for m in body.measures],
+            office=p.jurisdiction,
+            registry=stream.registry,
+            summary=body.summary,
         ),
     )
 
@@ -244,18 +271,23 @@ async def reclassify(
 async def escalate(
     case_id: uuid.UUID, body: EscalationRequest, rt: RuntimeDep, stream: StreamDep, who: PrincipalDep
 ) -> EventAccepted | JSONResponse:
-    """Escalate to the lead office of the case's district, or transfer to the police there (with a summary:
-    the referral bundle is built at once)."""
+    """Report the case one level up from the officer's office (逐级上报: community → street → district lead
+    office), or transfer it to the police of its district (lead office, with a summary: the referral bundle
+    is built at once)."""
 
     def decide(state: CaseState, principal: Principal) -> Sequence[Decision]:
-        district = district_of(state.jurisdiction, stream.registry)
         if body.target == "police":
+            district = district_of(state.jurisdiction, stream.registry)
             return workflow.transfer_to_police(
                 state, principal.as_actor(), reason=body.reason, summary=body.summary, district=district
             )
         return [
             workflow.escalate_to_lead_office(
-                state, principal.as_actor(), reason=body.reason, district=district
+                state,
+                principal.as_actor(),
+                reason=body.reason,
+                office=principal.jurisdiction,
+                registry=stream.registry,
             )
         ]
 
@@ -317,6 +349,7 @@ async def write_off(
             summary=body.summary,
             recovered_amount_yuan=body.recovered_amount_yuan,
             claims_handled=body.claims_handled,
+            no_recovery_reason=body.no_recovery_reason,
             now=utcnow(),
             policy=stream.policy,
         ),
@@ -399,7 +432,8 @@ async def police_return(
 async def request_handoff(
     case_id: uuid.UUID, body: HandoffRequest, rt: RuntimeDep, stream: StreamDep, who: PrincipalDep
 ) -> EventAccepted | JSONResponse:
-    """Offer the case to another district of this region (协商办理)."""
+    """Offer the case to another district of this region (协商办理); both ends record the deployment's
+    region (``CLUETRAIL_REGION``)."""
     registry = stream.registry
 
     def decide(state: CaseState, principal: Principal) -> Decision:
@@ -415,7 +449,7 @@ async def request_handoff(
             from_district=district_of(state.jurisdiction, registry),
             to_district=district_of(body.to_jurisdiction, registry),
             reason=body.reason,
-            region=None,  # one region for now; cross-region handoff fills both ends
+            region=stream.policy.region,
         )
 
     return await _record(rt, stream, who, case_id, "handoff", decide)
@@ -478,7 +512,9 @@ async def merge(
 async def split(
     case_id: uuid.UUID, body: SplitRequest, rt: RuntimeDep, stream: StreamDep, who: PrincipalDep
 ) -> EventAccepted | JSONResponse:
-    """Separate a linked clue from this case (分案); the clue's own case is reopened and handled by itself."""
+    """Separate a linked clue from this case (分案); the clue's own case is reopened and handled by itself.
+    This case is graded again without the clue's participants, amount and heat, and the clue's subject keys
+    (those this case's own clue does not share) are filed under the clue's case."""
 
     def decide(
         here: CaseState, clue_case: CaseState, principal: Principal
@@ -486,7 +522,15 @@ async def split(
         moved, reopened = workflow.split(here, clue_case, principal.as_actor(), reason=body.reason)
         return [moved], [reopened]
 
-    return await _record_pair(rt, stream, who, case_id, body.clue_case_id, "split", decide)
+    def keys(state: CaseState) -> set[str]:
+        filed_in = state.held_by[0] if state.held_by else state.jurisdiction
+        return {key for key, _ in subject_keys(state.clue, district_of(filed_in, stream.registry))}
+
+    async def refile(conn: asyncpg.Connection, here: CaseState, clue_case: CaseState) -> None:
+        own = keys(clue_case) - keys(here)
+        await store.refile(conn, sorted(own), clue_case.case_id, away_from=here.case_id)
+
+    return await _record_pair(rt, stream, who, case_id, body.clue_case_id, "split", decide, after=refile)
 
 
 @router.post("/{case_id}/reward", status_code=202, response_model=EventAccepted, responses=ACCEPTED)
@@ -582,46 +626,64 @@ async def case_view(case_id: uuid.UUID, rt: RuntimeDep, stream: StreamDep, who: 
 async def referral(
     case_id: uuid.UUID, rt: RuntimeDep, stream: StreamDep, who: PrincipalDep
 ) -> ReferralBundle:
-    """The referral bundle of a case transferred to the police, verifiable against its manifest hash."""
+    """The referral bundle of a case transferred to the police, verifiable against its manifest hash: the
+    case's facts as of the transfer, the evidence of its clue and linked clues, every event through the
+    transfer as written."""
     state = await _readable_state(rt, stream, who, case_id)
     police = state.police
     if police is None or police.referral_seq is None or police.manifest_sha256 is None:
         raise NotFound(f"case {case_id} has no referral bundle", rule="referral-after-transfer")
-    through = police.referral_seq - 1
     async with rt.pool.acquire() as conn:
-        bodies = await store.event_bodies(conn, case_id, through)
-        packaged = await store.event_bodies(conn, case_id, police.referral_seq)
-    events = [parse_document(b) for b in bodies]
-    payload = parse_document(packaged[-1])["payload"]
-    manifest = {
-        "case_id": str(case_id),
-        "through_seq": through,
-        "event_hashes": [e["hash"] for e in events],
-        "evidence": payload["evidence"],
-        "summary": payload["summary"],
-    }
-    facts = {
-        "jurisdiction": state.jurisdiction,
-        "subject_name": state.clue.subject_name,
-        "credit_code": state.clue.credit_code,
-        "address": state.clue.address,
-        "sector": state.clue.sector,
-        "participants": state.clue.participants,
-        "estimated_amount_yuan": state.clue.estimated_amount_yuan,
-        "grade": state.grade,
-        "determination": state.determination,
-        "determination_basis": state.determination_basis,
-        "measures": list(state.measures),
-        "linked_clues": len(state.linked),
-    }
+        bodies = await store.event_bodies(conn, case_id, police.referral_seq)
+    bundle_event = read_event(bodies[-1])
+    if not isinstance(bundle_event, ReferralPackaged):
+        raise LookupError(f"case {case_id} seq {police.referral_seq} is not its referral bundle")
+    packaged = bundle_event.payload
+    written = [parse_document(b) for b in bodies[: packaged.through_seq]]
+    # Facts as of the transfer: recorded in the bundle's event (v2, covered by the manifest); for a v1
+    # bundle, folded from the events through the transfer (not covered: v1 manifests held no facts).
+    facts = packaged.facts or _facts_through(bodies[: packaged.through_seq])
+    manifest = workflow.referral_manifest(
+        str(case_id), [e["hash"] for e in written], packaged.evidence, packaged.summary, packaged.facts
+    )
     return ReferralBundle(
         case_id=case_id,
         manifest=manifest,
         manifest_sha256=police.manifest_sha256,
-        facts=facts,
-        evidence=payload["evidence"],
-        events=events,
+        facts=facts.model_dump(mode="json"),
+        evidence=packaged.evidence,
+        events=written,
     )
+
+
+def _facts_through(bodies: list[bytes]) -> ReferralFacts:
+    folded = fold_all(None, [read_event(b) for b in bodies])
+    assert folded is not None  # a bundle follows at least the clue and the transfer
+    return workflow.referral_facts(folded)
+
+
+@router.get(
+    "/{case_id}/history",
+    response_model=list[dict[str, Any]],
+    responses={
+        401: ACCEPTED[401],
+        403: ACCEPTED[403],
+        404: {"description": "Unknown case (auditors)"},
+        503: {"description": "Triage holds only part of the case's events (a rebuild fills them)"},
+    },
+)
+async def history(
+    case_id: uuid.UUID, rt: RuntimeDep, stream: StreamDep, who: PrincipalDep
+) -> list[dict[str, Any]] | JSONResponse:
+    """The case's trail: every event exactly as written, in seq order, so the reader can verify its hash
+    chain — for whoever may read the case, including a district that handed it to another (read only)."""
+    state = await _readable_state(rt, stream, who, case_id)
+    async with rt.pool.acquire() as conn:
+        try:
+            bodies = await store.event_bodies(conn, case_id, state.last_seq)
+        except LookupError as exc:
+            return JSONResponse(status_code=503, content={"detail": str(exc), "errors": []})
+    return [parse_document(b) for b in bodies]
 
 
 @router.get(
@@ -664,7 +726,8 @@ async def reporter_identity(
     ):
         async with rt.pool.acquire() as conn, conn.transaction():
             state = await store.load(conn, case_id, for_update=True)
-            can_read = state is not None and readable(stream.access, who, state)
+            # A district that held the case before a handoff reads its trail, not its reporter.
+            can_read = state is not None and readable(stream.access, who, state, former_holders=False)
             state = access.require_reporter_reader(who, state, can_read=can_read)
             clue = await store.event_bodies(conn, case_id, 1)
             sealed = ClueReportedPayload.model_validate(parse_document(clue[0])["payload"]).reporter
