@@ -170,13 +170,23 @@ def test_suspected_crime_is_transferred_to_the_police_with_a_referral_and_closin
     case_id = report(stack, elderly_care_clue())
     with reader(stack) as read, lead_office(stack) as lead:
         wait_for_case(read, case_id, last_seq=2)
+        determination = {
+            "determination": "suspected_crime",
+            "basis": "合同与宣传材料显示承诺保本付息，资金去向不明。",
+            "measures": ["seizure"],
+        }
+        # the lead office transfers at once, so the referral's summary must come with it
+        no_summary = lead.post(f"/v1/cases/{case_id}/determination", json=determination)
+        assert no_summary.status_code == 409, no_summary.text
+        assert no_summary.json()["errors"] == [{"rule": "transfer-needs-summary"}]
+        bad_measure = lead.post(
+            f"/v1/cases/{case_id}/determination", json={**determination, "measures": ["seizure", "约谈"]}
+        )
+        assert bad_measure.status_code == 422
+        assert [e["field"] for e in bad_measure.json()["errors"]] == ["measures.1"]
         determined = lead.post(
             f"/v1/cases/{case_id}/determination",
-            json={
-                "determination": "suspected_crime",
-                "basis": "合同与宣传材料显示承诺保本付息，资金去向不明。",
-                "measures": ["seizure"],
-            },
+            json={**determination, "summary": "门店以养老床位为名吸收老年人资金，资金去向不明。"},
         )
         assert determined.status_code == 202, determined.text
         assert determined.json()["seq"] == 3
@@ -212,9 +222,12 @@ def test_suspected_crime_is_transferred_to_the_police_with_a_referral_and_closin
     ]
     assert_valid_chain(documents)
     police = documents[3]
-    assert (police["payload"]["target"], police["payload"]["rule"]) == ("police", "suspected-crime")
+    assert (police["payload"]["target"], police["payload"]["rule"]) == ("police", None)
     assert police["causation_id"] == documents[2]["event_id"]
-    assert documents[2]["actor"] == {"kind": "officer", "id": LEAD, "role": "district_lead_officer"}
+    assert documents[4]["causation_id"] == police["event_id"]
+    assert documents[4]["payload"]["summary"] == "门店以养老床位为名吸收老年人资金，资金去向不明。"
+    lead_actor = {"kind": "officer", "id": LEAD, "role": "district_lead_officer"}
+    assert [d["actor"] for d in documents[2:5]] == [lead_actor] * 3
 
 
 def test_a_street_officer_escalates_and_unknown_cases_look_like_cases_elsewhere(
@@ -244,7 +257,14 @@ def test_a_street_officer_escalates_and_unknown_cases_look_like_cases_elsewhere(
         assert missing.json()["detail"] == hidden.json()["detail"]
     documents = case_documents(stack_settings, case_id)
     assert_valid_chain(documents)
-    assert documents[-1]["payload"]["rule"] is None
+    escalation = documents[-1]["payload"]
+    # 龙岗街道 reports to the level above it: 瑶海区's lead office
+    assert (escalation["rule"], escalation["level"], escalation["target_jurisdiction"]) == (
+        None,
+        "district",
+        YAOHAI,
+    )
+    assert escalation["from_jurisdiction"] == "340102L01"
     assert documents[-1]["actor"] == {"kind": "officer", "id": OFFICER, "role": "street_officer"}
 
 

@@ -309,7 +309,7 @@ def test_a_written_off_case_reopens_on_a_new_matching_clue_and_the_receipt_shows
     assert_valid_chain(case_documents(stack_settings, case_id))
 
 
-def test_a_case_handed_to_shou_county_moves_with_its_chain_once_accepted(
+def test_a_case_handed_to_shou_county_moves_with_its_chain_and_both_districts_see_the_trail(
     stack: Stack, stack_settings: CommonSettings
 ) -> None:
     case_id = accepted_clue(stack, unique_shop())["case_id"]
@@ -335,22 +335,40 @@ def test_a_case_handed_to_shou_county_moves_with_its_chain_once_accepted(
         assert accepted.status_code == 202, accepted.text
         view = shouxian.get(f"/v1/cases/{case_id}").json()
         assert view["jurisdiction"] == SHOUXIAN and view["handoff_pending"] is None
-        assert yaohai.get(f"/v1/cases/{case_id}").status_code == 403
-        assert (
-            shouxian.post(
-                f"/v1/cases/{case_id}/measures",
-                json={"measure": "public_notice", "detail": "在经营场所张贴公告。"},
-            ).status_code
-            == 202
-        )
+        notice = {"measure": "public_notice", "detail": "在经营场所张贴公告。"}
+        # 瑶海区 handed it over: it still reads the case and its trail, and acts on it no more
+        assert yaohai.get(f"/v1/cases/{case_id}").json()["jurisdiction"] == SHOUXIAN
+        refused = yaohai.post(f"/v1/cases/{case_id}/measures", json=notice)
+        assert refused.status_code == 403 and refused.json()["errors"] == [{"rule": "jurisdiction-subtree"}]
+        assert shouxian.post(f"/v1/cases/{case_id}/measures", json=notice).status_code == 202
+        trails = [c.get(f"/v1/cases/{case_id}/history") for c in (yaohai, shouxian)]
+        assert [t.status_code for t in trails] == [200, 200]
+        assert trails[0].json() == trails[1].json()
+        trail = trails[0].json()
+        assert_valid_chain(trail)
+        assert [d["type"] for d in trail][-3:] == ["handoff-accepted", "assessed", "measure-recorded"]
+        # the reporter's identity stays with the district that holds the case
+        identity = yaohai.get(f"/v1/cases/{case_id}/reporter", params={"purpose": "核实。"})
+        assert identity.status_code == 403
 
     documents = case_documents(stack_settings, case_id)
     assert_valid_chain(documents)
-    moves = [(d["type"], d["jurisdiction"]) for d in documents if d["type"].startswith("handoff")]
-    assert moves == [
-        ("handoff-requested", LONGGANG_HUADU),
-        ("handoff-returned", LONGGANG_HUADU),
-        ("handoff-requested", LONGGANG_HUADU),
-        ("handoff-accepted", SHOUXIAN),
+    assert documents == trail
+    moves = [
+        (d["type"], d["jurisdiction"], d["payload"]["from_region"], d["payload"]["to_region"])
+        for d in documents
+        if d["type"].startswith("handoff")
     ]
+    # CLUETRAIL_REGION is not set for the test stack: the documented default region
+    assert moves == [
+        ("handoff-requested", LONGGANG_HUADU, "local", "local"),
+        ("handoff-returned", LONGGANG_HUADU, "local", "local"),
+        ("handoff-requested", LONGGANG_HUADU, "local", "local"),
+        ("handoff-accepted", SHOUXIAN, "local", "local"),
+    ]
+    # routed again where it is now: 寿县 has no rule file, so the default table and rules, recorded anew
+    regraded = documents[-2]
+    assert (regraded["type"], regraded["jurisdiction"]) == ("assessed", SHOUXIAN)
+    assert regraded["payload"]["district"] == SHOUXIAN
+    assert regraded["causation_id"] == documents[-3]["event_id"]
     assert documents[-1]["jurisdiction"] == SHOUXIAN
