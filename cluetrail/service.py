@@ -226,8 +226,13 @@ def create_service_app(
     on_startup: Startup | None = None,
     on_shutdown: Startup | None = None,
     pool_reset: Callable[[asyncpg.Connection], Awaitable[None]] | None = None,
+    before_consuming: Startup | None = None,
 ) -> FastAPI:
-    """A FastAPI app whose lifespan owns the pool, the broker and background tasks of one service."""
+    """A FastAPI app whose lifespan owns the pool, the broker and background tasks of one service.
+
+    ``before_consuming`` runs once the pool is open and before the subscribers join their groups (e.g. to
+    decide where a new database starts); ``on_startup`` runs once they have.
+    """
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -239,6 +244,8 @@ def create_service_app(
         for router in kafka_routers(runtime):
             broker.include_router(router)
         try:
+            if before_consuming is not None:
+                await before_consuming(runtime)
             await broker.start()
             if on_startup is not None:
                 await on_startup(runtime)

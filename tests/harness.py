@@ -159,6 +159,8 @@ class Stack:
             "CLUETRAIL_OTEL_EXPORTER": "console",
             "CLUETRAIL_NOTIFY_RECIPIENTS_FILE": str(self._write_recipients()),
             "CLUETRAIL_NOTIFY_RETRY_BASE_SECONDS": "0.2",
+            # A receiver back from an outage is reached within a second, not the default five minutes.
+            "CLUETRAIL_NOTIFY_RETRY_MAX_SECONDS": "1",
             "CLUETRAIL_NOTIFY_SMTP_HOST": "127.0.0.1",
             "CLUETRAIL_NOTIFY_SMTP_PORT": str(self.mail.port),
             "CLUETRAIL_NOTIFY_SMS_GATEWAY_URL": recorder.url("/sms-gateway"),

@@ -18,7 +18,9 @@ from services.notify.domain.notice import DEFAULT as DEFAULT_TEMPLATES
 from services.notify.domain.notice import Templates
 from services.notify.domain.recipients import RecipientBook, RecipientsError
 from services.notify.domain.reminders import SystemClock
-from services.notify.handlers import http_router, kafka_routers
+from services.notify.handlers import CONSUMER_GROUP, START, kafka_routers
+from services.notify.history import establish, recover_notices
+from services.notify.http import http_router
 from services.notify.notices import Notifier
 from services.notify.scheduler import Scheduler
 from services.notify.settings import NotifySettings
@@ -68,8 +70,17 @@ def create_app(settings: NotifySettings) -> FastAPI:
 
     notifier = Notifier(book, registry, templates, settings.base_url)
 
+    async def before_consuming(rt: Runtime) -> None:
+        # Before the subscriber joins its group: a new database decides where its deliveries start (and
+        # rewinds the group to fold the log), and every start reads back notices it does not hold.
+        rt.state[START] = await establish(
+            rt.pool, settings, CONSUMER_GROUP, settings.deliver_from, settings.deliver_after
+        )
+        await recover_notices(rt.pool, settings)
+
     async def start(rt: Runtime) -> None:
         rt.state["book"] = book
+        rt.state["notifier"] = notifier
         # One clock for both: deliveries are stamped on the clock the scheduler times acknowledgements by.
         clock = SystemClock(timedelta(seconds=settings.clock_offset_seconds))
         client = httpx.AsyncClient(timeout=settings.send_timeout_seconds, follow_redirects=False)
@@ -80,7 +91,10 @@ def create_app(settings: NotifySettings) -> FastAPI:
             settings=settings,
             book=book,
             policy=RetryPolicy(
-                settings.retry_base_seconds, settings.retry_max_seconds, settings.max_attempts
+                settings.retry_base_seconds,
+                settings.retry_max_seconds,
+                settings.max_attempts,
+                settings.retry_window_hours * 3600,
             ),
             client=client,
             tracer=rt.tracer,
@@ -117,8 +131,9 @@ def create_app(settings: NotifySettings) -> FastAPI:
         settings=settings,
         title="cluetrail notify",
         migrations=[MIGRATIONS],
-        http_routers=[http_router()],
+        http_routers=[http_router(notifier, registry)],
         kafka_routers=kafka_routers(notifier),
+        before_consuming=before_consuming,
         on_startup=start,
         on_shutdown=stop,
     )

@@ -85,8 +85,34 @@ async def post_signed(
     return Outcome(False, response.status_code if response is not None else None, _failure(response, error))
 
 
+# What a stored body must hold on each channel before it is sent.
+REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
+    "webhook": ("text",),
+    "email": ("to", "subject", "text"),
+    "sms": ("to", "text"),
+    "receipt": ("text",),
+}
+
+
+def malformed(channel: str, body: str) -> str | None:
+    """Why the stored ``body`` cannot be sent on ``channel`` (a placeholder of a notice never written, a
+    damaged row), or None. Such a delivery fails for good at once: no retry can mend it."""
+    try:
+        document = json.loads(body)
+    except ValueError as exc:
+        return f"the stored {channel} body is not JSON ({exc})"
+    if not isinstance(document, dict):
+        return f"the stored {channel} body is not a JSON object"
+    missing = [
+        k for k in REQUIRED_FIELDS.get(channel, ()) if not isinstance(document.get(k), str) or not document[k]
+    ]
+    if missing:
+        return f"the stored {channel} body has no {', '.join(missing)} (the notice was never written)"
+    return None
+
+
 async def send_mail(config: SmtpConfig, delivery_id: uuid.UUID, body: str) -> Outcome:
-    """Send the stored mail (``{"to", "subject", "text"}``) through the SMTP relay."""
+    """Send the stored mail (``{"to", "subject", "text"}``, checked by ``malformed``) through the relay."""
     mail = json.loads(body)
     message = EmailMessage()
     message["From"] = config.sender
@@ -131,7 +157,11 @@ async def send(
     smtp: SmtpConfig | None,
     sms: SmsGateway | None,
 ) -> Outcome:
-    """One attempt to deliver ``body`` to ``recipient`` on ``channel``."""
+    """One attempt to deliver ``body`` to ``recipient`` on ``channel`` (not ``receipt``: the worker records
+    a reporter's notice itself)."""
+    problem = malformed(channel, body)
+    if problem is not None:
+        return Outcome(False, None, problem, permanent=True)
     if channel == "webhook":
         if recipient.webhook_url is None:
             return Outcome(False, None, f"recipient {recipient.id} has no webhook_url", permanent=True)

@@ -1,12 +1,15 @@
 """Recording notify's own notices: the notice (hash-chained in its stream) and its deliveries in one
-transaction, then published to the notices topic by the worker, in stream order.
+transaction, then published to the notices topic by the worker, in stream order. Writing the body of a
+delivery, from a case event or a notice, on first decision and again on a resend.
 
 A notice is written before anyone is told, so the audit record holds every reminder and alert even if
-no recipient is reachable; its ``dedupe_key`` makes a decision happen once however often it is taken.
+no recipient is reachable; its ``dedupe_key`` makes a decision happen once however often it is taken,
+and travels in the notice, so a notify database rebuilt from the topic knows what was decided.
 """
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -15,10 +18,12 @@ from typing import Any
 
 import asyncpg
 
-from contracts.envelope import GENESIS_HASH
+from contracts.envelope import GENESIS_HASH, Envelope
+from contracts.events import read_event
 from contracts.jurisdictions import JurisdictionRegistry
 from contracts.notices import Notice, notice_bytes, seal_notice
 from services.notify import store
+from services.notify.domain.cases import CaseFacts, facts_from_document
 from services.notify.domain.notice import (
     TemplateError,
     Templates,
@@ -26,6 +31,8 @@ from services.notify.domain.notice import (
     channel_message,
     notice_body,
     place_name,
+    render_notice,
+    reporter_document,
 )
 from services.notify.domain.recipients import Channel, Recipient, RecipientBook, Routing
 from services.notify.domain.signing import ack_token
@@ -62,8 +69,15 @@ class NoticeDecision:
     routings: Sequence[Routing]
     case_id: uuid.UUID | None = None
     causation_id: uuid.UUID | None = None
-    # Recipients that must acknowledge (key-case notices); unacknowledged, they go up a level.
+    # Recipients that must acknowledge; unacknowledged, they are reminded (and for a key case, the next
+    # level is told).
     ack_recipients: frozenset[str] = frozenset()
+    # Recipients the notice names that notify does not send it to (a reporter: the notice is the message).
+    listed: Sequence[str] = ()
+
+
+class RenderRefused(ValueError):
+    """A delivery's notice still cannot be written (its template fails), so it is not sent again."""
 
 
 @dataclass(frozen=True)
@@ -78,6 +92,25 @@ class Notifier:
     def ack_url(self, recipient: Recipient, delivery_id: uuid.UUID) -> str:
         token = ack_token(recipient.secret, str(delivery_id))
         return f"{self.public_url}/v1/deliveries/{delivery_id}/ack?token={token}"
+
+    def event_body(
+        self,
+        event: Envelope,
+        facts: CaseFacts | None,
+        recipient: Recipient,
+        channel: str,
+        delivery_id: uuid.UUID,
+        needs_ack: bool,
+    ) -> str:
+        """The body sent to ``recipient`` on ``channel`` for case event ``event``; ``TemplateError`` when
+        its template fails."""
+        if channel == "receipt":
+            document = reporter_document(event, self.templates)
+        else:
+            document = render_notice(event, recipient, self.registry, delivery_id, self.templates, facts)
+            if needs_ack:
+                document["acknowledge_url"] = self.ack_url(recipient, delivery_id)
+        return channel_message(channel, recipient, document).body
 
     async def record(
         self, conn: asyncpg.Connection, decision: NoticeDecision, traceparent: str | None = None
@@ -101,10 +134,11 @@ class Notifier:
             prev_hash=head["last_hash"],
             jurisdiction=decision.jurisdiction,
             occurred_at=decision.occurred_at,
-            recipients=[r.recipient.id for r in decision.routings],
+            recipients=[r.recipient.id for r in decision.routings] + list(decision.listed),
             facts=decision.facts,
             case_id=decision.case_id,
             causation_id=decision.causation_id,
+            dedupe_key=decision.dedupe_key,
         )
         await conn.execute(
             "INSERT INTO notices (notice_id, dedupe_key, stream, seq, kind, case_id, jurisdiction, document) "
@@ -126,24 +160,23 @@ class Notifier:
         )
         for routing in decision.routings:
             for channel in routing.channels:
-                await self._deliver(conn, notice, decision, routing.recipient, channel, traceparent)
+                needs_ack = routing.recipient.id in decision.ack_recipients
+                await self._deliver(conn, notice, routing.recipient, channel, traceparent, needs_ack)
         return notice
 
     async def _deliver(
         self,
         conn: asyncpg.Connection,
         notice: Notice,
-        decision: NoticeDecision,
         recipient: Recipient,
         channel: str,
         traceparent: str | None,
+        needs_ack: bool,
     ) -> None:
-        delivery_id = store.new_delivery_id()
-        needs_ack = recipient.id in decision.ack_recipients
+        delivery_id = store.delivery_id_for(notice.notice_id, recipient.id, channel)
         failure: str | None = None
         try:
-            document = self.document(notice, recipient, delivery_id, needs_ack)
-            body = channel_message(channel, recipient, document).body
+            body = self.notice_body(notice, recipient, channel, delivery_id, needs_ack)
         except TemplateError as exc:
             failure, body = str(exc), notice_body({"notice_id": str(notice.notice_id)})
         await store.add_delivery(
@@ -161,16 +194,27 @@ class Notifier:
                 channel=channel,
                 failure=failure,
                 needs_ack=needs_ack,
+                origin="notice",
             ),
         )
+
+    def notice_body(
+        self, notice: Notice, recipient: Recipient, channel: str, delivery_id: uuid.UUID, needs_ack: bool
+    ) -> str:
+        return channel_message(
+            channel, recipient, self.document(notice, recipient, delivery_id, needs_ack)
+        ).body
 
     def document(
         self, notice: Notice, recipient: Recipient, delivery_id: uuid.UUID, needs_ack: bool
     ) -> dict[str, Any]:
         """The webhook document of a notice (the mail and SMS texts are cut from it)."""
         context = {
+            "case_line": "",
             **notice.facts,
+            "recipient_id": recipient.id,
             "recipient_name": recipient.name,
+            "recipient_role": recipient.role,
             "place": place_name(self.registry, notice.jurisdiction),
             "case_id": str(notice.case_id) if notice.case_id else "",
             "when": beijing_time(notice.occurred_at),
@@ -195,3 +239,33 @@ class Notifier:
         if needs_ack:
             document["acknowledge_url"] = self.ack_url(recipient, delivery_id)
         return document
+
+    async def render_again(self, conn: asyncpg.Connection, row: asyncpg.Record) -> str:
+        """The body of a delivery whose notice could not be written, written now with the templates as
+        they are; ``RenderRefused`` naming the reason when it still cannot be."""
+        recipient = self.book.get(row["recipient_id"])
+        if recipient is None:
+            raise RenderRefused(f"recipient {row['recipient_id']} is no longer configured")
+        try:
+            if row["origin"] == "notice":
+                raw = await conn.fetchval(
+                    "SELECT document FROM notices WHERE notice_id = $1", row["event_id"]
+                )
+                if raw is None:
+                    raise RenderRefused(f"notice {row['event_id']} is not in this database")
+                notice = Notice.model_validate_json(bytes(raw))
+                return self.notice_body(
+                    notice, recipient, row["channel"], row["delivery_id"], row["needs_ack"]
+                )
+            source = await conn.fetchrow(
+                "SELECT document, facts FROM routed_events WHERE event_id = $1", row["event_id"]
+            )
+            if source is None:
+                raise RenderRefused(f"event {row['event_id']} is not kept in this database")
+            event = read_event(json.loads(source["document"]))
+            facts = facts_from_document(json.loads(source["facts"]))
+            return self.event_body(
+                event, facts, recipient, row["channel"], row["delivery_id"], row["needs_ack"]
+            )
+        except TemplateError as exc:
+            raise RenderRefused(f"the notice still cannot be written: {exc}") from exc

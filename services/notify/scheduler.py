@@ -1,9 +1,11 @@
 """The reminder scheduler: at each tick, asks the clock what is due and records it as notices.
 
-Monthly reporting deadlines, key cases nearing their 2/3/5-year limits, and key-case notices nobody
-acknowledged in time (a reminder to the recipient and the notice taken to the next level) are recorded
-as notices with their deliveries; each notice's dedupe key makes the tick idempotent, so several
-instances and restarts record each reminder once. The clock is injected, so tests run it on a fixed one.
+Monthly reporting deadlines, key cases nearing their 2/3/5-year limits, and notices nobody acknowledged
+in time (every escalation to the police or the lead office, every key-case notice) are recorded as
+notices with their deliveries: an unacknowledged notice gives a reminder to its recipient, and for a key
+case the notice is taken to the next level, which must acknowledge in turn. Each notice's dedupe key
+makes the tick idempotent, so several instances and restarts record each reminder once. The clock is
+injected, so tests run it on a fixed one.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import asyncpg
 
 from contracts.reporting_calendar import ReportingCalendar, default_calendar
 from services.notify import store
+from services.notify.domain.notice import case_line
 from services.notify.domain.recipients import Recipient, Routing
 from services.notify.domain.reminders import (
     Clock,
@@ -97,8 +100,11 @@ class Scheduler:
                 found = [self._routing(rid, reminder.kind) for rid in reminder.recipients]
                 recorded += await self._record(conn, reminder, [r for r in found if r is not None])
             cases = await store.open_key_cases(conn)
+            lines = {case.case_id: case_line(case) for case in cases}
             for reminder in key_case_reminders(now, cases, self._key_case_lead):
                 routings = book.routings_of_notice(reminder.kind, reminder.jurisdiction)
+                if reminder.case_id is not None:
+                    reminder.facts["case_line"] = lines[reminder.case_id]
                 recorded += await self._record(conn, reminder, routings, ack=True)
             recorded += await self._unacknowledged(conn)
         if recorded:
@@ -131,8 +137,8 @@ class Scheduler:
             return 1 if await self._notifier.record(conn, decision) is not None else 0
 
     async def _unacknowledged(self, conn: asyncpg.Connection) -> int:
-        """Key-case notices unacknowledged past the timeout, counted from each one's recorded delivery (so
-        a restart or a late tick never moves it): remind the recipient, tell the next level."""
+        """Notices unacknowledged past the timeout, counted from each one's recorded delivery (so a restart
+        or a late tick never moves it): remind the recipient; for a key case, tell the next level."""
         recorded = 0
         book = self._notifier.book
         now = self.clock.now()
@@ -152,7 +158,10 @@ class Scheduler:
 
     async def _escalate(self, conn: asyncpg.Connection, row: asyncpg.Record, recipient: Recipient) -> int:
         book = self._notifier.book
-        upper = book.next_level(recipient)
+        case = await store.load_case(conn, row["case_id"], lock=False)
+        # A notice that itself took an ignored key-case notice up a level is about a key case.
+        key_case = (case is not None and case.key_case) or row["event_type"] == "unacknowledged"
+        upper = book.next_level(recipient) if key_case else None
         routings = [r for r in (self._routing(recipient.id, "unacknowledged"),) if r is not None]
         if upper is not None:
             channels = default_channels(upper, "unacknowledged")
@@ -174,19 +183,16 @@ class Scheduler:
                 "original_kind_label": KIND_LABELS.get(row["event_type"], row["event_type"]),
                 "original_recipient_id": recipient.id,
                 "original_recipient_name": recipient.name,
-                "original_text": document.get("text", ""),
+                # A mail's text ends with its acknowledgement link: that stays the recipient's.
+                "original_text": str(document.get("text", "")).split("\n\n通知编号：")[0],
                 "hours": int(hours) if hours == int(hours) else round(hours, 2),
                 "original_delivered_at": row["delivered_at"].isoformat(),
                 "escalated_to": upper.id if upper else None,
             },
             routings=routings,
-            case_id=case_id if await self._is_case(conn, case_id) else None,
+            case_id=case_id if case is not None else None,
             causation_id=row["delivery_id"],
             # The next level must acknowledge in turn, so an ignored notice keeps climbing.
             ack_recipients=frozenset({upper.id}) if upper is not None else frozenset(),
         )
         return 1 if await self._notifier.record(conn, decision) is not None else 0
-
-    @staticmethod
-    async def _is_case(conn: asyncpg.Connection, case_id: uuid.UUID) -> bool:
-        return bool(await conn.fetchval("SELECT 1 FROM cases WHERE case_id = $1", case_id))

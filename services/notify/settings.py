@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 from pydantic import Field, model_validator
@@ -28,17 +29,23 @@ class NotifySettings(ServiceSettings):
         description="Backoff before the 2nd attempt is drawn from [0, base]; it doubles per attempt",
     )
     retry_max_seconds: float = Field(
-        60.0,
+        300.0,
         gt=0,
         validation_alias="CLUETRAIL_NOTIFY_RETRY_MAX_SECONDS",
-        description="Upper bound of any one backoff",
+        description="Upper bound of any one backoff (a receiver back from an outage waits at most this)",
+    )
+    retry_window_hours: float = Field(
+        24.0,
+        gt=0,
+        validation_alias="CLUETRAIL_NOTIFY_RETRY_WINDOW_HOURS",
+        description="A delivery failing this long after its first failed attempt is dead and dead-lettered",
     )
     max_attempts: int = Field(
-        8,
+        1000,
         ge=1,
-        le=100,
+        le=100_000,
         validation_alias="CLUETRAIL_NOTIFY_MAX_ATTEMPTS",
-        description="Attempts before a delivery is marked dead and dead-lettered",
+        description="Attempts after which a delivery is dead even inside the retry window",
     )
     send_timeout_seconds: float = Field(
         10.0,
@@ -119,11 +126,26 @@ class NotifySettings(ServiceSettings):
         validation_alias="CLUETRAIL_NOTIFY_SCHEDULER_POLL_SECONDS",
         description="How often the reminder scheduler looks at the clock",
     )
+    deliver_from: str = Field(
+        "log-end",
+        validation_alias="CLUETRAIL_NOTIFY_DELIVER_FROM",
+        description="Where a new notify database starts telling anyone: log-end (events already on the "
+        "case topic at its first start are history: folded, recorded as skipped, sent to nobody), "
+        "log-start (everything is delivered), or an ISO-8601 instant (events recorded before it are "
+        "history, on every start)",
+    )
     clock_offset_seconds: float = Field(
         0.0,
         validation_alias="CLUETRAIL_NOTIFY_CLOCK_OFFSET_SECONDS",
         description="Shift of the scheduler's clock, for trying reminders out (refused in production)",
     )
+
+    @property
+    def deliver_after(self) -> datetime | None:
+        """The instant of ``deliver_from`` when it names one (None for log-end and log-start)."""
+        if self.deliver_from in ("log-end", "log-start"):
+            return None
+        return datetime.fromisoformat(self.deliver_from)
 
     @property
     def base_url(self) -> str:
@@ -133,6 +155,16 @@ class NotifySettings(ServiceSettings):
     def _bounds_in_order(self) -> NotifySettings:
         if self.retry_max_seconds < self.retry_base_seconds:
             raise ValueError("CLUETRAIL_NOTIFY_RETRY_MAX_SECONDS is smaller than RETRY_BASE_SECONDS")
+        if self.deliver_from not in ("log-end", "log-start"):
+            try:
+                instant = datetime.fromisoformat(self.deliver_from)
+            except ValueError:
+                instant = None
+            if instant is None or instant.tzinfo is None:
+                raise ValueError(
+                    "CLUETRAIL_NOTIFY_DELIVER_FROM must be log-end, log-start or an ISO-8601 instant with "
+                    f"its offset (e.g. 2026-03-01T00:00:00+08:00), not {self.deliver_from!r}"
+                )
         if self.environment == "production" and self.clock_offset_seconds:
             raise ValueError("CLUETRAIL_NOTIFY_CLOCK_OFFSET_SECONDS must be 0 in production")
         if self.environment == "production" and self.sms_gateway_secret.startswith("demo-only-"):

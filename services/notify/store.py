@@ -1,4 +1,5 @@
-"""The notify tables: deliveries (one per event and recipient) and delivery_attempts (the delivery log).
+"""The notify tables: deliveries (one per event, recipient and channel), delivery_attempts (the delivery
+log), the case facts, and the events deliveries were written from.
 
 Every function takes the connection of the caller's transaction, so the consumer can store deliveries
 with its position, and the worker can hold the row lock of a claimed delivery while it sends.
@@ -6,6 +7,7 @@ with its position, and the worker can hold the row lock of a claimed delivery wh
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -13,21 +15,25 @@ from typing import Any
 
 import asyncpg
 
-from contracts.envelope import uuid7
 from services.notify.domain.cases import CaseFacts
 
 DELIVERY_COLUMNS = (
     "delivery_id, event_id, recipient_id, case_id, seq, event_type, jurisdiction, body, traceparent, status, "
     "attempts, round_attempts, next_attempt_at, last_error, created_at, delivered_at, dead_at, "
-    "dead_letter_published_at, resent_at, channel, needs_ack, acknowledged_at, ack_escalated_at"
+    "dead_letter_published_at, resent_at, channel, needs_ack, acknowledged_at, ack_escalated_at, origin, "
+    "rendered, failing_since"
 )
 
 
 QUALIFIED = ", ".join("d." + c.strip() for c in DELIVERY_COLUMNS.split(","))
+# Delivery ids are derived, not drawn: the same event to the same recipient on the same channel has the
+# same id in any notify database, so a receiver drops a repeat sent after notify's database was rebuilt.
+DELIVERY_NAMESPACE = uuid.UUID("3d0f6a5e-7c1b-5e2a-9b8d-4f6e1a2c3b5d")
 
 
-def new_delivery_id() -> uuid.UUID:
-    return uuid7()
+def delivery_id_for(source_id: uuid.UUID, recipient_id: str, channel: str) -> uuid.UUID:
+    """The delivery id of case event or notice ``source_id`` to ``recipient_id`` on ``channel``."""
+    return uuid.uuid5(DELIVERY_NAMESPACE, f"{source_id}/{recipient_id}/{channel}")
 
 
 @dataclass(frozen=True)
@@ -47,6 +53,10 @@ class NewDelivery:
     # Set when the notice could not even be written (a broken template): the delivery is dead at once.
     failure: str | None = None
     needs_ack: bool = False
+    # event: a case event, ordered by the case's seq; notice: notify's own, ordered by the notice's seq.
+    origin: str = "event"
+    # History a new database folds (before its start of delivery): recorded, sent to nobody.
+    skipped: bool = False
 
 
 async def add_delivery(conn: asyncpg.Connection, delivery: NewDelivery) -> bool:
@@ -54,10 +64,11 @@ async def add_delivery(conn: asyncpg.Connection, delivery: NewDelivery) -> bool:
     when stored now."""
     inserted = await conn.fetchval(
         "INSERT INTO deliveries (delivery_id, event_id, recipient_id, case_id, seq, event_type, "
-        "jurisdiction, body, traceparent, channel, status, last_error, dead_at, needs_ack) "
+        "jurisdiction, body, traceparent, channel, status, last_error, dead_at, needs_ack, origin, rendered) "
         "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, "
-        "CASE WHEN $11::text IS NULL THEN 'pending' ELSE 'dead' END, $11::text, "
-        "CASE WHEN $11::text IS NULL THEN NULL ELSE clock_timestamp() END, $12) "
+        "CASE WHEN $14 THEN 'skipped' WHEN $11::text IS NULL THEN 'pending' ELSE 'dead' END, $11::text, "
+        "CASE WHEN $11::text IS NULL OR $14 THEN NULL ELSE clock_timestamp() END, $12, $13, "
+        "$11::text IS NULL) "
         "ON CONFLICT (event_id, recipient_id, channel) DO NOTHING RETURNING true",
         delivery.delivery_id,
         delivery.event_id,
@@ -71,18 +82,35 @@ async def add_delivery(conn: asyncpg.Connection, delivery: NewDelivery) -> bool:
         delivery.channel,
         delivery.failure,
         delivery.needs_ack,
+        delivery.origin,
+        delivery.skipped,
     )
     return bool(inserted)
 
 
-# A due delivery whose recipient has no earlier pending notice of the same case: notices of one case
-# reach one recipient in event order. SKIP LOCKED lets several senders (and instances) share the queue
-# without two of them sending the same delivery at once.
-_READY = (
-    "d.status = 'pending' AND NOT EXISTS (SELECT 1 FROM deliveries e WHERE e.status = 'pending' "
+async def save_routed_event(
+    conn: asyncpg.Connection, event_id: uuid.UUID, document: dict[str, Any], facts: dict[str, Any]
+) -> None:
+    """Keep the event deliveries were written from, and the case's facts then, to write them again."""
+    await conn.execute(
+        "INSERT INTO routed_events (event_id, document, facts) VALUES ($1, $2::jsonb, $3::jsonb) "
+        "ON CONFLICT (event_id) DO NOTHING",
+        event_id,
+        json.dumps(document, ensure_ascii=False),
+        json.dumps(facts, ensure_ascii=False),
+    )
+
+
+# A due delivery whose recipient has no earlier unfinished (pending or dead) notice of the same case in
+# the same ordering: notices of one case reach one recipient in order, and a dead one holds the later
+# ones until it is resent. SKIP LOCKED lets several senders (and instances) share the queue without two
+# of them sending the same delivery at once.
+BLOCKER = (
+    "SELECT e.delivery_id FROM deliveries e WHERE e.status IN ('pending', 'dead') "
     "AND e.recipient_id = d.recipient_id AND e.channel = d.channel AND e.case_id = d.case_id "
-    "AND e.seq < d.seq)"
+    "AND e.origin = d.origin AND e.seq < d.seq"
 )
+_READY = f"d.status = 'pending' AND NOT EXISTS ({BLOCKER})"
 
 
 async def claim_due(conn: asyncpg.Connection) -> asyncpg.Record | None:
@@ -129,12 +157,24 @@ async def mark_delivered(
     it, on the same clock the scheduler reads)."""
     await conn.execute(
         "UPDATE deliveries SET status = 'delivered', attempts = $2, round_attempts = $3, "
-        "delivered_at = $4, last_error = NULL WHERE delivery_id = $1",
+        "delivered_at = $4, last_error = NULL, failing_since = NULL WHERE delivery_id = $1",
         delivery_id,
         attempts,
         round_attempts,
         at,
     )
+
+
+async def bring_forward(conn: asyncpg.Connection, recipient_id: str, channel: str) -> int:
+    """The recipient answers again: its deliveries waiting out a backoff are due now, so a receiver back
+    from an outage gets everything at once rather than over the next few minutes."""
+    status = await conn.execute(
+        "UPDATE deliveries SET next_attempt_at = clock_timestamp() WHERE recipient_id = $1 AND channel = $2 "
+        "AND status = 'pending' AND round_attempts > 0 AND next_attempt_at > clock_timestamp()",
+        recipient_id,
+        channel,
+    )
+    return int(str(status).rsplit(" ", 1)[-1])
 
 
 async def schedule_retry(
@@ -147,6 +187,7 @@ async def schedule_retry(
 ) -> None:
     await conn.execute(
         "UPDATE deliveries SET attempts = $2, round_attempts = $3, last_error = $5, "
+        "failing_since = coalesce(failing_since, clock_timestamp()), "
         "next_attempt_at = clock_timestamp() + make_interval(secs => $4) WHERE delivery_id = $1",
         delivery_id,
         attempts,
@@ -186,6 +227,26 @@ async def mark_dead_letter_published(conn: asyncpg.Connection, delivery_id: uuid
     )
 
 
+@dataclass(frozen=True)
+class Visible:
+    """What a reader may see of the delivery log: everything (None), deliveries of cases in these
+    jurisdictions, or deliveries to these recipients."""
+
+    jurisdictions: list[str] | None = None
+    recipients: list[str] | None = None
+
+
+EVERYTHING = Visible()
+
+
+def _visible(param: int, alias: str = "") -> str:
+    """The reader's filter on parameters ``$param`` (jurisdictions) and ``$param+1`` (recipients)."""
+    j, r = f"${param}::text[]", f"${param + 1}::text[]"
+    return (
+        f"({j} IS NULL OR {alias}jurisdiction = ANY({j})) AND ({r} IS NULL OR {alias}recipient_id = ANY({r}))"
+    )
+
+
 async def find_deliveries(
     conn: asyncpg.Connection,
     *,
@@ -193,16 +254,46 @@ async def find_deliveries(
     status: str | None,
     limit: int,
     recipient_id: str | None = None,
+    visible: Visible = EVERYTHING,
 ) -> list[asyncpg.Record]:
+    """The delivery log in case order (a case's events by seq, then its notices by seq), each with the
+    earlier unfinished delivery it waits for, if any."""
     return await conn.fetch(
-        f"SELECT {DELIVERY_COLUMNS} FROM deliveries "
-        "WHERE ($1::uuid IS NULL OR case_id = $1) AND ($2::text IS NULL OR status = $2) "
-        "AND ($4::text IS NULL OR recipient_id = $4) "
-        "ORDER BY case_id, seq, recipient_id, channel, created_at LIMIT $3",
+        f"SELECT {QUALIFIED}, ({BLOCKER} ORDER BY e.seq LIMIT 1) AS waiting_for FROM deliveries d "
+        "WHERE ($1::uuid IS NULL OR d.case_id = $1) AND ($2::text IS NULL OR d.status = $2) "
+        "AND ($4::text IS NULL OR d.recipient_id = $4) AND "
+        + _visible(5, "d.")
+        + " ORDER BY d.case_id, d.origin, d.seq, d.recipient_id, d.channel LIMIT $3",
         case_id,
         status,
         limit,
         recipient_id,
+        visible.jurisdictions,
+        visible.recipients,
+    )
+
+
+async def find_for_resend(
+    conn: asyncpg.Connection,
+    *,
+    status: str,
+    recipient_id: str | None,
+    case_id: uuid.UUID | None,
+    visible: Visible,
+    limit: int,
+) -> list[asyncpg.Record]:
+    """Finished deliveries a bulk resend takes, in case order, locked for the caller."""
+    return await conn.fetch(
+        f"SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE status = $1 AND channel <> 'receipt' "
+        "AND ($2::text IS NULL OR recipient_id = $2) AND ($3::uuid IS NULL OR case_id = $3) AND "
+        + _visible(4)
+        + " ORDER BY case_id, origin, seq LIMIT $6 FOR UPDATE",
+        status,
+        recipient_id,
+        case_id,
+        visible.jurisdictions,
+        visible.recipients,
+        limit,
     )
 
 
@@ -220,33 +311,37 @@ async def attempts_of(conn: asyncpg.Connection, delivery_id: uuid.UUID) -> list[
     )
 
 
-async def reopen_for_resend(conn: asyncpg.Connection, delivery_id: uuid.UUID) -> str | None:
-    """Put a delivered or dead delivery back in the queue with a fresh attempt budget.
-
-    Returns the status it had (None if unknown); a pending delivery is left alone.
-    """
-    row: dict[str, Any] | None = await conn.fetchrow(
-        "SELECT status FROM deliveries WHERE delivery_id = $1 FOR UPDATE", delivery_id
+async def lock_delivery(conn: asyncpg.Connection, delivery_id: uuid.UUID) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        f"SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE delivery_id = $1 FOR UPDATE", delivery_id
     )
-    if row is None or row["status"] == "pending":
-        return None if row is None else "pending"
+
+
+async def reopen_for_resend(
+    conn: asyncpg.Connection, delivery_id: uuid.UUID, body: str | None = None
+) -> None:
+    """Put a finished delivery back in the queue with a fresh attempt budget (and, for one whose notice
+    could not be written before, the body written now)."""
     await conn.execute(
         "UPDATE deliveries SET status = 'pending', round_attempts = 0, next_attempt_at = clock_timestamp(), "
-        "resent_at = clock_timestamp(), dead_at = NULL WHERE delivery_id = $1",
+        "resent_at = clock_timestamp(), dead_at = NULL, failing_since = NULL, "
+        "body = coalesce($2, body), rendered = rendered OR $2 IS NOT NULL WHERE delivery_id = $1",
         delivery_id,
+        body,
     )
-    return str(row["status"])
 
 
 CASE_COLUMNS = (
     "case_id, jurisdiction, last_seq, grade, key_case, responsible_department, police_transferred_on, "
-    "criminal_filed_on, trial_and_return_by, supervision_from, clearance_by, closed"
+    "criminal_filed_on, trial_and_return_by, supervision_from, clearance_by, closed, subject_name, "
+    "subject_kind, sector, estimated_amount_yuan, participants"
 )
 
 
-async def load_case(conn: asyncpg.Connection, case_id: uuid.UUID) -> CaseFacts | None:
+async def load_case(conn: asyncpg.Connection, case_id: uuid.UUID, *, lock: bool = True) -> CaseFacts | None:
     """The case's facts, locked for the caller's transaction (events of one case apply one at a time)."""
-    row = await conn.fetchrow(f"SELECT {CASE_COLUMNS} FROM cases WHERE case_id = $1 FOR UPDATE", case_id)
+    query = f"SELECT {CASE_COLUMNS} FROM cases WHERE case_id = $1" + (" FOR UPDATE" if lock else "")
+    row = await conn.fetchrow(query, case_id)
     return CaseFacts(**dict(row)) if row is not None else None
 
 
@@ -312,6 +407,40 @@ async def acknowledge(conn: asyncpg.Connection, delivery_id: uuid.UUID) -> datet
         row["recipient_id"],
     )
     return first
+
+
+async def acknowledged_at(conn: asyncpg.Connection, delivery_id: uuid.UUID) -> datetime | None:
+    """When the notice of ``delivery_id`` was first acknowledged by its recipient (any channel)."""
+    value: datetime | None = await conn.fetchval(
+        "SELECT min(a.acknowledged_at) FROM deliveries d JOIN deliveries a "
+        "ON a.event_id = d.event_id AND a.recipient_id = d.recipient_id WHERE d.delivery_id = $1",
+        delivery_id,
+    )
+    return value
+
+
+async def find_notices(
+    conn: asyncpg.Connection,
+    *,
+    case_id: uuid.UUID | None,
+    stream: str | None,
+    visible: Visible,
+    limit: int,
+) -> list[asyncpg.Record]:
+    """Notices of a case or a stream in chain order (stream, seq), as the reader may see them: of cases in
+    their jurisdictions, or naming their recipients."""
+    return await conn.fetch(
+        "SELECT document, published_at FROM notices WHERE ($1::uuid IS NULL OR case_id = $1) "
+        "AND ($2::text IS NULL OR stream = $2) "
+        "AND ($3::text[] IS NULL OR jurisdiction = ANY($3::text[])) "
+        "AND ($4::text[] IS NULL OR convert_from(document, 'UTF8')::jsonb -> 'recipients' ?| $4::text[]) "
+        "ORDER BY stream, seq LIMIT $5",
+        case_id,
+        stream,
+        visible.jurisdictions,
+        visible.recipients,
+        limit,
+    )
 
 
 async def claim_unpublished_notices(conn: asyncpg.Connection, limit: int = 200) -> list[asyncpg.Record]:

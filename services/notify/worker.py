@@ -1,9 +1,14 @@
-"""The delivery worker: sends due deliveries to their webhooks, logs each attempt, retries, dead-letters.
+"""The delivery worker: sends due deliveries, logs each attempt, retries, dead-letters.
 
 Each sender claims one ready delivery with ``FOR UPDATE SKIP LOCKED`` and keeps the row locked while it
-POSTs, so no two senders (of this or another instance) send the same delivery at the same time; the
-attempt and the new status are committed together. A crash after the POST and before the commit sends
+sends, so no two senders (of this or another instance) send the same delivery at the same time; the
+attempt and the new status are committed together. A crash after the send and before the commit sends
 the notice again with the same ``X-Cluetrail-Delivery`` id, which the receiver uses to drop repeats.
+
+A failed attempt is retried with backoff until the retry window has passed since the first failure; the
+first success to a recipient brings its other waiting deliveries forward, so a receiver back from an
+outage gets everything at once, each case in order. A delivery on the ``receipt`` channel is "sent" by
+recording the reporter's notice in the case's notice stream (intake shows it on the receipt).
 """
 
 from __future__ import annotations
@@ -25,8 +30,10 @@ from cluetrail.kafka import notice_topic
 from cluetrail.settings import CommonSettings
 from cluetrail.telemetry import context_from_traceparent
 from services.notify import channels, store
+from services.notify.channels import Outcome
 from services.notify.domain.backoff import RetryPolicy
-from services.notify.domain.recipients import RecipientBook
+from services.notify.domain.notice import RECEIPT_FIELDS
+from services.notify.domain.recipients import Recipient, RecipientBook
 from services.notify.domain.reminders import Clock, SystemClock
 from services.notify.notices import NoticeDecision, Notifier
 
@@ -166,15 +173,7 @@ class DeliveryWorker:
                 await store.mark_dead(conn, delivery_id, attempts, round_attempts, reason)
                 return
             started = time.monotonic()
-            outcome = await channels.send(
-                row["channel"],
-                recipient=recipient,
-                delivery_id=delivery_id,
-                body=row["body"],
-                client=self._client,
-                smtp=self._smtp,
-                sms=self._sms,
-            )
+            outcome = await self._send(conn, row, recipient)
             duration_ms = int((time.monotonic() - started) * 1000)
             ok = outcome.ok
             failure = outcome.error
@@ -189,6 +188,7 @@ class DeliveryWorker:
             span.set_attribute("cluetrail.delivered", ok)
             if ok:
                 await store.mark_delivered(conn, delivery_id, attempts, round_attempts, self._clock.now())
+                await store.bring_forward(conn, recipient.id, row["channel"])
                 self.sent_total += 1
                 log.info(
                     "delivered %s (%s seq %s) to %s by %s",
@@ -198,7 +198,7 @@ class DeliveryWorker:
                     recipient.id,
                     row["channel"],
                 )
-            elif outcome.permanent or self._policy.exhausted(round_attempts):
+            elif outcome.permanent or self._policy.exhausted(round_attempts, self._failing_for(row)):
                 await store.mark_dead(conn, delivery_id, attempts, round_attempts, failure or "failed")
                 log.warning(
                     "delivery %s to %s is dead after %s attempts: %s",
@@ -215,6 +215,62 @@ class DeliveryWorker:
                 log.info(
                     "delivery %s to %s failed (%s); retry in %.2fs", delivery_id, recipient.id, failure, delay
                 )
+
+    @staticmethod
+    def _failing_for(row: asyncpg.Record) -> float:
+        since: datetime | None = row["failing_since"]
+        return 0.0 if since is None else (datetime.now(UTC) - since).total_seconds()
+
+    async def _send(self, conn: asyncpg.Connection, row: asyncpg.Record, recipient: Recipient) -> Outcome:
+        """One attempt; anything unexpected is this attempt's failure (logged, retried with backoff, dead
+        at the end of the window), never a loop that rolls back and claims the same delivery again."""
+        try:
+            if not row["rendered"]:
+                reason = "the notice was never written (its template failed); a resend writes it again"
+                return Outcome(False, None, reason, permanent=True)
+            if row["channel"] == "receipt":
+                return await self._to_receipt(conn, row, recipient)
+            return await channels.send(
+                row["channel"],
+                recipient=recipient,
+                delivery_id=row["delivery_id"],
+                body=row["body"],
+                client=self._client,
+                smtp=self._smtp,
+                sms=self._sms,
+            )
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.exception("sending delivery %s failed unexpectedly", row["delivery_id"])
+            return Outcome(False, None, f"{type(exc).__name__}: {exc}")
+
+    async def _to_receipt(
+        self, conn: asyncpg.Connection, row: asyncpg.Record, recipient: Recipient
+    ) -> Outcome:
+        """Record the reporter's notice in the case's notice stream (published in order by the notice
+        publisher, shown on the receipt by intake); once per case event, however often this runs."""
+        problem = channels.malformed("receipt", row["body"])
+        if problem is not None:
+            return Outcome(False, None, problem, permanent=True)
+        if self._notifier is None:
+            return Outcome(False, None, "no notifier to record the reporter's notice", permanent=True)
+        facts = json.loads(row["body"])
+        decision = NoticeDecision(
+            kind="reporter-update",
+            stream=str(row["case_id"]),
+            dedupe_key=f"reporter-update/{row['event_id']}",
+            jurisdiction=row["jurisdiction"],
+            occurred_at=self._clock.now(),
+            facts={k: facts[k] for k in RECEIPT_FIELDS if k in facts},
+            routings=(),
+            listed=(recipient.id,),
+            case_id=row["case_id"],
+            causation_id=row["event_id"],
+        )
+        await self._notifier.record(conn, decision)
+        self.wake()  # the notice publisher puts it on the topic
+        return Outcome(True, None)
 
     async def _dead_letterer(self, stopping: asyncio.Event) -> None:
         """Publish a dead letter for each dead delivery, after its death is committed (at least once)."""

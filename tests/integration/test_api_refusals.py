@@ -117,21 +117,50 @@ def test_reporting_documents_its_refusals(stack: Stack) -> None:
 
 
 def test_notify_documents_its_refusals(stack: Stack) -> None:
-    """An unknown delivery answered undocumented 404s on every delivery route."""
+    """Every refusal of the delivery routes is documented: no token, an unknown delivery (to an auditor;
+    a lead officer is answered as for a delivery elsewhere), an auditor resending, a wrong link token."""
     unknown = uuid.uuid4()
-    with stack.client("notify") as notify:
+    auditor = stack.token("auditor", "340000", subject="refusals-auditor")
+    lead = stack.token("district_lead_officer", "340102", subject="refusals-lead")
+    with (
+        stack.client("notify", token=auditor) as reader,
+        stack.client("notify", token=lead) as officer,
+        stack.client("notify") as anyone,
+    ):
         answers = (
-            ("get", "/v1/deliveries/{delivery_id}", notify.get(f"/v1/deliveries/{unknown}")),
-            ("post", "/v1/deliveries/{delivery_id}/resend", notify.post(f"/v1/deliveries/{unknown}/resend")),
+            ("get", "/v1/deliveries", anyone.get("/v1/deliveries"), 401),
+            ("get", "/v1/notices", anyone.get("/v1/notices", params={"case_id": str(unknown)}), 401),
+            ("get", "/v1/notices", reader.get("/v1/notices"), 422),
+            ("get", "/v1/deliveries/{delivery_id}", reader.get(f"/v1/deliveries/{unknown}"), 404),
+            ("get", "/v1/deliveries/{delivery_id}", officer.get(f"/v1/deliveries/{unknown}"), 403),
+            (
+                "post",
+                "/v1/deliveries/{delivery_id}/resend",
+                reader.post(f"/v1/deliveries/{unknown}/resend"),
+                403,
+            ),
+            (
+                "post",
+                "/v1/deliveries/{delivery_id}/resend",
+                officer.post(f"/v1/deliveries/{unknown}/resend"),
+                403,
+            ),
+            ("post", "/v1/deliveries/resend", reader.post("/v1/deliveries/resend", json={}), 403),
             (
                 "post",
                 "/v1/deliveries/{delivery_id}/ack",
-                notify.post(f"/v1/deliveries/{unknown}/ack", json={"token": "x"}),
+                anyone.post(f"/v1/deliveries/{unknown}/ack", json={"token": "x"}),
+                404,
             ),
-            ("get", "/v1/deliveries/{delivery_id}/ack", notify.get(f"/v1/deliveries/{unknown}/ack?token=x")),
+            (
+                "get",
+                "/v1/deliveries/{delivery_id}/ack",
+                anyone.get(f"/v1/deliveries/{unknown}/ack?token=x"),
+                404,
+            ),
         )
-    for method, path, answer in answers:
-        assert_refusal(stack, "notify", method, path, answer, 404)
+    for method, path, answer, status in answers:
+        assert_refusal(stack, "notify", method, path, answer, status)
 
 
 def report_in_3704gx(stack: Stack, **changes: Any) -> httpx.Response:

@@ -74,7 +74,12 @@ def test_a_police_transfer_reaches_the_police_webhook_once_signed_and_by_sms_and
         what="the police transfer on every channel",
     )
     assert Counter((r["recipient_id"], r["channel"]) for r in rows) == Counter(
-        {("yaohai-police", "webhook"): 1, ("yaohai-police", "sms"): 1, ("yaohai-finance-bureau", "email"): 1}
+        {
+            ("yaohai-police", "webhook"): 1,
+            ("yaohai-police", "sms"): 1,
+            ("yaohai-finance-bureau", "email"): 1,
+            ("anhui-reporters", "receipt"): 1,  # the reporter learns of the transfer on the receipt
+        }
     )
 
     police = [p for p in posts_for(recorder, case_id) if p.path == "/yaohai-police"]

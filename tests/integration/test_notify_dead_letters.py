@@ -1,10 +1,11 @@
-"""Undeliverable notices end in the dead-letter record, raise an alert, and hold up nobody else.
+"""Undeliverable notices end in the dead-letter record, raise an alert, and hold up no other recipient.
 
 Through the real services: the 瑶海区 finance bureau's mail server refuses its address when a wealth-
 management case in 大店社区 goes to the police; the police still get theirs, the dead letter names the
 refusal, the district's duty office is alerted by webhook and mail, and a resend reaches the bureau once
 its address works again. On the real database and broker with a deployment's own templates: a broken
-closure template kills the closure notices only, the escalation after it still arrives.
+closure template kills the closure notice, the escalation after it waits for it, and a resend writes it
+again once the template is fixed. A mail whose stored body is damaged dies once, recorded, never a loop.
 """
 
 from __future__ import annotations
@@ -39,12 +40,14 @@ from contracts.events import (
 from contracts.jurisdictions import default_registry
 from contracts.notices import verify_notices
 from contracts.vocabulary import EscalationTarget, Outcome
+from services.notify import store
 from services.notify.app import MIGRATIONS
+from services.notify.channels import SmtpConfig
 from services.notify.domain.backoff import RetryPolicy
 from services.notify.domain.notice import DEFAULT_TEMPLATES, Templates
 from services.notify.domain.recipients import Recipient, RecipientBook, Route
 from services.notify.handlers import deciding_deliveries
-from services.notify.notices import Notifier
+from services.notify.notices import Notifier, RenderRefused
 from services.notify.worker import DeliveryWorker
 from tests.harness import Stack, WebhookRecorder, wait_until
 from tests.integration.test_notify_channels import FINANCE_MAIL, transfer_to_police
@@ -140,14 +143,23 @@ def test_a_refused_address_is_dead_lettered_alerted_and_blocks_nobody_then_resen
     assert len(mail) == 1
 
     recorded = wait_until(
-        lambda: [n for n in notices(stack_settings) if n.get("case_id") == case_id] or None,
+        lambda: (
+            (found := [n for n in notices(stack_settings) if n.get("case_id") == case_id])
+            and "delivery-dead" in {n["kind"] for n in found}
+            and found
+        ),
         timeout=60,
         what="the alert notice on the notices topic",
     )
-    assert [n["kind"] for n in recorded] == ["delivery-dead"]
+    # The case's notices: the reporter told of the transfer, the alert; one chain, its own order.
+    assert sorted(n["kind"] for n in recorded) == ["delivery-dead", "reporter-update"]
+    assert sorted(n["seq"] for n in recorded) == [1, 2]
     assert verify_notices(notices(stack_settings)) == {}
+    orders = {(r["origin"], r["event_type"]) for r in deliveries(stack, case_id)}
+    assert ("notice", "delivery-dead") in orders and ("event", "escalated") in orders
 
-    with stack.client("notify") as notify:
+    lead = stack.token("district_lead_officer", "340102", subject="officer-yaohai-1")
+    with stack.client("notify", token=lead) as notify:
         assert notify.post(f"/v1/deliveries/{dead['delivery_id']}/resend").status_code == 202
         wait_until(
             lambda: notify.get(f"/v1/deliveries/{dead['delivery_id']}").json()["status"] == "delivered",
@@ -200,13 +212,16 @@ def record_of(event: Envelope, offset: int) -> ConsumerRecord[bytes, bytes]:
     return ConsumerRecord("case-events", 0, offset, 0, 0, key, value, None, len(key), len(value), [])
 
 
-async def test_a_broken_template_kills_its_notices_only_and_the_next_event_still_arrives(
+async def test_a_broken_template_kills_its_notice_holds_the_next_and_a_resend_writes_it_again(
     stack_settings: CommonSettings,
     stack: Stack,
     recorder: WebhookRecorder,
     pool: asyncpg.Pool,
     broken_templates: Templates,
 ) -> None:
+    """A deployment's closure template fails: the closure notice dies at once (alert to the duty office),
+    the escalation after it waits for it (order per case), a resend is refused while the template still
+    fails, and once it is fixed the resend writes the notice again and both arrive, closure first."""
     tag = uuid.uuid4().hex[:6]
     book = RecipientBook(
         [
@@ -246,6 +261,11 @@ async def test_a_broken_template_kills_its_notices_only_and_the_next_event_still
         for offset, event in enumerate((closed, escalated)):
             await apply(conn, decode_record(record_of(event, offset)))
 
+    async def rows_now() -> dict[str, asyncpg.Record]:
+        async with pool.acquire() as conn:
+            found = await store.find_deliveries(conn, case_id=None, status=None, limit=50)
+        return {r["event_type"]: r for r in found}
+
     provider = TracerProvider()
     broker = make_broker(stack_settings, "notify-dead-letter-test", provider)
     await broker.start()
@@ -265,18 +285,38 @@ async def test_a_broken_template_kills_its_notices_only_and_the_next_event_still
         running = asyncio.create_task(worker.run(stopping))
         try:
 
-            async def settled() -> list[asyncpg.Record]:
+            async def alerted() -> dict[str, asyncpg.Record]:
                 while True:
-                    async with pool.acquire() as conn:
-                        rows = await conn.fetch(
-                            "SELECT recipient_id, event_type, status, last_error, dead_letter_published_at "
-                            "FROM deliveries ORDER BY seq, event_type"
-                        )
-                    finished = all(r["status"] == "delivered" or r["dead_letter_published_at"] for r in rows)
-                    alert_sent = any(
-                        r["event_type"] == "delivery-dead" and r["status"] == "delivered" for r in rows
-                    )
-                    if len(rows) == 3 and finished and alert_sent:
+                    rows = await rows_now()
+                    alert = rows.get("delivery-dead")
+                    if alert is not None and alert["status"] == "delivered":
+                        return rows
+                    await asyncio.sleep(0.1)
+
+            rows = await asyncio.wait_for(alerted(), timeout=60)
+            dead, held = rows["closed"], rows["escalated"]
+            assert dead["status"] == "dead" and "closed.j2" in dead["last_error"]
+            assert "officer_phone" in dead["last_error"]
+            # The escalation waits for the closure before it: never tried, not lost.
+            assert held["status"] == "pending" and held["attempts"] == 0
+            assert held["waiting_for"] == dead["delivery_id"]
+
+            async with pool.acquire() as conn:
+                with pytest.raises(RenderRefused, match="officer_phone"):
+                    await notifier.render_again(conn, dead)
+            # The deployment fixes its template (and restarts notify with it).
+            folder = broken_templates.directory
+            shutil.copy(DEFAULT_TEMPLATES / "closed.j2", folder / "closed.j2")
+            fixed = Notifier(book, default_registry(), Templates(folder), "http://127.0.0.1:1")
+            async with pool.acquire() as conn, conn.transaction():
+                body = await fixed.render_again(conn, dead)
+                await store.reopen_for_resend(conn, dead["delivery_id"], body)
+            worker.wake()
+
+            async def settled() -> dict[str, asyncpg.Record]:
+                while True:
+                    rows = await rows_now()
+                    if all(rows[k]["status"] == "delivered" for k in ("closed", "escalated")):
                         return rows
                     await asyncio.sleep(0.1)
 
@@ -286,12 +326,84 @@ async def test_a_broken_template_kills_its_notices_only_and_the_next_event_still
             await running
             await broker.stop()
 
-    by_type = {r["event_type"]: r for r in rows}
-    assert by_type["closed"]["status"] == "dead" and "closed.j2" in by_type["closed"]["last_error"]
-    assert "officer_phone" in by_type["closed"]["last_error"]
-    assert by_type["escalated"]["status"] == "delivered"
-    assert by_type["delivery-dead"]["recipient_id"] == "duty-office"
     lead_posts = [p.json() for p in list(recorder.received) if p.path == f"/lead-{tag}"]
-    assert [p["event_type"] for p in lead_posts] == ["escalated"]
+    assert [p["event_type"] for p in lead_posts] == ["closed", "escalated"]
+    assert lead_posts[0]["text"].startswith("【案件办结】") and lead_posts[0]["delivery_id"] == str(
+        dead["delivery_id"]
+    )
     duty = [p.json() for p in list(recorder.received) if p.path == f"/duty-{tag}"]
     assert len(duty) == 1 and "closed.j2" in duty[0]["facts"]["reason"]
+
+
+async def test_a_mail_whose_stored_body_is_damaged_dies_once_and_holds_up_no_other_case(
+    stack_settings: CommonSettings, stack: Stack, pool: asyncpg.Pool
+) -> None:
+    """A mail delivery whose stored body has no address (a damaged row) used to fail before its attempt
+    was recorded: rolled back, claimed again every second, for ever. It is a recorded, final failure."""
+    mailbox = f"chufeiban-{uuid.uuid4().hex[:6]}@yaohai.example.gov.cn"
+    recipient = Recipient(
+        id="mail-office",
+        name="测试邮件处非办",
+        role="lead_office",
+        email=mailbox,
+        secret=SECRET,
+        jurisdiction="340102",
+        routes=[Route(event="closed", channels=["email"])],
+    )
+    book = RecipientBook([recipient], default_registry())
+    damaged, sound = uuid7(), uuid7()
+    good_mail = {"to": mailbox, "subject": "【案件办结】", "text": "【案件办结】测试"}
+    async with pool.acquire() as conn:
+        for delivery_id, body in ((damaged, {"event_id": str(uuid7())}), (sound, good_mail)):
+            await store.add_delivery(
+                conn,
+                store.NewDelivery(
+                    delivery_id,
+                    uuid7(),
+                    "mail-office",
+                    uuid7(),
+                    3,
+                    "closed",
+                    CASE,
+                    json.dumps(body),
+                    None,
+                    "email",
+                ),
+            )
+    provider = TracerProvider()
+    broker = make_broker(stack_settings, "notify-damaged-mail-test", provider)
+    await broker.start()
+    stopping = asyncio.Event()
+    async with httpx.AsyncClient(timeout=5) as client:
+        worker = DeliveryWorker(
+            pool=pool,
+            broker=broker,
+            settings=stack_settings,
+            book=book,
+            policy=RetryPolicy(0.05, 0.2, 5),
+            client=client,
+            tracer=provider.get_tracer("test"),
+            poll_seconds=0.2,
+            smtp=SmtpConfig("127.0.0.1", stack.mail.port, "notify@example.gov.cn"),
+        )
+        running = asyncio.create_task(worker.run(stopping))
+        try:
+
+            async def settled() -> dict[uuid.UUID, asyncpg.Record]:
+                while True:
+                    async with pool.acquire() as conn:
+                        rows = await conn.fetch(
+                            "SELECT delivery_id, status, attempts, last_error FROM deliveries"
+                        )
+                    found = {r["delivery_id"]: r for r in rows}
+                    if found[damaged]["status"] == "dead" and found[sound]["status"] == "delivered":
+                        return found
+                    await asyncio.sleep(0.1)
+
+            rows = await asyncio.wait_for(settled(), timeout=60)
+        finally:
+            stopping.set()
+            await running
+            await broker.stop()
+    assert rows[damaged]["attempts"] == 1 and "has no to, subject, text" in rows[damaged]["last_error"]
+    assert len(stack.mail.to(mailbox)) == 1

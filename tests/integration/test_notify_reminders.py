@@ -199,7 +199,11 @@ async def test_reminders_fire_on_a_simulated_clock_once_each_and_unacknowledged_
     assert [(d["seq"], d["kind"]) for d in on_case] == [(1, "key-case-deadline"), (2, "unacknowledged")]
 
 
-def test_a_key_case_escalation_is_acknowledged_through_its_signed_link(stack: Stack) -> None:
+def test_a_key_case_escalation_is_acknowledged_only_by_posting_its_signed_link(
+    stack: Stack, recorder: WebhookRecorder
+) -> None:
+    """The link a recipient receives opens a confirmation page and acknowledges nothing (mail scanners
+    open links); its form POSTs the acknowledgement. Readers of the log never see the token."""
     case_id = report(stack, key_case_clue())
     rows = wait_until(
         lambda: [
@@ -210,22 +214,33 @@ def test_a_key_case_escalation_is_acknowledged_through_its_signed_link(stack: St
         timeout=90,
         what="the key-case escalation delivered",
     )
+    delivery_id = rows[0]["delivery_id"]
     assert rows[0]["needs_ack"] and rows[0]["acknowledged_at"] is None
-    with stack.client("notify") as notify:
-        body = json.loads(notify.get(f"/v1/deliveries/{rows[0]['delivery_id']}").json()["body"])
-        link = httpx.URL(body["acknowledge_url"])
-        assert link.path == f"/v1/deliveries/{rows[0]['delivery_id']}/ack"
-        token = link.params["token"]
+    received = next(p.json() for p in list(recorder.received) if p.json().get("delivery_id") == delivery_id)
+    link = httpx.URL(received["acknowledge_url"])
+    assert link.path == f"/v1/deliveries/{delivery_id}/ack"
+    token = link.params["token"]
 
-        refused = notify.get(link.path, params={"token": token[::-1]})
+    auditor = stack.token("auditor", "340000", subject="notify-auditor")
+    with stack.client("notify", token=auditor) as reader:
+        detail = reader.get(f"/v1/deliveries/{delivery_id}").json()
+    assert token not in detail["body"] and "(withheld)" in detail["body"]
+
+    with httpx.Client(base_url=stack.url("notify"), timeout=30) as anyone:
+        refused = anyone.get(link.path, params={"token": token[::-1]})
         assert refused.status_code == 403 and "token" in refused.json()["detail"]
-        acknowledged = notify.get(link.path, params={"token": token})
-        assert acknowledged.status_code == 200, acknowledged.text
-        again = notify.post(link.path, json={"token": token})
-        assert (
-            again.status_code == 200
-            and again.json()["acknowledged_at"] == acknowledged.json()["acknowledged_at"]
-        )
-    acknowledged_rows = [r for r in deliveries(stack, case_id) if r["delivery_id"] == rows[0]["delivery_id"]]
-    assert acknowledged_rows[0]["acknowledged_at"] is not None
+        opened = anyone.get(link.path, params={"token": token})
+        assert opened.status_code == 200 and opened.headers["content-type"].startswith("text/html")
+        assert "确认收到" in opened.text and 'method="post"' in opened.text and case_id in opened.text
+        unchanged = next(r for r in deliveries(stack, case_id) if r["delivery_id"] == delivery_id)
+        assert unchanged["acknowledged_at"] is None  # opening it changed nothing
+
+        confirmed = anyone.post(link.path, data={"token": token})
+        assert confirmed.status_code == 200 and "已于" in confirmed.text
+        again = anyone.post(link.path, json={"token": token})
+        assert again.status_code == 200
+        acknowledged = next(r for r in deliveries(stack, case_id) if r["delivery_id"] == delivery_id)
+        assert acknowledged["acknowledged_at"] is not None
+        assert again.json()["acknowledged_at"].startswith(acknowledged["acknowledged_at"][:19])
+        assert anyone.post(link.path, json={"token": ""}).status_code == 422
     assert NotifySettings().base_url.startswith("http://")

@@ -122,7 +122,14 @@ def book_for(office: SlowOffice) -> RecipientBook:
 
 async def add(pool: asyncpg.Pool, recipient: str, case_id: uuid.UUID, seq: int) -> uuid.UUID:
     delivery_id = uuid7()
-    body = json.dumps({"delivery_id": str(delivery_id), "case_id": str(case_id), "seq": seq})
+    body = json.dumps(
+        {
+            "delivery_id": str(delivery_id),
+            "case_id": str(case_id),
+            "seq": seq,
+            "text": f"【案件办结】第 {seq} 号",
+        }
+    )
     async with pool.acquire() as conn:
         await store.add_delivery(
             conn,

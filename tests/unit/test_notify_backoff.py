@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from services.notify.domain.backoff import RetryPolicy
 
-DEFAULT = RetryPolicy(base_seconds=1.0, max_seconds=60.0, max_attempts=8)
+DEFAULT = RetryPolicy(base_seconds=1.0, max_seconds=60.0, max_attempts=8)  # the window off: a count alone
 
 
 def test_the_default_ceilings_double_from_one_second_up_to_a_minute() -> None:
@@ -50,3 +50,23 @@ def test_a_delivery_is_dead_after_the_last_attempt() -> None:
 def test_a_backoff_needs_a_failure_before_it() -> None:
     with pytest.raises(ValueError, match="at least one failed attempt"):
         DEFAULT.ceiling(0)
+
+
+def test_an_outage_of_hours_is_retried_through_and_given_up_after_the_window() -> None:
+    from services.notify.settings import NotifySettings
+
+    settings = NotifySettings()
+    policy = RetryPolicy(
+        settings.retry_base_seconds,
+        settings.retry_max_seconds,
+        settings.max_attempts,
+        settings.retry_window_hours * 3600,
+    )
+    # By default a failing delivery waits at most five minutes between attempts…
+    assert policy.ceiling(50) == 300
+    # …and is still alive after a five-minute outage and after several hours of attempts at the cap.
+    assert not policy.exhausted(8, failing_for_seconds=5 * 60)
+    assert not policy.exhausted(100, failing_for_seconds=6 * 3600)
+    # A day of failures kills it (dead letter, alert), as does the attempt bound.
+    assert policy.exhausted(300, failing_for_seconds=24 * 3600)
+    assert policy.exhausted(settings.max_attempts, failing_for_seconds=60)

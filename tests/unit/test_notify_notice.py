@@ -25,7 +25,7 @@ from contracts.events import (
 )
 from contracts.jurisdictions import default_registry
 from contracts.vocabulary import ClueSource, EscalationTarget, Outcome, SubjectKind
-from services.notify.domain.notice import notice_body, place_name, render_notice
+from services.notify.domain.notice import Templates, notice_body, place_name, render_notice
 from services.notify.domain.recipients import RecipientBook
 from services.notify.settings import DEFAULT_RECIPIENTS_FILE
 
@@ -162,3 +162,115 @@ def test_the_body_is_compact_json_with_readable_chinese() -> None:
     )
     assert "瑶海区" in body and "\\u" not in body
     assert body == json.dumps(json.loads(body), ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+
+
+def clue_with_reporter(ciphertext: str = "c2VhbGVkLXJlcG9ydGVy") -> Envelope:
+    return seal_event(
+        ClueReported,
+        case_id=CASE,
+        seq=1,
+        prev_hash=GENESIS_HASH,
+        jurisdiction="340102L01003",
+        actor=Actor(kind="reporter", id="anon-1"),
+        payload=ClueReportedPayload(
+            source=ClueSource.GRID_PATROL,
+            subject=Subject(kind=SubjectKind.COMPANY, name="某某财富管理有限公司"),
+            description="门店宣传保本高息理财",
+            sector="wealth_management",
+            estimated_amount_yuan=150_000_000,
+            participants=420,
+            reporter=SealedValue(key_id="dev-1", nonce="bm9uY2U=", ciphertext=ciphertext),
+            receipt_digest="b" * 64,
+        ),
+        correlation_id=uuid.uuid4(),
+    )
+
+
+def test_police_and_lead_office_get_the_subject_sector_money_participants_and_grade_never_the_reporter() -> (
+    None
+):
+    from contracts.events import AssessedPayload, CaseAssessed
+    from contracts.vocabulary import Grade
+    from services.notify.domain.cases import fold
+
+    clue = clue_with_reporter()
+    assessed = seal_event(
+        CaseAssessed,
+        case_id=CASE,
+        seq=2,
+        prev_hash=clue.hash,
+        jurisdiction="340102L01003",
+        actor=Actor(kind="service", id="triage"),
+        payload=AssessedPayload(
+            grade=Grade.MAJOR,
+            score=95,
+            factors=[],
+            rule_set="v1",
+            key_case=True,
+            responsible_department="财政金融局、人民银行",
+        ),
+        correlation_id=uuid.uuid4(),
+    )
+    facts = fold(fold(None, clue), assessed)
+    police = BOOK.get("yaohai-police")
+    assert LEAD_OFFICE is not None and police is not None
+    for recipient in (police, LEAD_OFFICE):
+        notice = render_notice(
+            escalated(Actor(kind="service", id="triage")), recipient, REGISTRY, uuid7(), facts=facts
+        )
+        text = notice["text"]
+        for fact in (
+            "某某财富管理有限公司（企业）",
+            "第三方财富管理",
+            "1.5 亿元",
+            "420 人",
+            "风险等级：重大（重点案件）",
+        ):
+            assert fact in text, (recipient.id, fact)
+        assert notice["case"]["participants"] == 420 and notice["case"]["grade"] == "major"
+        assert notice["case"]["sector_label"] == "第三方财富管理"
+        body = notice_body(notice)
+        for secret in ("c2VhbGVkLXJlcG9ydGVy", "b" * 64, "anon-1", "reporter"):
+            assert secret not in body, (recipient.id, secret)
+    assert (
+        "请依法审查"
+        in render_notice(
+            escalated(Actor(kind="service", id="triage")), police, REGISTRY, uuid7(), facts=facts
+        )["text"]
+    )
+
+
+def test_the_reporter_is_told_the_stage_and_the_day_only() -> None:
+    from services.notify.domain.notice import reporter_document, reporter_stage
+    from services.notify.notices import Notifier
+
+    transfer = seal_event(
+        CaseEscalated,
+        case_id=CASE,
+        seq=4,
+        prev_hash=GENESIS_HASH,
+        jurisdiction="340102L01003",
+        actor=Actor(kind="officer", id="officer-7"),
+        payload=EscalatedPayload(
+            target=EscalationTarget.POLICE, target_jurisdiction="340102", reason="涉嫌非法吸收公众存款"
+        ),
+        correlation_id=uuid.uuid4(),
+        occurred_at=OCCURRED,
+    )
+    document = reporter_document(transfer)
+    assert document == {
+        "event_type": "escalated",
+        "stage": "transferred",
+        "stage_label": "已移送公安机关依法处理",
+        "on": "2026-03-01",
+        "text": "【举报进度】您举报的线索已移送公安机关依法处理（2026-03-01）。",
+    }
+    assert reporter_stage(escalated(Actor(kind="service", id="triage"))) is None  # to the lead office
+    reporters = BOOK.get("anhui-reporters")
+    assert reporters is not None
+    notifier = Notifier(BOOK, REGISTRY, Templates(), "http://notify.example")
+    body = json.loads(
+        notifier.event_body(closed(Actor(kind="officer", id="o")), None, reporters, "receipt", uuid7(), False)
+    )
+    assert set(body) == {"event_type", "stage", "stage_label", "on", "text"}
+    assert "资金" not in body["text"] and str(CASE) not in body["text"]

@@ -62,7 +62,12 @@ def closure(where: str) -> Envelope:
 
 
 def told(event: Envelope) -> set[str]:
-    return {r.id for r in demo_book().recipients_for(event)}
+    """The offices told (the case's reporter, told through the receipt, is tested on its own)."""
+    return {r.id for r in demo_book().recipients_for(event) if r.role != "reporter"}
+
+
+def reporters_told(event: Envelope) -> set[str]:
+    return {r.id for r in demo_book().recipients_for(event) if r.role == "reporter"}
 
 
 def test_a_key_case_in_dadian_community_escalated_to_the_lead_office_reaches_yaohai_lead_office_only() -> (
@@ -172,7 +177,7 @@ def test_production_refuses_to_start_with_demo_secrets() -> None:
     )
     with pytest.raises(RecipientsError, match=r"yaohai-lead-office.*demo secrets"):
         load_recipients(production, default_registry())
-    assert len(load_recipients(NotifySettings(), default_registry())) == 8
+    assert len(load_recipients(NotifySettings(), default_registry())) == 12
 
 
 def routed(event: Envelope, department: str | None = None) -> dict[str, tuple[str, ...]]:
@@ -184,9 +189,13 @@ def test_a_police_transfer_reaches_the_police_by_webhook_and_sms_and_the_finance
     assert routed(transfer, "财政金融局、人民银行") == {
         "yaohai-police": ("webhook", "sms"),
         "yaohai-finance-bureau": ("email",),
+        "anhui-reporters": ("receipt",),
     }
     # A case of another sector is not the finance bureau's business.
-    assert routed(transfer, "社会事务中心") == {"yaohai-police": ("webhook", "sms")}
+    assert routed(transfer, "社会事务中心") == {
+        "yaohai-police": ("webhook", "sms"),
+        "anhui-reporters": ("receipt",),
+    }
 
 
 def test_reminders_and_alerts_go_to_the_offices_that_asked_for_them() -> None:
@@ -205,9 +214,12 @@ def test_an_unacknowledged_notice_goes_up_one_level() -> None:
         book.get(i) for i in ("yaohai-police", "longgang-street-office", "yaohai-lead-office")
     )
     assert police is not None and street is not None and lead is not None
+    hefei = book.get("hefei-lead-office")
+    assert hefei is not None
     assert book.next_level(police) == lead
     assert book.next_level(street) == lead
-    assert book.next_level(lead) is None  # no city lead office is configured in the demo
+    assert book.next_level(lead) == hefei  # a lead office answers to the lead office above it
+    assert book.next_level(hefei) is None  # no provincial office is configured in the demo
 
 
 def test_every_route_sends_only_on_channels_the_recipient_has_an_address_for() -> None:
@@ -291,13 +303,15 @@ def test_the_workflow_events_reach_their_offices_with_a_chinese_text_and_nothing
     }
     assert routed(handoff) == {"shouxian-lead-office": ("webhook",)}
     assert routed(accepted) == {"yaohai-lead-office": ("webhook",)}
-    assert routed(written_off) == {"yaohai-lead-office": ("webhook",)}
-    assert routed(reopened) == {"yaohai-lead-office": ("webhook",)}
+    assert routed(written_off) == {"yaohai-lead-office": ("webhook",), "anhui-reporters": ("receipt",)}
+    assert routed(reopened) == {"yaohai-lead-office": ("webhook",), "anhui-reporters": ("receipt",)}
 
     book = demo_book()
     texts = {}
     for event in (flagged, handoff, accepted, written_off, reopened):
-        recipient = book.recipients_for(event, "财政金融局、人民银行")[0]
+        recipient = next(
+            r for r in book.recipients_for(event, "财政金融局、人民银行") if r.role != "reporter"
+        )
         notice = render_notice(event, recipient, default_registry(), uuid7())
         assert "officer-7" not in json.dumps(notice, ensure_ascii=False)
         texts[event.type] = notice["text"]
@@ -346,3 +360,79 @@ def test_the_police_filing_and_the_key_case_flag_set_the_limits_notify_reminds_o
     facts = fold(facts, flagged)
     assert facts.key_case and facts.supervision_from == date(2027, 3, 1)
     assert facts.trial_and_return_by == date(2026, 2, 28)  # kept from the filing
+
+
+def test_the_reporter_is_told_of_a_police_transfer_and_a_closure_through_the_receipt_only() -> None:
+    assert reporters_told(escalation(EscalationTarget.POLICE, "340102")) == {"anhui-reporters"}
+    assert reporters_told(closure("340102L01003001")) == {"anhui-reporters"}
+    assert reporters_told(closure("3704GX")) == {"shandong-reporters"}
+    # Escalations to an office are the offices' business, not the reporter's.
+    assert reporters_told(escalation(EscalationTarget.LEAD_OFFICE, "340102")) == set()
+    assert reporters_told(escalation(EscalationTarget.OTHER_REGION, "640302")) == set()
+    # A case of 利通区 transferred to the police: its own region's reporters, wherever the escalation goes.
+    assert reporters_told(escalation(EscalationTarget.POLICE, "640302", where="640302")) == {
+        "ningxia-reporters"
+    }
+    reporter = demo_book().get("anhui-reporters")
+    assert reporter is not None
+    assert [reporter.address(c) for c in ("webhook", "email", "sms", "receipt")] == [
+        None,
+        None,
+        None,
+        "receipt",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            lambda r: r["routes"].append({"event": "key-case-flagged", "channels": ["receipt"]}),
+            "told only of",
+        ),
+        (
+            lambda r: r["routes"].append({"event": "escalated", "channels": ["receipt"]}),
+            "only when it is to the police",
+        ),
+        (lambda r: r["routes"].append({"event": "closed", "channels": ["webhook"]}), "receipt channel only"),
+        (lambda r: r.update(role="lead_office"), "reaches a reporter only"),
+    ],
+)
+def test_a_reporter_entry_that_would_tell_a_reporter_more_is_refused(
+    change: Any, message: str, tmp_path: Path
+) -> None:
+    entries = demo_entries()
+    change(next(e for e in entries if e["id"] == "anhui-reporters"))
+    path = tmp_path / "recipients.json"
+    path.write_text(json.dumps({"recipients": entries}, ensure_ascii=False), encoding="utf-8")
+    with pytest.raises(RecipientsError, match=message):
+        RecipientBook.load(path, default_registry())
+
+
+def test_escalations_to_police_and_lead_office_are_acknowledged_and_key_case_notices_by_all() -> None:
+    from services.notify.domain.reminders import needs_acknowledgement
+
+    book = demo_book()
+    police, lead, bureau, shou, reporters = (
+        book.get(i)
+        for i in (
+            "yaohai-police",
+            "yaohai-lead-office",
+            "yaohai-finance-bureau",
+            "shouxian-lead-office",
+            "anhui-reporters",
+        )
+    )
+    assert police and lead and bureau and shou and reporters
+    transfer = escalation(EscalationTarget.POLICE, "340102")
+    upward = escalation(EscalationTarget.LEAD_OFFICE, "340102")
+    notice = escalation(EscalationTarget.OTHER_REGION, "340422")
+    # Not a key case: the office the escalation goes to acknowledges; others are informed.
+    assert needs_acknowledgement(transfer, False, police)
+    assert not needs_acknowledgement(transfer, False, bureau)
+    assert needs_acknowledgement(upward, False, lead)
+    assert not needs_acknowledgement(notice, False, shou)
+    assert not needs_acknowledgement(closure("340102"), False, lead)
+    # A key case: everyone told of its escalations acknowledges, the reporter never.
+    assert needs_acknowledgement(transfer, True, bureau) and needs_acknowledgement(notice, True, shou)
+    assert not needs_acknowledgement(transfer, True, reporters)

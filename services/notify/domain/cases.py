@@ -1,18 +1,19 @@
-"""What notify remembers of a case: the facts routing and reminders need, folded from its events.
+"""What notify remembers of a case: the facts routing, notices and reminders need, folded from its events.
 
-The responsible department (from the grade) lets a route reach a sector department; the key-case flag and
-the police filing dates give the 2/3/5-year limits reminders count down to. Events of types notify does
-not know are history: they only advance ``last_seq``.
+The responsible department (from the grade) lets a route reach a sector department; the subject, sector,
+money at risk, participants and grade are what a police unit or a lead office needs to act on a notice;
+the key-case flag and the police filing dates give the 2/3/5-year limits reminders count down to. Nothing
+of the reporter is ever kept. Events of types notify does not know only advance ``last_seq``.
 """
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import date
 
 from contracts.envelope import Envelope
-from contracts.events import CaseAssessed, CaseClosed, CaseEscalated
+from contracts.events import CaseAssessed, CaseClosed, CaseEscalated, ClueReported
 from contracts.vocabulary import EscalationTarget
 
 
@@ -32,6 +33,16 @@ class CaseFacts:
     supervision_from: date | None = None
     clearance_by: date | None = None
     closed: bool = False
+    subject_name: str | None = None
+    subject_kind: str | None = None
+    sector: str | None = None
+    estimated_amount_yuan: int | None = None
+    participants: int | None = None
+
+
+def _sum(first: int | None, second: int | None) -> int | None:
+    """Linked clues add up; unknown stays unknown only when nothing is known."""
+    return None if first is None and second is None else (first or 0) + (second or 0)
 
 
 def add_years(day: date, years: int) -> date:
@@ -48,12 +59,35 @@ def fold(facts: CaseFacts | None, event: Envelope) -> CaseFacts:
     if event.seq <= current.last_seq:
         return current
     current = replace(current, last_seq=event.seq)
+    if isinstance(event, ClueReported):
+        clue = event.payload  # the reporter (sealed) is never read
+        return replace(
+            current,
+            subject_name=clue.subject.name,
+            subject_kind=clue.subject.kind.value,
+            sector=clue.sector,
+            estimated_amount_yuan=clue.estimated_amount_yuan,
+            participants=clue.participants,
+        )
     if isinstance(event, CaseAssessed):
         return replace(
             current,
             grade=event.payload.grade.value,
             key_case=current.key_case or event.payload.key_case,
             responsible_department=event.payload.responsible_department,
+            sector=event.payload.sector or current.sector,
+        )
+    if event.type == "reclassified":
+        sector = getattr(getattr(event, "payload", None), "sector", None)
+        return replace(current, sector=sector) if isinstance(sector, str) else current
+    if event.type == "clue-linked":
+        linked = getattr(event, "payload", None)
+        return replace(
+            current,
+            participants=_sum(current.participants, getattr(linked, "participants", None)),
+            estimated_amount_yuan=_sum(
+                current.estimated_amount_yuan, getattr(linked, "estimated_amount_yuan", None)
+            ),
         )
     if isinstance(event, CaseEscalated) and event.payload.target == EscalationTarget.POLICE:
         return replace(current, police_transferred_on=event.occurred_at.date())
@@ -90,3 +124,30 @@ def fold(facts: CaseFacts | None, event: Envelope) -> CaseFacts:
             changes.setdefault("clearance_by", add_years(filed, 5))
         return replace(current, **changes)  # type: ignore[arg-type]
     return current
+
+
+DATE_FIELDS = (
+    "police_transferred_on",
+    "criminal_filed_on",
+    "trial_and_return_by",
+    "supervision_from",
+    "clearance_by",
+)
+
+
+def facts_document(facts: CaseFacts) -> dict[str, object]:
+    """The facts as JSON (kept with a routed event, so its notices can be written again on a resend)."""
+    document: dict[str, object] = {**asdict(facts), "case_id": str(facts.case_id)}
+    for name in DATE_FIELDS:
+        value = getattr(facts, name)
+        document[name] = value.isoformat() if value is not None else None
+    return document
+
+
+def facts_from_document(document: dict[str, object]) -> CaseFacts:
+    values = {k: v for k, v in document.items() if k in CaseFacts.__dataclass_fields__}
+    values["case_id"] = uuid.UUID(str(values["case_id"]))
+    for name in DATE_FIELDS:
+        if isinstance(values.get(name), str):
+            values[name] = date.fromisoformat(str(values[name]))
+    return CaseFacts(**values)  # type: ignore[arg-type]

@@ -1,9 +1,10 @@
 """The notice a recipient receives: a Chinese text an officer can read and the structured facts.
 
 A notice carries what the recipient needs to act (case id, where, what happened, why or with what
-outcome, the event's place in the case, when) and nothing about the reporter: the reporter's identity is
-protected (举报人保护制度), so neither the actor nor any field of the original clue is ever copied in;
-payload fields of other events are copied only when listed in ``PAYLOAD_FACTS``.
+outcome, the event's place in the case, when, and the case itself: subject, sector, money at risk,
+participants, grade) and nothing about the reporter: the reporter's identity is protected (举报人保护制度),
+so neither the actor nor the reporter field of the clue is ever copied in; payload fields of other events
+are copied only when listed in ``PAYLOAD_FACTS``.
 
 Texts come from Jinja templates (one file per event type or notice kind, ``<kind>.j2``), so a deployment
 can word them itself; a template that cannot be rendered fails that one delivery, never the others.
@@ -24,13 +25,17 @@ import jinja2
 from contracts.envelope import Envelope
 from contracts.events import CaseClosed, CaseEscalated
 from contracts.jurisdictions import JurisdictionRegistry
-from contracts.vocabulary import EscalationTarget, Outcome
-from services.notify.domain.recipients import ROUTED_EVENTS, Recipient
+from contracts.taxonomy import default_taxonomy
+from contracts.vocabulary import EscalationTarget, Grade, Outcome, SubjectKind
+from services.notify.domain.cases import CaseFacts
+from services.notify.domain.recipients import NOTICE_KINDS, ROUTED_EVENTS, Recipient
 
 # China keeps one offset all year (no daylight saving), so a fixed zone is exact.
 BEIJING = timezone(timedelta(hours=8), "北京时间")
 DEFAULT_TEMPLATES = Path(str(resources.files("services.notify").joinpath("templates")))
 SMS_MAX_CHARS = 300
+# What a reporter's notice holds (shown on the receipt).
+RECEIPT_FIELDS = ("text", "event_type", "stage", "stage_label", "on")
 
 TARGET_LABELS: dict[EscalationTarget, str] = {
     EscalationTarget.LEAD_OFFICE: "处非办（逐级上报）",
@@ -46,6 +51,18 @@ OUTCOME_LABELS: dict[str, str] = {
     Outcome.MERGED: "已并案",
     Outcome.WRITTEN_OFF: "风险已销号",
 }
+GRADE_LABELS: dict[str, str] = {
+    Grade.MAJOR: "重大",
+    Grade.SERIOUS: "较大",
+    Grade.GENERAL: "一般",
+    Grade.LOW: "低",
+}
+SUBJECT_KIND_LABELS: dict[str, str] = {
+    SubjectKind.COMPANY: "企业",
+    SubjectKind.SHOP: "门店",
+    SubjectKind.PERSON: "个人",
+    SubjectKind.ONLINE_PLATFORM: "网络平台",
+}
 # The payload fields of newer case events a recipient may see; anything else stays out of notices.
 PAYLOAD_FACTS: dict[str, tuple[str, ...]] = {
     "key-case-flagged": (
@@ -60,6 +77,7 @@ PAYLOAD_FACTS: dict[str, tuple[str, ...]] = {
     "police-accepted": ("police_case_number", "accepted_at", "police_jurisdiction"),
     "written-off": ("outcome", "summary", "recovered_amount_yuan"),
     "reopened": ("reason", "trigger"),
+    "reward-granted": ("amount_yuan",),
 }
 
 
@@ -91,7 +109,7 @@ class Templates:
             keep_trailing_newline=False,
         )
 
-    def check(self, kinds: frozenset[str] = ROUTED_EVENTS) -> None:
+    def check(self, kinds: frozenset[str] = ROUTED_EVENTS | NOTICE_KINDS) -> None:
         for kind in sorted(kinds):
             try:
                 self._env.get_template(f"{kind}.j2")
@@ -108,6 +126,54 @@ class Templates:
 
 
 DEFAULT = Templates()
+
+
+def yuan_text(amount: int) -> str:
+    """Money as an officer reads it: 1.5 亿元, 80 万元, 5000 元."""
+    if amount >= 100_000_000:
+        return f"{amount / 100_000_000:.4g} 亿元"
+    if amount >= 10_000:
+        return f"{amount / 10_000:.4g} 万元"
+    return f"{amount} 元"
+
+
+def case_summary(facts: CaseFacts | None) -> dict[str, Any]:
+    """The case as a recipient needs it to act (never the reporter): structured, for the webhook."""
+    if facts is None:
+        return {}
+    sector_label = default_taxonomy().label(facts.sector) if facts.sector else None
+    return {
+        "subject_name": facts.subject_name,
+        "subject_kind": facts.subject_kind,
+        "sector": facts.sector,
+        "sector_label": sector_label,
+        "estimated_amount_yuan": facts.estimated_amount_yuan,
+        "participants": facts.participants,
+        "grade": facts.grade,
+        "grade_label": GRADE_LABELS.get(facts.grade) if facts.grade else None,
+        "key_case": facts.key_case,
+        "responsible_department": facts.responsible_department,
+    }
+
+
+def case_line(facts: CaseFacts | None) -> str:
+    """The same facts in one Chinese sentence for the text (parts not yet known are left out)."""
+    summary = case_summary(facts)
+    parts: list[str] = []
+    if summary.get("subject_name"):
+        kind = SUBJECT_KIND_LABELS.get(summary["subject_kind"] or "", "")
+        parts.append(f"涉事主体：{summary['subject_name']}" + (f"（{kind}）" if kind else ""))
+    if summary.get("sector_label"):
+        parts.append(f"领域：{summary['sector_label']}")
+    if summary.get("estimated_amount_yuan") is not None:
+        parts.append(f"涉案金额约 {yuan_text(summary['estimated_amount_yuan'])}")
+    if summary.get("participants") is not None:
+        parts.append(f"涉众 {summary['participants']} 人")
+    if summary.get("grade_label"):
+        parts.append(f"风险等级：{summary['grade_label']}" + ("（重点案件）" if summary["key_case"] else ""))
+    if summary.get("responsible_department"):
+        parts.append(f"牵头部门：{summary['responsible_department']}")
+    return "；".join(parts) + "。" if parts else ""
 
 
 def event_facts(event: Envelope, registry: JurisdictionRegistry) -> dict[str, Any]:
@@ -145,8 +211,13 @@ def event_facts(event: Envelope, registry: JurisdictionRegistry) -> dict[str, An
     return facts
 
 
-def event_context(event: Envelope, registry: JurisdictionRegistry) -> dict[str, Any]:
-    """What a case event's template may use."""
+def event_context(
+    event: Envelope,
+    registry: JurisdictionRegistry,
+    facts: CaseFacts | None = None,
+    recipient: Recipient | None = None,
+) -> dict[str, Any]:
+    """What a case event's template may use: the event, the case's facts, who reads it."""
     where = place_name(registry, event.jurisdiction)
     context: dict[str, Any] = {
         "case_id": str(event.case_id),
@@ -155,6 +226,10 @@ def event_context(event: Envelope, registry: JurisdictionRegistry) -> dict[str, 
         "when": beijing_time(event.occurred_at),
         "head": f"案件 {event.case_id}（{where}）第 {event.seq} 号事件，"
         f"发生于 {beijing_time(event.occurred_at)}：",
+        "case": case_summary(facts),
+        "case_line": case_line(facts),
+        "recipient_name": recipient.name if recipient else "",
+        "recipient_role": recipient.role if recipient else "",
     }
     if isinstance(event, CaseEscalated):
         p = event.payload
@@ -186,11 +261,17 @@ def event_context(event: Envelope, registry: JurisdictionRegistry) -> dict[str, 
     return context
 
 
-def render_text(event: Envelope, registry: JurisdictionRegistry, templates: Templates = DEFAULT) -> str:
+def render_text(
+    event: Envelope,
+    registry: JurisdictionRegistry,
+    templates: Templates = DEFAULT,
+    facts: CaseFacts | None = None,
+    recipient: Recipient | None = None,
+) -> str:
     """The human-readable notice of a case event (one paragraph of Chinese)."""
     if event.type not in ROUTED_EVENTS:
         raise TemplateError(f"no notice template for {event.type} events")
-    return templates.render(event.type, event_context(event, registry))
+    return templates.render(event.type, event_context(event, registry, facts, recipient))
 
 
 def render_notice(
@@ -199,15 +280,19 @@ def render_notice(
     registry: JurisdictionRegistry,
     delivery_id: uuid.UUID,
     templates: Templates = DEFAULT,
+    facts: CaseFacts | None = None,
 ) -> dict[str, Any]:
-    """The JSON document POSTed to ``recipient``'s webhook for ``event``."""
-    return {
+    """The JSON document POSTed to ``recipient``'s webhook for ``event``, with the case's facts."""
+    document = {
         "delivery_id": str(delivery_id),
         "recipient_id": recipient.id,
         "recipient_name": recipient.name,
-        "text": render_text(event, registry, templates),
+        "text": render_text(event, registry, templates, facts, recipient),
         **event_facts(event, registry),
     }
+    if facts is not None:
+        document["case"] = case_summary(facts)
+    return document
 
 
 @dataclass(frozen=True)
@@ -229,6 +314,9 @@ def channel_message(channel: str, recipient: Recipient, document: dict[str, Any]
     if channel == "webhook":
         return Message(channel, notice_body(document))
     text: str = document["text"]
+    if channel == "receipt":
+        # The reporter sees the text on the receipt, with the stage and the day: nothing else.
+        return Message(channel, notice_body({k: document[k] for k in RECEIPT_FIELDS if k in document}))
     ack = document.get("acknowledge_url")
     if channel == "email":
         lines = [text, "", f"通知编号：{document['delivery_id']}"]
@@ -243,3 +331,38 @@ def channel_message(channel: str, recipient: Recipient, document: dict[str, Any]
 def notice_body(document: dict[str, Any]) -> str:
     """The exact body sent and signed: compact JSON, Chinese kept readable."""
     return json.dumps(document, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+
+
+# The stage a case event moves a case to, as its reporter may see it (办理进度), with the Chinese label.
+REPORTER_STAGES: dict[str, tuple[str, str]] = {
+    "closed": ("closed", "已办结"),
+    "written-off": ("closed", "风险已处置销号"),
+    "reward-granted": ("reward_granted", "举报奖励已发放"),
+    "reopened": ("in_handling", "已重新核查处理"),
+}
+
+
+def reporter_stage(event: Envelope) -> tuple[str, str] | None:
+    """What ``event`` tells the case's reporter, or None: an escalation only when it is to the police."""
+    if isinstance(event, CaseEscalated):
+        return (
+            ("transferred", "已移送公安机关依法处理")
+            if event.payload.target == EscalationTarget.POLICE
+            else None
+        )
+    return REPORTER_STAGES.get(event.type)
+
+
+def reporter_document(event: Envelope, templates: Templates = DEFAULT) -> dict[str, Any]:
+    """The reporter's notice of ``event``: the stage, the day and a Chinese text; nothing of the case
+    (no subject, place, amounts, officers or case numbers) and nothing of the reporter."""
+    stage = reporter_stage(event)
+    if stage is None:
+        raise TemplateError(f"{event.type} events say nothing to a reporter")
+    facts: dict[str, Any] = {
+        "event_type": event.type,
+        "stage": stage[0],
+        "stage_label": stage[1],
+        "on": event.occurred_at.astimezone(BEIJING).date().isoformat(),
+    }
+    return {**facts, "text": templates.render("reporter-update", facts)}

@@ -8,8 +8,10 @@ lies in the recipient's jurisdiction subtree. The place of an escalation or a ha
 jurisdiction it goes to (a cross-region notice goes to the office of the region told); the place of any
 other event is the case's jurisdiction. Each route names the channels the notice goes out on.
 
-Reporters are never recipients: a reporter follows the case through the receipt status (intake) only, so
-no route can reach a reporter and no notice carries who reported a clue.
+The reporter of a case is a recipient kind too (role ``reporter``, channel ``receipt``): whoever holds
+the case's receipt code. Notify never knows who that is; a reporter notice says the stage and the day,
+goes on the notices topic, and intake shows it on the receipt. No notice to anyone carries who reported
+a clue.
 """
 
 from __future__ import annotations
@@ -38,17 +40,31 @@ RoutedEvent = Literal[
     "police-accepted",
     "written-off",
     "reopened",
+    "reward-granted",
     "reporting-deadline",
     "key-case-deadline",
     "unacknowledged",
     "delivery-dead",
 ]
 ROUTED_EVENTS: frozenset[str] = frozenset(get_args(RoutedEvent))
-Channel = Literal["webhook", "email", "sms"]
+# Notices notify writes that no route names: a reporter's notice follows from a reporter's route.
+NOTICE_KINDS: frozenset[str] = frozenset({"reporter-update"})
+Channel = Literal["webhook", "email", "sms", "receipt"]
 RecipientRole = Literal[
-    "lead_office", "police", "sector_department", "street_office", "community_office", "operations", "office"
+    "lead_office",
+    "police",
+    "sector_department",
+    "street_office",
+    "community_office",
+    "operations",
+    "office",
+    "reporter",
 ]
 ADDRESS_FIELD: dict[str, str] = {"webhook": "webhook_url", "email": "email", "sms": "phone"}
+# What a reporter may be told of (the stages a receipt shows); an escalation only when it is to the police.
+REPORTER_EVENTS: frozenset[str] = frozenset(
+    {"escalated", "closed", "written-off", "reward-granted", "reopened"}
+)
 # Demo secrets are recognisable, so a production deployment that forgot to replace them refuses to start.
 DEMO_SECRET_PREFIX = "demo-only-"
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
@@ -109,6 +125,10 @@ class Recipient(BaseModel):
 
     def address(self, channel: str) -> str | None:
         """Where ``channel`` reaches this recipient, or None when it has no such address."""
+        if channel == "receipt":
+            return "receipt" if self.role == "reporter" else None
+        if self.role == "reporter":
+            return None  # a reporter is reached through the receipt only
         if channel == "webhook":
             return str(self.webhook_url) if self.webhook_url else None
         return self.email if channel == "email" else self.phone if channel == "sms" else None
@@ -149,7 +169,26 @@ class RecipientBook:
             for route in recipient.routes:
                 if route.targets is not None and route.event != "escalated":
                     raise RecipientsError(f"{label}: targets are only meaningful on the escalated route")
+                if recipient.role == "reporter":
+                    if route.event not in REPORTER_EVENTS:
+                        raise RecipientsError(
+                            f"{label}: a reporter is told only of {', '.join(sorted(REPORTER_EVENTS))}, "
+                            f"not {route.event}"
+                        )
+                    if route.event == "escalated" and route.targets != [EscalationTarget.POLICE]:
+                        raise RecipientsError(
+                            f"{label}: a reporter is told of an escalation only when it is to the police "
+                            '(targets: ["police"])'
+                        )
+                    if route.channels != ["receipt"]:
+                        raise RecipientsError(f"{label}: a reporter is reached on the receipt channel only")
+                    if route.departments is not None:
+                        raise RecipientsError(f"{label}: departments are not meaningful for a reporter")
                 for channel in route.channels:
+                    if channel == "receipt" and recipient.role != "reporter":
+                        raise RecipientsError(
+                            f"{label}: route {route.event} sends by receipt, which reaches a reporter only"
+                        )
                     if recipient.address(channel) is None:
                         raise RecipientsError(
                             f"{label}: route {route.event} sends by {channel} but the recipient has no "
@@ -226,17 +265,25 @@ class RecipientBook:
             return []
         place = place_of(event)
         self._registry.get(place)
-        return self._matching(place, lambda route: route.accepts(event, department))
+        # A reporter is told about the case wherever it goes: matched on the case's own place.
+        return self._matching(
+            place,
+            lambda route: route.accepts(event, department),
+            reporter_place=event.jurisdiction,
+        )
 
     def routings_of_notice(self, kind: str, place: str) -> list[Routing]:
         """Recipients of a notice of ``kind`` (a reminder, an alert) about jurisdiction ``place``."""
         self._registry.get(place)
         return self._matching(place, lambda route: route.event == kind)
 
-    def _matching(self, place: str, wanted: Callable[[Route], bool]) -> list[Routing]:
+    def _matching(
+        self, place: str, wanted: Callable[[Route], bool], reporter_place: str | None = None
+    ) -> list[Routing]:
         found: list[Routing] = []
         for recipient in self._by_id.values():
-            if not self._registry.is_within(place, recipient.jurisdiction):
+            here = reporter_place if recipient.role == "reporter" and reporter_place else place
+            if here not in self._registry or not self._registry.is_within(here, recipient.jurisdiction):
                 continue
             channels: list[Channel] = []
             for route in recipient.routes:

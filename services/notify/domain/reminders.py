@@ -21,9 +21,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
+from contracts.envelope import Envelope
+from contracts.events import CaseEscalated
 from contracts.reporting_calendar import ReportingCalendar
+from contracts.vocabulary import EscalationTarget
 from services.notify.domain.cases import CaseFacts
 from services.notify.domain.notice import BEIJING
+from services.notify.domain.recipients import Recipient
 
 KEY_CASE_LIMITS: tuple[tuple[str, str], ...] = (
     ("trial_and_return_by", "审结并清退资金期限（立案后2年）"),
@@ -145,3 +149,22 @@ def key_case_reminders(now: datetime, cases: Iterable[CaseFacts], lead_days: int
 def ack_overdue(delivered_at: datetime, now: datetime, timeout: timedelta) -> bool:
     """True when a notice delivered at ``delivered_at`` and still unacknowledged must go up a level."""
     return now - delivered_at >= timeout
+
+
+# Notices of a key case of these types must be acknowledged by everyone told.
+KEY_CASE_ACKNOWLEDGED = frozenset({"escalated", "key-case-flagged", "handoff-requested"})
+# Every escalation to the police or to the lead office must be acknowledged by the office it goes to.
+ESCALATION_ROLE: dict[EscalationTarget, str] = {
+    EscalationTarget.POLICE: "police",
+    EscalationTarget.LEAD_OFFICE: "lead_office",
+}
+
+
+def needs_acknowledgement(event: Envelope, key_case: bool, recipient: Recipient) -> bool:
+    """Must ``recipient`` acknowledge its notice of ``event``? Unacknowledged in time, it is reminded;
+    for a key case the next level is told too (``Scheduler``)."""
+    if recipient.role == "reporter":
+        return False
+    if key_case and event.type in KEY_CASE_ACKNOWLEDGED:
+        return True
+    return isinstance(event, CaseEscalated) and ESCALATION_ROLE.get(event.payload.target) == recipient.role

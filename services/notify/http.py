@@ -1,0 +1,471 @@
+"""Notify's HTTP API: the delivery log and resends (officers, with a signed access token), the notices of a
+case with their hashes, and acknowledgement by the recipient's own token.
+
+Who sees what follows the jurisdiction rule (``cluetrail.auth``): auditors read everything and change
+nothing; police read the deliveries addressed to police units in their area; every other officer reads
+the deliveries and notices of cases in their subtree. Only a district lead officer resends, in their
+subtree. No reader is ever shown an acknowledgement token: the acknowledgement is the recipient's alone.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import uuid
+from datetime import datetime
+from typing import Annotated, Any, Literal
+from urllib.parse import parse_qs
+
+import asyncpg
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from pydantic import BaseModel, Field, StringConstraints, ValidationError
+
+from cluetrail.auth import AccessPolicy, Principal, Role, current_principal
+from cluetrail.errors import Forbidden, InvalidInput, NotFound, RuleViolation
+from cluetrail.service import Runtime, connection, runtime_of
+from contracts.jurisdictions import JurisdictionRegistry
+from contracts.notices import Notice
+from services.notify import store
+from services.notify.domain.recipients import RecipientBook
+from services.notify.domain.signing import ack_token, ack_token_valid
+from services.notify.notices import Notifier, RenderRefused
+
+DeliveryStatus = Literal["pending", "delivered", "dead", "skipped"]
+NOT_YOURS = "not within your jurisdiction"
+
+
+class DeliveryView(BaseModel):
+    """One delivery as the delivery log shows it. ``origin`` says which ordering ``seq`` belongs to: the
+    case's events (``event``) or notify's notices of the case (``notice``)."""
+
+    delivery_id: uuid.UUID
+    event_id: uuid.UUID
+    event_type: str
+    case_id: uuid.UUID
+    origin: Literal["event", "notice"]
+    seq: int
+    jurisdiction: str
+    recipient_id: str
+    recipient_name: str | None
+    channel: str
+    status: DeliveryStatus
+    attempts: int
+    last_error: str | None
+    created_at: datetime
+    next_attempt_at: datetime | None
+    delivered_at: datetime | None
+    dead_at: datetime | None
+    resent_at: datetime | None
+    needs_ack: bool
+    acknowledged_at: datetime | None
+    ack_escalated_at: datetime | None
+    waiting_for: uuid.UUID | None = Field(
+        default=None, description="The earlier unfinished delivery of the case to the recipient it waits on"
+    )
+
+
+class AttemptView(BaseModel):
+    """One attempt to reach a recipient and what came of it."""
+
+    attempt: int
+    at: datetime
+    status_code: int | None
+    error: str | None
+    duration_ms: int
+
+
+class DeliveryDetail(DeliveryView):
+    """A delivery with its full attempt log and the notice body as sent (acknowledgement token withheld)."""
+
+    body: str
+    attempt_log: list[AttemptView]
+
+
+class ResendAnswer(BaseModel):
+    delivery_id: uuid.UUID
+    status: Literal["pending"]
+    previous_status: DeliveryStatus
+    rendered_again: bool
+
+
+class BulkResend(BaseModel):
+    """Which finished deliveries to send again: every one of ``status`` (dead by default) to a recipient,
+    of a case, or both, in the lead officer's subtree."""
+
+    recipient_id: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
+    case_id: uuid.UUID | None = None
+    status: Literal["dead", "delivered", "skipped"] = "dead"
+    limit: int = Field(500, ge=1, le=5000)
+
+
+class Refusal(BaseModel):
+    delivery_id: uuid.UUID
+    reason: str
+
+
+class BulkResendAnswer(BaseModel):
+    resent: list[uuid.UUID]
+    refused: list[Refusal]
+
+
+class AckRequest(BaseModel):
+    """The acknowledgement of a notice: the token from its ``acknowledge_url``."""
+
+    token: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+class AckAnswer(BaseModel):
+    delivery_id: uuid.UUID
+    recipient_id: str
+    acknowledged_at: datetime
+
+
+class NoticeView(Notice):
+    """A notice as recorded, with its hash and the previous one's, and when it reached the notices topic."""
+
+    published_at: datetime | None
+
+
+# Module-level aliases: FastAPI resolves these annotations by name at import time.
+Conn = Annotated[asyncpg.Connection, Depends(connection)]
+Rt = Annotated[Runtime, Depends(runtime_of)]
+Who = Annotated[Principal, Depends(current_principal)]
+# Refusals the routes document; their bodies are ProblemDetail (cluetrail.service.document_problems).
+NO_TOKEN: dict[int | str, dict[str, Any]] = {401: {"description": "No valid access token"}}
+NOT_READABLE: dict[int | str, dict[str, Any]] = {
+    403: {"description": "Not within your jurisdiction (says nothing more)"}
+}
+UNKNOWN_DELIVERY: dict[int | str, dict[str, Any]] = {404: {"description": "No such delivery"}}
+WRONG_TOKEN: dict[int | str, dict[str, Any]] = {
+    403: {"description": "The token does not acknowledge this delivery"}
+}
+NOT_DELIVERED: dict[int | str, dict[str, Any]] = {
+    409: {"description": "The delivery is not delivered (pending, dead or skipped): nothing to acknowledge"}
+}
+RESEND_REFUSED: dict[int | str, dict[str, Any]] = {
+    403: {"description": "Only a district lead officer resends, in their own subtree"},
+    409: {"description": "Still pending, a receipt notice, or its notice still cannot be written"},
+}
+
+
+class Readers:
+    """The jurisdiction rule applied to the delivery log."""
+
+    def __init__(self, registry: JurisdictionRegistry, book: RecipientBook) -> None:
+        self.policy = AccessPolicy(registry)
+        self._registry = registry
+        self._book = book
+        self._subtrees: dict[str, list[str]] = {}
+
+    def subtree(self, root: str) -> list[str]:
+        if root not in self._subtrees:
+            self._subtrees[root] = [
+                n.code for n in self._registry.all() if self._registry.is_within(n.code, root)
+            ]
+        return self._subtrees[root]
+
+    def visible(self, principal: Principal) -> store.Visible:
+        if principal.role is Role.AUDITOR:
+            return store.EVERYTHING
+        if principal.role is Role.POLICE:
+            police = [
+                r.id
+                for r in self._book
+                if r.role == "police" and self.policy.covers(principal, r.jurisdiction)
+            ]
+            return store.Visible(recipients=police)
+        return store.Visible(jurisdictions=self.subtree(principal.jurisdiction))
+
+    def may_read(self, principal: Principal, row: asyncpg.Record) -> bool:
+        visible = self.visible(principal)
+        if visible.recipients is not None and row["recipient_id"] not in visible.recipients:
+            return False
+        return visible.jurisdictions is None or row["jurisdiction"] in visible.jurisdictions
+
+
+def _view(row: asyncpg.Record, book: RecipientBook) -> dict[str, object]:
+    recipient = book.get(row["recipient_id"])
+    return {
+        **dict(row),
+        "recipient_name": recipient.name if recipient else None,
+        "next_attempt_at": row["next_attempt_at"] if row["status"] == "pending" else None,
+    }
+
+
+def withheld(body: str, book: RecipientBook, row: asyncpg.Record) -> str:
+    """The body as a reader may see it: the acknowledgement token is the recipient's alone."""
+    recipient = book.get(row["recipient_id"])
+    if recipient is None or not row["needs_ack"]:
+        return body
+    return body.replace(ack_token(recipient.secret, str(row["delivery_id"])), "(withheld)")
+
+
+def http_router(notifier: Notifier, registry: JurisdictionRegistry) -> APIRouter:
+    book = notifier.book
+    readers = Readers(registry, book)
+    router = APIRouter(tags=["deliveries"])
+
+    async def readable_delivery(
+        conn: asyncpg.Connection, principal: Principal, delivery_id: uuid.UUID
+    ) -> asyncpg.Record:
+        row = await store.get_delivery(conn, delivery_id)
+        # An unknown delivery answers a non-auditor exactly like one elsewhere.
+        if row is None and principal.role is Role.AUDITOR:
+            raise NotFound(f"no delivery {delivery_id}", rule="delivery-exists")
+        if row is None or not readers.may_read(principal, row):
+            raise Forbidden(NOT_YOURS, rule="jurisdiction-subtree")
+        return row
+
+    @router.get("/v1/deliveries", response_model=list[DeliveryView], responses={**NO_TOKEN, **NOT_READABLE})
+    async def list_deliveries(
+        conn: Conn,
+        who: Who,
+        case_id: uuid.UUID | None = None,
+        status: DeliveryStatus | None = None,
+        recipient_id: Annotated[str | None, Query(max_length=64)] = None,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+    ) -> list[dict[str, object]]:
+        """The delivery log of a case (or of everything the caller may read), in case order: the case's
+        events by seq, then notify's notices of the case by seq."""
+        rows = await store.find_deliveries(
+            conn,
+            case_id=case_id,
+            status=status,
+            limit=limit,
+            recipient_id=recipient_id,
+            visible=readers.visible(who),
+        )
+        return [_view(r, book) for r in rows]
+
+    @router.get(
+        "/v1/deliveries/{delivery_id}",
+        response_model=DeliveryDetail,
+        responses={**NO_TOKEN, **NOT_READABLE, **UNKNOWN_DELIVERY},
+    )
+    async def get_delivery(delivery_id: uuid.UUID, conn: Conn, who: Who) -> dict[str, object]:
+        """One delivery with every attempt made and the body sent (its acknowledgement token withheld)."""
+        row = await readable_delivery(conn, who, delivery_id)
+        attempts = await store.attempts_of(conn, delivery_id)
+        return {
+            **_view(row, book),
+            "body": withheld(row["body"], book, row),
+            "attempt_log": [dict(a) for a in attempts],
+        }
+
+    async def resend_one(conn: asyncpg.Connection, row: asyncpg.Record) -> tuple[bool, str | None]:
+        """Reopen one locked, finished delivery; (written again, None) or (False, why not)."""
+        if row["status"] == "pending":
+            return False, "still pending; only delivered, dead or skipped deliveries are resent"
+        if row["channel"] == "receipt":
+            return False, "a reporter's notice is on the notices topic once; there is nothing to resend"
+        body: str | None = None
+        if not row["rendered"]:
+            try:
+                body = await notifier.render_again(conn, row)
+            except RenderRefused as exc:
+                return False, str(exc)
+        await store.reopen_for_resend(conn, row["delivery_id"], body)
+        return body is not None, None
+
+    def wake(rt: Runtime) -> None:
+        worker = rt.state.get("worker")
+        if worker is not None:
+            worker.wake()
+
+    @router.post(
+        "/v1/deliveries/resend",
+        status_code=202,
+        response_model=BulkResendAnswer,
+        responses={**NO_TOKEN, **RESEND_REFUSED},
+    )
+    async def resend_many(body: BulkResend, conn: Conn, rt: Rt, who: Who) -> BulkResendAnswer:
+        """Send again every finished delivery of ``status`` to a recipient and/or of a case in the lead
+        officer's subtree (same delivery ids; each case's later notices wait for its earlier ones)."""
+        readers.policy.require_act(who, who.jurisdiction, Role.DISTRICT_LEAD_OFFICER)
+        resent: list[uuid.UUID] = []
+        refused: list[Refusal] = []
+        async with conn.transaction():
+            rows = await store.find_for_resend(
+                conn,
+                status=body.status,
+                recipient_id=body.recipient_id,
+                case_id=body.case_id,
+                visible=readers.visible(who),
+                limit=body.limit,
+            )
+            for row in rows:
+                _, reason = await resend_one(conn, row)
+                if reason is None:
+                    resent.append(row["delivery_id"])
+                else:
+                    refused.append(Refusal(delivery_id=row["delivery_id"], reason=reason))
+        wake(rt)
+        return BulkResendAnswer(resent=resent, refused=refused)
+
+    @router.post(
+        "/v1/deliveries/{delivery_id}/resend",
+        status_code=202,
+        response_model=ResendAnswer,
+        responses={**NO_TOKEN, **UNKNOWN_DELIVERY, **RESEND_REFUSED},
+    )
+    async def resend(delivery_id: uuid.UUID, conn: Conn, rt: Rt, who: Who) -> ResendAnswer:
+        """Send a finished delivery again (same delivery id, fresh attempt budget); one whose notice could
+        not be written is written again first, and refused while its template still fails."""
+        readers.policy.require_act(who, who.jurisdiction, Role.DISTRICT_LEAD_OFFICER)
+        async with conn.transaction():
+            row = await store.lock_delivery(conn, delivery_id)
+            if row is None or not readers.may_read(who, row):
+                raise Forbidden(NOT_YOURS, rule="jurisdiction-subtree")
+            rendered, reason = await resend_one(conn, row)
+        if reason is not None:
+            rule = "resend-finished-only" if row["status"] == "pending" else "resend-refused"
+            raise RuleViolation(f"delivery {delivery_id} is not resent: {reason}", rule=rule)
+        wake(rt)
+        return ResendAnswer(
+            delivery_id=delivery_id,
+            status="pending",
+            previous_status=row["status"],
+            rendered_again=rendered,
+        )
+
+    async def acknowledge(
+        conn: asyncpg.Connection, delivery_id: uuid.UUID, token: str | None, *, record: bool
+    ) -> tuple[asyncpg.Record, datetime | None]:
+        row = await store.get_delivery(conn, delivery_id)
+        if row is None:
+            raise NotFound(f"no delivery {delivery_id}", rule="delivery-exists")
+        recipient = book.get(row["recipient_id"])
+        if recipient is None or not ack_token_valid(recipient.secret, str(delivery_id), token):
+            raise Forbidden(
+                f"the token does not acknowledge delivery {delivery_id}", rule="acknowledge-with-token"
+            )
+        if row["status"] != "delivered":
+            raise RuleViolation(
+                f"delivery {delivery_id} is {row['status']}, not delivered: there is nothing to acknowledge",
+                rule="acknowledge-delivered-only",
+            )
+        if not record:
+            return row, await store.acknowledged_at(conn, delivery_id)
+        async with conn.transaction():
+            at = await store.acknowledge(conn, delivery_id)
+        return row, at
+
+    @router.get(
+        "/v1/deliveries/{delivery_id}/ack",
+        response_class=HTMLResponse,
+        responses={**UNKNOWN_DELIVERY, **WRONG_TOKEN, **NOT_DELIVERED},
+    )
+    async def acknowledgement_page(
+        delivery_id: uuid.UUID,
+        conn: Conn,
+        token: Annotated[str | None, Query(max_length=200)] = None,
+    ) -> HTMLResponse:
+        """The signed link in a notice: a page to confirm receipt. Opening it acknowledges nothing (mail
+        scanners open links); its button POSTs the acknowledgement."""
+        row, at = await acknowledge(conn, delivery_id, token, record=False)
+        return HTMLResponse(page(row, token or "", at))
+
+    @router.post(
+        "/v1/deliveries/{delivery_id}/ack",
+        response_model=AckAnswer,
+        responses={
+            200: {"content": {"text/html": {}}, "description": "Acknowledged (a page, for the form)"},
+            **UNKNOWN_DELIVERY,
+            **WRONG_TOKEN,
+            **NOT_DELIVERED,
+        },
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {"schema": AckRequest.model_json_schema()},
+                    "application/x-www-form-urlencoded": {"schema": AckRequest.model_json_schema()},
+                },
+            }
+        },
+    )
+    async def acknowledge_notice(delivery_id: uuid.UUID, request: Request, conn: Conn) -> Response:
+        """A recipient acknowledges a delivered notice with the token it came with (JSON, or the form of
+        the link's page); one acknowledgement covers every channel the notice went out on."""
+        form = request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded")
+        raw = await request.body()
+        ack = parse_ack(raw, form)
+        row, at = await acknowledge(conn, delivery_id, ack.token, record=True)
+        if at is None:  # the delivery vanished meanwhile: nothing deletes deliveries, so never seen
+            raise NotFound(f"no delivery {delivery_id}", rule="delivery-exists")
+        if form:
+            return HTMLResponse(page(row, ack.token, at))
+        answer = AckAnswer(delivery_id=delivery_id, recipient_id=row["recipient_id"], acknowledged_at=at)
+        return JSONResponse(answer.model_dump(mode="json"))
+
+    @router.get(
+        "/v1/notices",
+        response_model=list[NoticeView],
+        tags=["notices"],
+        responses={**NO_TOKEN, **NOT_READABLE},
+    )
+    async def list_notices(
+        conn: Conn,
+        who: Who,
+        case_id: uuid.UUID | None = None,
+        stream: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+    ) -> list[dict[str, object]]:
+        """Notify's notices of a case (reminders, unacknowledged escalations, delivery alerts, reporter
+        notices) or of a stream, in chain order, each with its hash and the previous one's: check them
+        with ``cluetrail notify verify-notices``."""
+        if case_id is None and stream is None:
+            raise InvalidInput("name a case_id or a stream", rule="notices-of-a-case")
+        rows = await store.find_notices(
+            conn, case_id=case_id, stream=stream, visible=readers.visible(who), limit=limit
+        )
+        return [{**json.loads(bytes(r["document"])), "published_at": r["published_at"]} for r in rows]
+
+    return router
+
+
+def parse_ack(raw: bytes, form: bool) -> AckRequest:
+    """The token of an acknowledgement, from JSON or from the page's form; 422 naming what is wrong."""
+    try:
+        if form:
+            fields = parse_qs(raw.decode("utf-8"), keep_blank_values=True)
+            return AckRequest.model_validate({k: v[0] for k, v in fields.items()})
+        return AckRequest.model_validate_json(raw)
+    except UnicodeDecodeError:
+        raise RequestValidationError(
+            [{"loc": ("body",), "msg": "the form is not UTF-8 text", "type": "value_error"}]
+        ) from None
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False, include_context=False)
+        raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in errors]) from None
+
+
+def page(row: asyncpg.Record, token: str, acknowledged_at: datetime | None) -> str:
+    """The small page of an acknowledgement link: the notice, and a button (or when it was confirmed)."""
+    text = notice_text(row["body"])
+    delivery_id = html.escape(str(row["delivery_id"]))
+    if acknowledged_at is not None:
+        action = f"<p>已于 {html.escape(acknowledged_at.isoformat())} 确认收到。</p>"
+    else:
+        action = (
+            f'<form method="post" action="/v1/deliveries/{delivery_id}/ack">'
+            f'<input type="hidden" name="token" value="{html.escape(token)}">'
+            '<button type="submit">确认收到</button></form>'
+        )
+    return (
+        '<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>确认收到通知</title></head>'
+        f"<body><h1>确认收到通知</h1><p>通知编号：{delivery_id}</p><pre>{html.escape(text)}</pre>"
+        f"{action}</body></html>"
+    )
+
+
+def notice_text(body: str) -> str:
+    """The readable text of a stored body, without its own acknowledgement line."""
+    try:
+        document = json.loads(body)
+    except ValueError:
+        return ""
+    text = str(document.get("text", "")) if isinstance(document, dict) else ""
+    return text.split("\n\n通知编号：")[0]
