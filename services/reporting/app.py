@@ -14,10 +14,11 @@ from contracts.jurisdictions import JurisdictionRegistry
 from contracts.reporting_calendar import ReportingCalendar
 from services.reporting.adapters.sqlfiles import SQL_FOLDER
 from services.reporting.adapters.versions import ensure_active_projection
+from services.reporting.asof import projections_router
 from services.reporting.dashboard import dashboard_router
 from services.reporting.domain.periods import use_calendar
 from services.reporting.handlers import http_router, kafka_routers
-from services.reporting.rebuild import rebuild
+from services.reporting.rebuild import replace_outdated
 from services.reporting.settings import ReportingSettings
 
 
@@ -31,8 +32,12 @@ async def _ensure_projection(rt: Runtime, settings: ReportingSettings) -> None:
 
     async def replace() -> None:
         with Progress(console=Console(stderr=True), disable=True) as progress:
-            summary = await rebuild(settings, progress)
-        log.info("rebuilt the projections as %s (%s events)", summary.schema, summary.applied)
+            # Queued behind an operator's rebuild, if one is running: it may replace the version itself.
+            summary = await replace_outdated(settings, progress)
+        if summary is None:
+            log.info("%s was replaced by a rebuild that was running", outdated)
+        else:
+            log.info("rebuilt the projections as %s (%s events)", summary.schema, summary.applied)
 
     rt.tasks.append(asyncio.create_task(replace(), name="replace-outdated-projection"))
 
@@ -50,7 +55,7 @@ def create_app(settings: ReportingSettings) -> FastAPI:
         settings=settings,
         title="cluetrail reporting",
         migrations=[SQL_FOLDER],
-        http_routers=[http_router(registry), dashboard_router(registry)],
+        http_routers=[http_router(registry), projections_router(settings), dashboard_router(registry)],
         kafka_routers=kafka_routers,
         on_startup=lambda rt: _ensure_projection(rt, settings),
     )

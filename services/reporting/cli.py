@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -18,7 +18,9 @@ from cluetrail.db import open_pool
 from cluetrail.settings import CommonSettings
 from contracts.jurisdictions import JurisdictionRegistry
 from contracts.reporting_calendar import ReportingCalendar
+from contracts.taxonomy import default_taxonomy
 from services.reporting.adapters.sqlfiles import SQL_FOLDER
+from services.reporting.adapters.versions import BuildRunning
 from services.reporting.audit import AuditReport, LogEntry, export_line, file_entries, topic_batches
 from services.reporting.domain import tables as report_tables
 from services.reporting.domain.periods import CST, use_calendar
@@ -29,11 +31,13 @@ from services.reporting.settings import ReportingSettings
 from services.reporting.timeline import (
     check_timeline_file,
     file_sha256,
+    first_break,
     stamped_timeline,
     timeline_file_bytes,
 )
 
 console = Console()
+BUILD_RUNNING_EXIT = 3  # `cluetrail rebuild` refused: another build of the same projection is running
 
 
 def _instant(text: str) -> datetime:
@@ -103,11 +107,20 @@ def register(app: typer.Typer) -> None:
             "ledger_asof_<stamp>, without making it live",
         ),
     ) -> None:
-        """Rebuild the reporting projections from offset zero beside the live ones, then switch to them."""
+        """Rebuild the reporting projections from offset zero beside the live ones, then switch to them.
+
+        One build of a projection at a time: while another rebuild (or a build of the same as-of
+        instant) runs, this one is refused with exit status 3 and the session that holds the lock."""
         instant = _instant(as_of) if as_of is not None else None
+        if instant is not None and instant > datetime.now(UTC):
+            raise typer.BadParameter(f"{as_of!r} has not passed yet", param_hint="--as-of")
         settings = ReportingSettings()
-        with progress_bar() as progress:
-            summary = asyncio.run(rebuild(settings, progress, instant))
+        try:
+            with progress_bar() as progress:
+                summary = asyncio.run(rebuild(settings, progress, instant))
+        except BuildRunning as exc:
+            console.print(f"[red]refused: {exc.reason}", soft_wrap=True, highlight=False)
+            raise typer.Exit(BUILD_RUNNING_EXIT) from None
         _print_summary(summary, instant)
         if instant is not None:
             console.print(f"as-of projection: {summary.schema}")
@@ -172,19 +185,27 @@ def register(app: typer.Typer) -> None:
         as_of: str | None = typer.Option(
             None, "--as-of", help="An as-of projection (built by rebuild --as-of)"
         ),
+        live: bool = typer.Option(
+            False, "--live", help="Compute a submitted month afresh instead of exporting it as submitted"
+        ),
     ) -> None:
         """Write a table as the annex form (XLSX) or CSV, read from the reporting database (operator)."""
         if table not in EXPORTABLE:
             raise typer.BadParameter(f"{table!r} is not one of {', '.join(EXPORTABLE)}")
         if fmt not in ("xlsx", "csv"):
             raise typer.BadParameter("--format must be xlsx or csv")
+        if sector is not None and not default_taxonomy().is_sector(sector):
+            raise typer.BadParameter(f"unknown sector code {sector!r}", param_hint="--sector")
         query = ReportQuery(table, parse_period(period, datetime.now(CST)), sector=sector, grade=grade,
-                            status=status, as_of=as_of)  # fmt: skip
+                            status=status, as_of=as_of, live=live)  # fmt: skip
         tables = asyncio.run(_tables(ReportingSettings(), query, jurisdiction))
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_bytes(export_bytes(tables, fmt))
         rows = sum(len(t.rows) for t in tables)
-        console.print(f"wrote {output} ({fmt}, {len(tables)} table(s), {rows} row(s), period {query.period})")
+        submitted = " as submitted" if any(t.meta.get("submitted") for t in tables) else ""
+        console.print(
+            f"wrote {output} ({fmt}, {len(tables)} table(s), {rows} row(s), period {query.period}{submitted})"
+        )
 
     @report_app.command("submit")
     def report_submit(
@@ -237,27 +258,32 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Print a case's timeline from the reporting API: every event with its seq, actor and hash.
 
-        With --output, the timeline is written for an auditor with its stamp: the SHA-256 of the timeline's
-        canonical JSON and the chain head (the hash of the last event); check it with `cluetrail case check`.
+        The events are the case log's own records (``GET /v1/cases/{id}/events``), whole envelopes as
+        written. With --output, the timeline is written for an auditor with its stamp: the SHA-256 of the
+        timeline's canonical JSON and the chain head (the hash of the last event); `cluetrail case check`
+        recomputes the stamp, every event's hash and the links between them.
         """
         headers = {"Authorization": f"Bearer {token or _operator_token()}"}
-        response = httpx.get(f"{url}/v1/cases/{case_id}/history", timeout=30, headers=headers)
+        response = httpx.get(f"{url}/v1/cases/{case_id}/events", timeout=60, headers=headers)
         if response.status_code != 200:
             console.print(f"[red]{response.status_code}: {response.json().get('detail', response.text)}")
             raise typer.Exit(1)
-        entries = response.json()
+        events = response.json()
         table = Table(title=f"case {case_id}")
         for column in ("seq", "type", "actor", "recorded_at", "hash"):
             table.add_column(column, overflow="fold")
-        for entry in entries:
-            actor = entry["actor"]
+        for event in events:
+            actor = event["actor"]
             who = f"{actor.get('kind')}:{actor.get('id')}" + (
                 f" ({actor['role']})" if actor.get("role") else ""
             )
-            table.add_row(str(entry["seq"]), entry["type"], who, entry["recorded_at"], entry["hash"])
+            table.add_row(str(event["seq"]), event["type"], who, event["recorded_at"], event["hash"])
         console.print(table)
+        broken = first_break(events)
+        if broken is not None:
+            console.print(f"[red]the case log's chain is broken at {broken}", soft_wrap=True)
         if output is not None:
-            document = stamped_timeline(str(case_id), entries, source=url)
+            document = stamped_timeline(str(case_id), events, source=url)
             output.parent.mkdir(parents=True, exist_ok=True)
             output.write_bytes(timeline_file_bytes(document))
             stamp = document["stamp"]
@@ -266,26 +292,35 @@ def register(app: typer.Typer) -> None:
             console.print(f"timeline sha256: {stamp['timeline_sha256']}", soft_wrap=True, highlight=False)
             console.print(f"chain head:      {stamp['chain_head']} (seq {stamp['last_seq']})", soft_wrap=True,
                           highlight=False)  # fmt: skip
-            if not stamp["chain_linked"]:
-                console.print("[red]the timeline's prev_hash links are broken")
-                raise typer.Exit(1)
+        if broken is not None:
+            raise typer.Exit(1)
 
     @case_app.command("check")
     def check(file: Path = typer.Argument(..., exists=True, dir_okay=False)) -> None:
-        """Check a timeline file: its stamp matches its content and its events link into one chain."""
-        problems = check_timeline_file(file)
+        """Check a timeline file: its stamp matches its content, every event's hash is the hash of its own
+        content, and the events link into one chain."""
+        problems, recomputed = check_timeline_file(file)
         console.print(f"file sha256: {file_sha256(file)}", soft_wrap=True, highlight=False)
         for problem in problems:
             console.print(f"[red]{problem}", soft_wrap=True)
         if problems:
             raise typer.Exit(1)
-        console.print("stamp and chain links verified")
+        if recomputed:
+            console.print("stamp, every event's hash and the chain links verified")
+        else:
+            console.print(
+                "stamp and chain links verified (a format-1 file lacks fields the hashes cover: "
+                "write it again with `cluetrail case history --output` to recompute them)"
+            )
 
 
 def _operator_token() -> str:
-    """An auditor's token for this operator command (it runs where the signing secret is configured)."""
+    """An auditor's token for this operator command (it runs where the signing secret is configured), at
+    the root of the configured jurisdiction tree (the first root by code, when it is a forest)."""
     settings = CommonSettings()
-    return issue_token(settings, Principal(subject="cli-operator", role=Role.AUDITOR, jurisdiction="340000"))
+    registry = JurisdictionRegistry.load(settings.jurisdictions_file)
+    root = min(node.code for node in registry.all() if node.parent is None)
+    return issue_token(settings, Principal(subject="cli-operator", role=Role.AUDITOR, jurisdiction=root))
 
 
 async def _verify_topic(report: AuditReport, progress: Progress, topic: str | None) -> None:

@@ -25,7 +25,6 @@ SHEET_NAMES = {
     "ageing": "立案时限清单",
     "no_fundraising": "无非法集资社区(村)",
     "deadlines": "报送时限",
-    "adjustments": "上期调整",
 }
 MEDIA_TYPES = {
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",

@@ -17,8 +17,10 @@ from cluetrail.errors import Forbidden, InvalidInput, NotFound
 from cluetrail.service import Runtime, case_events_router, connection, exactly_once_consumer, runtime_of
 from contracts.api import HistoryEntry, LedgerPage, LedgerRow
 from contracts.jurisdictions import JurisdictionRegistry
+from contracts.taxonomy import SectorCode
 from contracts.vocabulary import CaseStatus, Grade
 from services.reporting.adapters import reads
+from services.reporting.adapters.log import LogUnreadable, read_documents
 from services.reporting.adapters.projector import apply_events
 from services.reporting.adapters.submissions import submission
 from services.reporting.adapters.versions import use_active_projection
@@ -34,7 +36,12 @@ from services.reporting.reports import (
     scope_for,
     subtree,
 )
-from services.reporting.submit import prepare_submission, publish_submission, submissions_router
+from services.reporting.submit import (
+    prepare_submission,
+    publish_submission,
+    record_submission,
+    submissions_router,
+)
 
 CONSUMER_GROUP = "reporting"
 MAX_PAGE = 500
@@ -81,6 +88,11 @@ AsOf = Annotated[
     str | None,
     Query(description="Read an as-of projection instead of the live one: its schema name or its instant"),
 ]
+Live = Annotated[
+    bool,
+    Query(description="Compute a submitted month afresh from the live projection instead of as submitted"),
+]
+Sector = Annotated[SectorCode | None, Query(description="A sector code of the taxonomy")]
 Reader = Annotated[Principal, Depends(current_principal)]
 # Refusals the routes document; their bodies are ProblemDetail (cluetrail.service.document_problems).
 Responses = dict[int | str, dict[str, Any]]
@@ -129,7 +141,7 @@ def http_router(registry: JurisdictionRegistry) -> APIRouter:
         status: CaseStatus | None = None,
         grade: Grade | None = None,
         key_case: bool | None = None,
-        sector: str | None = None,
+        sector: Sector = None,
         reported_from: datetime | None = None,
         reported_to: datetime | None = None,
         as_of: AsOf = None,
@@ -180,6 +192,39 @@ def http_router(registry: JurisdictionRegistry) -> APIRouter:
         entries = await reads.case_history(conn, case_id, as_of)
         return [HistoryEntry.model_validate(e) for e in entries]
 
+    @router.get(
+        "/cases/{case_id}/events",
+        responses={
+            **UNAUTHENTICATED,
+            **UNKNOWN_CASE,
+            502: {"description": "The case log does not give back an event where it was recorded"},
+        },
+    )
+    async def get_events(
+        case_id: uuid.UUID,
+        conn: Connection,
+        principal: Reader,
+        rt: Annotated[Runtime, Depends(runtime_of)],
+        as_of: AsOf = None,
+    ) -> list[dict[str, Any]]:
+        """Every applied event of the case in seq order as written on the case log (the whole envelope,
+        never upcast), read from the log where the projection recorded it: each hash can be recomputed
+        from its own document (contracts.envelope.compute_hash)."""
+        await readable_case(conn, principal, case_id, as_of)
+        positions = await reads.case_positions(conn, case_id, as_of)
+        documents = await read_documents(
+            rt.settings, [(int(str(p["kafka_partition"])), int(str(p["kafka_offset"]))) for p in positions]
+        )
+        for place, document in zip(positions, documents, strict=True):
+            if document.get("event_id") != str(place["event_id"]):
+                raise LogUnreadable(
+                    f"the case log holds event {document.get('event_id')} at partition "
+                    f"{place['kafka_partition']} offset {place['kafka_offset']}, where seq {place['seq']} "
+                    f"({place['event_id']}) was recorded",
+                    rule="reporting.log",
+                )
+        return documents
+
     @router.get("/stats/grades", responses={**UNAUTHENTICATED, **REFUSED})
     async def grade_counts(
         conn: Connection, principal: Reader, as_of: AsOf = None
@@ -217,7 +262,12 @@ def http_router(registry: JurisdictionRegistry) -> APIRouter:
     @router.post(
         "/reports/submissions",
         status_code=202,
-        responses={**UNAUTHENTICATED, **REFUSED, 409: {"description": "The month is submitted already"}},
+        responses={
+            **UNAUTHENTICATED,
+            **REFUSED,
+            409: {"description": "The month is submitted already (the detail names the submission)"},
+            503: {"description": "Kafka did not acknowledge; nothing was recorded, submit again"},
+        },
     )
     async def submit_month(
         body: SubmissionRequest,
@@ -225,7 +275,10 @@ def http_router(registry: JurisdictionRegistry) -> APIRouter:
         principal: Reader,
         rt: Annotated[Runtime, Depends(runtime_of)],
     ) -> dict[str, Any]:
-        """Submit a month's annex tables (报送): frozen as they stand, recorded on the submissions topic."""
+        """Submit a month's annex tables (报送): frozen as they stand, recorded on the submissions topic.
+
+        Once answered 202 the month is served as submitted; a second submission of the month, even a
+        concurrent one, is refused with 409 naming the first."""
         root = body.jurisdiction or principal.jurisdiction
         if root not in registry:
             raise InvalidInput(
@@ -237,7 +290,7 @@ def http_router(registry: JurisdictionRegistry) -> APIRouter:
         sealed = await prepare_submission(
             conn, registry, rt.settings, principal.as_actor(), root, period, now
         )
-        await publish_submission(rt, sealed)
+        await record_submission(conn, sealed, lambda s: publish_submission(rt, s))
         return {
             "submission_id": str(sealed.submission_id),
             "jurisdiction": sealed.jurisdiction,
@@ -272,14 +325,15 @@ def http_router(registry: JurisdictionRegistry) -> APIRouter:
         principal: Reader,
         period: Annotated[str | None, Query(description="YYYY-MM (default: this month)")] = None,
         jurisdiction: Annotated[str | None, Query(description="Subtree root (default: yours)")] = None,
-        sector: str | None = None,
+        sector: Sector = None,
         grade: Grade | None = None,
         status: CaseStatus | None = None,
         as_of: AsOf = None,
+        live: Live = False,
     ) -> Any:
         """A table as JSON: title, columns (key and Chinese header), rows and what it covers."""
         tables = await report_tables(
-            conn, principal, table, period, jurisdiction, sector, grade, status, as_of
+            conn, principal, table, period, jurisdiction, sector, grade, status, as_of, live
         )
         return tables[0].as_json() if len(tables) == 1 else [t.as_json() for t in tables]
 
@@ -294,14 +348,15 @@ def http_router(registry: JurisdictionRegistry) -> APIRouter:
         format: Annotated[str, Query(pattern="^(xlsx|csv)$")] = "xlsx",
         period: str | None = None,
         jurisdiction: str | None = None,
-        sector: str | None = None,
+        sector: Sector = None,
         grade: Grade | None = None,
         status: CaseStatus | None = None,
         as_of: AsOf = None,
+        live: Live = False,
     ) -> Response:
         """The table as an XLSX workbook laid out like the annex form, or as CSV."""
         tables = await report_tables(
-            conn, principal, table, period, jurisdiction, sector, grade, status, as_of
+            conn, principal, table, period, jurisdiction, sector, grade, status, as_of, live
         )
         try:
             body = export_bytes(tables, format)

@@ -5,10 +5,17 @@ with the log until little is left, and finally, holding the lock every live cons
 applies the last records and switches ``reporting_meta.active_projection``. Its consumer positions are
 written with its effects, so the live consumer continues on the new version exactly where it stands.
 An as-of build stops at an instant and is never made live.
+
+One build at a time: a rebuild of the live version holds a session advisory lock from choosing its
+version number to dropping the old ones, and an as-of build holds one for its schema, so two builds never
+pick the same schema and drop each other's half-built tables. A second build is refused
+(``BuildRunning``, naming the session that holds the lock); the start-up replacement of an outdated
+version queues behind a running rebuild instead, then does nothing if that rebuild replaced it.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -38,16 +45,23 @@ from services.reporting.adapters.versions import (
     PROJECTION_LOCK,
     active_version,
     asof_schema,
+    build_lock_name,
     create_projection,
     drop_versions_except,
     existing_versions,
+    outdated_active_schema,
     record_build,
+    record_failure,
+    release_build_lock,
     switch_active,
+    take_build_lock,
     use_schema,
     version_schema,
 )
 from services.reporting.handlers import CONSUMER_GROUP
 from services.reporting.settings import ReportingSettings
+
+log = logging.getLogger(__name__)
 
 
 class RateColumn(ProgressColumn):
@@ -117,13 +131,15 @@ class ProjectionBuilder:
             if progress is not None and task is None:
                 total = sum(max(0, offset - start.get(tp.partition, 0)) for tp, offset in end.offsets.items())
                 task = progress.add_task(description, total=total)
-            await self._apply(records)
+            await self.apply(records)
             read += len(records)
             if progress is not None and task is not None:
                 progress.advance(task, len(records))
         return read
 
-    async def _apply(self, records: list[ConsumerRecord[bytes, bytes]]) -> None:
+    async def apply(self, records: list[ConsumerRecord[bytes, bytes]]) -> None:
+        """Apply one batch of records read from the log (those recorded after the as-of instant left
+        out), with their positions, in one transaction."""
         events: list[Incoming] = []
         for record in records:
             try:
@@ -183,32 +199,75 @@ async def next_version(conn: asyncpg.Connection) -> int:
 async def rebuild(
     settings: ReportingSettings, progress: Progress, as_of: datetime | None = None
 ) -> RebuildSummary:
-    """Build the next live version (or an as-of projection) from offset zero; see the module docstring."""
-    began = time.monotonic()
+    """Build the next live version (or an as-of projection) from offset zero; see the module docstring.
+    ``BuildRunning`` when another build of the same projection is running."""
+    summary = await _locked_build(settings, progress, as_of, replace_outdated=False)
+    if summary is None:
+        raise RuntimeError("a rebuild that is not a replacement always builds")
+    return summary
+
+
+async def replace_outdated(settings: ReportingSettings, progress: Progress) -> RebuildSummary | None:
+    """Replace a live version built by an older release (at start-up): queued behind a running rebuild,
+    then nothing (None) when that rebuild replaced it already."""
+    return await _locked_build(settings, progress, None, replace_outdated=True)
+
+
+async def _locked_build(
+    settings: ReportingSettings, progress: Progress, as_of: datetime | None, *, replace_outdated: bool
+) -> RebuildSummary | None:
     pool = await open_pool(settings.database_for("reporting"), SQL_FOLDER, min_size=1, max_size=2)
     try:
         async with pool.acquire() as conn:
-            version = None if as_of is not None else await next_version(conn)
-            schema = asof_schema(as_of) if as_of is not None else version_schema(version or 1)
-            summary = RebuildSummary(schema=schema, version=version)
-            await create_projection(conn, schema, version=version, as_of=as_of)
-            builder = ProjectionBuilder(conn, settings, summary, as_of)
-            await builder.replay(progress, f"{schema}: replaying the log")
-            if version is not None:
-                while await builder.replay(progress, f"{schema}: catching up") >= settings.rebuild_final_lag:
-                    pass
-                async with conn.transaction():
-                    # The live consumer is paused between batches from here until commit.
-                    await conn.execute(PROJECTION_LOCK)
-                    replaced = await active_version(conn)
-                    await builder.replay(progress, f"{schema}: last records, then switch")
-                    await switch_active(conn, version)
-                keep = {version} if replaced is None else {version, replaced}
-                summary.dropped = await drop_versions_except(conn, keep)
-                summary.submissions = await replay_submissions(conn, settings, progress)
-            summary.cases = await builder.count_cases()
-            summary.seconds = time.monotonic() - began
-            await record_build(conn, schema, summary.applied, summary.cases)
-            return summary
+            await conn.execute("SET application_name = 'cluetrail rebuild'")
+            lock = build_lock_name(asof_schema(as_of) if as_of is not None else None)
+            await take_build_lock(conn, lock, wait=replace_outdated)
+            try:
+                if replace_outdated and await outdated_active_schema(conn) is None:
+                    return None
+                return await build_projection(conn, settings, progress, as_of)
+            finally:
+                await release_build_lock(conn, lock)
     finally:
         await pool.close()
+
+
+async def build_projection(
+    conn: asyncpg.Connection,
+    settings: ReportingSettings,
+    progress: Progress,
+    as_of: datetime | None = None,
+    requested_by: str | None = None,
+) -> RebuildSummary:
+    """Fill a new projection on ``conn``, whose session holds the build lock (``build_lock_name``). A
+    failed as-of build is marked failed (not readable) before the error goes on."""
+    began = time.monotonic()
+    version = None if as_of is not None else await next_version(conn)
+    schema = asof_schema(as_of) if as_of is not None else version_schema(version or 1)
+    summary = RebuildSummary(schema=schema, version=version)
+    await create_projection(conn, schema, version=version, as_of=as_of, requested_by=requested_by)
+    try:
+        builder = ProjectionBuilder(conn, settings, summary, as_of)
+        await builder.replay(progress, f"{schema}: replaying the log")
+        if version is not None:
+            while await builder.replay(progress, f"{schema}: catching up") >= settings.rebuild_final_lag:
+                pass
+            async with conn.transaction():
+                # The live consumer is paused between batches from here until commit.
+                await conn.execute(PROJECTION_LOCK)
+                replaced = await active_version(conn)
+                await builder.replay(progress, f"{schema}: last records, then switch")
+                await switch_active(conn, version)
+            keep = {version} if replaced is None else {version, replaced}
+            summary.dropped = await drop_versions_except(conn, keep)
+            summary.submissions = await replay_submissions(conn, settings, progress)
+        summary.cases = await builder.count_cases()
+    except Exception as exc:
+        try:
+            await record_failure(conn, schema, f"{type(exc).__name__}: {exc}")
+        except Exception:
+            log.exception("could not mark %s failed", schema)
+        raise
+    summary.seconds = time.monotonic() - began
+    await record_build(conn, schema, summary.applied, summary.cases)
+    return summary

@@ -7,7 +7,7 @@ Shared by the HTTP API, the dashboard and ``cluetrail report export``; access is
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -50,7 +50,7 @@ class ReportQuery:
 
     @property
     def filtered(self) -> bool:
-        return any(v is not None for v in (self.sector, self.grade, self.status, self.key_case, self.as_of))
+        return any(v is not None for v in (self.sector, self.grade, self.status, self.key_case))
 
 
 def scope_for(policy: AccessPolicy, registry: JurisdictionRegistry, principal: Principal,
@@ -93,13 +93,22 @@ async def build_table(
     scope: Scope,
     now: datetime | None = None,
 ) -> T.Table:
-    """The table ``query`` names, over the cases ``scope`` allows, with its title, columns and rows."""
+    """The table ``query`` names, over the cases ``scope`` allows, with its title, columns and rows.
+
+    An as-of view is the table as it stood at the projection's instant: that instant is "now" (for the
+    ageing lists and the deadlines), and only the submissions recorded by then count (a month submitted
+    by then is served as it was frozen; later months carry the adjustment rows they then carried)."""
     if query.table not in TABLES:
         raise InvalidInput(f"no table {query.table!r}; tables: {', '.join(TABLES)}", rule="reporting.table")
-    now = now or datetime.now(CST)
-    # Submissions and adjustments concern an office's whole table: not a filtered, police or as-of view.
+    instant = await reads.as_of_instant(conn, query.as_of) if query.as_of is not None else None
+    if instant is not None:
+        instant = instant.astimezone(CST)
+    now = instant or now or datetime.now(CST)
+    # Submissions and adjustments concern an office's whole table: not a filtered or police view.
     whole = not query.filtered and not scope.police_only
-    submitted = await submissions_of(conn, scope.root) if whole and query.table in ANNEX else {}
+    submitted = (
+        await submissions_of(conn, scope.root, until=instant) if whole and query.table in ANNEX else {}
+    )
     frozen = submitted.get(str(query.period))
     if frozen is not None and not query.live:
         return _frozen_table(registry, query, scope, frozen)
@@ -120,7 +129,7 @@ async def build_table(
     else:
         # One snapshot for the table and its adjustment rows.
         async with reads.snapshot(conn, query.as_of):
-            table = await _period_table(conn, registry, query, scope, query.period, now)
+            table = await _period_table(conn, registry, query, scope, query.period, now, instant)
             if query.table in ADJUSTABLE and submitted:
                 table.rows.extend(await adjustment_rows(conn, registry, query, scope, submitted, now))
             elif query.table == "cross_province" and submitted:
@@ -154,7 +163,7 @@ def _frozen_table(
             "jurisdiction_name": registry.get(scope.root).name,
             "period": str(query.period),
             "period_label": query.period.label,
-            "as_of": None,
+            "as_of": query.as_of,
             "submitted": True,
             "submission": frozen["submission_id"],
             "submitted_at": frozen["submitted_at"].isoformat(),
@@ -306,7 +315,7 @@ def _sent_rows(frozen: dict[str, Any], name: str) -> list[dict[str, Any]]:
 
 
 # The only cases a table can list (reads.table_cases ``only``); work and disposal count every case.
-NARROWED = {"cross_province": "regions", "ageing": "filed", "no_fundraising": "reported"}
+NARROWED = {"cross_province": "regions", "ageing": "filed", "no_fundraising": "new"}
 
 
 async def _period_table(
@@ -316,8 +325,10 @@ async def _period_table(
     scope: Scope,
     period: Period,
     now: datetime,
+    submitted_until: datetime | None = None,
 ) -> T.Table:
-    """``query.table`` of ``period`` computed from the projection (inside the caller's snapshot).
+    """``query.table`` of ``period`` computed from the projection (inside the caller's snapshot); the
+    deadlines count the submissions recorded up to ``submitted_until`` (None: all).
 
     Work and disposal figures are summed by PostgreSQL over the month rows the projector keeps
     (reads.work_groups / disposal_groups), and only the grouped result is rolled up here; the lists
@@ -325,8 +336,11 @@ async def _period_table(
     older code) replays every case: the same functions, the same figures."""
     root, name = scope.root, query.table
     if name == "deadlines":
-        return T.deadlines(registry, root, period, await submitted_at(conn, period), now)
+        submitted = await submitted_at(conn, period, until=submitted_until)
+        return T.deadlines(registry, root, period, submitted, now)
     codes = subtree(registry, root)
+    # ageing: as at the end of the period, or now for the current month
+    at = min(period.end, now)
     if name in ("work", "disposal") and await reads.month_rows_kept(conn, query.as_of):
         where = reads.CaseFilter(codes, scope.police_only, query.sector, query.grade, query.status)
         if name == "work":
@@ -345,6 +359,8 @@ async def _period_table(
         as_of=query.as_of,
         only=NARROWED.get(name),
         period=period,
+        # Filed at least two years before ``at`` (two days' margin for time zones and 29 February).
+        filed_before=at - timedelta(days=2 * 365 - 2),
     )
     if name == "work":
         return T.work_statistics(cases, registry, root, period)
@@ -354,8 +370,7 @@ async def _period_table(
         return T.cross_province_register(cases, registry, root, period)
     if name == "no_fundraising":
         return T.no_fundraising_communities(cases, registry, root, period)
-    # ageing: as at the end of the period, or now for the current month
-    return T.ageing(cases, registry, root, min(period.end, now))
+    return T.ageing(cases, registry, root, at)
 
 
 async def build_tables(

@@ -1,18 +1,26 @@
 """Submitting a month (报送): the annex tables frozen as sent, recorded on the report-submissions topic.
 
-The figures and the case-topic positions they came from are read in one snapshot of the live projection,
-sealed into a ``report-submitted`` record (contracts.reports) and published; reporting's own subscriber
-then keeps it in ``reporting_meta.submissions`` (first submission of a month wins). From then on the month
-is served as submitted, and later events for it show as adjustment rows of the next month.
+The figures and the case-topic positions they came from are read in one snapshot of the live projection
+and sealed into a ``report-submitted`` record (contracts.reports). Then, in one transaction, the record is
+kept in ``reporting_meta.submissions`` (its unique (jurisdiction, period) key is the claim: a concurrent
+second submission of the month waits for the first and is refused naming it) and published; the
+transaction commits once Kafka has it, so the month is served as submitted from the moment the request
+is answered, and a record that Kafka refused leaves no claim behind. Reporting's own subscriber reads the
+record back and notes its topic position; a rebuild refills the table from the topic (first of a month
+on the topic wins, which is the order of the claims). Later events for the month show as adjustment rows
+of the next month.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import datetime
+from typing import Any
 
 import asyncpg
 from aiokafka import ConsumerRecord
+from aiokafka.errors import KafkaError
 from faststream import AckPolicy
 from faststream.kafka import KafkaMessage, KafkaRouter
 
@@ -38,6 +46,21 @@ class AlreadySubmitted(RuleViolation):
     """A month is submitted once; corrections go into the next month's adjustment rows."""
 
 
+class SubmissionNotRecorded(RuleViolation):
+    """Kafka did not acknowledge the submission: nothing was recorded, the month may be submitted again."""
+
+    status_code = 503
+
+
+def _already(jurisdiction: str, period: Period, first: dict[str, Any]) -> AlreadySubmitted:
+    by = first["submitted_by"]
+    return AlreadySubmitted(
+        f"{jurisdiction} submitted {period} already (submission {first['submission_id']}, "
+        f"{first['submitted_at'].isoformat()}, by {by.get('id')}); later changes appear as adjustment rows",
+        rule="reporting.submitted-once",
+    )
+
+
 async def prepare_submission(
     conn: asyncpg.Connection,
     registry: JurisdictionRegistry,
@@ -55,11 +78,9 @@ async def prepare_submission(
         )
     if period > Period.of(now):
         raise InvalidInput(f"{period} has not begun", rule="reporting.period")
-    if await submission(conn, jurisdiction, period) is not None:
-        raise AlreadySubmitted(
-            f"{jurisdiction} submitted {period} already; later changes appear as adjustment rows",
-            rule="reporting.submitted-once",
-        )
+    first = await submission(conn, jurisdiction, period)
+    if first is not None:
+        raise _already(jurisdiction, period, first)
     async with conn.transaction(isolation="repeatable_read", readonly=True):
         schema = await readable_schema(conn, None)
         await use_schema(conn, schema)
@@ -90,6 +111,30 @@ async def publish_submission(rt: Runtime, sealed: ReportSubmitted) -> None:
     )
 
 
+async def record_submission(
+    conn: asyncpg.Connection, sealed: ReportSubmitted, publish: Callable[[ReportSubmitted], Awaitable[None]]
+) -> None:
+    """Claim the month for ``sealed`` and publish it, in one transaction: ``AlreadySubmitted`` naming the
+    first submission when the month is taken (a concurrent claim is waited for), ``SubmissionNotRecorded``
+    when Kafka does not acknowledge (the claim is rolled back)."""
+    period = Period.parse(sealed.period)
+    try:
+        async with conn.transaction():
+            if not await store_submission(conn, sealed, None, None):
+                # The conflicting claim is committed (the insert waited for it), so this reads it.
+                first = await submission(conn, sealed.jurisdiction, period)
+                if first is None:
+                    raise RuntimeError(f"the claim on {sealed.jurisdiction} {period} vanished")
+                raise _already(sealed.jurisdiction, period, first)
+            await publish(sealed)
+    except (KafkaError, TimeoutError, ConnectionError, OSError) as exc:
+        raise SubmissionNotRecorded(
+            f"Kafka did not acknowledge the submission ({type(exc).__name__}); nothing was recorded, "
+            "submit again",
+            rule="reporting.submission-unrecorded",
+        ) from None
+
+
 def submissions_router(rt: Runtime) -> KafkaRouter:
     """Keeps every submission read from the topic (idempotent: a repeat changes nothing)."""
     router = KafkaRouter()
@@ -111,6 +156,12 @@ def submissions_router(rt: Runtime) -> KafkaRouter:
             )
             return
         async with rt.pool.acquire() as conn:
-            await store_submission(conn, sealed, record.partition, record.offset)
+            kept = await store_submission(conn, sealed, record.partition, record.offset)
+            first = None if kept else await submission(conn, sealed.jurisdiction, Period.parse(sealed.period))
+        if first is not None and first["submission_id"] != sealed.submission_id:
+            log.warning(
+                "record %s:%s is a second submission of %s %s (%s); the first one stands",
+                record.partition, record.offset, sealed.jurisdiction, sealed.period, sealed.submission_id,
+            )  # fmt: skip
 
     return router

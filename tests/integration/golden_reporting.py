@@ -20,12 +20,23 @@ F 大店  2026-10-15 petition, agriculture, 800,000 yuan, 60 people; assessed lo
 H 新站  2026-10-05 media, film investment, 1,000,000 yuan, 20 people; assessed general; determined
         regularise with supervised return of funds (10-07); written off 10-30 with 900,000 yuan recovered;
         reopened by a look back (回头看) 10-31. Open.
+
+Four criminal cases of 双桥镇 (寿县, another district and city), filed years ago, for the ageing lists:
+J 2023-03-01 hotline, agriculture, 3,000,000 yuan, 200 people; determined suspected crime (03-10); to
+        the police (03-15); accepted (立案) 2023-04-01; closed by the office 2023-06-30 as transferred to
+        the police. The trial and the return of funds go on.
+K 2020-05-01 grid patrol, elderly care, 50,000,000 yuan, 800 people; assessed major, key case; flagged
+        2020-07-01 with the criminal case filed on 2020-06-15 (no acceptance event). Open.
+L 2022-01-10 big data, wealth management, 6,000,000 yuan, 90 people; to the police 2022-02-01;
+        accepted 2022-02-20; written off 2025-05-20 with the funds returned (4,000,000 yuan recovered).
+M 2024-10-01 petition, virtual currency, 700,000 yuan, 35 people; to the police 2024-10-10; accepted
+        2024-10-20; closed by the office 2024-12-01 as transferred to the police.
 """
 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import asyncpg
@@ -33,7 +44,7 @@ from aiokafka.structs import ConsumerRecord
 
 from cluetrail.consume import Incoming, decode_record
 from cluetrail.db import ensure_database, migrate
-from contracts.envelope import GENESIS_HASH, Actor, Envelope, uuid7
+from contracts.envelope import GENESIS_HASH, Actor, Envelope, compute_hash, uuid7
 from contracts.events import (
     AssessedPayload,
     CaseAssessed,
@@ -47,6 +58,8 @@ from contracts.events import (
     ClueReportedPayload,
     DeterminedPayload,
     EscalatedPayload,
+    KeyCaseFlagged,
+    KeyCaseFlaggedPayload,
     MeasureRecorded,
     MeasureRecordedPayload,
     PoliceAccepted,
@@ -66,14 +79,15 @@ from services.reporting.domain.periods import CST
 
 HUADU, SHICHENG, DADIAN, XINZHAN = "340102L01001", "340102L01002", "340102L01003", "340102L01004"
 STREET, DISTRICT = "340102L01", "340102"
+SHUANGQIAO, SHOU_COUNTY = "340422L01", "340422"  # 双桥镇, 寿县
 OFFICER = Actor(kind="officer", id="officer-golden", role="street_officer")
 TRIAGE = Actor(kind="service", id="triage")
 PG_BASE = "postgresql://cluetrail:cluetrail@127.0.0.1:55432"
 
 
 def at(day: str) -> datetime:
-    """A day of 2026 at 10:00 China Standard Time, e.g. at("10-03")."""
-    return datetime.fromisoformat(f"2026-{day}T10:00:00").replace(tzinfo=CST)
+    """A day at 10:00 China Standard Time: of 2026, e.g. at("10-03"), or of any year: at("2023-04-01")."""
+    return datetime.fromisoformat(f"{day if len(day) == 10 else '2026-' + day}T10:00:00").replace(tzinfo=CST)
 
 
 class CaseBuilder:
@@ -84,21 +98,25 @@ class CaseBuilder:
         self.jurisdiction = jurisdiction
         self.events: list[Envelope] = []
 
-    def add(self, cls: type[Envelope], payload: Any, day: str, actor: Actor = OFFICER) -> CaseBuilder:
+    def add(
+        self, cls: type[Envelope], payload: Any, day: str, actor: Actor = OFFICER, recorded: str | None = None
+    ) -> CaseBuilder:
+        """The next event, occurred on ``day`` and recorded then too, or on ``recorded`` (a late fact);
+        as-of builds select events by when they were recorded."""
         prev = self.events[-1].hash if self.events else GENESIS_HASH
-        self.events.append(
-            seal_event(
-                cls,
-                case_id=self.case_id,
-                seq=len(self.events) + 1,
-                prev_hash=prev,
-                jurisdiction=self.jurisdiction,
-                actor=actor,
-                payload=payload,
-                correlation_id=self.case_id,
-                occurred_at=at(day),
-            )
+        sealed = seal_event(
+            cls,
+            case_id=self.case_id,
+            seq=len(self.events) + 1,
+            prev_hash=prev,
+            jurisdiction=self.jurisdiction,
+            actor=actor,
+            payload=payload,
+            correlation_id=self.case_id,
+            occurred_at=at(day),
         )
+        document = {**sealed.model_dump(mode="json"), "recorded_at": at(recorded or day).isoformat()}
+        self.events.append(cls.model_validate({**document, "hash": compute_hash(document)}))
         return self
 
     def clue(self, day: str, source: str, name: str, sector: str | None, amount: int | None,
@@ -138,6 +156,13 @@ class CaseBuilder:
             police_case_number=number, accepted_at=at(day), police_jurisdiction=police
         )
         return self.add(PoliceAccepted, payload, day, Actor(kind="officer", id="police-1", role="police"))
+
+    def key_case(self, day: str, filed_on: str | None = None) -> CaseBuilder:
+        payload = KeyCaseFlaggedPayload(
+            reasons=["amount_100m"], supervising_leader="县政府分管副县长",
+            criminal_filed_on=date.fromisoformat(filed_on) if filed_on else None,
+        )  # fmt: skip
+        return self.add(KeyCaseFlagged, payload, day)
 
     def reward(self, day: str, amount: int) -> CaseBuilder:
         return self.add(RewardGranted, RewardGrantedPayload(amount_yuan=amount, basis="快查快奖。"), day)
@@ -191,19 +216,42 @@ def golden_cases() -> dict[str, CaseBuilder]:
         .determined("10-07", "regularise", ["supervised_fund_return"])
         .written_off("10-30", "funds_returned", 900_000)
         .reopened("10-31"),
+        "J": CaseBuilder(SHUANGQIAO)
+        .clue("2023-03-01", "hotline_12345", "壬牲畜托管合作社（演示）", "agriculture", 3_000_000, 200)
+        .determined("2023-03-10", "suspected_crime", [])
+        .escalated("2023-03-15", "police", SHOU_COUNTY)
+        .police_accepted("2023-04-01", "寿公刑立〔2023〕017号", SHOU_COUNTY)
+        .closed("2023-06-30", "transferred_to_police"),
+        "K": CaseBuilder(SHUANGQIAO)
+        .clue("2020-05-01", "grid_patrol", "癸康养服务（演示）", "elderly_care", 50_000_000, 800)
+        .assessed("2020-05-02", "major", key_case=True)
+        .key_case("2020-07-01", filed_on="2020-06-15"),
+        "L": CaseBuilder(SHUANGQIAO)
+        .clue("2022-01-10", "big_data", "子财富咨询（演示）", "wealth_management", 6_000_000, 90)
+        .escalated("2022-02-01", "police", SHOU_COUNTY)
+        .police_accepted("2022-02-20", "寿公刑立〔2022〕004号", SHOU_COUNTY)
+        .written_off("2025-05-20", "funds_returned", 4_000_000),
+        "M": CaseBuilder(SHUANGQIAO)
+        .clue("2024-10-01", "petition", "丑数字资产（演示）", "virtual_currency", 700_000, 35)
+        .escalated("2024-10-10", "police", SHOU_COUNTY)
+        .police_accepted("2024-10-20", "寿公刑立〔2024〕031号", SHOU_COUNTY)
+        .closed("2024-12-01", "transferred_to_police"),
     }
+
+
+def records(events: list[Envelope], topic: str = "golden.case-events") -> list[ConsumerRecord[bytes, bytes]]:
+    """Events as records of one partition of the case log, in order."""
+    out: list[ConsumerRecord[bytes, bytes]] = []
+    for offset, event in enumerate(events):
+        value = event_bytes(event)
+        key = str(event.case_id).encode()
+        out.append(ConsumerRecord(topic, 0, offset, 0, 0, key, value, None, 36, len(value), []))
+    return out
 
 
 def incoming(events: list[Envelope], topic: str = "golden.case-events") -> list[Incoming]:
     """Events as the consumer receives them: records read back through decode_record."""
-    out = []
-    for offset, event in enumerate(events):
-        value = event_bytes(event)
-        record = ConsumerRecord(
-            topic, 0, offset, 0, 0, str(event.case_id).encode(), value, None, 36, len(value), []
-        )
-        out.append(decode_record(record))
-    return out
+    return [decode_record(record) for record in records(events, topic)]
 
 
 async def fresh_database() -> str:
@@ -238,5 +286,6 @@ async def project(conn: asyncpg.Connection, events: list[Incoming]) -> None:
 
 
 def log_order(cases: dict[str, CaseBuilder]) -> list[Envelope]:
-    """All events interleaved by occurrence (each case's events stay in seq order)."""
-    return sorted((e for c in cases.values() for e in c.events), key=lambda e: (e.occurred_at, e.seq))
+    """All events interleaved as the log received them, by recording (each case's events stay in seq
+    order)."""
+    return sorted((e for c in cases.values() for e in c.events), key=lambda e: (e.recorded_at, e.seq))

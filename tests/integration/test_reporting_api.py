@@ -6,25 +6,33 @@ checked against the ledger of the same place once it has settled."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import hashlib
 import io
 import json
 import subprocess
 import sys
+import threading
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 from openpyxl import load_workbook
 
 from cluetrail.demo import demo_clues
+from cluetrail.kafka import read_log, report_submission_topic
+from cluetrail.settings import CommonSettings
+from contracts.envelope import compute_hash
 from services.reporting.domain.periods import Period
 from services.reporting.domain.tables import DISPOSAL_COLUMNS, WORK_COLUMNS
 from services.reporting.exports import cell_value
+from services.reporting.timeline import stamped_timeline, timeline_file_bytes
 from tests.harness import Stack, wait_until
 
 pytestmark = pytest.mark.integration
@@ -230,6 +238,7 @@ def test_a_case_timeline_is_written_as_a_hash_stamped_file(
 ) -> None:
     case_id = shangjia[0][0]
     out = tmp_path / "timeline.json"
+    # No --token: the command issues itself an auditor's token at the root of the jurisdiction tree.
     env = {**stack.env, "COLUMNS": "250", "CLUETRAIL_REPORTING_URL": stack.url("reporting")}
 
     def cli(*args: str) -> subprocess.CompletedProcess[str]:
@@ -241,17 +250,146 @@ def test_a_case_timeline_is_written_as_a_hash_stamped_file(
     document = json.loads(out.read_text(encoding="utf-8"))
     events = document["timeline"]["events"]
     head = events[-1]["hash"]
+    assert document["timeline"]["format"] == "cluetrail-case-timeline/2"
     assert document["stamp"]["chain_head"] == head and document["stamp"]["chain_linked"] is True
+    assert document["stamp"]["hashes_recomputed"] is True
     assert f"file sha256:     {hashlib.sha256(out.read_bytes()).hexdigest()}" in written.stdout
     assert f"chain head:      {head}" in written.stdout
     with stack.client("reporting", token=stack.token("auditor", "340000")) as auditor:
-        assert [e["hash"] for e in events] == [
-            e["hash"] for e in auditor.get(f"/v1/cases/{case_id}/history").json()
-        ]
+        history = auditor.get(f"/v1/cases/{case_id}/history").json()
+        assert [e["hash"] for e in events] == [e["hash"] for e in history]
+        # Whole envelopes as the case log holds them: every field the hash covers.
+        assert {"case_id", "correlation_id", "jurisdiction", "traceparent"} <= set(events[0])
+        assert all(compute_hash(e) == e["hash"] for e in events)
+        assert auditor.get(f"/v1/cases/{case_id}/events").json() == events
+    with stack.client("reporting", token=stack.token("street_officer", "340102L01")) as other:
+        assert other.get(f"/v1/cases/{case_id}/events").status_code == 404
     checked = cli("case", "check", str(out))
-    assert checked.returncode == 0 and "verified" in checked.stdout, checked.stdout + checked.stderr
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "every event's hash and the chain links verified" in checked.stdout
 
     events[0]["actor"]["id"] = "someone-else"
     out.write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
     tampered = cli("case", "check", str(out))
     assert tampered.returncode == 1 and "does not match its stamp" in tampered.stdout
+
+    # Altered and stamped again, so the stamp holds: the event's own hash gives it away.
+    restamped = tmp_path / "restamped.json"
+    restamped.write_bytes(timeline_file_bytes(stamped_timeline(case_id, events, source="altered")))
+    caught = cli("case", "check", str(restamped))
+    assert caught.returncode == 1, caught.stdout
+    assert f"seq 1 event {events[0]['event_id']}: hash does not match" in caught.stdout
+
+
+def test_concurrent_submissions_of_a_month_record_one_and_refuse_the_others_naming_it(
+    stack: Stack, stack_settings: CommonSettings
+) -> None:
+    """Four officers of 龙岗街道 send 马岗社区's November at once: one submission is recorded (and served
+    as submitted as soon as it is answered), the others are refused with 409 naming it, and the
+    submissions topic holds that one record only."""
+    period, community = "2026-11", "340102L01010"
+    tokens = [stack.token("street_officer", "340102L01", subject=f"longgang-{n}") for n in range(4)]
+    barrier = threading.Barrier(len(tokens))
+
+    def send(token: str) -> httpx.Response:
+        with stack.client("reporting", token=token) as office:
+            barrier.wait()
+            return office.post("/v1/reports/submissions", json={"period": period, "jurisdiction": community})
+
+    with ThreadPoolExecutor(len(tokens)) as pool:
+        answers = list(pool.map(send, tokens))
+    accepted = [a for a in answers if a.status_code == 202]
+    assert len(accepted) == 1, [(a.status_code, a.text) for a in answers]
+    first = accepted[0].json()["submission_id"]
+    refused = [a for a in answers if a is not accepted[0]]
+    assert all(a.status_code == 409 for a in refused), [(a.status_code, a.text) for a in refused]
+    assert all(f"submission {first}" in a.json()["detail"] for a in refused)
+    with stack.client("reporting", token=stack.token("street_officer", "340102L01")) as office:
+        # Served as submitted at once, before the subscriber has read the record back.
+        work = office.get("/v1/reports/work", params={"period": period, "jurisdiction": community}).json()
+        assert work["meta"]["submitted"] is True and work["meta"]["submission"] == first
+        assert office.get(f"/v1/reports/submissions/{community}/{period}").json()["submission_id"] == first
+        late = office.post("/v1/reports/submissions", json={"period": period, "jurisdiction": community})
+        assert late.status_code == 409 and f"submission {first}" in late.json()["detail"]
+
+    async def on_the_topic() -> list[dict[str, Any]]:
+        found = []
+        async for batch, _ in read_log(stack_settings, report_submission_topic(stack_settings)):
+            found.extend(json.loads(r.value or b"{}") for r in batch if r.key == community.encode())
+        return found
+
+    sent = [d for d in asyncio.run(on_the_topic()) if d["period"] == period]
+    assert [d["submission_id"] for d in sent] == [first]
+
+    async def placed() -> bool:
+        conn = await asyncpg.connect(stack_settings.database_for("reporting"))
+        try:
+            return bool(
+                await conn.fetchval(
+                    "SELECT kafka_offset IS NOT NULL FROM reporting_meta.submissions "
+                    "WHERE jurisdiction = $1 AND period = $2",
+                    community,
+                    period,
+                )
+            )
+        finally:
+            await conn.close()
+
+    wait_until(lambda: asyncio.run(placed()), timeout=60, what="the submission's place on the topic noted")
+
+
+def test_live_recomputes_a_submitted_month_over_http_and_in_the_cli(
+    stack: Stack, shangjia: tuple[list[str], str], tmp_path: Path
+) -> None:
+    """商家镇 submits the month, then a further clue of that month arrives: the month is served as
+    submitted, and with live=true (--live) as it now stands."""
+    _, period = shangjia
+    params = {"period": period, "jurisdiction": SHANGJIA}
+    with stack.client("reporting", token=stack.token("street_officer", SHANGJIA)) as office:
+        sent = office.post("/v1/reports/submissions", json={"period": period})
+        assert sent.status_code in (202, 409), sent.text  # the submission test may have sent it already
+        frozen = office.get("/v1/reports/work", params=params).json()
+        assert frozen["meta"]["submitted"] is True
+        (more,) = demo_clues(1, seed=uuid.uuid4().int % 1_000_000, jurisdictions=[SHANGJIA])
+        with stack.client("intake") as intake:
+            case_id = intake.post("/v1/clues", json=more).json()["case_id"]
+        wait_until(lambda: office.get(f"/v1/cases/{case_id}").status_code == 200, what="the further clue")
+
+        live = office.get("/v1/reports/work", params={**params, "live": "true"}).json()
+        assert live["meta"]["submitted"] is False
+        assert office.get("/v1/reports/work", params=params).json()["rows"] == frozen["rows"]
+        assert live["rows"][0]["new_clues"] > frozen["rows"][0]["new_clues"]
+        export = office.get("/v1/reports/work/export", params={**params, "live": "true", "format": "csv"})
+        assert export.status_code == 200
+        live_csv = list(csv.reader(io.StringIO(export.content.decode("utf-8-sig"))))
+        assert live_csv[1][3] == str(live["rows"][0]["new_clues"])
+
+    def cli_export(*extra: str) -> list[list[str]]:
+        out = tmp_path / f"work{len(extra)}.csv"
+        done = subprocess.run(
+            [sys.executable, "-m", "cluetrail.cli", "report", "export", "work", "--period", period,
+             "--jurisdiction", SHANGJIA, "--format", "csv", "-o", str(out), *extra],
+            env={**stack.env, "COLUMNS": "250"}, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stdout + done.stderr
+        return list(csv.reader(io.StringIO(out.read_bytes().decode("utf-8-sig"))))
+
+    assert cli_export("--live") == live_csv
+    as_sent = cli_export()
+    assert as_sent[0] == [c.header for c in WORK_COLUMNS]
+    assert as_sent[1][3] == str(frozen["rows"][0]["new_clues"]) != live_csv[1][3]
+
+
+def test_a_sector_filter_outside_the_taxonomy_is_refused_naming_it(stack: Stack, tmp_path: Path) -> None:
+    with stack.client("reporting", token=stack.token("auditor", "340000")) as auditor:
+        for path in ("/v1/cases", "/v1/reports/work", "/v1/reports/ledger/export"):
+            refused = auditor.get(path, params={"sector": "tulip_futures"})
+            assert refused.status_code == 422, (path, refused.text)
+            assert "tulip_futures" in refused.json()["detail"]
+        assert auditor.get("/v1/reports/work", params={"sector": "elderly_care"}).status_code == 200
+    done = subprocess.run(
+        [sys.executable, "-m", "cluetrail.cli", "report", "export", "work", "--jurisdiction", SHANGJIA,
+         "--sector", "tulip_futures", "-o", str(tmp_path / "x.xlsx")],
+        env={**stack.env, "COLUMNS": "250"}, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 2 and "tulip_futures" in done.stdout + done.stderr

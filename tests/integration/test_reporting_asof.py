@@ -1,27 +1,33 @@
 """Rebuild and as-of replay of the report tables on the running service: a table recorded from the live
-projection is what an as-of build for that instant serves, and a rebuild serves the same tables again.
+projection is what an as-of build for that instant serves — built by `cluetrail rebuild --as-of` or
+requested over HTTP (POST /v1/projections/as-of) — and a rebuild serves the same tables again.
 
 Its clues go to 萌水镇 (3703WCL01); demo clues of other tests may land there too, which changes nothing:
 the tables are compared once they have settled."""
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 
 from cluetrail.demo import demo_clues
+from cluetrail.settings import CommonSettings
+from services.reporting.adapters.versions import asof_schema, build_lock_name
 from services.reporting.domain.periods import Period
 from tests.harness import Stack, wait_until
 
 pytestmark = pytest.mark.integration
 MENGSHUI = "3703WCL01"
-TABLES = ("ledger", "work", "disposal", "cross_province", "risks", "key_risks")
+TABLES = ("ledger", "work", "disposal", "cross_province", "risks", "key_risks", "no_fundraising", "deadlines",
+          "ageing")  # fmt: skip
 
 
 def cluetrail(stack: Stack, *args: str) -> subprocess.CompletedProcess[str]:
@@ -92,3 +98,119 @@ def test_as_of_equals_what_the_live_projection_served_and_rebuilds_agree(stack: 
             rebuilt = cluetrail(stack, "rebuild")
             assert rebuilt.returncode == 0, rebuilt.stdout + rebuilt.stderr
             assert tables(reporting, period) == moved_on
+
+
+def test_an_as_of_projection_requested_over_http_serves_the_tables_as_they_stood(
+    stack: Stack, stack_settings: CommonSettings
+) -> None:
+    """An auditor asks for the projection as of an instant; a month 萌水镇 submitted after that instant is
+    served as submitted live, and as computed (not yet submitted) as of the instant."""
+    now = datetime.now(UTC)
+    period, previous = str(Period.of(now)), str(Period.of(now).previous())
+    with stack.client("reporting", token=stack.token("auditor", "340000")) as reporting:
+        cases = post(stack, 3)
+        recorded = settled(reporting, cases, period)
+        recorded_previous = reporting.get(
+            "/v1/reports/work", params={"period": previous, "jurisdiction": MENGSHUI}
+        ).json()
+        instant = datetime.now(UTC)
+        post(stack, 2)
+        with stack.client("reporting", token=stack.token("street_officer", MENGSHUI)) as office:
+            sent = office.post("/v1/reports/submissions", json={"period": previous})
+            assert sent.status_code == 202, sent.text
+        assert reporting.get(
+            "/v1/reports/work", params={"period": previous, "jurisdiction": MENGSHUI}
+        ).json()["meta"]["submitted"]
+
+        requested = reporting.post("/v1/projections/as-of", json={"as_of": instant.isoformat()})
+        assert requested.status_code == 202, requested.text
+        schema = asof_schema(instant)
+        assert requested.json()["schema"] == schema
+        assert requested.headers["location"] == f"/v1/projections/as-of/{schema}"
+        status = wait_until(
+            lambda: (s := reporting.get(requested.headers["location"]).json())["state"] != "building" and s,
+            timeout=300,
+            interval=1.0,
+            what="the as-of build finished",
+        )
+        assert status["state"] == "ready", status
+        assert status["requested_by"] == "test-officer" and status["events"] > 0
+        assert tables(reporting, period, as_of=schema) == recorded
+        as_of_previous = reporting.get(
+            "/v1/reports/work", params={"period": previous, "jurisdiction": MENGSHUI, "as_of": schema}
+        ).json()
+        assert as_of_previous["meta"]["submitted"] is False
+        assert as_of_previous["rows"] == recorded_previous["rows"]
+
+        # Asked again: built already (200), the same status.
+        again = reporting.post("/v1/projections/as-of", json={"as_of": instant.isoformat()})
+        assert again.status_code == 200 and again.json()["state"] == "ready"
+        # The instant names it too.
+        assert reporting.get(f"/v1/projections/as-of/{instant.isoformat()}").json()["schema"] == schema
+
+
+def test_as_of_requests_are_refused_with_reasons(stack: Stack, stack_settings: CommonSettings) -> None:
+    with stack.client("reporting", token=stack.token("street_officer", MENGSHUI)) as office:
+        refused = office.post("/v1/projections/as-of", json={"as_of": datetime.now(UTC).isoformat()})
+        assert refused.status_code == 403
+    with stack.client("reporting", token=stack.token("district_lead_officer", "340102")) as lead:
+        future = (datetime.now(UTC) + timedelta(days=1)).isoformat()
+        assert "has not passed" in lead.post("/v1/projections/as-of", json={"as_of": future}).json()["detail"]
+        naive = lead.post("/v1/projections/as-of", json={"as_of": "2026-01-01T00:00:00"})
+        assert naive.status_code == 422
+        never = lead.get("/v1/projections/as-of/2001-01-01T00:00:00+08:00")
+        assert never.status_code == 404 and "POST /v1/projections/as-of" in never.json()["detail"]
+        assert lead.get("/v1/reports/work", params={"as_of": "2001-01-01T00:00:00+08:00"}).status_code == 404
+
+        # While another session builds the same instant, a request is refused with 409 naming it, and so
+        # is the operator's command; once it is done, the request is taken.
+        instant = datetime.now(UTC) - timedelta(hours=1)
+        lock = build_lock_name(asof_schema(instant))
+
+        async def held() -> asyncpg.Connection:
+            conn = await asyncpg.connect(stack_settings.database_for("reporting"))
+            await conn.execute("SET application_name = 'another build'")
+            await conn.execute("SELECT pg_advisory_lock(hashtext($1))", lock)
+            return conn
+
+        loop = asyncio.new_event_loop()
+        holder = loop.run_until_complete(held())
+        try:
+            busy = lead.post("/v1/projections/as-of", json={"as_of": instant.isoformat()})
+            assert busy.status_code == 409, busy.text
+            assert "is running already" in busy.json()["detail"] and "another build" in busy.json()["detail"]
+            cli = cluetrail(stack, "rebuild", "--as-of", instant.isoformat())
+            assert cli.returncode == 3, cli.stdout + cli.stderr
+            assert "is running already" in cli.stdout
+        finally:
+            loop.run_until_complete(holder.close())
+            loop.close()
+        taken = lead.post("/v1/projections/as-of", json={"as_of": instant.isoformat()})
+        assert taken.status_code == 202, taken.text
+        schema = taken.json()["schema"]
+        wait_until(
+            lambda: lead.get(f"/v1/projections/as-of/{schema}").json()["state"] == "ready",
+            timeout=300,
+            interval=1.0,
+            what="the as-of build finished",
+        )
+
+        # A projection whose build stopped half-way is not read: its status says so.
+        async def mark(state: str) -> None:
+            conn = await asyncpg.connect(stack_settings.database_for("reporting"))
+            try:
+                await conn.execute(
+                    "UPDATE reporting_meta.projection_versions SET state = $2 WHERE schema_name = $1",
+                    schema,
+                    state,
+                )
+            finally:
+                await conn.close()
+
+        asyncio.run(mark("building"))
+        try:
+            unfinished = lead.get("/v1/reports/work", params={"as_of": schema})
+            assert unfinished.status_code == 409 and "is being built" in unfinished.json()["detail"]
+            assert lead.get(f"/v1/projections/as-of/{schema}").json()["state"] == "interrupted"
+        finally:
+            asyncio.run(mark("ready"))

@@ -17,8 +17,17 @@ import httpx
 import pytest
 
 from cluetrail.settings import CommonSettings
+from contracts.envelope import canonical_bytes, compute_hash, uuid7
+from services.reporting.adapters.versions import LIVE_BUILD
 from tests.harness import ROOT, Stack, wait_until
-from tests.integration.test_reporting_projection import all_in_ledger, post_clues, some_clues, whole_ledger
+from tests.integration.test_reporting_projection import (
+    all_in_ledger,
+    dead_letters_for,
+    post_clues,
+    publish_raw,
+    some_clues,
+    whole_ledger,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -63,11 +72,12 @@ async def active_version(settings: CommonSettings) -> int:
 
 
 async def schemas_differ(settings: CommonSettings, left: str, right: str) -> int:
-    """Rows of ledger and history present in one schema and not in the other."""
+    """Rows of the projection's tables (ledger, history, grade counts, month rows) present in one schema
+    and not in the other."""
     conn = await asyncpg.connect(settings.database_for("reporting"))
     try:
         total = 0
-        for table in ("ledger", "history", "grade_counts"):
+        for table in ("ledger", "history", "grade_counts", "case_months"):
             for a, b in ((left, right), (right, left)):
                 total += await conn.fetchval(
                     f'SELECT count(*) FROM (SELECT * FROM "{a}".{table} EXCEPT SELECT * FROM "{b}".{table}) d'
@@ -155,6 +165,70 @@ def test_an_as_of_build_shows_the_ledger_as_it_stood_and_is_not_made_live(
     assert "time zone" in refused.stdout + refused.stderr
 
 
+def test_a_second_rebuild_is_refused_while_one_is_running(
+    stack: Stack, stack_settings: CommonSettings
+) -> None:
+    """Two rebuilds would pick the same next version and drop each other's half-built schema: while one
+    holds the rebuild lock (here a session standing in for it), `cluetrail rebuild` is refused with exit
+    status 3 naming that session, and the live version stays where it was."""
+    version = asyncio.run(active_version(stack_settings))
+
+    async def held() -> asyncpg.Connection:
+        conn = await asyncpg.connect(stack_settings.database_for("reporting"))
+        await conn.execute("SET application_name = 'cluetrail rebuild'")
+        await conn.execute("SELECT pg_advisory_lock(hashtext($1))", LIVE_BUILD)
+        return conn
+
+    loop = asyncio.new_event_loop()
+    holder = loop.run_until_complete(held())
+    try:
+        pid = loop.run_until_complete(holder.fetchval("SELECT pg_backend_pid()"))
+        refused = cluetrail(stack, "rebuild")
+        assert refused.returncode == 3, refused.stdout + refused.stderr
+        assert "a rebuild of the live projection is running already" in refused.stdout
+        assert f"PostgreSQL session {pid}, cluetrail rebuild" in refused.stdout
+        assert asyncio.run(active_version(stack_settings)) == version
+    finally:
+        loop.run_until_complete(holder.close())
+        loop.close()
+    rebuilt = cluetrail(stack, "rebuild")
+    assert rebuilt.returncode == 0, rebuilt.stdout + rebuilt.stderr
+    assert asyncio.run(active_version(stack_settings)) == version + 1
+
+
+def test_two_rebuilds_started_together_build_one_version(
+    stack: Stack, stack_settings: CommonSettings
+) -> None:
+    version = asyncio.run(active_version(stack_settings))
+    command = [sys.executable, "-m", "cluetrail.cli", "rebuild"]
+    env = {**stack.env, "COLUMNS": "250"}
+    running = [
+        subprocess.Popen(
+            command, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
+        for _ in range(2)
+    ]
+    outputs = [p.communicate(timeout=600)[0] for p in running]
+    outcomes = sorted(zip((p.returncode for p in running), outputs, strict=True))
+    codes = [code for code, _ in outcomes]
+    # Either the second found the lock taken (3), or it started after the first had finished (0).
+    assert codes in ([0, 0], [0, 3]), outcomes
+    assert asyncio.run(active_version(stack_settings)) == version + codes.count(0)
+    assert asyncio.run(existing_versions(stack_settings)) <= {
+        version + codes.count(0),
+        version + codes.count(0) - 1,
+    }
+
+
+async def existing_versions(settings: CommonSettings) -> set[int]:
+    conn = await asyncpg.connect(settings.database_for("reporting"))
+    try:
+        names = await conn.fetch("SELECT nspname FROM pg_namespace WHERE nspname ~ '^ledger_v[0-9]+$'")
+        return {int(r["nspname"][len("ledger_v") :]) for r in names}
+    finally:
+        await conn.close()
+
+
 def write_lines(path: Path, records: list[dict[str, Any]]) -> Path:
     path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
     return path
@@ -194,3 +268,34 @@ def test_audit_verify_names_the_case_and_seq_of_an_altered_event_in_an_export(
     assert f"case {target} seq 2" in altered.stdout
     assert "broken cases: 1" in altered.stdout
     assert not any(case_id in altered.stdout for case_id in case_ids if case_id != target)
+
+
+def test_audit_verify_on_the_live_topic_names_an_altered_event(
+    stack: Stack, stack_settings: CommonSettings
+) -> None:
+    """A record whose content was changed after it was sealed is put on the session's case topic (as a
+    writer with access to the broker could): `cluetrail audit verify` reading the topic names its case,
+    seq and event id; the consumers dead-letter it."""
+    (case_id,) = post_clues(stack, some_clues(1))
+    with stack.client("reporting", token=stack.token("auditor", "340000")) as reporting:
+        wait_until(lambda: all_assessed(reporting, [case_id]), timeout=90, what="the case assessed")
+        settled_ledger(reporting)
+        events = reporting.get(f"/v1/cases/{case_id}/events").json()
+    last = events[-1]
+    forged = {**last, "event_id": str(uuid7()), "seq": last["seq"] + 1, "prev_hash": last["hash"]}
+    forged["hash"] = compute_hash(forged)
+    forged["actor"] = {**forged["actor"], "id": "someone-else"}  # changed after it was sealed
+    asyncio.run(publish_raw(stack_settings, case_id.encode(), canonical_bytes(forged)))
+
+    audited = cluetrail(stack, "audit", "verify")
+    assert audited.returncode == 1, audited.stdout + audited.stderr
+    assert (
+        f"case {case_id} seq {forged['seq']} event {forged['event_id']}: "
+        "hash does not match the event's content (altered after it was written)"
+    ) in audited.stdout
+    letters = wait_until(
+        lambda: asyncio.run(dead_letters_for(stack_settings, case_id, "reporting")),
+        timeout=60,
+        what="reporting's dead letter for the altered record",
+    )
+    assert "altered" in letters[0]["reason"]

@@ -20,6 +20,7 @@ from tests.integration.golden_reporting import (
     DADIAN,
     HUADU,
     SHICHENG,
+    SHOU_COUNTY,
     STREET,
     XINZHAN,
     CaseBuilder,
@@ -185,22 +186,52 @@ async def test_cross_province_register(golden: Any) -> None:
 
 
 async def test_no_fundraising_communities(golden: Any) -> None:
+    """New cases count in the month they were first determined suspected illegal fundraising or crime:
+    A (reported and determined in October) and C (reported 20 September, determined 2 October) are new
+    cases of October; September has C's clue but no new case."""
     conn, _ = golden
     rows = (await table(conn, "no_fundraising")).rows
     assert len(rows) == 11
     community = by([r for r in rows if r["community"]], "community")
-    assert (community[HUADU]["new_clues"], community[HUADU]["new_cases"], community[HUADU]["participants"],
-            community[HUADU]["qualifies"]) == (2, 1, 120, "否")  # fmt: skip
-    assert (community[SHICHENG]["new_clues"], community[SHICHENG]["qualifies"]) == (0, "是")
-    assert (
-        community[DADIAN]["new_clues"],
-        community[DADIAN]["new_cases"],
-        community[DADIAN]["qualifies"],
-    ) == (2, 0, "是")
+    keys = ("new_clues", "new_cases", "participants", "qualifies")
+    assert tuple(community[HUADU][k] for k in keys) == (2, 1, 120, "否")
+    assert tuple(community[SHICHENG][k] for k in keys) == (0, 1, 1500, "否")
+    assert tuple(community[DADIAN][k] for k in keys) == (2, 0, 0, "是")
+    assert tuple(community[XINZHAN][k] for k in keys) == (1, 0, 0, "是")
     subtotal = rows[-1]
-    keys = ("community_name", "new_clues", "new_cases", "participants", "qualifies")
-    assert tuple(subtotal[k] for k in keys) == ("小计", 5, 1, 120, "9/10")
-    assert (community[XINZHAN]["new_clues"], community[XINZHAN]["new_cases"]) == (1, 0)
+    assert tuple(subtotal[k] for k in ("community_name", *keys)) == ("小计", 5, 2, 1620, "8/10")
+    september = by([r for r in (await table(conn, "no_fundraising", SEP)).rows], "community")
+    assert tuple(september[SHICHENG][k] for k in keys) == (1, 0, 0, "是")
+    assert tuple(september[None][k] for k in keys) == (1, 0, 0, "10/10")
+    november = by([r for r in (await table(conn, "no_fundraising", Period(2026, 11))).rows], "community")
+    assert tuple(november[SHICHENG][k] for k in keys) == (1, 0, 0, "是")  # E's clue; C is not new again
+
+
+async def test_ageing_lists_keep_filed_cases_until_they_are_cleared(golden: Any) -> None:
+    """The four cases of 双桥镇: K (filed 2020-06-15, open), J (filed 2023-04-01, closed by the office as
+    transferred to the police), M (filed 2024-10-20, likewise) stay listed; L was written off."""
+    conn, cases = golden
+    october = await table(conn, "ageing", root=SHOU_COUNTY)
+    assert october.meta["at"] == "2026-11-01T00:00:00+08:00"
+    expected = [
+        (1, "K", "刑事立案5年以上：须全部出清", 6, "2020-06-15T00:00:00+08:00", "癸康养服务（演示）",
+         50_000_000, 800, "在办"),
+        (2, "J", "刑事立案3年以上：领导挂牌督办", 3, "2023-04-01T10:00:00+08:00", "壬牲畜托管合作社（演示）",
+         3_000_000, 200, "已移送公安办结，待审判清退"),
+        (3, "M", "超过立案后2年审判终结、完成资金清退时限", 2, "2024-10-20T10:00:00+08:00",
+         "丑数字资产（演示）", 700_000, 35, "已移送公安办结，待审判清退"),
+    ]  # fmt: skip
+    keys = ("no", "case_id", "rule", "years", "filed_at", "subject_name", "amount_yuan", "participants",
+            "progress")  # fmt: skip
+    assert [tuple(r[k] for k in keys) for r in october.rows] == [
+        (no, str(cases[name].case_id), *rest) for no, name, *rest in expected
+    ]
+    assert {r["jurisdiction_name"] for r in october.rows} == {"双桥镇"}
+    # At the end of September M had been filed one year and eleven months: not yet listed.
+    september = await table(conn, "ageing", SEP, root=SHOU_COUNTY)
+    assert [r["case_id"] for r in september.rows] == [str(cases[k].case_id) for k in ("K", "J")]
+    # 龙岗街道's C was filed on 8 October 2026: on no list.
+    assert (await table(conn, "ageing", root=STREET)).rows == []
 
 
 async def test_ledger_total_risk_list_and_key_risks(golden: Any) -> None:
@@ -229,8 +260,16 @@ async def test_ledger_total_risk_list_and_key_risks(golden: Any) -> None:
 async def test_deadlines_and_overdue(golden: Any) -> None:
     conn, _ = golden
     rows = by((await table(conn, "deadlines")).rows, "jurisdiction")
-    assert (rows[STREET]["due"], rows[STREET]["state"]) == ("2026-11-05", "逾期未报")
-    assert (rows[HUADU]["due"], rows[HUADU]["state"]) == ("2026-10-20", "逾期未报")
+    assert (rows[STREET]["due"], rows[STREET]["state"], rows[STREET]["days_late"]) == (
+        "2026-11-05",
+        "逾期未报",
+        5,
+    )
+    assert (rows[HUADU]["due"], rows[HUADU]["state"], rows[HUADU]["days_late"]) == (
+        "2026-10-20",
+        "逾期未报",
+        21,
+    )
     early = await build_table(conn, REGISTRY, ReportQuery("deadlines", OCT), Scope(STREET),
                               now=datetime(2026, 10, 20, 23, 59, tzinfo=CST))  # fmt: skip
     assert {r["state"] for r in early.rows} == {"待报送"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -9,10 +10,12 @@ from pathlib import Path
 import pytest
 from aiokafka import ConsumerRecord
 
+from contracts.envelope import canonical_bytes
 from contracts.events import event_bytes
 from services.reporting.adapters.sqlfiles import queries, template
 from services.reporting.adapters.versions import asof_schema, quoted
 from services.reporting.audit import AuditReport, LogEntry, export_line, file_entries
+from services.reporting.timeline import check_timeline_file, stamped_timeline, timeline_file_bytes
 from tests.unit.test_reporting_fold import assessed, chain, closed
 
 
@@ -100,3 +103,35 @@ def test_sql_files_name_every_statement_the_code_uses() -> None:
     reads = {"count_cases", "page_cases", "one_case", "case_history", "grade_counts", "table_cases"}
     assert reads | {"table_history"} <= set(queries("reads"))
     assert "CREATE TABLE consumer_positions" in template("projection")
+
+
+def timeline_file(tmp_path: Path, events: list[dict[str, object]], name: str = "timeline.json") -> Path:
+    path = tmp_path / name
+    path.write_bytes(timeline_file_bytes(stamped_timeline("case", events, source="test")))
+    return path
+
+
+def test_a_timeline_file_of_whole_envelopes_has_every_hash_recomputed(tmp_path: Path) -> None:
+    events = [json.loads(event_bytes(e)) for e in chain(assessed(), closed())]
+    assert check_timeline_file(timeline_file(tmp_path, events)) == ([], True)
+
+    # A payload changed and the file stamped again: the stamp holds, the event's own hash does not.
+    events[1]["payload"]["score"] += 1
+    problems, _ = check_timeline_file(timeline_file(tmp_path, events, "restamped.json"))
+    assert problems == [
+        f"an event's hash does not hold: seq 2 event {events[1]['event_id']}: "
+        "hash does not match the event's content (altered after it was written)"
+    ]
+
+
+def test_a_format_1_timeline_is_checked_for_its_stamp_and_links_only(tmp_path: Path) -> None:
+    entries = [
+        {k: v for k, v in json.loads(event_bytes(e)).items() if k not in ("case_id", "correlation_id")}
+        for e in chain(assessed())
+    ]
+    document = stamped_timeline("case", entries, source="test")
+    document["timeline"]["format"] = "cluetrail-case-timeline/1"
+    document["stamp"]["timeline_sha256"] = hashlib.sha256(canonical_bytes(document["timeline"])).hexdigest()
+    path = tmp_path / "old.json"
+    path.write_bytes(timeline_file_bytes(document))
+    assert check_timeline_file(path) == ([], False)

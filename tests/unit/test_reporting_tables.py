@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from hypothesis import assume, given
@@ -30,7 +30,15 @@ from contracts.jurisdictions import default_registry
 from contracts.vocabulary import CaseStatus
 from services.reporting.domain import fold
 from services.reporting.domain.periods import CST, Period, deadline, is_overdue
-from services.reporting.domain.tables import CaseRecord, Fact, ageing, whole_years
+from services.reporting.domain.tables import (
+    CaseRecord,
+    Fact,
+    ageing,
+    became_case_at,
+    deadlines,
+    no_fundraising_communities,
+    whole_years,
+)
 from tests.unit.test_reporting_fold import clue
 
 HUADU = "340102L01001"
@@ -105,6 +113,99 @@ def test_ageing_lists_the_2_3_and_5_year_rules_for_open_filed_cases() -> None:
     # As the list stood before the case was reopened, it was not on it.
     earlier = ageing(cases, default_registry(), "340102", datetime(2025, 2, 1, tzinfo=CST))
     assert "reopened" not in [r["case_id"] for r in earlier.rows]
+
+
+def _facts(name: str, *facts: tuple[str, str, dict[str, object]], reported: str = "2019-01-01") -> CaseRecord:
+    """A case of 华都 named ``name``: its clue (``reported``, 7 people), then (type, day, payload) facts."""
+    clue = ("clue-reported", reported, {"subject": {"name": name}, "participants": 7})
+    return CaseRecord(
+        {"case_id": name},
+        tuple(
+            Fact(kind, datetime.fromisoformat(day).replace(tzinfo=CST), HUADU, payload)
+            for kind, day, payload in (clue, *facts)
+        ),
+    )
+
+
+def test_a_filed_case_stays_on_the_ageing_lists_until_it_is_cleared() -> None:
+    filed = [
+        ("escalated", "2020-01-01", {"target": "police"}),
+        ("police-accepted", "2020-02-01", {"accepted_at": "2020-02-01T00:00:00+08:00"}),
+    ]
+    cases = [
+        _facts("open", *filed),
+        _facts("closed-transferred", *filed, ("closed", "2020-06-01", {"outcome": "transferred_to_police"})),
+        _facts("closed-returned-funds", *filed, ("closed", "2020-06-01", {"outcome": "funds_returned"})),
+        _facts("written-off", *filed, ("written-off", "2024-06-01", {"outcome": "transferred_to_police"})),
+        _facts("merged", *filed, ("merged", "2021-06-01", {"into_case_id": "x"})),
+        _facts("returned", *filed, ("police-returned", "2020-09-01", {"reason": "证据不足。"})),
+        _facts(
+            "transfer-only",
+            ("escalated", "2021-01-01", {"target": "police"}),
+            ("closed", "2021-02-01", {"outcome": "transferred_to_police"}),
+        ),
+    ]
+    at = datetime(2026, 11, 1, tzinfo=CST)
+    listed = [
+        (r["case_id"], r["years"], r["progress"]) for r in ageing(cases, default_registry(), HUADU, at).rows
+    ]
+    assert listed == [
+        ("closed-transferred", 6, "已移送公安办结，待审判清退"),
+        ("open", 6, "在办"),
+        ("transfer-only", 5, "已移送公安办结，待审判清退"),
+    ]
+    # Before it was written off, the written-off case was listed as well.
+    before = ageing(cases, default_registry(), HUADU, datetime(2024, 5, 1, tzinfo=CST)).rows
+    assert "written-off" in [r["case_id"] for r in before]
+
+
+def test_a_new_case_counts_once_in_the_month_it_was_first_determined_a_case() -> None:
+    late = _facts(
+        "late",
+        ("determined", "2026-11-03", {"determination": "suspected_illegal_fundraising"}),
+        ("determined", "2026-12-05", {"determination": "suspected_crime"}),
+        reported="2026-10-28",
+    )
+    cleared = _facts(
+        "cleared",
+        ("determined", "2026-10-02", {"determination": "general_violation"}),
+        ("determined", "2026-11-20", {"determination": "no_violation"}),
+    )
+    assert became_case_at(late) == datetime(2026, 11, 3, tzinfo=CST)
+    assert became_case_at(cleared) is None
+
+    def huadu(period: Period) -> tuple[int, int, int]:
+        table = no_fundraising_communities([late, cleared], default_registry(), "340102L01", period)
+        row = next(r for r in table.rows if r["community"] == HUADU)
+        return row["new_clues"], row["new_cases"], row["participants"]
+
+    assert [huadu(Period(2026, m)) for m in (10, 11, 12)] == [(1, 0, 0), (0, 1, 7), (0, 0, 0)]
+
+
+def test_deadlines_say_who_sent_late_and_by_how_many_days() -> None:
+    street, huadu, shicheng = "340102L01", HUADU, "340102L01002"
+    submitted = {
+        street: datetime(2026, 11, 5, 23, 59, tzinfo=CST),  # on the due day
+        huadu: datetime(2026, 10, 22, 9, tzinfo=CST),  # due 10-20
+        shicheng: datetime(2026, 10, 20, 16, 30, tzinfo=UTC),  # 10-21 00:30 in Beijing
+    }
+    now = datetime(2026, 11, 10, 12, tzinfo=CST)
+    rows = {
+        r["jurisdiction"]: r
+        for r in deadlines(default_registry(), street, Period(2026, 10), submitted, now).rows
+    }
+    assert (rows[street]["state"], rows[street]["days_late"], rows[street]["overdue"]) == ("已报送", 0, False)
+    assert (rows[huadu]["state"], rows[huadu]["days_late"], rows[huadu]["overdue"]) == ("逾期报送", 2, False)
+    assert (rows[shicheng]["state"], rows[shicheng]["days_late"]) == ("逾期报送", 1)
+    others = [r for code, r in rows.items() if code not in submitted]
+    assert {(r["state"], r["days_late"], r["overdue"]) for r in others} == {("逾期未报", 21, True)}
+    early = deadlines(
+        default_registry(), street, Period(2026, 10), {}, datetime(2026, 10, 20, 23, tzinfo=CST)
+    )
+    assert {(r["jurisdiction"] == street, r["state"], r["days_late"]) for r in early.rows} == {
+        (True, "待报送", 0),
+        (False, "待报送", 0),
+    }
 
 
 def test_workflow_events_fold_into_the_ledger_and_other_types_are_history() -> None:

@@ -60,6 +60,15 @@ async def snapshot(conn: asyncpg.Connection, as_of: str | None = None) -> AsyncI
         yield schema
 
 
+async def as_of_instant(conn: asyncpg.Connection, as_of: str) -> datetime | None:
+    """The instant of the as-of projection ``as_of`` names (None: a numbered version, read as now)."""
+    async with snapshot(conn, as_of) as schema:
+        instant: datetime | None = await conn.fetchval(
+            "SELECT as_of FROM reporting_meta.projection_versions WHERE schema_name = $1", schema
+        )
+    return instant
+
+
 async def ledger_page(
     conn: asyncpg.Connection, where: LedgerFilter, offset: int, limit: int, as_of: str | None = None
 ) -> tuple[list[dict[str, object]], int]:
@@ -83,6 +92,15 @@ async def case_history(
     async with snapshot(conn, as_of):
         rows = await conn.fetch(SQL["case_history"], case_id)
     return [{**dict(r), "actor": json.loads(r["actor"]), "payload": json.loads(r["payload"])} for r in rows]
+
+
+async def case_positions(
+    conn: asyncpg.Connection, case_id: uuid.UUID, as_of: str | None = None
+) -> list[dict[str, object]]:
+    """Where each applied event of the case sits in the case log (seq, event id, partition, offset)."""
+    async with snapshot(conn, as_of):
+        rows = await conn.fetch(SQL["case_positions"], case_id)
+    return [dict(r) for r in rows]
 
 
 async def grade_counts(conn: asyncpg.Connection, as_of: str | None = None) -> list[dict[str, object]]:
@@ -119,13 +137,17 @@ async def table_cases(
     as_of: str | None = None,
     only: str | None = None,
     period: Period | None = None,
+    filed_before: datetime | None = None,
 ) -> tuple[list[CaseRecord], str]:
     """The cases a table is computed from, each with its facts; and the schema they were read from.
 
     ``only`` narrows them to a superset of the cases one table can list (table_cases in reads.sql), so
-    the table computed from them is the one computed from all: 'regions', 'filed', or 'reported' (clue
-    in ``period``)."""
+    the table computed from them is the one computed from all: 'regions', 'filed' (a transfer,
+    acceptance or filing dated before ``filed_before``, when given), or 'new' (clue or determination in
+    ``period``)."""
     start, end = (period.start, period.end) if period is not None else (None, None)
+    if only == "filed":
+        start, end = None, filed_before
     async with snapshot(conn, as_of) as schema:
         rows = await conn.fetch(
             SQL["table_cases"],
@@ -191,3 +213,22 @@ async def disposal_groups(
         figures[f"det_{r['determination']}" if r["determination"] else "det_none"] = figures["total"]
         out.append((r["jurisdiction"], r["sector"], figures))
     return out
+
+
+async def chart_clues(
+    conn: asyncpg.Connection, jurisdictions: list[str], police_only: bool, since: datetime, until: datetime
+) -> dict[tuple[str, str], int]:
+    """Clues of the cases now in ``jurisdictions`` reported in [since, until), per (month, current sector)."""
+    async with snapshot(conn):
+        police = True if police_only else None
+        rows = await conn.fetch(SQL["chart_clues"], jurisdictions, police, since, until)
+    return {(r["period"], r["sector"]): int(r["clues"]) for r in rows}
+
+
+async def chart_grades(
+    conn: asyncpg.Connection, jurisdictions: list[str], police_only: bool
+) -> list[tuple[str, str, int]]:
+    """(jurisdiction, grade or 'ungraded', cases) of the cases now in ``jurisdictions``."""
+    async with snapshot(conn):
+        rows = await conn.fetch(SQL["chart_grades"], jurisdictions, True if police_only else None)
+    return [(r["jurisdiction"], r["grade"], int(r["cases"])) for r in rows]

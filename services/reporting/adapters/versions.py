@@ -1,16 +1,18 @@
 """Projection versions: schemas ``ledger_vN`` (and ``ledger_asof_<stamp>``), the pointer to the live one,
-and the advisory lock under which the live consumer applies a batch and rebuild switches versions."""
+the advisory lock under which the live consumer applies a batch and rebuild switches versions, and the
+build locks that let one build at a time fill a projection."""
 
 from __future__ import annotations
 
 import hashlib
 import re
 from datetime import UTC, datetime
+from typing import Any
 
 import asyncpg
 
 from cluetrail.consume import RetryLater
-from cluetrail.errors import InvalidInput, NotFound
+from cluetrail.errors import InvalidInput, NotFound, RuleViolation
 from services.reporting.adapters.sqlfiles import template
 
 # Held (transaction-scoped) by every live consumer batch and by the rebuild's final catch-up and switch.
@@ -21,6 +23,71 @@ _VERSION = re.compile(r"^ledger_v([1-9][0-9]*)$")
 
 class ProjectionOutdated(RetryLater):
     """The live version was built from an older projection template; a rebuild must replace it first."""
+
+
+class BuildRunning(RuleViolation):
+    """One build at a time fills a projection: a rebuild of the live version (it picks the next version
+    number and drops old ones) or an as-of build of one instant (it drops and refills its schema)."""
+
+
+class ProjectionBuilding(RuleViolation):
+    """An as-of projection is read only once its build has finished."""
+
+
+# Session-level advisory locks held for a whole build (pg_advisory_lock on hashtext of the name).
+LIVE_BUILD = "cluetrail-reporting-build:live"
+
+
+def build_lock_name(schema: str | None) -> str:
+    """The lock a build of ``schema`` holds (None: a rebuild of the live version)."""
+    if schema is None:
+        return LIVE_BUILD
+    quoted(schema)  # refuses anything that is not a projection schema name
+    return f"cluetrail-reporting-build:{schema}"
+
+
+async def take_build_lock(conn: asyncpg.Connection, name: str, *, wait: bool = False) -> None:
+    """Hold ``name`` on this session until ``release_build_lock``; refused with ``BuildRunning`` naming the
+    holder when another session holds it (``wait``: queue behind it instead)."""
+    if wait:
+        await conn.execute("SELECT pg_advisory_lock(hashtext($1))", name)
+        return
+    if await conn.fetchval("SELECT pg_try_advisory_lock(hashtext($1))", name):
+        return
+    what = "a rebuild of the live projection" if name == LIVE_BUILD else f"a build of {name.split(':', 1)[1]}"
+    raise BuildRunning(
+        f"{what} is running already ({await lock_holder(conn, name)}); wait for it to finish",
+        rule="reporting.one-build-at-a-time",
+    )
+
+
+async def release_build_lock(conn: asyncpg.Connection, name: str) -> None:
+    await conn.execute("SELECT pg_advisory_unlock(hashtext($1))", name)
+
+
+# pg_locks shows a one-key advisory lock as classid (high half of the key), objid (low half), objsubid 1.
+_HELD = (
+    "FROM pg_locks l WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 "
+    "AND l.classid::bigint = (hashtext($1)::bigint >> 32) & 4294967295 "
+    "AND l.objid::bigint = hashtext($1)::bigint & 4294967295 "
+    "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+)
+
+
+async def build_lock_held(conn: asyncpg.Connection, name: str) -> bool:
+    """Whether some session holds the build lock ``name`` now."""
+    return bool(await conn.fetchval(f"SELECT EXISTS (SELECT 1 {_HELD})", name))
+
+
+async def lock_holder(conn: asyncpg.Connection, name: str) -> str:
+    """Who holds the advisory lock ``name``: the PostgreSQL session, its application and since when."""
+    joined = _HELD.replace("FROM pg_locks l", "FROM pg_locks l LEFT JOIN pg_stat_activity a ON a.pid = l.pid")
+    row = await conn.fetchrow(f"SELECT l.pid, a.application_name, a.backend_start {joined}", name)
+    if row is None:
+        return "its session is gone"
+    application = f", {row['application_name']}" if row["application_name"] else ""
+    since = f", connected {row['backend_start']:%Y-%m-%d %H:%M:%S %Z}" if row["backend_start"] else ""
+    return f"PostgreSQL session {row['pid']}{application}{since}"
 
 
 def template_fingerprint() -> str:
@@ -73,23 +140,31 @@ async def active_version(conn: asyncpg.Connection) -> int | None:
 
 
 async def create_projection(
-    conn: asyncpg.Connection, schema: str, *, version: int | None = None, as_of: datetime | None = None
+    conn: asyncpg.Connection,
+    schema: str,
+    *,
+    version: int | None = None,
+    as_of: datetime | None = None,
+    requested_by: str | None = None,
 ) -> None:
-    """Create an empty projection schema from the template (dropping a leftover of the same name)."""
+    """Create an empty projection schema from the template (dropping a leftover of the same name); it is
+    ``building`` until ``record_build``. Call while holding the schema's build lock."""
     async with conn.transaction():
         await conn.execute(f"DROP SCHEMA IF EXISTS {quoted(schema)} CASCADE")
         await conn.execute(f"CREATE SCHEMA {quoted(schema)}")
         await use_schema(conn, schema)
         await conn.execute(template("projection"))
         await conn.execute(
-            "INSERT INTO reporting_meta.projection_versions (schema_name, version, as_of, template_sha256) "
-            "VALUES ($1, $2, $3, $4) "
+            "INSERT INTO reporting_meta.projection_versions (schema_name, version, as_of, template_sha256, "
+            "state, error, requested_by) VALUES ($1, $2, $3, $4, 'building', NULL, $5) "
             "ON CONFLICT (schema_name) DO UPDATE SET version = $2, as_of = $3, built_at = now(), "
-            "events = NULL, cases = NULL, template_sha256 = $4",
+            "events = NULL, cases = NULL, template_sha256 = $4, state = 'building', error = NULL, "
+            "requested_by = $5",
             schema,
             version,
             as_of,
             template_fingerprint(),
+            requested_by,
         )
 
 
@@ -152,26 +227,31 @@ async def drop_versions_except(conn: asyncpg.Connection, keep: set[int]) -> list
 
 
 async def record_build(conn: asyncpg.Connection, schema: str, events: int, cases: int) -> None:
+    """The build of ``schema`` finished: it may be read."""
     await conn.execute(
-        "UPDATE reporting_meta.projection_versions SET events = $2, cases = $3, built_at = now() "
-        "WHERE schema_name = $1",
+        "UPDATE reporting_meta.projection_versions SET events = $2, cases = $3, built_at = now(), "
+        "state = 'ready', error = NULL WHERE schema_name = $1",
         schema,
         events,
         cases,
     )
 
 
-async def readable_schema(conn: asyncpg.Connection, as_of: str | None) -> str:
-    """The schema a read uses: the active version, or a built as-of projection named or dated by ``as_of``."""
-    if as_of is None:
-        version = await active_version(conn)
-        if version is None:
-            raise NotFound("no projection is live yet", rule="reporting.projection")
-        return version_schema(version)
+async def record_failure(conn: asyncpg.Connection, schema: str, error: str) -> None:
+    """The build of ``schema`` stopped with ``error``: it is not read, and may be built again."""
+    await conn.execute(
+        "UPDATE reporting_meta.projection_versions SET state = 'failed', error = $2, built_at = now() "
+        "WHERE schema_name = $1",
+        schema,
+        error[:2000],
+    )
+
+
+async def projection_named(conn: asyncpg.Connection, as_of: str) -> tuple[str, dict[str, Any] | None]:
+    """The schema ``as_of`` names (a projection schema name, or a time-zone-aware ISO 8601 instant) and
+    its row of ``reporting_meta.projection_versions`` (None: never built)."""
     if _SCHEMA.match(as_of):
-        found = await conn.fetchval(
-            "SELECT schema_name FROM reporting_meta.projection_versions WHERE schema_name = $1", as_of
-        )
+        name = as_of
     else:
         try:
             instant = datetime.fromisoformat(as_of)
@@ -181,12 +261,37 @@ async def readable_schema(conn: asyncpg.Connection, as_of: str | None) -> str:
                 f"as_of {as_of!r} is neither a projection name nor a time-zone-aware ISO 8601 instant",
                 rule="reporting.as_of",
             ) from None
-        found = await conn.fetchval(
-            "SELECT schema_name FROM reporting_meta.projection_versions WHERE schema_name = $1", name
-        )
+    row = await conn.fetchrow(
+        "SELECT schema_name, version, as_of, built_at, events, cases, state, error, requested_by "
+        "FROM reporting_meta.projection_versions WHERE schema_name = $1",
+        name,
+    )
+    return name, dict(row) if row is not None else None
+
+
+async def readable_schema(conn: asyncpg.Connection, as_of: str | None) -> str:
+    """The schema a read uses: the active version, or a finished as-of projection named or dated by
+    ``as_of``."""
+    if as_of is None:
+        version = await active_version(conn)
+        if version is None:
+            raise NotFound("no projection is live yet", rule="reporting.projection")
+        return version_schema(version)
+    name, found = await projection_named(conn, as_of)
+    status = f"/v1/projections/as-of/{name}"
     if found is None:
         raise NotFound(
-            f"no projection as of {as_of}; build it with: cluetrail rebuild --as-of TIMESTAMP",
+            f"no projection as of {as_of}; build it with POST /v1/projections/as-of "
+            "or: cluetrail rebuild --as-of TIMESTAMP",
             rule="reporting.as_of",
         )
-    return str(found)
+    if found["state"] == "building":
+        raise ProjectionBuilding(
+            f"{name} is being built; it can be read once GET {status} says ready", rule="reporting.as_of"
+        )
+    if found["state"] == "failed":
+        raise NotFound(
+            f"the build of {name} failed ({found['error']}); build it again with POST /v1/projections/as-of",
+            rule="reporting.as_of",
+        )
+    return name

@@ -95,3 +95,9 @@ def is_overdue(due: date, submitted: bool, now: datetime) -> bool:
     """Overdue once the due day has passed in the calendar's time zone (China Standard Time) without a
     submission."""
     return not submitted and now >= reporting_calendar().overdue_from(due)
+
+
+def days_after(due: date, instant: datetime) -> int:
+    """Calendar days from the due day to the day of ``instant`` in the calendar's time zone (China
+    Standard Time): 0 on the due day, 1 on the day after (late), negative before it."""
+    return (reporting_calendar().today(instant) - due).days

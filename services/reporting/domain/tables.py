@@ -16,7 +16,7 @@ from typing import Any
 
 from contracts.jurisdictions import JurisdictionRegistry
 from services.reporting.domain import labels as L
-from services.reporting.domain.periods import CST, Period, deadline, is_overdue
+from services.reporting.domain.periods import CST, Period, days_after, deadline, is_overdue
 
 CLOSING_TYPES = frozenset({"closed", "written-off"})
 REPORTING_LEVELS = ("province", "city", "district", "street", "community")
@@ -91,9 +91,19 @@ class Snapshot:
     accepted: bool = False
     written_off: bool = False
     closed: bool = False
+    outcome: str | None = None
     recovered_yuan: int = 0
     regions: list[str] = field(default_factory=list)
     filed_at: datetime | None = None
+
+    @property
+    def awaiting_clearance(self) -> bool:
+        """A filed criminal case (刑事立案) not yet cleared: open, or closed by the office as transferred to
+        the police (the trial and the return of funds go on). Written off (risk cleared with a recorded
+        outcome), merged, closed with another outcome, or returned by the police: cleared."""
+        if self.filed_at is None or self.written_off:
+            return False
+        return self.open or (self.closed and self.outcome == "transferred_to_police")
 
 
 def snapshot(case: CaseRecord, before: datetime) -> Snapshot | None:
@@ -134,10 +144,11 @@ def snapshot(case: CaseRecord, before: datetime) -> Snapshot | None:
         elif kind in CLOSING_TYPES or kind == "merged":
             state.open, state.closed = False, kind != "merged"
             state.written_off = state.written_off or kind == "written-off"
+            state.outcome = "merged" if kind == "merged" else p.get("outcome")
             if p.get("recovered_amount_yuan") is not None:
                 state.recovered_yuan = int(p["recovered_amount_yuan"])
         elif kind == "reopened":
-            state.open, state.closed, state.written_off = True, False, False
+            state.open, state.closed, state.written_off, state.outcome = True, False, False, None
         elif kind == "handoff-accepted":
             state.jurisdiction = str(p.get("to_jurisdiction") or fact.jurisdiction)
         elif kind in ("handoff-requested", "handoff-returned"):
@@ -576,6 +587,7 @@ AGEING_COLUMNS = [
     Column("jurisdiction_name", "所属辖区"),
     Column("amount_yuan", "涉及金额（元）"),
     Column("participants", "涉及人数（人）"),
+    Column("progress", "办理进展"),
     Column("case_id", "案件编号"),
 ]
 
@@ -588,14 +600,17 @@ def whole_years(start: datetime, at: datetime) -> int:
 
 
 def ageing(cases: Iterable[CaseRecord], registry: JurisdictionRegistry, root: str, at: datetime) -> Table:
-    """The 2/3/5-year lists: open cases the police filed (立案; else: transfer) 2+ years before ``at``."""
+    """The 2/3/5-year lists: criminal cases filed (立案; else: the police transfer) 2+ years before ``at``
+    and not yet cleared (``Snapshot.awaiting_clearance``): a case the office closed as transferred to
+    the police stays listed until it is written off, since the trial and the return of funds are what
+    the 2/3/5-year rules track."""
     table = Table(
         "ageing", "刑事立案案件时限清单（2年/3年/5年）", AGEING_COLUMNS, meta={"at": at.isoformat()}
     )
     rows = []
     for case in cases:
         state = snapshot(case, at)
-        if state is None or not state.open or state.filed_at is None:
+        if state is None or not state.awaiting_clearance or state.filed_at is None:
             continue
         if not _within(registry, state.jurisdiction, root):
             continue
@@ -615,6 +630,7 @@ def ageing(cases: Iterable[CaseRecord], registry: JurisdictionRegistry, root: st
                 "jurisdiction_name": _name(registry, state.jurisdiction),
                 "amount_yuan": int(clue.get("estimated_amount_yuan") or 0),
                 "participants": int(clue.get("participants") or 0),
+                "progress": "在办" if state.open else "已移送公安办结，待审判清退",
             }
         )
     rows.sort(key=lambda r: (-r["years"], r["filed_at"], r["case_id"]))
@@ -633,24 +649,43 @@ NO_FUNDRAISING_COLUMNS = [
 ]
 
 
+def became_case_at(case: CaseRecord) -> datetime | None:
+    """When the clue first became a case of illegal fundraising (新发案件): the earliest determination of
+    it as suspected illegal fundraising or suspected crime; None while it has none."""
+    found = [
+        f.occurred_at
+        for f in case.facts
+        if f.type == "determined" and f.payload.get("determination") in CASE_DETERMINATIONS
+    ]
+    return min(found, default=None)
+
+
 def no_fundraising_communities(
     cases: Iterable[CaseRecord], registry: JurisdictionRegistry, root: str, period: Period
 ) -> Table:
-    """无非法集资社区（村）: per township and community, the clues reported in the period, the new cases
-    (those determined, by the end of the period, suspected illegal fundraising or crime) and their
-    participants; a community qualifies with no new case. Each township closes with its total row."""
+    """无非法集资社区（村）: per township and community, the clues reported in the period, the new cases of
+    the period and their participants; a community qualifies with no new case. Each township closes with
+    its total row.
+
+    A new case (新发案件, seed 002) counts once, in the month it was first determined suspected illegal
+    fundraising or suspected crime (``became_case_at``), wherever its clue was reported: a clue of 28
+    October determined on 3 November is a new case of November. A past month's figures do not move when
+    a case is determined later, and no case is counted twice."""
     figures: list[tuple[str, int, int, int]] = []  # (place, clues, cases, participants)
     for case in cases:
-        first = case.facts[0]
-        if not period.contains(first.occurred_at):
+        first = case.facts[0] if case.facts else None
+        if first is None or first.type != "clue-reported":
+            continue
+        reported = period.contains(first.occurred_at)
+        became = became_case_at(case)
+        is_case = became is not None and period.contains(became)
+        if not reported and not is_case:
             continue
         end = snapshot(case, period.end)
         if end is None:
             continue
-        is_case = end.determination in CASE_DETERMINATIONS
-        figures.append(
-            (end.jurisdiction, 1, int(is_case), int(first.payload.get("participants") or 0) if is_case else 0)
-        )
+        people = int(first.payload.get("participants") or 0) if is_case else 0
+        figures.append((end.jurisdiction, int(reported), int(is_case), people))
     lineage = _Lineage(registry)
     table = Table(
         "no_fundraising",
@@ -714,6 +749,7 @@ DEADLINE_COLUMNS = [
     Column("due", "报送截止日"),
     Column("submitted_at", "报送时间"),
     Column("state", "状态"),
+    Column("days_late", "逾期天数"),
 ]
 
 
@@ -725,7 +761,10 @@ def deadlines(
     now: datetime,
 ) -> Table:
     """Who must report ``period`` by when (communities by the 20th, streets by the 5th of the next month),
-    who did (``submitted`` maps a jurisdiction to its submission time) and who is overdue."""
+    who did (``submitted`` maps a jurisdiction to its submission time) and who is late: 已报送 (on time),
+    逾期报送 (submitted after the due day, with the days late), 待报送, 逾期未报 (with the days late so far).
+    A day late is a calendar day after the due day in the calendar's time zone: submitted on the 6th for
+    the 5th is one day late."""
     table = Table("deadlines", "月度报送时限与逾期情况", DEADLINE_COLUMNS, meta={"period": str(period)})
     number = 0
     for code, name, level in _reporting_nodes(registry, root):
@@ -733,8 +772,12 @@ def deadlines(
         if due is None:
             continue
         at = submitted.get(code)
-        overdue = is_overdue(due, at is not None, now)
-        state = "已报送" if at is not None else "逾期未报" if overdue else "待报送"
+        if at is not None:
+            days_late = days_after(due, at)
+            state = "逾期报送" if days_late > 0 else "已报送"
+        else:
+            days_late = days_after(due, now)
+            state = "逾期未报" if days_late > 0 else "待报送"
         number += 1
         table.rows.append(
             {
@@ -744,9 +787,11 @@ def deadlines(
                 "level": L.LEVELS[level],
                 "period": str(period),
                 "due": due.isoformat(),
-                "submitted_at": at.isoformat() if at is not None else None,
+                "submitted_at": at.astimezone(CST).isoformat() if at is not None else None,
                 "state": state,
-                "overdue": overdue,
+                "days_late": max(days_late, 0),
+                # Still owed and past its due day (what reminders and the dashboard count).
+                "overdue": at is None and is_overdue(due, False, now),
             }
         )
     return table

@@ -34,6 +34,9 @@ SELECT * FROM ledger WHERE case_id = $1;
 SELECT seq, event_id, type, schema_version, occurred_at, recorded_at, actor, prev_hash, hash, payload
 FROM history WHERE case_id = $1 ORDER BY seq;
 
+-- name: case_positions
+SELECT seq, event_id, kafka_partition, kafka_offset FROM history WHERE case_id = $1 ORDER BY seq;
+
 -- name: grade_counts
 SELECT jurisdiction, grade, cases FROM grade_counts WHERE cases <> 0 ORDER BY jurisdiction, grade;
 
@@ -41,8 +44,10 @@ SELECT jurisdiction, grade, cases FROM grade_counts WHERE cases <> 0 ORDER BY ju
 -- The cases a table is computed from: those that ever belonged to the subtree (NULL: all; the table
 -- places each where it stood at the end of its period), optionally only those sent to the police.
 -- $6 narrows them to the only cases a table can list (NULL: all): 'regions' those with another region
--- involved (the cross-province register), 'filed' those ever sent to the police or flagged with a
--- criminal filing (ageing), 'reported' those whose clue occurred in [$7, $8) (no-fundraising figures).
+-- involved (the cross-province register); 'filed' those with a police transfer, police acceptance or
+-- criminal filing dated before $8 (the ageing lists: filed at least two years before their instant;
+-- NULL $8: any date); 'new' those whose clue occurred or which were determined in [$7, $8) (the
+-- no-fundraising figures: new clues, and new cases counted in the month they were determined).
 SELECT * FROM ledger
 WHERE ($1::text[] IS NULL OR case_id IN (SELECT case_id FROM history WHERE jurisdiction = ANY($1::text[])))
   AND ($2::boolean IS NULL OR transferred_to_police = $2)
@@ -53,9 +58,14 @@ WHERE ($1::text[] IS NULL OR case_id IN (SELECT case_id FROM history WHERE juris
        OR ($6 = 'regions' AND jsonb_array_length(regions_involved) > 0)
        OR ($6 = 'filed' AND case_id IN (
                SELECT case_id FROM history
-               WHERE type IN ('escalated', 'police-accepted', 'key-case-flagged')))
-       OR ($6 = 'reported' AND case_id IN (
-               SELECT case_id FROM history WHERE seq = 1 AND occurred_at >= $7 AND occurred_at < $8)))
+               WHERE (type = 'escalated' AND ($8::timestamptz IS NULL OR occurred_at < $8))
+                  OR (type = 'police-accepted'
+                      AND ($8::timestamptz IS NULL OR (payload->>'accepted_at')::timestamptz < $8))
+                  OR (type = 'key-case-flagged' AND payload->>'criminal_filed_on' IS NOT NULL
+                      AND ($8::timestamptz IS NULL OR (payload->>'criminal_filed_on')::date < $8::date))))
+       OR ($6 = 'new' AND case_id IN (
+               SELECT case_id FROM history
+               WHERE (seq = 1 OR type = 'determined') AND occurred_at >= $7 AND occurred_at < $8)))
 ORDER BY reported_at, case_id;
 
 -- name: table_history
@@ -127,3 +137,24 @@ SELECT end_jurisdiction AS jurisdiction, coalesce(end_sector, 'unspecified') AS 
        sum(end_recovered_yuan) AS recovered_yuan
 FROM at_end WHERE present
 GROUP BY 1, 2, 3, 4;
+
+-- name: chart_clues
+-- The dashboard's clues by month and sector: cases now in the subtree $1 (NULL: all; $2: only those sent
+-- to the police) reported in [$3, $4), counted per month of their report in China Standard Time and
+-- their current sector.
+SELECT to_char((reported_at AT TIME ZONE 'UTC') + interval '8 hours', 'YYYY-MM') AS period,
+       coalesce(sector, 'unspecified') AS sector, count(*) AS clues
+FROM ledger
+WHERE ($1::text[] IS NULL OR jurisdiction = ANY($1::text[]))
+  AND ($2::boolean IS NULL OR transferred_to_police = $2)
+  AND reported_at >= $3 AND reported_at < $4
+GROUP BY 1, 2;
+
+-- name: chart_grades
+-- The dashboard's grades by place: cases now in the subtree $1 ($2: only those sent to the police) per
+-- current jurisdiction and grade.
+SELECT jurisdiction, coalesce(grade, 'ungraded') AS grade, count(*) AS cases
+FROM ledger
+WHERE ($1::text[] IS NULL OR jurisdiction = ANY($1::text[]))
+  AND ($2::boolean IS NULL OR transferred_to_police = $2)
+GROUP BY 1, 2;
