@@ -1,6 +1,7 @@
 """Charts for the dashboard as inline SVG, drawn on the server (no script, no network).
 
-Each function takes plain figures and returns SVG markup with every label escaped.
+Each function takes plain figures and returns SVG markup with every label escaped; each segment carries
+its figure in ``data-category``, ``data-series`` and ``data-value``.
 """
 
 from __future__ import annotations
@@ -54,8 +55,8 @@ def stacked_columns(
             h = plot_h * value / peak
             y -= h
             parts.append(
-                f"<rect x='{x:.1f}' y='{y:.1f}' width='{bar:.1f}' height='{h:.1f}' fill='{colour}'>"
-                f"<title>{escape(f'{category} {label}: {value}')}</title></rect>"
+                f"<rect x='{x:.1f}' y='{y:.1f}' width='{bar:.1f}' height='{h:.1f}' fill='{colour}'"
+                f"{_data(category, label, value)}>{_title(category, label, value)}</rect>"
             )
         parts.append(_text(x + bar / 2, top + plot_h + 16, category, 11, "middle"))
         parts.append(_text(x + bar / 2, y - 4, str(totals[i]), 11, "middle", "#444"))
@@ -88,8 +89,8 @@ def stacked_bars(
                 continue
             w = plot_w * value / peak
             parts.append(
-                f"<rect x='{x:.1f}' y='{y + 3}' width='{w:.1f}' height='{row - 8}' fill='{colour}'>"
-                f"<title>{escape(f'{category} {label}: {value}')}</title></rect>"
+                f"<rect x='{x:.1f}' y='{y + 3}' width='{w:.1f}' height='{row - 8}' fill='{colour}'"
+                f"{_data(category, label, value)}>{_title(category, label, value)}</rect>"
             )
             x += w
         parts.append(_text(x + 4, y + 15, str(totals[i]), 11, "start", "#444"))
@@ -99,6 +100,15 @@ def stacked_bars(
     parts.extend(_legend([(label, colour) for label, _, colour in series], legend_y, width))
     parts.append("</svg>")
     return "".join(parts)
+
+
+def _title(category: str, series: str, value: int) -> str:
+    return f"<title>{escape(f'{category} {series}: {value}')}</title>"
+
+
+def _data(category: str, series: str, value: int) -> str:
+    """The figure a segment shows, as attributes a page script or a test can read."""
+    return f" data-category='{escape(category)}' data-series='{escape(series)}' data-value='{value}'"
 
 
 def _open(title: str, width: int, height: int) -> str:

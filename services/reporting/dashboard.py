@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import parse_qs, urlencode
 
@@ -20,9 +20,10 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
 from cluetrail.auth import TOKEN_COOKIE, AccessPolicy, Principal, Unauthenticated, read_token, token_from
-from cluetrail.errors import RuleViolation
+from cluetrail.errors import InvalidInput, RuleViolation
 from cluetrail.service import connection
 from contracts.jurisdictions import JurisdictionRegistry
+from contracts.taxonomy import default_taxonomy
 from services.reporting import charts
 from services.reporting.adapters import reads
 from services.reporting.domain import labels as L
@@ -100,17 +101,26 @@ def dashboard_router(registry: JurisdictionRegistry) -> APIRouter:
         now = datetime.now(CST)
         try:
             scope = scope_for(policy, registry, principal, jurisdiction or None)
-            month = parse_period(period or None, now)
+            # The period narrows the ledger to the cases reported in it; the charts end at it (default:
+            # this month, with the whole ledger).
+            chosen = parse_period(period, now) if period else None
+            if sector and not default_taxonomy().is_sector(sector):
+                raise InvalidInput(f"unknown sector code {sector!r}", rule="reporting.sector")
         except RuleViolation as exc:
             return _page("error.html", principal=principal, message=exc.reason)
+        month = chosen or Period.of(now)
         filters = {"jurisdiction": scope.root, "sector": sector or None, "grade": grade or None,
-                   "status": status or None, "key_case": key_case or None, "period": str(month)}  # fmt: skip
+                   "status": status or None, "key_case": key_case or None,
+                   "period": str(chosen) if chosen else None}  # fmt: skip
         where = reads.LedgerFilter(
             jurisdictions=subtree(registry, scope.root),
             sector=filters["sector"],
             grade=filters["grade"],
             status=filters["status"],
             key_case=True if key_case == "1" else None,
+            reported_from=chosen.start if chosen else None,
+            # reported_to is inclusive: the last microsecond of the month.
+            reported_to=chosen.end - timedelta(microseconds=1) if chosen else None,
             transferred_to_police=True if scope.police_only else None,
         )
         rows, total = await reads.ledger_page(conn, where, (page - 1) * PAGE, PAGE)
@@ -124,9 +134,12 @@ def dashboard_router(registry: JurisdictionRegistry) -> APIRouter:
             scope=scope,
             root_name=registry.get(scope.root).name,
             filters=filters,
+            month=month,
+            chosen=chosen,
             ledger=ledger,
             total=total,
             page=page,
+            page_size=PAGE,
             pages=max(1, (total + PAGE - 1) // PAGE),
             prev_url=f"?{urlencode({**query, 'page': page - 1})}" if page > 1 else None,
             next_url=f"?{urlencode({**query, 'page': page + 1})}" if page * PAGE < total else None,
@@ -161,38 +174,40 @@ def dashboard_router(registry: JurisdictionRegistry) -> APIRouter:
 async def _charts(
     conn: asyncpg.Connection, registry: JurisdictionRegistry, scope: Scope, month: Period, now: datetime
 ) -> dict[str, Markup]:
-    """Clues by sector and month, grades by jurisdiction, and what is overdue, for the reader's scope."""
-    cases, _ = await reads.table_cases(conn, subtree(registry, scope.root), police_only=scope.police_only)
+    """Clues by sector and month, grades by jurisdiction, and what is overdue, for the reader's scope.
+
+    Each is a narrow aggregate: two GROUP BY queries over the ledger rows of the subtree (by current
+    place, sector and grade), the deadlines from the registry and the submissions, and the ageing lists
+    from the few cases ever sent to the police."""
+    codes = subtree(registry, scope.root)
     months = [month]
     while len(months) < MONTHS:
         months.insert(0, months[0].previous())
-    by_sector: Counter[tuple[str, str]] = Counter()
-    for case in cases:
-        first = case.facts[0] if case.facts else None
-        if first is not None and first.type == "clue-reported":
-            by_sector[(str(Period.of(first.occurred_at)), str(case.row.get("sector") or "unspecified"))] += 1
-    sectors = sorted(
-        {s for (_, s) in by_sector}, key=lambda s: -sum(n for (p, x), n in by_sector.items() if x == s)
-    )
+    by_sector = await reads.chart_clues(conn, codes, scope.police_only, months[0].start, month.end)
+    totals: Counter[str] = Counter()
+    for (_, sector), count in by_sector.items():
+        totals[sector] += count
+    sectors = sorted(totals, key=lambda s: (-totals[s], s))
     shown, rest = sectors[:7], sectors[7:]
     series = [
-        (L.label(L.SECTORS, s) if s != "unspecified" else "未注明", [by_sector[(str(m), s)] for m in months],
-         charts.PALETTE[i]) for i, s in enumerate(shown)
+        (L.label(L.SECTORS, s) if s != "unspecified" else "未注明",
+         [by_sector.get((str(m), s), 0) for m in months], charts.PALETTE[i]) for i, s in enumerate(shown)
     ]  # fmt: skip
     if rest:
         series.append(
-            ("其他", [sum(by_sector[(str(m), s)] for s in rest) for m in months], charts.PALETTE[7])
+            ("其他", [sum(by_sector.get((str(m), s), 0) for s in rest) for m in months], charts.PALETTE[7])
         )
-    clues = charts.stacked_columns("各月新增线索（按行业领域）", [f"{m.month}月" for m in months], series)
+    clues = charts.stacked_columns(
+        f"各月新增线索（按行业领域，截至{month.label}）", [f"{m.month}月" for m in months], series
+    )
 
     children = [c for c in registry.children(scope.root) if c.level != "grid"] or [registry.get(scope.root)]
     grade_keys = ("major", "serious", "general", "low", "ungraded")
     counts = {c.code: Counter[str]() for c in children}
-    for case in cases:
-        where = str(case.row["jurisdiction"])
+    for place, grade, cases in await reads.chart_grades(conn, codes, scope.police_only):
         for child in children:
-            if where in registry and registry.is_within(where, child.code):
-                counts[child.code][str(case.row.get("grade") or "ungraded")] += 1
+            if place in registry and registry.is_within(place, child.code):
+                counts[child.code][grade] += cases
     grades = charts.stacked_bars(
         "各辖区风险等级分布",
         [c.name for c in children],
