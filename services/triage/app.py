@@ -13,7 +13,7 @@ from cluetrail.outbox import OutboxRelay
 from cluetrail.service import Runtime, create_service_app
 from contracts.jurisdictions import JurisdictionRegistry
 from services.triage.domain.workflow import WorkflowPolicy
-from services.triage.handlers import http
+from services.triage.handlers import http, reads
 from services.triage.handlers.consumer import CaseStream
 from services.triage.rules import rule_set_for
 from services.triage.settings import TriageSettings
@@ -45,7 +45,7 @@ def create_app(settings: TriageSettings) -> FastAPI:
         settings=settings,
         title="cluetrail triage",
         migrations=[resources.files("services.triage").joinpath("sql")],
-        http_routers=[http.router],
+        http_routers=[http.router, reads.router],
         kafka_routers=kafka_routers,
         on_startup=on_startup,
     )

@@ -65,9 +65,11 @@ def test_a_dispute_climbs_from_the_community_to_the_street_to_the_lead_office(
             LONGGANG,
             "street",
         )
+        assert view["waiting_on"] == LONGGANG
         # it waits on 龙岗街道 now: the community no longer acts on it
         assert determine(huadu, case_id, "general_violation").status_code == 403
         assert determine(longgang, case_id, "disputed").status_code == 202
+        assert read.get(f"/v1/cases/{case_id}").json()["waiting_on"] == YAOHAI
         # at 瑶海区 it waits on the lead office, which is the top: it decides
         refused = determine(longgang, case_id, "general_violation")
         assert refused.status_code == 403 and refused.json()["errors"] == [{"rule": "role"}]

@@ -337,7 +337,8 @@ def test_a_case_handed_to_shou_county_moves_with_its_chain_and_both_districts_se
         assert view["jurisdiction"] == SHOUXIAN and view["handoff_pending"] is None
         notice = {"measure": "public_notice", "detail": "在经营场所张贴公告。"}
         # 瑶海区 handed it over: it still reads the case and its trail, and acts on it no more
-        assert yaohai.get(f"/v1/cases/{case_id}").json()["jurisdiction"] == SHOUXIAN
+        seen = yaohai.get(f"/v1/cases/{case_id}").json()
+        assert (seen["jurisdiction"], seen["held_by"]) == (SHOUXIAN, [LONGGANG_HUADU, SHOUXIAN])
         refused = yaohai.post(f"/v1/cases/{case_id}/measures", json=notice)
         assert refused.status_code == 403 and refused.json()["errors"] == [{"rule": "jurisdiction-subtree"}]
         assert shouxian.post(f"/v1/cases/{case_id}/measures", json=notice).status_code == 202

@@ -13,9 +13,10 @@ from contracts.envelope import Actor, Envelope
 from contracts.events import CaseAssessed, HandoffRequested
 from contracts.vocabulary import CaseStatus, Determination, EscalationLevel, Grade, MatchBasis, Outcome
 from services.triage.chain import advance
-from services.triage.domain import access, workflow
+from services.triage.domain import access, workflow, write_off
 from services.triage.domain.state import CaseState, fold, fold_all
-from services.triage.handlers.http import authorize, readable
+from services.triage.handlers.http import authorize
+from services.triage.handlers.reads import readable
 from services.triage.rules import bundled_rule_set
 from tests.unit.test_triage_workflow import (
     LATER,
@@ -139,7 +140,7 @@ def test_a_handoff_still_waiting_lapses_when_the_case_is_closed_merged_or_writte
     merged, _ = run(asked, merged_decision)
     written_off, _ = run(
         asked,
-        workflow.write_off(
+        write_off.write_off(
             asked,
             LEAD,
             outcome=Outcome.RECTIFIED,

@@ -10,6 +10,7 @@ from contracts.events import ClueLinked, EvidenceRef, ReferralPackaged
 from contracts.vocabulary import MatchBasis, Measure
 from services.triage.domain import workflow
 from services.triage.domain.decisions import SERVICE_ACTOR
+from services.triage.domain.referral import referral_facts
 from services.triage.domain.state import fold
 from tests.unit.test_triage_workflow import LEAD, STREET, YAOHAI, clue, run
 
@@ -54,5 +55,5 @@ def test_the_bundle_carries_the_linked_clues_evidence_and_the_facts_as_of_the_tr
         workflow.record_measure(transferred, STREET, Measure.SEIZURE, "查封门店账册。", None),
     )
     assert later.measures == (Measure.SEIZURE,)
-    assert workflow.referral_facts(later).measures == [Measure.SEIZURE]
+    assert referral_facts(later).measures == [Measure.SEIZURE]
     assert facts.measures == []

@@ -36,6 +36,7 @@ from contracts.vocabulary import (
 )
 from services.triage.chain import advance, react
 from services.triage.domain import workflow
+from services.triage.domain import write_off as write_off_rule
 from services.triage.domain.decisions import Decision
 from services.triage.domain.errors import TransitionRefused
 from services.triage.domain.grading import RuleSet, load_rule_set
@@ -145,7 +146,7 @@ def close(state: CaseState, outcome: Outcome = Outcome.RECTIFIED) -> Decision:
 
 
 def write_off(state: CaseState, now: datetime) -> Decision:
-    return workflow.write_off(
+    return write_off_rule.write_off(
         state,
         LEAD,
         outcome=Outcome.FUNDS_RETURNED,

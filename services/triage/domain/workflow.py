@@ -13,12 +13,9 @@ The state machine (``TRANSITIONS``: command -> statuses it is allowed from)::
         open ──merged──▶ merged ──reopened (split)──▶ under_disposal
 
 Required facts: closing needs an outcome and a summary (the request model requires them) and, for the
-outcome ``transferred_to_police``, a transfer; a transfer to the police needs a summary; a write-off needs
-a recorded result (a closing, or a determination that says what the case is: not ``disputed`` or
-``undetermined``), the police no longer holding the case, no new matching clue for the quiet period and,
-when money was at risk and the result is a violation, money recovered, claims handled or the recorded
-reason why neither; the event records what it relied on. Commands refused on a final case name
-``closed-is-final``.
+outcome ``transferred_to_police``, a transfer; a transfer to the police needs a summary (its referral
+bundle is built by ``referral``); the write-off's conditions are in ``write_off``. Commands refused on a
+final case name ``closed-is-final``.
 
 Escalation goes one level at a time (逐级上报): an office reports a case to the level above its own
 (community → street → district lead office), and the office it waits on may determine it or report it up
@@ -30,13 +27,11 @@ summary the request must then carry.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta, timezone
-from typing import Any, Literal
 
 from cluetrail.auth import Role
-from contracts.envelope import Actor, canonical_bytes
+from contracts.envelope import Actor
 from contracts.events import (
     CaseClosed,
     CaseDetermined,
@@ -45,13 +40,11 @@ from contracts.events import (
     CaseReclassified,
     CaseReopened,
     CaseSplit,
-    CaseWrittenOff,
     ClosedPayload,
     ClueLinked,
     ClueLinkedPayload,
     DeterminedPayload,
     EscalatedPayload,
-    EvidenceRef,
     HandoffAccepted,
     HandoffAcceptedPayload,
     HandoffRequested,
@@ -68,15 +61,11 @@ from contracts.events import (
     PoliceReturned,
     PoliceReturnedPayload,
     ReclassifiedPayload,
-    ReferralFacts,
     ReferralPackaged,
-    ReferralPackagedPayload,
     ReopenedPayload,
     RewardGranted,
     RewardGrantedPayload,
     SplitPayload,
-    WriteOffBasis,
-    WrittenOffPayload,
 )
 from contracts.jurisdictions import JurisdictionRegistry
 from contracts.vocabulary import (
@@ -99,6 +88,7 @@ from services.triage.domain.decisions import (
     escalation,
 )
 from services.triage.domain.errors import TransitionRefused
+from services.triage.domain.referral import package_referral
 from services.triage.domain.routing import one_level_up
 from services.triage.domain.state import FINAL, CaseState
 
@@ -130,8 +120,6 @@ VERIFIED = frozenset(
         Determination.SUSPECTED_CRIME,
     }
 )
-# Determinations that do not say what the case is: a write-off cannot rest on them.
-INCONCLUSIVE = frozenset({Determination.DISPUTED, Determination.UNDETERMINED})
 CHINA = timezone(timedelta(hours=8))
 KEY_CASE_LEADER = "区政府分管副区长"
 LEAD_OFFICE = Role.DISTRICT_LEAD_OFFICER.value
@@ -330,71 +318,6 @@ def transfer_to_police(
     ]
 
 
-def referral_facts(state: CaseState) -> ReferralFacts:
-    """The case's facts as the state holds them (folded through the transfer, for a referral bundle)."""
-    clue = state.clue
-    return ReferralFacts(
-        jurisdiction=state.jurisdiction,
-        subject_name=clue.subject_name,
-        credit_code=clue.credit_code,
-        address=clue.address,
-        sector=clue.sector,
-        behaviours=list(clue.behaviours),
-        participants=clue.participants,
-        estimated_amount_yuan=clue.estimated_amount_yuan,
-        grade=state.grade,
-        key_case=state.key_case,
-        determination=state.determination,
-        determination_basis=state.determination_basis,
-        measures=list(state.measures),
-        linked_clues=sum(1 for link in state.linked if not link.split),
-    )
-
-
-def referral_manifest(
-    case_id: str,
-    event_hashes: list[str],
-    evidence: list[EvidenceRef],
-    summary: str,
-    facts: ReferralFacts | None,
-) -> dict[str, Any]:
-    """What the referral bundle's manifest hash covers: the case, its chain through the transfer, the
-    evidence, the summary and (from referral-packaged v2 on) the facts as of the transfer.
-
-    Each event hash covers that event's content and its predecessor, so listing them pins the history.
-    """
-    manifest: dict[str, Any] = {
-        "case_id": case_id,
-        "through_seq": len(event_hashes),
-        "event_hashes": event_hashes,
-        "evidence": [e.model_dump(mode="json") for e in evidence],
-        "summary": summary,
-    }
-    if facts is not None:
-        manifest["facts"] = facts.model_dump(mode="json")
-    return manifest
-
-
-def manifest_sha256(manifest: dict[str, Any]) -> str:
-    return hashlib.sha256(canonical_bytes(manifest)).hexdigest()
-
-
-def package_referral(state: CaseState, summary: str) -> ReferralPackagedPayload:
-    """The referral-packaged payload for the case as it stands (its last event is the transfer): the
-    evidence of its clue and of the clues linked to it, and its facts as of the transfer."""
-    evidence = list(state.clue_evidence)
-    facts = referral_facts(state)
-    manifest = referral_manifest(str(state.case_id), list(state.hashes), evidence, summary, facts)
-    return ReferralPackagedPayload(
-        manifest_sha256=manifest_sha256(manifest),
-        through_seq=state.last_seq,
-        event_count=state.last_seq,
-        evidence=evidence,
-        summary=summary,
-        facts=facts,
-    )
-
-
 def accept_by_police(
     state: CaseState, actor: Actor, *, police_case_number: str, police_jurisdiction: str, now: datetime
 ) -> Decision:
@@ -444,112 +367,6 @@ def close(
         )
     payload = ClosedPayload(outcome=outcome, summary=summary, recovered_amount_yuan=recovered_amount_yuan)
     return Decision(CaseClosed, payload, actor)
-
-
-def write_off(
-    state: CaseState,
-    actor: Actor,
-    *,
-    outcome: Outcome,
-    summary: str,
-    recovered_amount_yuan: int,
-    claims_handled: int,
-    now: datetime,
-    policy: WorkflowPolicy,
-    no_recovery_reason: str | None = None,
-) -> Decision:
-    """Write the risk off (风险销号) once its conditions hold; the event records each condition that held
-    and what it relied on (the result's seq, the last clue's date, the money at risk, the police's part),
-    so an auditor can check them against the chain."""
-    require(state, "write-off")
-    if outcome in (Outcome.MERGED, Outcome.WRITTEN_OFF):
-        raise TransitionRefused(
-            f"{outcome.value} is not a result a case is written off with (write-off-outcome)",
-            rule="write-off-outcome",
-        )
-    police = state.police
-    if state.status == S.TRANSFERRED and police is not None:
-        raise TransitionRefused(
-            f"case {state.case_id} is with the police (transferred at seq {police.seq}); it is written off "
-            "once they return it or it is closed with their result (write-off-police-holding)",
-            rule="write-off-police-holding",
-        )
-    if outcome == Outcome.TRANSFERRED_TO_POLICE and not state.has_escalation(EscalationTarget.POLICE):
-        raise TransitionRefused(
-            f"case {state.case_id} was never transferred to the police; it cannot be written off as "
-            "transferred_to_police (police-outcome-needs-transfer)",
-            rule="police-outcome-needs-transfer",
-        )
-    result_type, result_seq, result = _recorded_result(state)
-    last_clue = state.last_clue_at or state.reported_at
-    quiet = timedelta(days=policy.quiet_period_days)
-    if last_clue is not None and now - last_clue < quiet:
-        ready = (last_clue + quiet).date().isoformat()
-        raise TransitionRefused(
-            f"a clue about this subject came in {last_clue.date().isoformat()}; write-off needs "
-            f"{policy.quiet_period_days} days without a new matching clue, i.e. from {ready} (quiet-period)",
-            rule="quiet-period",
-        )
-    at_risk = state.clue.estimated_amount_yuan
-    violation = result != Outcome.NO_VIOLATION.value
-    recovery = (
-        "funds-recovered"
-        if recovered_amount_yuan > 0
-        else "claims-handled"
-        if claims_handled > 0
-        else "no-money-at-risk"
-        if not violation or not at_risk
-        else "no-recovery-reason"
-        if no_recovery_reason is not None and no_recovery_reason.strip()
-        else None
-    )
-    if recovery is None:
-        raise TransitionRefused(
-            f"case {state.case_id} put {at_risk} yuan at risk and its result is {result}: a write-off needs "
-            "money recovered, claims handled, or the reason why neither (write-off-needs-recovery)",
-            rule="write-off-needs-recovery",
-        )
-    conditions = ["result-recorded", "quiet-period", recovery]
-    if police is not None:
-        conditions.append("police-returned" if police.returned else "police-result-closed")
-    payload = WrittenOffPayload(
-        outcome=outcome,
-        summary=summary,
-        recovered_amount_yuan=recovered_amount_yuan,
-        claims_handled=claims_handled,
-        quiet_period_days=policy.quiet_period_days,
-        conditions_met=conditions,
-        relied_on=WriteOffBasis(
-            result_seq=result_seq,
-            result_type=result_type,
-            result=result,
-            last_clue_at=last_clue or now,
-            amount_at_risk_yuan=at_risk,
-            police_seq=police.seq if police is not None else None,
-            no_recovery_reason=no_recovery_reason if recovery == "no-recovery-reason" else None,
-        ),
-    )
-    return Decision(CaseWrittenOff, payload, actor)
-
-
-def _recorded_result(state: CaseState) -> tuple[Literal["determined", "closed"], int, str]:
-    """The result a write-off rests on: the closing of a closed case, else a determination that says what
-    the case is. Refused (``write-off-needs-result``) when there is neither."""
-    if state.status == S.CLOSED and state.closed_seq is not None and state.outcome is not None:
-        return "closed", state.closed_seq, state.outcome.value
-    determination = state.determination
-    if determination is not None and determination not in INCONCLUSIVE and state.determined_seq is not None:
-        return "determined", state.determined_seq, determination.value
-    found = (
-        f"its determination is only {determination.value}"
-        if determination is not None
-        else "it has no determination"
-    )
-    raise TransitionRefused(
-        f"case {state.case_id} has no recorded result yet ({found}): determine what it is or close it first "
-        "(write-off-needs-result)",
-        rule="write-off-needs-result",
-    )
 
 
 def reopen(state: CaseState, actor: Actor, *, reason: str) -> Decision:

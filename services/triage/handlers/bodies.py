@@ -168,12 +168,16 @@ class CaseView(BaseModel):
     outcome: Outcome | None
     recovered_amount_yuan: int
     escalations: list[Escalation]
+    waiting_on: str | None = Field(
+        description="While escalated: the jurisdiction of the office the case was reported up to."
+    )
     measures: list[Measure]
     police: PoliceView | None
     key_case_flag: KeyCaseView | None
     linked_clues: list[LinkedClueView]
     merged_into: uuid.UUID | None
     handoff_pending: HandoffView | None
+    held_by: list[str] = Field(description="Every jurisdiction that held the case, first to last.")
     reopened: int
     reward_granted: bool
     last_seq: int

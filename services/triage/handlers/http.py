@@ -1,4 +1,5 @@
-"""Officers' HTTP API: every command needs an access token; the token's user is the actor of the event.
+"""Officers' HTTP API, its commands (reads are in ``reads``): every command needs an access token; the
+token's user is the actor of the event.
 
 Each command runs in one transaction: the case row ``FOR UPDATE``, the access check (jurisdiction first, so a
 case elsewhere and a case that does not exist get the same 403), the workflow's decision plus the reactions
@@ -11,53 +12,37 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Annotated, Any
+from typing import Annotated
 
 import asyncpg
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
 from cluetrail.auth import AccessPolicy, Principal, Role, current_principal
-from cluetrail.crypto import FieldSealer
-from cluetrail.errors import Forbidden, NotFound
+from cluetrail.errors import Forbidden
 from cluetrail.outbox import add_to_outbox
 from cluetrail.service import Runtime, runtime_of
 from cluetrail.telemetry import current_traceparent
 from contracts.api import CloseRequest, DeterminationRequest, EventAccepted
 from contracts.envelope import Envelope, utcnow
-from contracts.events import (
-    ClueReportedPayload,
-    ReferralFacts,
-    ReferralPackaged,
-    ReporterIdentityViewed,
-    ReporterIdentityViewedPayload,
-    parse_document,
-    read_event,
-)
 from contracts.vocabulary import MatchBasis
 from services.triage import store
 from services.triage.chain import advance
 from services.triage.domain import access, workflow
 from services.triage.domain.decisions import Decision, district_of
 from services.triage.domain.dedup import subject_keys
-from services.triage.domain.state import CaseState, fold_all
+from services.triage.domain.state import CaseState
+from services.triage.domain.write_off import write_off as rule_write_off
 from services.triage.handlers.bodies import (
-    CaseView,
     EscalationRequest,
     HandoffAnswer,
     HandoffRequest,
-    HandoffView,
     KeyCaseRequest,
-    KeyCaseView,
-    LinkedClueView,
     MeasureRequest,
     MergeRequest,
     PoliceAcceptanceRequest,
-    PoliceView,
     ReasonRequest,
     ReclassificationRequest,
-    ReferralBundle,
-    ReporterView,
     RewardRequest,
     SplitRequest,
     WriteOffRequest,
@@ -113,28 +98,6 @@ def authorize(
     access.require_department(principal, state)
 
 
-def readable(
-    policy: AccessPolicy, principal: Principal, state: CaseState, *, former_holders: bool = True
-) -> bool:
-    """Who may read a case: the jurisdiction rule, plus the district a handoff waits on and (for its trail,
-    ``former_holders``) every jurisdiction that held the case before a handoff — read only: acting follows
-    the case's current jurisdiction."""
-    handoff = state.handoff
-    if (
-        handoff is not None
-        and principal.role is Role.DISTRICT_LEAD_OFFICER
-        and policy.covers(principal, handoff.to_jurisdiction)
-    ):
-        return True
-    if (
-        former_holders
-        and principal.role not in (Role.POLICE, Role.AUDITOR)
-        and any(policy.covers(principal, held) for held in state.held_by)
-    ):
-        return True
-    return policy.can_read(principal, state.jurisdiction, transferred_to_police=state.transferred_to_police)
-
-
 async def _answer(
     rt: Runtime, stream: CaseStream, command: str, case_id: uuid.UUID, events: list[Envelope]
 ) -> EventAccepted | JSONResponse:
@@ -153,9 +116,11 @@ async def _answer(
     return EventAccepted(case_id=main.case_id, event_id=main.event_id, seq=main.seq, type=main.type)
 
 
-async def _advance_and_save(
+async def advance_and_save(
     conn: asyncpg.Connection, stream: CaseStream, state: CaseState, decided: Sequence[Decision]
 ) -> tuple[CaseState, list[Envelope]]:
+    """Seal an officer's decisions and the reactions they call for, store the new state and queue the
+    events in the outbox, in the caller's transaction."""
     state, events = advance(
         state,
         decided,
@@ -186,7 +151,7 @@ async def _record(
             authorize(stream.access, principal, state, command, None if state is None else where(state))
             assert state is not None  # authorize refuses an unknown case
             decided = decide(state, principal)
-            _, events = await _advance_and_save(
+            _, events = await advance_and_save(
                 conn, stream, state, [decided] if isinstance(decided, Decision) else decided
             )
     return await _answer(rt, stream, command, case_id, events)
@@ -214,9 +179,9 @@ async def _record_pair(
             authorize(stream.access, principal, other, command)
             assert here is not None and other is not None
             mine, theirs = decide(here, other, principal)
-            _, events = await _advance_and_save(conn, stream, here, mine)
+            _, events = await advance_and_save(conn, stream, here, mine)
             if case_id != other_id:
-                _, more = await _advance_and_save(conn, stream, other, theirs)
+                _, more = await advance_and_save(conn, stream, other, theirs)
                 events += more
             if after is not None:
                 await after(conn, here, other)
@@ -342,7 +307,7 @@ async def write_off(
         who,
         case_id,
         "write-off",
-        lambda s, p: workflow.write_off(
+        lambda s, p: rule_write_off(
             s,
             p.as_actor(),
             outcome=body.outcome,
@@ -549,196 +514,5 @@ async def grant_reward(
             decision = workflow.grant_reward(
                 state, who.as_actor(), amount_yuan=body.amount_yuan, basis=body.basis, verified_in=verified_in
             )
-            _, events = await _advance_and_save(conn, stream, state, [decision])
+            _, events = await advance_and_save(conn, stream, state, [decision])
     return await _answer(rt, stream, "reward", case_id, events)
-
-
-async def _readable_state(
-    rt: Runtime, stream: CaseStream, principal: Principal, case_id: uuid.UUID
-) -> CaseState:
-    async with rt.pool.acquire() as conn:
-        state = await store.load(conn, case_id)
-    if state is None:
-        if principal.role is Role.AUDITOR:
-            raise NotFound(f"case {case_id} is unknown to triage")
-        raise Forbidden(NOT_YOURS, rule="jurisdiction-subtree")
-    if not readable(stream.access, principal, state):
-        raise Forbidden(NOT_YOURS, rule="jurisdiction-subtree")
-    return state
-
-
-@router.get(
-    "/{case_id}",
-    response_model=CaseView,
-    responses={401: ACCEPTED[401], 403: ACCEPTED[403], 404: {"description": "Unknown case (auditors)"}},
-)
-async def case_view(case_id: uuid.UUID, rt: RuntimeDep, stream: StreamDep, who: PrincipalDep) -> CaseView:
-    """Triage's view of a case, for those who may read it."""
-    state = await _readable_state(rt, stream, who, case_id)
-    police, flag = state.police, state.key_case_flag
-    return CaseView(
-        case_id=state.case_id,
-        status=state.status,
-        jurisdiction=state.jurisdiction,
-        grade=state.grade,
-        score=state.score,
-        rule_set=state.rule_set,
-        key_case=state.key_case,
-        key_case_reasons=list(state.key_case_reasons),
-        responsible_department=state.responsible_department,
-        determination=state.determination,
-        outcome=state.outcome,
-        recovered_amount_yuan=state.recovered_amount_yuan,
-        escalations=list(state.escalations),
-        measures=list(state.measures),
-        police=None if police is None else PoliceView(**police.model_dump(exclude={"summary", "rule"})),
-        key_case_flag=None
-        if flag is None
-        else KeyCaseView(**{**flag.model_dump(exclude={"seq"}), "reasons": list(flag.reasons)}),
-        linked_clues=[
-            LinkedClueView(
-                clue_case_id=e.clue_case_id, clue_event_id=e.clue_event_id, basis=e.basis, split=e.split
-            )
-            for e in state.linked
-        ],
-        merged_into=state.merged_into,
-        handoff_pending=None
-        if state.handoff is None
-        else HandoffView(
-            from_jurisdiction=state.handoff.from_jurisdiction, to_jurisdiction=state.handoff.to_jurisdiction
-        ),
-        reopened=state.reopened,
-        reward_granted=state.reward_granted_yuan > 0,
-        last_seq=state.last_seq,
-        last_hash=state.last_hash,
-    )
-
-
-@router.get(
-    "/{case_id}/referral",
-    response_model=ReferralBundle,
-    responses={
-        401: ACCEPTED[401],
-        403: ACCEPTED[403],
-        404: {"description": "No referral bundle for the case"},
-    },
-)
-async def referral(
-    case_id: uuid.UUID, rt: RuntimeDep, stream: StreamDep, who: PrincipalDep
-) -> ReferralBundle:
-    """The referral bundle of a case transferred to the police, verifiable against its manifest hash: the
-    case's facts as of the transfer, the evidence of its clue and linked clues, every event through the
-    transfer as written."""
-    state = await _readable_state(rt, stream, who, case_id)
-    police = state.police
-    if police is None or police.referral_seq is None or police.manifest_sha256 is None:
-        raise NotFound(f"case {case_id} has no referral bundle", rule="referral-after-transfer")
-    async with rt.pool.acquire() as conn:
-        bodies = await store.event_bodies(conn, case_id, police.referral_seq)
-    bundle_event = read_event(bodies[-1])
-    if not isinstance(bundle_event, ReferralPackaged):
-        raise LookupError(f"case {case_id} seq {police.referral_seq} is not its referral bundle")
-    packaged = bundle_event.payload
-    written = [parse_document(b) for b in bodies[: packaged.through_seq]]
-    # Facts as of the transfer: recorded in the bundle's event (v2, covered by the manifest); for a v1
-    # bundle, folded from the events through the transfer (not covered: v1 manifests held no facts).
-    facts = packaged.facts or _facts_through(bodies[: packaged.through_seq])
-    manifest = workflow.referral_manifest(
-        str(case_id), [e["hash"] for e in written], packaged.evidence, packaged.summary, packaged.facts
-    )
-    return ReferralBundle(
-        case_id=case_id,
-        manifest=manifest,
-        manifest_sha256=police.manifest_sha256,
-        facts=facts.model_dump(mode="json"),
-        evidence=packaged.evidence,
-        events=written,
-    )
-
-
-def _facts_through(bodies: list[bytes]) -> ReferralFacts:
-    folded = fold_all(None, [read_event(b) for b in bodies])
-    assert folded is not None  # a bundle follows at least the clue and the transfer
-    return workflow.referral_facts(folded)
-
-
-@router.get(
-    "/{case_id}/history",
-    response_model=list[dict[str, Any]],
-    responses={
-        401: ACCEPTED[401],
-        403: ACCEPTED[403],
-        404: {"description": "Unknown case (auditors)"},
-        503: {"description": "Triage holds only part of the case's events (a rebuild fills them)"},
-    },
-)
-async def history(
-    case_id: uuid.UUID, rt: RuntimeDep, stream: StreamDep, who: PrincipalDep
-) -> list[dict[str, Any]] | JSONResponse:
-    """The case's trail: every event exactly as written, in seq order, so the reader can verify its hash
-    chain — for whoever may read the case, including a district that handed it to another (read only)."""
-    state = await _readable_state(rt, stream, who, case_id)
-    async with rt.pool.acquire() as conn:
-        try:
-            bodies = await store.event_bodies(conn, case_id, state.last_seq)
-        except LookupError as exc:
-            return JSONResponse(status_code=503, content={"detail": str(exc), "errors": []})
-    return [parse_document(b) for b in bodies]
-
-
-@router.get(
-    "/{case_id}/reporter",
-    response_model=ReporterView,
-    responses={
-        401: ACCEPTED[401],
-        403: {"description": "Not entitled to the reporter's identity of this case; says nothing more"},
-        404: {"description": "The clue was reported anonymously (entitled roles only)"},
-    },
-)
-async def reporter_identity(
-    case_id: uuid.UUID,
-    rt: RuntimeDep,
-    stream: StreamDep,
-    who: PrincipalDep,
-    purpose: Annotated[
-        # Text, not only blanks, and no U+0000: the purpose goes into an event PostgreSQL must store.
-        str,
-        Query(
-            min_length=1,
-            max_length=5000,
-            pattern=r"^[^\x00]*[^\s\x00][^\x00]*$",
-            description="Why it is needed.",
-        ),
-    ],
-) -> ReporterView:
-    """Open the sealed reporter identity (lead office; police once the case is transferred to them).
-
-    Every reading is recorded first: a ``reporter-identity-viewed`` event (who, when, purpose) goes on the
-    case's chain in the same transaction, so the identity is never shown without its trace.
-    """
-    # The role first: a refusal is the same whether or not the case exists or names a reporter.
-    if who.role not in access.REPORTER_READERS:
-        raise Forbidden(access.NOT_ENTITLED, rule="reporter-identity-roles")
-    settings = rt.settings
-    sealer = FieldSealer.from_settings(settings.reporter_keys, settings.reporter_key_id)
-    with rt.tracer.start_as_current_span(
-        "triage reporter identity", attributes={"cluetrail.case_id": str(case_id)}
-    ):
-        async with rt.pool.acquire() as conn, conn.transaction():
-            state = await store.load(conn, case_id, for_update=True)
-            # A district that held the case before a handoff reads its trail, not its reporter.
-            can_read = state is not None and readable(stream.access, who, state, former_holders=False)
-            state = access.require_reporter_reader(who, state, can_read=can_read)
-            clue = await store.event_bodies(conn, case_id, 1)
-            sealed = ClueReportedPayload.model_validate(parse_document(clue[0])["payload"]).reporter
-            if sealed is None:
-                raise NotFound(f"case {case_id} was reported anonymously", rule="reported-anonymously")
-            identity = sealer.open(sealed, str(case_id))
-            viewed = Decision(
-                ReporterIdentityViewed,
-                ReporterIdentityViewedPayload(purpose=purpose, viewer_jurisdiction=who.jurisdiction),
-                who.as_actor(),
-            )
-            _, events = await _advance_and_save(conn, stream, state, [viewed])
-    stream.relay.wake()
-    return ReporterView(case_id=case_id, reporter=identity, viewed_event_id=events[0].event_id)
