@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from contracts.events import RuleOverride
 from contracts.jurisdictions import default_registry
 from contracts.vocabulary import Grade, RiskFlag
 from services.triage.domain.grading import (
@@ -158,8 +159,8 @@ def rebuild(base: RuleSet, payload: Any) -> RuleSet:
     data = base.model_dump(mode="json", exclude={"classification", "districts"})
     for override in payload.overrides:
         head, _, tail = override.path.partition(".")
-        if head == "phrases":
-            continue
+        if head in ("phrases", "phrases_removed"):
+            continue  # classification, not grading: the event records the suggestions it led to
         if tail:
             data[head] = {**data[head], tail: override.value}
         else:
@@ -245,6 +246,10 @@ BASE_TEXT = BUNDLED.joinpath("triage-rules-2026.2.json").read_text(encoding="utf
             r"340102.json: rules.0 \(x\): unknown sector astrology",
         ),
         (
+            {"phrases_removed": ["理财", "星座"]},
+            r"340102.json: phrases_removed.1 \(星座\): not a phrase of the base classification",
+        ),
+        (
             {
                 "grading": {
                     "participants_points": [{"at_least": 1, "points": 5}, {"at_least": 10, "points": 9}]
@@ -284,3 +289,32 @@ def test_a_district_file_must_name_a_district_of_the_tree(tmp_path: Path) -> Non
         with pytest.raises(RuleSetError, match=f"{code} is not a district of the jurisdiction tree"):
             assemble(BASE_TEXT, "base", district_dir=folder, registry=REGISTRY)
     assert sorted(assemble(BASE_TEXT, "base", registry=REGISTRY).districts) == ["3704GX", "640302"]
+
+
+def sectors(payload: Any) -> list[tuple[str, int]]:
+    return [(s.code, s.score) for s in payload.suggestions if s.kind == "sector"]
+
+
+def test_a_district_removes_base_phrases_and_re_weights_them_with_its_own(tmp_path: Path) -> None:
+    # 枣庄高新区 reads 理财 as third-party wealth management, not as a wealth product
+    doc = {
+        "district": "3704GX",
+        "version": "3704GX/2026.3",
+        "phrases_removed": ["理财", "理财产品"],
+        "phrases": [{"phrases": ["理财", "理财产品"], "sector": "wealth_management", "weight": 3}],
+    }
+    rules = assemble(BASE_TEXT, "base", district_dir=district_file(tmp_path, "3704GX.json", doc))
+    text = ClueFacts(description="门店向居民推介理财产品，承诺年化8%。")
+    elsewhere = assess(text, rules, jurisdiction="340102L01001", registry=REGISTRY)
+    assert sectors(elsewhere) == [("wealth_products", 2)]
+    here = assess(text, rules, jurisdiction="3704GXL01", registry=REGISTRY)
+    assert sectors(here) == [("wealth_management", 3)]
+    assert (here.sector, here.sector_source) == ("wealth_management", "suggested")
+    assert RuleOverride(path="phrases_removed", value=["理财", "理财产品"]) in here.overrides
+    # a base rule keeps the phrases the district did not remove
+    only_one = {**doc, "phrases_removed": ["理财"], "phrases": []}
+    rules = assemble(BASE_TEXT, "base", district_dir=district_file(tmp_path / "b", "3704GX.json", only_one))
+    kept = assess(text, rules, jurisdiction="3704GXL01", registry=REGISTRY)
+    assert [(s.code, s.phrases) for s in kept.suggestions if s.kind == "sector"] == [
+        ("wealth_products", ["理财产品"])
+    ]

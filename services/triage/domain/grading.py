@@ -32,8 +32,9 @@ flag (``stability_risk``); public outcry together with a petition conflict
 (``public_outcry_with_petition_conflict``).
 
 District rule files (``services/triage/districts/<district>.json``) replace entries of the rule set for
-cases in that district — thresholds, bands, single flag or sector points, departments, extra phrases —
-and are validated merged, so a bad override stops triage at start-up naming the file and entry.
+cases in that district — thresholds, bands, single flag or sector points, departments, extra phrases, base
+phrases it does not use (``phrases_removed``; with an extra phrase of its own, that re-weights one) — and
+are validated merged, so a bad override stops triage at start-up naming the file and entry.
 """
 
 from __future__ import annotations
@@ -51,9 +52,11 @@ from contracts.vocabulary import Grade, RiskFlag
 from services.triage.domain.classification import (
     ClassificationError,
     ClassificationRules,
+    Phrase,
     PhraseRule,
     check_codes,
     classify,
+    fold_text,
     top_sector,
 )
 from services.triage.domain.routing import department_for, regions_to_notify
@@ -111,7 +114,9 @@ def _descending(bands: list[Band], name: str) -> None:
 
 
 class DistrictRules(_Data):
-    """A district's rule file: entries replacing the rule set's, its department table, extra phrases."""
+    """A district's rule file: entries replacing the rule set's, its department table, extra phrases, and
+    phrases of the base classification it does not use (a phrase removed and given again in ``phrases``
+    with another weight or code is re-weighted for the district)."""
 
     district: str
     version: Annotated[str, Field(pattern=r"^[0-9A-Z]{6,15}/[0-9]{4}\.[0-9]+$")]
@@ -119,6 +124,7 @@ class DistrictRules(_Data):
     grading: dict[str, Any] = Field(default_factory=dict)
     departments: dict[str, str] = Field(default_factory=dict)
     phrases: list[PhraseRule] = Field(default_factory=list)
+    phrases_removed: list[Phrase] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _known_entries(self) -> DistrictRules:
@@ -142,7 +148,24 @@ class DistrictRules(_Data):
             found.append(
                 RuleOverride(path="phrases", value=[p.model_dump(mode="json") for p in self.phrases])
             )
+        if self.phrases_removed:
+            found.append(RuleOverride(path="phrases_removed", value=list(self.phrases_removed)))
         return found
+
+    def phrase_rules(self, base: list[PhraseRule]) -> list[PhraseRule]:
+        """The phrase rules in force in the district: the base rules without the phrases it removed (a rule
+        left with none is dropped), then its own."""
+        removed = {fold_text(p) for p in self.phrases_removed}
+        kept = []
+        for rule in base:
+            phrases = [p for p in rule.phrases if fold_text(p) not in removed]
+            if phrases:
+                kept.append(
+                    rule
+                    if len(phrases) == len(rule.phrases)
+                    else rule.model_copy(update={"phrases": phrases})
+                )
+        return [*kept, *self.phrases]
 
 
 class RuleSet(_Data):
@@ -236,6 +259,7 @@ def load_district_rules(text: str, base: RuleSet, origin: str = "district rules"
     try:
         rules = DistrictRules.model_validate(json.loads(text))
         check_codes(rules.phrases, default_taxonomy(), origin)
+        _check_removed(rules, base, origin)
     except json.JSONDecodeError as exc:
         raise RuleSetError(f"{origin}: not JSON ({exc})") from exc
     except ValidationError as exc:
@@ -247,6 +271,21 @@ def load_district_rules(text: str, base: RuleSet, origin: str = "district rules"
     except RuleSetError as exc:
         raise RuleSetError(f"{origin}: {exc}") from exc
     return rules
+
+
+def _check_removed(rules: DistrictRules, base: RuleSet, origin: str) -> None:
+    """Every phrase a district removes must be a phrase of the base classification (a typo would silently
+    remove nothing)."""
+    known = {
+        fold_text(p)
+        for rule in (base.classification.rules if base.classification else [])
+        for p in rule.phrases
+    }
+    for index, phrase in enumerate(rules.phrases_removed):
+        if fold_text(phrase) not in known:
+            raise RuleSetError(
+                f"{origin}: phrases_removed.{index} ({phrase}): not a phrase of the base classification"
+            )
 
 
 def _band_points(bands: list[Band], value: int | None) -> int:
@@ -328,10 +367,8 @@ def assess(
     """
     district = _district(jurisdiction, registry)
     in_force, district_rules = rules.for_district(district)
-    phrase_rules = [
-        *(rules.classification.rules if rules.classification else []),
-        *(district_rules.phrases if district_rules else []),
-    ]
+    base_phrases = rules.classification.rules if rules.classification else []
+    phrase_rules = district_rules.phrase_rules(base_phrases) if district_rules else base_phrases
     suggestions = classify(clue.description, phrase_rules) if clue.description else []
     suggested = top_sector(suggestions)
     sector = clue.sector or (suggested.code if suggested else None)
