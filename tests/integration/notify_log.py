@@ -135,8 +135,10 @@ class CaseLog:
         )
 
 
-def office(rid: str, name: str, role: str, jurisdiction: str, url: str, *events: str) -> dict[str, Any]:
-    """A recipients-file entry reached by webhook, routed the given events."""
+def office(
+    rid: str, name: str, role: str, jurisdiction: str, url: str, *events: str | dict[str, Any]
+) -> dict[str, Any]:
+    """A recipients-file entry reached by webhook, routed the given events (a name or a whole route)."""
     return {
         "id": rid,
         "name": name,
@@ -144,15 +146,37 @@ def office(rid: str, name: str, role: str, jurisdiction: str, url: str, *events:
         "webhook_url": url,
         "secret": f"demo-only-{rid}-0123456789",
         "jurisdiction": jurisdiction,
-        "routes": [{"event": e} for e in events],
+        "routes": [{"event": e} if isinstance(e, str) else e for e in events],
+    }
+
+
+def reporters(jurisdiction: str = "340000") -> dict[str, Any]:
+    """The reporters of the cases in ``jurisdiction``, told through the receipt."""
+    receipt = ["receipt"]
+    return {
+        "id": "anhui-reporters",
+        "name": "举报人（经回执）",
+        "role": "reporter",
+        "secret": "demo-only-anhui-reporters-0123456789",
+        "jurisdiction": jurisdiction,
+        "routes": [
+            {"event": "escalated", "targets": ["police"], "channels": receipt},
+            {"event": "closed", "channels": receipt},
+        ],
     }
 
 
 class OwnNotify:
     """A notify process on topics and a database of its own, and the case topic it reads."""
 
-    def __init__(self, workdir: Path, recipients: list[dict[str, Any]], **env: str) -> None:
-        self.receiver = WebhookRecorder()
+    def __init__(
+        self,
+        workdir: Path,
+        recipients: list[dict[str, Any]],
+        receiver: WebhookRecorder | None = None,
+        **env: str,
+    ) -> None:
+        self.receiver = receiver or WebhookRecorder()
         self.stack = Stack(workdir, self.receiver)
         path = workdir / "own-recipients.json"
         path.write_text(json.dumps({"recipients": recipients}, ensure_ascii=False), encoding="utf-8")
@@ -218,9 +242,14 @@ class OwnNotify:
 
 
 @contextmanager
-def own_notify(workdir: Path, recipients: list[dict[str, Any]], **env: str) -> Iterator[OwnNotify]:
-    """Fresh topics and databases, a receiver of their own, and notify started on them."""
-    own = OwnNotify(workdir, recipients, **env)
+def own_notify(
+    workdir: Path,
+    recipients: list[dict[str, Any]],
+    receiver: WebhookRecorder | None = None,
+    **env: str,
+) -> Iterator[OwnNotify]:
+    """Fresh topics and databases, a receiver of their own (started here), and notify started on them."""
+    own = OwnNotify(workdir, recipients, receiver, **env)
     own.receiver.start()
     own.stack.mail.start()
     try:
