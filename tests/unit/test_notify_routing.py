@@ -436,3 +436,47 @@ def test_escalations_to_police_and_lead_office_are_acknowledged_and_key_case_not
     # A key case: everyone told of its escalations acknowledges, the reporter never.
     assert needs_acknowledgement(transfer, True, bureau) and needs_acknowledgement(notice, True, shou)
     assert not needs_acknowledgement(transfer, True, reporters)
+
+
+def test_an_escalation_one_level_up_reaches_the_office_it_now_waits_on_and_not_the_ones_above(
+    tmp_path: Path,
+) -> None:
+    from contracts.vocabulary import EscalationLevel
+    from services.notify.domain.reminders import needs_acknowledgement
+
+    entries = demo_entries()
+    street_entry = next(e for e in entries if e["id"] == "longgang-street-office")
+    street_entry["routes"].append({"event": "escalated", "targets": ["lead_office"]})
+    path = tmp_path / "recipients.json"
+    path.write_text(json.dumps({"recipients": entries}, ensure_ascii=False), encoding="utf-8")
+    book = RecipientBook.load(path, default_registry())
+
+    def up(level: EscalationLevel, to: str) -> Envelope:
+        return seal_event(
+            CaseEscalated,
+            case_id=uuid7(),
+            seq=3,
+            prev_hash=GENESIS_HASH,
+            jurisdiction="340102L01003",
+            actor=TRIAGE,
+            payload=EscalatedPayload(
+                target=EscalationTarget.LEAD_OFFICE,
+                target_jurisdiction=to,
+                reason="性质认定存在争议，逐级上报",
+                level=level,
+                from_jurisdiction="340102L01003",
+            ),
+            correlation_id=uuid.uuid4(),
+        )
+
+    to_street = up(EscalationLevel.STREET, "340102L01")
+    assert {r.id for r in book.recipients_for(to_street)} == {"longgang-street-office"}
+    assert {r.id for r in book.recipients_for(up(EscalationLevel.DISTRICT, "340102"))} == {
+        "yaohai-lead-office"
+    }
+    street = book.get("longgang-street-office")
+    assert street is not None and needs_acknowledgement(to_street, False, street)
+    # A v1 escalation (no level) went to the district lead office, and still reaches it.
+    assert {r.id for r in book.recipients_for(escalation(EscalationTarget.LEAD_OFFICE, "340102"))} == {
+        "yaohai-lead-office"
+    }

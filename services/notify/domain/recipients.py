@@ -154,6 +154,14 @@ def place_of(event: Envelope) -> str:
     return event.jurisdiction
 
 
+def waits_on_office(event: Envelope) -> bool:
+    """An escalation up one level (逐级上报, v2 with its level) is for the office it now waits on, at its
+    target jurisdiction: the offices above hear of it when it reaches them, not before."""
+    if not isinstance(event, CaseEscalated) or event.payload.target != EscalationTarget.LEAD_OFFICE:
+        return False
+    return getattr(event.payload, "level", None) is not None
+
+
 class RecipientBook:
     """The validated recipients of one deployment, and who receives a given event."""
 
@@ -270,6 +278,7 @@ class RecipientBook:
             place,
             lambda route: route.accepts(event, department),
             reporter_place=event.jurisdiction,
+            exact=waits_on_office(event),
         )
 
     def routings_of_notice(self, kind: str, place: str) -> list[Routing]:
@@ -278,12 +287,19 @@ class RecipientBook:
         return self._matching(place, lambda route: route.event == kind)
 
     def _matching(
-        self, place: str, wanted: Callable[[Route], bool], reporter_place: str | None = None
+        self,
+        place: str,
+        wanted: Callable[[Route], bool],
+        reporter_place: str | None = None,
+        exact: bool = False,
     ) -> list[Routing]:
         found: list[Routing] = []
         for recipient in self._by_id.values():
-            here = reporter_place if recipient.role == "reporter" and reporter_place else place
+            reporter = recipient.role == "reporter"
+            here = reporter_place if reporter and reporter_place else place
             if here not in self._registry or not self._registry.is_within(here, recipient.jurisdiction):
+                continue
+            if exact and not reporter and recipient.jurisdiction != here:
                 continue
             channels: list[Channel] = []
             for route in recipient.routes:

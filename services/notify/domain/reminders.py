@@ -153,10 +153,11 @@ def ack_overdue(delivered_at: datetime, now: datetime, timeout: timedelta) -> bo
 
 # Notices of a key case of these types must be acknowledged by everyone told.
 KEY_CASE_ACKNOWLEDGED = frozenset({"escalated", "key-case-flagged", "handoff-requested"})
-# Every escalation to the police or to the lead office must be acknowledged by the office it goes to.
-ESCALATION_ROLE: dict[EscalationTarget, str] = {
-    EscalationTarget.POLICE: "police",
-    EscalationTarget.LEAD_OFFICE: "lead_office",
+# Every escalation to the police or up to an office (the district lead office, or on the way up a street
+# or community office) must be acknowledged by the office it goes to.
+ESCALATION_ROLES: dict[EscalationTarget, frozenset[str]] = {
+    EscalationTarget.POLICE: frozenset({"police"}),
+    EscalationTarget.LEAD_OFFICE: frozenset({"lead_office", "street_office", "community_office"}),
 }
 
 
@@ -167,4 +168,6 @@ def needs_acknowledgement(event: Envelope, key_case: bool, recipient: Recipient)
         return False
     if key_case and event.type in KEY_CASE_ACKNOWLEDGED:
         return True
-    return isinstance(event, CaseEscalated) and ESCALATION_ROLE.get(event.payload.target) == recipient.role
+    if not isinstance(event, CaseEscalated):
+        return False
+    return recipient.role in ESCALATION_ROLES.get(event.payload.target, frozenset())
