@@ -4,14 +4,16 @@ once) and the case's facts as they stood at the transfer; its manifest hash cove
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 
 from contracts.envelope import canonical_bytes
-from contracts.events import ClueLinked, EvidenceRef, ReferralPackaged
+from contracts.events import ClueLinked, EvidenceRef, ReferralPackaged, read_event
 from contracts.vocabulary import MatchBasis, Measure
 from services.triage.domain import workflow
 from services.triage.domain.decisions import SERVICE_ACTOR
 from services.triage.domain.referral import referral_facts
 from services.triage.domain.state import fold
+from services.triage.handlers.reads import facts_through
 from tests.unit.test_triage_workflow import LEAD, STREET, YAOHAI, clue, run
 
 STOREFRONT = EvidenceRef(sha256="ab" * 32, media_type="image/jpeg", filename="门头照片.jpg", size_bytes=2048)
@@ -57,3 +59,18 @@ def test_the_bundle_carries_the_linked_clues_evidence_and_the_facts_as_of_the_tr
     assert later.measures == (Measure.SEIZURE,)
     assert referral_facts(later).measures == [Measure.SEIZURE]
     assert facts.measures == []
+
+
+def test_a_v1_bundle_shows_the_facts_folded_through_its_transfer() -> None:
+    fixtures = Path(__file__).parent.parent / "contract" / "fixtures"
+    lines = (fixtures / "case-events-v1.jsonl").read_bytes().splitlines()[:4] + (
+        fixtures / "case-events-workflow-v1.jsonl"
+    ).read_bytes().splitlines()
+    bundle = read_event(lines[6])
+    assert isinstance(bundle, ReferralPackaged) and bundle.payload.facts is None
+    facts = facts_through(lines[: bundle.payload.through_seq])
+    # as of seq 6: the clue's 120 participants and 3,000,000 yuan with the 30 and 500,000 of the clue linked
+    # at seq 6, the determination of seq 3, the warning interview of seq 5 — not the police's acceptance after
+    assert (facts.participants, facts.estimated_amount_yuan, facts.linked_clues) == (150, 3_500_000, 1)
+    assert facts.determination == "suspected_illegal_fundraising"
+    assert facts.measures == [Measure.WARNING_INTERVIEW]

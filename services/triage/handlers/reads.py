@@ -170,7 +170,7 @@ async def referral(
     written = [parse_document(b) for b in bodies[: packaged.through_seq]]
     # Facts as of the transfer: recorded in the bundle's event (v2, covered by the manifest); for a v1
     # bundle, folded from the events through the transfer (not covered: v1 manifests held no facts).
-    facts = packaged.facts or _facts_through(bodies[: packaged.through_seq])
+    facts = packaged.facts or facts_through(bodies[: packaged.through_seq])
     manifest = referral_manifest(
         str(case_id), [e["hash"] for e in written], packaged.evidence, packaged.summary, packaged.facts
     )
@@ -184,7 +184,9 @@ async def referral(
     )
 
 
-def _facts_through(bodies: list[bytes]) -> ReferralFacts:
+def facts_through(bodies: list[bytes]) -> ReferralFacts:
+    """The case's facts folded from its events as written through the transfer (for a v1 bundle, whose
+    event did not record them)."""
     folded = fold_all(None, [read_event(b) for b in bodies])
     assert folded is not None  # a bundle follows at least the clue and the transfer
     return referral_facts(folded)
