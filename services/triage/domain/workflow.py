@@ -215,8 +215,10 @@ def determine(
 
 
 def _level_of(code: str, registry: JurisdictionRegistry) -> EscalationLevel:
-    level = registry.get(code).level if code in registry else "district"
-    return EscalationLevel(level) if level in EscalationLevel._value2member_map_ else EscalationLevel.DISTRICT
+    """The escalation level of an office's node; anything that is no community or street is the district's
+    lead office (an unknown code is its own lead jurisdiction, as ``district_of`` makes it)."""
+    level = registry.get(code).level if code in registry else None
+    return next((lv for lv in EscalationLevel if lv.value == level), EscalationLevel.DISTRICT)
 
 
 def _one_level_up(state: CaseState, office: str, registry: JurisdictionRegistry, rule: str) -> Decision:
