@@ -61,6 +61,8 @@ class Incoming:
 
 
 Apply = Callable[[asyncpg.Connection, Incoming], Awaitable[None]]
+# For a topic other than the case log (e.g. notify's notices): applies one raw record.
+ApplyRecord = Callable[[asyncpg.Connection, ConsumerRecord[bytes, bytes]], Awaitable[None]]
 _consumers: weakref.WeakSet[ExactlyOnceConsumer] = weakref.WeakSet()
 
 
@@ -96,8 +98,12 @@ class ExactlyOnceConsumer:
         tracer: trace.Tracer,
         positions_table: str = "consumer_positions",
         prepare: Callable[[asyncpg.Connection], Awaitable[None]] | None = None,
+        apply_record: ApplyRecord | None = None,
     ) -> None:
+        """``apply_record``, when given, applies each raw record instead of decoding case events and
+        calling ``apply``: a consumer of another topic, with the same positions and dead letters."""
         self.name = name
+        self._apply_record_raw = apply_record
         self._pool = pool
         self._dead_letters = dead_letters
         self._apply = apply
@@ -157,6 +163,9 @@ class ExactlyOnceConsumer:
     async def _apply_record(
         self, conn: asyncpg.Connection, record: ConsumerRecord[bytes, bytes], isolate: bool
     ) -> Incoming | None:
+        if self._apply_record_raw is not None:
+            await self._apply_raw(conn, record, self._apply_record_raw)
+            return None
         try:
             incoming = decode_record(record)
         except Rejected as exc:
@@ -183,6 +192,24 @@ class ExactlyOnceConsumer:
                 await self._dead_letter(record, reason)
                 return None
         return incoming
+
+    @property
+    def reads_case_events(self) -> bool:
+        """False for a consumer of another topic (built with ``apply_record``)."""
+        return self._apply_record_raw is None
+
+    async def _apply_raw(
+        self, conn: asyncpg.Connection, record: ConsumerRecord[bytes, bytes], apply: ApplyRecord
+    ) -> None:
+        """Apply one record of another topic in a savepoint: a record it rejects is dead-lettered alone."""
+        try:
+            async with conn.transaction():
+                await apply(conn, record)
+        except TRANSIENT_ERRORS:
+            raise
+        except Exception as exc:
+            reason = str(exc) if isinstance(exc, Rejected) else f"{type(exc).__name__}: {exc}"
+            await self._dead_letter(record, reason)
 
     async def stored_positions(self) -> dict[tuple[str, int], int]:
         """The last offset applied per (topic, partition), as committed with the effects."""

@@ -166,16 +166,18 @@ def case_events_router(
     *,
     before: Callable[[], Awaitable[None]] | None = None,
     after: Callable[[list[Incoming]], None] | None = None,
+    topic: str | None = None,
 ) -> KafkaRouter:
     """The subscriber every consuming service has: the case topic in batches, in the consumer's own group,
     offsets committed only after the batch's effects (a failed batch is rewound and redelivered).
 
-    ``before`` runs ahead of each batch (e.g. wait for a catch-up), ``after`` gets the events applied.
+    ``before`` runs ahead of each batch (e.g. wait for a catch-up), ``after`` gets the events applied;
+    ``topic`` subscribes another topic the same way (a consumer built with ``apply_record``).
     """
     router = KafkaRouter()
 
     @router.subscriber(
-        rt.settings.case_topic,
+        topic or rt.settings.case_topic,
         group_id=rt.settings.consumer_group(consumer.name),
         batch=True,
         max_records=rt.settings.consumer_batch,
@@ -201,6 +203,8 @@ async def watch_consumer_lag(runtime: Runtime, every: float = 5.0) -> None:
             try:
                 ends = await kafka.end_offsets(await topic_partitions(kafka, runtime.settings.case_topic))
                 for consumer in running_consumers():
+                    if not consumer.reads_case_events:
+                        continue  # its lag is on another topic
                     positions = await consumer.stored_positions()
                     for tp, end in ends.items():
                         applied_through = positions.get((tp.topic, tp.partition), -1)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
@@ -81,13 +81,46 @@ class ClueAccepted(BaseModel):
     recorded_at: datetime
 
 
+ReceiptStage = Literal["received", "under_review", "in_handling", "closed", "merged"]
+
+
+class ReceiptStep(BaseModel):
+    """One change of a case's handling its reporter may see (办理进度): the stage and the day (Beijing),
+    nothing of who handled it or how."""
+
+    stage: Literal[
+        "received", "under_review", "transferred", "in_handling", "closed", "reward_granted", "merged"
+    ]
+    label: str = Field(description="The stage in Chinese, e.g. 已移送公安机关")
+    on: date
+
+
+class ReceiptMessage(BaseModel):
+    """A notice to the reporter (notify's ``reporter-update``): a Chinese text, the stage and the day."""
+
+    text: str
+    stage: str | None = None
+    on: date
+
+
 class ReceiptStatus(BaseModel):
-    """What a reporter may see through a receipt code: the stage of handling, nothing else."""
+    """What a reporter may see through a receipt code: the stage of handling and its history, the notices
+    sent to the reporter, nothing else. A clue merged into another case (并案) shows that case's stage."""
 
     receipt_code: str
-    status: Literal["received", "under_review", "in_handling", "closed"]
+    status: ReceiptStage
     reward_granted: bool = Field(default=False, description="A reward (举报奖励) was granted for the clue.")
     updated_at: datetime
+    history: list[ReceiptStep] = Field(
+        default_factory=list, description="Reporter-visible changes, oldest first"
+    )
+    messages: list[ReceiptMessage] = Field(
+        default_factory=list, description="Notices to the reporter, oldest first"
+    )
+    merged_case_status: Literal["received", "under_review", "in_handling", "closed"] | None = Field(
+        default=None,
+        description="For a merged clue: the stage of the case its subject is now handled in",
+    )
 
 
 class OfficerAction(_Request):

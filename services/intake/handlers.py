@@ -6,9 +6,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from datetime import date
 from typing import Annotated, Any
 
 import asyncpg
+from aiokafka import ConsumerRecord
 from aiokafka.errors import KafkaError
 from fastapi import APIRouter, Depends, Header, Request, Response
 from fastapi.exceptions import RequestValidationError
@@ -20,13 +22,14 @@ from cluetrail.consume import Incoming, Rejected
 from cluetrail.crypto import FieldSealer
 from cluetrail.errors import InvalidInput, NotFound
 from cluetrail.ids import new_receipt_code, normalise_receipt_code, receipt_digest
-from cluetrail.kafka import event_headers
+from cluetrail.kafka import event_headers, notice_topic
 from cluetrail.service import Runtime, case_events_router, connection, exactly_once_consumer, runtime_of
 from cluetrail.telemetry import current_traceparent
-from contracts.api import ClueAccepted, ClueSubmission, ReceiptStatus
+from contracts.api import ClueAccepted, ClueSubmission, ReceiptMessage, ReceiptStatus, ReceiptStep
 from contracts.envelope import Envelope, utcnow, uuid7
 from contracts.events import ClueReported, event_bytes, read_event
 from contracts.jurisdictions import JurisdictionRegistry
+from contracts.notices import Notice
 from contracts.taxonomy import default_taxonomy
 from services.intake import store
 from services.intake.domain.clues import (
@@ -35,11 +38,12 @@ from services.intake.domain.clues import (
     request_digest,
     taxonomy_problems,
 )
-from services.intake.domain.receipts import ChainBroken, follow
+from services.intake.domain.receipts import BEIJING, STEP_LABELS, ChainBroken, follow, step_of
 from services.intake.errors import BodyTooLarge, KafkaUnavailable, MalformedReceiptCode
 from services.intake.settings import IntakeSettings
 
 RECEIPTS_GROUP = "intake-receipts"
+NOTICES_GROUP = "intake-receipt-notices"
 log = logging.getLogger(__name__)
 
 
@@ -230,7 +234,8 @@ def http_router(settings: IntakeSettings, registry: JurisdictionRegistry) -> API
     async def receipt_status(
         receipt_code: str, conn: Annotated[asyncpg.Connection, Depends(connection)]
     ) -> ReceiptStatus:
-        """The stage of handling of the case a receipt code belongs to; nothing else of the case."""
+        """The stage of handling of the case a receipt code belongs to, its history (stage and day) and the
+        notices sent to its reporter; nothing else of the case."""
         code = normalise_receipt_code(receipt_code)
         if code is None:
             raise MalformedReceiptCode(
@@ -240,19 +245,60 @@ def http_router(settings: IntakeSettings, registry: JurisdictionRegistry) -> API
             )
         found = await store.receipt_by_digest(conn, receipt_digest(code))
         if found is not None:
-            return ReceiptStatus(
-                receipt_code=code,
-                status=found.state.stage,
-                reward_granted=found.state.reward_granted,
-                updated_at=found.updated_at,
-            )
+            return await receipt_view(conn, code, found)
         # Kafka has it but the projection has not caught up yet: the reporter still sees it received.
         published = await store.published_clue_by_receipt(conn, code)
         if published is not None:
-            return ReceiptStatus(receipt_code=code, status="received", updated_at=published.recorded_at)
+            on = published.recorded_at.astimezone(BEIJING).date()
+            return ReceiptStatus(
+                receipt_code=code,
+                status="received",
+                updated_at=published.recorded_at,
+                history=[ReceiptStep(stage="received", label=STEP_LABELS["received"], on=on)],
+            )
         raise NotFound("no case has this receipt code", rule="receipt_known")
 
     return router
+
+
+# A merged case may itself be merged on: follow a few hops, never a loop.
+MERGE_HOPS = 5
+
+
+async def receipt_view(conn: asyncpg.Connection, code: str, found: store.Receipt) -> ReceiptStatus:
+    """The receipt with its history and the notices to its reporter; a merged clue with the stage of the
+    case it went into, and that case's notices to reporters from then on."""
+    steps = await store.steps_of(conn, found.case_id)
+    cases = [found.case_id]
+    merged_stage: str | None = None
+    into = found.state.merged_into
+    merged_on = next((s["on_day"] for s in reversed(steps) if s["stage"] == "merged"), None)
+    for _ in range(MERGE_HOPS):
+        if into is None:
+            break
+        target = await store.receipt_by_case(conn, into, lock=False)
+        if target is None:
+            break
+        cases.append(target.case_id)
+        merged_stage = target.state.stage
+        into = target.state.merged_into
+    messages = [
+        ReceiptMessage(text=m["text"], stage=m["stage"], on=m["on_day"])
+        for m in await store.messages_of(conn, cases)
+    ]
+    if merged_on is not None:
+        # Before the merge, the other case's notices were to its own reporters.
+        own = {(m["text"], m["on_day"]) for m in await store.messages_of(conn, [found.case_id])}
+        messages = [m for m in messages if (m.text, m.on) in own or m.on >= merged_on]
+    return ReceiptStatus(
+        receipt_code=code,
+        status=found.state.stage,
+        reward_granted=found.state.reward_granted,
+        updated_at=found.updated_at,
+        history=[ReceiptStep(stage=s["stage"], label=s["label"], on=s["on_day"]) for s in steps],
+        messages=messages,
+        merged_case_status=merged_stage if merged_stage != "merged" else None,
+    )
 
 
 async def apply_to_receipts(conn: asyncpg.Connection, incoming: Incoming) -> None:
@@ -263,13 +309,19 @@ async def apply_to_receipts(conn: asyncpg.Connection, incoming: Incoming) -> Non
         # holds (a repeat, a break) goes the general way below.
         with contextlib.suppress(ChainBroken):
             opening = follow(None, event)
-            if opening is not None and await store.insert_new_receipt(
-                conn, event.payload.receipt_digest, event.case_id, opening, event.recorded_at
+            step = step_of(None, event)
+            if (
+                opening is not None
+                and step is not None
+                and await store.insert_new_receipt(
+                    conn, event.payload.receipt_digest, event.case_id, opening, event.recorded_at, step
+                )
             ):
                 return
     current = await store.receipt_by_case(conn, event.case_id)
+    before = None if current is None else current.state
     try:
-        state = follow(None if current is None else current.state, event)
+        state = follow(before, event)
     except ChainBroken as exc:
         raise Rejected(str(exc)) from exc
     if state is None:
@@ -281,8 +333,43 @@ async def apply_to_receipts(conn: asyncpg.Connection, incoming: Incoming) -> Non
     else:  # follow() admits no other first event; kept for the type checker
         raise Rejected(f"case {event.case_id}: no clue-reported before {event.type}")
     await store.save_receipt(conn, digest, event.case_id, state, event.recorded_at)
+    step = step_of(before, event)
+    if step is not None:
+        await store.add_step(conn, event.case_id, event.seq, step)
+
+
+async def apply_reporter_notice(conn: asyncpg.Connection, record: ConsumerRecord[bytes, bytes]) -> None:
+    """Keep notify's notices to a case's reporter (``reporter-update``) for its receipt; other notices are
+    the offices' business and only advance the position."""
+    try:
+        notice = Notice.model_validate_json(record.value or b"")
+    except ValidationError as exc:
+        raise Rejected(f"not a notice: {exc.errors()[0]['msg']}") from exc
+    if notice.kind != "reporter-update" or notice.case_id is None:
+        return
+    text = notice.facts.get("text")
+    if not isinstance(text, str) or not text:
+        raise Rejected(f"reporter notice {notice.notice_id} has no text")
+    stage = notice.facts.get("stage")
+    day = notice.facts.get("on")
+    on_day = (
+        date.fromisoformat(day) if isinstance(day, str) else notice.occurred_at.astimezone(BEIJING).date()
+    )
+    await store.add_message(
+        conn,
+        notice.notice_id,
+        notice.case_id,
+        stage if isinstance(stage, str) else None,
+        text,
+        on_day,
+        notice.recorded_at,
+    )
 
 
 def kafka_routers(rt: Runtime) -> list[KafkaRouter]:
-    """The receipt projection's subscriber on the case topic."""
-    return [case_events_router(rt, exactly_once_consumer(rt, RECEIPTS_GROUP, apply_to_receipts))]
+    """The receipt projection's subscribers: the case topic, and notify's notices to reporters."""
+    notices = exactly_once_consumer(rt, NOTICES_GROUP, apply_to_receipts, apply_record=apply_reporter_notice)
+    return [
+        case_events_router(rt, exactly_once_consumer(rt, RECEIPTS_GROUP, apply_to_receipts)),
+        case_events_router(rt, notices, topic=notice_topic(rt.settings)),
+    ]

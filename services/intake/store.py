@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import cast
 
 import asyncpg
 
-from services.intake.domain.receipts import ReceiptStage, ReceiptState
+from services.intake.domain.receipts import ReceiptStage, ReceiptState, ReceiptStep
 
 
 @dataclass(frozen=True)
@@ -184,21 +184,19 @@ class Receipt:
     updated_at: datetime
 
 
+_RECEIPT = "receipt_digest, case_id, stage, last_seq, last_hash, reward_granted, updated_at, merged_into"
+
+
 async def receipt_by_digest(conn: asyncpg.Connection, digest: str) -> Receipt | None:
-    row = await conn.fetchrow(
-        "SELECT receipt_digest, case_id, stage, last_seq, last_hash, reward_granted, updated_at "
-        "FROM receipts WHERE receipt_digest = $1",
-        digest,
-    )
+    row = await conn.fetchrow(f"SELECT {_RECEIPT} FROM receipts WHERE receipt_digest = $1", digest)
     return None if row is None else _receipt(row)
 
 
-async def receipt_by_case(conn: asyncpg.Connection, case_id: uuid.UUID) -> Receipt | None:
-    row = await conn.fetchrow(
-        "SELECT receipt_digest, case_id, stage, last_seq, last_hash, reward_granted, updated_at "
-        "FROM receipts WHERE case_id = $1 FOR UPDATE",
-        case_id,
-    )
+async def receipt_by_case(
+    conn: asyncpg.Connection, case_id: uuid.UUID, *, lock: bool = True
+) -> Receipt | None:
+    query = f"SELECT {_RECEIPT} FROM receipts WHERE case_id = $1" + (" FOR UPDATE" if lock else "")
+    row = await conn.fetchrow(query, case_id)
     return None if row is None else _receipt(row)
 
 
@@ -208,18 +206,27 @@ def _receipt(row: asyncpg.Record) -> Receipt:
         last_seq=row["last_seq"],
         last_hash=row["last_hash"],
         reward_granted=row["reward_granted"],
+        merged_into=row["merged_into"],
     )
     return Receipt(row["receipt_digest"], row["case_id"], state, row["updated_at"])
 
 
 async def insert_new_receipt(
-    conn: asyncpg.Connection, digest: str, case_id: uuid.UUID, state: ReceiptState, updated_at: datetime
+    conn: asyncpg.Connection,
+    digest: str,
+    case_id: uuid.UUID,
+    state: ReceiptState,
+    updated_at: datetime,
+    step: ReceiptStep,
 ) -> bool:
-    """Add the receipt of a case the projection does not hold yet; False (nothing written) if it does."""
-    status = await conn.execute(
-        "INSERT INTO receipts "
+    """Add the receipt of a case the projection does not hold yet, with its first step (one statement);
+    False (nothing written) if it holds it."""
+    inserted = await conn.fetchval(
+        "WITH opened AS (INSERT INTO receipts "
         "(receipt_digest, case_id, stage, last_seq, last_hash, reward_granted, updated_at) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+        "VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING RETURNING case_id) "
+        "INSERT INTO receipt_steps (case_id, seq, stage, label, on_day) "
+        "SELECT case_id, $4, $8, $9, $10 FROM opened ON CONFLICT DO NOTHING RETURNING true",
         digest,
         case_id,
         state.stage,
@@ -227,8 +234,11 @@ async def insert_new_receipt(
         state.last_hash,
         state.reward_granted,
         updated_at,
+        step.stage,
+        step.label,
+        step.on,
     )
-    return cast(str, status) == "INSERT 0 1"
+    return bool(inserted)
 
 
 async def save_receipt(
@@ -236,10 +246,11 @@ async def save_receipt(
 ) -> None:
     await conn.execute(
         "INSERT INTO receipts "
-        "(receipt_digest, case_id, stage, last_seq, last_hash, reward_granted, updated_at) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (case_id) DO UPDATE SET stage = EXCLUDED.stage, "
+        "(receipt_digest, case_id, stage, last_seq, last_hash, reward_granted, updated_at, merged_into) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (case_id) DO UPDATE SET stage = EXCLUDED.stage, "
         "last_seq = EXCLUDED.last_seq, last_hash = EXCLUDED.last_hash, "
-        "reward_granted = EXCLUDED.reward_granted, updated_at = EXCLUDED.updated_at",
+        "reward_granted = EXCLUDED.reward_granted, updated_at = EXCLUDED.updated_at, "
+        "merged_into = EXCLUDED.merged_into",
         digest,
         case_id,
         state.stage,
@@ -247,4 +258,53 @@ async def save_receipt(
         state.last_hash,
         state.reward_granted,
         updated_at,
+        state.merged_into,
+    )
+
+
+async def add_step(conn: asyncpg.Connection, case_id: uuid.UUID, seq: int, step: ReceiptStep) -> None:
+    await conn.execute(
+        "INSERT INTO receipt_steps (case_id, seq, stage, label, on_day) VALUES ($1, $2, $3, $4, $5) "
+        "ON CONFLICT DO NOTHING",
+        case_id,
+        seq,
+        step.stage,
+        step.label,
+        step.on,
+    )
+
+
+async def steps_of(conn: asyncpg.Connection, case_id: uuid.UUID) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        "SELECT stage, label, on_day FROM receipt_steps WHERE case_id = $1 ORDER BY seq", case_id
+    )
+
+
+async def add_message(
+    conn: asyncpg.Connection,
+    notice_id: uuid.UUID,
+    case_id: uuid.UUID,
+    stage: str | None,
+    text: str,
+    on_day: date,
+    recorded_at: datetime,
+) -> None:
+    """Keep a notice to a case's reporter (once, however often it is read)."""
+    await conn.execute(
+        "INSERT INTO receipt_messages (notice_id, case_id, stage, text, on_day, recorded_at) "
+        "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+        notice_id,
+        case_id,
+        stage,
+        text,
+        on_day,
+        recorded_at,
+    )
+
+
+async def messages_of(conn: asyncpg.Connection, case_ids: list[uuid.UUID]) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        "SELECT stage, text, on_day FROM receipt_messages WHERE case_id = ANY($1::uuid[]) "
+        "ORDER BY recorded_at",
+        case_ids,
     )

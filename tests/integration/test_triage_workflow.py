@@ -215,8 +215,9 @@ def test_a_clue_about_a_subject_on_file_is_linked_and_officers_split_and_merge_w
             "credit_code",
             False,
         )
+    # The merged clue's receipt shows the merge and the stage of the case its subject is handled in.
     wait_until(
-        lambda: receipt_status(stack, second["receipt_code"])["status"] == "closed", what="receipt closed"
+        lambda: receipt_status(stack, second["receipt_code"])["status"] == "merged", what="receipt merged"
     )
 
     def linked_in_log() -> list[str] | None:

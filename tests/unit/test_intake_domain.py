@@ -218,3 +218,76 @@ def test_every_case_event_type_moves_a_receipt_and_a_reward_shows_after_closing(
     again = follow(after, reopened)
     assert again is not None
     assert (again.stage, again.reward_granted) == ("in_handling", True)
+
+
+def steps_through(events: list[Envelope]) -> list[str]:
+    from services.intake.domain.receipts import step_of
+
+    state: ReceiptState | None = None
+    shown = []
+    for event in events:
+        step = step_of(state, event)
+        if step is not None:
+            shown.append(f"{step.stage}:{step.label}")
+        state = follow(state, event)
+    return shown
+
+
+def test_the_reporter_sees_each_step_with_its_day_and_nothing_of_the_work_between() -> None:
+    from contracts.events import (
+        AssessedPayload as Graded,
+    )
+    from contracts.events import CaseEscalated, EscalatedPayload
+    from contracts.vocabulary import EscalationTarget
+    from services.intake.domain.receipts import step_of
+
+    first, assessed, determined, closed = case_history()
+    regraded = next_event(
+        CaseAssessed, determined, Graded(grade="serious", score=50, factors=[], rule_set="t", key_case=False)
+    )
+    upward = next_event(
+        CaseEscalated,
+        regraded,
+        EscalatedPayload(target=EscalationTarget.LEAD_OFFICE, target_jurisdiction="340102", reason="上报"),
+    )
+    police = next_event(
+        CaseEscalated,
+        upward,
+        EscalatedPayload(target=EscalationTarget.POLICE, target_jurisdiction="340102", reason="移送"),
+    )
+    closed = next_event(
+        CaseClosed, police, ClosedPayload(outcome="transferred_to_police", summary="已移送。")
+    )
+    rewarded = next_event(RewardGranted, closed, RewardGrantedPayload(amount_yuan=2000, basis="线索属实。"))
+    assert steps_through([first, assessed, determined, regraded, upward, police, closed, rewarded]) == [
+        "received:线索已受理",
+        "under_review:线索核查中",  # graded again: still under verification, shown once
+        "transferred:已移送公安机关依法处理",  # an escalation to the lead office is the offices' business
+        "closed:已办结",
+        "reward_granted:举报奖励已发放",
+    ]
+    # The day is the day in China: 23:30 UTC on 1 March is 2 March in Beijing.
+    late = first.model_copy(update={"occurred_at": datetime(2026, 3, 1, 23, 30, tzinfo=UTC)})
+    step = step_of(None, late)
+    assert step is not None and step.on.isoformat() == "2026-03-02"
+
+
+def test_a_merged_clue_is_merged_not_closed_and_follows_its_own_case_again_when_split_back() -> None:
+    from contracts.events import CaseMerged, MergedPayload
+    from contracts.vocabulary import MatchBasis
+
+    first, assessed, *_ = case_history()
+    into = uuid.uuid4()
+    merged = next_event(
+        CaseMerged,
+        assessed,
+        MergedPayload(into_case_id=into, reason="同一主体。", basis=MatchBasis.CREDIT_CODE),
+    )
+    state = follow(follow(follow(None, first), assessed), merged)
+    assert state is not None and (state.stage, state.merged_into) == ("merged", into)
+    assert steps_through([first, assessed, merged])[-1] == "merged:已并入其他案件一并办理"
+    back = next_event(
+        CaseReopened, merged, ReopenedPayload(reason="分案：主体不同。", trigger=ReopenTrigger.LOOK_BACK)
+    )
+    again = follow(state, back)
+    assert again is not None and (again.stage, again.merged_into) == ("in_handling", None)

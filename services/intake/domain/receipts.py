@@ -1,17 +1,30 @@
-"""What a reporter sees of a case through a receipt code: the stage of handling, nothing else.
+"""What a reporter sees of a case through a receipt code: the stage of handling and its history, nothing
+else (no officer, no measure, no subject, no figures).
 
 The receipt projection follows each case's events in order and keeps the case's chain position, so it
-applies each event once, skips an identical repeat, and refuses anything that breaks the chain.
+applies each event once, skips an identical repeat, and refuses anything that breaks the chain. The steps
+a reporter may see (accepted, under verification, transferred to the police, closed, reopened, reward
+granted, merged) are kept with their day; a clue merged into another case (并案) is shown with the stage
+of that case, where its subject is still being handled.
 """
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
+from datetime import date, timedelta, timezone
 from typing import Literal
 
 from contracts.envelope import GENESIS_HASH, Envelope
+from contracts.events import CaseEscalated, CaseMerged
+from contracts.vocabulary import EscalationTarget
 
-ReceiptStage = Literal["received", "under_review", "in_handling", "closed"]
+ReceiptStage = Literal["received", "under_review", "in_handling", "closed", "merged"]
+StepStage = Literal[
+    "received", "under_review", "transferred", "in_handling", "closed", "reward_granted", "merged"
+]
+# A reporter's day is a day in China (one offset all year).
+BEIJING = timezone(timedelta(hours=8))
 
 # The stage each event type moves a case to; other event types keep the stage (and advance the chain):
 # reward-granted, for one, comes after verification and leaves the stage as it was.
@@ -33,7 +46,27 @@ STAGE_AFTER: dict[str, ReceiptStage] = {
     "handoff-accepted": "in_handling",
     "handoff-returned": "in_handling",
     "written-off": "closed",
-    "merged": "closed",
+    "merged": "merged",
+}
+
+# The steps a reporter is shown, by event type (an escalation only when it is to the police).
+STEP_LABELS: dict[StepStage, str] = {
+    "received": "线索已受理",
+    "under_review": "线索核查中",
+    "transferred": "已移送公安机关依法处理",
+    "in_handling": "已重新核查处理",
+    "closed": "已办结",
+    "reward_granted": "举报奖励已发放",
+    "merged": "已并入其他案件一并办理",
+}
+STEP_AFTER: dict[str, StepStage] = {
+    "clue-reported": "received",
+    "assessed": "under_review",
+    "closed": "closed",
+    "written-off": "closed",
+    "reopened": "in_handling",
+    "reward-granted": "reward_granted",
+    "merged": "merged",
 }
 
 
@@ -45,6 +78,33 @@ class ReceiptState:
     last_seq: int
     last_hash: str
     reward_granted: bool = False
+    merged_into: uuid.UUID | None = None
+
+
+@dataclass(frozen=True)
+class ReceiptStep:
+    """A change of handling the reporter sees: the stage, its Chinese label, the day."""
+
+    stage: StepStage
+    label: str
+    on: date
+
+
+def step_of(before: ReceiptState | None, event: Envelope) -> ReceiptStep | None:
+    """The step ``event`` shows the reporter, or None (internal work, or no change they would see: a case
+    graded again is still under verification; a closed case written off is still closed)."""
+    stage: StepStage | None
+    if isinstance(event, CaseEscalated):
+        stage = "transferred" if event.payload.target == EscalationTarget.POLICE else None
+    else:
+        stage = STEP_AFTER.get(event.type)
+    if stage is None:
+        return None
+    if stage == "under_review" and before is not None and before.stage != "received":
+        return None  # graded again later: the reporter saw verification begin once
+    if stage == "closed" and before is not None and before.stage == "closed":
+        return None
+    return ReceiptStep(stage, STEP_LABELS[stage], event.occurred_at.astimezone(BEIJING).date())
 
 
 class ChainBroken(ValueError):
@@ -69,4 +129,14 @@ def follow(state: ReceiptState | None, event: Envelope) -> ReceiptState | None:
         raise ChainBroken(f"case {event.case_id}: starts with {event.type}, not clue-reported")
     stage = STAGE_AFTER.get(event.type, state.stage if state is not None else "received")
     rewarded = event.type == "reward-granted" or (state is not None and state.reward_granted)
-    return ReceiptState(stage=stage, last_seq=event.seq, last_hash=event.hash, reward_granted=rewarded)
+    # Merged, the clue follows the case it went into until something of its own moves it again.
+    merged_into = state.merged_into if state is not None and stage == "merged" else None
+    if isinstance(event, CaseMerged):
+        merged_into = event.payload.into_case_id
+    return ReceiptState(
+        stage=stage,
+        last_seq=event.seq,
+        last_hash=event.hash,
+        reward_granted=rewarded,
+        merged_into=merged_into,
+    )
