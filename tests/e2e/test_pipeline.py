@@ -142,6 +142,8 @@ def test_an_official_takes_a_case_from_clue_to_police_and_closes_it(stack: Stack
                 "determination": "suspected_crime",
                 "basis": "现场核查：承诺保本高息，资金去向不明，涉嫌非法吸收公众存款。",
                 "measures": ["warning_interview"],
+                # the lead office's suspected crime is transferred at once, with the referral's summary
+                "summary": "门店承诺保本高息吸收资金，资金去向不明，移送公安。",
             },
         )
         assert determined.status_code == 202, determined.text
