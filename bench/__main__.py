@@ -6,8 +6,8 @@ Figures, all measured in this run on fresh topics and databases:
 - raw aiokafka send-and-wait (acks=all) at a fixed concurrency (baseline) vs. intake's HTTP rate and
   p50/p99 latency at the same concurrency;
 - a plain PostgreSQL SELECT of the ledger and history rows of N cases under one city (baseline) vs. the
-  work statistics table (工作情况统计表) of that city computed by the reporting service's code, at 20,000
-  and 50,000 cases.
+  work statistics table (工作情况统计表) of that city computed by the reporting service's code, and vs. the
+  dashboard's charts of that city, at 20,000 and 50,000 cases.
 """
 
 from __future__ import annotations
@@ -55,6 +55,7 @@ from services.reporting.adapters import reads
 from services.reporting.adapters.projector import apply_events
 from services.reporting.adapters.sqlfiles import SQL_FOLDER
 from services.reporting.adapters.versions import ensure_active_projection, use_active_projection
+from services.reporting.dashboard import dashboard_charts
 from services.reporting.domain import tables as T
 from services.reporting.domain.periods import CST, Period
 from services.reporting.rebuild import progress_bar, rebuild
@@ -166,13 +167,17 @@ TABLE_SIZES = (20_000, 50_000)
 @dataclass
 class TableCost:
     """Seconds (median of three) to read N cases' rows with a plain SELECT, to compute the work table as
-    served (summed over the month rows) and by replaying every case (as it was computed before them)."""
+    served (summed over the month rows) and by replaying every case (as it was computed before them), to
+    draw the dashboard's charts of the city, and to read every case with its history (what the charts
+    read on each page load before they were aggregates)."""
 
     cases: int
     select_s: float
     table_s: float
     replay_s: float
     rows: int
+    charts_s: float = 0.0
+    read_all_s: float = 0.0
 
 
 async def _median_seconds(call: Callable[[], Awaitable[object]], times: int = 3) -> float:
@@ -236,7 +241,12 @@ async def table_costs(settings: CommonSettings, sizes: tuple[int, ...] = TABLE_S
             work = await build_table(conn, registry, ReportQuery("work", period), Scope(TABLE_CITY))
             assert work.rows[0]["new_clues"] == size, (work.rows[0], size)
             assert work.rows == (await replay()).rows
+
+            async def read_all() -> None:
+                await reads.table_cases(conn, subtree(registry, TABLE_CITY))
+
             query = ReportQuery("work", period)
+            now = datetime.now(CST)
             out.append(
                 TableCost(
                     size,
@@ -244,6 +254,10 @@ async def table_costs(settings: CommonSettings, sizes: tuple[int, ...] = TABLE_S
                     await _median_seconds(partial(build_table, conn, registry, query, Scope(TABLE_CITY))),
                     await _median_seconds(replay),
                     len(work.rows),
+                    await _median_seconds(
+                        partial(dashboard_charts, conn, registry, Scope(TABLE_CITY), period, now)
+                    ),
+                    await _median_seconds(read_all),
                 )
             )
     finally:
@@ -495,6 +509,20 @@ async def main(events: int, requests: int, concurrency: int, only: str | None = 
             f"{cost.replay_s * 1000:.0f}",
             "",
             f"{cost.replay_s / cost.select_s:.2f}x the time of D",
+        )
+        table.add_row(
+            f"dashboard charts of {TABLE_CITY}, {cost.cases:,} cases",
+            f"{1 / cost.charts_s:,.2f}",
+            f"{cost.charts_s * 1000:.0f}",
+            "",
+            f"{cost.charts_s / cost.select_s:.2f}x the time of D",
+        )
+        table.add_row(
+            f"  reading every case with its history (the charts before), {cost.cases:,} cases",
+            f"{1 / cost.read_all_s:,.2f}",
+            f"{cost.read_all_s * 1000:.0f}",
+            "",
+            f"{cost.read_all_s / cost.select_s:.2f}x the time of D",
         )
     console.print(table)
 

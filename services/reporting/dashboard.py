@@ -125,7 +125,7 @@ def dashboard_router(registry: JurisdictionRegistry) -> APIRouter:
         )
         rows, total = await reads.ledger_page(conn, where, (page - 1) * PAGE, PAGE)
         ledger = ledger_table("ledger", rows, registry)
-        chart_svgs = await _charts(conn, registry, scope, month, now)
+        chart_svgs = await dashboard_charts(conn, registry, scope, month, now)
         query = {k: v for k, v in filters.items() if v}
         return _page(
             "dashboard.html",
@@ -171,7 +171,7 @@ def dashboard_router(registry: JurisdictionRegistry) -> APIRouter:
     return router
 
 
-async def _charts(
+async def dashboard_charts(
     conn: asyncpg.Connection, registry: JurisdictionRegistry, scope: Scope, month: Period, now: datetime
 ) -> dict[str, Markup]:
     """Clues by sector and month, grades by jurisdiction, and what is overdue, for the reader's scope.
