@@ -267,7 +267,16 @@ def test_the_reporter_follows_the_case_by_receipt_code(intake: httpx.Client) -> 
     seen = intake.get(f"/v1/receipts/{code}")
     assert seen.status_code == 200, seen.text
     assert seen.json()["status"] == "received"
-    assert set(seen.json()) == {"receipt_code", "status", "reward_granted", "updated_at"}
+    assert set(seen.json()) == {
+        "receipt_code",
+        "status",
+        "reward_granted",
+        "updated_at",
+        "history",
+        "messages",
+        "merged_case_status",
+    }
+    assert [step["stage"] for step in seen.json()["history"]] == ["received"]
 
     # Read out over the phone: lower case, no dashes, O for 0 — still the same case.
     typed = code.lower().replace("-", " ").replace("0", "o")

@@ -21,7 +21,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
 from cluetrail.demo import demo_clues
-from cluetrail.kafka import CASE_TOPIC_CONFIG, read_log
+from cluetrail.kafka import CASE_TOPIC_CONFIG, notice_topic, read_log
 from cluetrail.settings import CommonSettings
 from tests.harness import ROOT, Stack, free_port, wait_until
 
@@ -43,6 +43,8 @@ async def _configure(settings: CommonSettings, config: dict[str, str], *, create
                 [
                     NewTopic(settings.case_topic, 1, 1, topic_configs=config),
                     NewTopic(settings.dead_letter_topic, 1, 1),
+                    # The receipt projection reads notify's notices to reporters.
+                    NewTopic(notice_topic(settings), 1, 1),
                 ]
             )
         else:
