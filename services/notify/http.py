@@ -29,7 +29,7 @@ from contracts.jurisdictions import JurisdictionRegistry
 from contracts.notices import Notice
 from services.notify import store
 from services.notify.domain.recipients import RecipientBook
-from services.notify.domain.signing import ack_token, ack_token_valid
+from services.notify.domain.signing import ack_token_valid, withhold_token
 from services.notify.notices import Notifier, RenderRefused
 
 DeliveryStatus = Literal["pending", "delivered", "dead", "skipped"]
@@ -199,7 +199,7 @@ def withheld(body: str, book: RecipientBook, row: asyncpg.Record) -> str:
     recipient = book.get(row["recipient_id"])
     if recipient is None or not row["needs_ack"]:
         return body
-    return body.replace(ack_token(recipient.secret, str(row["delivery_id"])), "(withheld)")
+    return withhold_token(body, recipient.secret, str(row["delivery_id"]))
 
 
 def http_router(notifier: Notifier, registry: JurisdictionRegistry) -> APIRouter:

@@ -35,6 +35,7 @@ from services.notify.domain.backoff import RetryPolicy
 from services.notify.domain.notice import RECEIPT_FIELDS
 from services.notify.domain.recipients import Recipient, RecipientBook
 from services.notify.domain.reminders import Clock, SystemClock
+from services.notify.domain.signing import withhold_token
 from services.notify.notices import NoticeDecision, Notifier
 
 log = logging.getLogger(__name__)
@@ -295,7 +296,11 @@ class DeliveryWorker:
             rows = await store.claim_unpublished_dead(conn)
             for row in rows:
                 attempts = await store.attempts_of(conn, row["delivery_id"])
-                document = dead_letter_document(row, attempts)
+                recipient = self._book.get(row["recipient_id"])
+                body = row["body"]
+                if recipient is not None and row["needs_ack"]:
+                    body = withhold_token(body, recipient.secret, str(row["delivery_id"]))
+                document = dead_letter_document(row, attempts, body)
                 await self._broker.publish(
                     json.dumps(document, ensure_ascii=False, default=str).encode(),
                     topic=self._settings.dead_letter_topic,
@@ -372,8 +377,13 @@ class DeliveryWorker:
         return len(rows)
 
 
-def dead_letter_document(row: asyncpg.Record, attempts: list[asyncpg.Record]) -> dict[str, Any]:
-    """What an operator needs to understand and resend a dead delivery."""
+def dead_letter_document(row: asyncpg.Record, attempts: list[asyncpg.Record], body: str) -> dict[str, Any]:
+    """What an operator needs to understand and resend a dead delivery (a body that is not JSON, a damaged
+    row, is kept as text: the dead letter must never fail to be written)."""
+    try:
+        sent: Any = json.loads(body)
+    except ValueError:
+        sent = body
     return {
         "kind": "notify-delivery",
         "consumer": "notify",
@@ -389,7 +399,7 @@ def dead_letter_document(row: asyncpg.Record, attempts: list[asyncpg.Record]) ->
             "attempts": row["attempts"],
             "created_at": row["created_at"].isoformat(),
             "dead_at": row["dead_at"].isoformat() if row["dead_at"] else None,
-            "body": json.loads(row["body"]),
+            "body": sent,
         },
         "attempts": [
             {

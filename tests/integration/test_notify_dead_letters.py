@@ -46,12 +46,13 @@ from services.notify.channels import SmtpConfig
 from services.notify.domain.backoff import RetryPolicy
 from services.notify.domain.notice import DEFAULT_TEMPLATES, Templates
 from services.notify.domain.recipients import Recipient, RecipientBook, Route
+from services.notify.domain.signing import ack_token
 from services.notify.handlers import deciding_deliveries
 from services.notify.notices import Notifier, RenderRefused
 from services.notify.worker import DeliveryWorker
 from tests.harness import Stack, WebhookRecorder, wait_until
 from tests.integration.test_notify_channels import FINANCE_MAIL, transfer_to_police
-from tests.integration.test_notify_deliveries import deliveries, key_case_clue, report
+from tests.integration.test_notify_deliveries import SECRETS, deliveries, key_case_clue, report
 
 pytestmark = pytest.mark.integration
 
@@ -122,6 +123,11 @@ def test_a_refused_address_is_dead_lettered_alerted_and_blocks_nobody_then_resen
     )
     letter = letters[dead["delivery_id"]]
     assert letter["recipient_id"] == "yaohai-finance-bureau" and "550" in letter["reason"]
+    # The mail's acknowledgement link stays the bureau's: the dead letter withholds its token.
+    sent = json.dumps(letter["delivery"]["body"], ensure_ascii=False)
+    assert (
+        "(withheld)" in sent and ack_token(SECRETS["yaohai-finance-bureau"], dead["delivery_id"]) not in sent
+    )
 
     def alerted() -> list[dict[str, Any]] | None:
         alerts = [r for r in deliveries(stack, case_id) if r["event_type"] == "delivery-dead"]
@@ -351,23 +357,19 @@ async def test_a_mail_whose_stored_body_is_damaged_dies_once_and_holds_up_no_oth
         routes=[Route(event="closed", channels=["email"])],
     )
     book = RecipientBook([recipient], default_registry())
-    damaged, sound = uuid7(), uuid7()
+    damaged, garbled, sound = uuid7(), uuid7(), uuid7()
     good_mail = {"to": mailbox, "subject": "【案件办结】", "text": "【案件办结】测试"}
+    bodies = (
+        (damaged, json.dumps({"event_id": str(uuid7())})),
+        (garbled, "not json at all"),
+        (sound, json.dumps(good_mail)),
+    )
     async with pool.acquire() as conn:
-        for delivery_id, body in ((damaged, {"event_id": str(uuid7())}), (sound, good_mail)):
+        for delivery_id, body in bodies:
             await store.add_delivery(
                 conn,
                 store.NewDelivery(
-                    delivery_id,
-                    uuid7(),
-                    "mail-office",
-                    uuid7(),
-                    3,
-                    "closed",
-                    CASE,
-                    json.dumps(body),
-                    None,
-                    "email",
+                    delivery_id, uuid7(), "mail-office", uuid7(), 3, "closed", CASE, body, None, "email"
                 ),
             )
     provider = TracerProvider()
@@ -393,10 +395,14 @@ async def test_a_mail_whose_stored_body_is_damaged_dies_once_and_holds_up_no_oth
                 while True:
                     async with pool.acquire() as conn:
                         rows = await conn.fetch(
-                            "SELECT delivery_id, status, attempts, last_error FROM deliveries"
+                            "SELECT delivery_id, status, attempts, last_error, dead_letter_published_at "
+                            "FROM deliveries"
                         )
                     found = {r["delivery_id"]: r for r in rows}
-                    if found[damaged]["status"] == "dead" and found[sound]["status"] == "delivered":
+                    dead = [found[d] for d in (damaged, garbled)]
+                    if found[sound]["status"] == "delivered" and all(
+                        r["dead_letter_published_at"] for r in dead
+                    ):
                         return found
                     await asyncio.sleep(0.1)
 
@@ -406,4 +412,12 @@ async def test_a_mail_whose_stored_body_is_damaged_dies_once_and_holds_up_no_oth
             await running
             await broker.stop()
     assert rows[damaged]["attempts"] == 1 and "has no to, subject, text" in rows[damaged]["last_error"]
+    assert rows[garbled]["attempts"] == 1 and "not JSON" in rows[garbled]["last_error"]
+    letters: dict[str, Any] = {}
+    async for records, _ in read_log(stack_settings, stack_settings.dead_letter_topic):
+        for record in records:
+            document = json.loads(record.value or b"{}")
+            if document.get("kind") == "notify-delivery":
+                letters[document["delivery"]["delivery_id"]] = document
+    assert letters[str(garbled)]["delivery"]["body"] == "not json at all"  # kept as it was, as text
     assert len(stack.mail.to(mailbox)) == 1

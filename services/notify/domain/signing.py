@@ -40,3 +40,9 @@ def ack_token(secret: str, delivery_id: str) -> str:
 
 def ack_token_valid(secret: str, delivery_id: str, token: str | None) -> bool:
     return bool(token) and hmac.compare_digest(ack_token(secret, delivery_id), token or "")
+
+
+def withhold_token(body: str, secret: str, delivery_id: str) -> str:
+    """``body`` with the delivery's acknowledgement token taken out: the token is the recipient's alone,
+    never shown to readers of the delivery log or of a dead letter."""
+    return body.replace(ack_token(secret, delivery_id), "(withheld)")
