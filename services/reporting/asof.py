@@ -3,7 +3,8 @@ an instant; reporting builds it in the background beside the live one (the same 
 rebuild --as-of``), and once its status says ``ready`` every table and case reads it with ``?as_of=``.
 
 ``POST /v1/projections/as-of {"as_of": "2025-06-30T23:59:59+08:00"}`` answers 202 with the status URL
-(``Location``), 200 when that projection is built already, 409 while a build of it is running;
+(``Location``), 200 when that projection is built already, 409 while a build of it is running (here or in
+``cluetrail rebuild --as-of``) or while this service builds another one;
 ``GET /v1/projections/as-of/{schema or instant}`` answers its state and progress.
 """
 
@@ -24,11 +25,11 @@ from cluetrail.auth import Principal, Role, current_principal
 from cluetrail.errors import Forbidden, InvalidInput, NotFound
 from cluetrail.service import Runtime, connection, runtime_of
 from services.reporting.adapters.versions import (
+    BuildRunning,
     asof_schema,
     build_lock_held,
     build_lock_name,
     projection_named,
-    release_build_lock,
     take_build_lock,
 )
 from services.reporting.rebuild import build_projection
@@ -104,10 +105,7 @@ def projections_router(settings: ReportingSettings) -> APIRouter:
             log.exception("the build of %s failed", schema)  # build_projection marked it failed
         finally:
             builds(rt).pop(schema, None)
-            try:
-                await release_build_lock(conn, build_lock_name(schema))
-            finally:
-                await rt.pool.release(conn)
+            await conn.close()  # ends the build's session, and its build lock with it
 
     @router.post(
         "/as-of",
@@ -116,7 +114,7 @@ def projections_router(settings: ReportingSettings) -> APIRouter:
             200: {"description": "That projection is built already: its status"},
             401: {"description": "No valid access token"},
             403: {"description": "Only auditors and district lead officers request as-of projections"},
-            409: {"description": "A build of that projection is running"},
+            409: {"description": "A build of that projection, or another as-of build here, is running"},
         },
     )
     async def request_as_of(
@@ -131,41 +129,47 @@ def projections_router(settings: ReportingSettings) -> APIRouter:
         if body.as_of > datetime.now(UTC):
             raise InvalidInput(f"as_of {body.as_of.isoformat()} has not passed yet", rule="reporting.as_of")
         schema = asof_schema(body.as_of)
-        conn: asyncpg.Connection = await rt.pool.acquire()
-        handed_over = False
-        try:
-            _, row = await projection_named(conn, schema)
-            if row is None or row["state"] != "ready":
-                lock = build_lock_name(schema)
-                await take_build_lock(conn, lock)  # 409 while another build of it runs
-                _, row = await projection_named(conn, schema)
-                if row is not None and row["state"] == "ready":  # finished while we asked
-                    await release_build_lock(conn, lock)
-                else:
-                    builds(rt)[schema] = Progress(console=Console(stderr=True), disable=True)
-                    task = asyncio.create_task(
-                        run(rt, conn, body.as_of, principal.subject), name=f"build-{schema}"
-                    )
-                    rt.tasks.append(task)
-                    handed_over = True
-            if not handed_over:
+        response.headers["Location"] = status_url(schema)
+        async with rt.pool.acquire() as pooled:
+            _, row = await projection_named(pooled, schema)
+            if row is not None and row["state"] == "ready":
                 response.status_code = 200
-            response.headers["Location"] = status_url(schema)
-            return (
-                await status(conn, rt, schema)
-                if not handed_over
-                else {
-                    "schema": schema,
-                    "as_of": body.as_of.isoformat(),
-                    "state": "building",
-                    "requested_by": principal.subject,
-                    "status": status_url(schema),
-                    "tables": f"/v1/reports/{{table}}?as_of={schema}",
-                }
+                return await status(pooled, rt, schema)
+        running = next(iter(builds(rt)), None)
+        if running is not None:
+            # Each build replays the whole log: one at a time here, so requests cannot pile them up.
+            raise BuildRunning(
+                f"this service is building {running}; request again once GET {status_url(running)} "
+                "says it has finished",
+                rule="reporting.one-build-at-a-time",
             )
-        finally:
-            if not handed_over:
-                await rt.pool.release(conn)
+        # The build's own session, not a pooled connection: it holds the build lock until it ends.
+        conn = await asyncpg.connect(
+            settings.database_for("reporting"), server_settings={"application_name": f"as-of build {schema}"}
+        )
+        try:
+            await take_build_lock(conn, build_lock_name(schema))  # 409 while another build of it runs
+            _, row = await projection_named(conn, schema)
+        except BaseException:
+            await conn.close()
+            raise
+        if row is not None and row["state"] == "ready":  # finished while we asked
+            await conn.close()
+            response.status_code = 200
+            async with rt.pool.acquire() as pooled:
+                return await status(pooled, rt, schema)
+        builds(rt)[schema] = Progress(console=Console(stderr=True), disable=True)
+        rt.tasks.append(
+            asyncio.create_task(run(rt, conn, body.as_of, principal.subject), name=f"build-{schema}")
+        )
+        return {
+            "schema": schema,
+            "as_of": body.as_of.isoformat(),
+            "state": "building",
+            "requested_by": principal.subject,
+            "status": status_url(schema),
+            "tables": f"/v1/reports/{{table}}?as_of={schema}",
+        }
 
     @router.get(
         "/as-of/{name}",
