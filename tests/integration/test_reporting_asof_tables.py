@@ -167,3 +167,6 @@ async def test_as_of_figures_worked_out_by_hand(history: Any) -> None:
     assert [r for r in (await read("work", NOV, third)).rows if r.get("adjusts")] == []
     adjusted = [r for r in (await read("work", NOV, None)).rows if r.get("adjusts") == "2026-10"]
     assert [(r["jurisdiction"], r["to_police"]) for r in adjusted] == [(STREET, 1), ("340102L01001", 1)]
+    # The live version named as a projection reads as the live one (it was complete from its start).
+    named = await build_table(conn, REGISTRY, ReportQuery("work", NOV, as_of="ledger_v1"), Scope(STREET), now)
+    assert named.rows == (await read("work", NOV, None)).rows

@@ -179,6 +179,11 @@ async def use_active_projection(conn: asyncpg.Connection) -> str:
     if version is None:
         version = 1
         await create_projection(conn, version_schema(version), version=version)
+        # The first version is live from the start, filled by the consumer: nothing to wait for.
+        await conn.execute(
+            "UPDATE reporting_meta.projection_versions SET state = 'ready' WHERE schema_name = $1",
+            version_schema(version),
+        )
         await conn.execute("INSERT INTO reporting_meta.active_projection (version) VALUES (1)")
     schema = version_schema(version)
     if await outdated_active_schema(conn) is not None:
