@@ -7,6 +7,7 @@ nothing. Tokens are JWTs signed with HS256 (``CLUETRAIL_AUTH_SECRET``); ``cluetr
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
@@ -144,6 +145,20 @@ class AccessPolicy:
         if principal.role is Role.POLICE:
             return transferred_to_police and self.covers(principal, jurisdiction)
         return self.covers(principal, jurisdiction)
+
+    def can_read_case(
+        self,
+        principal: Principal,
+        jurisdiction: str,
+        *,
+        transferred_to_police: bool = False,
+        held_by: Iterable[str] = (),
+    ) -> bool:
+        """``can_read``, and a district that handed the case over still reads its trail (``held_by``: every
+        jurisdiction that held it); police read only what was transferred to them."""
+        if self.can_read(principal, jurisdiction, transferred_to_police=transferred_to_police):
+            return True
+        return principal.role is not Role.POLICE and any(self.covers(principal, held) for held in held_by)
 
     def require_read(
         self, principal: Principal, jurisdiction: str, *, transferred_to_police: bool = False

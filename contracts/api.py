@@ -182,6 +182,9 @@ class LedgerRow(BaseModel):
     updated_at: datetime
     last_seq: int
     last_hash: str
+    held_by: list[str] = Field(
+        default_factory=list, description="Every jurisdiction that held the case, first to last (handoffs)."
+    )
 
 
 class LedgerPage(BaseModel):

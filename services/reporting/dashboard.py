@@ -29,7 +29,15 @@ from services.reporting.adapters import reads
 from services.reporting.domain import labels as L
 from services.reporting.domain.periods import CST, Period
 from services.reporting.domain.tables import ledger_table
-from services.reporting.reports import ReportQuery, Scope, build_table, parse_period, scope_for, subtree
+from services.reporting.reports import (
+    ReportQuery,
+    Scope,
+    build_table,
+    parse_period,
+    readable,
+    scope_for,
+    subtree,
+)
 
 PAGE = 50
 MONTHS = 6
@@ -160,9 +168,7 @@ def dashboard_router(registry: JurisdictionRegistry) -> APIRouter:
         if principal is None:
             return RedirectResponse("/dashboard/login", status_code=303)
         row = await reads.one_case(conn, case_id)
-        if row is None or not policy.can_read(
-            principal, str(row["jurisdiction"]), transferred_to_police=bool(row["transferred_to_police"])
-        ):
+        if row is None or not readable(policy, principal, row):
             return _page("error.html", principal=principal, message=f"案件 {case_id} 不存在或不在您的辖区内")
         history = await reads.case_history(conn, case_id)
         case = ledger_table("ledger", [row], registry).rows[0]

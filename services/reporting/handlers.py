@@ -33,6 +33,7 @@ from services.reporting.reports import (
     ReportQuery,
     build_tables,
     parse_period,
+    readable,
     scope_for,
     subtree,
 )
@@ -125,9 +126,7 @@ def http_router(registry: JurisdictionRegistry) -> APIRouter:
     ) -> dict[str, object]:
         row = await reads.one_case(conn, case_id, as_of)
         # A case outside the reader's scope answers like a missing one: a refusal must not say it exists.
-        if row is None or not policy.can_read(
-            principal, str(row["jurisdiction"]), transferred_to_police=bool(row["transferred_to_police"])
-        ):
+        if row is None or not readable(policy, principal, row):
             raise NotFound(f"case {case_id} is not in the ledger", rule="reporting.case")
         return row
 

@@ -383,3 +383,13 @@ async def build_tables(
     """``query.table`` as a list of tables: the three annex tables for ``annex``, else the one named."""
     names = ANNEX if query.table == "annex" else (query.table,)
     return [await build_table(conn, registry, replace(query, table=name), scope, now) for name in names]
+
+
+def readable(policy: AccessPolicy, principal: Principal, row: dict[str, object]) -> bool:
+    """May ``principal`` read this ledger row's case: its subtree holds it now or held it before a handoff."""
+    return policy.can_read_case(
+        principal,
+        str(row["jurisdiction"]),
+        transferred_to_police=bool(row["transferred_to_police"]),
+        held_by=[str(held) for held in held_by] if isinstance(held_by := row.get("held_by"), list) else (),
+    )

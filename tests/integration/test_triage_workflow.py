@@ -374,3 +374,22 @@ def test_a_case_handed_to_shou_county_moves_with_its_chain_and_both_districts_se
     assert regraded["payload"]["district"] == SHOUXIAN
     assert regraded["causation_id"] == documents[-3]["event_id"]
     assert documents[-1]["jurisdiction"] == SHOUXIAN
+    # reporting serves the case and its trail to both districts too; its ledger lists it where it is now
+    readers = {
+        code: stack.client(
+            "reporting", token=stack.token("district_lead_officer", code, subject=f"lead-{code}")
+        )
+        for code in (YAOHAI, SHOUXIAN)
+    }
+    try:
+        wait_for_case(readers[SHOUXIAN], case_id, last_seq=len(documents))
+        for code, read_reports in readers.items():
+            row = read_reports.get(f"/v1/cases/{case_id}").json()
+            assert (row["jurisdiction"], row["held_by"]) == (SHOUXIAN, [LONGGANG_HUADU, SHOUXIAN]), code
+            history = read_reports.get(f"/v1/cases/{case_id}/history").json()
+            assert [h["hash"] for h in history] == [d["hash"] for d in documents], code
+        listed = readers[YAOHAI].get("/v1/cases", params={"limit": 200}).json()["items"]
+        assert case_id not in {item["case_id"] for item in listed}
+    finally:
+        for read_reports in readers.values():
+            read_reports.close()

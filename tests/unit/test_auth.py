@@ -64,3 +64,15 @@ def test_police_see_only_cases_transferred_to_them_in_their_area() -> None:
 
 def test_unknown_jurisdictions_are_covered_by_no_one() -> None:
     assert not POLICY.covers(user(Role.DISTRICT_LEAD_OFFICER, "340102"), "999999")
+
+
+def test_a_district_that_handed_a_case_over_still_reads_it_and_the_police_do_not() -> None:
+    shouxian = "340422"  # 寿县 took the case over from 大店社区
+    held_by = (DADIAN, shouxian)
+    yaohai = user(Role.DISTRICT_LEAD_OFFICER, "340102")
+    assert not POLICY.can_read(yaohai, shouxian)
+    assert POLICY.can_read_case(yaohai, shouxian, held_by=held_by)
+    with pytest.raises(Forbidden, match="jurisdiction"):
+        POLICY.require_act(yaohai, shouxian)
+    assert not POLICY.can_read_case(user(Role.POLICE, "340102"), shouxian, held_by=held_by)
+    assert not POLICY.can_read_case(user(Role.STREET_OFFICER, "640302L01"), shouxian, held_by=held_by)

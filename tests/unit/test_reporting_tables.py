@@ -239,6 +239,7 @@ def test_workflow_events_fold_into_the_ledger_and_other_types_are_history() -> N
         CaseStatus.UNDER_DISPOSAL, False, HUADU)  # fmt: skip
     # Reported and flagged, then returned by the police: with the office again.
     assert state.last_seq == len(events)  # the referral bundle is history only, yet advances the chain
+    assert state.held_by == (HUADU,)  # offered, not taken over: 寿县 has not held it
     then(HandoffAccepted, HandoffAcceptedPayload(from_jurisdiction=HUADU, to_jurisdiction="340422"), "340422")
     then(
         CaseMerged,
@@ -251,3 +252,5 @@ def test_workflow_events_fold_into_the_ledger_and_other_types_are_history() -> N
         CaseStatus.MERGED,
         str(uuid.UUID(int=7)),
     )
+    # 华都社区 handed the case to 寿县 and still reads its trail
+    assert state.held_by == (HUADU, "340422")

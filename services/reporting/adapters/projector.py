@@ -39,7 +39,7 @@ _LEDGER_TYPES = {
     "regions_involved": "jsonb", "flags": "jsonb", "measures": "jsonb", "key_case_reasons": "jsonb",
     "determined_at": "timestamptz", "transferred_to_police": "boolean", "transferred_at": "timestamptz",
     "police_accepted_at": "timestamptz", "closed_at": "timestamptz", "written_off": "boolean",
-    "reopened": "integer", "rewards_yuan": "bigint", "linked_clues": "integer",
+    "reopened": "integer", "rewards_yuan": "bigint", "linked_clues": "integer", "held_by": "jsonb",
 }  # fmt: skip
 _JSON_COLUMNS = frozenset(name for name, kind in _LEDGER_TYPES.items() if kind == "jsonb")
 _HISTORY_TYPES = (

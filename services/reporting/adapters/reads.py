@@ -120,7 +120,7 @@ async def all_ledger_rows(
 
 def _ledger_row(row: asyncpg.Record) -> dict[str, object]:
     values = dict(row)
-    for name in ("regions_involved", "flags", "measures", "key_case_reasons"):
+    for name in ("regions_involved", "flags", "measures", "key_case_reasons", "held_by"):
         if isinstance(values.get(name), str):
             values[name] = json.loads(str(values[name]))
     return values

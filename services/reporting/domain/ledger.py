@@ -85,6 +85,8 @@ class LedgerState:
     linked_clues: int = 0
     merged_into: str | None = None
     supervising_leader: str | None = None
+    # Every jurisdiction that held the case, first to last: a district that handed it over still reads it.
+    held_by: tuple[str, ...] = ()
 
     @property
     def grade_bucket(self) -> tuple[str, str]:
@@ -172,6 +174,7 @@ def fold(state: LedgerState | None, event: Envelope) -> LedgerState:
             last_hash=event.hash,
             regions_involved=tuple(clue.regions_involved),
             flags=tuple(flag.value for flag in clue.flags),
+            held_by=(event.jurisdiction,),
         )
     # The case's jurisdiction is the one its latest event was written for (a handoff moves it).
     moved = replace(
@@ -305,7 +308,9 @@ def fold_workflow(state: LedgerState, moved: LedgerState, event: Envelope) -> Le
         # Offered, not yet taken over: the case stays where it is until the handoff is accepted.
         return replace(moved, jurisdiction=event.payload.from_jurisdiction)
     if isinstance(event, HandoffAccepted):
-        return replace(moved, jurisdiction=event.payload.to_jurisdiction)
+        taken = event.payload
+        held = _added(state.held_by, [taken.from_jurisdiction, taken.to_jurisdiction])
+        return replace(moved, jurisdiction=taken.to_jurisdiction, held_by=held)
     if isinstance(event, HandoffReturned):
         # Declined: the case stays with the office that offered it, whoever wrote the event.
         return replace(moved, jurisdiction=event.payload.from_jurisdiction)

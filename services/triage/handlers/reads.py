@@ -68,13 +68,12 @@ def readable(
         and policy.covers(principal, handoff.to_jurisdiction)
     ):
         return True
-    if (
-        former_holders
-        and principal.role not in (Role.POLICE, Role.AUDITOR)
-        and any(policy.covers(principal, held) for held in state.held_by)
-    ):
-        return True
-    return policy.can_read(principal, state.jurisdiction, transferred_to_police=state.transferred_to_police)
+    return policy.can_read_case(
+        principal,
+        state.jurisdiction,
+        transferred_to_police=state.transferred_to_police,
+        held_by=state.held_by if former_holders else (),
+    )
 
 
 async def _readable_state(

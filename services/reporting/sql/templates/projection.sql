@@ -41,7 +41,8 @@ CREATE TABLE ledger (
     rewards_yuan          bigint NOT NULL,
     linked_clues          integer NOT NULL,
     merged_into           text,
-    supervising_leader    text
+    supervising_leader    text,
+    held_by               jsonb NOT NULL
 );
 CREATE INDEX ledger_newest ON ledger (reported_at DESC, case_id DESC);
 CREATE INDEX ledger_jurisdiction ON ledger (jurisdiction);
