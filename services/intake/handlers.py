@@ -18,6 +18,7 @@ from faststream.kafka import KafkaRouter
 from opentelemetry.trace import Tracer
 from pydantic import ValidationError
 
+from cluetrail.auth import AccessPolicy, optional_principal
 from cluetrail.consume import Incoming, Rejected
 from cluetrail.crypto import FieldSealer
 from cluetrail.errors import InvalidInput, NotFound
@@ -162,12 +163,15 @@ def http_router(settings: IntakeSettings, registry: JurisdictionRegistry) -> API
     router = APIRouter(prefix="/v1", tags=["intake"])
     sealer = FieldSealer.from_settings(settings.reporter_keys, settings.reporter_key_id)
     submission_schema: dict[str, Any] = ClueSubmission.model_json_schema(ref_template="#/$defs/{model}")
+    policy = AccessPolicy(registry)
 
     @router.post(
         "/clues",
         status_code=202,
         response_model=ClueAccepted,
         responses={
+            401: {"description": "An access token came with the clue and is not valid"},
+            403: {"description": "The token is an auditor's, or does not cover the clue's jurisdiction"},
             413: {"description": "The body exceeds the configured size limit"},
             503: {"description": "Stored, but Kafka did not acknowledge in time; retry with the same key"},
         },
@@ -179,17 +183,25 @@ def http_router(settings: IntakeSettings, registry: JurisdictionRegistry) -> API
         request: Request,
         idempotency_key: Annotated[str | None, Header(min_length=1, max_length=200)] = None,
     ) -> Response:
-        """Accept a clue (body: ClueSubmission). Answers 202 only once Kafka holds the clue durably."""
+        """Accept a clue (body: ClueSubmission). Answers 202 only once Kafka holds the clue durably.
+
+        The public reports without a token; an officer (a grid worker on patrol, say) sends theirs, is
+        recorded as the clue's actor and may file clues only within their own subtree.
+        """
         # The runtime is read directly rather than through a sync dependency, which FastAPI would run
         # in a worker thread on every request.
         rt = runtime_of(request)
+        officer = optional_principal(request)
         submission = parse_submission(await read_body(request, settings.max_body_bytes), registry)
+        if officer is not None:
+            policy.require_act(officer, submission.jurisdiction)
         digest = request_digest(submission)
         with tracer(rt).start_as_current_span("intake accept clue") as span:
             case_id = uuid7()
             receipt_code = new_receipt_code()
             event = clue_reported(
                 submission,
+                actor=officer.as_actor() if officer is not None else None,
                 case_id=case_id,
                 receipt_code=receipt_code,
                 sealer=sealer,

@@ -120,6 +120,27 @@ def test_a_named_reporter_never_appears_in_the_log(
     assert sealer.open(SealedValue.model_validate(event["payload"]["reporter"]), case_id) == reporter
 
 
+def test_a_grid_worker_files_a_patrol_clue_as_themselves_within_their_own_community(
+    stack: Stack, stack_settings: CommonSettings
+) -> None:
+    grid_worker = stack.token("grid_worker", HUADU, subject="grid-huadu-03")
+    with stack.client("intake", token=grid_worker) as patrol:
+        filed = patrol.post("/v1/clues", json=elderly_care_clue())
+        assert filed.status_code == 202, filed.text
+        # 大店社区 is outside 华都社区: refused before anything is stored, and nothing says why beyond that
+        outside = patrol.post("/v1/clues", json=elderly_care_clue(jurisdiction="340102L01003"))
+        assert outside.status_code == 403 and outside.json()["errors"] == [{"rule": "jurisdiction-subtree"}]
+    auditor = stack.token("auditor", "340000", subject="audit-01")
+    with stack.client("intake", token=auditor) as reads_only:
+        refused = reads_only.post("/v1/clues", json=elderly_care_clue())
+        assert refused.status_code == 403 and refused.json()["errors"] == [{"rule": "auditor-read-only"}]
+    with stack.client("intake", token="not-a-token") as forged:
+        assert forged.post("/v1/clues", json=elderly_care_clue()).status_code == 401
+
+    (event,) = reported_case(stack_settings, filed.json()["case_id"])
+    assert event["actor"] == {"kind": "officer", "id": "grid-huadu-03", "role": "grid_worker"}
+
+
 def test_a_retry_with_the_same_idempotency_key_is_the_same_case(
     intake: httpx.Client, stack_settings: CommonSettings
 ) -> None:

@@ -84,6 +84,7 @@ def reporter_actor(submission: ClueSubmission) -> Actor:
 def clue_reported(
     submission: ClueSubmission,
     *,
+    actor: Actor | None = None,
     case_id: uuid.UUID,
     receipt_code: str,
     sealer: FieldSealer,
@@ -91,7 +92,10 @@ def clue_reported(
     traceparent: str | None,
     now: datetime,
 ) -> ClueReported:
-    """Seq 1 of a new case: the clue as reported, the reporter sealed to this case, the receipt digested."""
+    """Seq 1 of a new case: the clue as reported, the reporter sealed to this case, the receipt digested.
+
+    ``actor`` is the officer who filed it (a grid worker on patrol, say); else the reporter is the actor.
+    """
     sealed = (
         sealer.seal(submission.reporter.model_dump(mode="json", exclude_none=True), str(case_id))
         if submission.reporter is not None
@@ -119,7 +123,7 @@ def clue_reported(
             seq=1,
             prev_hash=GENESIS_HASH,
             jurisdiction=submission.jurisdiction,
-            actor=reporter_actor(submission),
+            actor=actor or reporter_actor(submission),
             payload=payload,
             correlation_id=correlation_id,
             occurred_at=submission.observed_at or now,
