@@ -124,6 +124,39 @@ def notice_bytes(notice: Notice) -> bytes:
     return canonical_bytes(notice.model_dump(mode="json"))
 
 
+class NoticeChainBroken(ValueError):
+    """A notice that does not continue its stream's chain; ``reason`` names the rule it breaks."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def notice_link(
+    document: Mapping[str, Any], last_seq: int, last_hash: str, recorded_hash: str | None = None
+) -> bool:
+    """Whether the raw notice ``document`` is new to a stream whose last notice is ``last_seq`` with hash
+    ``last_hash`` (``0`` and ``GENESIS_HASH`` for a stream not begun): True when it is the next notice,
+    False when it repeats one already recorded (the last one, or the one at its seq whose hash is
+    ``recorded_hash``): a publisher may write a notice twice. ``NoticeChainBroken`` otherwise."""
+    seq = document.get("seq")
+    if not isinstance(seq, int):
+        raise NoticeChainBroken("notice has no integer seq")
+    repeated = (seq == last_seq and document.get("hash") == last_hash) or (
+        seq < last_seq and recorded_hash is not None and document.get("hash") == recorded_hash
+    )
+    if not repeated:
+        if seq < last_seq and recorded_hash is not None:
+            raise NoticeChainBroken(f"seq {seq} was recorded already with a different hash")
+        if seq != last_seq + 1:
+            raise NoticeChainBroken(f"seq {seq} follows seq {last_seq}")
+        if document.get("prev_hash") != last_hash:
+            raise NoticeChainBroken(f"prev_hash does not match the hash of seq {last_seq}")
+    if document.get("hash") != compute_hash(document):
+        raise NoticeChainBroken("hash does not match the notice's content (altered after it was written)")
+    return not repeated
+
+
 def verify_notices(documents: Iterable[Mapping[str, Any]]) -> dict[str, ChainBreak]:
     """Verify raw notice documents in log order; return the first break of each broken stream."""
     last: dict[str, tuple[int, str]] = {}
@@ -132,23 +165,15 @@ def verify_notices(documents: Iterable[Mapping[str, Any]]) -> dict[str, ChainBre
         stream = str(document.get("stream"))
         if stream in breaks:
             continue
-        seq = document.get("seq")
         last_seq, last_hash = last.get(stream, (0, GENESIS_HASH))
-        reason = None
-        if not isinstance(seq, int):
-            reason = "notice has no integer seq"
-        elif seq == last_seq and document.get("hash") == last_hash:
-            continue  # an identical notice published twice
-        elif seq != last_seq + 1:
-            reason = f"seq {seq} follows seq {last_seq}"
-        elif document.get("prev_hash") != last_hash:
-            reason = f"prev_hash does not match the hash of seq {last_seq}"
-        elif document.get("hash") != compute_hash(document):
-            reason = "hash does not match the notice's content (altered after it was written)"
-        if reason is not None:
+        try:
+            if not notice_link(document, last_seq, last_hash):
+                continue
+        except NoticeChainBroken as exc:
+            seq = document.get("seq")
             breaks[stream] = ChainBreak(
-                stream, seq if isinstance(seq, int) else None, document.get("notice_id"), reason
+                stream, seq if isinstance(seq, int) else None, document.get("notice_id"), exc.reason
             )
             continue
-        last[stream] = (int(seq), str(document["hash"]))  # type: ignore[arg-type]
+        last[stream] = (int(document["seq"]), str(document["hash"]))
     return breaks

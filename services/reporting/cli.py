@@ -6,6 +6,7 @@ import asyncio
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 import typer
@@ -23,6 +24,7 @@ from services.reporting.adapters.sqlfiles import SQL_FOLDER
 from services.reporting.adapters.versions import BuildRunning
 from services.reporting.audit import AuditReport, LogEntry, export_line, file_entries, topic_batches
 from services.reporting.domain import tables as report_tables
+from services.reporting.domain.notices import REPORTER_NOTICE
 from services.reporting.domain.periods import CST, use_calendar
 from services.reporting.exports import export_bytes
 from services.reporting.rebuild import RebuildSummary, progress_bar, rebuild
@@ -32,6 +34,7 @@ from services.reporting.timeline import (
     check_timeline_file,
     file_sha256,
     first_break,
+    first_notice_break,
     stamped_timeline,
     timeline_file_bytes,
 )
@@ -53,6 +56,7 @@ def _instant(text: str) -> datetime:
 def _print_summary(summary: RebuildSummary, as_of: datetime | None) -> None:
     table = Table(title=f"rebuilt {summary.schema}", show_header=False)
     table.add_row("events", f"{summary.applied:,}")
+    table.add_row("notices", f"{summary.notices:,}")
     table.add_row("records read", f"{summary.records:,}")
     table.add_row("cases", f"{summary.cases:,}")
     table.add_row("seconds", f"{summary.seconds:.1f}")
@@ -256,19 +260,18 @@ def register(app: typer.Typer) -> None:
             None, "--output", "-o", dir_okay=False, help="Also write the timeline as a hash-stamped JSON file"
         ),
     ) -> None:
-        """Print a case's timeline from the reporting API: every event with its seq, actor and hash.
+        """Print a case's timeline from the reporting API: every event with its seq, actor and hash, then
+        notify's notices about the case (reminders, alerts, notices to its reporter) with theirs.
 
         The events are the case log's own records (``GET /v1/cases/{id}/events``), whole envelopes as
-        written. With --output, the timeline is written for an auditor with its stamp: the SHA-256 of the
-        timeline's canonical JSON and the chain head (the hash of the last event); `cluetrail case check`
-        recomputes the stamp, every event's hash and the links between them.
+        written; the notices are the notices topic's (``GET /v1/cases/{id}/notices``). With --output, the
+        timeline is written for an auditor with its stamp: the SHA-256 of the timeline's canonical JSON,
+        the chain head (the hash of the last event) and the head of each notice stream; `cluetrail case
+        check` recomputes the stamp, every event's and notice's hash and the links between them.
         """
         headers = {"Authorization": f"Bearer {token or _operator_token()}"}
-        response = httpx.get(f"{url}/v1/cases/{case_id}/events", timeout=60, headers=headers)
-        if response.status_code != 200:
-            console.print(f"[red]{response.status_code}: {response.json().get('detail', response.text)}")
-            raise typer.Exit(1)
-        events = response.json()
+        events = _read_case(f"{url}/v1/cases/{case_id}/events", headers)
+        notices = _read_case(f"{url}/v1/cases/{case_id}/notices", headers)
         table = Table(title=f"case {case_id}")
         for column in ("seq", "type", "actor", "recorded_at", "hash"):
             table.add_column(column, overflow="fold")
@@ -279,11 +282,15 @@ def register(app: typer.Typer) -> None:
             )
             table.add_row(str(event["seq"]), event["type"], who, event["recorded_at"], event["hash"])
         console.print(table)
+        console.print(_notices_table(case_id, notices))
         broken = first_break(events)
         if broken is not None:
             console.print(f"[red]the case log's chain is broken at {broken}", soft_wrap=True)
+        broken_notice = first_notice_break(notices)
+        if broken_notice is not None:
+            console.print(f"[red]a notice chain is broken at {broken_notice}", soft_wrap=True)
         if output is not None:
-            document = stamped_timeline(str(case_id), events, source=url)
+            document = stamped_timeline(str(case_id), events, source=url, notices=notices)
             output.parent.mkdir(parents=True, exist_ok=True)
             output.write_bytes(timeline_file_bytes(document))
             stamp = document["stamp"]
@@ -292,13 +299,15 @@ def register(app: typer.Typer) -> None:
             console.print(f"timeline sha256: {stamp['timeline_sha256']}", soft_wrap=True, highlight=False)
             console.print(f"chain head:      {stamp['chain_head']} (seq {stamp['last_seq']})", soft_wrap=True,
                           highlight=False)  # fmt: skip
-        if broken is not None:
+            for stream, head in stamp["notice_heads"].items():
+                console.print(f"notice head:     {head} (stream {stream})", soft_wrap=True, highlight=False)
+        if broken is not None or broken_notice is not None:
             raise typer.Exit(1)
 
     @case_app.command("check")
     def check(file: Path = typer.Argument(..., exists=True, dir_okay=False)) -> None:
-        """Check a timeline file: its stamp matches its content, every event's hash is the hash of its own
-        content, and the events link into one chain."""
+        """Check a timeline file: its stamp matches its content, every event's and notice's hash is the hash
+        of its own content, the events link into one chain and each notice stream into its own."""
         problems, recomputed = check_timeline_file(file)
         console.print(f"file sha256: {file_sha256(file)}", soft_wrap=True, highlight=False)
         for problem in problems:
@@ -306,12 +315,37 @@ def register(app: typer.Typer) -> None:
         if problems:
             raise typer.Exit(1)
         if recomputed:
-            console.print("stamp, every event's hash and the chain links verified")
+            console.print("stamp, every event's and notice's hash and the chain links verified")
         else:
             console.print(
                 "stamp and chain links verified (a format-1 file lacks fields the hashes cover: "
                 "write it again with `cluetrail case history --output` to recompute them)"
             )
+
+
+def _read_case(address: str, headers: dict[str, str]) -> list[dict[str, Any]]:
+    """A case read of the reporting API; exits 1 with the refusal's reason when it is not answered 200."""
+    response = httpx.get(address, timeout=60, headers=headers)
+    if response.status_code != 200:
+        console.print(f"[red]{response.status_code}: {response.json().get('detail', response.text)}")
+        raise typer.Exit(1)
+    found: list[dict[str, Any]] = response.json()
+    return found
+
+
+def _notices_table(case_id: uuid.UUID, notices: list[dict[str, Any]]) -> Table:
+    """notify's notices about the case, in the order recorded; a reporter's notice names no recipient."""
+    table = Table(title=f"notify's notices about case {case_id} (not case events; chained per stream)")
+    for column in ("stream seq", "kind", "recipients", "recorded_at", "hash"):
+        table.add_column(column, overflow="fold")
+    for notice in notices:
+        told = (
+            "the reporter (receipt)"
+            if notice.get("kind") == REPORTER_NOTICE
+            else ", ".join(str(r) for r in notice.get("recipients") or ())
+        )
+        table.add_row(str(notice["seq"]), notice["kind"], told, notice["recorded_at"], notice["hash"])
+    return table
 
 
 def _operator_token() -> str:

@@ -1,4 +1,5 @@
-"""The officials' dashboard (/dashboard): the ledger with filters, a case's timeline and charts, in Chinese.
+"""The officials' dashboard (/dashboard): the ledger with filters, a case's timeline (its events, then
+notify's notices about it) and charts, in Chinese.
 
 Rendered on the server from Jinja2 templates (services/reporting/templates/) with inline SVG charts; it
 reads the same projection and applies the same access rules as the API. The demo login accepts an access
@@ -26,7 +27,9 @@ from contracts.jurisdictions import JurisdictionRegistry
 from contracts.taxonomy import default_taxonomy
 from services.reporting import charts
 from services.reporting.adapters import reads
+from services.reporting.adapters.notices import NoticesNotKept, case_notices
 from services.reporting.domain import labels as L
+from services.reporting.domain.notices import timeline_notice
 from services.reporting.domain.periods import CST, Period
 from services.reporting.domain.tables import ledger_table
 from services.reporting.reports import (
@@ -171,8 +174,14 @@ def dashboard_router(registry: JurisdictionRegistry) -> APIRouter:
         if row is None or not readable(policy, principal, row):
             return _page("error.html", principal=principal, message=f"案件 {case_id} 不存在或不在您的辖区内")
         history = await reads.case_history(conn, case_id)
+        try:
+            notices: list[dict[str, Any]] | None = [
+                timeline_notice(n) for n in await case_notices(conn, case_id)
+            ]
+        except NoticesNotKept:
+            notices = None  # the live version is being rebuilt by a release that keeps them
         case = ledger_table("ledger", [row], registry).rows[0]
-        return _page("case.html", principal=principal, case=case, history=history)
+        return _page("case.html", principal=principal, case=case, history=history, notices=notices)
 
     return router
 

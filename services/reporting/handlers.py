@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 import asyncpg
+from aiokafka import ConsumerRecord
 from fastapi import APIRouter, Depends, Query, Response
 from faststream.kafka import KafkaRouter
 from pydantic import BaseModel, ConfigDict, Field
@@ -14,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from cluetrail.auth import AccessPolicy, Principal, Role, current_principal
 from cluetrail.consume import Incoming, Rejected
 from cluetrail.errors import Forbidden, InvalidInput, NotFound
+from cluetrail.kafka import notice_topic
 from cluetrail.service import Runtime, case_events_router, connection, exactly_once_consumer, runtime_of
 from contracts.api import HistoryEntry, LedgerPage, LedgerRow
 from contracts.jurisdictions import JurisdictionRegistry
@@ -21,6 +23,7 @@ from contracts.taxonomy import SectorCode
 from contracts.vocabulary import CaseStatus, Grade
 from services.reporting.adapters import reads
 from services.reporting.adapters.log import LogUnreadable, read_documents
+from services.reporting.adapters.notices import apply_notices, case_notices
 from services.reporting.adapters.projector import apply_events
 from services.reporting.adapters.submissions import submission
 from services.reporting.adapters.versions import use_active_projection
@@ -45,6 +48,8 @@ from services.reporting.submit import (
 )
 
 CONSUMER_GROUP = "reporting"
+# notify's notices, read into the same projection version (positions kept beside the case log's).
+NOTICES_CONSUMER = "reporting-notices"
 MAX_PAGE = 500
 # PostgreSQL's OFFSET is a bigint: a larger offset is refused with 422, not failed in the driver.
 MAX_OFFSET = 2**63 - 1
@@ -57,13 +62,22 @@ async def apply_one(conn: asyncpg.Connection, incoming: Incoming) -> None:
         raise Rejected(result.rejected[0][1])
 
 
+async def apply_notice(conn: asyncpg.Connection, record: ConsumerRecord[bytes, bytes]) -> None:
+    """Apply one notice to the active version; one that is not a notice or is off its stream's chain is
+    dead-lettered."""
+    result = await apply_notices(conn, [record])
+    if result.rejected:
+        raise Rejected(result.rejected[0][1])
+
+
 async def aim_at_active_projection(conn: asyncpg.Connection) -> None:
     """The consumer's prepare hook: lock, then point this batch at the active version."""
     await use_active_projection(conn)
 
 
 def kafka_routers(rt: Runtime) -> list[KafkaRouter]:
-    """The live consumer: group "reporting", positions kept inside the active projection version."""
+    """The live consumers: group "reporting" on the case log and "reporting-notices" on notify's notices,
+    both with their positions kept inside the active projection version."""
     consumer = exactly_once_consumer(
         rt,
         CONSUMER_GROUP,
@@ -72,8 +86,21 @@ def kafka_routers(rt: Runtime) -> list[KafkaRouter]:
         positions_table="consumer_positions",
         prepare=aim_at_active_projection,
     )
+    notices = exactly_once_consumer(
+        rt,
+        NOTICES_CONSUMER,
+        apply_one,
+        positions_table="consumer_positions",
+        prepare=aim_at_active_projection,
+        apply_record=apply_notice,
+    )
     rt.state["consumer"] = consumer
-    return [case_events_router(rt, consumer), submissions_router(rt)]
+    rt.state["notices_consumer"] = notices
+    return [
+        case_events_router(rt, consumer),
+        case_events_router(rt, notices, topic=notice_topic(rt.settings)),
+        submissions_router(rt),
+    ]
 
 
 class SubmissionRequest(BaseModel):
@@ -223,6 +250,24 @@ def http_router(registry: JurisdictionRegistry) -> APIRouter:
                     rule="reporting.log",
                 )
         return documents
+
+    @router.get(
+        "/cases/{case_id}/notices",
+        responses={
+            **UNAUTHENTICATED,
+            **UNKNOWN_CASE,
+            409: {"description": "The projection read was built before notices were kept"},
+        },
+    )
+    async def get_notices(
+        case_id: uuid.UUID, conn: Connection, principal: Reader, as_of: AsOf = None
+    ) -> list[dict[str, Any]]:
+        """notify's notices about the case (reminders, unacknowledged escalations, delivery alerts,
+        notices to its reporter) in the order they were recorded, each exactly as written on the notices
+        topic: its hash can be recomputed from its own document and it continues its stream's chain
+        (contracts.notices.verify_notices). They are notify's decisions, not events of the case."""
+        await readable_case(conn, principal, case_id, as_of)
+        return await case_notices(conn, case_id, as_of)
 
     @router.get("/stats/grades", responses={**UNAUTHENTICATED, **REFUSED})
     async def grade_counts(

@@ -1,10 +1,12 @@
 """Rebuilding a projection from offset zero: beside the live one, then switched to atomically.
 
-The new version is filled in large transactions while the live version keeps serving; then it catches up
-with the log until little is left, and finally, holding the lock every live consumer batch takes, it
-applies the last records and switches ``reporting_meta.active_projection``. Its consumer positions are
-written with its effects, so the live consumer continues on the new version exactly where it stands.
-An as-of build stops at an instant and is never made live.
+A projection is folded from two logs: the case log and notify's notices topic (each case's notices,
+chain-checked per stream). The new version is filled from both in large transactions while the live
+version keeps serving; then it catches up with them until little is left, and finally, holding the lock
+every live consumer batch takes, it applies the last records and switches
+``reporting_meta.active_projection``. Its consumer positions (one per topic) are written with its effects,
+so both live consumers continue on the new version exactly where it stands.
+An as-of build stops at an instant (events and notices recorded by then) and is never made live.
 
 One build at a time: a rebuild of the live version holds a session advisory lock from choosing its
 version number to dropping the old ones, and an as-of build holds one for its schema, so two builds never
@@ -36,8 +38,9 @@ from rich.text import Text
 
 from cluetrail.consume import Incoming, Rejected, decode_record
 from cluetrail.db import open_pool
-from cluetrail.kafka import read_log, report_submission_topic
+from cluetrail.kafka import notice_topic, read_log, report_submission_topic
 from contracts.reports import read_submission
+from services.reporting.adapters.notices import apply_notices
 from services.reporting.adapters.projector import SQL, apply_events, store_positions
 from services.reporting.adapters.sqlfiles import SQL_FOLDER
 from services.reporting.adapters.submissions import store_submission
@@ -58,7 +61,7 @@ from services.reporting.adapters.versions import (
     use_schema,
     version_schema,
 )
-from services.reporting.handlers import CONSUMER_GROUP
+from services.reporting.handlers import CONSUMER_GROUP, NOTICES_CONSUMER
 from services.reporting.settings import ReportingSettings
 
 log = logging.getLogger(__name__)
@@ -100,6 +103,7 @@ class RebuildSummary:
     seconds: float = 0.0
     dropped: list[str] = field(default_factory=list)
     submissions: int = 0
+    notices: int = 0
 
     @property
     def rate(self) -> float:
@@ -107,7 +111,8 @@ class RebuildSummary:
 
 
 class ProjectionBuilder:
-    """Replays the case log into one projection schema, remembering how far it got per partition."""
+    """Replays the case log and notify's notices topic into one projection schema, remembering how far it
+    got per topic and partition."""
 
     def __init__(
         self,
@@ -119,15 +124,23 @@ class ProjectionBuilder:
         self._conn = conn
         self._settings = settings
         self._as_of = as_of
+        self._notice_topic = notice_topic(settings)
         self.summary = summary
-        self.positions: dict[int, int] = {}  # partition -> last offset applied
+        self.positions: dict[str, dict[int, int]] = {}  # topic -> partition -> last offset applied
 
     async def replay(self, progress: Progress | None = None, description: str = "replaying") -> int:
-        """Apply every record from where this builder stands to the log's current end; return how many."""
-        start = {partition: offset + 1 for partition, offset in self.positions.items()}
+        """Apply every record of the case log, then of the notices topic, from where this builder stands
+        to each one's current end; return how many were read."""
+        read = await self._replay(self._settings.case_topic, progress, description)
+        return read + await self._replay(self._notice_topic, progress, f"{description} (notices)")
+
+    async def _replay(self, topic: str, progress: Progress | None, description: str) -> int:
+        start = {partition: offset + 1 for partition, offset in self.positions.get(topic, {}).items()}
         read = 0
         task = None
-        async for records, end in read_log(self._settings, batch=self._settings.rebuild_batch, start=start):
+        async for records, end in read_log(
+            self._settings, topic, batch=self._settings.rebuild_batch, start=start
+        ):
             if progress is not None and task is None:
                 total = sum(max(0, offset - start.get(tp.partition, 0)) for tp, offset in end.offsets.items())
                 task = progress.add_task(description, total=total)
@@ -138,10 +151,15 @@ class ProjectionBuilder:
         return read
 
     async def apply(self, records: list[ConsumerRecord[bytes, bytes]]) -> None:
-        """Apply one batch of records read from the log (those recorded after the as-of instant left
-        out), with their positions, in one transaction."""
+        """Apply one batch of records read from the log — case events, or notices when they come from the
+        notices topic — leaving out those recorded after the as-of instant, with their positions, in one
+        transaction."""
         events: list[Incoming] = []
+        notices: list[ConsumerRecord[bytes, bytes]] = []
         for record in records:
+            if record.topic == self._notice_topic:
+                notices.append(record)
+                continue
             try:
                 incoming = decode_record(record)
             except Rejected:
@@ -152,18 +170,26 @@ class ProjectionBuilder:
                 self.summary.after_as_of += 1
                 continue
             events.append(incoming)
-        newest: dict[int, int] = {}
+        newest: dict[str, dict[int, int]] = {}
         for record in records:
-            newest[record.partition] = max(newest.get(record.partition, -1), record.offset)
+            reached = newest.setdefault(record.topic, {})
+            reached[record.partition] = max(reached.get(record.partition, -1), record.offset)
         async with self._conn.transaction():
             await use_schema(self._conn, self.summary.schema)
             result = await apply_events(self._conn, events)
-            await store_positions(self._conn, CONSUMER_GROUP, self._settings.case_topic, newest)
-        self.positions.update(newest)
+            noticed = await apply_notices(self._conn, notices, self._as_of)
+            for topic, offsets in newest.items():
+                consumer = NOTICES_CONSUMER if topic == self._notice_topic else CONSUMER_GROUP
+                await store_positions(self._conn, consumer, topic, offsets)
+        for topic, offsets in newest.items():
+            self.positions.setdefault(topic, {}).update(offsets)
         self.summary.records += len(records)
         self.summary.applied += result.applied
-        self.summary.duplicates += result.duplicates
-        self.summary.rejected += len(result.rejected)
+        self.summary.duplicates += result.duplicates + noticed.repeats
+        # Refused records were dead-lettered by the live consumers already; a rebuild only steps over them.
+        self.summary.rejected += len(result.rejected) + len(noticed.rejected)
+        self.summary.notices += noticed.applied
+        self.summary.after_as_of += noticed.after_as_of
 
     async def count_cases(self) -> int:
         async with self._conn.transaction():

@@ -6,8 +6,17 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
+import pytest
+
 from contracts.envelope import GENESIS_HASH, compute_hash
-from contracts.notices import Notice, notice_bytes, seal_notice, verify_notices
+from contracts.notices import (
+    Notice,
+    NoticeChainBroken,
+    notice_bytes,
+    notice_link,
+    seal_notice,
+    verify_notices,
+)
 
 # A reminder exactly as version 1 wrote it: no dedupe_key, schema_version 1.
 VERSION_ONE: dict[str, object] = {
@@ -54,3 +63,50 @@ def test_a_version_two_reporter_notice_continues_the_chain() -> None:
     assert first.schema_version == 2 and first.dedupe_key == "reporter-update/x"
     assert Notice.model_validate_json(notice_bytes(first)) == first
     assert verify_notices([first.model_dump(mode="json")]) == {}
+
+
+def test_a_notice_published_twice_is_a_repeat_and_anything_else_off_the_chain_names_its_rule() -> None:
+    """The step every reader of the notices topic takes (verify-notices, reporting's projection): a
+    publisher may write a notice twice, even after later ones; it is recognised by its recorded hash."""
+    case_id = uuid.uuid4()
+    first = seal_notice(
+        kind="reporter-update",
+        stream=str(case_id),
+        seq=1,
+        prev_hash=GENESIS_HASH,
+        jurisdiction="340102L01003",
+        occurred_at=datetime(2026, 3, 2, tzinfo=UTC),
+        recipients=["anhui-reporters"],
+        facts={"stage": "transferred", "text": "【举报进度】您举报的线索已移送公安机关。"},
+        case_id=case_id,
+    )
+    second = seal_notice(
+        kind="reporter-update",
+        stream=str(case_id),
+        seq=2,
+        prev_hash=first.hash,
+        jurisdiction="340102L01003",
+        occurred_at=datetime(2026, 3, 9, tzinfo=UTC),
+        recipients=["anhui-reporters"],
+        facts={"stage": "closed", "text": "【举报进度】您举报的线索已办结。"},
+        case_id=case_id,
+    )
+    one, two = first.model_dump(mode="json"), second.model_dump(mode="json")
+    assert notice_link(one, 0, GENESIS_HASH) is True
+    assert notice_link(two, 1, first.hash) is True
+    assert notice_link(two, 2, second.hash) is False  # the last one again
+    assert notice_link(one, 2, second.hash, recorded_hash=first.hash) is False  # an earlier one again
+    other = seal_notice(**{**first.model_dump(exclude={"notice_id", "recorded_at", "hash", "schema_version"}),
+                           "facts": {"stage": "closed"}})  # fmt: skip
+    with pytest.raises(NoticeChainBroken, match="seq 1 was recorded already with a different hash"):
+        notice_link(other.model_dump(mode="json"), 2, second.hash, recorded_hash=first.hash)
+    with pytest.raises(NoticeChainBroken, match="altered"):  # a copy claiming the hash it was written with
+        notice_link({**one, "facts": {}}, 2, second.hash, recorded_hash=first.hash)
+    with pytest.raises(NoticeChainBroken, match="seq 2 follows seq 0"):
+        notice_link(two, 0, GENESIS_HASH)
+    with pytest.raises(NoticeChainBroken, match="prev_hash does not match the hash of seq 1"):
+        notice_link(two, 1, "0" * 64)
+    with pytest.raises(NoticeChainBroken, match="altered"):
+        notice_link({**two, "recipients": ["someone"]}, 1, first.hash)
+    with pytest.raises(NoticeChainBroken, match="no integer seq"):
+        notice_link({**two, "seq": "2"}, 1, first.hash)

@@ -96,6 +96,9 @@ def open_case(page: Page, case_id: str) -> None:
     expect(events.nth(1)).to_contain_text("研判分级")
     hashes = page.locator("#timeline tr.event td.hash").all_inner_texts()
     assert all(len(h) >= 16 for h in hashes)
+    # notify told nobody of this case: its notices section says so, apart from the case's events.
+    expect(page.locator("#notices-card h2")).to_contain_text("通知服务记录（共 0 条")
+    expect(page.locator("#notices tr.notice")).to_have_count(0)
 
 
 @pytest.fixture

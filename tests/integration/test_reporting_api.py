@@ -250,7 +250,8 @@ def test_a_case_timeline_is_written_as_a_hash_stamped_file(
     document = json.loads(out.read_text(encoding="utf-8"))
     events = document["timeline"]["events"]
     head = events[-1]["hash"]
-    assert document["timeline"]["format"] == "cluetrail-case-timeline/2"
+    assert document["timeline"]["format"] == "cluetrail-case-timeline/3"
+    assert document["timeline"]["notices"] == [] and document["stamp"]["notice_heads"] == {}
     assert document["stamp"]["chain_head"] == head and document["stamp"]["chain_linked"] is True
     assert document["stamp"]["hashes_recomputed"] is True
     assert f"file sha256:     {hashlib.sha256(out.read_bytes()).hexdigest()}" in written.stdout
@@ -266,7 +267,7 @@ def test_a_case_timeline_is_written_as_a_hash_stamped_file(
         assert other.get(f"/v1/cases/{case_id}/events").status_code == 404
     checked = cli("case", "check", str(out))
     assert checked.returncode == 0, checked.stdout + checked.stderr
-    assert "every event's hash and the chain links verified" in checked.stdout
+    assert "every event's and notice's hash and the chain links verified" in checked.stdout
 
     events[0]["actor"]["id"] = "someone-else"
     out.write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")

@@ -109,6 +109,15 @@ ROLES = {
     "auditor": "审计监督",
 }
 ACTOR_KINDS = {"reporter": "举报人", "officer": "工作人员", "service": "系统"}
+# notify's notices (contracts.notices.NoticeKind), as a case's timeline shows them.
+NOTICE_KINDS = {
+    "reporting-deadline": "报送提醒",
+    "key-case-deadline": "重点案件期限提醒",
+    "unacknowledged": "未确认提醒",
+    "delivery-dead": "投递失败告警",
+    "reporter-update": "告知举报人",
+}
+CHANNELS = {"webhook": "系统接口", "email": "电子邮件", "sms": "短信", "receipt": "回执"}
 LEVELS = {"province": "省", "city": "市", "district": "区/县", "street": "街道/乡镇", "community": "社区/村"}
 
 

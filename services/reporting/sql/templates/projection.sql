@@ -124,3 +124,23 @@ CREATE TABLE case_months (
     rewards_yuan          bigint  NOT NULL,
     PRIMARY KEY (case_id, period)
 );
+
+-- notify's notices (the <prefix>.notices topic: reminders, unacknowledged escalations, delivery alerts,
+-- notices to reporters), each stream's chain checked as they are applied. Those with a case_id belong to
+-- that case's timeline; the others (monthly report reminders) are kept for their streams' chains.
+CREATE TABLE notices (
+    stream          text    NOT NULL,
+    seq             integer NOT NULL,
+    notice_id       uuid    NOT NULL,
+    kind            text    NOT NULL,
+    case_id         uuid,
+    occurred_at     timestamptz NOT NULL,
+    recorded_at     timestamptz NOT NULL,
+    prev_hash       text    NOT NULL,
+    hash            text    NOT NULL,
+    document        text    NOT NULL,  -- the notice as written on the topic (its hash covers it)
+    kafka_partition integer NOT NULL,
+    kafka_offset    bigint  NOT NULL,
+    PRIMARY KEY (stream, seq)
+);
+CREATE INDEX notices_of_case ON notices (case_id, recorded_at) WHERE case_id IS NOT NULL;
