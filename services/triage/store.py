@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
 import asyncpg
 
@@ -96,26 +97,43 @@ async def case_on_file(
     return None
 
 
-async def put_on_file(conn: asyncpg.Connection, keys: Sequence[str], case_id: uuid.UUID) -> None:
-    """Record the subject keys of a case; a key already on file keeps its first case."""
+# Sorts after every real report time: such a case never takes a key over.
+UNKNOWN_REPORT_TIME = datetime.max.replace(tzinfo=UTC)
+
+
+async def put_on_file(
+    conn: asyncpg.Connection, keys: Sequence[str], case_id: uuid.UUID, reported_at: datetime | None
+) -> None:
+    """Record the subject keys of a case reported at ``reported_at``; a key on file stays with the case that
+    reported it first (ties: the lower case id), whichever of the two was applied first. A case of unknown
+    report time (a state stored before it was kept) files only keys not on file yet."""
     await conn.executemany(
-        "INSERT INTO subjects (key, case_id) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
-        [(key, case_id) for key in keys],
+        "INSERT INTO subjects (key, case_id, reported_at) VALUES ($1, $2, $3) "
+        "ON CONFLICT (key) DO UPDATE SET case_id = EXCLUDED.case_id, reported_at = EXCLUDED.reported_at "
+        "WHERE (EXCLUDED.reported_at, EXCLUDED.case_id) < (subjects.reported_at, subjects.case_id)",
+        [(key, case_id, reported_at or UNKNOWN_REPORT_TIME) for key in keys],
     )
 
 
 async def refile(
-    conn: asyncpg.Connection, keys: Sequence[str], case_id: uuid.UUID, *, away_from: uuid.UUID
+    conn: asyncpg.Connection,
+    keys: Sequence[str],
+    case_id: uuid.UUID,
+    reported_at: datetime | None,
+    *,
+    away_from: uuid.UUID,
 ) -> None:
     """File ``keys`` under ``case_id``: those on file under ``away_from`` move, those not on file are added
     (a clue split off a case takes its own subject keys with it)."""
     await conn.execute(
-        "UPDATE subjects SET case_id = $2 WHERE key = ANY($1::text[]) AND case_id = $3",
+        "UPDATE subjects SET case_id = $2, reported_at = COALESCE($4, reported_at) "
+        "WHERE key = ANY($1::text[]) AND case_id = $3",
         list(keys),
         case_id,
         away_from,
+        reported_at,
     )
-    await put_on_file(conn, keys, case_id)
+    await put_on_file(conn, keys, case_id, reported_at)
 
 
 async def meta(conn: asyncpg.Connection, key: str) -> object | None:

@@ -29,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from datetime import datetime
 
 import asyncpg
 from faststream.kafka import KafkaRouter
@@ -103,7 +104,7 @@ class CaseStream:
         decided: list[Envelope] = []
         linked: tuple[CaseState, list[Envelope], MatchBasis] | None = None
         if isinstance(event, ClueReported):
-            keys = await self._file_subject(conn, folded)
+            keys = await self._file_subject(conn, folded, event.recorded_at)
             if self.deciding:
                 linked = await self._link(conn, folded, keys, causation_id=event.event_id)
         if self.deciding:
@@ -125,12 +126,14 @@ class CaseStream:
             await store.save(conn, target, more)
             await add_to_outbox(conn, more)
 
-    async def _file_subject(self, conn: asyncpg.Connection, clue: CaseState) -> list[tuple[str, MatchBasis]]:
-        """Put the clue's subject on file (a key already on file keeps its first case); its keys, in the
-        order they are matched."""
+    async def _file_subject(
+        self, conn: asyncpg.Connection, clue: CaseState, reported_at: datetime
+    ) -> list[tuple[str, MatchBasis]]:
+        """Put the clue's subject on file (a key stays with the case that reported it first); its keys, in
+        the order they are matched."""
         keys = subject_keys(clue.clue, district_of(clue.jurisdiction, self.registry))
         if keys:
-            await store.put_on_file(conn, [k for k, _ in keys], clue.case_id)
+            await store.put_on_file(conn, [k for k, _ in keys], clue.case_id, reported_at)
         return keys
 
     async def _link(

@@ -493,7 +493,8 @@ async def split(
 
     async def refile(conn: asyncpg.Connection, here: CaseState, clue_case: CaseState) -> None:
         own = keys(clue_case) - keys(here)
-        await store.refile(conn, sorted(own), clue_case.case_id, away_from=here.case_id)
+        filed = clue_case.case_id, clue_case.reported_at
+        await store.refile(conn, sorted(own), *filed, away_from=here.case_id)
 
     return await _record_pair(rt, stream, who, case_id, body.clue_case_id, "split", decide, after=refile)
 
