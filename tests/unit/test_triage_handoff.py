@@ -14,6 +14,8 @@ from contracts.events import CaseAssessed, HandoffRequested
 from contracts.vocabulary import CaseStatus, Determination, EscalationLevel, Grade, MatchBasis, Outcome
 from services.triage.chain import advance
 from services.triage.domain import access, workflow, write_off
+from services.triage.domain.decisions import Decision
+from services.triage.domain.errors import TransitionRefused
 from services.triage.domain.state import CaseState, fold, fold_all
 from services.triage.handlers.http import authorize
 from services.triage.handlers.reads import readable
@@ -41,7 +43,7 @@ LITONG_CIVIL_AFFAIRS = Principal(
 )
 
 
-def run(state: CaseState, *decisions: workflow.Decision) -> tuple[CaseState, list[Envelope]]:
+def run(state: CaseState, *decisions: Decision) -> tuple[CaseState, list[Envelope]]:
     return advance(
         state, decisions, causation_id=None, traceparent=None, rules=RULES, registry=REGISTRY, policy=POLICY
     )
@@ -154,6 +156,6 @@ def test_a_handoff_still_waiting_lapses_when_the_case_is_closed_merged_or_writte
     for final in (closed, merged, written_off):
         assert final.handoff is None
         assert not readable(POLICIES, LITONG_LEAD, final)
-        with pytest.raises(workflow.TransitionRefused) as refused:
+        with pytest.raises(TransitionRefused) as refused:
             workflow.answer_handoff(final, LEAD, accept=True, text=None)
         assert refused.value.rule == "closed-is-final"

@@ -12,7 +12,7 @@ from contracts.events import CaseAssessed, EvidenceRef
 from contracts.vocabulary import CaseStatus, Grade, MatchBasis
 from services.triage.chain import advance, react
 from services.triage.domain import workflow
-from services.triage.domain.decisions import SERVICE_ACTOR
+from services.triage.domain.decisions import SERVICE_ACTOR, Decision
 from services.triage.domain.state import CaseState, fold, fold_all
 from services.triage.rules import bundled_rule_set
 from tests.unit.test_triage_workflow import LEAD, POLICY, REGISTRY, clue
@@ -21,7 +21,7 @@ RULES = bundled_rule_set()
 PHOTO = EvidenceRef(sha256="cd" * 32, media_type="image/jpeg", filename="二店门头.jpg", size_bytes=4096)
 
 
-def run(state: CaseState, *decisions: workflow.Decision) -> tuple[CaseState, list[Envelope]]:
+def run(state: CaseState, *decisions: Decision) -> tuple[CaseState, list[Envelope]]:
     return advance(
         state, decisions, causation_id=None, traceparent=None, rules=RULES, registry=REGISTRY, policy=POLICY
     )

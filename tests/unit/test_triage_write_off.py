@@ -12,6 +12,7 @@ from contracts.events import CaseWrittenOff
 from contracts.vocabulary import Determination, Outcome
 from services.triage.domain import workflow
 from services.triage.domain import write_off as write_off_rule
+from services.triage.domain.decisions import Decision
 from services.triage.domain.errors import TransitionRefused
 from services.triage.domain.state import CaseState
 from tests.unit.test_triage_workflow import (
@@ -37,7 +38,7 @@ def write_off(
     claims: int = 0,
     reason: str | None = None,
     now: datetime = LATER,
-) -> workflow.Decision:
+) -> Decision:
     return write_off_rule.write_off(
         state,
         LEAD,

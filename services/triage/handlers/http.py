@@ -31,6 +31,7 @@ from services.triage.chain import advance
 from services.triage.domain import access, workflow
 from services.triage.domain.decisions import Decision, district_of
 from services.triage.domain.dedup import subject_keys
+from services.triage.domain.errors import TransitionRefused
 from services.triage.domain.state import CaseState
 from services.triage.domain.write_off import write_off as rule_write_off
 from services.triage.handlers.bodies import (
@@ -403,7 +404,7 @@ async def request_handoff(
 
     def decide(state: CaseState, principal: Principal) -> Decision:
         if body.to_jurisdiction not in registry:
-            raise workflow.TransitionRefused(
+            raise TransitionRefused(
                 f"{body.to_jurisdiction} is not in the jurisdiction tree (handoff-known-jurisdiction)",
                 rule="handoff-known-jurisdiction",
             )
