@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from cluetrail.crypto import FieldSealer
 from cluetrail.ids import new_receipt_code, receipt_digest
 from contracts.api import ClueSubmission
-from contracts.envelope import GENESIS_HASH, Actor, compute_hash, uuid7
+from contracts.envelope import GENESIS_HASH, Actor, Envelope, compute_hash, uuid7
 from contracts.events import (
     EVENT_CLASSES,
     AssessedPayload,
@@ -23,7 +23,6 @@ from contracts.events import (
     CaseReopened,
     ClosedPayload,
     DeterminedPayload,
-    Envelope,
     ReopenedPayload,
     RewardGranted,
     RewardGrantedPayload,

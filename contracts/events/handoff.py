@@ -1,0 +1,64 @@
+"""Handoffs between jurisdictions (协商办理): ``handoff-requested``, ``handoff-accepted`` and
+``handoff-returned``, with full codes and regions so a case can cross regions."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from contracts.codes import JurisdictionCode
+from contracts.envelope import Envelope
+from contracts.events.common import LongText, RegionId, _Strict
+
+
+class HandoffRequestedPayload(_Strict):
+    """A case offered to another jurisdiction (协商办理); full codes and regions so it can cross regions."""
+
+    from_jurisdiction: JurisdictionCode
+    to_jurisdiction: JurisdictionCode
+    from_region: RegionId | None = None
+    to_region: RegionId | None = None
+    reason: LongText
+
+
+class HandoffAcceptedPayload(_Strict):
+    """The receiving jurisdiction took the case over; from this event on it is the case's jurisdiction."""
+
+    from_jurisdiction: JurisdictionCode
+    to_jurisdiction: JurisdictionCode
+    from_region: RegionId | None = None
+    to_region: RegionId | None = None
+    note: LongText | None = None
+
+
+class HandoffReturnedPayload(_Strict):
+    """The receiving jurisdiction declined the handoff; the case stays where it was."""
+
+    from_jurisdiction: JurisdictionCode
+    to_jurisdiction: JurisdictionCode
+    from_region: RegionId | None = None
+    to_region: RegionId | None = None
+    reason: LongText
+
+
+class HandoffRequested(Envelope):
+    """A handoff of the case to another jurisdiction was requested."""
+
+    type: Literal["handoff-requested"] = "handoff-requested"
+    schema_version: Literal[1] = 1
+    payload: HandoffRequestedPayload
+
+
+class HandoffAccepted(Envelope):
+    """The receiving jurisdiction accepted the handoff."""
+
+    type: Literal["handoff-accepted"] = "handoff-accepted"
+    schema_version: Literal[1] = 1
+    payload: HandoffAcceptedPayload
+
+
+class HandoffReturned(Envelope):
+    """The receiving jurisdiction returned the handoff."""
+
+    type: Literal["handoff-returned"] = "handoff-returned"
+    schema_version: Literal[1] = 1
+    payload: HandoffReturnedPayload
