@@ -9,7 +9,6 @@ JSON exactly as it was written, before any upcasting, so old events verify forev
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import time
 import uuid
@@ -20,6 +19,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
+from contracts import jsontext
 from contracts.codes import JurisdictionCode
 
 GENESIS_HASH = "0" * 64
@@ -75,7 +75,7 @@ class Envelope(BaseModel):
 
 def canonical_bytes(document: Mapping[str, Any]) -> bytes:
     """Canonical JSON: sorted keys, no insignificant whitespace, UTF-8. Payloads hold no floats."""
-    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    return jsontext.canonical(document)
 
 
 def compute_hash(document: Mapping[str, Any]) -> str:

@@ -9,6 +9,7 @@ from datetime import datetime
 
 from pydantic import BaseModel
 
+from contracts import jsontext
 from contracts.envelope import GENESIS_HASH, Actor, Envelope, canonical_bytes, compute_hash, utcnow, uuid7
 from contracts.events.registry import _event_adapter
 from contracts.events.upcasting import Document, UnreadableEvent, upcast
@@ -17,7 +18,7 @@ from contracts.events.upcasting import Document, UnreadableEvent, upcast
 def parse_document(raw: bytes) -> Document:
     """Parse raw bytes into an event document without interpreting it (for hash verification)."""
     try:
-        document = json.loads(raw)
+        document = jsontext.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise UnreadableEvent(f"not JSON: {exc}") from exc
     if not isinstance(document, dict):
