@@ -17,8 +17,11 @@ version queues behind a running rebuild instead, then does nothing if that rebui
 
 from __future__ import annotations
 
+import gc
 import logging
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -108,6 +111,42 @@ class RebuildSummary:
     @property
     def rate(self) -> float:
         return self.records / self.seconds if self.seconds > 0 else 0.0
+
+
+class _CollectorPacing:
+    """Fewer full passes of Python's cyclic garbage collector while builds run in this process.
+
+    A batch of a build keeps every record it decoded alive until the batch is written (some fifty objects
+    the collector tracks per record: the document, the validated event, its rows), so with the default
+    thresholds a full pass, which walks all of them, came due again within every batch: 40 full passes per
+    100,000 events, a fifth of the rebuild's time, each finding nothing (the records go by reference
+    counting once their batch is done). While a build runs, a full pass waits for 100 passes of the middle
+    generation instead of 10 (4 per 100,000 events); the young generations are collected as usual.
+    Overlapping builds (an as-of build requested while the start-up replacement runs) restore the
+    thresholds when the last one ends."""
+
+    FULL_PASS_AFTER = 100
+
+    def __init__(self) -> None:
+        self._builds = 0
+        self._saved = gc.get_threshold()
+
+    @contextmanager
+    def during_build(self) -> Iterator[None]:
+        if self._builds == 0:
+            self._saved = gc.get_threshold()
+            young, middle, _ = self._saved
+            gc.set_threshold(young, middle, self.FULL_PASS_AFTER)
+        self._builds += 1
+        try:
+            yield
+        finally:
+            self._builds -= 1
+            if self._builds == 0:
+                gc.set_threshold(*self._saved)
+
+
+_collector = _CollectorPacing()
 
 
 class ProjectionBuilder:
@@ -267,6 +306,17 @@ async def build_projection(
 ) -> RebuildSummary:
     """Fill a new projection on ``conn``, whose session holds the build lock (``build_lock_name``). A
     failed as-of build is marked failed (not readable) before the error goes on."""
+    with _collector.during_build():
+        return await _build_projection(conn, settings, progress, as_of, requested_by)
+
+
+async def _build_projection(
+    conn: asyncpg.Connection,
+    settings: ReportingSettings,
+    progress: Progress,
+    as_of: datetime | None,
+    requested_by: str | None,
+) -> RebuildSummary:
     began = time.monotonic()
     version = None if as_of is not None else await next_version(conn)
     schema = asof_schema(as_of) if as_of is not None else version_schema(version or 1)

@@ -11,12 +11,16 @@ from __future__ import annotations
 import json
 import uuid
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields
+from enum import Enum
+from operator import attrgetter
+from typing import Any, get_args, get_type_hints
 
 import asyncpg
 
 from cluetrail.consume import Incoming
+from contracts import jsontext
 from contracts.vocabulary import CaseStatus, ClueSource, Determination, Grade, Outcome
 from services.reporting.adapters.sqlfiles import queries
 from services.reporting.domain import ChainBroken, LedgerState, Step, chain_step, fold, grade_changes
@@ -112,14 +116,36 @@ def state_from_row(row: asyncpg.Record) -> LedgerState:
     )
 
 
-def _ledger_values(state: LedgerState) -> tuple[object, ...]:
-    # Enum members go to the database as their codes, tuples as JSON arrays.
-    return tuple(
-        json.dumps(list(value), ensure_ascii=False)
-        if name in _JSON_COLUMNS
-        else getattr(value, "value", value)
-        for name, value in ((name, getattr(state, name)) for name in LEDGER_COLUMNS)
-    )
+def _json_array(value: tuple[str, ...]) -> str:
+    return json.dumps(list(value), ensure_ascii=False) if value else "[]"
+
+
+def _code(value: object) -> object:
+    return value.value if isinstance(value, Enum) else value
+
+
+def _holds_codes(name: str) -> bool:
+    """Whether a ledger column holds enum members (``Grade | None``…), which go to the database as codes."""
+    hint = _LEDGER_HINTS[name]
+    return any(isinstance(kind, type) and issubclass(kind, Enum) for kind in (get_args(hint) or (hint,)))
+
+
+_LEDGER_HINTS = get_type_hints(LedgerState)
+_LEDGER_ROW = attrgetter(*LEDGER_COLUMNS)
+# The columns that need encoding, by position: tuples as JSON arrays, enum members as their codes.
+_ENCODERS: dict[int, Callable[[Any], object]] = {
+    index: _json_array if name in _JSON_COLUMNS else _code
+    for index, name in enumerate(LEDGER_COLUMNS)
+    if name in _JSON_COLUMNS or _holds_codes(name)
+}
+
+
+def _ledger_columns(states: Sequence[LedgerState]) -> list[list[object]]:
+    """The changed ledger rows, one list per column (the shape ``unnest`` takes)."""
+    columns = _columns([_LEDGER_ROW(state) for state in states], len(LEDGER_COLUMNS))
+    for index, encode in _ENCODERS.items():
+        columns[index] = [encode(value) for value in columns[index]]
+    return columns
 
 
 def _history_values(incoming: Incoming) -> tuple[object, ...]:
@@ -132,11 +158,11 @@ def _history_values(incoming: Incoming) -> tuple[object, ...]:
         event.schema_version,
         event.occurred_at,
         event.recorded_at,
-        json.dumps(document["actor"], ensure_ascii=False),
+        jsontext.text(document["actor"]),
         event.prev_hash,
         event.hash,
         # The payload as written (before upcasting), so an auditor sees what the hash covers.
-        json.dumps(document["payload"], ensure_ascii=False),
+        jsontext.text(document["payload"]),
         record.partition,
         record.offset,
         event.jurisdiction,
@@ -214,7 +240,7 @@ async def apply_events(conn: asyncpg.Connection, events: Sequence[Incoming]) -> 
             Fact(event.type, event.occurred_at, event.jurisdiction, incoming.document["payload"])
         )
         result.applied += 1
-    changed = [_ledger_values(state) for case_id, state in states.items() if before.get(case_id) is not state]
+    changed = [state for case_id, state in states.items() if before.get(case_id) is not state]
     # Read the stored facts before this call's history rows are written.
     months = await _month_rows(conn, new_facts, set(before))
     if len(history) >= COPY_THRESHOLD:
@@ -224,7 +250,7 @@ async def apply_events(conn: asyncpg.Connection, events: Sequence[Incoming]) -> 
     if changed or history or counts or months:
         await conn.execute(
             WRITE_CHANGES,
-            *_columns(changed, len(LEDGER_COLUMNS)),
+            *_ledger_columns(changed),
             *_columns(history, len(HISTORY_COLUMNS)),
             *_columns(counts, 3),
             *_columns(months, len(MONTH_COLUMNS)),

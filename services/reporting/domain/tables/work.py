@@ -8,7 +8,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from contracts.jurisdictions import JurisdictionRegistry
 from services.reporting.domain import labels as L
 from services.reporting.domain.periods import Period
-from services.reporting.domain.tables.cases import CLOSING_TYPES, CaseRecord, Fact, Snapshot, snapshot
+from services.reporting.domain.tables.cases import CLOSING_TYPES, CaseRecord, Snapshot, snapshot
 from services.reporting.domain.tables.layout import Column, Table
 from services.reporting.domain.tables.places import _Lineage, _reporting_nodes
 
@@ -52,16 +52,13 @@ def work_statistics(
     return work_table(placed(), registry, root, period)
 
 
-def _in(period: Period, fact: Fact) -> bool:
-    return period.contains(fact.occurred_at)
-
-
 def period_figures(case: CaseRecord, period: Period, end: Snapshot | None = None) -> dict[str, int]:
     """What happened to one case in ``period`` (the additive columns of the work statistics); ``end`` is
     the case at the end of the period when the caller has it already."""
     out: dict[str, int] = dict.fromkeys(WORK_FIGURES, 0)
+    start, end_of_period = period.start, period.end  # computed once: this runs for every case and month
     for fact in case.facts:
-        if not _in(period, fact):
+        if not start <= fact.occurred_at < end_of_period:
             continue
         p = fact.payload
         if fact.type == "clue-reported":
