@@ -17,6 +17,7 @@ version queues behind a running rebuild instead, then does nothing if that rebui
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 import time
@@ -149,9 +150,23 @@ class _CollectorPacing:
 _collector = _CollectorPacing()
 
 
+# Records decoded between two chances for the batch being written to go on (a few milliseconds).
+_YIELD_EVERY = 200
+
+
+@dataclass
+class _Batch:
+    """Records read from the log, their case events decoded and the notices among them."""
+
+    records: list[ConsumerRecord[bytes, bytes]]
+    events: list[Incoming] = field(default_factory=list)
+    notices: list[ConsumerRecord[bytes, bytes]] = field(default_factory=list)
+
+
 class ProjectionBuilder:
     """Replays the case log and notify's notices topic into one projection schema, remembering how far it
-    got per topic and partition."""
+    got per topic and partition. Each batch is decoded while the one before it is written, one transaction
+    at a time, in log order."""
 
     def __init__(
         self,
@@ -177,27 +192,49 @@ class ProjectionBuilder:
         start = {partition: offset + 1 for partition, offset in self.positions.get(topic, {}).items()}
         read = 0
         task = None
-        async for records, end in read_log(
-            self._settings, topic, batch=self._settings.rebuild_batch, start=start
-        ):
-            if progress is not None and task is None:
-                total = sum(max(0, offset - start.get(tp.partition, 0)) for tp, offset in end.offsets.items())
-                task = progress.add_task(description, total=total)
-            await self.apply(records)
-            read += len(records)
-            if progress is not None and task is not None:
-                progress.advance(task, len(records))
+        writing: asyncio.Task[int] | None = None
+        try:
+            async for records, end in read_log(
+                self._settings, topic, batch=self._settings.rebuild_batch, start=start
+            ):
+                if progress is not None and task is None:
+                    total = sum(max(0, o - start.get(tp.partition, 0)) for tp, o in end.offsets.items())
+                    task = progress.add_task(description, total=total)
+                # Decoded while the batch before is being written: PostgreSQL works on that batch's rows
+                # (on the other core) while this one's events are read and hashed.
+                batch = await self._read(records, yielding=writing is not None)
+                if writing is not None:
+                    written = await writing
+                    if progress is not None and task is not None:
+                        progress.advance(task, written)
+                writing = asyncio.create_task(self._write(batch))
+                read += len(records)
+            if writing is not None:
+                written = await writing
+                if progress is not None and task is not None:
+                    progress.advance(task, written)
+        finally:
+            if writing is not None and not writing.done():
+                # Reading failed: the batch being written finishes (or fails) before the connection is
+                # used again, and the error that stopped the replay goes on.
+                await asyncio.wait([writing])
         return read
 
     async def apply(self, records: list[ConsumerRecord[bytes, bytes]]) -> None:
         """Apply one batch of records read from the log — case events, or notices when they come from the
         notices topic — leaving out those recorded after the as-of instant, with their positions, in one
         transaction."""
-        events: list[Incoming] = []
-        notices: list[ConsumerRecord[bytes, bytes]] = []
-        for record in records:
+        await self._write(await self._read(records, yielding=False))
+
+    async def _read(self, records: list[ConsumerRecord[bytes, bytes]], *, yielding: bool) -> _Batch:
+        """Decode a batch (every event's own hash checked), leaving out those recorded after the as-of
+        instant. ``yielding``: let a batch being written go on every few hundred records."""
+        batch = _Batch(records)
+        for index, record in enumerate(records):
+            if yielding and index % _YIELD_EVERY == _YIELD_EVERY - 1:
+                await asyncio.sleep(0)
             if record.topic == self._notice_topic:
-                notices.append(record)
+                batch.notices.append(record)
                 continue
             try:
                 incoming = decode_record(record)
@@ -208,15 +245,20 @@ class ProjectionBuilder:
             if self._as_of is not None and incoming.event.recorded_at > self._as_of:
                 self.summary.after_as_of += 1
                 continue
-            events.append(incoming)
+            batch.events.append(incoming)
+        return batch
+
+    async def _write(self, batch: _Batch) -> int:
+        """Apply a decoded batch with its positions in one transaction; return how many records it held."""
+        records = batch.records
         newest: dict[str, dict[int, int]] = {}
         for record in records:
             reached = newest.setdefault(record.topic, {})
             reached[record.partition] = max(reached.get(record.partition, -1), record.offset)
         async with self._conn.transaction():
             await use_schema(self._conn, self.summary.schema)
-            result = await apply_events(self._conn, events)
-            noticed = await apply_notices(self._conn, notices, self._as_of)
+            result = await apply_events(self._conn, batch.events)
+            noticed = await apply_notices(self._conn, batch.notices, self._as_of)
             for topic, offsets in newest.items():
                 consumer = NOTICES_CONSUMER if topic == self._notice_topic else CONSUMER_GROUP
                 await store_positions(self._conn, consumer, topic, offsets)
@@ -229,6 +271,7 @@ class ProjectionBuilder:
         self.summary.rejected += len(result.rejected) + len(noticed.rejected)
         self.summary.notices += noticed.applied
         self.summary.after_as_of += noticed.after_as_of
+        return len(records)
 
     async def count_cases(self) -> int:
         async with self._conn.transaction():
