@@ -52,7 +52,13 @@ from services.notify.notices import Notifier, RenderRefused
 from services.notify.worker import DeliveryWorker
 from tests.harness import Stack, WebhookRecorder, wait_until
 from tests.integration.test_notify_channels import FINANCE_MAIL, transfer_to_police
-from tests.integration.test_notify_deliveries import SECRETS, deliveries, key_case_clue, report
+from tests.integration.test_notify_deliveries import (
+    SECRETS,
+    deliveries,
+    key_case_clue,
+    report,
+    wait_for_key_case_notices,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -86,15 +92,7 @@ def test_a_refused_address_is_dead_lettered_alerted_and_blocks_nobody_then_resen
     stack: Stack, recorder: WebhookRecorder, stack_settings: CommonSettings
 ) -> None:
     case_id = report(stack, key_case_clue())
-    wait_until(
-        lambda: (
-            (rows := deliveries(stack, case_id))
-            and {r["event_type"] for r in rows} >= {"escalated", "key-case-flagged"}
-            and all(r["status"] == "delivered" for r in rows)
-        ),
-        timeout=90,
-        what="the automatic escalation and the key-case flag delivered",
-    )
+    wait_for_key_case_notices(stack, case_id)
     stack.mail.refused.add(FINANCE_MAIL)
     try:
         seq = transfer_to_police(stack, case_id)

@@ -73,6 +73,19 @@ def deliveries(stack: Stack, case_id: str) -> list[dict[str, Any]]:
     return rows
 
 
+def wait_for_key_case_notices(stack: Stack, case_id: str) -> None:
+    """Until a key case's automatic escalation and its key-case flag are delivered to every recipient."""
+    wait_until(
+        lambda: (
+            (rows := deliveries(stack, case_id))
+            and {r["event_type"] for r in rows} >= {"escalated", "key-case-flagged"}
+            and all(r["status"] == "delivered" for r in rows)
+        ),
+        timeout=90,
+        what="the automatic escalation and the key-case flag delivered",
+    )
+
+
 def all_delivered(stack: Stack, case_id: str, *recipients: str) -> list[dict[str, Any]] | None:
     rows = deliveries(stack, case_id)
     if {r["recipient_id"] for r in rows} >= set(recipients) and all(r["status"] == "delivered" for r in rows):

@@ -45,7 +45,11 @@ from services.reporting.settings import ReportingSettings
 from tests.harness import Stack, wait_until
 from tests.integration.golden_reporting import drop_database, fresh_database
 from tests.integration.test_notify_channels import FINANCE_MAIL, transfer_to_police
-from tests.integration.test_notify_deliveries import deliveries, key_case_clue, report
+from tests.integration.test_notify_deliveries import (
+    key_case_clue,
+    report,
+    wait_for_key_case_notices,
+)
 from tests.integration.test_reporting_projection import dead_letters_for
 from tests.integration.test_reporting_replay import active_version, cluetrail
 
@@ -217,15 +221,7 @@ def test_a_key_cases_notices_show_in_its_timeline_api_dashboard_and_history_and_
     stack: Stack, stack_settings: CommonSettings, tmp_path: Path
 ) -> None:
     case_id = report(stack, key_case_clue())
-    wait_until(
-        lambda: (
-            (rows := deliveries(stack, case_id))
-            and {r["event_type"] for r in rows} >= {"escalated", "key-case-flagged"}
-            and all(r["status"] == "delivered" for r in rows)
-        ),
-        timeout=90,
-        what="the automatic escalation and the key-case flag delivered",
-    )
+    wait_for_key_case_notices(stack, case_id)
     stack.mail.refused.add(FINANCE_MAIL)
     try:
         transfer_to_police(stack, case_id)
