@@ -19,14 +19,12 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-import httpx
 import pytest
 from aiokafka.structs import ConsumerRecord
-from opentelemetry.sdk.trace import TracerProvider
 
 from cluetrail.consume import decode_record
 from cluetrail.db import open_pool
-from cluetrail.kafka import make_broker, notice_topic, read_log
+from cluetrail.kafka import notice_topic, read_log
 from cluetrail.settings import CommonSettings
 from contracts.envelope import GENESIS_HASH, Actor, Envelope, uuid7
 from contracts.events import (
@@ -42,15 +40,13 @@ from contracts.notices import verify_notices
 from contracts.vocabulary import EscalationTarget, Outcome
 from services.notify import store
 from services.notify.app import MIGRATIONS
-from services.notify.channels import SmtpConfig
-from services.notify.domain.backoff import RetryPolicy
 from services.notify.domain.notice import DEFAULT_TEMPLATES, Templates
 from services.notify.domain.recipients import Recipient, RecipientBook, Route
 from services.notify.domain.signing import ack_token
 from services.notify.handlers import deciding_deliveries
 from services.notify.notices import Notifier, RenderRefused
-from services.notify.worker import DeliveryWorker
 from tests.harness import Stack, WebhookRecorder, wait_until
+from tests.integration.delivery_worker import running_worker
 from tests.integration.test_notify_channels import FINANCE_MAIL, transfer_to_police
 from tests.integration.test_notify_deliveries import (
     SECRETS,
@@ -270,65 +266,46 @@ async def test_a_broken_template_kills_its_notice_holds_the_next_and_a_resend_wr
             found = await store.find_deliveries(conn, case_id=None, status=None, limit=50)
         return {r["event_type"]: r for r in found}
 
-    provider = TracerProvider()
-    broker = make_broker(stack_settings, "notify-dead-letter-test", provider)
-    await broker.start()
-    stopping = asyncio.Event()
-    async with httpx.AsyncClient(timeout=5) as client:
-        worker = DeliveryWorker(
-            pool=pool,
-            broker=broker,
-            settings=stack_settings,
-            book=book,
-            policy=RetryPolicy(0.05, 0.2, 3),
-            client=client,
-            tracer=provider.get_tracer("test"),
-            poll_seconds=0.2,
-            notifier=notifier,
-        )
-        running = asyncio.create_task(worker.run(stopping))
-        try:
+    async with running_worker(
+        stack_settings, pool, book, client_id="notify-dead-letter-test", attempts=3, notifier=notifier
+    ) as worker:
 
-            async def alerted() -> dict[str, asyncpg.Record]:
-                while True:
-                    rows = await rows_now()
-                    alert = rows.get("delivery-dead")
-                    if alert is not None and alert["status"] == "delivered":
-                        return rows
-                    await asyncio.sleep(0.1)
+        async def alerted() -> dict[str, asyncpg.Record]:
+            while True:
+                rows = await rows_now()
+                alert = rows.get("delivery-dead")
+                if alert is not None and alert["status"] == "delivered":
+                    return rows
+                await asyncio.sleep(0.1)
 
-            rows = await asyncio.wait_for(alerted(), timeout=60)
-            dead, held = rows["closed"], rows["escalated"]
-            assert dead["status"] == "dead" and "closed.j2" in dead["last_error"]
-            assert "officer_phone" in dead["last_error"]
-            # The escalation waits for the closure before it: never tried, not lost.
-            assert held["status"] == "pending" and held["attempts"] == 0
-            assert held["waiting_for"] == dead["delivery_id"]
+        rows = await asyncio.wait_for(alerted(), timeout=60)
+        dead, held = rows["closed"], rows["escalated"]
+        assert dead["status"] == "dead" and "closed.j2" in dead["last_error"]
+        assert "officer_phone" in dead["last_error"]
+        # The escalation waits for the closure before it: never tried, not lost.
+        assert held["status"] == "pending" and held["attempts"] == 0
+        assert held["waiting_for"] == dead["delivery_id"]
 
-            async with pool.acquire() as conn:
-                with pytest.raises(RenderRefused, match="officer_phone"):
-                    await notifier.render_again(conn, dead)
-            # The deployment fixes its template (and restarts notify with it).
-            folder = broken_templates.directory
-            shutil.copy(DEFAULT_TEMPLATES / "closed.j2", folder / "closed.j2")
-            fixed = Notifier(book, default_registry(), Templates(folder), "http://127.0.0.1:1")
-            async with pool.acquire() as conn, conn.transaction():
-                body = await fixed.render_again(conn, dead)
-                await store.reopen_for_resend(conn, dead["delivery_id"], body)
-            worker.wake()
+        async with pool.acquire() as conn:
+            with pytest.raises(RenderRefused, match="officer_phone"):
+                await notifier.render_again(conn, dead)
+        # The deployment fixes its template (and restarts notify with it).
+        folder = broken_templates.directory
+        shutil.copy(DEFAULT_TEMPLATES / "closed.j2", folder / "closed.j2")
+        fixed = Notifier(book, default_registry(), Templates(folder), "http://127.0.0.1:1")
+        async with pool.acquire() as conn, conn.transaction():
+            body = await fixed.render_again(conn, dead)
+            await store.reopen_for_resend(conn, dead["delivery_id"], body)
+        worker.wake()
 
-            async def settled() -> dict[str, asyncpg.Record]:
-                while True:
-                    rows = await rows_now()
-                    if all(rows[k]["status"] == "delivered" for k in ("closed", "escalated")):
-                        return rows
-                    await asyncio.sleep(0.1)
+        async def settled() -> dict[str, asyncpg.Record]:
+            while True:
+                rows = await rows_now()
+                if all(rows[k]["status"] == "delivered" for k in ("closed", "escalated")):
+                    return rows
+                await asyncio.sleep(0.1)
 
-            rows = await asyncio.wait_for(settled(), timeout=60)
-        finally:
-            stopping.set()
-            await running
-            await broker.stop()
+        rows = await asyncio.wait_for(settled(), timeout=60)
 
     lead_posts = [p.json() for p in list(recorder.received) if p.path == f"/lead-{tag}"]
     assert [p["event_type"] for p in lead_posts] == ["closed", "escalated"]
@@ -370,45 +347,25 @@ async def test_a_mail_whose_stored_body_is_damaged_dies_once_and_holds_up_no_oth
                     delivery_id, uuid7(), "mail-office", uuid7(), 3, "closed", CASE, body, None, "email"
                 ),
             )
-    provider = TracerProvider()
-    broker = make_broker(stack_settings, "notify-damaged-mail-test", provider)
-    await broker.start()
-    stopping = asyncio.Event()
-    async with httpx.AsyncClient(timeout=5) as client:
-        worker = DeliveryWorker(
-            pool=pool,
-            broker=broker,
-            settings=stack_settings,
-            book=book,
-            policy=RetryPolicy(0.05, 0.2, 5),
-            client=client,
-            tracer=provider.get_tracer("test"),
-            poll_seconds=0.2,
-            smtp=SmtpConfig("127.0.0.1", stack.mail.port, "notify@example.gov.cn"),
-        )
-        running = asyncio.create_task(worker.run(stopping))
-        try:
+    mail_port = stack.mail.port
+    async with running_worker(
+        stack_settings, pool, book, client_id="notify-damaged-mail-test", attempts=5, smtp_port=mail_port
+    ):
 
-            async def settled() -> dict[uuid.UUID, asyncpg.Record]:
-                while True:
-                    async with pool.acquire() as conn:
-                        rows = await conn.fetch(
-                            "SELECT delivery_id, status, attempts, last_error, dead_letter_published_at "
-                            "FROM deliveries"
-                        )
-                    found = {r["delivery_id"]: r for r in rows}
-                    dead = [found[d] for d in (damaged, garbled)]
-                    if found[sound]["status"] == "delivered" and all(
-                        r["dead_letter_published_at"] for r in dead
-                    ):
-                        return found
-                    await asyncio.sleep(0.1)
+        async def settled() -> dict[uuid.UUID, asyncpg.Record]:
+            while True:
+                async with pool.acquire() as conn:
+                    rows = await conn.fetch(
+                        "SELECT delivery_id, status, attempts, last_error, dead_letter_published_at "
+                        "FROM deliveries"
+                    )
+                found = {r["delivery_id"]: r for r in rows}
+                dead = [found[d] for d in (damaged, garbled)]
+                if found[sound]["status"] == "delivered" and all(r["dead_letter_published_at"] for r in dead):
+                    return found
+                await asyncio.sleep(0.1)
 
-            rows = await asyncio.wait_for(settled(), timeout=60)
-        finally:
-            stopping.set()
-            await running
-            await broker.stop()
+        rows = await asyncio.wait_for(settled(), timeout=60)
     assert rows[damaged]["attempts"] == 1 and "has no to, subject, text" in rows[damaged]["last_error"]
     assert rows[garbled]["attempts"] == 1 and "not JSON" in rows[garbled]["last_error"]
     letters: dict[str, Any] = {}

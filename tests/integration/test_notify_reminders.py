@@ -17,18 +17,15 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
-from opentelemetry.sdk.trace import TracerProvider
 
 from cluetrail.db import open_pool
-from cluetrail.kafka import ensure_topics, make_broker, notice_topic, read_log
+from cluetrail.kafka import ensure_topics, notice_topic, read_log
 from cluetrail.settings import CommonSettings
 from contracts.envelope import uuid7
 from contracts.jurisdictions import default_registry
 from contracts.notices import verify_notices
 from services.notify import store
 from services.notify.app import MIGRATIONS
-from services.notify.channels import SmtpConfig
-from services.notify.domain.backoff import RetryPolicy
 from services.notify.domain.cases import CaseFacts, add_years
 from services.notify.domain.notice import BEIJING, DEFAULT
 from services.notify.domain.recipients import RecipientBook
@@ -36,8 +33,8 @@ from services.notify.domain.reminders import FixedClock
 from services.notify.notices import Notifier
 from services.notify.scheduler import Scheduler
 from services.notify.settings import NotifySettings
-from services.notify.worker import DeliveryWorker
 from tests.harness import Stack, WebhookRecorder, wait_until
+from tests.integration.delivery_worker import running_worker
 from tests.integration.test_notify_deliveries import deliveries, key_case_clue, report
 
 pytestmark = pytest.mark.integration
@@ -95,61 +92,47 @@ async def test_reminders_fire_on_a_simulated_clock_once_each_and_unacknowledged_
     async with pool.acquire() as conn:
         await store.save_case(conn, case)
 
-    provider = TracerProvider()
-    broker = make_broker(settings, "notify-clock-test", provider)
-    await broker.start()
-    stopping = asyncio.Event()
-    async with httpx.AsyncClient(timeout=5) as client:
-        worker = DeliveryWorker(
-            pool=pool,
-            broker=broker,
-            settings=settings,
-            book=book,
-            policy=RetryPolicy(0.05, 0.2, 5),
-            client=client,
-            tracer=provider.get_tracer("test"),
-            poll_seconds=0.2,
-            smtp=SmtpConfig("127.0.0.1", stack.mail.port, "notify@example.gov.cn"),
-            notifier=notifier,
-            clock=clock,
-        )
-        running = asyncio.create_task(worker.run(stopping))
-        try:
-            # 16 March: only the community's report (due on the 20th) is near.
-            assert await scheduler.tick() == 1
-            assert await scheduler.tick() == 0  # the same reminder is never recorded twice
-            rows = await asyncio.wait_for(all_sent(pool, 1), timeout=30)
-            assert [(r["recipient_id"], r["channel"]) for r in rows] == [("dadian-community-office", "email")]
+    async with running_worker(
+        settings,
+        pool,
+        book,
+        client_id="notify-clock-test",
+        attempts=5,
+        smtp_port=stack.mail.port,
+        notifier=notifier,
+        clock=clock,
+    ):
+        # 16 March: only the community's report (due on the 20th) is near.
+        assert await scheduler.tick() == 1
+        assert await scheduler.tick() == 0  # the same reminder is never recorded twice
+        rows = await asyncio.wait_for(all_sent(pool, 1), timeout=30)
+        assert [(r["recipient_id"], r["channel"]) for r in rows] == [("dadian-community-office", "email")]
 
-            # 31 March: the street's report (5 April) and the key case's 2-year limit (10 April).
-            clock.at = datetime(2026, 3, 31, 9, tzinfo=BEIJING)
-            assert await scheduler.tick() == 2
-            rows = await asyncio.wait_for(all_sent(pool, 6), timeout=30)
-            key_case_rows = [r for r in rows if r["event_type"] == "key-case-deadline"]
-            assert {(r["recipient_id"], r["channel"]) for r in key_case_rows} == {
-                ("yaohai-lead-office", "webhook"),
-                ("yaohai-lead-office", "email"),
-                ("yaohai-police", "webhook"),
-            }
-            assert all(r["needs_ack"] and r["case_id"] == case.case_id for r in key_case_rows)
+        # 31 March: the street's report (5 April) and the key case's 2-year limit (10 April).
+        clock.at = datetime(2026, 3, 31, 9, tzinfo=BEIJING)
+        assert await scheduler.tick() == 2
+        rows = await asyncio.wait_for(all_sent(pool, 6), timeout=30)
+        key_case_rows = [r for r in rows if r["event_type"] == "key-case-deadline"]
+        assert {(r["recipient_id"], r["channel"]) for r in key_case_rows} == {
+            ("yaohai-lead-office", "webhook"),
+            ("yaohai-lead-office", "email"),
+            ("yaohai-police", "webhook"),
+        }
+        assert all(r["needs_ack"] and r["case_id"] == case.case_id for r in key_case_rows)
 
-            # The lead office acknowledges (its link), the police do not.
-            lead = next(r for r in key_case_rows if r["recipient_id"] == "yaohai-lead-office")
-            async with pool.acquire() as conn:
-                await store.acknowledge(conn, lead["delivery_id"])
+        # The lead office acknowledges (its link), the police do not.
+        lead = next(r for r in key_case_rows if r["recipient_id"] == "yaohai-lead-office")
+        async with pool.acquire() as conn:
+            await store.acknowledge(conn, lead["delivery_id"])
 
-            # The timeout counts from each notice's delivery, stamped on the clock the scheduler reads.
-            assert await scheduler.tick() == 0
-            clock.at += timedelta(hours=23)
-            assert await scheduler.tick() == 0
-            clock.at += timedelta(hours=2)
-            assert await scheduler.tick() == 1
-            assert await scheduler.tick() == 0
-            rows = await asyncio.wait_for(all_sent(pool, 9), timeout=30)
-        finally:
-            stopping.set()
-            await running
-            await broker.stop()
+        # The timeout counts from each notice's delivery, stamped on the clock the scheduler reads.
+        assert await scheduler.tick() == 0
+        clock.at += timedelta(hours=23)
+        assert await scheduler.tick() == 0
+        clock.at += timedelta(hours=2)
+        assert await scheduler.tick() == 1
+        assert await scheduler.tick() == 0
+        rows = await asyncio.wait_for(all_sent(pool, 9), timeout=30)
 
     escalations = [r for r in rows if r["event_type"] == "unacknowledged"]
     assert {(r["recipient_id"], r["channel"]) for r in escalations} == {
