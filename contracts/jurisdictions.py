@@ -107,6 +107,7 @@ class JurisdictionRegistry:
 
     def __init__(self, nodes: list[Jurisdiction]) -> None:
         self._nodes: dict[str, Jurisdiction] = {}
+        self._subtrees: dict[str, tuple[Jurisdiction, ...]] = {}
         for node in nodes:
             if node.code in self._nodes:
                 raise JurisdictionError(f"jurisdiction {node.code} ({node.name}) appears twice")
@@ -212,6 +213,12 @@ class JurisdictionRegistry:
     def is_within(self, code: str, ancestor: str) -> bool:
         """True when ``code`` is ``ancestor`` or lies in its subtree."""
         return code == ancestor or any(a.code == ancestor for a in self.ancestors(code))
+
+    def subtree(self, root: str) -> tuple[Jurisdiction, ...]:
+        """``root`` and every node under it, in the tree file's order (kept: the tree never changes)."""
+        if root not in self._subtrees:
+            self._subtrees[root] = tuple(n for n in self._nodes.values() if self.is_within(n.code, root))
+        return self._subtrees[root]
 
     def nearest(self, code: str, level: Level) -> Jurisdiction | None:
         """The node itself or its nearest ancestor at ``level`` (e.g. the district of a community)."""

@@ -157,14 +157,6 @@ class Readers:
         self.policy = AccessPolicy(registry)
         self._registry = registry
         self._book = book
-        self._subtrees: dict[str, list[str]] = {}
-
-    def subtree(self, root: str) -> list[str]:
-        if root not in self._subtrees:
-            self._subtrees[root] = [
-                n.code for n in self._registry.all() if self._registry.is_within(n.code, root)
-            ]
-        return self._subtrees[root]
 
     def visible(self, principal: Principal) -> store.Visible:
         if principal.role is Role.AUDITOR:
@@ -176,7 +168,7 @@ class Readers:
                 if r.role == "police" and self.policy.covers(principal, r.jurisdiction)
             ]
             return store.Visible(recipients=police)
-        return store.Visible(jurisdictions=self.subtree(principal.jurisdiction))
+        return store.Visible(jurisdictions=[n.code for n in self._registry.subtree(principal.jurisdiction)])
 
     def may_read(self, principal: Principal, row: asyncpg.Record) -> bool:
         visible = self.visible(principal)

@@ -154,9 +154,7 @@ def dashboard_router(registry: JurisdictionRegistry) -> APIRouter:
             pages=max(1, (total + PAGE - 1) // PAGE),
             prev_url=f"?{urlencode({**query, 'page': page - 1})}" if page > 1 else None,
             next_url=f"?{urlencode({**query, 'page': page + 1})}" if page * PAGE < total else None,
-            jurisdictions=[
-                n for n in registry.all() if registry.is_within(n.code, scope.root) and n.level != "grid"
-            ],
+            jurisdictions=[n for n in registry.subtree(scope.root) if n.level != "grid"],
             sectors=sorted(L.SECTORS.items()),
             grades=[(g, L.GRADES[g]) for g in ("major", "serious", "general", "low")],
             statuses=list(L.STATUSES.items()),

@@ -74,7 +74,7 @@ def subtree(registry: JurisdictionRegistry, root: str) -> list[str]:
         raise InvalidInput(
             f"jurisdiction {root} is not in the jurisdiction tree", rule="reporting.jurisdiction"
         )
-    return [node.code for node in registry.all() if registry.is_within(node.code, root)]
+    return [node.code for node in registry.subtree(root)]
 
 
 def parse_period(text: str | None, now: datetime) -> Period:

@@ -185,6 +185,12 @@ def test_every_node_resolves_by_its_full_path_name(code: str) -> None:
     assert REGISTRY.resolve(REGISTRY.path_name(code)).code == code  # type: ignore[union-attr]
 
 
+@given(st.sampled_from([n.code for n in REGISTRY.all()]))
+def test_a_subtree_is_its_root_and_every_node_whose_ancestors_include_it(root: str) -> None:
+    below = {n.code for n in REGISTRY.all() if root in {a.code for a in REGISTRY.ancestors(n.code)}}
+    assert {n.code for n in REGISTRY.subtree(root)} == below | {root}
+
+
 def test_short_names_drop_one_suffix_only() -> None:
     assert short_name("龙岗街道") == "龙岗"
     assert short_name("宁夏回族自治区") == "宁夏"
