@@ -92,17 +92,22 @@ class ExactlyOnceConsumer:
         self,
         *,
         name: str,
+        topic: str,
         pool: asyncpg.Pool,
         dead_letters: DeadLetters,
-        apply: Apply,
         tracer: trace.Tracer,
+        apply: Apply | None = None,
+        apply_record: ApplyRecord | None = None,
         positions_table: str = "consumer_positions",
         prepare: Callable[[asyncpg.Connection], Awaitable[None]] | None = None,
-        apply_record: ApplyRecord | None = None,
     ) -> None:
-        """``apply_record``, when given, applies each raw record instead of decoding case events and
-        calling ``apply``: a consumer of another topic, with the same positions and dead letters."""
+        """A consumer of ``topic`` takes exactly one of ``apply`` (case events, decoded and checked) and
+        ``apply_record`` (each raw record of another topic, e.g. notify's notices), with the same positions
+        and dead letters either way."""
+        if (apply is None) == (apply_record is None):
+            raise TypeError(f"consumer {name} needs exactly one of apply and apply_record")
         self.name = name
+        self.topic = topic
         self._apply_record_raw = apply_record
         self._pool = pool
         self._dead_letters = dead_letters
@@ -163,7 +168,8 @@ class ExactlyOnceConsumer:
     async def _apply_record(
         self, conn: asyncpg.Connection, record: ConsumerRecord[bytes, bytes], isolate: bool
     ) -> Incoming | None:
-        if self._apply_record_raw is not None:
+        if self._apply is None:
+            assert self._apply_record_raw is not None  # one of the two, checked when constructed
             await self._apply_raw(conn, record, self._apply_record_raw)
             return None
         try:
@@ -192,11 +198,6 @@ class ExactlyOnceConsumer:
                 await self._dead_letter(record, reason)
                 return None
         return incoming
-
-    @property
-    def reads_case_events(self) -> bool:
-        """False for a consumer of another topic (built with ``apply_record``)."""
-        return self._apply_record_raw is None
 
     async def _apply_raw(
         self, conn: asyncpg.Connection, record: ConsumerRecord[bytes, bytes], apply: ApplyRecord

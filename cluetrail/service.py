@@ -14,7 +14,7 @@ from typing import Any
 
 import asyncpg
 import uvicorn
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
@@ -27,7 +27,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from cluetrail.consume import Apply, ExactlyOnceConsumer, Incoming, running_consumers
+from cluetrail.consume import Apply, ApplyRecord, ExactlyOnceConsumer, Incoming, running_consumers
 from cluetrail.db import open_pool
 from cluetrail.deadletter import DeadLetters
 from cluetrail.errors import RuleViolation
@@ -149,12 +149,30 @@ Startup = Callable[[Runtime], Awaitable[None]]
 
 
 def exactly_once_consumer(rt: Runtime, name: str, apply: Apply, **options: Any) -> ExactlyOnceConsumer:
-    """A consumer named ``name`` (its positions and dead letters carry the name) on the runtime's pool."""
+    """A consumer of the case log named ``name`` (its positions and dead letters carry the name) on the
+    runtime's pool."""
     return ExactlyOnceConsumer(
         name=name,
+        topic=rt.settings.case_topic,
         pool=rt.pool,
         dead_letters=DeadLetters(rt.broker, rt.settings, name),
         apply=apply,
+        tracer=rt.tracer,
+        **options,
+    )
+
+
+def topic_consumer(
+    rt: Runtime, name: str, topic: str, apply_record: ApplyRecord, **options: Any
+) -> ExactlyOnceConsumer:
+    """A consumer of another topic (e.g. notify's notices), applying each raw record exactly once as
+    ``exactly_once_consumer`` does case events."""
+    return ExactlyOnceConsumer(
+        name=name,
+        topic=topic,
+        pool=rt.pool,
+        dead_letters=DeadLetters(rt.broker, rt.settings, name),
+        apply_record=apply_record,
         tracer=rt.tracer,
         **options,
     )
@@ -166,18 +184,17 @@ def case_events_router(
     *,
     before: Callable[[], Awaitable[None]] | None = None,
     after: Callable[[list[Incoming]], None] | None = None,
-    topic: str | None = None,
 ) -> KafkaRouter:
-    """The subscriber every consuming service has: the case topic in batches, in the consumer's own group,
-    offsets committed only after the batch's effects (a failed batch is rewound and redelivered).
+    """The subscriber every consuming service has: the consumer's topic (the case log, unless it was built
+    by ``topic_consumer``) in batches, in the consumer's own group, offsets committed only after the batch's
+    effects (a failed batch is rewound and redelivered).
 
-    ``before`` runs ahead of each batch (e.g. wait for a catch-up), ``after`` gets the events applied;
-    ``topic`` subscribes another topic the same way (a consumer built with ``apply_record``).
+    ``before`` runs ahead of each batch (e.g. wait for a catch-up), ``after`` gets the events applied.
     """
     router = KafkaRouter()
 
     @router.subscriber(
-        topic or rt.settings.case_topic,
+        consumer.topic,
         group_id=rt.settings.consumer_group(consumer.name),
         batch=True,
         max_records=rt.settings.consumer_batch,
@@ -201,12 +218,13 @@ async def watch_consumer_lag(runtime: Runtime, every: float = 5.0) -> None:
     try:
         while not runtime.stopping.is_set():
             try:
-                ends = await kafka.end_offsets(await topic_partitions(kafka, runtime.settings.case_topic))
+                ends: dict[str, dict[TopicPartition, int]] = {}
                 for consumer in running_consumers():
-                    if not consumer.reads_case_events:
-                        continue  # its lag is on another topic
+                    if consumer.topic not in ends:
+                        partitions = await topic_partitions(kafka, consumer.topic)
+                        ends[consumer.topic] = await kafka.end_offsets(partitions)
                     positions = await consumer.stored_positions()
-                    for tp, end in ends.items():
+                    for tp, end in ends[consumer.topic].items():
                         applied_through = positions.get((tp.topic, tp.partition), -1)
                         CONSUMER_LAG.labels(consumer.name, tp.topic, str(tp.partition)).set(
                             end - applied_through - 1

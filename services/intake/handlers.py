@@ -24,7 +24,14 @@ from cluetrail.crypto import FieldSealer
 from cluetrail.errors import InvalidInput, NotFound
 from cluetrail.ids import new_receipt_code, normalise_receipt_code, receipt_digest
 from cluetrail.kafka import event_headers, notice_topic
-from cluetrail.service import Runtime, case_events_router, connection, exactly_once_consumer, runtime_of
+from cluetrail.service import (
+    Runtime,
+    case_events_router,
+    connection,
+    exactly_once_consumer,
+    runtime_of,
+    topic_consumer,
+)
 from cluetrail.telemetry import current_traceparent
 from contracts.api import ClueAccepted, ClueSubmission, ReceiptMessage, ReceiptStatus, ReceiptStep
 from contracts.envelope import Envelope, utcnow, uuid7
@@ -380,8 +387,8 @@ async def apply_reporter_notice(conn: asyncpg.Connection, record: ConsumerRecord
 
 def kafka_routers(rt: Runtime) -> list[KafkaRouter]:
     """The receipt projection's subscribers: the case topic, and notify's notices to reporters."""
-    notices = exactly_once_consumer(rt, NOTICES_GROUP, apply_to_receipts, apply_record=apply_reporter_notice)
+    notices = topic_consumer(rt, NOTICES_GROUP, notice_topic(rt.settings), apply_reporter_notice)
     return [
         case_events_router(rt, exactly_once_consumer(rt, RECEIPTS_GROUP, apply_to_receipts)),
-        case_events_router(rt, notices, topic=notice_topic(rt.settings)),
+        case_events_router(rt, notices),
     ]

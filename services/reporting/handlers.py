@@ -16,7 +16,14 @@ from cluetrail.auth import AccessPolicy, Principal, Role, current_principal
 from cluetrail.consume import Incoming, Rejected
 from cluetrail.errors import Forbidden, InvalidInput, NotFound
 from cluetrail.kafka import notice_topic
-from cluetrail.service import Runtime, case_events_router, connection, exactly_once_consumer, runtime_of
+from cluetrail.service import (
+    Runtime,
+    case_events_router,
+    connection,
+    exactly_once_consumer,
+    runtime_of,
+    topic_consumer,
+)
 from contracts.api import HistoryEntry, LedgerPage, LedgerRow
 from contracts.jurisdictions import JurisdictionRegistry
 from contracts.taxonomy import SectorCode
@@ -86,19 +93,19 @@ def kafka_routers(rt: Runtime) -> list[KafkaRouter]:
         positions_table="consumer_positions",
         prepare=aim_at_active_projection,
     )
-    notices = exactly_once_consumer(
+    notices = topic_consumer(
         rt,
         NOTICES_CONSUMER,
-        apply_one,
+        notice_topic(rt.settings),
+        apply_notice,
         positions_table="consumer_positions",
         prepare=aim_at_active_projection,
-        apply_record=apply_notice,
     )
     rt.state["consumer"] = consumer
     rt.state["notices_consumer"] = notices
     return [
         case_events_router(rt, consumer),
-        case_events_router(rt, notices, topic=notice_topic(rt.settings)),
+        case_events_router(rt, notices),
         submissions_router(rt),
     ]
 
