@@ -155,7 +155,7 @@ def dashboard_router(registry: JurisdictionRegistry) -> APIRouter:
             prev_url=f"?{urlencode({**query, 'page': page - 1})}" if page > 1 else None,
             next_url=f"?{urlencode({**query, 'page': page + 1})}" if page * PAGE < total else None,
             jurisdictions=[n for n in registry.subtree(scope.root) if n.level != "grid"],
-            sectors=sorted(L.SECTORS.items()),
+            sectors=L.sector_options(),
             grades=[(g, L.GRADES[g]) for g in ("major", "serious", "general", "low")],
             statuses=list(L.STATUSES.items()),
             charts=chart_svgs,
@@ -203,7 +203,7 @@ async def dashboard_charts(
     sectors = sorted(totals, key=lambda s: (-totals[s], s))
     shown, rest = sectors[:7], sectors[7:]
     series = [
-        (L.label(L.SECTORS, s) if s != "unspecified" else "未注明",
+        (L.sector_label(s) if s != "unspecified" else "未注明",
          [by_sector.get((str(m), s), 0) for m in months], charts.PALETTE[i]) for i, s in enumerate(shown)
     ]  # fmt: skip
     if rest:

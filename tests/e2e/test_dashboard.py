@@ -167,7 +167,7 @@ def test_every_chart_figure_is_the_one_the_api_serves(stack: Stack, browser: Bro
         months = [month]
         while len(months) < 6:
             months.insert(0, months[0].previous())
-        sectors = {label: code for code, label in L.SECTORS.items()}
+        sectors = {label: code for code, label in L.sector_options()}
         drawn_by_month: Counter[str] = Counter()
         for (category, series), value in clues.items():
             drawn_by_month[category] += value

@@ -138,7 +138,7 @@ async def test_disposal_statistics_by_sector(golden: Any) -> None:
         "影视投资",
         "未注明",
         "虚拟货币",
-        "第三方财富管理/理财",
+        "第三方财富管理",
         "合计",
     ]
     assert rows["涉农"] | {} == {**rows["涉农"], "total": 1, "new": 1, "grade_low": 1, "det_no_violation": 1,
@@ -146,8 +146,8 @@ async def test_disposal_statistics_by_sector(golden: Any) -> None:
     assert (rows["养老"]["grade_serious"], rows["养老"]["det_suspected_illegal_fundraising"],
             rows["养老"]["to_police"], rows["养老"]["recovered_yuan"]) == (1, 1, 1, 500_000)  # fmt: skip
     assert (rows["未注明"]["grade_ungraded"], rows["未注明"]["det_none"], rows["未注明"]["open"]) == (1, 1, 1)
-    assert (rows["第三方财富管理/理财"]["new"], rows["第三方财富管理/理财"]["grade_major"],
-            rows["第三方财富管理/理财"]["det_suspected_crime"]) == (0, 1, 1)  # fmt: skip
+    assert (rows["第三方财富管理"]["new"], rows["第三方财富管理"]["grade_major"],
+            rows["第三方财富管理"]["det_suspected_crime"]) == (0, 1, 1)  # fmt: skip
     total = rows["合计"]
     assert (total["total"], total["new"], total["to_police"], total["police_accepted"]) == (6, 5, 2, 1)
     assert (total["closed"], total["open"]) == (2, 4)

@@ -1,33 +1,13 @@
-"""Chinese labels of the codes events carry, as the annex tables print them (unknown codes print as is)."""
+"""Chinese labels of the codes events carry, as the annex tables print them (unknown codes print as is).
+
+Sectors are labelled by the taxonomy data (``contracts/data/taxonomy.json``), the list intake checks clues
+against, so a sector added there prints in Chinese here too; the other codes are reporting's vocabulary.
+"""
 
 from __future__ import annotations
 
-SECTORS = {
-    "private_investment_intermediary": "民间投融资中介",
-    "wealth_management": "第三方财富管理/理财",
-    "private_equity": "伪私募",
-    "financial_exchange": "伪金交所",
-    "financial_intermediary": "金融领域非法中介",
-    "equity_crowdfunding": "股权众筹",
-    "p2p_lending": "网络借贷",
-    "elderly_care": "养老",
-    "agriculture": "涉农",
-    "commerce_services": "商贸服务",
-    "real_estate": "房地产",
-    "education": "教育",
-    "medical": "医疗",
-    "virtual_currency": "虚拟货币",
-    "blockchain": "区块链",
-    "cultural_tourism": "文化旅游",
-    "film_investment": "影视投资",
-    "debt_resolution": "解债服务",
-    "digital_collectibles": "元宇宙/数字藏品",
-    "cross_border_securities": "网上跨境证券交易",
-    "state_enterprise_impersonation": "假冒挂靠央企国企",
-    "property_registration": "产登公司",
-    "auction": "拍卖公司",
-    "rural_finance_agent": "农金员/代办员/保险代理员",
-}
+from contracts.taxonomy import default_taxonomy
+
 SOURCES = {
     "hotline_12345": "12345热线",
     "police_110": "110报警",
@@ -134,3 +114,16 @@ def labels(table: dict[str, str], codes: object) -> str:
     if not codes:
         return ""
     return "、".join(label(table, code) for code in codes)  # type: ignore[attr-defined]
+
+
+def sector_label(code: object) -> str:
+    """The Chinese label of a sector code, from the taxonomy (empty for None, the code itself when the
+    taxonomy does not know it)."""
+    if code is None:
+        return ""
+    return default_taxonomy().label(str(getattr(code, "value", code)))
+
+
+def sector_options() -> list[tuple[str, str]]:
+    """Every sector of the taxonomy as (code, Chinese label), in the taxonomy's order."""
+    return [(term.code, term.zh) for term in default_taxonomy().sectors]

@@ -72,7 +72,7 @@ def cross_province_register(
                 "jurisdiction": end.jurisdiction,
                 "jurisdiction_name": _name(registry, end.jurisdiction),
                 "provinces": "、".join(province_name(registry, p) for p in others),
-                "sector_name": L.label(L.SECTORS, end.sector),
+                "sector_name": L.sector_label(end.sector),
                 "reported_at": case.facts[0].occurred_at.isoformat(),
                 "amount_yuan": int(clue.get("estimated_amount_yuan") or 0),
                 "participants": int(clue.get("participants") or 0),

@@ -81,7 +81,7 @@ def disposal_table(
             f[key] += value
     table = Table("disposal", "风险线索排查处置情况统计表", DISPOSAL_COLUMNS, meta={"period": str(period)})
     for number, sector in enumerate(sorted(by_sector), start=1):
-        name = "未注明" if sector == "unspecified" else L.label(L.SECTORS, sector)
+        name = "未注明" if sector == "unspecified" else L.sector_label(sector)
         table.rows.append({"no": number, "sector": sector, "sector_name": name, **by_sector[sector]})
     total = {key: sum(row[key] for row in table.rows) for key in DISPOSAL_FIGURES}
     table.rows.append({"no": "", "sector": None, "sector_name": "合计", **total})

@@ -50,7 +50,7 @@ def ledger_table(name: str, rows: Sequence[Mapping[str, Any]], registry: Jurisdi
                 **{k: _plain(v) for k, v in row.items()},
                 "no": number,
                 "jurisdiction_name": _name(registry, str(row["jurisdiction"])),
-                "sector_name": L.label(L.SECTORS, row.get("sector")),
+                "sector_name": L.sector_label(row.get("sector")),
                 "source_name": L.label(L.SOURCES, row.get("source")),
                 "grade_name": L.label(L.GRADES, row.get("grade") or "ungraded"),
                 "determination_name": L.label(L.DETERMINATIONS, row.get("determination")),
