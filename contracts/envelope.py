@@ -12,8 +12,7 @@ import hashlib
 import os
 import time
 import uuid
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
@@ -82,72 +81,3 @@ def compute_hash(document: Mapping[str, Any]) -> str:
     """The chain hash of an event document: SHA-256 over its canonical bytes without ``hash``."""
     body = {k: v for k, v in document.items() if k != "hash"}
     return hashlib.sha256(canonical_bytes(body)).hexdigest()
-
-
-@dataclass(frozen=True)
-class ChainBreak:
-    """The first event at which a case's chain fails, and why."""
-
-    case_id: str
-    seq: int | None
-    event_id: str | None
-    reason: str
-
-
-class ChainVerifier:
-    """Checks case chains event by event, in log order; remembers each case's last hash and seq.
-
-    Feed it raw event documents (parsed JSON, not upcast). It records only the first break per case,
-    because every later event of a broken case is unverifiable anyway.
-    """
-
-    def __init__(self) -> None:
-        self._last: dict[str, tuple[int, str]] = {}
-        self.breaks: dict[str, ChainBreak] = {}
-        self.events_checked = 0
-
-    def feed(self, document: Mapping[str, Any]) -> ChainBreak | None:
-        self.events_checked += 1
-        case_id = str(document.get("case_id"))
-        if case_id in self.breaks:
-            return None
-        seq = document.get("seq")
-        event_id = document.get("event_id")
-        reason = self._check(case_id, document, seq)
-        if reason is not None:
-            found = ChainBreak(case_id, seq if isinstance(seq, int) else None, event_id, reason)
-            self.breaks[case_id] = found
-            return found
-        self._last[case_id] = (int(seq), str(document["hash"]))  # type: ignore[arg-type]
-        return None
-
-    def _check(self, case_id: str, document: Mapping[str, Any], seq: Any) -> str | None:
-        if not isinstance(seq, int):
-            return "event has no integer seq"
-        last_seq, last_hash = self._last.get(case_id, (0, GENESIS_HASH))
-        if seq <= last_seq:
-            # At-least-once producers may write an identical event twice; that is not a break.
-            return (
-                None
-                if seq == last_seq and document.get("hash") == last_hash
-                else (f"seq {seq} repeats or goes back after seq {last_seq}")
-            )
-        if seq != last_seq + 1:
-            return f"seq {seq} follows seq {last_seq}: events {last_seq + 1}..{seq - 1} are missing"
-        if document.get("prev_hash") != last_hash:
-            return f"prev_hash does not match the hash of seq {last_seq}"
-        if document.get("hash") != compute_hash(document):
-            return "hash does not match the event's content (altered after it was written)"
-        return None
-
-    @property
-    def cases_checked(self) -> int:
-        return len(self._last.keys() | self.breaks.keys())
-
-
-def verify_chain(documents: Iterable[Mapping[str, Any]]) -> dict[str, ChainBreak]:
-    """Verify raw event documents in log order; return the first break of each broken case."""
-    verifier = ChainVerifier()
-    for document in documents:
-        verifier.feed(document)
-    return verifier.breaks

@@ -20,10 +20,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
+from contracts.chain import ChainBreak, ChainFault, ChainVerifier, Fault, Head, Step, chain_step, intact
 from contracts.codes import JurisdictionCode
 from contracts.envelope import (
     GENESIS_HASH,
-    ChainBreak,
     Sha256Hex,
     canonical_bytes,
     compute_hash,
@@ -124,56 +124,42 @@ def notice_bytes(notice: Notice) -> bytes:
     return canonical_bytes(notice.model_dump(mode="json"))
 
 
-class NoticeChainBroken(ValueError):
+class NoticeChainBroken(ChainFault):
     """A notice that does not continue its stream's chain; ``reason`` names the rule it breaks."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 def notice_link(
     document: Mapping[str, Any], last_seq: int, last_hash: str, recorded_hash: str | None = None
 ) -> bool:
     """Whether the raw notice ``document`` is new to a stream whose last notice is ``last_seq`` with hash
-    ``last_hash`` (``0`` and ``GENESIS_HASH`` for a stream not begun): True when it is the next notice,
-    False when it repeats one already recorded (the last one, or the one at its seq whose hash is
-    ``recorded_hash``): a publisher may write a notice twice. ``NoticeChainBroken`` otherwise."""
+    ``last_hash`` (``0`` and ``GENESIS_HASH`` for a stream not begun), by the one chain step
+    (``contracts.chain``): True when it is the next notice, False when it repeats one already recorded
+    (the last one, or the one at its seq whose hash is ``recorded_hash``, which the caller looks up when
+    the seq lies before ``last_seq``): a publisher may write a notice twice. ``NoticeChainBroken``
+    otherwise, also for a repeat whose content no longer matches its hash."""
     seq = document.get("seq")
-    if not isinstance(seq, int):
-        raise NoticeChainBroken("notice has no integer seq")
-    repeated = (seq == last_seq and document.get("hash") == last_hash) or (
-        seq < last_seq and recorded_hash is not None and document.get("hash") == recorded_hash
-    )
-    if not repeated:
-        if seq < last_seq and recorded_hash is not None:
-            raise NoticeChainBroken(f"seq {seq} was recorded already with a different hash")
-        if seq != last_seq + 1:
-            raise NoticeChainBroken(f"seq {seq} follows seq {last_seq}")
-        if document.get("prev_hash") != last_hash:
-            raise NoticeChainBroken(f"prev_hash does not match the hash of seq {last_seq}")
-    if document.get("hash") != compute_hash(document):
-        raise NoticeChainBroken("hash does not match the notice's content (altered after it was written)")
-    return not repeated
+    if not isinstance(seq, int) or isinstance(seq, bool):
+        raise NoticeChainBroken(Fault.UNREADABLE, "notice has no integer seq")
+    try:
+        step = chain_step(
+            Head(last_seq, last_hash),
+            seq,
+            str(document.get("prev_hash")),
+            str(document.get("hash")),
+            recorded_hash,
+        )
+    except ChainFault as exc:
+        raise NoticeChainBroken(exc.fault, exc.reason) from None
+    if not intact(document):
+        raise NoticeChainBroken(
+            Fault.ALTERED, "hash does not match the notice's content (altered after it was written)"
+        )
+    return step is Step.APPLY
 
 
 def verify_notices(documents: Iterable[Mapping[str, Any]]) -> dict[str, ChainBreak]:
     """Verify raw notice documents in log order; return the first break of each broken stream."""
-    last: dict[str, tuple[int, str]] = {}
-    breaks: dict[str, ChainBreak] = {}
+    verifier = ChainVerifier(key="stream", ident="notice_id", noun="notice")
     for document in documents:
-        stream = str(document.get("stream"))
-        if stream in breaks:
-            continue
-        last_seq, last_hash = last.get(stream, (0, GENESIS_HASH))
-        try:
-            if not notice_link(document, last_seq, last_hash):
-                continue
-        except NoticeChainBroken as exc:
-            seq = document.get("seq")
-            breaks[stream] = ChainBreak(
-                stream, seq if isinstance(seq, int) else None, document.get("notice_id"), exc.reason
-            )
-            continue
-        last[stream] = (int(document["seq"]), str(document["hash"]))
-    return breaks
+        verifier.feed(document)
+    return verifier.breaks

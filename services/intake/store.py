@@ -184,7 +184,9 @@ class Receipt:
     updated_at: datetime
 
 
-_RECEIPT = "receipt_digest, case_id, stage, last_seq, last_hash, reward_granted, updated_at, merged_into"
+_RECEIPT = (
+    "receipt_digest, case_id, stage, last_seq, last_hash, reward_granted, updated_at, merged_into, hashes"
+)
 
 
 async def receipt_by_digest(conn: asyncpg.Connection, digest: str) -> Receipt | None:
@@ -207,6 +209,7 @@ def _receipt(row: asyncpg.Record) -> Receipt:
         last_hash=row["last_hash"],
         reward_granted=row["reward_granted"],
         merged_into=row["merged_into"],
+        hashes=tuple(row["hashes"]),
     )
     return Receipt(row["receipt_digest"], row["case_id"], state, row["updated_at"])
 
@@ -223,8 +226,8 @@ async def insert_new_receipt(
     False (nothing written) if it holds it."""
     inserted = await conn.fetchval(
         "WITH opened AS (INSERT INTO receipts "
-        "(receipt_digest, case_id, stage, last_seq, last_hash, reward_granted, updated_at) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING RETURNING case_id) "
+        "(receipt_digest, case_id, stage, last_seq, last_hash, reward_granted, updated_at, hashes) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, ARRAY[$5]) ON CONFLICT DO NOTHING RETURNING case_id) "
         "INSERT INTO receipt_steps (case_id, seq, stage, label, on_day) "
         "SELECT case_id, $4, $8, $9, $10 FROM opened ON CONFLICT DO NOTHING RETURNING true",
         digest,
@@ -246,11 +249,11 @@ async def save_receipt(
 ) -> None:
     await conn.execute(
         "INSERT INTO receipts "
-        "(receipt_digest, case_id, stage, last_seq, last_hash, reward_granted, updated_at, merged_into) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (case_id) DO UPDATE SET stage = EXCLUDED.stage, "
+        f"({_RECEIPT}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) "
+        "ON CONFLICT (case_id) DO UPDATE SET stage = EXCLUDED.stage, "
         "last_seq = EXCLUDED.last_seq, last_hash = EXCLUDED.last_hash, "
         "reward_granted = EXCLUDED.reward_granted, updated_at = EXCLUDED.updated_at, "
-        "merged_into = EXCLUDED.merged_into",
+        "merged_into = EXCLUDED.merged_into, hashes = EXCLUDED.hashes",
         digest,
         case_id,
         state.stage,
@@ -259,6 +262,7 @@ async def save_receipt(
         state.reward_granted,
         updated_at,
         state.merged_into,
+        list(state.hashes),
     )
 
 

@@ -17,7 +17,7 @@ from rich.table import Table
 
 from cluetrail.auth import Principal, Role, issue_token
 from cluetrail.kafka import notice_topic, read_log
-from contracts.envelope import ChainBreak
+from contracts.chain import ChainBreak
 from contracts.jurisdictions import JurisdictionRegistry
 from contracts.notices import verify_notices
 from services.notify.domain.recipients import RecipientBook, RecipientsError

@@ -11,6 +11,7 @@ from faststream.kafka import KafkaRouter
 from cluetrail.consume import Apply, Incoming, Rejected
 from cluetrail.service import Runtime, case_events_router, exactly_once_consumer
 from cluetrail.telemetry import current_traceparent
+from contracts.chain import ChainFault
 from contracts.jurisdictions import JurisdictionError
 from services.notify import store
 from services.notify.domain.cases import facts_document, fold
@@ -34,9 +35,12 @@ def deciding_deliveries(notifier: Notifier, start: Callable[[], DeliveryStart] =
     async def apply(conn: asyncpg.Connection, incoming: Incoming) -> None:
         event = incoming.event
         before = await store.load_case(conn, event.case_id)
-        facts = fold(before, event)
+        try:
+            facts = fold(before, event)
+        except ChainFault as exc:
+            raise Rejected(f"case {event.case_id} ({event.type}, {event.event_id}): {exc.reason}") from exc
         if facts is before:
-            return  # an event of this case applied before (e.g. replayed from another partition offset)
+            return  # a copy of an event of this case applied before (a redelivery, a late resend)
         await store.save_case(conn, facts)
         try:
             routings = book.routings_for(event, facts.responsible_department)

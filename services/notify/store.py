@@ -334,15 +334,19 @@ async def reopen_for_resend(
 CASE_COLUMNS = (
     "case_id, jurisdiction, last_seq, grade, key_case, responsible_department, police_transferred_on, "
     "criminal_filed_on, trial_and_return_by, supervision_from, clearance_by, closed, subject_name, "
-    "subject_kind, sector, estimated_amount_yuan, participants"
+    "subject_kind, sector, estimated_amount_yuan, participants, hashes"
 )
+
+
+def _facts(row: asyncpg.Record) -> CaseFacts:
+    return CaseFacts(**{**dict(row), "hashes": tuple(row["hashes"])})
 
 
 async def load_case(conn: asyncpg.Connection, case_id: uuid.UUID, *, lock: bool = True) -> CaseFacts | None:
     """The case's facts, locked for the caller's transaction (events of one case apply one at a time)."""
     query = f"SELECT {CASE_COLUMNS} FROM cases WHERE case_id = $1" + (" FOR UPDATE" if lock else "")
     row = await conn.fetchrow(query, case_id)
-    return CaseFacts(**dict(row)) if row is not None else None
+    return _facts(row) if row is not None else None
 
 
 async def save_case(conn: asyncpg.Connection, facts: CaseFacts) -> None:
@@ -361,7 +365,7 @@ async def open_key_cases(conn: asyncpg.Connection) -> list[CaseFacts]:
         f"SELECT {CASE_COLUMNS} FROM cases WHERE key_case AND NOT closed "
         "AND (trial_and_return_by IS NOT NULL OR supervision_from IS NOT NULL OR clearance_by IS NOT NULL)"
     )
-    return [CaseFacts(**dict(r)) for r in rows]
+    return [_facts(r) for r in rows]
 
 
 async def awaiting_ack(conn: asyncpg.Connection, delivered_before: datetime) -> list[asyncpg.Record]:

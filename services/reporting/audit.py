@@ -16,7 +16,7 @@ from aiokafka import ConsumerRecord
 
 from cluetrail.kafka import read_log
 from cluetrail.settings import CommonSettings
-from contracts.envelope import ChainBreak, ChainVerifier
+from contracts.chain import ChainBreak, ChainVerifier
 from contracts.events import UnreadableEvent, parse_document
 
 

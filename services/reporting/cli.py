@@ -78,7 +78,8 @@ def _print_audit(report: AuditReport) -> None:
     verifier = report.verifier
     console.print(
         f"events: {verifier.events_checked:,}  cases: {verifier.cases_checked:,}  "
-        f"broken cases: {len(report.breaks):,}  unreadable records: {len(report.unreadable):,}"
+        f"broken cases: {len(report.breaks):,}  unreadable records: {len(report.unreadable):,}  "
+        f"duplicates: {verifier.duplicates:,}"
     )
     if report.breaks:
         console.print("[red bold]broken cases (the first broken event of each):")
@@ -144,8 +145,10 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Replay every case's hash chain and name the first broken event of each broken case.
 
-        Exits 1 when a chain is broken. Records that are not event documents (poison the consumers
-        dead-lettered) belong to no chain: they are listed, and fail the audit only with --strict.
+        Exits 1 when a chain is broken (a fork, a gap, an altered event). A copy of an event already
+        verified (a producer's retry, a relay's resend, however late) is a duplicate, counted, not a break.
+        Records that are not event documents (poison the consumers dead-lettered) belong to no chain: they
+        are listed, and fail the audit only with --strict.
         """
         report = AuditReport()
         with progress_bar() as progress:

@@ -24,7 +24,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from contracts.envelope import GENESIS_HASH, canonical_bytes, verify_chain
+from contracts.chain import verify_chain
+from contracts.envelope import GENESIS_HASH, canonical_bytes
 from contracts.notices import verify_notices
 
 FORMAT = "cluetrail-case-timeline/3"

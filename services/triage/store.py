@@ -23,14 +23,6 @@ async def load(conn: asyncpg.Connection, case_id: uuid.UUID, *, for_update: bool
     return None if raw is None else CaseState.model_validate_json(raw)
 
 
-async def hash_at(conn: asyncpg.Connection, case_id: uuid.UUID, seq: int) -> str | None:
-    """The hash of the event triage holds at ``seq`` of the case."""
-    value: str | None = await conn.fetchval(
-        "SELECT hash FROM case_events WHERE case_id = $1 AND seq = $2", case_id, seq
-    )
-    return value
-
-
 async def save(conn: asyncpg.Connection, state: CaseState, events: Sequence[Envelope]) -> None:
     """Store the state reached by ``events`` (already folded into it) and their place in the chain."""
     await conn.executemany(

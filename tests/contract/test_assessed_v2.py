@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from contracts.envelope import verify_chain
+from contracts.chain import verify_chain
 from contracts.events import CaseAssessed, parse_document, read_event, upcast
 
 GOLDEN = Path(__file__).parent / "fixtures" / "case-events-v1.jsonl"

@@ -11,7 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import contracts.events as events_module
-from contracts.envelope import GENESIS_HASH, Actor, compute_hash, uuid7, verify_chain
+from contracts.chain import verify_chain
+from contracts.envelope import GENESIS_HASH, Actor, compute_hash, uuid7
 from contracts.events import (
     ClueReported,
     ClueReportedPayload,

@@ -98,7 +98,7 @@ def test_a_notice_published_twice_is_a_repeat_and_anything_else_off_the_chain_na
     assert notice_link(one, 2, second.hash, recorded_hash=first.hash) is False  # an earlier one again
     other = seal_notice(**{**first.model_dump(exclude={"notice_id", "recorded_at", "hash", "schema_version"}),
                            "facts": {"stage": "closed"}})  # fmt: skip
-    with pytest.raises(NoticeChainBroken, match="seq 1 was recorded already with a different hash"):
+    with pytest.raises(NoticeChainBroken, match="seq 1 was already recorded with a different hash"):
         notice_link(other.model_dump(mode="json"), 2, second.hash, recorded_hash=first.hash)
     with pytest.raises(NoticeChainBroken, match="altered"):  # a copy claiming the hash it was written with
         notice_link({**one, "facts": {}}, 2, second.hash, recorded_hash=first.hash)

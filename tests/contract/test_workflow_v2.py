@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from contracts.envelope import GENESIS_HASH, Actor, Envelope, uuid7, verify_chain
+from contracts.chain import verify_chain
+from contracts.envelope import GENESIS_HASH, Actor, Envelope, uuid7
 from contracts.events import (
     CaseEscalated,
     CaseWrittenOff,

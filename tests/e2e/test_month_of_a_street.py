@@ -20,7 +20,8 @@ import pytest
 
 from cluetrail.kafka import read_log
 from cluetrail.settings import CommonSettings
-from contracts.envelope import canonical_bytes, verify_chain
+from contracts.chain import verify_chain
+from contracts.envelope import canonical_bytes
 from contracts.events import CaseAssessed, CaseEscalated, UnreadableEvent, parse_document, read_event
 from contracts.vocabulary import Grade
 from tests.e2e.longgang_month import YAOHAI, Expected, clue, the_month

@@ -15,7 +15,7 @@ import pytest
 from cluetrail.demo import demo_clues
 from cluetrail.kafka import read_log
 from cluetrail.settings import CommonSettings
-from contracts.envelope import verify_chain
+from contracts.chain import verify_chain
 from contracts.events import UnreadableEvent, parse_document
 from contracts.jurisdictions import default_registry
 from services.triage.domain.grading import assess

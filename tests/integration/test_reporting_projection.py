@@ -19,7 +19,8 @@ from aiokafka import AIOKafkaProducer
 from cluetrail.demo import demo_clues
 from cluetrail.kafka import read_log
 from cluetrail.settings import CommonSettings
-from contracts.envelope import GENESIS_HASH, verify_chain
+from contracts.chain import verify_chain
+from contracts.envelope import GENESIS_HASH
 from contracts.events import UnreadableEvent, parse_document
 from tests.harness import Stack, wait_until
 

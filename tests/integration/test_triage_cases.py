@@ -14,8 +14,8 @@ import pytest
 
 from cluetrail.kafka import read_log
 from cluetrail.settings import CommonSettings
+from contracts.chain import verify_chain
 from contracts.codes import uscc_check_character
-from contracts.envelope import verify_chain
 from tests.harness import Stack, wait_until
 
 pytestmark = pytest.mark.integration

@@ -12,8 +12,9 @@ import httpx
 import pytest
 
 from cluetrail.settings import CommonSettings
+from contracts.chain import verify_chain
 from contracts.codes import uscc_check_character
-from contracts.envelope import canonical_bytes, verify_chain
+from contracts.envelope import canonical_bytes
 from tests.harness import Stack, wait_until
 from tests.integration.test_triage_cases import (
     LONGGANG_HUADU,

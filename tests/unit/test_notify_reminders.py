@@ -174,7 +174,8 @@ def test_the_fold_keeps_grade_department_police_transfer_and_closure_and_ignores
         payload=ClosedPayload(outcome=Outcome.TRANSFERRED_TO_POLICE, summary="已移送"),
         correlation_id=uuid.uuid4(),
     )
-    facts = None
+    # The case as notify holds it after its clue (seq 1, whose hash the assessment names).
+    facts = CaseFacts(case_id=case_id, jurisdiction="340102L01003", last_seq=1, hashes=(GENESIS_HASH,))
     for event in (assessed, transfer, transfer, closed):
         facts = fold(facts, event)
     assert facts is not None

@@ -329,7 +329,7 @@ def test_the_police_filing_and_the_key_case_flag_set_the_limits_notify_reminds_o
     from datetime import UTC, date, datetime
 
     from contracts.events import KeyCaseFlagged, KeyCaseFlaggedPayload, PoliceAccepted, PoliceAcceptedPayload
-    from services.notify.domain.cases import fold
+    from services.notify.domain.cases import CaseFacts, fold
 
     accepted = workflow_event(
         PoliceAccepted,
@@ -339,7 +339,14 @@ def test_the_police_filing_and_the_key_case_flag_set_the_limits_notify_reminds_o
             police_jurisdiction="340102",
         ),
     )
-    facts = fold(None, accepted)
+    # The case as notify holds it just before the police accepted it.
+    before = CaseFacts(
+        case_id=accepted.case_id,
+        jurisdiction=accepted.jurisdiction,
+        last_seq=accepted.seq - 1,
+        hashes=("0" * 64,) * (accepted.seq - 2) + (accepted.prev_hash,),
+    )
+    facts = fold(before, accepted)
     assert (facts.criminal_filed_on, facts.trial_and_return_by, facts.clearance_by) == (
         date(2024, 2, 29),
         date(2026, 2, 28),

@@ -168,7 +168,7 @@ def test_a_timeline_file_carries_the_cases_notices_and_names_an_altered_one(tmp_
     problems, _ = check_timeline_file(timeline_file(tmp_path, partial, "partial.json"))
     assert problems == [
         f"a notice's hash or link does not hold: stream {case_id} seq 3 notice {notices[2]['notice_id']}: "
-        "seq 3 follows seq 1"
+        "seq 3 follows seq 1: events 2..2 are missing"
     ]
 
 

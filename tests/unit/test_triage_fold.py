@@ -142,13 +142,18 @@ def test_a_repeated_identical_last_event_changes_nothing(chain_kinds: list[str])
     assert fold(state, events[-1]) == state
 
 
-def test_a_gap_or_a_step_back_is_refused() -> None:
+def test_a_gap_is_refused_and_a_late_copy_of_an_earlier_event_changes_nothing() -> None:
     events = chain_of(["assessed", "determined", "closed"])
-    state = fold_all(None, events[:2])
-    with pytest.raises(OutOfChain, match="seq 4 does not follow seq 2"):
-        fold(state, events[3])
-    with pytest.raises(OutOfChain, match="seq 1 does not follow seq 2"):
-        fold(state, events[0])
+    state = fold_all(None, events[:3])
+    with pytest.raises(OutOfChain, match=r"seq 5 follows seq 3: events 4\.\.4 are missing"):
+        fold(state, events[3].model_copy(update={"seq": 5}))
+    # An intake retry puts seq 1 in the log again after triage wrote seq 2 and 3: a duplicate, not a break.
+    assert fold(state, events[0]) is state
+    assert fold(state, events[1]) is state
+    # Another event at a seq already folded is a fork.
+    forked = events[1].model_copy(update={"hash": "f" * 64})
+    with pytest.raises(OutOfChain, match="seq 2 was already recorded with a different hash"):
+        fold(state, forked)
 
 
 def test_a_case_starts_with_its_clue_at_seq_1() -> None:

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta, timezone
 from typing import Literal
 
-from contracts.envelope import GENESIS_HASH, Envelope
+from contracts.chain import START, ChainFault, Head, Step, chain_step, needs_recorded_hash
+from contracts.envelope import Envelope
 from contracts.events import CaseEscalated, CaseMerged
 from contracts.vocabulary import EscalationTarget
 
@@ -79,6 +80,8 @@ class ReceiptState:
     last_hash: str
     reward_granted: bool = False
     merged_into: uuid.UUID | None = None
+    # The hash of every event applied, by seq: a late copy of any of them is known for the duplicate it is.
+    hashes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -112,19 +115,25 @@ class ChainBroken(ValueError):
 
 
 def follow(state: ReceiptState | None, event: Envelope) -> ReceiptState | None:
-    """The state after ``event``, or None when the event is an identical repeat of the last one applied."""
-    last_seq, last_hash = (0, GENESIS_HASH) if state is None else (state.last_seq, state.last_hash)
-    if event.seq == last_seq and event.hash == last_hash:
-        return None
-    if event.seq <= last_seq:
-        raise ChainBroken(f"case {event.case_id}: seq {event.seq} repeats or goes back after seq {last_seq}")
-    if event.seq != last_seq + 1:
-        raise ChainBroken(
-            f"case {event.case_id}: seq {event.seq} follows seq {last_seq}, "
-            f"events {last_seq + 1}..{event.seq - 1} are missing"
-        )
-    if event.prev_hash != last_hash:
-        raise ChainBroken(f"case {event.case_id}: prev_hash of seq {event.seq} does not match seq {last_seq}")
+    """The state after ``event``, or None when the event is a copy of one applied before (``contracts.chain``:
+    the same hash at its seq, however late it comes)."""
+    head = START if state is None else Head(state.last_seq, state.last_hash)
+    # A receipt applied before hashes were kept holds fewer than its last seq: they stay unknown.
+    hashes = () if state is None else state.hashes
+    complete = len(hashes) == head.seq
+    recorded = None
+    if needs_recorded_hash(head, event.seq):
+        if not complete:
+            raise ChainBroken(
+                f"case {event.case_id}: no hash is kept for seq {event.seq} (applied before hashes were "
+                "kept): rebuild the receipt projection to tell a copy from a fork"
+            )
+        recorded = hashes[event.seq - 1]
+    try:
+        if chain_step(head, event.seq, event.prev_hash, event.hash, recorded) is Step.DUPLICATE:
+            return None
+    except ChainFault as exc:
+        raise ChainBroken(f"case {event.case_id}: {exc.reason}") from None
     if state is None and event.type != "clue-reported":
         raise ChainBroken(f"case {event.case_id}: starts with {event.type}, not clue-reported")
     stage = STAGE_AFTER.get(event.type, state.stage if state is not None else "received")
@@ -139,4 +148,5 @@ def follow(state: ReceiptState | None, event: Envelope) -> ReceiptState | None:
         last_hash=event.hash,
         reward_granted=rewarded,
         merged_into=merged_into,
+        hashes=(*hashes, event.hash) if complete else hashes,
     )

@@ -12,6 +12,7 @@ import uuid
 from dataclasses import asdict, dataclass, replace
 from datetime import date
 
+from contracts.chain import Step, step_against
 from contracts.envelope import Envelope
 from contracts.events import CaseAssessed, CaseClosed, CaseEscalated, ClueReported
 from contracts.vocabulary import EscalationTarget
@@ -24,6 +25,10 @@ class CaseFacts:
     case_id: uuid.UUID
     jurisdiction: str
     last_seq: int = 0
+    # Every event hash of the case by seq, so a late copy of any event is known for the duplicate it is
+    # and another event at its seq for a fork (``contracts.chain``). Empty for a case folded before they
+    # were kept, which then only advances by seq.
+    hashes: tuple[str, ...] = ()
     grade: str | None = None
     key_case: bool = False
     responsible_department: str | None = None
@@ -54,11 +59,17 @@ def add_years(day: date, years: int) -> date:
 
 
 def fold(facts: CaseFacts | None, event: Envelope) -> CaseFacts:
-    """The facts after ``event``; an event at or below ``last_seq`` (a redelivery) changes nothing."""
+    """The facts after ``event``; a copy of an event folded before (a redelivery, a late resend) changes
+    nothing. Raises ``contracts.chain.ChainFault`` for an event that forks the case's chain or skips seqs."""
     current = facts or CaseFacts(case_id=event.case_id, jurisdiction=event.jurisdiction)
-    if event.seq <= current.last_seq:
+    if len(current.hashes) == current.last_seq:
+        if step_against(current.hashes, event.seq, event.prev_hash, event.hash) is Step.DUPLICATE:
+            return current
+        current = replace(current, last_seq=event.seq, hashes=(*current.hashes, event.hash))
+    elif event.seq <= current.last_seq:
         return current
-    current = replace(current, last_seq=event.seq)
+    else:
+        current = replace(current, last_seq=event.seq)
     if isinstance(event, ClueReported):
         clue = event.payload  # the reporter (sealed) is never read
         return replace(
@@ -138,6 +149,7 @@ DATE_FIELDS = (
 def facts_document(facts: CaseFacts) -> dict[str, object]:
     """The facts as JSON (kept with a routed event, so its notices can be written again on a resend)."""
     document: dict[str, object] = {**asdict(facts), "case_id": str(facts.case_id)}
+    del document["hashes"]  # the chain is notify's bookkeeping, not what a notice says
     for name in DATE_FIELDS:
         value = getattr(facts, name)
         document[name] = value.isoformat() if value is not None else None

@@ -13,10 +13,11 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from datetime import datetime
-from enum import Enum
 from typing import Any
 
-from contracts.envelope import GENESIS_HASH, Envelope
+from contracts.chain import START, ChainFault, Head, Step
+from contracts.chain import chain_step as contracts_chain_step
+from contracts.envelope import Envelope
 from contracts.events import (
     CaseAssessed,
     CaseClosed,
@@ -108,45 +109,21 @@ class ChainBroken(Exception):
         self.reason = reason
 
 
-class Step(Enum):
-    """What to do with an incoming event: fold it, or skip it as a repeat of one already folded."""
-
-    APPLY = "apply"
-    DUPLICATE = "duplicate"
-
-
 def chain_step(state: LedgerState | None, event: Envelope, hash_at_seq: str | None = None) -> Step:
-    """Decide whether ``event`` continues the chain of ``state``.
+    """Decide whether ``event`` continues the chain of ``state`` (``contracts.chain.chain_step``), and
+    that a case starts with its clue.
 
     ``hash_at_seq`` is the hash already recorded for ``event.seq`` when that seq lies before the case's
     last one (the caller looks it up in the history); a repeat is recognised only by an identical hash.
     """
-    case = event.case_id
-    if state is None:
-        if event.seq != 1:
-            raise ChainBroken(
-                f"case {case} is unknown, so seq {event.seq} cannot follow: its chain starts at seq 1"
-            )
-        if event.prev_hash != GENESIS_HASH:
-            raise ChainBroken(f"case {case} seq 1 must have prev_hash GENESIS_HASH")
-        if not isinstance(event, ClueReported):
-            raise ChainBroken(f"case {case} starts with {event.type}; a case starts with clue-reported")
-        return Step.APPLY
-    if event.seq <= state.last_seq:
-        known = state.last_hash if event.seq == state.last_seq else hash_at_seq
-        if known == event.hash:
-            return Step.DUPLICATE
-        raise ChainBroken(f"case {case} seq {event.seq} was already recorded with a different hash")
-    if event.seq != state.last_seq + 1:
-        raise ChainBroken(
-            f"case {case} seq {event.seq} follows seq {state.last_seq}: "
-            f"events {state.last_seq + 1}..{event.seq - 1} are missing"
-        )
-    if event.prev_hash != state.last_hash:
-        raise ChainBroken(
-            f"case {case} seq {event.seq}: prev_hash does not match the hash of seq {state.last_seq}"
-        )
-    return Step.APPLY
+    head = START if state is None else Head(state.last_seq, state.last_hash)
+    try:
+        step = contracts_chain_step(head, event.seq, event.prev_hash, event.hash, hash_at_seq)
+    except ChainFault as exc:
+        raise ChainBroken(f"case {event.case_id} {exc.reason}") from None
+    if step is Step.APPLY and state is None and not isinstance(event, ClueReported):
+        raise ChainBroken(f"case {event.case_id} starts with {event.type}; a case starts with clue-reported")
+    return step
 
 
 def fold(state: LedgerState | None, event: Envelope) -> LedgerState:

@@ -1,8 +1,9 @@
 """A case as triage sees it, and the fold that advances it event by event along the hash chain.
 
 The fold trusts the log for what happened (an event that is in the chain is a fact, even one an officer
-could no longer request today) and refuses only what breaks the chain: a wrong seq, a prev_hash that is not
-the hash of the previous event, an event of another case, or a case that does not start with its clue.
+could no longer request today) and refuses only what breaks the chain (``contracts.chain``: a fork, a gap),
+an event of another case, or a case that does not start with its clue; a copy of any event already folded
+changes nothing.
 The bytes themselves (hash over canonical JSON) are checked where they are read, before the fold.
 """
 
@@ -13,6 +14,7 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict
 
+from contracts.chain import ChainFault, Step, step_against
 from contracts.envelope import GENESIS_HASH, Envelope
 from contracts.events import (
     CaseAssessed,
@@ -236,7 +238,7 @@ FINAL = frozenset({CaseStatus.CLOSED, CaseStatus.WRITTEN_OFF, CaseStatus.MERGED}
 
 
 def fold(state: CaseState | None, event: Envelope) -> CaseState:
-    """The case state after ``event``. A repeated identical last event changes nothing.
+    """The case state after ``event``. A copy of an event already folded changes nothing.
 
     Raises ``OutOfChain`` when the event does not follow the state's last event.
     """
@@ -244,14 +246,12 @@ def fold(state: CaseState | None, event: Envelope) -> CaseState:
         return _start(event)
     if event.case_id != state.case_id:
         raise OutOfChain(f"event {event.event_id} belongs to case {event.case_id}, not {state.case_id}")
-    if event.seq == state.last_seq and event.hash == state.last_hash:
-        return state  # the same event delivered again (at-least-once)
-    if event.seq != state.last_seq + 1:
-        raise OutOfChain(f"case {state.case_id}: seq {event.seq} does not follow seq {state.last_seq}")
-    if event.prev_hash != state.last_hash:
-        raise OutOfChain(
-            f"case {state.case_id}: prev_hash of seq {event.seq} is not the hash of seq {state.last_seq}"
-        )
+    try:
+        step = step_against(state.hashes, event.seq, event.prev_hash, event.hash)
+    except ChainFault as exc:
+        raise OutOfChain(f"case {state.case_id}: {exc.reason}") from None
+    if step is Step.DUPLICATE:
+        return state  # an event already folded, delivered again (at-least-once) or triage's own coming back
     chained = state.model_copy(
         update={
             "last_seq": event.seq,

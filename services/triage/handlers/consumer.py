@@ -3,8 +3,9 @@
 Each record is applied with the case row held ``FOR UPDATE``, in the consumer's transaction (with its
 position), and the events triage decides go to the outbox in that same transaction:
 
-- ``seq <= last_seq``: an event triage already holds at that seq — its own decision coming back from the log,
-  or a duplicate. Same hash: skipped. Another hash: a second writer forked the chain — dead letter.
+- a copy of an event triage already holds at that seq (``contracts.chain``: the same hash) — its own decision
+  coming back from the log, or a duplicate, however late: skipped. Another hash at that seq, or a next event
+  naming another predecessor: a second writer forked the chain — dead letter.
 - ``seq == last_seq + 1`` and ``prev_hash == last_hash``: folded; then the reactions the new state calls for
   are sealed (seq continuing the chain, causation = the event read, correlation = the case's, traceparent of
   the consumer's span, which continues the trace of the record) and folded too.
@@ -89,18 +90,12 @@ class CaseStream:
         """Fold one event into its case and, once caught up, decide what the new state calls for."""
         event = incoming.event
         state = await store.load(conn, event.case_id, for_update=True)
-        if state is not None and event.seq <= state.last_seq:
-            held = await store.hash_at(conn, event.case_id, event.seq)
-            if held == event.hash:
-                return  # triage's own event back from the log, or a duplicate
-            raise Rejected(
-                f"case {event.case_id} seq {event.seq} ({event.type}, {event.event_id}) conflicts with the "
-                f"event triage holds at that seq: the chain was forked by a second writer"
-            )
         try:
             folded = fold(state, event)
         except OutOfChain as exc:
-            raise Rejected(str(exc)) from exc
+            raise Rejected(f"{exc} ({event.type}, {event.event_id})") from exc
+        if folded is state:
+            return  # triage's own event back from the log, or a copy of one folded before
         decided: list[Envelope] = []
         linked: tuple[CaseState, list[Envelope], MatchBasis] | None = None
         if isinstance(event, ClueReported):
