@@ -182,9 +182,8 @@ def http_router(registry: JurisdictionRegistry) -> APIRouter:
         """The dynamic management ledger (动态管理台账), newest report first."""
         scope = scope_for(policy, registry, principal, jurisdiction)
         # An auditor who names no jurisdiction reads the whole ledger, every tree included.
-        everything = jurisdiction is None and principal.role is Role.AUDITOR
         where = reads.LedgerFilter(
-            jurisdictions=None if everything else subtree(registry, scope.root),
+            jurisdictions=None if scope.everything else subtree(registry, scope.root),
             status=status.value if status else None,
             grade=grade.value if grade else None,
             key_case=key_case,
@@ -414,7 +413,7 @@ def http_router(registry: JurisdictionRegistry) -> APIRouter:
         except ValueError as exc:
             raise InvalidInput(str(exc), rule="reporting.format") from None
         meta = tables[0].meta
-        filename = f"{table}-{meta['jurisdiction']}-{meta['period']}.{format}"
+        filename = f"{table}-{meta['jurisdiction'] or 'all'}-{meta['period']}.{format}"
         return Response(
             body,
             media_type=MEDIA_TYPES[format],

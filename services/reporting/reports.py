@@ -27,12 +27,19 @@ ANNEX = ("work", "disposal", "cross_province")  # the three annex tables, sent t
 EXPORTABLE = (*TABLES, "annex")
 
 
+WHOLE_LEDGER = "全部辖区"  # the unit line of a ledger that covers every tree
+
+
 @dataclass(frozen=True)
 class Scope:
-    """What a reader may see: a subtree root and whether only cases sent to the police."""
+    """What a reader may see: a subtree root and whether only cases sent to the police.
+
+    ``everything``: an auditor who named no jurisdiction; the case list and the ledger tables cover every
+    case in the ledger (every root of the jurisdiction tree), the tree tables their own root's subtree."""
 
     root: str
     police_only: bool = False
+    everything: bool = False
 
 
 @dataclass(frozen=True)
@@ -57,16 +64,18 @@ def scope_for(policy: AccessPolicy, registry: JurisdictionRegistry, principal: P
               jurisdiction: str | None) -> Scope:  # fmt: skip
     """The reader's scope: the requested subtree (default: their own), refused outside their subtree.
 
-    Auditors read every subtree; police read theirs, limited to the cases transferred to them.
+    Auditors read every subtree, and the whole ledger when they name none; police read theirs, limited to
+    the cases transferred to them.
     """
     root = jurisdiction or principal.jurisdiction
     if root not in registry:
         raise InvalidInput(
             f"jurisdiction {root} is not in the jurisdiction tree", rule="reporting.jurisdiction"
         )
-    if principal.role is not Role.AUDITOR and not policy.covers(principal, root):
+    auditor = principal.role is Role.AUDITOR
+    if not auditor and not policy.covers(principal, root):
         raise Forbidden("not within your jurisdiction", rule="jurisdiction-subtree")
-    return Scope(root, police_only=principal.role is Role.POLICE)
+    return Scope(root, police_only=principal.role is Role.POLICE, everything=auditor and jurisdiction is None)
 
 
 def subtree(registry: JurisdictionRegistry, root: str) -> list[str]:
@@ -112,8 +121,9 @@ async def build_table(
     frozen = submitted.get(str(query.period))
     if frozen is not None and not query.live:
         return _frozen_table(registry, query, scope, frozen)
+    whole_ledger = scope.everything and query.table in LEDGER_TABLES
     if query.table in LEDGER_TABLES:
-        codes = subtree(registry, scope.root)
+        codes = None if whole_ledger else subtree(registry, scope.root)
         police = True if scope.police_only else None
         where = reads.LedgerFilter(
             jurisdictions=codes,
@@ -136,8 +146,8 @@ async def build_table(
                 table.rows.extend(await register_adjustments(conn, registry, query, scope, submitted, now))
     table.meta.update(
         {
-            "jurisdiction": scope.root,
-            "jurisdiction_name": registry.get(scope.root).name,
+            "jurisdiction": None if whole_ledger else scope.root,
+            "jurisdiction_name": WHOLE_LEDGER if whole_ledger else registry.get(scope.root).name,
             "period": str(query.period),
             "period_label": query.period.label,
             "as_of": query.as_of,

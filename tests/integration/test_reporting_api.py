@@ -118,6 +118,50 @@ def test_reads_need_a_token_and_stay_in_the_readers_subtree(
         assert auditor.get("/v1/cases", params={"offset": str(2**63 - 1)}).status_code == 200
 
 
+def test_an_auditors_ledger_covers_every_tree_like_the_case_list(
+    stack: Stack, shangjia: tuple[list[str], str]
+) -> None:
+    """An auditor of 安徽 (340000) who names no jurisdiction reads the whole ledger in /v1/cases; the
+    ledger tables and their exports cover the same cases, 商家镇's (山东) included, not only 安徽's."""
+    case_ids, _ = shangjia
+    with stack.client("reporting", token=stack.token("auditor", "340000")) as auditor:
+
+        def listed() -> set[str]:
+            found: set[str] = set()
+            offset = 0
+            while True:
+                page = auditor.get("/v1/cases", params={"offset": offset, "limit": 500}).json()
+                found |= {item["case_id"] for item in page["items"]}
+                offset += 500
+                if offset >= page["total"]:
+                    return found
+
+        def same() -> tuple[dict[str, Any], set[str]] | None:
+            ledger = auditor.get("/v1/reports/ledger").json()
+            cases = listed()
+            return (ledger, cases) if {r["case_id"] for r in ledger["rows"]} == cases else None
+
+        ledger, cases = wait_until(same, timeout=60, interval=1.0, what="the ledger table and the case list")
+        assert set(case_ids) <= cases
+        assert ledger["meta"]["jurisdiction"] is None and ledger["meta"]["jurisdiction_name"] == "全部辖区"
+        risks = auditor.get("/v1/reports/risks").json()
+        assert set(case_ids) <= {r["case_id"] for r in risks["rows"]}
+        export = auditor.get("/v1/reports/ledger/export", params={"format": "csv"})
+        assert export.status_code == 200 and "ledger-all-" in export.headers["content-disposition"]
+        exported = list(csv.reader(io.StringIO(export.content.decode("utf-8-sig"))))
+        assert set(case_ids) <= {row[1] for row in exported[1:]}
+        # Naming a jurisdiction still narrows it to that subtree, and the annex tables keep their tree.
+        anhui = auditor.get("/v1/reports/ledger", params={"jurisdiction": "340000"}).json()
+        assert anhui["meta"]["jurisdiction"] == "340000"
+        assert set(case_ids).isdisjoint(r["case_id"] for r in anhui["rows"])
+        assert auditor.get("/v1/reports/work").json()["meta"]["jurisdiction"] == "340000"
+    with stack.client("reporting", token=stack.token("street_officer", SHANGJIA)) as officer:
+        own = officer.get("/v1/reports/ledger").json()
+        assert own["meta"]["jurisdiction"] == SHANGJIA and set(case_ids) <= {
+            r["case_id"] for r in own["rows"]
+        }
+
+
 def fetch(stack: Stack, path: str, **params: str) -> httpx.Response:
     with stack.client("reporting", token=stack.token("auditor", "340000")) as auditor:
         response = auditor.get(path, params=params)
