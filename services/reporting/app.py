@@ -18,6 +18,7 @@ from services.reporting.asof import projections_router
 from services.reporting.dashboard import dashboard_router
 from services.reporting.domain.periods import use_calendar
 from services.reporting.handlers import http_router, kafka_routers
+from services.reporting.pages import install_error_pages
 from services.reporting.rebuild import replace_outdated
 from services.reporting.settings import ReportingSettings
 
@@ -50,7 +51,7 @@ def create_app(settings: ReportingSettings) -> FastAPI:
     the entry."""
     registry = JurisdictionRegistry.load(settings.jurisdictions_file)
     use_calendar(ReportingCalendar.load(settings.reporting_calendar_file, registry))
-    return create_service_app(
+    app = create_service_app(
         name="reporting",
         settings=settings,
         title="cluetrail reporting",
@@ -59,3 +60,5 @@ def create_app(settings: ReportingSettings) -> FastAPI:
         kafka_routers=kafka_routers,
         on_startup=lambda rt: _ensure_projection(rt, settings),
     )
+    install_error_pages(app)  # the dashboard's refusals as its own pages, in Chinese, status kept
+    return app

@@ -1,9 +1,10 @@
 """The officials' dashboard (/dashboard): the ledger with filters, a case's timeline (its events, then
 notify's notices about it) and charts, in Chinese.
 
-Rendered on the server from Jinja2 templates (services/reporting/templates/) with inline SVG charts; it
-reads the same projection and applies the same access rules as the API. The demo login accepts an access
-token and keeps it in the ``cluetrail_token`` cookie, which cluetrail.auth reads like a bearer token.
+Rendered on the server from Jinja2 templates (services/reporting/templates/, ``pages``) with inline SVG
+charts; it reads the same projection and applies the same access rules as the API. The demo login accepts an
+access token and keeps it in the ``cluetrail_token`` cookie, which cluetrail.auth reads like a bearer token.
+A refusal is an error page with its status and a Chinese reason (``pages.error_page``).
 """
 
 from __future__ import annotations
@@ -17,14 +18,14 @@ from urllib.parse import parse_qs, urlencode
 import asyncpg
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
-from cluetrail.auth import TOKEN_COOKIE, AccessPolicy, Principal, Unauthenticated, read_token, token_from
-from cluetrail.errors import InvalidInput, RuleViolation
+from cluetrail.auth import TOKEN_COOKIE, AccessPolicy, Unauthenticated, read_token
+from cluetrail.errors import Forbidden, InvalidInput
 from cluetrail.service import connection
 from contracts.jurisdictions import JurisdictionRegistry
 from contracts.taxonomy import default_taxonomy
+from contracts.vocabulary import CaseStatus, Grade
 from services.reporting import charts
 from services.reporting.adapters import reads
 from services.reporting.adapters.notices import NoticesNotKept, case_notices
@@ -32,6 +33,7 @@ from services.reporting.domain import labels as L
 from services.reporting.domain.notices import timeline_notice
 from services.reporting.domain.periods import CST, Period
 from services.reporting.domain.tables import ledger_table
+from services.reporting.pages import error_page, login_refusal, page, reader
 from services.reporting.reports import (
     ReportQuery,
     Scope,
@@ -43,38 +45,18 @@ from services.reporting.reports import (
 )
 
 PAGE = 50
+# The last page whose offset PostgreSQL's bigint OFFSET still takes.
+MAX_PAGE = (2**63 - 1) // PAGE
 MONTHS = 6
-templates = Environment(
-    loader=PackageLoader("services.reporting", "templates"), autoescape=select_autoescape(["html"])
-)
-# Officials read times in China Standard Time.
-templates.filters["cst"] = lambda value: (
-    (value if isinstance(value, datetime) else datetime.fromisoformat(str(value)))
-    .astimezone(CST)
-    .strftime("%Y-%m-%d %H:%M")
-)
-
-
-def _page(name: str, **context: Any) -> HTMLResponse:
-    return HTMLResponse(templates.get_template(name).render(L=L, **context))
 
 
 def dashboard_router(registry: JurisdictionRegistry) -> APIRouter:
     router = APIRouter(prefix="/dashboard", include_in_schema=False)
     policy = AccessPolicy(registry)
 
-    def reader(request: Request) -> Principal | None:
-        token = token_from(request)
-        if token is None:
-            return None
-        try:
-            return read_token(request.app.state.runtime.settings, token)
-        except Unauthenticated:
-            return None
-
     @router.get("/login")
     async def login_form(error: str | None = None) -> HTMLResponse:
-        return _page("login.html", error=error, principal=None)
+        return page("login.html", error=error, principal=None)
 
     @router.post("/login")
     async def login(request: Request) -> Response:
@@ -83,7 +65,7 @@ def dashboard_router(registry: JurisdictionRegistry) -> APIRouter:
         try:
             read_token(request.app.state.runtime.settings, token)
         except Unauthenticated as exc:
-            return _page("login.html", error=f"令牌无效：{exc.reason}", principal=None)
+            return page("login.html", 401, error=login_refusal(exc), principal=None)
         response = RedirectResponse("/dashboard", status_code=303)
         response.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="strict")
         return response
@@ -104,21 +86,31 @@ def dashboard_router(registry: JurisdictionRegistry) -> APIRouter:
         status: str | None = None,
         key_case: Annotated[str | None, Query()] = None,
         period: str | None = None,
-        page: Annotated[int, Query(ge=1)] = 1,
+        page_number: Annotated[int, Query(alias="page", ge=1, le=MAX_PAGE)] = 1,
     ) -> Response:
         principal = reader(request)
         if principal is None:
             return RedirectResponse("/dashboard/login", status_code=303)
         now = datetime.now(CST)
+        # The same rules as the API's, refused with the page's status and a Chinese reason.
         try:
             scope = scope_for(policy, registry, principal, jurisdiction or None)
+        except Forbidden:
+            return error_page(principal, 403, "该辖区不在您的辖区范围内，无权查看。")
+        except InvalidInput:
+            return error_page(principal, 422, f"辖区代码 {jurisdiction} 不在辖区树中。")
+        try:
             # The period narrows the ledger to the cases reported in it; the charts end at it (default:
             # this month, with the whole ledger).
             chosen = parse_period(period, now) if period else None
-            if sector and not default_taxonomy().is_sector(sector):
-                raise InvalidInput(f"unknown sector code {sector!r}", rule="reporting.sector")
-        except RuleViolation as exc:
-            return _page("error.html", principal=principal, message=exc.reason)
+        except InvalidInput:
+            return error_page(principal, 422, f"统计期 {period} 无效：应为“年-月”，例如 2026-10。")
+        if sector and not default_taxonomy().is_sector(sector):
+            return error_page(principal, 422, f"行业领域代码 {sector} 不在分类目录中。")
+        if grade and grade not in set(Grade):
+            return error_page(principal, 422, f"风险等级 {grade} 无效。")
+        if status and status not in set(CaseStatus):
+            return error_page(principal, 422, f"办理状态 {status} 无效。")
         month = chosen or Period.of(now)
         filters = {"jurisdiction": scope.root, "sector": sector or None, "grade": grade or None,
                    "status": status or None, "key_case": key_case or None,
@@ -134,11 +126,11 @@ def dashboard_router(registry: JurisdictionRegistry) -> APIRouter:
             reported_to=chosen.end - timedelta(microseconds=1) if chosen else None,
             transferred_to_police=True if scope.police_only else None,
         )
-        rows, total = await reads.ledger_page(conn, where, (page - 1) * PAGE, PAGE)
+        rows, total = await reads.ledger_page(conn, where, (page_number - 1) * PAGE, PAGE)
         ledger = ledger_table("ledger", rows, registry)
         chart_svgs = await dashboard_charts(conn, registry, scope, month, now)
         query = {k: v for k, v in filters.items() if v}
-        return _page(
+        return page(
             "dashboard.html",
             principal=principal,
             role=L.ROLES.get(principal.role.value, principal.role.value),
@@ -149,11 +141,13 @@ def dashboard_router(registry: JurisdictionRegistry) -> APIRouter:
             chosen=chosen,
             ledger=ledger,
             total=total,
-            page=page,
+            page=page_number,
             page_size=PAGE,
             pages=max(1, (total + PAGE - 1) // PAGE),
-            prev_url=f"?{urlencode({**query, 'page': page - 1})}" if page > 1 else None,
-            next_url=f"?{urlencode({**query, 'page': page + 1})}" if page * PAGE < total else None,
+            prev_url=f"?{urlencode({**query, 'page': page_number - 1})}" if page_number > 1 else None,
+            next_url=(
+                f"?{urlencode({**query, 'page': page_number + 1})}" if page_number * PAGE < total else None
+            ),
             jurisdictions=[n for n in registry.subtree(scope.root) if n.level != "grid"],
             sectors=L.sector_options(),
             grades=[(g, L.GRADES[g]) for g in ("major", "serious", "general", "low")],
@@ -170,7 +164,7 @@ def dashboard_router(registry: JurisdictionRegistry) -> APIRouter:
             return RedirectResponse("/dashboard/login", status_code=303)
         row = await reads.one_case(conn, case_id)
         if row is None or not readable(policy, principal, row):
-            return _page("error.html", principal=principal, message=f"案件 {case_id} 不存在或不在您的辖区内")
+            return error_page(principal, 404, f"案件 {case_id} 不存在或不在您的辖区内。")
         history = await reads.case_history(conn, case_id)
         try:
             notices: list[dict[str, Any]] | None = [
@@ -179,7 +173,7 @@ def dashboard_router(registry: JurisdictionRegistry) -> APIRouter:
         except NoticesNotKept:
             notices = None  # the live version is being rebuilt by a release that keeps them
         case = ledger_table("ledger", [row], registry).rows[0]
-        return _page("case.html", principal=principal, case=case, history=history, notices=notices)
+        return page("case.html", principal=principal, case=case, history=history, notices=notices)
 
     return router
 
