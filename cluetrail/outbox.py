@@ -11,8 +11,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import asyncpg
 from faststream.kafka import KafkaBroker
@@ -20,6 +21,7 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 
 from cluetrail.kafka import event_headers
+from cluetrail.logs import Outage
 from cluetrail.settings import CommonSettings
 from cluetrail.telemetry import context_from_traceparent
 from contracts.envelope import Envelope
@@ -38,17 +40,38 @@ async def add_to_outbox(conn: asyncpg.Connection, events: Sequence[Envelope]) ->
 
 
 class OutboxRelay:
-    """Publishes outbox rows to the case topic; ``wake()`` after a commit to publish at once."""
+    """Publishes outbox rows to the case topic; ``wake()`` after a commit to publish at once.
+
+    Requests that answer only once their events are on Kafka wait with ``wait_published``, holding no
+    database connection meanwhile: this process's relay resolves them in memory as it stamps rows, and a
+    look at the table once a second covers a relay in another process. A relay
+    that cannot publish (Kafka down, a record refused) says so once, retries every second, and says once
+    when it publishes again.
+    """
 
     def __init__(
-        self, pool: asyncpg.Pool, broker: KafkaBroker, settings: CommonSettings, tracer: trace.Tracer
+        self,
+        pool: asyncpg.Pool,
+        broker: KafkaBroker,
+        settings: CommonSettings,
+        tracer: trace.Tracer,
+        *,
+        table: str = "outbox",
+        poll_seconds: float = 1.0,
     ) -> None:
+        """``table`` holds the rows to publish: ``id`` (commit order), ``event_id``, ``case_id``, ``event``
+        (the bytes), ``traceparent`` and ``published_at`` — the shared ``outbox``, or a service's own
+        table of the same shape (intake's accepted clues)."""
+        self._table = table
+        self._lock_name = RELAY_LOCK if table == "outbox" else f"{RELAY_LOCK}:{table}"
         self._pool = pool
         self._broker = broker
         self._settings = settings
         self._tracer = tracer
+        self._poll_seconds = poll_seconds
         self._wakeup = asyncio.Event()
-        self._published = asyncio.Condition()
+        self._waiters: dict[uuid.UUID, list[asyncio.Future[None]]] = {}
+        self._outage = Outage(log, f"outbox relay of {table}")
         self.published_total = 0
 
     def wake(self) -> None:
@@ -58,7 +81,9 @@ class OutboxRelay:
         while not stopping.is_set():
             try:
                 async with self._pool.acquire() as lock_conn:
-                    if not await lock_conn.fetchval("SELECT pg_try_advisory_lock(hashtext($1))", RELAY_LOCK):
+                    if not await lock_conn.fetchval(
+                        "SELECT pg_try_advisory_lock(hashtext($1))", self._lock_name
+                    ):
                         await self._idle(5.0)
                         continue
                     try:
@@ -66,11 +91,11 @@ class OutboxRelay:
                             if not await self._publish_pending():
                                 await self._idle(1.0)
                     finally:
-                        await lock_conn.execute("SELECT pg_advisory_unlock(hashtext($1))", RELAY_LOCK)
+                        await lock_conn.execute("SELECT pg_advisory_unlock(hashtext($1))", self._lock_name)
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.exception("outbox relay failed; retrying")
+            except Exception as exc:
+                self._outage.failed(exc)
                 await asyncio.sleep(1.0)
 
     async def _idle(self, seconds: float) -> None:
@@ -79,24 +104,32 @@ class OutboxRelay:
         self._wakeup.clear()
 
     async def _publish_pending(self, limit: int = 500) -> int:
+        # Clear before reading: a commit that wakes the relay while this batch is out is read next round.
+        self._wakeup.clear()
         async with self._pool.acquire() as conn:
             rows = await conn.fetch(
-                "SELECT id, event_id, case_id, event, traceparent FROM outbox "
+                f"SELECT id, event_id, case_id, event, traceparent FROM {self._table} "
                 "WHERE published_at IS NULL ORDER BY id LIMIT $1",
                 limit,
             )
-            if not rows:
-                return 0
-            pending = []
-            for row in rows:
-                pending.append(await self._send(row))
-            await asyncio.gather(*pending)
+        if not rows:
+            self._outage.recovered()
+            return 0
+        # All or nothing, in id order: if any send fails, the whole batch goes again (copies of what did
+        # reach Kafka are duplicates every reader skips), so a case's events never reach the log out of order.
+        pending = [await self._send(row) for row in rows]
+        await asyncio.gather(*pending)
+        async with self._pool.acquire() as conn:
             await conn.execute(
-                "UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])", [r["id"] for r in rows]
+                f"UPDATE {self._table} SET published_at = now() WHERE id = ANY($1::bigint[])",
+                [r["id"] for r in rows],
             )
+        self._outage.recovered()
         self.published_total += len(rows)
-        async with self._published:
-            self._published.notify_all()
+        for row in rows:
+            for waiter in self._waiters.pop(row["event_id"], ()):
+                if not waiter.done():
+                    waiter.set_result(None)
         return len(rows)
 
     async def _send(self, row: asyncpg.Record) -> asyncio.Future[object]:
@@ -116,27 +149,66 @@ class OutboxRelay:
             otel_context.detach(token)
         return future
 
-    async def wait_published(self, event_ids: Sequence[uuid.UUID], within: float = 10.0) -> bool:
-        """Wait until Kafka has these events (for answering a request only once it is durable)."""
-        self.wake()
-
-        async def all_published() -> bool:
-            async with self._pool.acquire() as conn:
-                count = await conn.fetchval(
-                    "SELECT count(*) FROM outbox "
-                    "WHERE event_id = ANY($1::uuid[]) AND published_at IS NOT NULL",
-                    list(event_ids),
-                )
-            return bool(count == len(event_ids))
-
-        async def wait() -> bool:
-            while not await all_published():
-                with contextlib.suppress(TimeoutError):
-                    async with self._published:
-                        await asyncio.wait_for(self._published.wait(), timeout=1.0)
-            return True
-
+    @contextlib.contextmanager
+    def expecting(self, event_ids: Sequence[uuid.UUID]) -> Iterator[list[asyncio.Future[None]]]:
+        """Futures resolved when this process's relay publishes these events, for ``wait_published``.
+        Take them before the events are committed (or before reading whether they were published), so a
+        quick relay cannot publish them unseen; they are forgotten on leaving the block."""
+        loop = asyncio.get_running_loop()
+        futures: list[asyncio.Future[None]] = []
+        for event_id in event_ids:
+            future: asyncio.Future[None] = loop.create_future()
+            self._waiters.setdefault(event_id, []).append(future)
+            futures.append(future)
         try:
-            return await asyncio.wait_for(wait(), within)
-        except TimeoutError:
-            return False
+            yield futures
+        finally:
+            for event_id, future in zip(event_ids, futures, strict=True):
+                future.cancel()
+                waiters = self._waiters.get(event_id, [])
+                if future in waiters:
+                    waiters.remove(future)
+                if not waiters:
+                    self._waiters.pop(event_id, None)
+
+    async def wait_published(
+        self,
+        event_ids: Sequence[uuid.UUID],
+        within: float = 10.0,
+        expected: Sequence[asyncio.Future[None]] | None = None,
+    ) -> bool:
+        """Wait until Kafka has these events (for answering a request only once it is durable); False
+        when ``within`` seconds pass first. No database connection is held while waiting. ``expected``
+        are the futures of an enclosing ``expecting`` block."""
+        if expected is None:
+            with self.expecting(event_ids) as futures:
+                return await self._wait(event_ids, futures, within)
+        return await self._wait(event_ids, expected, within)
+
+    async def _wait(
+        self, event_ids: Sequence[uuid.UUID], futures: Sequence[asyncio.Future[None]], within: float
+    ) -> bool:
+        if not event_ids:
+            return True
+        self.wake()
+        deadline = time.monotonic() + within
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            _, waiting = await asyncio.wait(futures, timeout=min(self._poll_seconds, remaining))
+            if not waiting:
+                return True
+            # Published unseen (by another process's relay, or before the futures were taken): ask the table.
+            if await self._all_published(event_ids):
+                return True
+
+    async def _all_published(self, event_ids: Sequence[uuid.UUID]) -> bool:
+        """Whether the outbox marks every one of these events published (by any process's relay)."""
+        async with self._pool.acquire() as conn:
+            count = await conn.fetchval(
+                f"SELECT count(*) FROM {self._table} "
+                "WHERE event_id = ANY($1::uuid[]) AND published_at IS NOT NULL",
+                list(event_ids),
+            )
+        return bool(count == len(event_ids))

@@ -72,13 +72,23 @@ class ClueSubmission(_Request):
     reporter: ReporterIdentity | None = None
 
 
+# Where an accepted request stands: on the case log (Kafka acknowledged it, acks=all), or stored in the
+# service's database and queued for the case log because Kafka did not answer in time. A pending one is
+# published by the service's relay as soon as Kafka answers; a retry with the same Idempotency-Key (or a
+# look at the receipt) tells when.
+Publication = Literal["published", "pending"]
+
+
 class ClueAccepted(BaseModel):
-    """Intake's answer once Kafka holds the clue durably."""
+    """Intake's answer (202) to a clue it stored: ``published`` once Kafka holds it durably, ``pending``
+    when Kafka did not answer within the wait (the clue is kept and goes to the case log when it does;
+    never a second copy)."""
 
     case_id: uuid.UUID
     receipt_code: str
     event_id: uuid.UUID
     recorded_at: datetime
+    status: Publication = "published"
 
 
 ReceiptStage = Literal["received", "under_review", "in_handling", "closed", "merged"]
@@ -151,12 +161,14 @@ class CloseRequest(OfficerAction):
 
 
 class EventAccepted(BaseModel):
-    """An officer's action recorded as event ``seq`` of the case."""
+    """An officer's action recorded as event ``seq`` of the case: ``published`` once Kafka holds it,
+    ``pending`` when Kafka did not answer within the wait (recorded, and published when it does)."""
 
     case_id: uuid.UUID
     event_id: uuid.UUID
     seq: int
     type: str
+    status: Publication = "published"
 
 
 class LedgerRow(BaseModel):

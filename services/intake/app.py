@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from cluetrail.service import create_service_app
 from contracts.jurisdictions import JurisdictionRegistry
 from services.intake import store
-from services.intake.handlers import http_router, kafka_routers
+from services.intake.handlers import http_router, kafka_routers, start_relay
 from services.intake.settings import IntakeSettings
 
 
@@ -23,5 +23,6 @@ def create_app(settings: IntakeSettings) -> FastAPI:
         migrations=[resources.files("services.intake").joinpath("sql")],
         http_routers=[http_router(settings, registry)],
         kafka_routers=kafka_routers,
+        on_startup=start_relay,
         pool_reset=store.reset_session,
     )

@@ -16,9 +16,3 @@ class MalformedReceiptCode(RuleViolation):
 
     status_code = 400
 
-
-class KafkaUnavailable(RuleViolation):
-    """Kafka did not acknowledge a clue in time. The clue stays stored; a retry with the same
-    Idempotency-Key publishes the very same event."""
-
-    status_code = 503

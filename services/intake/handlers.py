@@ -11,7 +11,6 @@ from typing import Annotated, Any
 
 import asyncpg
 from aiokafka import ConsumerRecord
-from aiokafka.errors import KafkaError
 from fastapi import APIRouter, Depends, Header, Request, Response
 from fastapi.exceptions import RequestValidationError
 from faststream.kafka import KafkaRouter
@@ -23,7 +22,8 @@ from cluetrail.consume import Incoming, Rejected
 from cluetrail.crypto import FieldSealer
 from cluetrail.errors import InvalidInput, NotFound
 from cluetrail.ids import new_receipt_code, normalise_receipt_code, receipt_digest
-from cluetrail.kafka import event_headers, notice_topic
+from cluetrail.kafka import notice_topic
+from cluetrail.outbox import OutboxRelay
 from cluetrail.service import (
     Runtime,
     case_events_router,
@@ -34,8 +34,8 @@ from cluetrail.service import (
 )
 from cluetrail.telemetry import current_traceparent
 from contracts.api import ClueAccepted, ClueSubmission, ReceiptMessage, ReceiptStatus, ReceiptStep
-from contracts.envelope import Envelope, utcnow, uuid7
-from contracts.events import ClueReported, event_bytes, read_event
+from contracts.envelope import utcnow, uuid7
+from contracts.events import ClueReported, event_bytes
 from contracts.jurisdictions import JurisdictionRegistry
 from contracts.notices import Notice
 from contracts.taxonomy import default_taxonomy
@@ -47,10 +47,12 @@ from services.intake.domain.clues import (
     taxonomy_problems,
 )
 from services.intake.domain.receipts import BEIJING, STEP_LABELS, ChainBroken, follow, step_of
-from services.intake.errors import BodyTooLarge, KafkaUnavailable, MalformedReceiptCode
+from services.intake.errors import BodyTooLarge, MalformedReceiptCode
 from services.intake.settings import IntakeSettings
 
 RECEIPTS_GROUP = "intake-receipts"
+# When a client told "pending" may ask again (Retry-After): the relay retries Kafka every second.
+PENDING_RETRY_AFTER_SECONDS = 5
 NOTICES_GROUP = "intake-receipt-notices"
 log = logging.getLogger(__name__)
 
@@ -88,72 +90,59 @@ def parse_submission(body: bytes, registry: JurisdictionRegistry) -> ClueSubmiss
     return submission
 
 
-async def publish(rt: Runtime, event: Envelope, value: bytes, wait: float) -> None:
-    """Publish one case event's wire bytes keyed by its case id; return once Kafka has it (acks=all),
-    else raise ``KafkaUnavailable`` (503) — the clue stays stored for a retry."""
-    try:
-        await asyncio.wait_for(
-            rt.broker.publish(
-                value,
-                topic=rt.settings.case_topic,
-                key=str(event.case_id).encode(),
-                headers=event_headers(event),
-                correlation_id=str(event.correlation_id),
-            ),
-            wait,
-        )
-    except (KafkaError, TimeoutError, ConnectionError, OSError) as exc:
-        log.warning("case %s stored but not published: %r", event.case_id, exc)
-        raise KafkaUnavailable(
-            f"Kafka did not acknowledge the clue ({type(exc).__name__}); it is stored unpublished — "
-            "retry with the same Idempotency-Key to publish it",
-            rule="durable_before_acknowledged",
-        ) from exc
+RELAY = "intake.relay"
 
 
-async def publish_new(
-    rt: Runtime, conn: asyncpg.Connection, clue: store.AcceptedClue, event: Envelope, wait: float
-) -> None:
-    """Publish a clue this request has just stored (its bytes are ``event_bytes(event)``) and stamp it
-    published. A keyed clue's publishing lock, taken by the insert, is released either way."""
-    locked = clue.idempotency_key is not None
-    try:
-        await publish(rt, event, clue.event, wait)
-    except BaseException:
-        if locked:
-            await store.release_publishing(conn, clue.case_id)
-        raise
-    await store.mark_published(conn, clue.case_id, locked=locked)
+def clue_relay(rt: Runtime) -> OutboxRelay:
+    """The relay that publishes accepted clues (the table ``accepted_clues`` is intake's outbox)."""
+    relay: OutboxRelay = rt.state[RELAY]
+    return relay
 
 
-async def publish_stored(
-    rt: Runtime, conn: asyncpg.Connection, clue: store.AcceptedClue, wait: float
-) -> None:
-    """Publish a clue stored by an earlier request unless it was published meanwhile, and stamp it.
+async def start_relay(rt: Runtime) -> None:
+    """Start publishing accepted clues; clues stored unpublished before a restart go first."""
+    relay = OutboxRelay(rt.pool, rt.broker, rt.settings, rt.tracer, table="accepted_clues")
+    rt.state[RELAY] = relay
+    rt.tasks.append(asyncio.create_task(relay.run(rt.stopping), name="intake-clue-relay"))
 
-    The clue's publishing lock is held meanwhile, so concurrent retries of one key publish once; the
-    bytes are those stored, so a republished event is identical to any copy that reached Kafka before.
+
+async def store_and_wait(
+    rt: Runtime, candidate: store.AcceptedClue, digest: str, wait: float
+) -> tuple[store.AcceptedClue, bool]:
+    """Store the clue (or find the one stored under its key) and wait up to ``wait`` seconds for the relay
+    to publish it; return the stored clue and whether Kafka holds it.
+
+    The database connection is given back before the wait, so an outage of Kafka holds no connections.
     """
-    if await store.claim_for_publishing(conn, clue.case_id) is not None:
-        await store.release_publishing(conn, clue.case_id)
-        return
-    try:
-        event = read_event(clue.event)
-        if event_bytes(event) != clue.event:
-            raise RuntimeError(f"stored event of case {clue.case_id} does not serialise to its stored bytes")
-        await publish(rt, event, clue.event, wait)
-    except BaseException:
-        await store.release_publishing(conn, clue.case_id)
-        raise
-    await store.mark_published(conn, clue.case_id, locked=True)
+    relay = clue_relay(rt)
+    with relay.expecting([candidate.event_id]) as expected:
+        async with rt.pool.acquire() as conn:
+            stored, inserted = await store.insert_or_existing(conn, candidate, current_traceparent())
+        if inserted:
+            return stored, await relay.wait_published([stored.event_id], wait, expected)
+    if stored.request_digest != digest:
+        raise InvalidInput(
+            "Idempotency-Key was already used for a different clue; use a new key for a new clue",
+            rule="idempotency_key_reused",
+        )
+    if stored.published_at is not None:
+        return stored, True
+    # A retry of a clue still waiting for Kafka: wait on it again (read after expecting it, so a publish
+    # in between is seen either way).
+    with relay.expecting([stored.event_id]) as expected:
+        async with rt.pool.acquire() as conn:
+            if await store.published_at(conn, stored.case_id) is not None:
+                return stored, True
+        return stored, await relay.wait_published([stored.event_id], wait, expected)
 
 
-def _accepted(clue: store.AcceptedClue) -> ClueAccepted:
+def _accepted(clue: store.AcceptedClue, published: bool) -> ClueAccepted:
     return ClueAccepted(
         case_id=clue.case_id,
         receipt_code=clue.receipt_code,
         event_id=clue.event_id,
         recorded_at=clue.recorded_at,
+        status="published" if published else "pending",
     )
 
 
@@ -180,7 +169,6 @@ def http_router(settings: IntakeSettings, registry: JurisdictionRegistry) -> API
             401: {"description": "An access token came with the clue and is not valid"},
             403: {"description": "The token is an auditor's, or does not cover the clue's jurisdiction"},
             413: {"description": "The body exceeds the configured size limit"},
-            503: {"description": "Stored, but Kafka did not acknowledge in time; retry with the same key"},
         },
         openapi_extra={
             "requestBody": {"required": True, "content": {"application/json": {"schema": submission_schema}}}
@@ -190,7 +178,10 @@ def http_router(settings: IntakeSettings, registry: JurisdictionRegistry) -> API
         request: Request,
         idempotency_key: Annotated[str | None, Header(min_length=1, max_length=200)] = None,
     ) -> Response:
-        """Accept a clue (body: ClueSubmission). Answers 202 only once Kafka holds the clue durably.
+        """Accept a clue (body: ClueSubmission). Answers 202 with status ``published`` once Kafka holds
+        the clue durably; if Kafka does not answer within the wait, 202 with status ``pending`` and a
+        ``Retry-After``: the clue is stored and goes to the case log as soon as Kafka answers (a retry with
+        the same Idempotency-Key tells when, and never makes a second copy).
 
         The public reports without a token; an officer (a grid worker on patrol, say) sends theirs, is
         recorded as the clue's actor and may file clues only within their own subtree.
@@ -225,22 +216,15 @@ def http_router(settings: IntakeSettings, registry: JurisdictionRegistry) -> API
                 event=event_bytes(event),
                 recorded_at=event.recorded_at,
             )
-            async with rt.pool.acquire() as conn:
-                stored, inserted = await store.insert_or_existing(conn, candidate)
-                span.set_attribute("cluetrail.case_id", str(stored.case_id))
-                if inserted:
-                    await publish_new(rt, conn, stored, event, settings.publish_timeout_seconds)
-                else:
-                    if stored.request_digest != digest:
-                        raise InvalidInput(
-                            "Idempotency-Key was already used for a different clue; "
-                            "use a new key for a new clue",
-                            rule="idempotency_key_reused",
-                        )
-                    if stored.published_at is None:
-                        await publish_stored(rt, conn, stored, settings.publish_timeout_seconds)
+            stored, published = await store_and_wait(rt, candidate, digest, settings.publish_timeout_seconds)
+            span.set_attribute("cluetrail.case_id", str(stored.case_id))
         # Encoded once here: through response_model FastAPI would validate and encode the answer again.
-        return Response(_accepted(stored).model_dump_json(), status_code=202, media_type="application/json")
+        answer = Response(
+            _accepted(stored, published).model_dump_json(), status_code=202, media_type="application/json"
+        )
+        if not published:
+            answer.headers["Retry-After"] = str(PENDING_RETRY_AFTER_SECONDS)
+        return answer
 
     @router.get(
         "/receipts/{receipt_code}",
@@ -265,14 +249,14 @@ def http_router(settings: IntakeSettings, registry: JurisdictionRegistry) -> API
         found = await store.receipt_by_digest(conn, receipt_digest(code))
         if found is not None:
             return await receipt_view(conn, code, found)
-        # Kafka has it but the projection has not caught up yet: the reporter still sees it received.
-        published = await store.published_clue_by_receipt(conn, code)
-        if published is not None:
-            on = published.recorded_at.astimezone(BEIJING).date()
+        # Accepted, but the projection has not caught up (or Kafka has not answered yet): received.
+        accepted = await store.clue_by_receipt(conn, code)
+        if accepted is not None:
+            on = accepted.recorded_at.astimezone(BEIJING).date()
             return ReceiptStatus(
                 receipt_code=code,
                 status="received",
-                updated_at=published.recorded_at,
+                updated_at=accepted.recorded_at,
                 history=[ReceiptStep(stage="received", label=STEP_LABELS["received"], on=on)],
             )
         raise NotFound("no case has this receipt code", rule="receipt_known")

@@ -18,8 +18,9 @@ class IntakeSettings(ServiceSettings):
         description="Largest request body POST /v1/clues accepts; larger bodies get 413",
     )
     publish_timeout_seconds: float = Field(
-        10.0,
+        5.0,
         gt=0,
         validation_alias="CLUETRAIL_INTAKE_PUBLISH_TIMEOUT_SECONDS",
-        description="How long a submission waits for Kafka's acknowledgement before answering 503",
+        description="How long a submission waits for Kafka's acknowledgement before answering 202 with "
+        "status pending (the clue is stored and published as soon as Kafka answers)",
     )

@@ -1,5 +1,5 @@
-"""Intake's own tables: accepted clues (for idempotent, publish-after-store intake) and the receipt
-projection. SQL schema in ``sql/``."""
+"""Intake's own tables: accepted clues (stored before they are published, by the relay, which reads this
+table as its outbox; idempotent under a key) and the receipt projection. SQL schema in ``sql/``."""
 
 from __future__ import annotations
 
@@ -45,42 +45,24 @@ _COLUMNS = (
 )
 
 
-# Server pids of the pooled sessions holding a publishing lock: only these need clearing when the
-# connection goes back to the pool (see ``reset_session``).
-_LOCK_HOLDERS: set[int] = set()
-
-
 async def reset_session(conn: asyncpg.Connection) -> None:
-    """The pool's reset on release (asyncpg rolls back an open transaction first).
-
-    Intake's sessions keep no state but a publishing lock, released by the request that took it; a
-    request cut short (cancelled, connection error) may leave one, which is cleared here. Every other
-    release costs no round trip, where asyncpg's default reset query would cost one.
-    """
-    if conn.get_server_pid() in _LOCK_HOLDERS:
-        await conn.execute("SELECT pg_advisory_unlock_all()")
-        _LOCK_HOLDERS.discard(conn.get_server_pid())
+    """The pool's reset on release (asyncpg rolls back an open transaction first): intake's sessions keep
+    no state, so a release costs no round trip, where asyncpg's default reset query would cost one."""
 
 
-def publishing_lock(case_id: uuid.UUID) -> int:
-    """The session advisory lock that one request holds while it publishes a keyed clue.
-
-    A retry of the key takes it before looking at ``published_at``, so concurrent retries publish
-    once. Derived from the random half of the case id; a collision only makes a request wait.
-    """
-    return int.from_bytes(case_id.bytes[8:], "big", signed=True)
-
-
-async def insert_or_existing(conn: asyncpg.Connection, clue: AcceptedClue) -> tuple[AcceptedClue, bool]:
-    """Store a new clue, or find the one stored earlier under the same idempotency key.
+async def insert_or_existing(
+    conn: asyncpg.Connection, clue: AcceptedClue, traceparent: str | None
+) -> tuple[AcceptedClue, bool]:
+    """Store a new clue for the relay to publish, or find the one stored earlier under the same
+    idempotency key.
 
     Returns the stored clue and whether it is the one just inserted. Concurrent requests with one key
-    meet at the unique constraint, so only one case is ever stored per key. A keyed clue just inserted
-    comes back with its publishing lock held (in the same statement, so before any retry can see the
-    row); the caller releases it with ``mark_published`` or ``release_publishing``. A clue without a key
-    can never be met by another request, so it takes no lock.
+    meet at the unique constraint, so only one case is ever stored per key, and it is published once:
+    by the relay, never by a request. ``traceparent`` is the request's, for the relay's publish span.
     """
-    values = (
+    row = await conn.fetchrow(
+        f"INSERT INTO accepted_clues ({_COLUMNS}, traceparent) VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, $8) "
+        f"ON CONFLICT (idempotency_key) DO NOTHING RETURNING {_COLUMNS}",
         clue.idempotency_key,
         clue.request_digest,
         clue.case_id,
@@ -88,21 +70,8 @@ async def insert_or_existing(conn: asyncpg.Connection, clue: AcceptedClue) -> tu
         clue.receipt_code,
         clue.event,
         clue.recorded_at,
+        traceparent,
     )
-    insert = (
-        f"INSERT INTO accepted_clues ({_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, NULL) "
-        f"ON CONFLICT (idempotency_key) DO NOTHING RETURNING {_COLUMNS}"
-    )
-    if clue.idempotency_key is None:
-        row = await conn.fetchrow(insert, *values)
-    else:
-        _LOCK_HOLDERS.add(conn.get_server_pid())  # before the lock may be taken
-        row = await conn.fetchrow(
-            f"WITH inserted AS ({insert}) "
-            f"SELECT {_COLUMNS}, pg_advisory_lock($8::bigint) IS NULL AS locked FROM inserted",
-            *values,
-            publishing_lock(clue.case_id),
-        )
     if row is not None:
         return _accepted(row), True
     existing = await conn.fetchrow(
@@ -113,64 +82,18 @@ async def insert_or_existing(conn: asyncpg.Connection, clue: AcceptedClue) -> tu
     return _accepted(existing), False
 
 
-async def claim_for_publishing(conn: asyncpg.Connection, case_id: uuid.UUID) -> datetime | None:
-    """Take the clue's publishing lock (waiting for a request publishing it now) and return when it was
-    published, None if not yet; then the caller publishes and releases the lock.
-
-    The row is read ``FOR UPDATE`` so the read waits for the holder's ``published_at`` to commit.
-    """
-    _LOCK_HOLDERS.add(conn.get_server_pid())
-    await conn.execute("SELECT pg_advisory_lock($1::bigint)", publishing_lock(case_id))
-    try:
-        return cast(
-            datetime | None,
-            await conn.fetchval(
-                "SELECT published_at FROM accepted_clues WHERE case_id = $1 FOR UPDATE", case_id
-            ),
-        )
-    except BaseException:
-        await release_publishing(conn, case_id)
-        raise
-
-
-async def release_publishing(conn: asyncpg.Connection, case_id: uuid.UUID) -> None:
-    await conn.execute("SELECT pg_advisory_unlock($1::bigint)", publishing_lock(case_id))
-    _LOCK_HOLDERS.discard(conn.get_server_pid())
-
-
-async def mark_published(conn: asyncpg.Connection, case_id: uuid.UUID, *, locked: bool) -> None:
-    """Stamp the clue published; with ``locked``, release its publishing lock in the same statement.
-
-    The unlock reads the update's result first (``count``), so it runs after the row is updated; a
-    retry waiting for the lock then reads the row ``FOR UPDATE`` and sees the stamp once it commits.
-
-    The stamp's commit does not wait for the WAL flush (``synchronous_commit`` off for this statement
-    only): Kafka already holds the event, and a stamp lost in a database crash costs no more than a
-    retry republishing the same bytes, which every consumer skips as an identical repeat.
-    """
-    update = (
-        "UPDATE accepted_clues SET published_at = now() "
-        "FROM (SELECT set_config('synchronous_commit', 'off', true)) AS this_transaction_only "
-        "WHERE case_id = $1 AND published_at IS NULL"
+async def published_at(conn: asyncpg.Connection, case_id: uuid.UUID) -> datetime | None:
+    """When the relay published the clue of ``case_id`` (None: not yet)."""
+    return cast(
+        datetime | None,
+        await conn.fetchval("SELECT published_at FROM accepted_clues WHERE case_id = $1", case_id),
     )
-    if not locked:
-        await conn.execute(update, case_id)
-        return
-    await conn.execute(
-        f"WITH marked AS ({update} RETURNING 1) "
-        "SELECT pg_advisory_unlock($2::bigint) FROM (SELECT count(*) FROM marked) AS done",
-        case_id,
-        publishing_lock(case_id),
-    )
-    _LOCK_HOLDERS.discard(conn.get_server_pid())
 
 
-async def published_clue_by_receipt(conn: asyncpg.Connection, receipt_code: str) -> AcceptedClue | None:
-    """A clue this intake published under ``receipt_code`` (Kafka has it, the projection may lag)."""
-    row = await conn.fetchrow(
-        f"SELECT {_COLUMNS} FROM accepted_clues WHERE receipt_code = $1 AND published_at IS NOT NULL",
-        receipt_code,
-    )
+async def clue_by_receipt(conn: asyncpg.Connection, receipt_code: str) -> AcceptedClue | None:
+    """The clue this intake accepted under ``receipt_code`` (published or still waiting for Kafka; the
+    receipt projection may lag behind either way)."""
+    row = await conn.fetchrow(f"SELECT {_COLUMNS} FROM accepted_clues WHERE receipt_code = $1", receipt_code)
     return None if row is None else _accepted(row)
 
 

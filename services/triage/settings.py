@@ -53,6 +53,6 @@ class TriageSettings(ServiceSettings):
         10.0,
         gt=0,
         validation_alias="CLUETRAIL_TRIAGE_PUBLISH_TIMEOUT_SECONDS",
-        description="How long an officer's request waits for Kafka before answering 503 (the event stays "
-        "in the outbox and is published later)",
+        description="How long an officer's request waits for Kafka before answering 202 with status "
+        "pending (the event stays in the outbox and is published as soon as Kafka answers)",
     )

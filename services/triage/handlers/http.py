@@ -4,8 +4,9 @@ token's user is the actor of the event.
 Each command runs in one transaction: the case row ``FOR UPDATE``, the access check (jurisdiction first, so a
 case elsewhere and a case that does not exist get the same 403), the workflow's decision plus the reactions
 it triggers, the new state and the outbox rows; after the commit the relay is woken and the answer waits
-until Kafka has the events — 202 with the main event, or 503 if Kafka is not reached in time (the events
-stay in the outbox and are published later, so nothing accepted is lost).
+until Kafka has the events — 202 with the main event, status ``published``; or, if Kafka is not reached in
+time, 202 with status ``pending`` and a ``Retry-After``: the events stay in the outbox and the relay
+publishes them as soon as Kafka answers, so nothing accepted is lost and the answer is true either way.
 """
 
 from __future__ import annotations
@@ -53,6 +54,8 @@ from services.triage.settings import TriageSettings
 
 router = APIRouter(prefix="/v1/cases", tags=["cases"])
 STREAM = "triage.stream"
+# When a client told "pending" may look again (Retry-After): the relay retries Kafka every second.
+PENDING_RETRY_AFTER_SECONDS = 5
 NOT_YOURS = "not within your jurisdiction"
 
 
@@ -70,7 +73,6 @@ ACCEPTED: dict[int | str, dict[str, object]] = {
         "description": "Not yours to act on (outside your jurisdiction, or not your role); says nothing more"
     },
     409: {"description": "The case's state refuses the command; the reason names the rule"},
-    503: {"description": "Recorded, but Kafka did not confirm in time; it will be published"},
 }
 Decide = Callable[[CaseState, Principal], Decision | Sequence[Decision]]
 
@@ -104,17 +106,23 @@ async def _answer(
 ) -> EventAccepted | JSONResponse:
     settings = rt.settings
     timeout = settings.publish_timeout_seconds if isinstance(settings, TriageSettings) else 10.0
-    if not await stream.relay.wait_published([e.event_id for e in events], within=timeout):
-        return JSONResponse(
-            status_code=503,
-            content={
-                "detail": f"{command} of case {case_id} is recorded but Kafka has not confirmed it yet; "
-                "it will be published",
-                "errors": [],
-            },
-        )
+    published = await stream.relay.wait_published([e.event_id for e in events], within=timeout)
     main = next(e for e in events if e.case_id == case_id)
-    return EventAccepted(case_id=main.case_id, event_id=main.event_id, seq=main.seq, type=main.type)
+    accepted = EventAccepted(
+        case_id=main.case_id,
+        event_id=main.event_id,
+        seq=main.seq,
+        type=main.type,
+        status="published" if published else "pending",
+    )
+    if published:
+        return accepted
+    # Recorded and queued: the relay publishes it as soon as Kafka answers.
+    return JSONResponse(
+        accepted.model_dump(mode="json"),
+        status_code=202,
+        headers={"Retry-After": str(PENDING_RETRY_AFTER_SECONDS)},
+    )
 
 
 async def advance_and_save(
