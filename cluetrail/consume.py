@@ -21,6 +21,7 @@ from aiokafka import ConsumerRecord
 from opentelemetry import trace
 
 from cluetrail.deadletter import DeadLetters
+from cluetrail.logs import Outage
 from cluetrail.metrics import DEAD_LETTERED, EVENTS_APPLIED
 from cluetrail.telemetry import context_from_headers
 from contracts.envelope import Envelope, compute_hash
@@ -116,6 +117,7 @@ class ExactlyOnceConsumer:
         self._positions = positions_table
         self._prepare = prepare
         self.applied_total = 0
+        self._outage = Outage(log, f"consumer {name}")
         _consumers.add(self)
 
     async def process(self, records: Sequence[ConsumerRecord[bytes, bytes]]) -> list[Incoming]:
@@ -125,16 +127,19 @@ class ExactlyOnceConsumer:
         try:
             async with self._pool.acquire() as conn:
                 try:
-                    return await self._process(conn, records, isolate=False)
+                    applied = await self._process(conn, records, isolate=False)
                 except TRANSIENT_ERRORS:
                     raise
                 except Exception:
                     log.info("%s: batch failed, applying record by record", self.name, exc_info=True)
-                    return await self._process(conn, records, isolate=True)
-        except TRANSIENT_ERRORS:
-            log.warning("%s: transient failure, the batch will be redelivered", self.name, exc_info=True)
+                    applied = await self._process(conn, records, isolate=True)
+        except TRANSIENT_ERRORS as exc:
+            # Logged when the outage begins and when it ends; each retry meanwhile is the batch redelivered.
+            self._outage.failed(exc)
             await asyncio.sleep(1.0)
             raise
+        self._outage.recovered()
+        return applied
 
     async def _process(
         self, conn: asyncpg.Connection, records: Sequence[ConsumerRecord[bytes, bytes]], *, isolate: bool

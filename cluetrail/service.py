@@ -32,6 +32,7 @@ from cluetrail.db import open_pool
 from cluetrail.deadletter import DeadLetters
 from cluetrail.errors import RuleViolation
 from cluetrail.kafka import make_broker, topic_partitions
+from cluetrail.logs import Outage, configure_logging
 from cluetrail.metrics import CONSUMER_LAG, REGISTRY
 from cluetrail.settings import ServiceSettings
 from cluetrail.telemetry import setup_tracing
@@ -213,6 +214,7 @@ def case_events_router(
 
 async def watch_consumer_lag(runtime: Runtime, every: float = 5.0) -> None:
     """Keep the lag gauge of each exactly-once consumer of this process current until shutdown."""
+    outage = Outage(log, "measuring consumer lag")
     kafka = AIOKafkaConsumer(bootstrap_servers=runtime.settings.kafka_bootstrap, enable_auto_commit=False)
     await kafka.start()
     try:
@@ -229,8 +231,10 @@ async def watch_consumer_lag(runtime: Runtime, every: float = 5.0) -> None:
                         CONSUMER_LAG.labels(consumer.name, tp.topic, str(tp.partition)).set(
                             end - applied_through - 1
                         )
-            except Exception:
-                log.warning("could not measure consumer lag", exc_info=True)
+            except Exception as exc:
+                outage.failed(exc)
+            else:
+                outage.recovered()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(runtime.stopping.wait(), timeout=every)
     finally:
@@ -327,7 +331,7 @@ def create_service_app(
 
 def run(app: FastAPI, settings: ServiceSettings) -> None:
     """Serve until SIGTERM/SIGINT, then let the lifespan finish in-flight work."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging()
     uvicorn.run(
         app,
         host=settings.host,

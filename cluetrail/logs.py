@@ -1,0 +1,125 @@
+"""Logging written once: a failure that repeats (Kafka or PostgreSQL down, a receiver gone) is logged when it
+begins and when it ends, not on every retry; and what the libraries log as alarming but is harmless here is
+logged for what it is.
+
+In 25 s of a broker outage aiokafka alone logs tens of thousands of "Unable connect" lines, and every retry
+loop of ours would log its traceback once a second: an operator then cannot find the one line that matters.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+
+from aiokafka.errors import CommitFailedError, IllegalStateError, RebalanceInProgressError
+
+# Libraries whose warnings and errors repeat on every reconnect attempt during an outage.
+CHATTY_LOGGERS = ("aiokafka", "kafka")
+# Commit failures after a rebalance or a broker restart: the consume loop stores its positions with its
+# effects in PostgreSQL, so a commit refused by Kafka only means the batch is delivered again and skipped.
+HARMLESS_COMMIT_ERRORS = (CommitFailedError, IllegalStateError, RebalanceInProgressError)
+
+
+class Outage:
+    """A repeating failure of one loop (a relay, a sender, a consumer), logged when it begins — the error,
+    with its traceback once — and when it ends, with how long it lasted and how many attempts failed."""
+
+    def __init__(self, logger: logging.Logger, what: str) -> None:
+        self._log = logger
+        self._what = what
+        self._since: float | None = None
+        self._failures = 0
+
+    @property
+    def ongoing(self) -> bool:
+        return self._since is not None
+
+    def failed(self, exc: BaseException) -> None:
+        self._failures += 1
+        if self._since is None:
+            self._since = time.monotonic()
+            self._log.warning(
+                "%s failed (%s: %s); retrying, and logging again once it works",
+                self._what,
+                type(exc).__name__,
+                exc,
+                exc_info=exc,
+            )
+
+    def recovered(self) -> None:
+        if self._since is None:
+            return
+        self._log.warning(
+            "%s works again after %.1f s (%d failed attempts)",
+            self._what,
+            time.monotonic() - self._since,
+            self._failures,
+        )
+        self._since = None
+        self._failures = 0
+
+
+@dataclass
+class _Held:
+    last_seen: float
+    held_back: int = 0
+
+
+@dataclass
+class RepeatsHeldBack(logging.Filter):
+    """A handler filter for the chatty libraries: the first record of a kind (logger and message template)
+    passes; repeats are held back while they keep coming within ``quiet`` seconds of each other. The first
+    one after a quiet spell passes again, saying how many were held back."""
+
+    quiet: float = 30.0
+    _kinds: dict[tuple[str, str], _Held] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        super().__init__()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno < logging.WARNING or not record.name.startswith(CHATTY_LOGGERS):
+            return True
+        now = time.monotonic()
+        kind = (record.name, str(record.msg))
+        held = self._kinds.get(kind)
+        if held is None:
+            self._kinds[kind] = _Held(now)
+            record.msg = f"{record.msg} (repeats held back until it stops for {self.quiet:.0f} s)"
+            return True
+        if now - held.last_seen < self.quiet:
+            held.last_seen = now
+            held.held_back += 1
+            return False
+        record.msg = f"{record.msg} ({held.held_back} like it held back before this one)"
+        self._kinds[kind] = _Held(now)
+        return True
+
+
+class HarmlessCommitFailure(logging.Filter):
+    """FastStream logs a refused offset commit as CRITICAL; here it is harmless (positions are stored with
+    the effects, so the batch is delivered again and skipped), and logged as INFO saying so."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, HARMLESS_COMMIT_ERRORS):
+            record.levelno, record.levelname = logging.INFO, "INFO"
+            record.msg = (
+                "Kafka refused an offset commit (%s), as it does after a rebalance or a broker restart: "
+                "harmless, the batch's positions are stored with its effects and it is skipped when "
+                "delivered again"
+            )
+            record.args = (type(error).__name__,)
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
+def configure_logging(level: int = logging.INFO) -> None:
+    """The process's logging: one line per record on standard error, the filters above on its handler."""
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for handler in logging.getLogger().handlers:
+        if not any(isinstance(f, RepeatsHeldBack) for f in handler.filters):
+            handler.addFilter(HarmlessCommitFailure())
+            handler.addFilter(RepeatsHeldBack())
