@@ -15,4 +15,3 @@ class MalformedReceiptCode(RuleViolation):
     """Text that cannot be a receipt code (wrong length, letters outside the alphabet, check fails)."""
 
     status_code = 400
-
