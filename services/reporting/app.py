@@ -14,13 +14,19 @@ from contracts.jurisdictions import JurisdictionRegistry
 from contracts.reporting_calendar import ReportingCalendar
 from services.reporting.adapters.sqlfiles import SQL_FOLDER
 from services.reporting.adapters.versions import ensure_active_projection
-from services.reporting.asof import projections_router
+from services.reporting.asof import expire_as_of_projections, projections_router
 from services.reporting.dashboard import dashboard_router
 from services.reporting.domain.periods import use_calendar
 from services.reporting.handlers import http_router, kafka_routers
 from services.reporting.pages import install_error_pages
 from services.reporting.rebuild import replace_outdated
 from services.reporting.settings import ReportingSettings
+
+
+async def _start(rt: Runtime, settings: ReportingSettings) -> None:
+    """Drop expired as-of projections now and every hour (in the background), then see to the live one."""
+    rt.tasks.append(asyncio.create_task(expire_as_of_projections(rt, settings), name="expire-as-of"))
+    await _ensure_projection(rt, settings)
 
 
 async def _ensure_projection(rt: Runtime, settings: ReportingSettings) -> None:
@@ -58,7 +64,7 @@ def create_app(settings: ReportingSettings) -> FastAPI:
         migrations=[SQL_FOLDER],
         http_routers=[http_router(registry), projections_router(settings), dashboard_router(registry)],
         kafka_routers=kafka_routers,
-        on_startup=lambda rt: _ensure_projection(rt, settings),
+        on_startup=lambda rt: _start(rt, settings),
     )
     install_error_pages(app)  # the dashboard's refusals as its own pages, in Chinese, status kept
     return app

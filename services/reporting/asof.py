@@ -4,13 +4,19 @@ rebuild --as-of``), and once its status says ``ready`` every table and case read
 
 ``POST /v1/projections/as-of {"as_of": "2025-06-30T23:59:59+08:00"}`` answers 202 with the status URL
 (``Location``), 200 when that projection is built already, 409 while a build of it is running (here or in
-``cluetrail rebuild --as-of``) or while this service builds another one;
-``GET /v1/projections/as-of/{schema or instant}`` answers its state and progress.
+``cluetrail rebuild --as-of``) or while this service builds another one, 422 for an instant outside the log
+(not passed yet, or before its first event: ``domain.as_of``), 429 when the quota of as-of projections is
+full of ones being built; ``GET /v1/projections/as-of/{schema or instant}`` answers its state and progress.
+
+Starting a build makes room for it: as-of projections built longer ago than the maximum age go, then the
+first to go of the others until, with the new one, the quota is kept (``adapters.retention``); the answer
+lists what was dropped. The service also drops expired ones every hour (``expire_as_of_projections``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -22,8 +28,10 @@ from rich.console import Console
 from rich.progress import Progress
 
 from cluetrail.auth import Principal, Role, current_principal
-from cluetrail.errors import Forbidden, InvalidInput, NotFound
+from cluetrail.errors import Forbidden, NotFound
 from cluetrail.service import Runtime, connection, runtime_of
+from services.reporting.adapters.reads import log_began
+from services.reporting.adapters.retention import drop_expired, make_room_for
 from services.reporting.adapters.versions import (
     BuildRunning,
     asof_schema,
@@ -32,11 +40,13 @@ from services.reporting.adapters.versions import (
     projection_named,
     take_build_lock,
 )
+from services.reporting.domain.as_of import check_as_of
 from services.reporting.rebuild import build_projection
 from services.reporting.settings import ReportingSettings
 
 log = logging.getLogger(__name__)
 BUILDERS = (Role.AUDITOR, Role.DISTRICT_LEAD_OFFICER)
+EXPIRY_EVERY = 3600.0  # seconds between two passes dropping expired as-of projections
 Reader = Annotated[Principal, Depends(current_principal)]
 Connection = Annotated[asyncpg.Connection, Depends(connection)]
 Service = Annotated[Runtime, Depends(runtime_of)]
@@ -52,6 +62,21 @@ class AsOfBuildRequest(BaseModel):
 
 def status_url(schema: str) -> str:
     return f"/v1/projections/as-of/{schema}"
+
+
+async def expire_as_of_projections(rt: Runtime, settings: ReportingSettings) -> None:
+    """Drop the as-of projections past the maximum age now and every hour, until the service stops."""
+    while not rt.stopping.is_set():
+        try:
+            async with rt.pool.acquire() as conn:
+                dropped = await drop_expired(conn, datetime.now(UTC) - settings.as_of_max_age)
+            if dropped:
+                log.info("dropped as-of projections older than %s days: %s", settings.as_of_max_age_days,
+                         ", ".join(dropped))  # fmt: skip
+        except Exception:
+            log.exception("could not drop expired as-of projections; trying again in an hour")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(rt.stopping.wait(), timeout=EXPIRY_EVERY)
 
 
 def projections_router(settings: ReportingSettings) -> APIRouter:
@@ -115,22 +140,25 @@ def projections_router(settings: ReportingSettings) -> APIRouter:
             401: {"description": "No valid access token"},
             403: {"description": "Only auditors and district lead officers request as-of projections"},
             409: {"description": "A build of that projection, or another as-of build here, is running"},
+            422: {"description": "The instant has not passed, or lies before the case log's first event"},
+            429: {"description": "As many as-of projections as the quota allows are kept, all being built"},
         },
     )
     async def request_as_of(
         body: AsOfBuildRequest, response: Response, principal: Reader, rt: Service
     ) -> dict[str, Any]:
         """Build the projection as it stood at ``as_of`` (events recorded up to that instant) in the
-        background; follow it at the status URL, then read any table with ``?as_of=<schema>``."""
+        background; follow it at the status URL, then read any table with ``?as_of=<schema>``. The instant
+        must lie within the case log (passed, and not before its first event); the answer lists the as-of
+        projections dropped to keep the quota and the maximum age."""
         if principal.role not in BUILDERS:
             raise Forbidden(
                 "as-of projections are requested by auditors and district lead officers", rule="role"
             )
-        if body.as_of > datetime.now(UTC):
-            raise InvalidInput(f"as_of {body.as_of.isoformat()} has not passed yet", rule="reporting.as_of")
         schema = asof_schema(body.as_of)
-        response.headers["Location"] = status_url(schema)
         async with rt.pool.acquire() as pooled:
+            check_as_of(body.as_of, now=datetime.now(UTC), log_began=await log_began(pooled))
+            response.headers["Location"] = status_url(schema)
             _, row = await projection_named(pooled, schema)
             if row is not None and row["state"] == "ready":
                 response.status_code = 200
@@ -150,10 +178,13 @@ def projections_router(settings: ReportingSettings) -> APIRouter:
         try:
             await take_build_lock(conn, build_lock_name(schema))  # 409 while another build of it runs
             _, row = await projection_named(conn, schema)
+            ready = row is not None and row["state"] == "ready"  # finished while we asked
+            keep, age = settings.as_of_keep, settings.as_of_max_age
+            dropped = [] if ready else await make_room_for(conn, schema, keep, age)  # 429 when it cannot
         except BaseException:
             await conn.close()
             raise
-        if row is not None and row["state"] == "ready":  # finished while we asked
+        if ready:
             await conn.close()
             response.status_code = 200
             async with rt.pool.acquire() as pooled:
@@ -169,6 +200,7 @@ def projections_router(settings: ReportingSettings) -> APIRouter:
             "requested_by": principal.subject,
             "status": status_url(schema),
             "tables": f"/v1/reports/{{table}}?as_of={schema}",
+            "dropped": dropped,
         }
 
     @router.get(

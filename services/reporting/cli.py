@@ -1,13 +1,16 @@
-"""Operator commands of reporting: ``rebuild``, ``audit verify``, ``log export`` and ``case history``."""
+"""Operator commands of reporting: ``rebuild``, ``as-of``, ``audit verify``, ``log export``, ``report`` and
+``case history``."""
 
 from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import UTC, datetime
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+import asyncpg
 import httpx
 import typer
 from rich.console import Console
@@ -16,10 +19,12 @@ from rich.table import Table
 
 from cluetrail.auth import Principal, Role, issue_token
 from cluetrail.db import open_pool
+from cluetrail.errors import InvalidInput
 from cluetrail.settings import CommonSettings
 from contracts.jurisdictions import JurisdictionRegistry
 from contracts.reporting_calendar import ReportingCalendar
 from contracts.taxonomy import default_taxonomy
+from services.reporting.adapters.retention import AsOfQuotaFull, as_of_projections, drop_expired
 from services.reporting.adapters.sqlfiles import SQL_FOLDER
 from services.reporting.adapters.versions import BuildRunning
 from services.reporting.audit import AuditReport, LogEntry, export_line, file_entries, topic_batches
@@ -40,6 +45,7 @@ from services.reporting.timeline import (
 )
 
 console = Console()
+T = TypeVar("T")
 BUILD_RUNNING_EXIT = 3  # `cluetrail rebuild` refused: another build of the same projection is running
 
 
@@ -68,7 +74,8 @@ def _print_summary(summary: RebuildSummary, as_of: datetime | None) -> None:
     if as_of is not None:
         table.add_row("records after the instant", f"{summary.after_as_of:,}")
     if summary.dropped:
-        table.add_row("old versions dropped", ", ".join(summary.dropped))
+        what = "as-of projections dropped (quota, age)" if as_of is not None else "old versions dropped"
+        table.add_row(what, ", ".join(summary.dropped))
     if summary.submissions:
         table.add_row("report submissions read", f"{summary.submissions:,}")
     console.print(table)
@@ -115,15 +122,19 @@ def register(app: typer.Typer) -> None:
         """Rebuild the reporting projections from offset zero beside the live ones, then switch to them.
 
         One build of a projection at a time: while another rebuild (or a build of the same as-of
-        instant) runs, this one is refused with exit status 3 and the session that holds the lock."""
+        instant) runs, this one is refused with exit status 3 and the session that holds the lock. An
+        --as-of instant must lie within the case log (passed, not before its first event; exit status 2);
+        the build first drops expired as-of projections and the oldest finished ones over the quota
+        (CLUETRAIL_AS_OF_KEEP, CLUETRAIL_AS_OF_MAX_AGE_DAYS), and is refused with exit status 3 when the
+        quota is full of ones being built."""
         instant = _instant(as_of) if as_of is not None else None
-        if instant is not None and instant > datetime.now(UTC):
-            raise typer.BadParameter(f"{as_of!r} has not passed yet", param_hint="--as-of")
         settings = ReportingSettings()
         try:
             with progress_bar() as progress:
                 summary = asyncio.run(rebuild(settings, progress, instant))
-        except BuildRunning as exc:
+        except InvalidInput as exc:
+            raise typer.BadParameter(exc.reason, param_hint="--as-of") from None
+        except (BuildRunning, AsOfQuotaFull) as exc:
             console.print(f"[red]refused: {exc.reason}", soft_wrap=True, highlight=False)
             raise typer.Exit(BUILD_RUNNING_EXIT) from None
         _print_summary(summary, instant)
@@ -131,6 +142,49 @@ def register(app: typer.Typer) -> None:
             console.print(f"as-of projection: {summary.schema}")
         else:
             console.print(f"live projection: {summary.schema}")
+
+    as_of_app = typer.Typer(
+        help="As-of projections: which are kept, and dropping old ones.", no_args_is_help=True
+    )
+    app.add_typer(as_of_app, name="as-of")
+
+    @as_of_app.command("list")
+    def as_of_list() -> None:
+        """Every as-of projection kept, the first to go first, with the quota and the maximum age."""
+        settings = ReportingSettings()
+        table = Table(title="as-of projections (the first to go first)")
+        for column in ("schema", "as of", "state", "built at", "requested by"):
+            table.add_column(column, overflow="fold")
+        projections = asyncio.run(_with_reporting_db(settings, as_of_projections))
+        for p in projections:
+            table.add_row(
+                p.schema, p.as_of.isoformat(), p.state, p.built_at.isoformat(), p.requested_by or ""
+            )
+        console.print(table)
+        console.print(
+            f"{len(projections)} kept; at most {settings.as_of_keep} (CLUETRAIL_AS_OF_KEEP), each for "
+            f"{settings.as_of_max_age_days} days (CLUETRAIL_AS_OF_MAX_AGE_DAYS)",
+            soft_wrap=True,
+        )
+
+    @as_of_app.command("prune")
+    def as_of_prune(
+        older_than_days: int | None = typer.Option(
+            None,
+            "--older-than-days",
+            min=0,
+            help="Drop those built longer ago than this (default: CLUETRAIL_AS_OF_MAX_AGE_DAYS; 0: all)",
+        ),
+    ) -> None:
+        """Drop the as-of projections built longer ago than the maximum age (the service does so hourly);
+        one being built is kept."""
+        settings = ReportingSettings()
+        days = settings.as_of_max_age_days if older_than_days is None else older_than_days
+        cutoff = datetime.now(UTC) - timedelta(days=days)
+        dropped = asyncio.run(_with_reporting_db(settings, lambda conn: drop_expired(conn, cutoff)))
+        for schema in dropped:
+            console.print(f"dropped {schema}", soft_wrap=True, highlight=False)
+        console.print(f"dropped {len(dropped)} as-of projection(s) built before {cutoff.isoformat()}")
 
     audit_app = typer.Typer(help="Check the case log's hash chains.", no_args_is_help=True)
     app.add_typer(audit_app, name="audit")
@@ -383,6 +437,18 @@ async def _export(file: Path, progress: Progress, topic: str | None) -> int:
             count += len(records)
             progress.advance(task, len(records))
     return count
+
+
+async def _with_reporting_db(
+    settings: ReportingSettings, work: Callable[[asyncpg.Connection], Awaitable[T]]
+) -> T:
+    """``work`` on a connection to reporting's database (its migrations applied)."""
+    pool = await open_pool(settings.database_for("reporting"), SQL_FOLDER, min_size=1, max_size=1)
+    try:
+        async with pool.acquire() as conn:
+            return await work(conn)
+    finally:
+        await pool.close()
 
 
 async def _tables(

@@ -24,7 +24,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 import asyncpg
 from aiokafka import ConsumerRecord
@@ -46,6 +46,8 @@ from cluetrail.kafka import notice_topic, read_log, report_submission_topic
 from contracts.reports import read_submission
 from services.reporting.adapters.notices import apply_notices
 from services.reporting.adapters.projector import SQL, apply_events, store_positions
+from services.reporting.adapters.reads import log_began
+from services.reporting.adapters.retention import make_room_for
 from services.reporting.adapters.sqlfiles import SQL_FOLDER
 from services.reporting.adapters.submissions import store_submission
 from services.reporting.adapters.versions import (
@@ -65,6 +67,7 @@ from services.reporting.adapters.versions import (
     use_schema,
     version_schema,
 )
+from services.reporting.domain.as_of import check_as_of
 from services.reporting.handlers import CONSUMER_GROUP, NOTICES_CONSUMER
 from services.reporting.settings import ReportingSettings
 
@@ -308,7 +311,9 @@ async def rebuild(
     settings: ReportingSettings, progress: Progress, as_of: datetime | None = None
 ) -> RebuildSummary:
     """Build the next live version (or an as-of projection) from offset zero; see the module docstring.
-    ``BuildRunning`` when another build of the same projection is running."""
+    ``BuildRunning`` when another build of the same projection is running. An as-of build refuses an
+    instant outside the case log (``InvalidInput``, ``domain.as_of``) and first makes room for itself under
+    the quota and the maximum age (``AsOfQuotaFull`` when it cannot; the summary lists what it dropped)."""
     summary = await _locked_build(settings, progress, as_of, replace_outdated=False)
     if summary is None:
         raise RuntimeError("a rebuild that is not a replacement always builds")
@@ -328,12 +333,20 @@ async def _locked_build(
     try:
         async with pool.acquire() as conn:
             await conn.execute("SET application_name = 'cluetrail rebuild'")
-            lock = build_lock_name(asof_schema(as_of) if as_of is not None else None)
+            if as_of is not None:
+                check_as_of(as_of, now=datetime.now(UTC), log_began=await log_began(conn))
+            schema = asof_schema(as_of) if as_of is not None else None
+            lock = build_lock_name(schema)
             await take_build_lock(conn, lock, wait=replace_outdated)
             try:
                 if replace_outdated and await outdated_active_schema(conn) is None:
                     return None
-                return await build_projection(conn, settings, progress, as_of)
+                dropped = []
+                if schema is not None:
+                    dropped = await make_room_for(conn, schema, settings.as_of_keep, settings.as_of_max_age)
+                summary = await build_projection(conn, settings, progress, as_of)
+                summary.dropped = dropped + summary.dropped
+                return summary
             finally:
                 await release_build_lock(conn, lock)
     finally:

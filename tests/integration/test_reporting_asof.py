@@ -8,6 +8,7 @@ the tables are compared once they have settled."""
 from __future__ import annotations
 
 import asyncio
+import re
 import subprocess
 import sys
 import uuid
@@ -163,8 +164,12 @@ def test_as_of_requests_are_refused_with_reasons(stack: Stack, stack_settings: C
         assert lead.get("/v1/reports/work", params={"as_of": "2001-01-01T00:00:00+08:00"}).status_code == 404
 
         # While another session builds the same instant, a request is refused with 409 naming it, and so
-        # is the operator's command; once it is done, the request is taken.
-        instant = datetime.now(UTC) - timedelta(hours=1)
+        # is the operator's command; once it is done, the request is taken. (The instant follows a clue
+        # in the ledger: an instant before the log's first event is refused, see below.)
+        (clue,) = post(stack, 1)
+        with stack.client("reporting", token=stack.token("auditor", "340000")) as auditor:
+            wait_until(lambda: auditor.get(f"/v1/cases/{clue}").status_code == 200, what="a clue of 萌水镇")
+        instant = datetime.now(UTC)
         lock = build_lock_name(asof_schema(instant))
 
         async def held() -> asyncpg.Connection:
@@ -214,3 +219,71 @@ def test_as_of_requests_are_refused_with_reasons(stack: Stack, stack_settings: C
             assert lead.get(f"/v1/projections/as-of/{schema}").json()["state"] == "interrupted"
         finally:
             asyncio.run(mark("ready"))
+
+
+def kept(stack: Stack) -> list[str]:
+    """The as-of projections `cluetrail as-of list` shows, the first to go first."""
+    listed = cluetrail(stack, "as-of", "list")
+    assert listed.returncode == 0, listed.stdout + listed.stderr
+    return re.findall(r"ledger_asof_[0-9a-z]+", listed.stdout)
+
+
+def test_as_of_instants_outside_the_log_are_refused_and_old_projections_go(
+    stack: Stack, stack_settings: CommonSettings
+) -> None:
+    """An instant before the case log's first event is refused (422 naming the rule; the command exits 2);
+    a build over the quota drops the first to go, and `cluetrail as-of prune` drops the expired ones."""
+    (clue,) = post(stack, 1)
+    with stack.client("reporting", token=stack.token("auditor", "340000")) as auditor:
+        wait_until(lambda: auditor.get(f"/v1/cases/{clue}").status_code == 200, what="a clue of 萌水镇")
+        early = auditor.post("/v1/projections/as-of", json={"as_of": "2001-01-01T00:00:00+08:00"})
+        assert early.status_code == 422, early.text
+        assert "before the case log began" in early.json()["detail"]
+        assert early.json()["errors"] == [{"rule": "reporting.as-of-within-log"}]
+        cli = cluetrail(stack, "rebuild", "--as-of", "2001-01-01T00:00:00+08:00")
+        assert cli.returncode == 2 and "before the case log began" in cli.stdout + cli.stderr
+
+        # Requested over HTTP, a build says what it dropped to make room (nothing here).
+        first = datetime.now(UTC)
+        taken = auditor.post("/v1/projections/as-of", json={"as_of": first.isoformat()})
+        assert taken.status_code == 202 and taken.json()["dropped"] == [], taken.text
+        wait_until(
+            lambda: auditor.get(taken.headers["location"]).json()["state"] == "ready",
+            timeout=300,
+            interval=1.0,
+            what="the as-of build finished",
+        )
+
+    # One more than the quota allows: the first to go is dropped, the count stays.
+    before = kept(stack)
+    assert asof_schema(first) in before
+    later = datetime.now(UTC)
+    built = subprocess.run(
+        [sys.executable, "-m", "cluetrail.cli", "rebuild", "--as-of", later.isoformat()],
+        env={**stack.env, "COLUMNS": "250", "CLUETRAIL_AS_OF_KEEP": str(len(before))},
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert built.returncode == 0, built.stdout + built.stderr
+    assert "as-of projections dropped (quota, age)" in built.stdout and before[0] in built.stdout
+    after = kept(stack)
+    assert len(after) == len(before) and before[0] not in after and asof_schema(later) in after
+
+    # Built 40 days ago: past the maximum age (30 days), `cluetrail as-of prune` drops it.
+    async def age(schema: str) -> None:
+        conn = await asyncpg.connect(stack_settings.database_for("reporting"))
+        try:
+            await conn.execute(
+                "UPDATE reporting_meta.projection_versions SET built_at = now() - interval '40 days' "
+                "WHERE schema_name = $1",
+                schema,
+            )
+        finally:
+            await conn.close()
+
+    asyncio.run(age(asof_schema(later)))
+    pruned = cluetrail(stack, "as-of", "prune")
+    assert pruned.returncode == 0, pruned.stdout + pruned.stderr
+    assert f"dropped {asof_schema(later)}" in pruned.stdout
+    assert kept(stack) == [s for s in after if s != asof_schema(later)]
+    with stack.client("reporting", token=stack.token("auditor", "340000")) as auditor:
+        assert auditor.get(f"/v1/projections/as-of/{asof_schema(later)}").status_code == 404

@@ -15,6 +15,7 @@ from datetime import datetime
 
 import asyncpg
 
+from cluetrail.errors import NotFound
 from services.reporting.adapters.sqlfiles import queries
 from services.reporting.adapters.versions import readable_schema, use_schema
 from services.reporting.domain.periods import Period
@@ -76,6 +77,17 @@ async def ledger_page(
         total = await conn.fetchval(SQL["count_cases"], *where.parameters())
         rows = await conn.fetch(SQL["page_cases"], *where.parameters(), offset, limit)
     return [_ledger_row(r) for r in rows], int(total)
+
+
+async def log_began(conn: asyncpg.Connection) -> datetime | None:
+    """When the case log's first event was recorded, as the live projection holds it (None: no event yet,
+    or no live projection yet, which is the same on a new database)."""
+    try:
+        async with snapshot(conn):
+            began: datetime | None = await conn.fetchval(SQL["log_began"])
+    except NotFound:
+        return None
+    return began
 
 
 async def one_case(

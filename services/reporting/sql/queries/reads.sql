@@ -27,6 +27,11 @@ WHERE ($1::text[] IS NULL OR jurisdiction = ANY($1::text[]))
 ORDER BY reported_at DESC, case_id DESC
 OFFSET $10 LIMIT $11;
 
+-- name: log_began
+-- When the case log's first event was recorded: every case begins with its clue (seq 1), whose recorded_at
+-- is the case's reported_at (read backwards along ledger_newest).
+SELECT min(reported_at) FROM ledger;
+
 -- name: one_case
 SELECT * FROM ledger WHERE case_id = $1;
 
