@@ -15,19 +15,20 @@ from contracts.jurisdictions import JurisdictionRegistry
 from services.triage.domain.workflow import WorkflowPolicy
 from services.triage.handlers import http, reads
 from services.triage.handlers.consumer import CaseStream
-from services.triage.rules import rule_set_for
+from services.triage.rules import quiet_periods_for, rule_set_for
 from services.triage.settings import TriageSettings
 
 
 def create_app(settings: TriageSettings) -> FastAPI:
     """Triage's FastAPI app; the rule set and jurisdiction tree are validated before anything starts."""
     rules = rule_set_for(settings)
+    quiet_periods = quiet_periods_for(settings)
     registry = JurisdictionRegistry.load(settings.jurisdictions_file)
 
     def kafka_routers(rt: Runtime) -> Sequence[KafkaRouter]:
         relay = OutboxRelay(rt.pool, rt.broker, rt.settings, rt.tracer)
         policy = WorkflowPolicy(
-            quiet_period_days=settings.write_off_quiet_days,
+            quiet_periods=quiet_periods,
             key_case_leader=settings.key_case_leader,
             region=settings.region,
         )

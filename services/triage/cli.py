@@ -13,8 +13,9 @@ from rich.table import Table
 from contracts.api import ClueSubmission
 from contracts.jurisdictions import JurisdictionRegistry
 from services.triage.domain.grading import RuleSet, RuleSetError, assess
+from services.triage.domain.quiet_periods import QuietPeriodsError
 from services.triage.domain.state import ClueFacts
-from services.triage.rules import rule_set_for
+from services.triage.rules import quiet_periods_for, rule_set_for
 from services.triage.settings import TriageSettings
 
 console = Console()
@@ -31,7 +32,8 @@ def _rules() -> RuleSet:
 
 @triage_app.command("rules")
 def show_rules() -> None:
-    """Print the grading rule set in force (CLUETRAIL_TRIAGE_RULES_FILE or the bundled one)."""
+    """Print the grading rule set in force (CLUETRAIL_TRIAGE_RULES_FILE or the bundled one) and the
+    write-off quiet periods (CLUETRAIL_TRIAGE_WRITE_OFF_FILE or the bundled one)."""
     rules = _rules()
     table = Table(title=rules.version)
     table.add_column("factor")
@@ -57,6 +59,17 @@ def show_rules() -> None:
         changed = ", ".join(o.path for o in district.override_list())
         table.add_row(f"district {district.district}", f"{district.version}: {changed}")
     console.print(table)
+    try:
+        periods = quiet_periods_for(TriageSettings())
+    except QuietPeriodsError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
+    quiet = Table(title=f"write-off quiet periods ({periods.version})")
+    quiet.add_column("result")
+    quiet.add_column("days without a new matching clue")
+    for result, days in sorted(periods.quiet_period_days.items(), key=lambda item: (item[1], item[0])):
+        quiet.add_row(result, str(days))
+    console.print(quiet)
 
 
 @triage_app.command("grade")

@@ -15,9 +15,11 @@ from pathlib import Path
 from contracts.jurisdictions import JurisdictionRegistry
 from services.triage.domain.classification import ClassificationError, load_classification
 from services.triage.domain.grading import RuleSet, RuleSetError, load_district_rules, load_rule_set
+from services.triage.domain.quiet_periods import QuietPeriods, load_quiet_periods
 from services.triage.settings import TriageSettings
 
 DEFAULT_RULES = "triage-rules-2026.2.json"
+DEFAULT_WRITE_OFF = "write-off-2026.1.json"
 DEFAULT_CLASSIFICATION = "classification-2026.1.json"
 BUNDLED = resources.files("services.triage")
 
@@ -83,3 +85,14 @@ def rule_set_for(settings: TriageSettings) -> RuleSet:
         district_dir=settings.district_rules_dir,
         registry=JurisdictionRegistry.load(settings.jurisdictions_file),
     )
+
+
+def quiet_periods_for(settings: TriageSettings) -> QuietPeriods:
+    """The write-off quiet periods in force: one period for all (``CLUETRAIL_TRIAGE_WRITE_OFF_QUIET_DAYS``),
+    else the file (``CLUETRAIL_TRIAGE_WRITE_OFF_FILE``, else the bundled one), validated."""
+    if settings.write_off_quiet_days is not None:
+        return QuietPeriods.uniform(
+            settings.write_off_quiet_days, version="CLUETRAIL_TRIAGE_WRITE_OFF_QUIET_DAYS"
+        )
+    source: Path | Traversable = settings.write_off_file or BUNDLED.joinpath(DEFAULT_WRITE_OFF)
+    return load_quiet_periods(_read(source), str(source))

@@ -28,12 +28,18 @@ class TriageSettings(ServiceSettings):
         validation_alias="CLUETRAIL_TRIAGE_DISTRICT_RULES_DIR",
         description="Folder of <district>.json rule files, each replacing the bundled one of its district",
     )
-    write_off_quiet_days: int = Field(
-        90,
+    write_off_file: Path | None = Field(
+        None,
+        validation_alias="CLUETRAIL_TRIAGE_WRITE_OFF_FILE",
+        description="Quiet periods before a write-off (销号) by the result it rests on; default the bundled "
+        "write-off-2026.1.json",
+    )
+    write_off_quiet_days: int | None = Field(
+        None,
         ge=0,
         le=3650,
         validation_alias="CLUETRAIL_TRIAGE_WRITE_OFF_QUIET_DAYS",
-        description="Days without a new matching clue before a risk may be written off (销号)",
+        description="One quiet period for every result instead of the file's (drills and tests)",
     )
     key_case_leader: str = Field(
         "区政府分管副区长",

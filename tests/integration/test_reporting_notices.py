@@ -162,7 +162,7 @@ async def test_each_cases_notices_are_kept_as_written_and_a_broken_chain_is_refu
         f"notice stream {other} seq 1 ({altered['notice_id']}): "
         "hash does not match the notice's content (altered after it was written)",
     )
-    assert refused[1][0] == 6 and refused[1][1].endswith("seq 2 follows seq 0")
+    assert refused[1][0] == 6 and refused[1][1].endswith("seq 2 follows seq 0: events 1..1 are missing")
     assert refused[2][0] == 7 and refused[2][1].startswith("not a notice")
     assert len(refused) == 3
 

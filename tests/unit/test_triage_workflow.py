@@ -40,6 +40,7 @@ from services.triage.domain import write_off as write_off_rule
 from services.triage.domain.decisions import Decision
 from services.triage.domain.errors import TransitionRefused
 from services.triage.domain.grading import RuleSet, load_rule_set
+from services.triage.domain.quiet_periods import QuietPeriods
 from services.triage.domain.state import CaseState, fold, fold_all
 
 RULES: RuleSet = load_rule_set(
@@ -53,7 +54,7 @@ STREET_OFFICE = "340102L01"  # 龙岗街道处非办
 STREET = Actor(kind="officer", id="officer-longgang-01", role="street_officer")
 LEAD = Actor(kind="officer", id="lead-yaohai-01", role="district_lead_officer")
 POLICE = Actor(kind="officer", id="police-yaohai-01", role="police")
-POLICY = workflow.WorkflowPolicy(quiet_period_days=90)
+POLICY = workflow.WorkflowPolicy(quiet_periods=QuietPeriods.uniform(90))
 
 
 def clue(

@@ -4,7 +4,8 @@ event records what it relied on, so an auditor can check each condition against 
 
 from __future__ import annotations
 
-from datetime import datetime
+import json
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -14,7 +15,10 @@ from services.triage.domain import workflow
 from services.triage.domain import write_off as write_off_rule
 from services.triage.domain.decisions import Decision
 from services.triage.domain.errors import TransitionRefused
+from services.triage.domain.quiet_periods import WRITE_OFF_RESULTS, QuietPeriodsError, load_quiet_periods
 from services.triage.domain.state import CaseState
+from services.triage.rules import quiet_periods_for
+from services.triage.settings import TriageSettings
 from tests.unit.test_triage_workflow import (
     LATER,
     LEAD,
@@ -141,3 +145,62 @@ def test_a_case_without_violation_or_without_money_at_risk_needs_no_recovery() -
     penniless = determined(amount=0)
     _, (event,) = run(penniless, write_off(penniless, Outcome.RECTIFIED))
     assert event.payload.conditions_met[-1] == "no-money-at-risk"  # type: ignore[attr-defined]
+
+
+# --- the quiet period, by the result the write-off rests on (data: write-off-2026.1.json) ----------------
+
+BUNDLED_PERIODS = quiet_periods_for(TriageSettings())
+
+
+def written_off_after(state: CaseState, days: int, outcome: Outcome) -> CaseWrittenOff:
+    decision = write_off_rule.write_off(
+        state,
+        LEAD,
+        outcome=outcome,
+        summary="核查结论已记录。",
+        recovered_amount_yuan=3_000_000,
+        claims_handled=0,
+        now=state.reported_at + timedelta(days=days),  # type: ignore[operator]
+        policy=workflow.WorkflowPolicy(quiet_periods=BUNDLED_PERIODS),
+    )
+    _, (event,) = run(state, decision)
+    assert isinstance(event, CaseWrittenOff)
+    return event
+
+
+def test_nothing_found_is_written_off_at_once_a_violation_after_its_quiet_period() -> None:
+    """No violation needs no quiet period; a general violation waits out the 30 days of its rectification,
+    named in the refusal; the event records the period applied."""
+    nothing = determined(Determination.NO_VIOLATION)
+    event = written_off_after(nothing, 0, Outcome.NO_VIOLATION)
+    assert event.payload.quiet_period_days == 0 and event.payload.relied_on is not None
+    assert event.payload.relied_on.result == "no_violation"
+
+    violation = determined(Determination.GENERAL_VIOLATION)
+    with pytest.raises(TransitionRefused) as refusal:
+        written_off_after(violation, 29, Outcome.RECTIFIED)
+    assert refusal.value.rule == "quiet-period"
+    assert "resting on general_violation needs 30 days" in refusal.value.reason
+    assert "write-off/2026.1" in refusal.value.reason
+    assert written_off_after(violation, 30, Outcome.RECTIFIED).payload.quiet_period_days == 30
+
+
+def test_the_bundled_periods_cover_every_result_and_a_bad_file_is_named_by_its_entry() -> None:
+    assert set(BUNDLED_PERIODS.quiet_period_days) == WRITE_OFF_RESULTS
+    assert BUNDLED_PERIODS.days_for("suspected_crime") == 180
+    with pytest.raises(QuietPeriodsError, match=r"mine.json: quiet_period_days.merged: not a result"):
+        load_quiet_periods(
+            json.dumps(
+                {"version": "x", "quiet_period_days": {**BUNDLED_PERIODS.quiet_period_days, "merged": 1}}
+            ),
+            "mine.json",
+        )
+    short = dict(BUNDLED_PERIODS.quiet_period_days)
+    del short["penalised"]
+    with pytest.raises(QuietPeriodsError, match=r"quiet_period_days.penalised: missing"):
+        load_quiet_periods(json.dumps({"version": "x", "quiet_period_days": short}), "mine.json")
+    with pytest.raises(QuietPeriodsError, match=r"quiet_period_days.rectified: .*greater than or equal to 0"):
+        load_quiet_periods(
+            json.dumps({"version": "x", "quiet_period_days": {**short, "penalised": 1, "rectified": -1}}),
+            "mine.json",
+        )

@@ -2,10 +2,11 @@
 
 A risk is written off only with a recorded result — a closing, or a determination that says what the case
 is (not ``disputed`` or ``undetermined``) — never while the police hold the case, once no new clue about the
-subject has come in for the quiet period, and, when the case put money at risk and its result is a
-violation, with money recovered, claims handled or the recorded reason why neither. The ``written-off``
-event names each condition that held and what it relied on (the result's seq, the last clue's date, the
-money at risk, the transfer to the police), so an auditor can check them against the chain.
+subject has come in for the quiet period of that result (data, ``quiet_periods``), and, when the case put
+money at risk and its result is a violation, with money recovered, claims handled or the recorded reason
+why neither. The ``written-off`` event names each condition that held and what it relied on (the result's
+seq, the last clue's date, the money at risk, the transfer to the police) and the quiet period applied, so
+an auditor can check them against the chain.
 """
 
 from __future__ import annotations
@@ -62,12 +63,14 @@ def write_off(
         )
     result_type, result_seq, result = _recorded_result(state)
     last_clue = state.last_clue_at or state.reported_at
-    quiet = timedelta(days=policy.quiet_period_days)
+    quiet_days = policy.quiet_periods.days_for(result)
+    quiet = timedelta(days=quiet_days)
     if last_clue is not None and now - last_clue < quiet:
         ready = (last_clue + quiet).date().isoformat()
         raise TransitionRefused(
-            f"a clue about this subject came in {last_clue.date().isoformat()}; write-off needs "
-            f"{policy.quiet_period_days} days without a new matching clue, i.e. from {ready} (quiet-period)",
+            f"a clue about this subject came in {last_clue.date().isoformat()}; a write-off resting on "
+            f"{result} needs {quiet_days} days without a new matching clue ({policy.quiet_periods.version}), "
+            f"i.e. from {ready} (quiet-period)",
             rule="quiet-period",
         )
     at_risk = state.clue.estimated_amount_yuan
@@ -97,7 +100,7 @@ def write_off(
         summary=summary,
         recovered_amount_yuan=recovered_amount_yuan,
         claims_handled=claims_handled,
-        quiet_period_days=policy.quiet_period_days,
+        quiet_period_days=quiet_days,
         conditions_met=conditions,
         relied_on=WriteOffBasis(
             result_seq=result_seq,

@@ -3,10 +3,11 @@ refuses a command the case's status does not admit and names the rule, and the w
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from contracts.vocabulary import CaseStatus
 from services.triage.domain.errors import TransitionRefused
+from services.triage.domain.quiet_periods import QuietPeriods
 from services.triage.domain.state import FINAL, CaseState
 
 S = CaseStatus
@@ -34,10 +35,10 @@ KEY_CASE_LEADER = "区政府分管副区长"
 
 @dataclass(frozen=True)
 class WorkflowPolicy:
-    """Configurable parts of the workflow: the write-off quiet period, the key-case leader's title and the
-    region this deployment is (recorded at both ends of a handoff)."""
+    """Configurable parts of the workflow: the write-off quiet periods (by the result a write-off rests on),
+    the key-case leader's title and the region this deployment is (recorded at both ends of a handoff)."""
 
-    quiet_period_days: int = 90
+    quiet_periods: QuietPeriods = field(default_factory=lambda: QuietPeriods.uniform(90))
     key_case_leader: str = KEY_CASE_LEADER
     region: str = "local"
 
