@@ -126,7 +126,10 @@ def resend(
     recipient: Annotated[str | None, typer.Option(help="Bulk: every delivery to this recipient")] = None,
     case_id: Annotated[uuid.UUID | None, typer.Option(help="Bulk: every delivery of this case")] = None,
     status: Annotated[
-        str, typer.Option(help="Bulk: deliveries in this state (dead, delivered, skipped)")
+        str,
+        typer.Option(
+            help="Bulk: deliveries in this state (dead or skipped; a delivered one is resent by id)"
+        ),
     ] = "dead",
     token: Annotated[
         str, typer.Option(envvar="CLUETRAIL_TOKEN", help="A district lead officer's access token")

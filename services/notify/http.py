@@ -3,8 +3,10 @@ case with their hashes, and acknowledgement by the recipient's own token.
 
 Who sees what follows the jurisdiction rule (``cluetrail.auth``): auditors read everything and change
 nothing; police read the deliveries addressed to police units in their area; every other officer reads
-the deliveries and notices of cases in their subtree. Only a district lead officer resends, in their
-subtree. No reader is ever shown an acknowledgement token: the acknowledgement is the recipient's alone.
+the deliveries and notices of cases in their subtree and those routed to the offices of their subtree
+(where the case stands elsewhere: a handoff offered to their district). Only a district lead officer
+resends, in what they read; a delivered notice only one by one. No reader is ever shown an
+acknowledgement token: the acknowledgement is the recipient's alone.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import asyncpg
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
-from pydantic import BaseModel, Field, StringConstraints, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from cluetrail.auth import AccessPolicy, Principal, Role, current_principal
 from cluetrail.errors import Forbidden, InvalidInput, NotFound, RuleViolation
@@ -28,12 +30,15 @@ from cluetrail.service import Runtime, connection, runtime_of
 from contracts.jurisdictions import JurisdictionRegistry
 from contracts.notices import Notice
 from services.notify import store
-from services.notify.domain.recipients import RecipientBook
+from services.notify.domain.recipients import RECIPIENT_ID, RecipientBook
 from services.notify.domain.signing import ack_token_valid, withhold_token
 from services.notify.notices import Notifier, RenderRefused
 
 DeliveryStatus = Literal["pending", "delivered", "dead", "skipped"]
 NOT_YOURS = "not within your jurisdiction"
+# A recipient id as the recipients file allows it: a filter on anything else (U+0000 included, which
+# PostgreSQL text cannot hold) is refused with 422 before it reaches SQL.
+RecipientId = Annotated[str, StringConstraints(pattern=RECIPIENT_ID)]
 
 
 class DeliveryView(BaseModel):
@@ -91,12 +96,18 @@ class ResendAnswer(BaseModel):
 
 
 class BulkResend(BaseModel):
-    """Which finished deliveries to send again: every one of ``status`` (dead by default) to a recipient,
-    of a case, or both, in the lead officer's subtree."""
+    """Which finished deliveries to send again: every one of ``status`` (dead by default, or skipped) to a
+    recipient, of a case, or both, in the lead officer's subtree. A selection must name a recipient or a
+    case: an empty one would resend the whole subtree. A delivered notice is never resent in bulk (its
+    recipient has it): only one by one, ``POST /v1/deliveries/{id}/resend``, when a recipient asks."""
 
-    recipient_id: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
+    model_config = ConfigDict(extra="forbid")
+
+    recipient_id: RecipientId | None = None
     case_id: uuid.UUID | None = None
-    status: Literal["dead", "delivered", "skipped"] = "dead"
+    status: Literal["dead", "delivered", "skipped"] = Field(
+        "dead", description="dead or skipped; delivered is refused (resend a delivered notice one by one)"
+    )
     limit: int = Field(500, ge=1, le=5000)
 
 
@@ -112,6 +123,8 @@ class BulkResendAnswer(BaseModel):
 
 class AckRequest(BaseModel):
     """The acknowledgement of a notice: the token from its ``acknowledge_url``."""
+
+    model_config = ConfigDict(extra="forbid")
 
     token: Annotated[str, StringConstraints(min_length=1, max_length=200)]
 
@@ -144,6 +157,9 @@ WRONG_TOKEN: dict[int | str, dict[str, Any]] = {
 NOT_DELIVERED: dict[int | str, dict[str, Any]] = {
     409: {"description": "The delivery is not delivered (pending, dead or skipped): nothing to acknowledge"}
 }
+BULK_REFUSED: dict[int | str, dict[str, Any]] = {
+    422: {"description": "No recipient_id or case_id, status delivered, or a field the body does not have"}
+}
 RESEND_REFUSED: dict[int | str, dict[str, Any]] = {
     403: {"description": "Only a district lead officer resends, in their own subtree"},
     409: {"description": "Still pending, a receipt notice, or its notice still cannot be written"},
@@ -168,13 +184,15 @@ class Readers:
                 if r.role == "police" and self.policy.covers(principal, r.jurisdiction)
             ]
             return store.Visible(recipients=police)
-        return store.Visible(jurisdictions=[n.code for n in self._registry.subtree(principal.jurisdiction)])
+        subtree = [n.code for n in self._registry.subtree(principal.jurisdiction)]
+        # The offices of the subtree read what was routed to them too, wherever the case is: a district
+        # offered a handoff sees the offer although the case is still the other district's.
+        places = set(subtree)
+        routed = [r.id for r in self._book if r.jurisdiction in places]
+        return store.Visible(jurisdictions=subtree, recipients=routed)
 
     def may_read(self, principal: Principal, row: asyncpg.Record) -> bool:
-        visible = self.visible(principal)
-        if visible.recipients is not None and row["recipient_id"] not in visible.recipients:
-            return False
-        return visible.jurisdictions is None or row["jurisdiction"] in visible.jurisdictions
+        return self.visible(principal).covers(row["jurisdiction"], row["recipient_id"])
 
 
 def _view(row: asyncpg.Record, book: RecipientBook) -> dict[str, object]:
@@ -216,7 +234,7 @@ def http_router(notifier: Notifier, registry: JurisdictionRegistry) -> APIRouter
         who: Who,
         case_id: uuid.UUID | None = None,
         status: DeliveryStatus | None = None,
-        recipient_id: Annotated[str | None, Query(max_length=64)] = None,
+        recipient_id: Annotated[str | None, Query(pattern=RECIPIENT_ID)] = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 200,
     ) -> list[dict[str, object]]:
         """The delivery log of a case (or of everything the caller may read), in case order: the case's
@@ -270,12 +288,24 @@ def http_router(notifier: Notifier, registry: JurisdictionRegistry) -> APIRouter
         "/v1/deliveries/resend",
         status_code=202,
         response_model=BulkResendAnswer,
-        responses={**NO_TOKEN, **RESEND_REFUSED},
+        responses={**NO_TOKEN, **RESEND_REFUSED, **BULK_REFUSED},
     )
     async def resend_many(body: BulkResend, conn: Conn, rt: Rt, who: Who) -> BulkResendAnswer:
-        """Send again every finished delivery of ``status`` to a recipient and/or of a case in the lead
-        officer's subtree (same delivery ids; each case's later notices wait for its earlier ones)."""
+        """Send again every dead (or skipped) delivery to a recipient and/or of a case in the lead
+        officer's subtree (same delivery ids; each case's later notices wait for its earlier ones). An
+        empty selection and ``status: delivered`` are refused with 422 naming the rule."""
         readers.policy.require_act(who, who.jurisdiction, Role.DISTRICT_LEAD_OFFICER)
+        if body.recipient_id is None and body.case_id is None:
+            raise InvalidInput(
+                "name a recipient_id, a case_id or both: a bulk resend never takes a whole subtree",
+                rule="resend-needs-a-selection",
+            )
+        if body.status == "delivered":
+            raise InvalidInput(
+                "delivered notices are not resent in bulk (their recipients have them): resend each one "
+                "a recipient asks for with POST /v1/deliveries/{id}/resend",
+                rule="resend-delivered-one-by-one",
+            )
         resent: list[uuid.UUID] = []
         refused: list[Refusal] = []
         async with conn.transaction():
@@ -422,15 +452,18 @@ def parse_ack(raw: bytes, form: bool) -> AckRequest:
     """The token of an acknowledgement, from JSON or from the page's form; 422 naming what is wrong."""
     try:
         if form:
-            fields = parse_qs(raw.decode("utf-8"), keep_blank_values=True)
+            # Strict: a percent-escape that is not UTF-8 is refused, not turned into U+FFFD.
+            fields = parse_qs(raw.decode("utf-8"), keep_blank_values=True, errors="strict")
             return AckRequest.model_validate({k: v[0] for k, v in fields.items()})
         return AckRequest.model_validate_json(raw)
     except UnicodeDecodeError:
         raise RequestValidationError(
-            [{"loc": ("body",), "msg": "the form is not UTF-8 text", "type": "value_error"}]
+            [{"loc": ("body",), "msg": "the body is not UTF-8 text", "type": "value_error"}]
         ) from None
     except ValidationError as exc:
-        errors = exc.errors(include_url=False, include_context=False)
+        # Without the input: it may be bytes that are not text (the problem body could not hold them), and
+        # a body is never echoed or logged.
+        errors = exc.errors(include_url=False, include_context=False, include_input=False)
         raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in errors]) from None
 
 

@@ -229,11 +229,24 @@ async def mark_dead_letter_published(conn: asyncpg.Connection, delivery_id: uuid
 
 @dataclass(frozen=True)
 class Visible:
-    """What a reader may see of the delivery log: everything (None), deliveries of cases in these
-    jurisdictions, or deliveries to these recipients."""
+    """What a reader may see of the delivery log: everything (both None), else the deliveries of cases in
+    ``jurisdictions`` and the deliveries routed to ``recipients``. An office reads what was sent to it
+    wherever the case stands (a handoff offered to another district is that district's to read)."""
 
     jurisdictions: list[str] | None = None
     recipients: list[str] | None = None
+
+    @property
+    def everything(self) -> bool:
+        return self.jurisdictions is None and self.recipients is None
+
+    def covers(self, jurisdiction: str, recipient_id: str) -> bool:
+        """Whether a delivery of a case in ``jurisdiction`` to ``recipient_id`` is visible."""
+        return (
+            self.everything
+            or jurisdiction in (self.jurisdictions or ())
+            or recipient_id in (self.recipients or ())
+        )
 
 
 EVERYTHING = Visible()
@@ -243,7 +256,8 @@ def _visible(param: int, alias: str = "") -> str:
     """The reader's filter on parameters ``$param`` (jurisdictions) and ``$param+1`` (recipients)."""
     j, r = f"${param}::text[]", f"${param + 1}::text[]"
     return (
-        f"({j} IS NULL OR {alias}jurisdiction = ANY({j})) AND ({r} IS NULL OR {alias}recipient_id = ANY({r}))"
+        f"(({j} IS NULL AND {r} IS NULL) OR {alias}jurisdiction = ANY(coalesce({j}, '{{}}')) "
+        f"OR {alias}recipient_id = ANY(coalesce({r}, '{{}}')))"
     )
 
 
@@ -436,8 +450,9 @@ async def find_notices(
     return await conn.fetch(
         "SELECT document, published_at FROM notices WHERE ($1::uuid IS NULL OR case_id = $1) "
         "AND ($2::text IS NULL OR stream = $2) "
-        "AND ($3::text[] IS NULL OR jurisdiction = ANY($3::text[])) "
-        "AND ($4::text[] IS NULL OR convert_from(document, 'UTF8')::jsonb -> 'recipients' ?| $4::text[]) "
+        "AND (($3::text[] IS NULL AND $4::text[] IS NULL) "
+        "OR jurisdiction = ANY(coalesce($3::text[], '{}')) "
+        "OR convert_from(document, 'UTF8')::jsonb -> 'recipients' ?| coalesce($4::text[], '{}')) "
         "ORDER BY stream, seq LIMIT $5",
         case_id,
         stream,

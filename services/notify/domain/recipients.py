@@ -68,6 +68,7 @@ REPORTER_EVENTS: frozenset[str] = frozenset(
 # Demo secrets are recognisable, so a production deployment that forgot to replace them refuses to start.
 DEMO_SECRET_PREFIX = "demo-only-"
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+RECIPIENT_ID = r"^[a-z0-9][a-z0-9-]{1,62}$"
 Department = Annotated[str, StringConstraints(min_length=1, max_length=100)]
 
 
@@ -106,7 +107,7 @@ class Recipient(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    id: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$")]
+    id: Annotated[str, StringConstraints(pattern=RECIPIENT_ID)]
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
     role: RecipientRole = "office"
     webhook_url: AnyHttpUrl | None = None

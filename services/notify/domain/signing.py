@@ -39,7 +39,9 @@ def ack_token(secret: str, delivery_id: str) -> str:
 
 
 def ack_token_valid(secret: str, delivery_id: str, token: str | None) -> bool:
-    return bool(token) and hmac.compare_digest(ack_token(secret, delivery_id), token or "")
+    # Compared as bytes: compare_digest refuses str with characters beyond ASCII (a TypeError, a 500).
+    given = (token or "").encode("utf-8", "surrogatepass")
+    return bool(token) and hmac.compare_digest(ack_token(secret, delivery_id).encode(), given)
 
 
 def withhold_token(body: str, secret: str, delivery_id: str) -> str:

@@ -1,0 +1,117 @@
+"""What notify refuses and who reads what, through the running services.
+
+The acknowledgement link is public (no login), so whatever arrives there — a token that is not ASCII, a body
+that is not UTF-8 — is refused with a 4xx and a problem body, never a 500. A bulk resend names what it
+takes (a recipient, a case or both), has no fields but its own and never sends a delivered notice again.
+A case of 瑶海区 offered to 利通区 (协商办理): 利通区's lead officer reads the offer in the delivery log,
+although the case is still 瑶海区's.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.harness import Stack, wait_until
+from tests.integration.test_notify_deliveries import deliveries, key_case_clue, lead_officer, report
+from tests.integration.test_triage_cases import LITONG, wait_for_case
+from tests.integration.test_triage_workflow import accepted_clue, unique_shop
+
+pytestmark = pytest.mark.integration
+
+
+def a_delivered_notice(stack: Stack) -> dict[str, Any]:
+    """The key-case escalation of a new case of 大店社区, delivered to 瑶海区处非办."""
+    case_id = report(stack, key_case_clue())
+    rows: list[dict[str, Any]] = wait_until(
+        lambda: [
+            r
+            for r in deliveries(stack, case_id)
+            if r["recipient_id"] == "yaohai-lead-office" and r["status"] == "delivered"
+        ],
+        timeout=90,
+        what="the key-case escalation delivered",
+    )
+    return rows[0]
+
+
+def assert_problem(answer: httpx.Response, status: int) -> dict[str, Any]:
+    assert answer.status_code == status, answer.text
+    problem: dict[str, Any] = answer.json()
+    assert problem["detail"] and isinstance(problem["errors"], list)
+    return problem
+
+
+def test_the_acknowledgement_link_refuses_odd_tokens_and_bodies_with_a_problem(stack: Stack) -> None:
+    delivery_id = a_delivered_notice(stack)["delivery_id"]
+    path = f"/v1/deliveries/{delivery_id}/ack"
+    with httpx.Client(base_url=stack.url("notify"), timeout=30) as anyone:
+        assert_problem(anyone.get(path, params={"token": "确认"}), 403)
+        assert_problem(anyone.post(path, json={"token": "确认收到"}), 403)
+        assert_problem(anyone.post(path, data={"token": "é"}), 403)
+        not_utf8 = anyone.post(path, content=b"\xff\xfe{", headers={"Content-Type": "application/json"})
+        assert_problem(not_utf8, 422)
+        in_json = anyone.post(
+            path, content=b'{"token": "\xff"}', headers={"Content-Type": "application/json"}
+        )
+        assert_problem(in_json, 422)
+        form = anyone.post(
+            path, content=b"token=%FF%FE", headers={"Content-Type": "application/x-www-form-urlencoded"}
+        )
+        assert "UTF-8" in assert_problem(form, 422)["detail"]
+        assert_problem(anyone.post(path, json={"token": "x", "also": 1}), 422)
+
+
+def test_a_bulk_resend_names_its_selection_knows_its_fields_and_leaves_delivered_notices_alone(
+    stack: Stack,
+) -> None:
+    delivered = a_delivered_notice(stack)
+    with stack.client("notify", token=lead_officer(stack)) as notify:
+        everything = notify.post("/v1/deliveries/resend", json={})
+        assert assert_problem(everything, 422)["errors"] == [{"rule": "resend-needs-a-selection"}]
+        only_status = notify.post("/v1/deliveries/resend", json={"status": "skipped"})
+        assert assert_problem(only_status, 422)["errors"] == [{"rule": "resend-needs-a-selection"}]
+        unknown = notify.post(
+            "/v1/deliveries/resend", json={"case_id": delivered["case_id"], "recipients": ["x"]}
+        )
+        assert "recipients" in assert_problem(unknown, 422)["detail"]
+        nul = notify.post("/v1/deliveries/resend", json={"recipient_id": "yaohai-police\u0000"})
+        assert "recipient_id" in assert_problem(nul, 422)["detail"]
+        again = notify.post(
+            "/v1/deliveries/resend", json={"case_id": delivered["case_id"], "status": "delivered"}
+        )
+        assert assert_problem(again, 422)["errors"] == [{"rule": "resend-delivered-one-by-one"}]
+        assert_problem(notify.get("/v1/deliveries", params={"recipient_id": "Yaohai Police"}), 422)
+    unchanged = next(
+        r for r in deliveries(stack, delivered["case_id"]) if r["delivery_id"] == delivered["delivery_id"]
+    )
+    assert unchanged["resent_at"] is None and unchanged["status"] == "delivered"
+
+
+def test_the_district_offered_a_handoff_reads_the_offer_in_the_delivery_log(stack: Stack) -> None:
+    case_id = accepted_clue(stack, unique_shop())["case_id"]
+    yaohai = stack.token("district_lead_officer", "340102", subject="lead-yaohai-handoff")
+    litong = stack.token("district_lead_officer", LITONG, subject="lead-litong-handoff")
+    offer = {"to_jurisdiction": LITONG, "reason": "实际经营地与参与人均在利通区。"}
+    with stack.client("triage", token=yaohai) as triage:
+        wait_for_case(triage, case_id, last_seq=2)
+        assert triage.post(f"/v1/cases/{case_id}/handoff", json=offer).status_code == 202
+    offered = wait_until(
+        lambda: [
+            r
+            for r in deliveries(stack, case_id)
+            if r["event_type"] == "handoff-requested" and r["recipient_id"] == "litong-lead-office"
+        ],
+        timeout=90,
+        what="the handoff offer routed to 利通区处非办",
+    )
+    with stack.client("notify", token=litong) as notify:
+        seen = notify.get("/v1/deliveries", params={"case_id": case_id})
+        assert seen.status_code == 200, seen.text
+        assert [r["delivery_id"] for r in seen.json()] == [offered[0]["delivery_id"]]
+        assert notify.get(f"/v1/deliveries/{offered[0]['delivery_id']}").status_code == 200
+        yaohai_rows = [r for r in deliveries(stack, case_id) if r["recipient_id"] != "litong-lead-office"]
+        for row in yaohai_rows:  # the case itself stays 瑶海区's: nothing else of it is shown
+            assert notify.get(f"/v1/deliveries/{row['delivery_id']}").status_code == 403
