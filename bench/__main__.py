@@ -99,6 +99,8 @@ def sealed_case_events(cases: int, places: list[str] | None = None) -> list[tupl
                 factors=[Factor(name="participants", value=1, points=20)],
                 rule_set="bench",
                 key_case=False,
+                participants=clue.get("participants"),
+                estimated_amount_yuan=clue.get("estimated_amount_yuan"),
             ),
             correlation_id=case_id,
             causation_id=reported.event_id,

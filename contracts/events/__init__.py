@@ -24,6 +24,7 @@ from contracts.events.grading import (
     ReclassifiedPayload,
     RuleOverride,
     Suggestion,
+    graded_figures,
 )
 from contracts.events.handling import (
     CaseClosed,
@@ -141,6 +142,7 @@ __all__ = [
     "WrittenOffPayload",
     "Yuan",
     "event_bytes",
+    "graded_figures",
     "parse_document",
     "read_event",
     "seal_event",

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from contracts.events.grading import graded_figures
 from contracts.events.registry import CURRENT_VERSIONS
 
 Document = dict[str, Any]
@@ -18,6 +19,13 @@ def _assessed_v1_to_v2(document: Document) -> Document:
     sector_fields = ("sector", "sector_source", "classification_rules", "district", "district_rules")
     payload.update({name: None for name in (*sector_fields, "routing_table")})
     payload.update(suggestions=[], overrides=[])
+    return {**document, "payload": payload}
+
+
+def _assessed_v2_to_v3(document: Document) -> Document:
+    """A v2 grade recorded the case's figures as its factors; v3 names them (``graded_figures``)."""
+    participants, amount = graded_figures(document["payload"])
+    payload = {**document["payload"], "participants": participants, "estimated_amount_yuan": amount}
     return {**document, "payload": payload}
 
 
@@ -34,6 +42,7 @@ def _absent(**fields: object) -> Upcaster:
 # (type, from_version) -> function returning the document at from_version + 1.
 UPCASTERS: dict[tuple[str, int], Upcaster] = {
     ("assessed", 1): _assessed_v1_to_v2,
+    ("assessed", 2): _assessed_v2_to_v3,
     # A v1 escalation names no level: it went to the district lead office (or the police, another region).
     ("escalated", 1): _absent(level=None, from_jurisdiction=None),
     ("written-off", 1): _absent(relied_on=None),

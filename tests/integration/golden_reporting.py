@@ -131,12 +131,14 @@ class CaseBuilder:
             regions_involved=regions or [],
             receipt_digest="b" * 64,
         )
+        self.figures = (people, amount)  # what triage grades the case on (assessed v3)
         return self.add(ClueReported, payload, day, Actor(kind="reporter", id="anon"))
 
     def assessed(self, day: str, grade: str, key_case: bool = False) -> CaseBuilder:
         payload = AssessedPayload(
             grade=grade, score=10, factors=[], rule_set="golden/1", key_case=key_case,
             responsible_department="财政金融局" if key_case else None,
+            participants=self.figures[0], estimated_amount_yuan=self.figures[1],
         )  # fmt: skip
         return self.add(CaseAssessed, payload, day, TRIAGE)
 

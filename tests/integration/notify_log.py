@@ -74,6 +74,7 @@ class CaseLog:
         return event
 
     def clue(self, subject: str = "某某财富管理有限公司", amount: int = 150_000_000) -> Envelope:
+        self.figures = (420, amount)  # what triage grades the case on (assessed v3)
         return self.add(
             ClueReported,
             ClueReportedPayload(
@@ -98,6 +99,8 @@ class CaseLog:
                 factors=[],
                 rule_set="test",
                 key_case=key_case,
+                participants=self.figures[0],
+                estimated_amount_yuan=self.figures[1],
                 responsible_department="财政金融局、人民银行",
             ),
         )

@@ -152,7 +152,15 @@ def case_history() -> list[Envelope]:
     assessed = next_event(
         CaseAssessed,
         first,
-        AssessedPayload(grade="general", score=30, factors=[], rule_set="test-1", key_case=False),
+        AssessedPayload(
+            grade="general",
+            score=30,
+            factors=[],
+            rule_set="test-1",
+            key_case=False,
+            participants=45,
+            estimated_amount_yuan=400_000,
+        ),
     )
     determined = next_event(
         CaseDetermined,
@@ -251,9 +259,16 @@ def test_the_reporter_sees_each_step_with_its_day_and_nothing_of_the_work_betwee
     from services.intake.domain.receipts import step_of
 
     first, assessed, determined, closed = case_history()
-    regraded = next_event(
-        CaseAssessed, determined, Graded(grade="serious", score=50, factors=[], rule_set="t", key_case=False)
+    graded = Graded(
+        grade="serious",
+        score=50,
+        factors=[],
+        rule_set="t",
+        key_case=False,
+        participants=45,
+        estimated_amount_yuan=400_000,
     )
+    regraded = next_event(CaseAssessed, determined, graded)
     upward = next_event(
         CaseEscalated,
         regraded,

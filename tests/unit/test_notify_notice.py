@@ -208,6 +208,8 @@ def test_police_and_lead_office_get_the_subject_sector_money_participants_and_gr
             rule_set="v1",
             key_case=True,
             responsible_department="财政金融局、人民银行",
+            participants=420,
+            estimated_amount_yuan=150_000_000,
         ),
         correlation_id=uuid.uuid4(),
     )

@@ -150,6 +150,8 @@ def test_the_fold_keeps_grade_department_police_transfer_and_closure_and_ignores
             rule_set="v1",
             key_case=True,
             responsible_department="财政金融局、人民银行",
+            participants=None,
+            estimated_amount_yuan=None,
         ),
         correlation_id=uuid.uuid4(),
     )

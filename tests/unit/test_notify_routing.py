@@ -105,7 +105,15 @@ def test_events_notify_does_not_route_reach_nobody() -> None:
         prev_hash=GENESIS_HASH,
         jurisdiction="340102L01003",
         actor=TRIAGE,
-        payload=AssessedPayload(grade=Grade.MAJOR, score=90, factors=[], rule_set="v1", key_case=True),
+        payload=AssessedPayload(
+            grade=Grade.MAJOR,
+            score=90,
+            factors=[],
+            rule_set="v1",
+            key_case=True,
+            participants=None,
+            estimated_amount_yuan=None,
+        ),
         correlation_id=uuid.uuid4(),
     )
     assert told(assessed) == set()

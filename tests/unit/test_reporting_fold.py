@@ -63,7 +63,15 @@ def clue(case_id: uuid.UUID, jurisdiction: str = HUADU) -> Envelope:
 
 
 def assessed(grade: Grade = Grade.SERIOUS, key_case: bool = False) -> tuple[type[Envelope], object, Actor]:
-    payload = AssessedPayload(grade=grade, score=61, factors=[], rule_set="test-1", key_case=key_case)
+    payload = AssessedPayload(
+        grade=grade,
+        score=61,
+        factors=[],
+        rule_set="test-1",
+        key_case=key_case,
+        participants=120,
+        estimated_amount_yuan=2_000_000,
+    )
     return CaseAssessed, payload, TRIAGE
 
 

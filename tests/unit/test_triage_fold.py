@@ -69,7 +69,13 @@ PAYLOADS = {
     "assessed": (
         CaseAssessed,
         AssessedPayload(
-            grade=Grade.SERIOUS, score=50, factors=[], rule_set="triage-rules/2026.1", key_case=False
+            grade=Grade.SERIOUS,
+            score=50,
+            factors=[],
+            rule_set="triage-rules/2026.1",
+            key_case=False,
+            participants=120,
+            estimated_amount_yuan=3_000_000,
         ),
     ),
     "determined": (

@@ -45,11 +45,6 @@ class CaseFacts:
     participants: int | None = None
 
 
-def _sum(first: int | None, second: int | None) -> int | None:
-    """Linked clues add up; unknown stays unknown only when nothing is known."""
-    return None if first is None and second is None else (first or 0) + (second or 0)
-
-
 def add_years(day: date, years: int) -> date:
     """The same calendar day ``years`` later (29 February falls on 28 February)."""
     try:
@@ -87,19 +82,13 @@ def fold(facts: CaseFacts | None, event: Envelope) -> CaseFacts:
             key_case=current.key_case or event.payload.key_case,
             responsible_department=event.payload.responsible_department,
             sector=event.payload.sector or current.sector,
+            # The case's figures are triage's (its clue's, plus linked clues', less those split off).
+            participants=event.payload.participants,
+            estimated_amount_yuan=event.payload.estimated_amount_yuan,
         )
     if event.type == "reclassified":
         sector = getattr(getattr(event, "payload", None), "sector", None)
         return replace(current, sector=sector) if isinstance(sector, str) else current
-    if event.type == "clue-linked":
-        linked = getattr(event, "payload", None)
-        return replace(
-            current,
-            participants=_sum(current.participants, getattr(linked, "participants", None)),
-            estimated_amount_yuan=_sum(
-                current.estimated_amount_yuan, getattr(linked, "estimated_amount_yuan", None)
-            ),
-        )
     if isinstance(event, CaseEscalated) and event.payload.target == EscalationTarget.POLICE:
         return replace(current, police_transferred_on=event.occurred_at.date())
     if isinstance(event, CaseClosed) or event.type in ("written-off", "merged"):

@@ -53,7 +53,7 @@ _HISTORY_TYPES = (
 MONTH_COLUMNS = (
     "case_id", "period", "present", "end_jurisdiction", "end_sector", "end_grade", "end_determination",
     "end_open", "end_closed", "end_transferred", "end_accepted", "end_recovered_yuan", "clue_at",
-    "clue_amount_yuan", "clue_participants", *MONTH_FIGURES,
+    "end_amount_yuan", "end_participants", *MONTH_FIGURES,
 )  # fmt: skip
 _MONTH_TYPES = (
     "uuid", "text", "boolean", "text", "text", "text", "text", "boolean", "boolean", "boolean", "boolean",
@@ -173,7 +173,7 @@ def _month_values(case_id: uuid.UUID, row: CaseMonth) -> tuple[object, ...]:
     return (
         case_id, row.period, row.present, row.jurisdiction, row.sector, row.grade, row.determination,
         row.open, row.closed, row.transferred, row.accepted, row.recovered_yuan, row.clue_at,
-        row.clue_amount_yuan, row.clue_participants,
+        row.amount_yuan, row.participants,
         *(row.figures.get(key, 0) for key in MONTH_FIGURES),
     )  # fmt: skip
 

@@ -198,6 +198,9 @@ def _handling_changes(state: LedgerState, event: Envelope) -> Changes:
             "department": grade.responsible_department or state.department,
             # From assessed v2 on, the grade names the sector it graded (the reporter's or the suggested one).
             "sector": getattr(grade, "sector", None) or state.sector,
+            # The case's figures are triage's: its clue's, plus linked clues', less those split off.
+            "participants": grade.participants,
+            "estimated_amount_yuan": grade.estimated_amount_yuan,
         }
     if isinstance(event, CaseDetermined):
         return {

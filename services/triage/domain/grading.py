@@ -444,4 +444,6 @@ def assess(
         routing_table=(district if district_rules and district_rules.departments else "default")
         if table
         else None,
+        participants=clue.participants,
+        estimated_amount_yuan=clue.estimated_amount_yuan,
     )

@@ -164,6 +164,12 @@ class CaseView(BaseModel):
     key_case: bool
     key_case_reasons: list[str]
     responsible_department: str | None
+    participants: int | None = Field(
+        description="涉众规模: the clue's, plus linked clues', less those split off (as graded)."
+    )
+    estimated_amount_yuan: int | None = Field(
+        description="风险敞口 in yuan: the clue's, plus linked clues', less those split off (as graded)."
+    )
     determination: Determination | None
     outcome: Outcome | None
     recovered_amount_yuan: int

@@ -109,6 +109,8 @@ async def case_view(case_id: uuid.UUID, rt: RuntimeDep, stream: StreamDep, who: 
         key_case=state.key_case,
         key_case_reasons=list(state.key_case_reasons),
         responsible_department=state.responsible_department,
+        participants=state.clue.participants,
+        estimated_amount_yuan=state.clue.estimated_amount_yuan,
         determination=state.determination,
         outcome=state.outcome,
         recovered_amount_yuan=state.recovered_amount_yuan,

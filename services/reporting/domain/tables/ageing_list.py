@@ -67,8 +67,8 @@ def ageing(cases: Iterable[CaseRecord], registry: JurisdictionRegistry, root: st
                 "subject_name": (clue.get("subject") or {}).get("name", ""),
                 "jurisdiction": state.jurisdiction,
                 "jurisdiction_name": _name(registry, state.jurisdiction),
-                "amount_yuan": int(clue.get("estimated_amount_yuan") or 0),
-                "participants": int(clue.get("participants") or 0),
+                "amount_yuan": state.amount_yuan or 0,
+                "participants": state.participants or 0,
                 "progress": "在办" if state.open else "已移送公安办结，待审判清退",
             }
         )

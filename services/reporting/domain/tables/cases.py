@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import Any
 
+from contracts.events import graded_figures
 from services.reporting.domain.periods import CST
 
 CLOSING_TYPES = frozenset({"closed", "written-off"})
@@ -52,6 +53,17 @@ class Snapshot:
     recovered_yuan: int = 0
     regions: list[str] = field(default_factory=list)
     filed_at: datetime | None = None
+    # The case's figures: its clue's until graded, then those of its latest grade (contracts: assessed v3).
+    participants: int | None = None
+    amount_yuan: int | None = None
+
+    @property
+    def figures_counted(self) -> tuple[int, int]:
+        """The participants and money at risk this case adds to a table's totals: its figures, or none once
+        it is merged — its clue is then counted in the case it went into."""
+        if self.outcome == "merged":
+            return 0, 0
+        return self.participants or 0, self.amount_yuan or 0
 
     @property
     def awaiting_clearance(self) -> bool:
@@ -68,7 +80,13 @@ def snapshot(case: CaseRecord, before: datetime) -> Snapshot | None:
     facts = [f for f in case.facts if f.occurred_at < before]
     if not facts or facts[0].type != "clue-reported":
         return None
-    state = Snapshot(jurisdiction=facts[0].jurisdiction, sector=facts[0].payload.get("sector"))
+    clue = facts[0].payload
+    state = Snapshot(
+        jurisdiction=facts[0].jurisdiction,
+        sector=clue.get("sector"),
+        participants=clue.get("participants"),
+        amount_yuan=clue.get("estimated_amount_yuan"),
+    )
     state.regions = list(facts[0].payload.get("regions_involved") or [])
     for fact in facts:
         state.jurisdiction = fact.jurisdiction
@@ -77,6 +95,7 @@ def snapshot(case: CaseRecord, before: datetime) -> Snapshot | None:
         if kind == "assessed":
             state.grade = p.get("grade")
             state.sector = p.get("sector") or state.sector
+            state.participants, state.amount_yuan = graded_figures(p)
         elif kind == "determined":
             state.determination = p.get("determination")
         elif kind == "escalated" and p.get("target") == "police":

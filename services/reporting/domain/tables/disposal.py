@@ -48,7 +48,6 @@ def disposal_statistics(
 
 def disposal_figures(case: CaseRecord, period: Period, end: Snapshot) -> dict[str, int]:
     """One case's contribution to the disposal table of ``period`` (``end``: the case at its end)."""
-    clue = case.facts[0].payload
     f = dict.fromkeys(DISPOSAL_FIGURES, 0)
     f["total"] = 1
     f["new"] = int(period.contains(case.facts[0].occurred_at))
@@ -58,8 +57,7 @@ def disposal_figures(case: CaseRecord, period: Period, end: Snapshot) -> dict[st
     f["police_accepted"] = int(end.accepted)
     f["closed"] = int(end.closed)
     f["open"] = int(end.open)
-    f["amount_yuan"] = int(clue.get("estimated_amount_yuan") or 0)
-    f["participants"] = int(clue.get("participants") or 0)
+    f["participants"], f["amount_yuan"] = end.figures_counted
     f["recovered_yuan"] = end.recovered_yuan
     return f
 

@@ -34,8 +34,9 @@ class CaseMonth:
     accepted: bool = False
     recovered_yuan: int = 0
     clue_at: datetime | None = None
-    clue_amount_yuan: int = 0
-    clue_participants: int = 0
+    # The figures the case adds to the disposal table's totals at the month's end (Snapshot.figures_counted).
+    amount_yuan: int = 0
+    participants: int = 0
     figures: Mapping[str, int] = field(default_factory=dict)
 
 
@@ -55,8 +56,8 @@ def case_months(case: CaseRecord, since: Period | None = None) -> list[CaseMonth
         if end is None:
             rows.append(CaseMonth(str(month), present=False))
             continue
-        clue = case.facts[0]
         figures = period_figures(case, month, end)
+        participants, amount = end.figures_counted
         rows.append(
             CaseMonth(
                 str(month),
@@ -70,9 +71,9 @@ def case_months(case: CaseRecord, since: Period | None = None) -> list[CaseMonth
                 transferred=end.transferred,
                 accepted=end.accepted,
                 recovered_yuan=end.recovered_yuan,
-                clue_at=clue.occurred_at,
-                clue_amount_yuan=int(clue.payload.get("estimated_amount_yuan") or 0),
-                clue_participants=int(clue.payload.get("participants") or 0),
+                clue_at=case.facts[0].occurred_at,
+                amount_yuan=amount,
+                participants=participants,
                 figures={key: figures[key] for key in MONTH_FIGURES},
             )
         )

@@ -60,7 +60,7 @@ def no_fundraising_communities(
         end = snapshot(case, period.end)
         if end is None:
             continue
-        people = int(first.payload.get("participants") or 0) if is_case else 0
+        people = end.figures_counted[0] if is_case else 0
         figures.append((end.jurisdiction, int(reported), int(is_case), people))
     lineage = _Lineage(registry)
     table = Table(

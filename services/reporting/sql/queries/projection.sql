@@ -9,7 +9,9 @@ SELECT hash FROM history WHERE case_id = $1 AND seq = $2;
 -- name: case_facts
 -- The stored facts of cases, as the tables read them (services/reporting/sql/queries/reads.sql).
 SELECT case_id, seq, type, occurred_at, jurisdiction,
-       payload - 'description' - 'evidence' - 'reporter' - 'factors' - 'suggestions' - 'overrides' - 'basis'
+       -- A grade before assessed v3 keeps its factors: they hold the case's figures (graded_figures).
+       CASE WHEN type = 'assessed' AND NOT payload ? 'participants' THEN payload ELSE payload - 'factors' END
+               - 'description' - 'evidence' - 'reporter' - 'suggestions' - 'overrides' - 'basis'
                - 'summary' - 'detail' - 'reason' - 'note' AS payload
 FROM history
 WHERE case_id = ANY($1::uuid[]) ORDER BY case_id, seq;

@@ -76,7 +76,9 @@ ORDER BY reported_at, case_id;
 -- name: table_history
 -- Payloads without their long free text and evidence lists, which no table counts.
 SELECT case_id, seq, type, occurred_at, jurisdiction,
-       payload - 'description' - 'evidence' - 'reporter' - 'factors' - 'suggestions' - 'overrides' - 'basis'
+       -- A grade before assessed v3 keeps its factors: they hold the case's figures (graded_figures).
+       CASE WHEN type = 'assessed' AND NOT payload ? 'participants' THEN payload ELSE payload - 'factors' END
+               - 'description' - 'evidence' - 'reporter' - 'suggestions' - 'overrides' - 'basis'
                - 'summary' - 'detail' - 'reason' - 'note' AS payload
 FROM history
 WHERE case_id = ANY($1::uuid[]) ORDER BY case_id, seq;
@@ -138,7 +140,7 @@ SELECT end_jurisdiction AS jurisdiction, coalesce(end_sector, 'unspecified') AS 
        count(*) FILTER (WHERE end_accepted) AS police_accepted,
        count(*) FILTER (WHERE end_closed) AS closed,
        count(*) FILTER (WHERE end_open) AS open,
-       sum(clue_amount_yuan) AS amount_yuan, sum(clue_participants) AS participants,
+       sum(end_amount_yuan) AS amount_yuan, sum(end_participants) AS participants,
        sum(end_recovered_yuan) AS recovered_yuan
 FROM at_end WHERE present
 GROUP BY 1, 2, 3, 4;

@@ -106,8 +106,8 @@ CREATE TABLE case_months (
     end_accepted          boolean NOT NULL,
     end_recovered_yuan    bigint  NOT NULL,
     clue_at               timestamptz,
-    clue_amount_yuan      bigint  NOT NULL,
-    clue_participants     bigint  NOT NULL,
+    end_amount_yuan       bigint  NOT NULL,  -- the case's figures counted at the month's end
+    end_participants      bigint  NOT NULL,
     new_clues             integer NOT NULL,
     from_grid             integer NOT NULL,
     from_public           integer NOT NULL,
