@@ -18,7 +18,6 @@ from opentelemetry.sdk.trace import TracerProvider
 from cluetrail.metrics import REGISTRY
 from cluetrail.settings import CommonSettings
 from contracts.envelope import Envelope
-from contracts.events import event_bytes
 
 log = logging.getLogger(__name__)
 
@@ -107,17 +106,6 @@ def event_headers(event: Envelope) -> dict[str, str]:
     if event.causation_id is not None:
         headers["causation-id"] = str(event.causation_id)
     return headers
-
-
-async def publish_event(broker: KafkaBroker, settings: CommonSettings, event: Envelope) -> None:
-    """Publish one case event keyed by its case id and wait until Kafka has it (acks=all)."""
-    await broker.publish(
-        event_bytes(event),
-        topic=settings.case_topic,
-        key=str(event.case_id).encode(),
-        headers=event_headers(event),
-        correlation_id=str(event.correlation_id),
-    )
 
 
 async def topic_partitions(consumer: AIOKafkaConsumer, topic: str) -> list[TopicPartition]:

@@ -8,12 +8,10 @@ them inside the original trace.
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from typing import IO, Any
 
 from opentelemetry import context as otel_context
-from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import Event, ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SpanExporter
@@ -88,12 +86,3 @@ def context_from_traceparent(traceparent: str | None) -> otel_context.Context:
 def context_from_headers(headers: Iterable[tuple[str, bytes]] | None) -> otel_context.Context:
     carrier = {k: v.decode(errors="replace") for k, v in headers or () if k in ("traceparent", "tracestate")}
     return _propagator.extract(carrier)
-
-
-@contextmanager
-def span_in(
-    tracer: trace.Tracer, name: str, parent: otel_context.Context, **attributes: str | int
-) -> Iterator[trace.Span]:
-    """A span that continues the trace in ``parent`` (e.g. the context an event carried)."""
-    with tracer.start_as_current_span(name, context=parent, attributes=attributes) as span:
-        yield span
