@@ -100,6 +100,7 @@ def create_app(settings: NotifySettings) -> FastAPI:
             tracer=rt.tracer,
             senders=settings.senders,
             poll_seconds=settings.poll_seconds,
+            lease_seconds=settings.attempt_lease_seconds,
             smtp=smtp,
             sms=sms,
             notifier=notifier,

@@ -56,7 +56,10 @@ class DeliveryView(BaseModel):
     recipient_name: str | None
     channel: str
     status: DeliveryStatus
-    attempts: int
+    attempts: int = Field(
+        description="Attempts made, each counted before it was made (so also one cut short)"
+    )
+    last_attempt_at: datetime | None
     last_error: str | None
     created_at: datetime
     next_attempt_at: datetime | None
@@ -76,9 +79,13 @@ class AttemptView(BaseModel):
 
     attempt: int
     at: datetime
+    settled: bool = Field(
+        description="False while the attempt is under way, or for good when notify stopped during it: "
+        "the attempt was made, and what came of it is not known"
+    )
     status_code: int | None
     error: str | None
-    duration_ms: int
+    duration_ms: int | None
 
 
 class DeliveryDetail(DeliveryView):

@@ -148,6 +148,13 @@ class NotifySettings(ServiceSettings):
         return datetime.fromisoformat(self.deliver_from)
 
     @property
+    def attempt_lease_seconds(self) -> float:
+        """How long a claimed delivery is its sender's alone: longer than a send can take (connect, write
+        and read, each within the send timeout) with a margin. A sender silent past it is presumed dead
+        and the delivery is sent again."""
+        return 3 * self.send_timeout_seconds + 5
+
+    @property
     def base_url(self) -> str:
         return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 

@@ -21,7 +21,7 @@ DELIVERY_COLUMNS = (
     "delivery_id, event_id, recipient_id, case_id, seq, event_type, jurisdiction, body, traceparent, status, "
     "attempts, round_attempts, next_attempt_at, last_error, created_at, delivered_at, dead_at, "
     "dead_letter_published_at, resent_at, channel, needs_ack, acknowledged_at, ack_escalated_at, origin, "
-    "rendered, failing_since"
+    "rendered, failing_since, last_attempt_at"
 )
 
 
@@ -113,13 +113,43 @@ BLOCKER = (
 _READY = f"d.status = 'pending' AND NOT EXISTS ({BLOCKER})"
 
 
-async def claim_due(conn: asyncpg.Connection) -> asyncpg.Record | None:
-    """Lock one due, ready delivery for the caller's transaction, or None."""
-    return await conn.fetchrow(
-        f"SELECT {QUALIFIED} FROM deliveries d "
+async def claim_due(conn: asyncpg.Connection, lease_seconds: float) -> asyncpg.Record | None:
+    """Take one due, ready delivery and count the attempt about to be made, or None.
+
+    The attempt (``attempts``, ``round_attempts``, ``last_attempt_at`` and its row in the attempt log,
+    without an outcome) is written before anything is sent, and the caller commits it before sending: a
+    notify killed during the send leaves the attempt counted. For ``lease_seconds`` nobody else takes the
+    delivery (it is not due before ``sending_until``); a sender still silent after that is presumed dead
+    and the delivery is sent again (the receiver drops the repeat by its delivery id)."""
+    row = await conn.fetchrow(
+        "UPDATE deliveries SET attempts = attempts + 1, round_attempts = round_attempts + 1, "
+        "last_attempt_at = clock_timestamp(), "
+        "sending_until = clock_timestamp() + make_interval(secs => $1), "
+        "next_attempt_at = clock_timestamp() + make_interval(secs => $1) "
+        f"WHERE delivery_id = (SELECT d.delivery_id FROM deliveries d "
         f"WHERE {_READY} AND d.next_attempt_at <= clock_timestamp() "
-        "ORDER BY d.next_attempt_at, d.seq LIMIT 1 FOR UPDATE OF d SKIP LOCKED"
+        "ORDER BY d.next_attempt_at, d.seq LIMIT 1 FOR UPDATE OF d SKIP LOCKED) "
+        f"RETURNING {DELIVERY_COLUMNS}",
+        lease_seconds,
     )
+    if row is not None:
+        await conn.execute(
+            "INSERT INTO delivery_attempts (delivery_id, attempt, at, settled) "
+            "VALUES ($1, $2, clock_timestamp(), false)",
+            row["delivery_id"],
+            row["attempts"],
+        )
+    return row
+
+
+async def lock_claimed(conn: asyncpg.Connection, delivery_id: uuid.UUID, attempt: int) -> bool:
+    """Lock the delivery to settle ``attempt``; False when it is no longer that attempt's to settle (its
+    lease ran out and another sender took it, or it is no longer pending)."""
+    current = await conn.fetchval(
+        "SELECT attempts FROM deliveries WHERE delivery_id = $1 AND status = 'pending' FOR UPDATE",
+        delivery_id,
+    )
+    return bool(current == attempt)
 
 
 async def next_due(conn: asyncpg.Connection) -> datetime | None:
@@ -130,7 +160,7 @@ async def next_due(conn: asyncpg.Connection) -> datetime | None:
     return value
 
 
-async def record_attempt(
+async def record_outcome(
     conn: asyncpg.Connection,
     delivery_id: uuid.UUID,
     attempt: int,
@@ -139,9 +169,10 @@ async def record_attempt(
     error: str | None,
     duration_ms: int,
 ) -> None:
+    """What came of an attempt counted by ``claim_due``."""
     await conn.execute(
-        "INSERT INTO delivery_attempts (delivery_id, attempt, at, status_code, error, duration_ms) "
-        "VALUES ($1, $2, clock_timestamp(), $3, $4, $5)",
+        "UPDATE delivery_attempts SET status_code = $3, error = $4, duration_ms = $5, settled = true "
+        "WHERE delivery_id = $1 AND attempt = $2",
         delivery_id,
         attempt,
         status_code,
@@ -157,7 +188,8 @@ async def mark_delivered(
     it, on the same clock the scheduler reads)."""
     await conn.execute(
         "UPDATE deliveries SET status = 'delivered', attempts = $2, round_attempts = $3, "
-        "delivered_at = $4, last_error = NULL, failing_since = NULL WHERE delivery_id = $1",
+        "delivered_at = $4, last_error = NULL, failing_since = NULL, sending_until = NULL "
+        "WHERE delivery_id = $1",
         delivery_id,
         attempts,
         round_attempts,
@@ -170,7 +202,9 @@ async def bring_forward(conn: asyncpg.Connection, recipient_id: str, channel: st
     from an outage gets everything at once rather than over the next few minutes."""
     status = await conn.execute(
         "UPDATE deliveries SET next_attempt_at = clock_timestamp() WHERE recipient_id = $1 AND channel = $2 "
-        "AND status = 'pending' AND round_attempts > 0 AND next_attempt_at > clock_timestamp()",
+        "AND status = 'pending' AND round_attempts > 0 AND next_attempt_at > clock_timestamp() "
+        # One being sent right now is left alone: bringing its lease forward would send it twice at once.
+        "AND sending_until IS NULL",
         recipient_id,
         channel,
     )
@@ -187,7 +221,7 @@ async def schedule_retry(
 ) -> None:
     await conn.execute(
         "UPDATE deliveries SET attempts = $2, round_attempts = $3, last_error = $5, "
-        "failing_since = coalesce(failing_since, clock_timestamp()), "
+        "failing_since = coalesce(failing_since, clock_timestamp()), sending_until = NULL, "
         "next_attempt_at = clock_timestamp() + make_interval(secs => $4) WHERE delivery_id = $1",
         delivery_id,
         attempts,
@@ -202,7 +236,8 @@ async def mark_dead(
 ) -> None:
     await conn.execute(
         "UPDATE deliveries SET status = 'dead', attempts = $2, round_attempts = $3, last_error = $4, "
-        "dead_at = clock_timestamp(), dead_letter_published_at = NULL WHERE delivery_id = $1",
+        "dead_at = clock_timestamp(), dead_letter_published_at = NULL, sending_until = NULL "
+        "WHERE delivery_id = $1",
         delivery_id,
         attempts,
         round_attempts,
@@ -319,7 +354,7 @@ async def get_delivery(conn: asyncpg.Connection, delivery_id: uuid.UUID) -> asyn
 
 async def attempts_of(conn: asyncpg.Connection, delivery_id: uuid.UUID) -> list[asyncpg.Record]:
     return await conn.fetch(
-        "SELECT attempt, at, status_code, error, duration_ms FROM delivery_attempts "
+        "SELECT attempt, at, status_code, error, duration_ms, settled FROM delivery_attempts "
         "WHERE delivery_id = $1 ORDER BY attempt",
         delivery_id,
     )

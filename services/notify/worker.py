@@ -1,9 +1,12 @@
 """The delivery worker: sends due deliveries, logs each attempt, retries, dead-letters.
 
-Each sender claims one ready delivery with ``FOR UPDATE SKIP LOCKED`` and keeps the row locked while it
-sends, so no two senders (of this or another instance) send the same delivery at the same time; the
-attempt and the new status are committed together. A crash after the send and before the commit sends
-the notice again with the same ``X-Cluetrail-Delivery`` id, which the receiver uses to drop repeats.
+Each sender claims one ready delivery (``FOR UPDATE SKIP LOCKED``) and counts the attempt in the same
+statement, committed before anything is sent: the delivery log's attempts are true even when notify is
+killed during a send (the attempt shows, without an outcome). The claim is a lease: no other sender (of
+this or another instance) takes the delivery while it lasts, so none sends it at the same time; the
+outcome and the new status are committed together after the send. A sender killed during a send is
+replaced once its lease has run out: the notice goes again with the same ``webhook-id``, which the
+receiver uses to drop repeats.
 
 A failed attempt is retried with backoff until the retry window has passed since the first failure; the
 first success to a recipient brings its other waiting deliveries forward, so a receiver back from an
@@ -56,6 +59,7 @@ class DeliveryWorker:
         tracer: trace.Tracer,
         senders: int = 4,
         poll_seconds: float = 2.0,
+        lease_seconds: float = 60.0,
         smtp: channels.SmtpConfig | None = None,
         sms: channels.SmsGateway | None = None,
         notifier: Notifier | None = None,
@@ -75,6 +79,8 @@ class DeliveryWorker:
         self._tracer = tracer
         self._senders = senders
         self._poll = poll_seconds
+        # Longer than any one send may take (the channels' timeouts): a sender silent past it is dead.
+        self._lease = lease_seconds
         # One event per loop: a loop clearing its own event can never swallow another loop's wake-up.
         self._wakeups: list[asyncio.Event] = []
         self.sent_total = 0
@@ -140,9 +146,11 @@ class DeliveryWorker:
         return self._poll if wait <= 0 else min(wait, self._poll)
 
     async def send_one(self) -> bool:
-        """Claim, send and settle one delivery; False when none is ready."""
-        async with self._pool.acquire() as conn, conn.transaction():
-            row = await store.claim_due(conn)
+        """Claim one delivery and count its attempt (committed), send it, settle it; False when none is
+        ready."""
+        async with self._pool.acquire() as conn:
+            async with conn.transaction():
+                row = await store.claim_due(conn, self._lease)
             if row is None:
                 return False
             await self._attempt(conn, row)
@@ -150,9 +158,11 @@ class DeliveryWorker:
         return True
 
     async def _attempt(self, conn: asyncpg.Connection, row: asyncpg.Record) -> None:
+        """Make the attempt ``claim_due`` counted (no transaction open: nothing is locked while a receiver
+        answers), then record its outcome and the delivery's new status in one transaction."""
         delivery_id: uuid.UUID = row["delivery_id"]
-        attempts = row["attempts"] + 1
-        round_attempts = row["round_attempts"] + 1
+        attempts = row["attempts"]
+        round_attempts = row["round_attempts"]
         recipient = self._book.get(row["recipient_id"])
         with self._tracer.start_as_current_span(
             f"notify deliver {row['event_type']}",
@@ -168,54 +178,88 @@ class DeliveryWorker:
             if recipient is None:
                 # The recipient was removed from the configuration: no retry can help.
                 reason = f"recipient {row['recipient_id']} is no longer configured"
-                await store.record_attempt(
-                    conn, delivery_id, attempts, status_code=None, error=reason, duration_ms=0
-                )
-                await store.mark_dead(conn, delivery_id, attempts, round_attempts, reason)
+                async with conn.transaction():
+                    if await store.lock_claimed(conn, delivery_id, attempts):
+                        await store.record_outcome(
+                            conn, delivery_id, attempts, status_code=None, error=reason, duration_ms=0
+                        )
+                        await store.mark_dead(conn, delivery_id, attempts, round_attempts, reason)
                 return
             started = time.monotonic()
-            outcome = await self._send(conn, row, recipient)
-            duration_ms = int((time.monotonic() - started) * 1000)
-            ok = outcome.ok
-            failure = outcome.error
-            await store.record_attempt(
-                conn,
-                delivery_id,
-                attempts,
-                status_code=outcome.status_code,
-                error=failure,
-                duration_ms=duration_ms,
-            )
-            span.set_attribute("cluetrail.delivered", ok)
-            if ok:
-                await store.mark_delivered(conn, delivery_id, attempts, round_attempts, self._clock.now())
-                await store.bring_forward(conn, recipient.id, row["channel"])
-                self.sent_total += 1
-                log.info(
-                    "delivered %s (%s seq %s) to %s by %s",
-                    delivery_id,
-                    row["event_type"],
-                    row["seq"],
-                    recipient.id,
-                    row["channel"],
-                )
-            elif outcome.permanent or self._policy.exhausted(round_attempts, self._failing_for(row)):
-                await store.mark_dead(conn, delivery_id, attempts, round_attempts, failure or "failed")
-                log.warning(
-                    "delivery %s to %s is dead after %s attempts: %s",
-                    delivery_id,
-                    recipient.id,
-                    round_attempts,
-                    failure,
-                )
+            if row["channel"] == "receipt":
+                # Recording the reporter's notice is the send: one transaction with its settling.
+                async with conn.transaction():
+                    if not await store.lock_claimed(conn, delivery_id, attempts):
+                        return
+                    outcome = await self._send(conn, row, recipient)
+                    await self._settle(conn, row, recipient, outcome, started)
             else:
-                delay = self._policy.delay(round_attempts)
-                await store.schedule_retry(
-                    conn, delivery_id, attempts, round_attempts, delay, failure or "failed"
-                )
-                log.info(
-                    "delivery %s to %s failed (%s); retry in %.2fs", delivery_id, recipient.id, failure, delay
-                )
+                outcome = await self._send(conn, row, recipient)
+                async with conn.transaction():
+                    if await store.lock_claimed(conn, delivery_id, attempts):
+                        await self._settle(conn, row, recipient, outcome, started)
+                    else:  # the lease ran out and another sender took over: only this attempt's outcome
+                        await self._record(conn, row, outcome, started)
+            span.set_attribute("cluetrail.delivered", outcome.ok)
+
+    @staticmethod
+    async def _record(
+        conn: asyncpg.Connection, row: asyncpg.Record, outcome: Outcome, started: float
+    ) -> None:
+        await store.record_outcome(
+            conn,
+            row["delivery_id"],
+            row["attempts"],
+            status_code=outcome.status_code,
+            error=outcome.error,
+            duration_ms=int((time.monotonic() - started) * 1000),
+        )
+
+    async def _settle(
+        self,
+        conn: asyncpg.Connection,
+        row: asyncpg.Record,
+        recipient: Recipient,
+        outcome: Outcome,
+        started: float,
+    ) -> None:
+        """Record the outcome of the claimed attempt and move the delivery on: delivered, dead, or due
+        again after a backoff. The caller holds the row lock (``lock_claimed``)."""
+        delivery_id: uuid.UUID = row["delivery_id"]
+        attempts = row["attempts"]
+        round_attempts = row["round_attempts"]
+        await self._record(conn, row, outcome, started)
+        ok = outcome.ok
+        failure = outcome.error
+        if ok:
+            await store.mark_delivered(conn, delivery_id, attempts, round_attempts, self._clock.now())
+            await store.bring_forward(conn, recipient.id, row["channel"])
+            self.sent_total += 1
+            log.info(
+                "delivered %s (%s seq %s) to %s by %s",
+                delivery_id,
+                row["event_type"],
+                row["seq"],
+                recipient.id,
+                row["channel"],
+            )
+        elif outcome.permanent or self._policy.exhausted(round_attempts, self._failing_for(row)):
+            await store.mark_dead(conn, delivery_id, attempts, round_attempts, failure or "failed")
+            log.warning(
+                "delivery %s to %s is dead after %s attempts: %s",
+                delivery_id,
+                recipient.id,
+                round_attempts,
+                failure,
+            )
+        else:
+            delay = self._policy.delay(round_attempts)
+            await store.schedule_retry(
+                conn, delivery_id, attempts, round_attempts, delay, failure or "failed"
+            )
+            log.info(
+                "delivery %s to %s failed (%s); retry in %.2fs", delivery_id, recipient.id, failure, delay
+            )
 
     @staticmethod
     def _failing_for(row: asyncpg.Record) -> float:
@@ -406,7 +450,7 @@ def dead_letter_document(row: asyncpg.Record, attempts: list[asyncpg.Record], bo
                 "attempt": a["attempt"],
                 "at": a["at"].isoformat(),
                 "status_code": a["status_code"],
-                "error": a["error"],
+                "error": a["error"] if a["settled"] else "no outcome recorded (notify stopped during it)",
             }
             for a in attempts
         ],

@@ -231,3 +231,111 @@ async def _until(conn: asyncpg.Connection, query: str, *args: object) -> None:
     # The state is in the database, written by the workers: there is no event to wait on, so poll.
     while not await conn.fetchval(query, *args):  # noqa: ASYNC110
         await asyncio.sleep(0.1)
+
+
+class HeldOffice:
+    """A receiver that holds each POST until the test lets it answer, and says when one is held."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.arrived = threading.Event()
+        self.answer = threading.Event()
+
+    def start(self) -> None:
+        office = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                office.arrived.set()
+                office.answer.wait(timeout=30)
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+async def test_an_attempt_is_counted_before_the_receiver_hears_of_it(
+    stack_settings: CommonSettings, pools: list[asyncpg.Pool]
+) -> None:
+    """A notify killed while a receiver has its POST must still show that attempt: it is committed before
+    the send, so what another connection reads while the receiver holds the POST is what a kill -9 at
+    that moment would leave."""
+    office = HeldOffice()
+    office.start()
+    book = RecipientBook(
+        [
+            Recipient(
+                id="lead-office",
+                name="瑶海区处非办",
+                webhook_url=f"http://127.0.0.1:{office.port}/lead-office",  # type: ignore[arg-type]
+                secret=SECRET,
+                jurisdiction="340102",
+                routes=[Route(event="closed")],
+            )
+        ],
+        default_registry(),
+    )
+    delivery_id = await add(pools[0], "lead-office", uuid7(), 1)
+    provider = TracerProvider()
+    broker = make_broker(stack_settings, "notify-attempt-test", provider)
+    await broker.start()
+    stopping = asyncio.Event()
+    try:
+        async with httpx.AsyncClient(timeout=5) as client:
+            worker = DeliveryWorker(
+                pool=pools[0],
+                broker=broker,
+                settings=stack_settings,
+                book=book,
+                policy=RetryPolicy(0.05, 0.2, 3),
+                client=client,
+                tracer=provider.get_tracer("test"),
+                senders=1,
+                poll_seconds=0.2,
+            )
+            running = asyncio.create_task(worker.run(stopping))
+            try:
+                await asyncio.wait_for(asyncio.to_thread(office.arrived.wait, 30), timeout=35)
+                async with pools[1].acquire() as conn:
+                    during = await conn.fetchrow(
+                        "SELECT status, attempts, last_attempt_at FROM deliveries WHERE delivery_id = $1",
+                        delivery_id,
+                    )
+                    logged = await conn.fetch(
+                        "SELECT attempt, settled FROM delivery_attempts WHERE delivery_id = $1", delivery_id
+                    )
+                office.answer.set()
+                async with pools[1].acquire() as conn:
+                    await asyncio.wait_for(
+                        _until(
+                            conn,
+                            "SELECT status = 'delivered' FROM deliveries WHERE delivery_id = $1",
+                            delivery_id,
+                        ),
+                        timeout=30,
+                    )
+                    after = await conn.fetchrow(
+                        "SELECT attempts, last_attempt_at FROM deliveries WHERE delivery_id = $1", delivery_id
+                    )
+                    settled = await conn.fetch(
+                        "SELECT attempt, settled, status_code FROM delivery_attempts WHERE delivery_id = $1",
+                        delivery_id,
+                    )
+            finally:
+                office.answer.set()
+                stopping.set()
+                await running
+    finally:
+        await broker.stop()
+        office.server.shutdown()
+
+    assert (during["status"], during["attempts"]) == ("pending", 1) and during["last_attempt_at"] is not None
+    assert [(a["attempt"], a["settled"]) for a in logged] == [(1, False)]
+    assert after["attempts"] == 1 and after["last_attempt_at"] == during["last_attempt_at"]
+    assert [(a["attempt"], a["settled"], a["status_code"]) for a in settled] == [(1, True, 200)]
