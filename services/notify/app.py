@@ -16,7 +16,7 @@ from services.notify.channels import SmsGateway, SmtpConfig
 from services.notify.domain.backoff import RetryPolicy
 from services.notify.domain.notice import DEFAULT as DEFAULT_TEMPLATES
 from services.notify.domain.notice import Templates
-from services.notify.domain.recipients import RecipientBook, RecipientsError
+from services.notify.domain.recipients import RecipientBook
 from services.notify.domain.reminders import SystemClock
 from services.notify.handlers import CONSUMER_GROUP, START, kafka_routers
 from services.notify.history import establish, recover_notices
@@ -32,11 +32,7 @@ MIGRATIONS = resources.files("services.notify").joinpath("sql")
 def load_recipients(settings: NotifySettings, registry: JurisdictionRegistry) -> RecipientBook:
     """The validated recipients; raises ``RecipientsError`` naming the bad entry."""
     book = RecipientBook.load(settings.recipients_file, registry)
-    demo = book.with_demo_secrets()
-    if settings.environment == "production" and demo:
-        raise RecipientsError(
-            f"{settings.recipients_file}: recipients {', '.join(demo)} still hold demo secrets"
-        )
+    book.check_environment(settings.environment, str(settings.recipients_file))
     return book
 
 
@@ -68,7 +64,7 @@ def create_app(settings: NotifySettings) -> FastAPI:
     templates.check()
     smtp, sms = channel_config(settings)
 
-    notifier = Notifier(book, registry, templates, settings.base_url)
+    notifier = Notifier(book, registry, templates, settings.base_url, timedelta(days=settings.ack_token_days))
 
     async def before_consuming(rt: Runtime) -> None:
         # Before the subscriber joins its group: a new database decides where its deliveries start (and

@@ -2,8 +2,8 @@
 
 Each send answers with an ``Outcome``: delivered, or failed with a reason and whether a retry can help
 (an SMTP server refusing the address for good will refuse it again; a receiver that is down may come
-back). The SMS gateway receives ``{"to", "text"}`` signed exactly like a recipient's webhook, with the
-gateway's own secret.
+back). A webhook is signed as Standard Webhooks has it (``services.notify.domain.signing``). The SMS gateway
+receives ``{"to", "text"}`` signed exactly like a recipient's webhook, with the gateway's own secret.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
@@ -20,7 +21,7 @@ import httpx
 
 from cluetrail.telemetry import current_traceparent
 from services.notify.domain.recipients import Recipient
-from services.notify.domain.signing import DELIVERY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
+from services.notify.domain.signing import DELIVERY_HEADER, webhook_headers
 
 
 @dataclass(frozen=True)
@@ -61,15 +62,14 @@ def _failure(response: httpx.Response | None, error: BaseException | None) -> st
 
 
 async def post_signed(
-    client: httpx.AsyncClient, url: str, secret: str, delivery_id: uuid.UUID, body: str
+    client: httpx.AsyncClient, url: str, secrets: Sequence[str], delivery_id: uuid.UUID, body: str
 ) -> Outcome:
-    """POST ``body`` with the delivery id, a timestamp and the HMAC signature over both."""
-    timestamp = str(int(time.time()))
+    """POST ``body`` signed as Standard Webhooks has it (``webhook-id`` is the delivery id, the timestamp
+    this attempt's), with a signature per secret."""
     headers = {
         "Content-Type": "application/json; charset=utf-8",
+        **webhook_headers(secrets, str(delivery_id), body, int(time.time())),
         DELIVERY_HEADER: str(delivery_id),
-        TIMESTAMP_HEADER: timestamp,
-        SIGNATURE_HEADER: sign(secret, timestamp, body),
     }
     traceparent = current_traceparent()
     if traceparent:
@@ -165,7 +165,7 @@ async def send(
     if channel == "webhook":
         if recipient.webhook_url is None:
             return Outcome(False, None, f"recipient {recipient.id} has no webhook_url", permanent=True)
-        return await post_signed(client, str(recipient.webhook_url), recipient.secret, delivery_id, body)
+        return await post_signed(client, str(recipient.webhook_url), recipient.secrets, delivery_id, body)
     if channel == "email":
         if smtp is None:
             return Outcome(False, None, "no SMTP server is configured (CLUETRAIL_NOTIFY_SMTP_HOST)")
@@ -173,5 +173,5 @@ async def send(
     if channel == "sms":
         if sms is None:
             return Outcome(False, None, "no SMS gateway is configured (CLUETRAIL_NOTIFY_SMS_GATEWAY_URL)")
-        return await post_signed(client, sms.url, sms.secret, delivery_id, body)
+        return await post_signed(client, sms.url, [sms.secret], delivery_id, body)
     return Outcome(False, None, f"unknown channel {channel}", permanent=True)

@@ -21,6 +21,7 @@ from contracts.chain import ChainBreak
 from contracts.jurisdictions import JurisdictionRegistry
 from contracts.notices import verify_notices
 from services.notify.domain.recipients import RecipientBook, RecipientsError
+from services.notify.domain.signing import new_secret
 from services.notify.settings import NotifySettings
 
 console = Console()
@@ -55,10 +56,11 @@ def check_recipients(
 ) -> None:
     """Validate a recipients file as the service would at start-up, and list who receives what."""
     settings = NotifySettings()
+    origin = path or settings.recipients_file
     try:
-        book = RecipientBook.load(
-            path or settings.recipients_file, JurisdictionRegistry.load(settings.jurisdictions_file)
-        )
+        book = RecipientBook.load(origin, JurisdictionRegistry.load(settings.jurisdictions_file))
+        # The rules the service applies at start-up, in this environment.
+        book.check_environment(settings.environment, str(origin))
     except RecipientsError as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(1) from exc
@@ -73,6 +75,13 @@ def check_recipients(
         addresses = " ".join(a for a in (r.address(c) for c in ("webhook", "email", "sms")) if a)
         table.add_row(r.id, r.name, r.role, r.jurisdiction, routes, addresses)
     console.print(table)
+
+
+@notify_app.command("new-secret")
+def new_secret_command() -> None:
+    """Print a fresh webhook secret (whsec_ and the base64 of 32 random bytes) for a recipient's
+    "secrets"; to rotate, put it first and keep the old one until the receiver has switched."""
+    console.print(new_secret(), soft_wrap=True)
 
 
 @notify_app.command("deliveries")

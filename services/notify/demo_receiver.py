@@ -2,8 +2,9 @@
 
     python -m services.notify.demo_receiver --port 8009 --recipients deploy/notify/recipients.json
 
-Serves ``POST /<recipient id>``: checks the signature with that recipient's secret, prints the notice,
-answers 200, or 401 when the signature is wrong, 404 for an unknown recipient. ``POST /sms-gateway``
+Serves ``POST /<recipient id>``: checks the Standard Webhooks signature with that recipient's secrets
+(and that it was signed within 5 minutes), prints the notice, answers 200, or 401 when the signature is
+wrong or old, 404 for an unknown recipient. ``POST /sms-gateway``
 plays the SMS gateway the same way with the gateway's secret. With ``--smtp-port`` (default 8025, the
 port notify mails to by default) and aiosmtpd installed (a dev dependency), it also takes notify's mail
 and prints each message; otherwise only the standard library is used.
@@ -12,32 +13,56 @@ and prints each message; otherwise only the standard library is used.
 from __future__ import annotations
 
 import argparse
+import base64
+import binascii
 import hashlib
 import hmac
 import json
 import sys
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 # notify's default CLUETRAIL_NOTIFY_SMS_GATEWAY_SECRET (a demo value, refused in production).
-DEMO_SMS_GATEWAY_SECRET = "demo-only-sms-gateway-0d5e2f71"
+DEMO_SMS_GATEWAY_SECRET = "whsec_ZGVtby1vbmx5LXNtcy1nYXRld2F5LTBkNWUyZjcx"
+TOLERANCE_SECONDS = 300
 
 
-def load_secrets(path: Path, sms_secret: str = DEMO_SMS_GATEWAY_SECRET) -> dict[str, tuple[str, str]]:
-    """Recipient id -> (name, secret), from the same file notify reads, plus the SMS gateway."""
+def load_secrets(path: Path, sms_secret: str = DEMO_SMS_GATEWAY_SECRET) -> dict[str, tuple[str, list[str]]]:
+    """Recipient id -> (name, secrets), from the same file notify reads, plus the SMS gateway."""
     document = json.loads(path.read_text(encoding="utf-8"))
-    secrets = {r["id"]: (r.get("name", r["id"]), r["secret"]) for r in document["recipients"]}
-    secrets["sms-gateway"] = ("短信网关", sms_secret)
+    secrets = {
+        r["id"]: (r.get("name", r["id"]), r["secrets"] if "secrets" in r else [r["secret"]])
+        for r in document["recipients"]
+    }
+    secrets["sms-gateway"] = ("短信网关", [sms_secret])
     return secrets
 
 
-def expected_signature(secret: str, timestamp: str, body: bytes) -> str:
-    # Deliberately independent of notify's own code: this is how a receiver would check it.
-    return "sha256=" + hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+def verified(secrets: list[str], headers: Any, body: bytes) -> bool:
+    """Standard Webhooks, as any receiver would check it (deliberately independent of notify's own code):
+    a timestamp within 5 minutes, and a v1 signature made with one of the secrets."""
+    message_id = headers.get("webhook-id", "")
+    timestamp = headers.get("webhook-timestamp", "")
+    if not message_id or not timestamp.isdigit() or abs(time.time() - int(timestamp)) > TOLERANCE_SECONDS:
+        return False
+    signed = f"{message_id}.{timestamp}.".encode() + body
+    expected = [
+        hmac.new(base64.b64decode(s.removeprefix("whsec_")), signed, hashlib.sha256).digest() for s in secrets
+    ]
+    for signature in headers.get("webhook-signature", "").split():
+        version, _, value = signature.partition(",")
+        try:
+            given = base64.b64decode(value, validate=True)
+        except (binascii.Error, ValueError):
+            continue
+        if version == "v1" and any(hmac.compare_digest(given, e) for e in expected):
+            return True
+    return False
 
 
-def make_handler(secrets: dict[str, tuple[str, str]]) -> type[BaseHTTPRequestHandler]:
+def make_handler(secrets: dict[str, tuple[str, list[str]]]) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def _answer(self, status: int, payload: dict[str, Any]) -> None:
             data = json.dumps(payload, ensure_ascii=False).encode()
@@ -53,14 +78,12 @@ def make_handler(secrets: dict[str, tuple[str, str]]) -> type[BaseHTTPRequestHan
             if recipient_id not in secrets:
                 self._answer(404, {"error": f"unknown recipient {recipient_id}"})
                 return
-            name, secret = secrets[recipient_id]
-            timestamp = self.headers.get("X-Cluetrail-Timestamp", "")
-            signature = self.headers.get("X-Cluetrail-Signature", "")
-            if not hmac.compare_digest(expected_signature(secret, timestamp, body), signature):
-                print(f"[{name}] refused a notice with a bad signature", file=sys.stderr, flush=True)
-                self._answer(401, {"error": "bad signature"})
+            name, known = secrets[recipient_id]
+            if not verified(known, self.headers, body):
+                print(f"[{name}] refused a notice with a bad or old signature", file=sys.stderr, flush=True)
+                self._answer(401, {"error": "bad or old signature"})
                 return
-            delivery = self.headers.get("X-Cluetrail-Delivery", "?")
+            delivery = self.headers.get("webhook-id", "?")
             try:
                 notice = json.loads(body)
                 text = notice.get("text", "")

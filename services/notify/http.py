@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import html
 import json
+import time
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 from urllib.parse import parse_qs
 
@@ -30,8 +31,9 @@ from cluetrail.service import Runtime, connection, runtime_of
 from contracts.jurisdictions import JurisdictionRegistry
 from contracts.notices import Notice
 from services.notify import store
+from services.notify.domain.notice import beijing_time
 from services.notify.domain.recipients import RECIPIENT_ID, RecipientBook
-from services.notify.domain.signing import ack_token_valid, withhold_token
+from services.notify.domain.signing import ack_expiry, check_ack_token, withhold_token
 from services.notify.notices import Notifier, RenderRefused
 
 DeliveryStatus = Literal["pending", "delivered", "dead", "skipped"]
@@ -158,14 +160,27 @@ NOT_READABLE: dict[int | str, dict[str, Any]] = {
     403: {"description": "Not within your jurisdiction (says nothing more)"}
 }
 UNKNOWN_DELIVERY: dict[int | str, dict[str, Any]] = {404: {"description": "No such delivery"}}
-WRONG_TOKEN: dict[int | str, dict[str, Any]] = {
-    403: {"description": "The token does not acknowledge this delivery"}
-}
-NOT_DELIVERED: dict[int | str, dict[str, Any]] = {
-    409: {"description": "The delivery is not delivered (pending, dead or skipped): nothing to acknowledge"}
-}
 BULK_REFUSED: dict[int | str, dict[str, Any]] = {
     422: {"description": "No recipient_id or case_id, status delivered, or a field the body does not have"}
+}
+
+
+def _page_or_problem(description: str) -> dict[str, Any]:
+    """A refusal of an acknowledgement route: a problem body, or a page for a browser (Accept: text/html)."""
+    return {
+        "description": description,
+        "content": {
+            "application/json": {"schema": {"$ref": "#/components/schemas/ProblemDetail"}},
+            "text/html": {"schema": {"type": "string"}},
+        },
+    }
+
+
+ACK_REFUSALS: dict[int | str, dict[str, Any]] = {
+    403: _page_or_problem("The token does not acknowledge this delivery"),
+    404: _page_or_problem("No such delivery"),
+    409: _page_or_problem("The delivery is not delivered (pending, dead or skipped): nothing to acknowledge"),
+    410: _page_or_problem("The acknowledgement link has expired; a resend of the notice brings a new one"),
 }
 RESEND_REFUSED: dict[int | str, dict[str, Any]] = {
     403: {"description": "Only a district lead officer resends, in their own subtree"},
@@ -211,12 +226,9 @@ def _view(row: asyncpg.Record, book: RecipientBook) -> dict[str, object]:
     }
 
 
-def withheld(body: str, book: RecipientBook, row: asyncpg.Record) -> str:
+def withheld(body: str, row: asyncpg.Record) -> str:
     """The body as a reader may see it: the acknowledgement token is the recipient's alone."""
-    recipient = book.get(row["recipient_id"])
-    if recipient is None or not row["needs_ack"]:
-        return body
-    return withhold_token(body, recipient.secret, str(row["delivery_id"]))
+    return withhold_token(body) if row["needs_ack"] else body
 
 
 def http_router(notifier: Notifier, registry: JurisdictionRegistry) -> APIRouter:
@@ -267,24 +279,26 @@ def http_router(notifier: Notifier, registry: JurisdictionRegistry) -> APIRouter
         attempts = await store.attempts_of(conn, delivery_id)
         return {
             **_view(row, book),
-            "body": withheld(row["body"], book, row),
+            "body": withheld(row["body"], row),
             "attempt_log": [dict(a) for a in attempts],
         }
 
     async def resend_one(conn: asyncpg.Connection, row: asyncpg.Record) -> tuple[bool, str | None]:
-        """Reopen one locked, finished delivery; (written again, None) or (False, why not)."""
+        """Reopen one locked, finished delivery; (written again, None) or (False, why not). Its
+        acknowledgement link, if any, is renewed: the resent notice's link works as long as a new one."""
         if row["status"] == "pending":
             return False, "still pending; only delivered, dead or skipped deliveries are resent"
         if row["channel"] == "receipt":
             return False, "a reporter's notice is on the notices topic once; there is nothing to resend"
-        body: str | None = None
-        if not row["rendered"]:
+        rendered_again = not row["rendered"]
+        body: str | None = notifier.renew_ack(row)
+        if rendered_again:
             try:
                 body = await notifier.render_again(conn, row)
             except RenderRefused as exc:
                 return False, str(exc)
         await store.reopen_for_resend(conn, row["delivery_id"], body)
-        return body is not None, None
+        return rendered_again, None
 
     def wake(rt: Runtime) -> None:
         worker = rt.state.get("worker")
@@ -366,10 +380,17 @@ def http_router(notifier: Notifier, registry: JurisdictionRegistry) -> APIRouter
         if row is None:
             raise NotFound(f"no delivery {delivery_id}", rule="delivery-exists")
         recipient = book.get(row["recipient_id"])
-        if recipient is None or not ack_token_valid(recipient.secret, str(delivery_id), token):
+        check = (
+            "wrong"
+            if recipient is None
+            else check_ack_token(recipient.secrets, str(delivery_id), token, time.time())
+        )
+        if check == "wrong":
             raise Forbidden(
                 f"the token does not acknowledge delivery {delivery_id}", rule="acknowledge-with-token"
             )
+        if check == "expired":
+            raise LinkExpired(delivery_id, datetime.fromtimestamp(ack_expiry(token or "") or 0, UTC))
         if row["status"] != "delivered":
             raise RuleViolation(
                 f"delivery {delivery_id} is {row['status']}, not delivered: there is nothing to acknowledge",
@@ -384,16 +405,21 @@ def http_router(notifier: Notifier, registry: JurisdictionRegistry) -> APIRouter
     @router.get(
         "/v1/deliveries/{delivery_id}/ack",
         response_class=HTMLResponse,
-        responses={**UNKNOWN_DELIVERY, **WRONG_TOKEN, **NOT_DELIVERED},
+        responses=ACK_REFUSALS,
     )
     async def acknowledgement_page(
         delivery_id: uuid.UUID,
+        request: Request,
         conn: Conn,
         token: Annotated[str | None, Query(max_length=200)] = None,
-    ) -> HTMLResponse:
+    ) -> Response:
         """The signed link in a notice: a page to confirm receipt. Opening it acknowledges nothing (mail
-        scanners open links); its button POSTs the acknowledgement."""
-        row, at = await acknowledge(conn, delivery_id, token, record=False)
+        scanners open links); its button POSTs the acknowledgement. A browser is answered a refusal as a
+        page in Chinese (an expired link: 410), anyone else as a problem."""
+        try:
+            row, at = await acknowledge(conn, delivery_id, token, record=False)
+        except RuleViolation as exc:
+            return refused_page(request, exc)
         return HTMLResponse(page(row, token or "", at))
 
     @router.post(
@@ -401,9 +427,7 @@ def http_router(notifier: Notifier, registry: JurisdictionRegistry) -> APIRouter
         response_model=AckAnswer,
         responses={
             200: {"content": {"text/html": {}}, "description": "Acknowledged (a page, for the form)"},
-            **UNKNOWN_DELIVERY,
-            **WRONG_TOKEN,
-            **NOT_DELIVERED,
+            **ACK_REFUSALS,
         },
         openapi_extra={
             "requestBody": {
@@ -421,9 +445,12 @@ def http_router(notifier: Notifier, registry: JurisdictionRegistry) -> APIRouter
         form = request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded")
         raw = await request.body()
         ack = parse_ack(raw, form)
-        row, at = await acknowledge(conn, delivery_id, ack.token, record=True)
-        if at is None:  # the delivery vanished meanwhile: nothing deletes deliveries, so never seen
-            raise NotFound(f"no delivery {delivery_id}", rule="delivery-exists")
+        try:
+            row, at = await acknowledge(conn, delivery_id, ack.token, record=True)
+            if at is None:  # the delivery vanished meanwhile: nothing deletes deliveries, so never seen
+                raise NotFound(f"no delivery {delivery_id}", rule="delivery-exists")
+        except RuleViolation as exc:
+            return refused_page(request, exc)
         if form:
             return HTMLResponse(page(row, ack.token, at))
         answer = AckAnswer(delivery_id=delivery_id, recipient_id=row["recipient_id"], acknowledged_at=at)
@@ -453,6 +480,45 @@ def http_router(notifier: Notifier, registry: JurisdictionRegistry) -> APIRouter
         return [{**json.loads(bytes(r["document"])), "published_at": r["published_at"]} for r in rows]
 
     return router
+
+
+class LinkExpired(RuleViolation):
+    """An acknowledgement token past its expiry: the link is gone, a resend of the notice brings a new one."""
+
+    status_code = 410
+
+    def __init__(self, delivery_id: uuid.UUID, expired_at: datetime) -> None:
+        super().__init__(
+            f"the acknowledgement link of delivery {delivery_id} expired at {expired_at.isoformat()}; "
+            "a resend of the notice brings a new link",
+            rule="acknowledge-before-expiry",
+        )
+        self.expired_at = expired_at
+
+
+# What a person who opened an acknowledgement link in a browser is told, by the rule refusing it.
+REFUSAL_TEXTS = {
+    "delivery-exists": "没有这条通知，请核对链接是否完整。",
+    "acknowledge-with-token": "确认链接无效，请使用通知中的原链接。",
+    "acknowledge-delivered-only": "这条通知尚未送达，无需确认。",
+}
+
+
+def refused_page(request: Request, exc: RuleViolation) -> Response:
+    """A refusal of the acknowledgement routes: a page in Chinese for a browser, else raised again (the
+    service answers the problem body)."""
+    if "text/html" not in request.headers.get("accept", ""):
+        raise exc
+    if isinstance(exc, LinkExpired):
+        until = html.escape(beijing_time(exc.expired_at))
+        text = f"确认链接已于 {until} 过期。请联系发送通知的单位重新发送，重发的通知附有新的确认链接。"
+    else:
+        text = html.escape(REFUSAL_TEXTS.get(exc.rule or "", "无法确认这条通知。"))
+    body = (
+        '<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>无法确认通知</title></head>'
+        f"<body><h1>无法确认通知</h1><p>{text}</p></body></html>"
+    )
+    return HTMLResponse(body, status_code=exc.status_code)
 
 
 def parse_ack(raw: bytes, form: bool) -> AckRequest:

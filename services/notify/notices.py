@@ -10,10 +10,11 @@ and travels in the notice, so a notify database rebuilt from the topic knows wha
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -35,7 +36,7 @@ from services.notify.domain.notice import (
     reporter_document,
 )
 from services.notify.domain.recipients import Channel, Recipient, RecipientBook, Routing
-from services.notify.domain.signing import ack_token
+from services.notify.domain.signing import ack_token, renew_token
 
 # Deliveries need a case id to queue by; a notice about no case queues under its stream's own id.
 STREAM_NAMESPACE = uuid.UUID("6f0c5a36-3a0b-4d7e-9f55-1c2f2b0c7a11")
@@ -88,10 +89,28 @@ class Notifier:
     registry: JurisdictionRegistry
     templates: Templates
     public_url: str
+    # How long an acknowledgement link works from the moment its notice is written (or resent).
+    ack_valid_for: timedelta = timedelta(days=30)
+
+    def ack_token(self, recipient: Recipient, delivery_id: uuid.UUID) -> str:
+        """A token acknowledging ``delivery_id`` until ``ack_valid_for`` from now, made with the
+        recipient's first (newest) secret."""
+        expires_at = int(time.time() + self.ack_valid_for.total_seconds())
+        return ack_token(recipient.secrets[0], str(delivery_id), expires_at)
 
     def ack_url(self, recipient: Recipient, delivery_id: uuid.UUID) -> str:
-        token = ack_token(recipient.secret, str(delivery_id))
+        token = self.ack_token(recipient, delivery_id)
         return f"{self.public_url}/v1/deliveries/{delivery_id}/ack?token={token}"
+
+    def renew_ack(self, row: asyncpg.Record) -> str | None:
+        """The stored body of a delivery with a fresh acknowledgement link (a resend's link works another
+        ``ack_valid_for``), or None when it has none to renew."""
+        recipient = self.book.get(row["recipient_id"])
+        if recipient is None or not row["needs_ack"] or not row["rendered"]:
+            return None
+        body: str = row["body"]
+        renewed = renew_token(body, self.ack_token(recipient, row["delivery_id"]))
+        return renewed if renewed != body else None
 
     def event_body(
         self,

@@ -8,7 +8,11 @@ from pathlib import Path
 from pydantic import Field, model_validator
 
 from cluetrail.settings import ServiceSettings
+from services.notify.domain.recipients import WebhookSecret, plain_http
+from services.notify.domain.signing import is_demo_secret, secret_of
 
+# The SMS gateway's secret of the demo (demo_receiver checks it); production refuses it.
+DEMO_SMS_GATEWAY_SECRET = secret_of(b"demo-only-sms-gateway-0d5e2f71")
 # The demo routing shipped with the repository; deployments point CLUETRAIL_NOTIFY_RECIPIENTS_FILE elsewhere.
 DEFAULT_RECIPIENTS_FILE = Path(__file__).resolve().parents[2] / "deploy" / "notify" / "recipients.json"
 
@@ -89,10 +93,10 @@ class NotifySettings(ServiceSettings):
         validation_alias="CLUETRAIL_NOTIFY_SMS_GATEWAY_URL",
         description="Webhook of the SMS gateway; it receives {to, text} signed like a webhook",
     )
-    sms_gateway_secret: str = Field(
-        "demo-only-sms-gateway-0d5e2f71",
-        min_length=16,
+    sms_gateway_secret: WebhookSecret = Field(
+        DEMO_SMS_GATEWAY_SECRET,
         validation_alias="CLUETRAIL_NOTIFY_SMS_GATEWAY_SECRET",
+        description="whsec_ and the base64 of 24 to 64 random bytes (cluetrail notify new-secret)",
     )
 
     public_url: str | None = Field(
@@ -113,6 +117,13 @@ class NotifySettings(ServiceSettings):
         le=365,
         validation_alias="CLUETRAIL_NOTIFY_KEY_CASE_LEAD_DAYS",
         description="Days before a key case's 2/3/5-year limit its recipients are reminded",
+    )
+    ack_token_days: float = Field(
+        30.0,
+        gt=0,
+        le=366,
+        validation_alias="CLUETRAIL_NOTIFY_ACK_TOKEN_DAYS",
+        description="How long an acknowledgement link works after its notice was written (or resent)",
     )
     ack_timeout_hours: float = Field(
         24.0,
@@ -174,6 +185,12 @@ class NotifySettings(ServiceSettings):
                 )
         if self.environment == "production" and self.clock_offset_seconds:
             raise ValueError("CLUETRAIL_NOTIFY_CLOCK_OFFSET_SECONDS must be 0 in production")
-        if self.environment == "production" and self.sms_gateway_secret.startswith("demo-only-"):
+        if self.environment == "production" and is_demo_secret(self.sms_gateway_secret):
             raise ValueError("CLUETRAIL_NOTIFY_SMS_GATEWAY_SECRET is still the demo secret in production")
+        if self.environment != "local" and self.sms_gateway_url and plain_http(self.sms_gateway_url):
+            raise ValueError(
+                f"CLUETRAIL_NOTIFY_SMS_GATEWAY_URL {self.sms_gateway_url} is plain http://; in the "
+                f"{self.environment} environment it must be https:// (http:// only to this machine's "
+                "loopback)"
+            )
         return self

@@ -44,7 +44,8 @@ from contracts.events import (
     seal_event,
 )
 from contracts.vocabulary import ClueSource, EscalationTarget, Grade, Outcome, SubjectKind
-from tests.harness import ROOT, Stack, WebhookRecorder, wait_until
+from services.notify.domain.signing import SignatureRefused, secret_of, verify
+from tests.harness import ROOT, Recorded, Stack, WebhookRecorder, wait_until
 
 DADIAN = "340102L01003"  # 合肥市瑶海区龙岗街道大店社区
 TRIAGE = Actor(kind="service", id="triage")
@@ -147,7 +148,7 @@ def office(
         "name": name,
         "role": role,
         "webhook_url": url,
-        "secret": f"demo-only-{rid}-0123456789",
+        "secret": secret_of(f"demo-only-{rid}-0123456789".encode()),
         "jurisdiction": jurisdiction,
         "routes": [{"event": e} if isinstance(e, str) else e for e in events],
     }
@@ -160,7 +161,7 @@ def reporters(jurisdiction: str = "340000") -> dict[str, Any]:
         "id": "anhui-reporters",
         "name": "举报人（经回执）",
         "role": "reporter",
-        "secret": "demo-only-anhui-reporters-0123456789",
+        "secret": secret_of(b"demo-only-anhui-reporters-0123456789"),
         "jurisdiction": jurisdiction,
         "routes": [
             {"event": "escalated", "targets": ["police"], "channels": receipt},
@@ -271,6 +272,17 @@ def wait_for_rows(
         lambda: (rows := own.deliveries(case_id)) and predicate(rows) and rows, timeout=timeout, what=what
     )
     return rows
+
+
+def signed_with(secret: str, post: Recorded) -> bool:
+    """Whether a recorded webhook verifies with ``secret`` (Standard Webhooks). The tests check posts after
+    the fact, some after minutes of outage: an hour's tolerance, where a receiver checking on arrival
+    keeps the default 5 minutes."""
+    try:
+        verify(secret, post.headers, post.body, tolerance_seconds=3600)
+    except SignatureRefused:
+        return False
+    return True
 
 
 def now() -> datetime:

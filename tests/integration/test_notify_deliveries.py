@@ -13,9 +13,8 @@ import httpx
 import pytest
 
 from contracts.vocabulary import EscalationTarget
-from services.notify.domain.signing import verify
 from tests.harness import ROOT, Recorded, Stack, WebhookRecorder, free_port, wait_until
-from tests.integration.notify_log import CaseLog, now, office, own_notify
+from tests.integration.notify_log import CaseLog, now, office, own_notify, signed_with
 
 pytestmark = pytest.mark.integration
 
@@ -94,11 +93,11 @@ def all_delivered(stack: Stack, case_id: str, *recipients: str) -> list[dict[str
 
 
 def assert_signed_for(post: Recorded, recipient_id: str) -> None:
-    """The signature verifies with this recipient's secret and with no other recipient's."""
-    headers = {k.lower(): v for k, v in post.headers.items()}
-    timestamp, signature = headers["x-cluetrail-timestamp"], headers["x-cluetrail-signature"]
+    """The signature verifies with this recipient's secret and with no other recipient's, and names the
+    delivery (Standard Webhooks: webhook-id, webhook-timestamp, webhook-signature)."""
     for other, secret in SECRETS.items():
-        assert verify(secret, timestamp, post.body, signature) == (other == recipient_id), other
+        assert signed_with(secret, post) == (other == recipient_id), other
+    assert post.headers["webhook-id"] == post.json()["delivery_id"] == post.headers["X-Cluetrail-Delivery"]
 
 
 def test_a_key_case_in_dadian_community_reaches_the_yaohai_lead_office_once_and_signed(
@@ -221,12 +220,7 @@ def test_after_an_outage_every_notice_arrives_exactly_once_in_case_order(tmp_pat
                     seqs = [p.json()["seq"] for p in posts if p.json()["case_id"] == str(log.case_id)]
                     assert seqs == [3, 4, 5, 6, 7], (path, log.case_id)  # in case order
                 for post in posts:
-                    assert verify(
-                        own.secrets[post.json()["recipient_id"]],
-                        post.headers["X-Cluetrail-Timestamp"],
-                        post.body,
-                        post.headers["X-Cluetrail-Signature"],
-                    )
+                    assert signed_with(own.secrets[post.json()["recipient_id"]], post)
             head = next(r for r in rows if r["recipient_id"] == "yaohai-police" and r["waiting_for"] is None)
             with own.client() as notify:
                 detail = notify.get(f"/v1/deliveries/{head['delivery_id']}").json()

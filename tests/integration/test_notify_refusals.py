@@ -4,18 +4,27 @@ The acknowledgement link is public (no login), so whatever arrives there — a t
 that is not UTF-8 — is refused with a 4xx and a problem body, never a 500. A bulk resend names what it
 takes (a recipient, a case or both), has no fields but its own and never sends a delivered notice again.
 A case of 瑶海区 offered to 利通区 (协商办理): 利通区's lead officer reads the offer in the delivery log,
-although the case is still 瑶海区's.
+although the case is still 瑶海区's. An acknowledgement link expires (30 days): an expired one answers 410
+with a page saying so, and a resend of the notice brings a link that works.
 """
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.harness import Stack, wait_until
-from tests.integration.test_notify_deliveries import deliveries, key_case_clue, lead_officer, report
+from services.notify.domain.signing import ack_expiry, ack_token
+from tests.harness import Stack, WebhookRecorder, wait_until
+from tests.integration.test_notify_deliveries import (
+    SECRETS,
+    deliveries,
+    key_case_clue,
+    lead_officer,
+    report,
+)
 from tests.integration.test_triage_cases import LITONG, wait_for_case
 from tests.integration.test_triage_workflow import accepted_clue, unique_shop
 
@@ -115,3 +124,44 @@ def test_the_district_offered_a_handoff_reads_the_offer_in_the_delivery_log(stac
         yaohai_rows = [r for r in deliveries(stack, case_id) if r["recipient_id"] != "litong-lead-office"]
         for row in yaohai_rows:  # the case itself stays 瑶海区's: nothing else of it is shown
             assert notify.get(f"/v1/deliveries/{row['delivery_id']}").status_code == 403
+
+
+def test_an_expired_acknowledgement_link_answers_410_and_a_resend_brings_a_new_one(
+    stack: Stack, recorder: WebhookRecorder
+) -> None:
+    delivered = a_delivered_notice(stack)
+    delivery_id = delivered["delivery_id"]
+    sent = next(p.json() for p in list(recorder.received) if p.json().get("delivery_id") == delivery_id)
+    link = httpx.URL(sent["acknowledge_url"])
+    expires_at = ack_expiry(link.params["token"])
+    assert expires_at is not None and 29 * 86_400 < expires_at - time.time() <= 30 * 86_400
+    expired = ack_token(SECRETS["yaohai-lead-office"], delivery_id, int(time.time()) - 60)
+    with httpx.Client(base_url=stack.url("notify"), timeout=30) as anyone:
+        page = anyone.get(link.path, params={"token": expired}, headers={"Accept": "text/html"})
+        assert page.status_code == 410 and page.headers["content-type"].startswith("text/html")
+        assert "确认链接已于" in page.text and "过期" in page.text
+        problem = assert_problem(anyone.post(link.path, json={"token": expired}), 410)
+        assert problem["errors"] == [{"rule": "acknowledge-before-expiry"}]
+        forged = expired[:-1] + ("1" if expired.endswith("0") else "0")
+        wrong = anyone.get(link.path, params={"token": forged}, headers={"Accept": "text/html"})
+        assert wrong.status_code == 403 and "确认链接无效" in wrong.text
+    with stack.client("notify", token=lead_officer(stack)) as notify:
+        assert notify.post(f"/v1/deliveries/{delivery_id}/resend").status_code == 202
+    again = wait_until(
+        lambda: (
+            (
+                posts := [
+                    p.json() for p in list(recorder.received) if p.json().get("delivery_id") == delivery_id
+                ]
+            )
+            and len(posts) > 1
+            and posts
+        ),
+        timeout=60,
+        what="the notice sent again",
+    )
+    renewed = httpx.URL(again[-1]["acknowledge_url"])
+    assert (ack_expiry(renewed.params["token"]) or 0) >= expires_at
+    with httpx.Client(base_url=stack.url("notify"), timeout=30) as anyone:
+        confirmed = anyone.post(renewed.path, json={"token": renewed.params["token"]})
+    assert confirmed.status_code == 200, confirmed.text

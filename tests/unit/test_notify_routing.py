@@ -24,6 +24,7 @@ from contracts.jurisdictions import JurisdictionError, default_registry
 from contracts.vocabulary import EscalationTarget, Grade, Outcome
 from services.notify.app import load_recipients
 from services.notify.domain.recipients import RecipientBook, RecipientsError
+from services.notify.domain.signing import new_secret, secret_of
 from services.notify.settings import DEFAULT_RECIPIENTS_FILE, NotifySettings
 
 TRIAGE = Actor(kind="service", id="triage")
@@ -138,7 +139,11 @@ def demo_entries() -> list[dict[str, Any]]:
         (lambda e: e[2].update(id=e[0]["id"]), "recipient yaohai-lead-office .* appears twice"),
         (lambda e: e[6].update(jurisdiction="999999"), "shouxian-lead-office .* jurisdiction 999999"),
         (lambda e: e[7].update(webhook_url="not a url"), r"entry 7 \(litong-lead-office\): webhook_url"),
-        (lambda e: e[2].update(secret="short"), r"entry 2 \(yaohai-police\): secret"),
+        (lambda e: e[2].update(secret="short"), r"entry 2 \(yaohai-police\): secrets.0: .*whsec_"),
+        (lambda e: e[2].update(secret=secret_of(b"k" * 16)), r"yaohai-police.*24 to 64 bytes, not 16"),
+        (lambda e: e[2].update(secrets=[e[2]["secret"]]), r"yaohai-police.*secret.*or.*secrets.*not both"),
+        (lambda e: e[2].pop("secret") and e[2].update(secrets=[]), r"yaohai-police.*secrets"),
+        (lambda e: e[2].update(secrets=[new_secret()] * 4) or e[2].pop("secret"), r"yaohai-police.*secrets"),
         (lambda e: e[0]["routes"].append({"event": "escalated", "targets": ["mayor"]}), r"entry 0 .*routes"),
         (lambda e: e[0]["routes"].append({"event": "coffee-break"}), r"entry 0 .*routes.9.event"),
         (lambda e: e[0]["routes"].append({"event": "closed", "targets": ["police"]}), "only meaningful"),
@@ -181,11 +186,52 @@ def test_production_refuses_to_start_with_demo_secrets() -> None:
         reporter_keys=json.dumps({"prod-1": base64.b64encode(b"p" * 32).decode()}),
         reporter_key_id="prod-1",
         auth_secret="p" * 40,
-        **{"CLUETRAIL_NOTIFY_SMS_GATEWAY_SECRET": "production-gateway-secret"},
+        **{"CLUETRAIL_NOTIFY_SMS_GATEWAY_SECRET": secret_of(b"the production gateway's own key")},
     )
     with pytest.raises(RecipientsError, match=r"yaohai-lead-office.*demo secrets"):
         load_recipients(production, default_registry())
     assert len(load_recipients(NotifySettings(), default_registry())) == 12
+
+
+@pytest.mark.parametrize("environment", ["test", "production"])
+def test_outside_local_a_plain_http_webhook_is_refused_naming_the_recipient(
+    environment: str, tmp_path: Path
+) -> None:
+    """A notice carries a case's facts and an acknowledgement link: it never crosses a network in plain
+    text. Only this machine's loopback (a TLS relay beside notify, a test receiver) may be http://."""
+    entries = demo_entries()
+    for entry in entries:
+        entry["secret"] = new_secret()
+    entries[2]["webhook_url"] = "http://police.yaohai.example.gov.cn/notices"
+    entries[6]["webhook_url"] = "https://chufeiban.shouxian.example.gov.cn/notices"
+    entries[7]["webhook_url"] = "http://[::1]:8443/notices"
+    path = tmp_path / "recipients.json"
+    path.write_text(json.dumps({"recipients": entries}, ensure_ascii=False), encoding="utf-8")
+    settings = NotifySettings(
+        environment=environment,
+        reporter_keys=json.dumps({"prod-1": base64.b64encode(b"p" * 32).decode()}),
+        reporter_key_id="prod-1",
+        auth_secret="p" * 40,
+        **{
+            "CLUETRAIL_NOTIFY_SMS_GATEWAY_SECRET": new_secret(),
+            "CLUETRAIL_NOTIFY_RECIPIENTS_FILE": str(path),
+        },
+    )
+    with pytest.raises(RecipientsError, match=r"yaohai-police \(http://police\.yaohai[^)]*\) have a plain"):
+        load_recipients(settings, default_registry())
+    local = settings.model_copy(update={"environment": "local"})
+    assert len(load_recipients(local, default_registry())) == 12
+    entries[2]["webhook_url"] = "http://127.0.0.1:8009/yaohai-police"
+    path.write_text(json.dumps({"recipients": entries}, ensure_ascii=False), encoding="utf-8")
+    assert len(load_recipients(settings, default_registry())) == 12
+
+
+def test_outside_local_the_sms_gateway_must_be_https_too() -> None:
+    with pytest.raises(ValueError, match=r"SMS_GATEWAY_URL http://sms\.example\.gov\.cn/send is plain http"):
+        NotifySettings(
+            environment="test", **{"CLUETRAIL_NOTIFY_SMS_GATEWAY_URL": "http://sms.example.gov.cn/send"}
+        )
+    assert NotifySettings(**{"CLUETRAIL_NOTIFY_SMS_GATEWAY_URL": "http://sms.example.gov.cn/send"})
 
 
 def routed(event: Envelope, department: str | None = None) -> dict[str, tuple[str, ...]]:

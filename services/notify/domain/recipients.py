@@ -16,19 +16,31 @@ a clue.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal, get_args
+from urllib.parse import urlsplit
 
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import (
+    AfterValidator,
+    AnyHttpUrl,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
 
 from contracts.codes import JurisdictionCode
 from contracts.envelope import Envelope
 from contracts.events import CaseEscalated
 from contracts.jurisdictions import JurisdictionRegistry
 from contracts.vocabulary import EscalationTarget
+from services.notify.domain.signing import SecretError, is_demo_secret, secret_key
 
 # Case events (written by triage) and notices (written by notify: reminders and alerts) a route can
 # name. Case-event types not listed are history to notify: they reach nobody.
@@ -65,8 +77,8 @@ ADDRESS_FIELD: dict[str, str] = {"webhook": "webhook_url", "email": "email", "sm
 REPORTER_EVENTS: frozenset[str] = frozenset(
     {"escalated", "closed", "written-off", "reward-granted", "reopened"}
 )
-# Demo secrets are recognisable, so a production deployment that forgot to replace them refuses to start.
-DEMO_SECRET_PREFIX = "demo-only-"
+# A recipient rotating its secret holds the new one and the old one for a while; more is a mistake.
+MAX_SECRETS = 3
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 RECIPIENT_ID = r"^[a-z0-9][a-z0-9-]{1,62}$"
 Department = Annotated[str, StringConstraints(min_length=1, max_length=100)]
@@ -74,6 +86,33 @@ Department = Annotated[str, StringConstraints(min_length=1, max_length=100)]
 
 class RecipientsError(ValueError):
     """The recipients configuration breaks a rule; the message names the bad entry."""
+
+
+def _whsec(secret: str) -> str:
+    try:
+        secret_key(secret)
+    except SecretError as exc:
+        raise ValueError(f"{exc} (cluetrail notify new-secret makes one)") from None
+    return secret
+
+
+# A webhook secret as Standard Webhooks has it: whsec_ and the base64 of 24 to 64 random bytes.
+WebhookSecret = Annotated[str, AfterValidator(_whsec)]
+
+
+def plain_http(url: str) -> bool:
+    """An ``http://`` URL to anywhere but this machine's loopback (where a notice never crosses a
+    network: a TLS relay beside notify, a test receiver)."""
+    parts = urlsplit(url)
+    if parts.scheme.lower() != "http":
+        return False
+    host = parts.hostname or ""
+    if host == "localhost":
+        return False
+    try:
+        return not ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a name, not an address
+        return True
 
 
 class Route(BaseModel):
@@ -113,8 +152,12 @@ class Recipient(BaseModel):
     webhook_url: AnyHttpUrl | None = None
     email: Annotated[str, StringConstraints(pattern=EMAIL_PATTERN, max_length=254)] | None = None
     phone: Annotated[str, StringConstraints(pattern=r"^\+?[0-9][0-9-]{4,19}$")] | None = None
-    secret: Annotated[str, StringConstraints(min_length=16, max_length=256)] = Field(
-        description="Signs this recipient's webhooks and its acknowledgement tokens"
+    secrets: list[WebhookSecret] = Field(
+        min_length=1,
+        max_length=MAX_SECRETS,
+        description="Each signs this recipient's webhooks (rotation: the new one first, the old one until "
+        "the receiver has switched); the first signs its acknowledgement tokens, any one verifies them. "
+        'The file may give one as "secret".',
     )
     jurisdiction: JurisdictionCode
     escalates_to: str | None = Field(
@@ -123,6 +166,17 @@ class Recipient(BaseModel):
         "lead office of its own district (for a lead office: of the jurisdiction above)",
     )
     routes: list[Route] = Field(min_length=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_secret(cls, data: object) -> object:
+        """``"secret": "whsec_…"`` is the same as ``"secrets": ["whsec_…"]``."""
+        if isinstance(data, dict) and "secret" in data:
+            if "secrets" in data:
+                raise ValueError('give "secret" or "secrets", not both')
+            data = {**data, "secrets": [data["secret"]]}
+            del data["secret"]
+        return data
 
     def address(self, channel: str) -> str | None:
         """Where ``channel`` reaches this recipient, or None when it has no such address."""
@@ -258,7 +312,26 @@ class RecipientBook:
 
     def with_demo_secrets(self) -> list[str]:
         """Ids of recipients still holding a demo secret (refused in production)."""
-        return [r.id for r in self._by_id.values() if r.secret.startswith(DEMO_SECRET_PREFIX)]
+        return [r.id for r in self._by_id.values() if any(is_demo_secret(s) for s in r.secrets)]
+
+    def with_plain_http(self) -> list[Recipient]:
+        """Recipients whose webhook is plain ``http://`` off this machine (refused outside ``local``)."""
+        return [r for r in self._by_id.values() if r.webhook_url and plain_http(str(r.webhook_url))]
+
+    def check_environment(self, environment: str, origin: str = "recipients") -> None:
+        """Refuse what the environment does not allow, naming the recipients: demo secrets in production,
+        and outside ``local`` a plain ``http://`` webhook (a notice carries a case's facts and an
+        acknowledgement link: it never travels a network in plain text)."""
+        demo = self.with_demo_secrets()
+        if environment == "production" and demo:
+            raise RecipientsError(f"{origin}: recipients {', '.join(demo)} still hold demo secrets")
+        plain = self.with_plain_http()
+        if environment != "local" and plain:
+            named = ", ".join(f"{r.id} ({r.webhook_url})" for r in plain)
+            raise RecipientsError(
+                f"{origin}: recipients {named} have a plain http:// webhook_url; in the {environment} "
+                "environment a webhook must be https:// (http:// only to this machine's loopback)"
+            )
 
     def recipients_for(self, event: Envelope, department: str | None = None) -> list[Recipient]:
         """Every recipient that must receive ``event``, in configuration order.
