@@ -1,4 +1,5 @@
-"""The closed vocabularies events carry. Values are stable codes; labels live in the taxonomy data."""
+"""The closed vocabularies events carry. Values are stable codes; their Chinese labels live in
+``contracts.labels`` (sectors and behaviours: in the taxonomy data)."""
 
 from __future__ import annotations
 
@@ -38,6 +39,17 @@ class RiskFlag(StrEnum):
     PETITION_CONFLICT = "petition_conflict"
     PROMISED_HIGH_RETURNS = "promised_high_returns"
     CROSS_REGION = "cross_region"
+
+
+class KeyCaseReason(StrEnum):
+    """Why a case is a key case (重点案件), as triage's grading finds it; an officer flagging a key case may
+    name other codes of the same form."""
+
+    AMOUNT_AT_LEAST_100M = "amount_at_least_100m"
+    CROSS_REGION = "cross_region"
+    STABILITY_RISK = "stability_risk"
+    PUBLIC_OUTCRY_WITH_PETITION_CONFLICT = "public_outcry_with_petition_conflict"
+    KEY_CASE = "key_case"  # an officer's flag that names no reason
 
 
 class Grade(StrEnum):

@@ -31,6 +31,7 @@ from services.notify.domain.notice import (
     beijing_time,
     channel_message,
     notice_body,
+    notice_labels,
     place_name,
     render_notice,
     reporter_document,
@@ -231,6 +232,7 @@ class Notifier:
         context = {
             "case_line": "",
             **notice.facts,
+            **notice_labels(notice.facts),
             "recipient_id": recipient.id,
             "recipient_name": recipient.name,
             "recipient_role": recipient.role,

@@ -20,6 +20,7 @@ from datetime import timedelta
 
 import asyncpg
 
+from contracts import labels
 from contracts.reporting_calendar import ReportingCalendar, default_calendar
 from services.notify import store
 from services.notify.domain.notice import case_line
@@ -34,14 +35,6 @@ from services.notify.domain.reminders import (
 from services.notify.notices import NoticeDecision, Notifier, default_channels
 
 log = logging.getLogger(__name__)
-
-KIND_LABELS: dict[str, str] = {
-    "escalated": "案件上报",
-    "key-case-flagged": "重点案件",
-    "handoff-requested": "协商办理",
-    "key-case-deadline": "重点案件期限提醒",
-    "unacknowledged": "未确认升级",
-}
 
 
 class Scheduler:
@@ -180,7 +173,7 @@ class Scheduler:
                 "original_delivery_id": str(row["delivery_id"]),
                 "original_event_id": str(row["event_id"]),
                 "original_kind": row["event_type"],
-                "original_kind_label": KIND_LABELS.get(row["event_type"], row["event_type"]),
+                "original_kind_label": labels.event_kind(row["event_type"]),
                 "original_recipient_id": recipient.id,
                 "original_recipient_name": recipient.name,
                 # A mail's text ends with its acknowledgement link: that stays the recipient's.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -15,18 +16,31 @@ from contracts.envelope import GENESIS_HASH, Actor, Envelope, uuid7
 from contracts.events import (
     CaseClosed,
     CaseEscalated,
+    CaseReopened,
     ClosedPayload,
     ClueReported,
     ClueReportedPayload,
     EscalatedPayload,
+    KeyCaseFlagged,
+    KeyCaseFlaggedPayload,
+    ReopenedPayload,
     SealedValue,
     Subject,
     seal_event,
 )
 from contracts.jurisdictions import default_registry
-from contracts.vocabulary import ClueSource, EscalationTarget, Outcome, SubjectKind
+from contracts.notices import seal_notice
+from contracts.vocabulary import (
+    ClueSource,
+    EscalationLevel,
+    EscalationTarget,
+    Outcome,
+    ReopenTrigger,
+    SubjectKind,
+)
 from services.notify.domain.notice import Templates, notice_body, place_name, render_notice
 from services.notify.domain.recipients import RecipientBook
+from services.notify.notices import Notifier
 from services.notify.settings import DEFAULT_RECIPIENTS_FILE
 
 REGISTRY = default_registry()
@@ -85,9 +99,11 @@ def test_a_place_is_named_from_the_city_down() -> None:
 
 
 def test_an_escalation_notice_names_the_case_place_seq_time_target_and_reason() -> None:
+    """Triage words a key-case escalation's reason in English codes; the notice says it in Chinese."""
     assert LEAD_OFFICE is not None
     delivery_id = uuid7()
-    notice = render_notice(escalated(Actor(kind="service", id="triage")), LEAD_OFFICE, REGISTRY, delivery_id)
+    by_rule = escalated(Actor(kind="service", id="triage"), "key case: amount_at_least_100m, stability_risk")
+    notice = render_notice(by_rule, LEAD_OFFICE, REGISTRY, delivery_id)
     text = notice["text"]
     assert text.startswith("【案件上报】")
     for fact in (
@@ -96,9 +112,10 @@ def test_an_escalation_notice_names_the_case_place_seq_time_target_and_reason() 
         "第 3 号事件",
         "2026-03-01 09:30:00（北京时间）",
         "合肥市瑶海区处非办",
-        "涉案金额亿元以上，属重点案件",
+        "事由：列为重点案件（涉案金额亿元以上、涉稳隐患）",
     ):
         assert fact in text
+    assert "key case" not in text and "stability_risk" not in text
     assert notice["delivery_id"] == str(delivery_id)
     assert notice["recipient_id"] == "yaohai-lead-office"
     assert notice["case_id"] == str(CASE) and notice["seq"] == 3 and notice["event_type"] == "escalated"
@@ -276,3 +293,126 @@ def test_the_reporter_is_told_the_stage_and_the_day_only() -> None:
     )
     assert set(body) == {"event_type", "stage", "stage_label", "on", "text"}
     assert "资金" not in body["text"] and str(CASE) not in body["text"]
+
+
+def some_event(cls: type[Envelope], payload: Any, seq: int = 4) -> Envelope:
+    return seal_event(
+        cls,
+        case_id=CASE,
+        seq=seq,
+        prev_hash=GENESIS_HASH,
+        jurisdiction="340102L01003",
+        actor=Actor(kind="service", id="triage"),
+        payload=payload,
+        correlation_id=uuid.uuid4(),
+        occurred_at=OCCURRED,
+    )
+
+
+# What a notice may hold in Latin letters: ids and the operator's command, and a receiver's own error.
+NOT_WORDS = re.compile(
+    r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|cluetrail notify resend|HTTP [0-9]{3}"
+)
+
+
+def english_in(text: str) -> list[str]:
+    return re.findall(r"[A-Za-z_]{2,}", NOT_WORDS.sub("", text))
+
+
+def test_no_notice_mixes_english_into_its_chinese() -> None:
+    """Triage's machine reasons ("key case: stability_risk"), reason codes, channels and event types are
+    all said in Chinese, labelled from contracts/labels.py."""
+    events = [
+        escalated(Actor(kind="service", id="triage"), "key case: stability_risk, cross_region"),
+        some_event(
+            CaseEscalated,
+            EscalatedPayload(
+                target=EscalationTarget.OTHER_REGION,
+                target_jurisdiction="340422",
+                reason="cross-region risk: the case in 340102L01003 involves 340422",
+                rule="cross-region",
+            ),
+        ),
+        some_event(
+            CaseEscalated,
+            EscalatedPayload(
+                target=EscalationTarget.LEAD_OFFICE,
+                target_jurisdiction="340102",
+                reason="determined a suspected crime: the district lead office transfers it to the police",
+                rule="suspected-crime",
+                level=EscalationLevel.DISTRICT,
+                from_jurisdiction="340102L01",
+            ),
+        ),
+        some_event(
+            CaseEscalated,
+            EscalatedPayload(
+                target=EscalationTarget.LEAD_OFFICE,
+                target_jurisdiction="340102L01",
+                reason="determination disputed: reported up one level to 340102L01, which determines it or "
+                "reports it further up",
+                rule="disputed-determination",
+                level=EscalationLevel.STREET,
+                from_jurisdiction="340102L01003",
+            ),
+        ),
+        some_event(
+            CaseEscalated,
+            EscalatedPayload(
+                target=EscalationTarget.POLICE,
+                target_jurisdiction="340102",
+                reason="determined a suspected crime: transferred to the police (移送公安)",
+                rule=None,
+                from_jurisdiction="340102L01003",
+            ),
+        ),
+        some_event(
+            KeyCaseFlagged,
+            KeyCaseFlaggedPayload(
+                reasons=["amount_at_least_100m", "stability_risk", "key_case"],
+                supervising_leader="区政府分管副区长",
+            ),
+        ),
+        some_event(
+            CaseReopened,
+            ReopenedPayload(
+                reason=f"a new clue about the same subject (case {uuid7()}) after closed",
+                trigger=ReopenTrigger.NEW_CLUE,
+                linked_case_id=uuid7(),
+            ),
+        ),
+        closed(Actor(kind="officer", id="officer-7")),
+    ]
+    assert LEAD_OFFICE is not None
+    for event in events:
+        text = render_notice(event, LEAD_OFFICE, REGISTRY, uuid7())["text"]
+        assert english_in(text) == [], (event.type, text)
+    notifier = Notifier(BOOK, REGISTRY, Templates(), "https://notify.example.gov.cn")
+    dead = seal_notice(
+        kind="delivery-dead",
+        stream=str(CASE),
+        seq=1,
+        prev_hash=GENESIS_HASH,
+        jurisdiction="340102",
+        occurred_at=OCCURRED,
+        recipients=["yaohai-operations"],
+        facts={
+            "failed_delivery_id": str(uuid7()),
+            "failed_recipient_id": "yaohai-police",
+            "failed_recipient_name": "合肥市公安局瑶海分局",
+            "failed_channel": "webhook",
+            "event_type": "key-case-flagged",
+            "seq": 4,
+            "reason": "undeliverable after 12 attempts: HTTP 503",
+        },
+        case_id=CASE,
+        causation_id=uuid7(),
+        dedupe_key="delivery-dead/test",
+    )
+    operations = BOOK.get("yaohai-operations")
+    assert operations is not None
+    text = notifier.document(dead, operations, uuid7(), needs_ack=False)["text"]
+    assert (
+        "系统接口" in text and "列为重点案件" in text and "连续 12 次投递未成功（最后一次：HTTP 503）" in text
+    )
+    assert english_in(text) == [], text

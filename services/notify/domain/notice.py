@@ -13,6 +13,7 @@ can word them itself; a template that cannot be rendered fails that one delivery
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -22,11 +23,12 @@ from typing import Any
 
 import jinja2
 
+from contracts import labels
 from contracts.envelope import Envelope
 from contracts.events import CaseClosed, CaseEscalated
 from contracts.jurisdictions import JurisdictionRegistry
 from contracts.taxonomy import default_taxonomy
-from contracts.vocabulary import EscalationTarget, Grade, Outcome, SubjectKind
+from contracts.vocabulary import EscalationLevel, EscalationTarget, ReopenTrigger
 from services.notify.domain.cases import CaseFacts
 from services.notify.domain.recipients import NOTICE_KINDS, ROUTED_EVENTS, Recipient
 
@@ -37,31 +39,21 @@ SMS_MAX_CHARS = 300
 # What a reporter's notice holds (shown on the receipt).
 RECEIPT_FIELDS = ("text", "event_type", "stage", "stage_label", "on")
 
-TARGET_LABELS: dict[EscalationTarget, str] = {
-    EscalationTarget.LEAD_OFFICE: "处非办（逐级上报）",
-    EscalationTarget.POLICE: "公安机关（移送公安）",
-    EscalationTarget.OTHER_REGION: "相关涉及地（跨区域通报）",
-}
-OUTCOME_LABELS: dict[str, str] = {
-    Outcome.NO_VIOLATION: "未发现违法违规",
-    Outcome.RECTIFIED: "已整改",
-    Outcome.FUNDS_RETURNED: "资金已清退",
-    Outcome.PENALISED: "已行政处罚",
-    Outcome.TRANSFERRED_TO_POLICE: "已移送公安",
-    Outcome.MERGED: "已并案",
-    Outcome.WRITTEN_OFF: "风险已销号",
-}
-GRADE_LABELS: dict[str, str] = {
-    Grade.MAJOR: "重大",
-    Grade.SERIOUS: "较大",
-    Grade.GENERAL: "一般",
-    Grade.LOW: "低",
-}
-SUBJECT_KIND_LABELS: dict[str, str] = {
-    SubjectKind.COMPANY: "企业",
-    SubjectKind.SHOP: "门店",
-    SubjectKind.PERSON: "个人",
-    SubjectKind.ONLINE_PLATFORM: "网络平台",
+# Triage's rules that escalate a case by themselves (services/triage/domain/decisions.py). Triage words
+# such an escalation's reason in its own English, kept in the log for ever; a notice says it in Chinese,
+# from the rule and the event's fields.
+RULE_KEY_CASE = "key-case"
+RULE_CROSS_REGION = "cross-region"
+RULE_SUSPECTED_CRIME = "suspected-crime"
+RULE_DISPUTED = "disputed-determination"
+# The reason triage writes for a key-case escalation: "key case: <reason codes, comma-separated>".
+KEY_CASE_REASON = re.compile(r"key case: (?P<codes>[a-z0-9_, ]*)")
+# Why a delivery died, as the worker words it in its dead letter and alert (services/notify/worker.py); the
+# error itself (an HTTP status, an SMTP answer) is the receiver's and is shown as it came.
+DEAD_REASON = re.compile(r"undeliverable after (?P<attempts>[0-9]+) attempts: (?P<error>.*)", re.DOTALL)
+# Reasons triage writes itself on an officer's behalf (a lead office's transfer of a suspected crime).
+TRIAGE_REASONS: dict[str, str] = {
+    "determined a suspected crime: transferred to the police (移送公安)": "经研判涉嫌犯罪，移送公安机关",
 }
 # The payload fields of newer case events a recipient may see; anything else stays out of notices.
 PAYLOAD_FACTS: dict[str, tuple[str, ...]] = {
@@ -142,6 +134,7 @@ def case_summary(facts: CaseFacts | None) -> dict[str, Any]:
     if facts is None:
         return {}
     sector_label = default_taxonomy().label(facts.sector) if facts.sector else None
+    grade_label = labels.label(labels.GRADES, facts.grade) if facts.grade else None
     return {
         "subject_name": facts.subject_name,
         "subject_kind": facts.subject_kind,
@@ -150,7 +143,7 @@ def case_summary(facts: CaseFacts | None) -> dict[str, Any]:
         "estimated_amount_yuan": facts.estimated_amount_yuan,
         "participants": facts.participants,
         "grade": facts.grade,
-        "grade_label": GRADE_LABELS.get(facts.grade) if facts.grade else None,
+        "grade_label": grade_label,
         "key_case": facts.key_case,
         "responsible_department": facts.responsible_department,
     }
@@ -161,7 +154,7 @@ def case_line(facts: CaseFacts | None) -> str:
     summary = case_summary(facts)
     parts: list[str] = []
     if summary.get("subject_name"):
-        kind = SUBJECT_KIND_LABELS.get(summary["subject_kind"] or "", "")
+        kind = labels.SUBJECT_KINDS.get(summary["subject_kind"] or "", "")
         parts.append(f"涉事主体：{summary['subject_name']}" + (f"（{kind}）" if kind else ""))
     if summary.get("sector_label"):
         parts.append(f"领域：{summary['sector_label']}")
@@ -235,14 +228,14 @@ def event_context(
         p = event.payload
         context |= {
             "target_place": place_name(registry, p.target_jurisdiction),
-            "target_label": TARGET_LABELS[p.target],
+            "target_label": labels.label(labels.ESCALATION_TARGETS, p.target),
             "how": "依规则自动上报" if p.rule else "经办人员上报",
-            "reason": p.reason,
+            "reason": escalation_reason(event, registry),
         }
     elif isinstance(event, CaseClosed):
         c = event.payload
         context |= {
-            "outcome_label": OUTCOME_LABELS[c.outcome],
+            "outcome_label": labels.label(labels.OUTCOMES, c.outcome),
             "recovered_amount_yuan": c.recovered_amount_yuan,
             "summary": c.summary,
         }
@@ -250,7 +243,13 @@ def event_context(
         details: dict[str, Any] = event_facts(event, registry).get("details", {})
         context |= details
         if "outcome" in details:
-            context["outcome_label"] = OUTCOME_LABELS.get(details["outcome"], details["outcome"])
+            context["outcome_label"] = labels.label(labels.OUTCOMES, details["outcome"])
+        if "reasons" in details:
+            context["reason_labels"] = "、".join(labels.key_case_reason(c) for c in details["reasons"])
+        if details.get("trigger") == ReopenTrigger.NEW_CLUE:
+            # Triage's own words (English) for a case reopened by a new clue: said here in Chinese.
+            linked = getattr(getattr(event, "payload", None), "linked_case_id", None)
+            context["reason"] = "同一主体出现新线索" + (f"（案件 {linked}）" if linked else "")
         for field, name in (
             ("from_jurisdiction", "from_place"),
             ("to_jurisdiction", "to_place"),
@@ -259,6 +258,43 @@ def event_context(
             if field in details:
                 context[name] = place_name(registry, details[field])
     return context
+
+
+def escalation_reason(event: CaseEscalated, registry: JurisdictionRegistry) -> str:
+    """Why a case was escalated, in Chinese: composed from the rule and the event's fields when triage's
+    rule escalated it, the officer's own words otherwise."""
+    p = event.payload
+    target = place_name(registry, p.target_jurisdiction)
+    if p.rule == RULE_KEY_CASE:
+        match = KEY_CASE_REASON.fullmatch(p.reason)
+        codes = [c.strip() for c in match["codes"].split(",") if c.strip()] if match else []
+        named = f"（{'、'.join(labels.key_case_reason(c) for c in codes)}）" if codes else ""
+        return f"列为重点案件{named}"
+    if p.rule == RULE_CROSS_REGION:
+        return f"跨区域风险：案件涉及{target}"
+    if p.rule == RULE_SUSPECTED_CRIME:
+        return "经研判涉嫌犯罪，报区处非办移送公安机关"
+    if p.rule == RULE_DISPUTED:
+        if getattr(p, "level", None) == EscalationLevel.DISTRICT:
+            return "定性存在争议，报区处非办研究决定"
+        return f"定性存在争议，报上一级（{target}）研判或继续上报"
+    return TRIAGE_REASONS.get(p.reason, p.reason)
+
+
+def notice_labels(facts: dict[str, Any]) -> dict[str, str]:
+    """Chinese labels of the codes a notice's facts hold, for its template."""
+    found: dict[str, str] = {}
+    if "event_type" in facts:
+        found["event_type_label"] = labels.event_kind(str(facts["event_type"]))
+    if "failed_channel" in facts:
+        found["failed_channel_label"] = labels.label(labels.CHANNELS, facts["failed_channel"])
+    if "reason" in facts:
+        reason = str(facts["reason"])
+        dead = DEAD_REASON.fullmatch(reason)
+        found["reason_text"] = (
+            f"连续 {dead['attempts']} 次投递未成功（最后一次：{dead['error']}）" if dead else reason
+        )
+    return found
 
 
 def render_text(

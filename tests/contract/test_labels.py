@@ -1,0 +1,67 @@
+"""Every code a person may read has its Chinese label in contracts/labels.py: each vocabulary, every event
+type and notice kind, and every key-case reason triage's grading gives."""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+from typing import get_args
+
+import pytest
+
+from contracts import labels, vocabulary
+from contracts.events import EVENT_CLASSES
+from contracts.notices import NoticeKind
+from services.triage.domain import grading
+
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+@pytest.mark.parametrize(
+    ("vocabulary_class", "table"),
+    [
+        (vocabulary.Grade, labels.GRADES),
+        (vocabulary.SubjectKind, labels.SUBJECT_KINDS),
+        (vocabulary.ClueSource, labels.CLUE_SOURCES),
+        (vocabulary.RiskFlag, labels.RISK_FLAGS),
+        (vocabulary.KeyCaseReason, labels.KEY_CASE_REASONS),
+        (vocabulary.Determination, labels.DETERMINATIONS),
+        (vocabulary.EscalationTarget, labels.ESCALATION_TARGETS),
+        (vocabulary.EscalationLevel, labels.ESCALATION_LEVELS),
+        (vocabulary.Outcome, labels.OUTCOMES),
+        (vocabulary.Measure, labels.MEASURES),
+        (vocabulary.ReopenTrigger, labels.REOPEN_TRIGGERS),
+    ],
+)
+def test_every_code_of_a_vocabulary_has_a_chinese_label(
+    vocabulary_class: type[StrEnum], table: dict[str, str]
+) -> None:
+    assert set(table) == {member.value for member in vocabulary_class}
+    assert all(CJK.search(text) for text in table.values())
+
+
+def test_every_event_type_notice_kind_and_channel_has_a_chinese_label() -> None:
+    assert set(labels.EVENT_TYPES) == set(EVENT_CLASSES)
+    assert set(labels.NOTICE_KINDS) == set(get_args(NoticeKind))
+    assert set(labels.CHANNELS) == {"webhook", "email", "sms", "receipt"}
+    for table in (labels.EVENT_TYPES, labels.NOTICE_KINDS, labels.CHANNELS):
+        assert all(CJK.search(text) for text in table.values())
+
+
+def test_every_key_case_reason_triage_gives_is_in_the_vocabulary() -> None:
+    given = {
+        grading.KEY_AMOUNT,
+        grading.KEY_CROSS_REGION,
+        grading.KEY_STABILITY,
+        grading.KEY_OUTCRY_AND_PETITION,
+    }
+    assert given <= {reason.value for reason in vocabulary.KeyCaseReason}
+    assert labels.key_case_reason("stability_risk") == "涉稳隐患"
+
+
+def test_an_unknown_code_is_shown_as_it_is() -> None:
+    assert labels.label(labels.GRADES, "catastrophic") == "catastrophic"
+    assert labels.label(labels.GRADES, None) == ""
+    assert labels.labels(labels.KEY_CASE_REASONS, ["stability_risk", "cross_region"]) == "涉稳隐患、跨区域"
+    assert labels.key_case_reason("vulnerable_targets") == "针对老年人等弱势群体"  # a risk flag
+    assert labels.key_case_reason("officer_own_code") == "officer_own_code"
