@@ -18,6 +18,7 @@ import pytest
 
 from services.notify.domain.signing import ack_expiry, ack_token
 from tests.harness import Stack, WebhookRecorder, wait_until
+from tests.integration.test_api_refusals import assert_refusal
 from tests.integration.test_notify_deliveries import (
     SECRETS,
     deliveries,
@@ -140,8 +141,9 @@ def test_an_expired_acknowledgement_link_answers_410_and_a_resend_brings_a_new_o
         page = anyone.get(link.path, params={"token": expired}, headers={"Accept": "text/html"})
         assert page.status_code == 410 and page.headers["content-type"].startswith("text/html")
         assert "确认链接已于" in page.text and "过期" in page.text
-        problem = assert_problem(anyone.post(link.path, json={"token": expired}), 410)
-        assert problem["errors"] == [{"rule": "acknowledge-before-expiry"}]
+        gone = anyone.post(link.path, json={"token": expired})
+        problem = assert_refusal(stack, "notify", "post", "/v1/deliveries/{delivery_id}/ack", gone, 410)
+        assert problem.errors == [{"rule": "acknowledge-before-expiry"}]
         forged = expired[:-1] + ("1" if expired.endswith("0") else "0")
         wrong = anyone.get(link.path, params={"token": forged}, headers={"Accept": "text/html"})
         assert wrong.status_code == 403 and "确认链接无效" in wrong.text
