@@ -15,6 +15,10 @@ PYTHON ?= python3.11
 VENV := .venv
 PYTEST_ARGS ?=
 
+# Everything make starts runs on this machine: local allows the development keys, secrets and database
+# password (a deployment sets test or production, where they are refused).
+export CLUETRAIL_ENVIRONMENT ?= local
+
 ifdef KAFKA_PORT
 export KAFKA_PORT
 export CLUETRAIL_KAFKA_BOOTSTRAP ?= 127.0.0.1:$(KAFKA_PORT)

@@ -434,6 +434,8 @@ async def cleanup(settings: CommonSettings) -> None:
 async def main(events: int, requests: int, concurrency: int, only: str | None = None) -> None:
     tag = uuid.uuid4().hex[:6]
     env = {
+        # On this machine, with the local stack's development keys (make bench sets it too).
+        "CLUETRAIL_ENVIRONMENT": "local",
         **os.environ,
         "CLUETRAIL_TOPIC_PREFIX": f"bench-{tag}",
         "CLUETRAIL_DATABASE_PREFIX": f"bench_{tag}",

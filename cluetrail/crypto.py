@@ -9,6 +9,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from cluetrail.settings import decode_reporter_keys
 from contracts.events import SealedValue
 
 
@@ -29,8 +30,7 @@ class FieldSealer:
 
     @classmethod
     def from_settings(cls, keys_json: str, active_key_id: str) -> FieldSealer:
-        raw = json.loads(keys_json)
-        return cls({k: base64.b64decode(v) for k, v in raw.items()}, active_key_id)
+        return cls(decode_reporter_keys(keys_json), active_key_id)
 
     def seal(self, value: Any, associated: str) -> SealedValue:
         nonce = os.urandom(12)

@@ -5,22 +5,49 @@ from __future__ import annotations
 import base64
 import json
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-# A well-known key for local runs and tests only; a production deployment must bring its own.
-DEVELOPMENT_REPORTER_KEY = base64.b64encode(b"cluetrail-local-development-key!").decode()
+# Well-known secrets for a developer's machine only (``CLUETRAIL_ENVIRONMENT=local``); every other
+# environment must bring its own and is refused with these.
+DEVELOPMENT_REPORTER_KEY_BYTES = b"cluetrail-local-development-key!"
+DEVELOPMENT_REPORTER_KEY = base64.b64encode(DEVELOPMENT_REPORTER_KEY_BYTES).decode()
 DEVELOPMENT_AUTH_SECRET = "cluetrail-local-development-token-secret"
+DEVELOPMENT_DATABASE_PASSWORD = "cluetrail"
+# HS256 with a shorter secret can be brute-forced from one token (RFC 7518 §3.2 asks for 256 bits).
+MIN_AUTH_SECRET_BYTES = 32
+
+Environment = Literal["local", "test", "production"]
+ENVIRONMENT_UNSET = (
+    "CLUETRAIL_ENVIRONMENT is not set: set it to local on a developer's machine (development keys, "
+    "secrets and database password allowed), or test or production for a deployment (refused)"
+)
+
+
+def decode_reporter_keys(keys_json: str) -> dict[str, bytes]:
+    """The reporter keys of ``CLUETRAIL_REPORTER_KEYS`` as the bytes that seal with them: a JSON object
+    {key_id: base64 key}, decoded as the sealer decodes it (JSON escapes, padding and line breaks in the
+    base64 text do not make another key)."""
+    raw = json.loads(keys_json)
+    if not isinstance(raw, dict) or not all(isinstance(v, str) for v in raw.values()):
+        raise ValueError("CLUETRAIL_REPORTER_KEYS must be a JSON object {key_id: base64 key}")
+    return {key_id: base64.b64decode(value) for key_id, value in raw.items()}
 
 
 class CommonSettings(BaseSettings):
-    """What every service and the CLI share: where Kafka and PostgreSQL are, topic names, telemetry."""
+    """What every service and the CLI share: where Kafka and PostgreSQL are, topic names, telemetry.
 
-    model_config = SettingsConfigDict(env_prefix="CLUETRAIL_", extra="ignore")
+    A settings error never shows the values it was given (they hold secrets)."""
 
-    environment: Literal["local", "test", "production"] = "local"
+    model_config = SettingsConfigDict(env_prefix="CLUETRAIL_", extra="ignore", hide_input_in_errors=True)
+
+    environment: Environment = Field(
+        description="local (a developer's machine: development secrets allowed), test or production; "
+        "required, so a deployment never runs with a developer's defaults by omission"
+    )
     kafka_bootstrap: str = Field("127.0.0.1:9092", description="Kafka bootstrap servers, host:port[,…]")
     topic_prefix: str = Field("cluetrail", pattern=r"^[A-Za-z0-9._-]+$")
     case_partitions: int = Field(6, ge=1, le=1000, description="Partitions of the case-events topic")
@@ -44,15 +71,48 @@ class CommonSettings(BaseSettings):
         DEVELOPMENT_AUTH_SECRET, min_length=32, description="HMAC secret signing officers' access tokens"
     )
     auth_issuer: str = "cluetrail"
+    auth_token_max_hours: float = Field(
+        12.0,
+        gt=0,
+        le=24 * 31,
+        description="Longest an access token may live (exp - iat): longer ones are neither issued nor "
+        "accepted",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _environment_is_named(cls, data: Any) -> Any:
+        if isinstance(data, dict) and not data.get("environment"):
+            raise ValueError(ENVIRONMENT_UNSET)
+        return data
 
     @model_validator(mode="after")
     def _refuse_development_secrets(self) -> CommonSettings:
-        if self.environment == "production" and DEVELOPMENT_REPORTER_KEY in self.reporter_keys:
-            raise ValueError("CLUETRAIL_REPORTER_KEYS still holds the development key in production")
-        if self.environment == "production" and self.auth_secret == DEVELOPMENT_AUTH_SECRET:
-            raise ValueError("CLUETRAIL_AUTH_SECRET is still the development secret in production")
-        if self.reporter_key_id not in json.loads(self.reporter_keys):
+        keys = decode_reporter_keys(self.reporter_keys)
+        if self.reporter_key_id not in keys:
             raise ValueError(f"CLUETRAIL_REPORTER_KEY_ID {self.reporter_key_id!r} is not in REPORTER_KEYS")
+        for key_id, key in keys.items():
+            if len(key) != 32:
+                raise ValueError(f"reporter key {key_id!r} must be 32 bytes (AES-256), got {len(key)}")
+        if self.environment == "local":
+            return self
+        problems = [
+            f"CLUETRAIL_REPORTER_KEYS key {key_id!r} is the development key"
+            for key_id, key in keys.items()
+            if key == DEVELOPMENT_REPORTER_KEY_BYTES
+        ]
+        secret = self.auth_secret.strip().encode()
+        if DEVELOPMENT_AUTH_SECRET.encode() in secret:
+            problems.append("CLUETRAIL_AUTH_SECRET is the development secret")
+        elif len(secret) < MIN_AUTH_SECRET_BYTES:
+            problems.append(f"CLUETRAIL_AUTH_SECRET is shorter than {MIN_AUTH_SECRET_BYTES} bytes")
+        if urlsplit(self.database_url).password == DEVELOPMENT_DATABASE_PASSWORD:
+            problems.append("CLUETRAIL_DATABASE_URL has the development database password")
+        if problems:
+            raise ValueError(
+                f"in the {self.environment} environment: {'; '.join(problems)} "
+                "(allowed only with CLUETRAIL_ENVIRONMENT=local)"
+            )
         return self
 
     @property
@@ -82,3 +142,8 @@ class ServiceSettings(CommonSettings):
     consumer_batch: int = Field(500, ge=1, le=10_000, description="Max records per consume batch")
     shutdown_grace_seconds: float = 15.0
     access_log: bool = Field(False, description="Log every HTTP request (costs throughput; off by default)")
+    max_body_bytes: int = Field(
+        1024 * 1024,
+        ge=1024,
+        description="Largest request body the service reads; a larger one is refused with 413",
+    )

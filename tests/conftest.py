@@ -11,6 +11,10 @@ import pytest
 from cluetrail.settings import CommonSettings
 from tests.harness import ROOT, Stack, WebhookRecorder
 
+# Settings are read from the environment, which must name one (local: development keys allowed); set
+# before any test module reads them, such as the fuzz tests' documents at collection.
+os.environ.setdefault("CLUETRAIL_ENVIRONMENT", "local")
+
 
 @pytest.fixture(scope="session")
 def recorder() -> Iterator[WebhookRecorder]:

@@ -153,7 +153,8 @@ class Stack:
         self.ports = {name: free_port() for name in SERVICES}
         self.env = {
             **os.environ,
-            "CLUETRAIL_ENVIRONMENT": "test",
+            # A developer's machine: the development keys, secrets and database password are allowed.
+            "CLUETRAIL_ENVIRONMENT": "local",
             "CLUETRAIL_TOPIC_PREFIX": f"test-{tag}",
             "CLUETRAIL_DATABASE_PREFIX": f"test_{tag}",
             "CLUETRAIL_OTEL_EXPORTER": "console",

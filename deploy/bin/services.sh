@@ -7,7 +7,8 @@
 #   deploy/bin/services.sh urls     where they answer
 #
 # Logs: var/log/<name>.log, pids: var/run/<name>.pid. Services read their settings from the
-# CLUETRAIL_* environment, which is passed through unchanged.
+# CLUETRAIL_* environment, which is passed through unchanged; CLUETRAIL_ENVIRONMENT is local unless set
+# (this is the local stack, with the development keys).
 # Environment: SERVICES_START_TIMEOUT seconds (60), PYTHON (.venv/bin/python).
 set -euo pipefail
 
@@ -16,6 +17,7 @@ LOGDIR="$ROOT/var/log"
 PIDDIR="$ROOT/var/run"
 PYTHON="${PYTHON:-$ROOT/.venv/bin/python}"
 SERVICES_START_TIMEOUT="${SERVICES_START_TIMEOUT:-60}"
+export CLUETRAIL_ENVIRONMENT="${CLUETRAIL_ENVIRONMENT:-local}"
 STOP_TIMEOUT=20
 NAMES=(intake triage reporting notify)
 declare -A PORT=([intake]=8001 [triage]=8002 [reporting]=8003 [notify]=8004)

@@ -29,6 +29,9 @@ from services.notify.settings import DEFAULT_RECIPIENTS_FILE, NotifySettings
 
 TRIAGE = Actor(kind="service", id="triage")
 
+# A deployment's database, with a password of its own (the development one is refused outside local).
+DEPLOYED_DATABASE = "postgresql://cluetrail:own-password@db.example:5432/cluetrail"
+
 
 def demo_book() -> RecipientBook:
     return RecipientBook.load(DEFAULT_RECIPIENTS_FILE, default_registry())
@@ -186,6 +189,7 @@ def test_production_refuses_to_start_with_demo_secrets() -> None:
         reporter_keys=json.dumps({"prod-1": base64.b64encode(b"p" * 32).decode()}),
         reporter_key_id="prod-1",
         auth_secret="p" * 40,
+        database_url=DEPLOYED_DATABASE,
         **{"CLUETRAIL_NOTIFY_SMS_GATEWAY_SECRET": secret_of(b"the production gateway's own key")},
     )
     with pytest.raises(RecipientsError, match=r"yaohai-lead-office.*demo secrets"):
@@ -212,6 +216,7 @@ def test_outside_local_a_plain_http_webhook_is_refused_naming_the_recipient(
         reporter_keys=json.dumps({"prod-1": base64.b64encode(b"p" * 32).decode()}),
         reporter_key_id="prod-1",
         auth_secret="p" * 40,
+        database_url=DEPLOYED_DATABASE,
         **{
             "CLUETRAIL_NOTIFY_SMS_GATEWAY_SECRET": new_secret(),
             "CLUETRAIL_NOTIFY_RECIPIENTS_FILE": str(path),
@@ -229,7 +234,12 @@ def test_outside_local_a_plain_http_webhook_is_refused_naming_the_recipient(
 def test_outside_local_the_sms_gateway_must_be_https_too() -> None:
     with pytest.raises(ValueError, match=r"SMS_GATEWAY_URL http://sms\.example\.gov\.cn/send is plain http"):
         NotifySettings(
-            environment="test", **{"CLUETRAIL_NOTIFY_SMS_GATEWAY_URL": "http://sms.example.gov.cn/send"}
+            environment="test",
+            reporter_keys=json.dumps({"prod-1": base64.b64encode(b"p" * 32).decode()}),
+            reporter_key_id="prod-1",
+            auth_secret="p" * 40,
+            database_url=DEPLOYED_DATABASE,
+            **{"CLUETRAIL_NOTIFY_SMS_GATEWAY_URL": "http://sms.example.gov.cn/send"},
         )
     assert NotifySettings(**{"CLUETRAIL_NOTIFY_SMS_GATEWAY_URL": "http://sms.example.gov.cn/send"})
 
