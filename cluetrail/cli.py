@@ -13,7 +13,7 @@ from datetime import timedelta
 import typer
 from rich.console import Console
 
-from cluetrail.auth import Principal, Role, issue_token
+from cluetrail.auth import SERVICE_AUDIENCES, Principal, Role, issue_token
 from cluetrail.db import ensure_database
 from cluetrail.kafka import ensure_topics
 from cluetrail.settings import CommonSettings
@@ -56,7 +56,14 @@ def token_issue(
     jurisdiction: str = typer.Option(..., help="The user's node, e.g. 340102 (瑶海区)"),
     subject: str = typer.Option(..., help="The user's id, recorded as the actor of what they do"),
     department: str | None = typer.Option(None, help="The department, for sector departments"),
-    hours: float = typer.Option(12.0, help="How long the token is valid"),
+    hours: float | None = typer.Option(
+        None, help="How long the token is valid; default and most: CLUETRAIL_AUTH_TOKEN_MAX_HOURS (12)"
+    ),
+    audience: list[str] = typer.Option(
+        list(SERVICE_AUDIENCES),
+        "--audience",
+        help="A service the token is for (repeat for several); default: all four, as an officer uses them",
+    ),
 ) -> None:
     """Print a signed access token (use it as ``Authorization: Bearer <token>``)."""
     settings = CommonSettings()
@@ -64,7 +71,14 @@ def token_issue(
         console.print(f"[red]unknown jurisdiction {jurisdiction}[/red]")
         raise typer.Exit(2)
     principal = Principal(subject=subject, role=role, jurisdiction=jurisdiction, department=department)
-    print(issue_token(settings, principal, timedelta(hours=hours)))
+    try:
+        token = issue_token(
+            settings, principal, None if hours is None else timedelta(hours=hours), audience=audience
+        )
+    except ValueError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
+    print(token)
 
 
 def _register_service_commands() -> None:

@@ -168,7 +168,7 @@ def register(app: typer.Typer) -> None:
         reporting = httpx.Client(
             base_url=reporting_url,
             timeout=10,
-            headers={"Authorization": f"Bearer {issue_token(settings, auditor)}"},
+            headers={"Authorization": f"Bearer {issue_token(settings, auditor, audience='reporting')}"},
         )
 
         def cases(**filters: str) -> int:

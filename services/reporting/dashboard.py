@@ -63,7 +63,8 @@ def dashboard_router(registry: JurisdictionRegistry) -> APIRouter:
         form = parse_qs((await request.body()).decode("utf-8", errors="replace"))
         token = (form.get("token") or [""])[0].strip()
         try:
-            read_token(request.app.state.runtime.settings, token)
+            runtime = request.app.state.runtime
+            read_token(runtime.settings, token, audience=runtime.name)
         except Unauthenticated as exc:
             return page("login.html", 401, error=login_refusal(exc), principal=None)
         response = RedirectResponse("/dashboard", status_code=303)

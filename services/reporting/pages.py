@@ -99,7 +99,8 @@ def reader(request: Request) -> Principal | None:
     if token is None:
         return None
     try:
-        return read_token(request.app.state.runtime.settings, token)
+        runtime = request.app.state.runtime
+        return read_token(runtime.settings, token, audience=runtime.name)
     except Unauthenticated:
         return None
 
@@ -110,6 +111,10 @@ def login_refusal(exc: Unauthenticated) -> str:
         return "令牌无效：已过期，请重新签发。"
     if exc.rule == "token-invalid":
         return "令牌无效：签名或格式不正确，请确认粘贴了完整的令牌。"
+    if exc.rule == "token-audience":
+        return "令牌无效：不是签发给统计报表服务的，请签发包含 reporting 的令牌。"
+    if exc.rule == "token-lifetime":
+        return "令牌无效：有效期超过允许的最长时间，请重新签发。"
     return "令牌无效：其中的角色或辖区不正确。"
 
 
