@@ -1,6 +1,6 @@
 """Logging written once: a failure that repeats (Kafka or PostgreSQL down, a receiver gone) is logged when it
-begins and when it ends, not on every retry; and what the libraries log as alarming but is harmless here is
-logged for what it is.
+begins and when it ends, not on every retry; what the libraries log as alarming but is harmless here is
+logged for what it is; and no request data reaches the log through an error message (``WithoutInputs``).
 
 In 25 s of a broker outage aiokafka alone logs tens of thousands of "Unable connect" lines, and every retry
 loop of ours would log its traceback once a second: an operator then cannot find the one line that matters.
@@ -10,9 +10,13 @@ from __future__ import annotations
 
 import logging
 import time
+import traceback
 from dataclasses import dataclass, field
 
+import asyncpg
 from aiokafka.errors import CommitFailedError, IllegalStateError, RebalanceInProgressError
+from fastapi.exceptions import ValidationException
+from pydantic import ValidationError
 
 # Libraries whose warnings and errors repeat on every reconnect attempt during an outage.
 CHATTY_LOGGERS = ("aiokafka", "kafka")
@@ -116,6 +120,78 @@ class HarmlessCommitFailure(logging.Filter):
         return True
 
 
+def safe_message(exc: BaseException) -> str:
+    """An exception's message without the data it may quote: a validation error names where and what is
+    wrong, never the input (a request body, a reporter's name); a PostgreSQL data error is withheld (it
+    quotes the value it refused)."""
+    if isinstance(exc, ValidationError):
+        found = exc.errors(include_input=False, include_url=False, include_context=False)
+        return f"{exc.error_count()} validation errors for {exc.title}: {_where(found)}"
+    if isinstance(exc, ValidationException):
+        return f"{len(exc.errors())} validation errors: {_where(exc.errors())}"
+    if isinstance(exc, asyncpg.DataError):
+        return "(message withheld: it quotes the value refused)"
+    return str(exc)
+
+
+def _where(errors: object) -> str:
+    found = errors if isinstance(errors, list | tuple) else []
+    return "; ".join(
+        f"{'.'.join(str(p) for p in e.get('loc', ()))} ({e.get('type', '?')})"
+        for e in found
+        if isinstance(e, dict)
+    )
+
+
+def redacted_traceback(exc: BaseException) -> str:
+    """The traceback Python would print for ``exc`` and the exceptions it was raised from or while
+    handling, each message as ``safe_message`` gives it."""
+    chain: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and all(current is not seen for seen in chain):
+        chain.append(current)
+        if current.__cause__ is not None:
+            current = current.__cause__
+        elif current.__context__ is not None and not current.__suppress_context__:
+            current = current.__context__
+        else:
+            current = None
+    parts: list[str] = []
+    for earlier, later in zip([None, *reversed(chain)], reversed(chain), strict=False):
+        if earlier is not None:
+            parts.append(
+                "\nThe above exception was the direct cause of the following exception:\n\n"
+                if later.__cause__ is earlier
+                else "\nDuring handling of the above exception, another exception occurred:\n\n"
+            )
+        parts.append("Traceback (most recent call last):\n")
+        parts.extend(traceback.format_tb(later.__traceback__))
+        kind = type(later)
+        name = kind.__qualname__
+        if kind.__module__ != "builtins":
+            name = f"{kind.__module__}.{name}"
+        parts.append(f"{name}: {safe_message(later)}\n")
+        if isinstance(later, BaseExceptionGroup):
+            for number, inner in enumerate(later.exceptions, start=1):
+                nested = redacted_traceback(inner).rstrip("\n").replace("\n", "\n  | ")
+                parts.append(f"  +---- {number} ----\n  | {nested}\n")
+    return "".join(parts).rstrip("\n")
+
+
+class WithoutInputs(logging.Filter):
+    """A handler filter: a record's traceback, and exceptions among its arguments, are written with
+    ``safe_message``. An unexpected error while a request is handled would otherwise log the validation
+    errors it was raised during, whose inputs are the request body with a reporter's name and phone."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if error is not None and not record.exc_text:
+            record.exc_text = redacted_traceback(error)
+        if isinstance(record.args, tuple) and any(isinstance(a, BaseException) for a in record.args):
+            record.args = tuple(safe_message(a) if isinstance(a, BaseException) else a for a in record.args)
+        return True
+
+
 def configure_logging(level: int = logging.INFO) -> None:
     """The process's logging: one line per record on standard error, the filters above on its handler."""
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -123,3 +199,4 @@ def configure_logging(level: int = logging.INFO) -> None:
         if not any(isinstance(f, RepeatsHeldBack) for f in handler.filters):
             handler.addFilter(HarmlessCommitFailure())
             handler.addFilter(RepeatsHeldBack())
+            handler.addFilter(WithoutInputs())

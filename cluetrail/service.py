@@ -4,9 +4,11 @@ health and readiness endpoints, error mapping, and a clean shutdown that finishe
 from __future__ import annotations
 
 import asyncio
+import codecs
 import contextlib
 import json
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from importlib.resources.abc import Traversable
@@ -15,8 +17,8 @@ from typing import Any
 import asyncpg
 import uvicorn
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from fastapi import APIRouter, FastAPI, Request
-from fastapi.encoders import jsonable_encoder
+from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
 from faststream import AckPolicy
@@ -25,8 +27,11 @@ from faststream.kafka.annotations import KafkaMessage
 from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.datastructures import Headers
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from cluetrail.auth import BEARER_SCHEME
 from cluetrail.consume import Apply, ApplyRecord, ExactlyOnceConsumer, Incoming, running_consumers
 from cluetrail.db import open_pool
 from cluetrail.deadletter import DeadLetters
@@ -71,28 +76,205 @@ async def connection(request: Request) -> AsyncIterator[asyncpg.Connection]:
         yield conn
 
 
-def _problem(status: int, detail: str, errors: list[dict[str, Any]] | None = None) -> JSONResponse:
-    return JSONResponse(status_code=status, content={"detail": detail, "errors": errors or []})
+def _problem(
+    status: int,
+    detail: str,
+    errors: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    content = {"detail": detail, "errors": errors or []}
+    return JSONResponse(status_code=status, content=content, headers=headers)
 
 
 def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+    """Each error's field, reason and type; never its input, which may be a reporter's name or the whole
+    body (and need not even be text)."""
     return [
-        {"field": ".".join(str(p) for p in e["loc"] if p != "body"), "reason": e["msg"], "type": e["type"]}
-        for e in jsonable_encoder(exc.errors())
+        {
+            "field": ".".join(str(p) for p in e.get("loc", ()) if p != "body"),
+            "reason": str(e.get("msg", "")),
+            "type": str(e.get("type", "")),
+        }
+        for e in exc.errors()
     ]
 
 
+# How soon a client refused for a database outage may try again (Retry-After); a restarted PostgreSQL or a
+# failover takes seconds.
+DATABASE_RETRY_AFTER_SECONDS = 5
+# The database cannot be reached: refused connections, a server shutting down or starting up, a connection
+# lost mid-query, no connection free in time (TimeoutError is an OSError). Answered 503, never 500.
+DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (
+    asyncpg.PostgresConnectionError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,
+    asyncpg.TooManyConnectionsError,
+    OSError,
+)
+# An unreadable body: not JSON at all, or not UTF-8 text (RFC 8259 §8.1).
+UNREADABLE = "json_invalid"
+
+
+class BodyRefused(HTTPException):
+    """A request body refused while it is read: over the size limit (413) or not UTF-8 text (400).
+
+    An ``HTTPException``, because FastAPI passes those on from its body reading where it turns any other
+    exception into a 400 without a reason."""
+
+    def __init__(self, status_code: int, detail: str, errors: list[dict[str, Any]]) -> None:
+        super().__init__(status_code, detail)
+        self.errors = errors
+
+
+class _Unavailable:
+    """Logs a database outage seen by requests once per ``every`` seconds, with how many were refused."""
+
+    def __init__(self, every: float = 30.0) -> None:
+        self.every = every
+        self.last = -every
+        self.refused = 0
+
+    def seen(self, request: Request, exc: Exception) -> None:
+        self.refused += 1
+        now = time.monotonic()
+        if now - self.last >= self.every:
+            log.warning(
+                "answering 503: the database cannot be reached (%s, on %s %s); %d requests refused so far",
+                type(exc).__name__,
+                request.method,
+                request.url.path,
+                self.refused,
+            )
+            self.last = now
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    """Every refusal the same way in every service: a ProblemDetail body (``detail``, ``errors``) with
+    the status that says whose move it is: 400 a body that is not readable JSON, 422 readable JSON that
+    breaks the contract, 413 a body over the limit, 503 with Retry-After while the database cannot be
+    reached (the connection is kept for the retry), the domain's own status for a rule."""
+    unavailable = _Unavailable()
+
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
         errors = _field_errors(exc)
+        unreadable = [e for e in errors if e["type"] == UNREADABLE]
+        if unreadable:
+            return _problem(400, f"the body is not readable JSON: {unreadable[0]['reason']}", unreadable)
         summary = "; ".join(f"{e['field'] or 'body'}: {e['reason']}" for e in errors[:5])
         return _problem(422, f"invalid request: {summary}", errors)
+
+    @app.exception_handler(HTTPException)
+    async def http_refusal(request: Request, exc: HTTPException) -> Response:
+        if isinstance(exc, BodyRefused):
+            return _problem(exc.status_code, str(exc.detail), exc.errors)
+        if exc.status_code == 400:  # FastAPI's own, for a body it cannot decode
+            errors = [{"field": "", "reason": str(exc.detail), "type": UNREADABLE}]
+            return _problem(400, f"the body is not readable JSON: {exc.detail}", errors)
+        return await http_exception_handler(request, exc)  # routing's 404 and 405, as FastAPI answers them
 
     @app.exception_handler(RuleViolation)
     async def rule_violation(_: Request, exc: RuleViolation) -> JSONResponse:
         errors = [{"rule": exc.rule}] if exc.rule else []
         return _problem(exc.status_code, exc.reason, errors)
+
+    async def database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+        unavailable.seen(request, exc)
+        what = "the database" if isinstance(exc, asyncpg.PostgresError) else "a server it depends on"
+        return _problem(
+            503,
+            f"the service cannot reach {what} just now ({type(exc).__name__}); "
+            f"try again in {DATABASE_RETRY_AFTER_SECONDS} s",
+            [{"rule": "database-available"}],
+            {"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
+        )
+
+    for kind in DATABASE_UNAVAILABLE:
+        app.add_exception_handler(kind, database_unavailable)
+
+
+TEXT_TYPES = ("application/json", "text/")
+UTF8_CHARSETS = frozenset({"utf-8", "utf8", "us-ascii", "ascii"})
+
+
+def _is_json_or_text(content_type: str | None) -> bool:
+    """A body read as JSON text: declared JSON (``application/json``, ``…+json``) or text, or not declared
+    at all (FastAPI and intake read an undeclared body as JSON)."""
+    if content_type is None:
+        return True
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media.startswith(TEXT_TYPES) or media.endswith("+json")
+
+
+def _charset(content_type: str | None) -> str | None:
+    for parameter in (content_type or "").split(";")[1:]:
+        name, _, value = parameter.partition("=")
+        if name.strip().lower() == "charset":
+            return value.strip().strip('"').lower()
+    return None
+
+
+class BodyRules:
+    """ASGI middleware: the rules every request body is read under, written once for every service.
+
+    - At most ``max_bytes``: a body declared or found larger is refused with 413 as soon as that is known,
+      before it is parsed (a streamed body without Content-Length is counted as it arrives).
+    - JSON and text are UTF-8 (RFC 8259 §8.1): another declared charset, or bytes that are not UTF-8 (GBK,
+      UTF-16, a stray ``\\xff``), are refused with 400 rather than guessed at.
+
+    The refusal is raised where the body is read (``BodyRefused``), so a route that never reads its body is
+    not refused, and each service answers it through its own error handlers.
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        declared = headers.get("content-length")
+        content_type = headers.get("content-type")
+        text = _is_json_or_text(content_type)
+        charset = _charset(content_type) if text else None
+        decoder = codecs.getincrementaldecoder("utf-8")() if text else None
+        limit = self.max_bytes
+        size = 0
+
+        def too_large(length: int | None = None) -> BodyRefused:
+            of = "" if length is None else f" of {length} bytes"
+            return BodyRefused(
+                413, f"request body{of} exceeds the limit of {limit} bytes", [{"rule": "max_body_bytes"}]
+            )
+
+        def not_utf8(reason: str) -> BodyRefused:
+            detail = f"the body is not readable JSON: {reason}; JSON is exchanged as UTF-8 (RFC 8259)"
+            return BodyRefused(400, detail, [{"field": "", "reason": reason, "type": UNREADABLE}])
+
+        async def read() -> Message:
+            nonlocal size
+            if declared is not None and declared.isdigit() and int(declared) > limit:
+                raise too_large(int(declared))
+            if charset is not None and charset not in UTF8_CHARSETS:
+                raise not_utf8(f"its declared charset is {charset}")
+            message = await receive()
+            if message["type"] != "http.request":
+                return message
+            chunk: bytes = message.get("body", b"")
+            if size + len(chunk) > limit:
+                raise too_large()
+            if decoder is not None:
+                try:
+                    decoder.decode(chunk, final=not message.get("more_body", False))
+                except UnicodeDecodeError as exc:
+                    raise not_utf8(f"byte {size + exc.start} is not UTF-8 text") from None
+            size += len(chunk)
+            return message
+
+        await self.app(scope, read, send)
 
 
 class RefuseNul:
@@ -114,10 +296,34 @@ class RefuseNul:
         await self.app(scope, receive, send)
 
 
+def _hoist_defs(document: dict[str, Any], components: dict[str, Any]) -> None:
+    """Move the ``$defs`` of schemas written into operations (a body a route reads itself) to the
+    document's components, where their references (``#/components/schemas/…``) resolve."""
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, dict):
+            for name, schema in node.pop("$defs", {}).items():
+                components.setdefault(name, walk(schema))
+            for key, value in node.items():
+                if key == "$ref" and isinstance(value, str) and value.startswith("#/$defs/"):
+                    node[key] = "#/components/schemas/" + value.removeprefix("#/$defs/")
+                else:
+                    walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+        return node
+
+    walk(document.get("paths", {}))
+
+
 def document_problems(app: FastAPI) -> None:
-    """Make the app's OpenAPI document say what its error handlers send: every 4xx/5xx body is a
-    ProblemDetail (FastAPI would document its own validation-error shape for 422), and an operation
-    that takes a body documents the 400 FastAPI answers when the body is not even text."""
+    """Make the app's OpenAPI document say what its error handlers and middleware send: every 4xx/5xx
+    body is a ProblemDetail (FastAPI would document its own validation-error shape for 422); an operation
+    that takes a body documents the 400 of a body that is not readable JSON and the 413 of one over the
+    limit; every operation the 503 of a database outage; and the bearer token's scheme wherever an
+    operation names it (``cluetrail.auth`` declares it on every operation depending on a principal; an
+    operation that reads the token itself, as intake's clues, says so with ``security``)."""
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -128,12 +334,22 @@ def document_problems(app: FastAPI) -> None:
         components["ProblemDetail"] = ProblemDetail.model_json_schema(
             ref_template="#/components/schemas/{model}"
         )
+        _hoist_defs(document, components)
         problem = {"application/json": {"schema": {"$ref": "#/components/schemas/ProblemDetail"}}}
         for operations in document.get("paths", {}).values():
             for operation in operations.values():
                 responses = operation.setdefault("responses", {})
                 if "requestBody" in operation:
                     responses.setdefault("400", {"description": "The body is not readable JSON text"})
+                    responses.setdefault("413", {"description": "The body exceeds the configured size limit"})
+                responses.setdefault(
+                    "503",
+                    {
+                        "description": "The service cannot reach its database just now; try again after "
+                        "Retry-After seconds",
+                        "headers": {"Retry-After": {"schema": {"type": "integer"}}},
+                    },
+                )
                 for status, response in responses.items():
                     declared = json.dumps(response.get("content", {}))
                     if status[0] in "45" and (declared == "{}" or "HTTPValidationError" in declared):
@@ -141,6 +357,14 @@ def document_problems(app: FastAPI) -> None:
         if "HTTPValidationError" not in json.dumps(document.get("paths", {})):
             for unused in ("HTTPValidationError", "ValidationError"):
                 components.pop(unused, None)
+        if BEARER_SCHEME in json.dumps(document.get("paths", {})):
+            document["components"].setdefault("securitySchemes", {})[BEARER_SCHEME] = {
+                "type": "http",
+                "scheme": "bearer",
+                "bearerFormat": "JWT",
+                "description": "An officer's access token (`cluetrail token issue`) naming this service in "
+                "its audience",
+            }
         return document
 
     app.openapi = openapi  # type: ignore[method-assign]
@@ -297,6 +521,7 @@ def create_service_app(
     app.state.ready = False
     install_error_handlers(app)
     app.add_middleware(RefuseNul)
+    app.add_middleware(BodyRules, max_bytes=settings.max_body_bytes)
 
     @app.get("/healthz", tags=["operations"])
     async def healthz() -> dict[str, str]:
@@ -337,6 +562,8 @@ def run(app: FastAPI, settings: ServiceSettings) -> None:
         host=settings.host,
         port=settings.port,
         log_level="info",
+        # uvicorn's records go to the process's handler, whose filters keep request data out of the log.
+        log_config=None,
         access_log=settings.access_log,
         timeout_graceful_shutdown=int(settings.shutdown_grace_seconds),
     )

@@ -5,12 +5,6 @@ from __future__ import annotations
 from cluetrail.errors import RuleViolation
 
 
-class BodyTooLarge(RuleViolation):
-    """A request body over the configured limit; refused before it is parsed."""
-
-    status_code = 413
-
-
 class MalformedReceiptCode(RuleViolation):
     """Text that cannot be a receipt code (wrong length, letters outside the alphabet, check fails)."""
 

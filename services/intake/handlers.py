@@ -17,7 +17,7 @@ from faststream.kafka import KafkaRouter
 from opentelemetry.trace import Tracer
 from pydantic import ValidationError
 
-from cluetrail.auth import AccessPolicy, optional_principal
+from cluetrail.auth import BEARER_SCHEME, AccessPolicy, optional_principal
 from cluetrail.consume import Incoming, Rejected
 from cluetrail.crypto import FieldSealer
 from cluetrail.errors import InvalidInput, NotFound
@@ -47,7 +47,7 @@ from services.intake.domain.clues import (
     taxonomy_problems,
 )
 from services.intake.domain.receipts import BEIJING, STEP_LABELS, ChainBroken, follow, step_of
-from services.intake.errors import BodyTooLarge, MalformedReceiptCode
+from services.intake.errors import MalformedReceiptCode
 from services.intake.settings import IntakeSettings
 
 RECEIPTS_GROUP = "intake-receipts"
@@ -57,30 +57,20 @@ NOTICES_GROUP = "intake-receipt-notices"
 log = logging.getLogger(__name__)
 
 
-async def read_body(request: Request, limit: int) -> bytes:
-    """The request body, refused with 413 as soon as it is known to exceed ``limit`` bytes."""
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise BodyTooLarge(
-            f"request body of {int(declared)} bytes exceeds the limit of {limit} bytes", rule="max_body_bytes"
-        )
-    size = 0
-    chunks: list[bytes] = []
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise BodyTooLarge(f"request body exceeds the limit of {limit} bytes", rule="max_body_bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
+async def read_body(request: Request) -> bytes:
+    """The request body, read under the service's body rules (``cluetrail.service.BodyRules``: 413 over
+    ``CLUETRAIL_INTAKE_MAX_BODY_BYTES``, 400 when it is not UTF-8), refused as soon as it breaks them."""
+    return await request.body()
 
 
 def parse_submission(body: bytes, registry: JurisdictionRegistry) -> ClueSubmission:
-    """The submission in ``body``, or a 422 listing every field that breaks the contract or names an
-    unknown jurisdiction, sector or behaviour."""
+    """The submission in ``body``: a 400 when it is not readable JSON, a 422 listing every field that
+    breaks the contract or names an unknown jurisdiction, sector or behaviour. No error carries the input
+    (the body itself, for unreadable JSON)."""
     try:
         submission = ClueSubmission.model_validate_json(body)
     except ValidationError as exc:
-        errors = exc.errors(include_url=False, include_context=False)
+        errors = exc.errors(include_url=False, include_context=False, include_input=False)
         raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in errors]) from None
     problems = jurisdiction_problems(submission, registry) + taxonomy_problems(submission, default_taxonomy())
     if problems:
@@ -158,7 +148,10 @@ def http_router(settings: IntakeSettings, registry: JurisdictionRegistry) -> API
     """``POST /v1/clues`` and ``GET /v1/receipts/{receipt_code}``."""
     router = APIRouter(prefix="/v1", tags=["intake"])
     sealer = FieldSealer.from_settings(settings.reporter_keys, settings.reporter_key_id)
-    submission_schema: dict[str, Any] = ClueSubmission.model_json_schema(ref_template="#/$defs/{model}")
+    # Its $defs go to the document's components (cluetrail.service.document_problems), where they resolve.
+    submission_schema: dict[str, Any] = ClueSubmission.model_json_schema(
+        ref_template="#/components/schemas/{model}"
+    )
     policy = AccessPolicy(registry)
 
     @router.post(
@@ -171,7 +164,9 @@ def http_router(settings: IntakeSettings, registry: JurisdictionRegistry) -> API
             413: {"description": "The body exceeds the configured size limit"},
         },
         openapi_extra={
-            "requestBody": {"required": True, "content": {"application/json": {"schema": submission_schema}}}
+            "requestBody": {"required": True, "content": {"application/json": {"schema": submission_schema}}},
+            # The public reports without a token; an officer on patrol sends theirs.
+            "security": [{BEARER_SCHEME: []}, {}],
         },
     )
     async def submit_clue(
@@ -190,7 +185,7 @@ def http_router(settings: IntakeSettings, registry: JurisdictionRegistry) -> API
         # in a worker thread on every request.
         rt = runtime_of(request)
         officer = optional_principal(request)
-        submission = parse_submission(await read_body(request, settings.max_body_bytes), registry)
+        submission = parse_submission(await read_body(request), registry)
         if officer is not None:
             policy.require_act(officer, submission.jurisdiction)
         digest = request_digest(submission)

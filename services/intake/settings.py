@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import AliasChoices, Field
 
 from cluetrail.settings import ServiceSettings
 
@@ -14,8 +14,8 @@ class IntakeSettings(ServiceSettings):
     max_body_bytes: int = Field(
         256 * 1024,
         ge=1024,
-        validation_alias="CLUETRAIL_INTAKE_MAX_BODY_BYTES",
-        description="Largest request body POST /v1/clues accepts; larger bodies get 413",
+        validation_alias=AliasChoices("CLUETRAIL_INTAKE_MAX_BODY_BYTES", "CLUETRAIL_MAX_BODY_BYTES"),
+        description="Largest request body intake reads (a clue is a few KB); larger bodies get 413",
     )
     publish_timeout_seconds: float = Field(
         5.0,
