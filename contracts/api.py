@@ -1,18 +1,114 @@
-"""Request and response bodies of the services' HTTP APIs."""
+"""Request and response bodies of the services' HTTP APIs.
+
+A request body is held exactly to its published JSON Schema (strict mode): an integer is a JSON integer,
+never ``true`` or ``"1000000"``; an instant is an RFC 3339 string, never a number; text a person types
+holds no control characters (``Line``, ``Prose``).
+"""
 
 from __future__ import annotations
 
+import re
 import uuid
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
+    Strict,
+    StringConstraints,
+    model_validator,
+)
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import PydanticCustomError, core_schema
 
-from contracts.codes import JurisdictionCode
-from contracts.events import EvidenceRef, LongText, ShortText, Subject, Yuan
-from contracts.vocabulary import CaseStatus, ClueSource, Determination, Grade, Measure, Outcome, RiskFlag
+from contracts.codes import CreditCode, JurisdictionCode
+from contracts.envelope import Sha256Hex
+from contracts.events import LongText, ShortText, Yuan
+from contracts.vocabulary import (
+    CaseStatus,
+    ClueSource,
+    Determination,
+    Grade,
+    Measure,
+    Outcome,
+    RiskFlag,
+    SubjectKind,
+)
 
 Code = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{1,40}$")]
+
+# JSON gives enumerations and identifiers as strings. FastAPI validates a body as the Python objects
+# ``json.loads`` made of it, where strict mode would want the enum or UUID itself: such fields accept their
+# string form (and nothing else: they are strings in the schema).
+FROM_TEXT = Strict(False)
+
+
+def _not_a_number(value: object) -> object:
+    if isinstance(value, int | float):  # bool too
+        raise PydanticCustomError("datetime_type", "Input should be an RFC 3339 date-time string")
+    return value
+
+
+# An instant with its offset, as RFC 3339 text (lax mode would read a number as seconds since 1970).
+Instant = Annotated[AwareDatetime, FROM_TEXT, BeforeValidator(_not_a_number)]
+
+
+@dataclass(frozen=True)
+class NoControlCharacters:
+    """Refuses control characters (Unicode Cc: U+0000-U+001F, U+007F-U+009F) but those ``allowed``, and
+    says so in the JSON Schema (``pattern``). They are never typed by a person: they corrupt exports,
+    terminals and logs, and hide text (a name with U+0008 in it prints as another name)."""
+
+    allowed: str = ""
+
+    @property
+    def refused(self) -> str:
+        """The refused characters as a regular expression class, in a syntax ECMA and Rust share."""
+        ranges = [(0x00, 0x1F), (0x7F, 0x9F)]
+        points = [c for lo, hi in ranges for c in range(lo, hi + 1) if chr(c) not in self.allowed]
+        runs: list[list[int]] = []
+        for c in points:
+            if runs and runs[-1][1] == c - 1:
+                runs[-1][1] = c
+            else:
+                runs.append([c, c])
+        return "".join(f"\\x{lo:02X}" if lo == hi else f"\\x{lo:02X}-\\x{hi:02X}" for lo, hi in runs)
+
+    def check(self, value: str) -> str:
+        found = re.search(f"[{self.refused}]", value)
+        if found is not None:
+            allowed = " (only tab and line breaks are allowed)" if self.allowed else ""
+            raise PydanticCustomError(
+                "control_character",
+                "must not contain control characters: U+{code} at position {position}{allowed}",
+                {"code": f"{ord(found.group()):04X}", "position": found.start(), "allowed": allowed},
+            )
+        return value
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        return core_schema.no_info_after_validator_function(self.check, handler(source))
+
+    def __get_pydantic_json_schema__(
+        self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        json_schema = handler(schema)
+        json_schema["pattern"] = f"^[^{self.refused}]*$"
+        return json_schema
+
+
+# A line of text a person types (a name, an address, a file name): no control characters at all.
+Line = Annotated[ShortText, NoControlCharacters()]
+# Free text (a description, a basis): tab and line breaks (CR, LF) are kept, no other control character.
+Prose = Annotated[LongText, NoControlCharacters(allowed="\t\n\r")]
 
 
 def nul_at(value: object, path: str = "") -> str | None:
@@ -33,7 +129,10 @@ def nul_at(value: object, path: str = "") -> str | None:
 
 
 class _Request(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """A request body: unknown fields refused, every field strict (as its JSON Schema says), and no input
+    value quoted in a validation error (a body carries a reporter's name and phone)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, hide_input_in_errors=True)
 
     @model_validator(mode="before")
     @classmethod
@@ -49,26 +148,46 @@ class _Request(BaseModel):
 class ReporterIdentity(_Request):
     """Who reported, when not anonymous. Sealed by intake before anything is published."""
 
-    name: ShortText
+    name: Line
     phone: Annotated[str, StringConstraints(pattern=r"^[0-9+\- ]{3,20}$")] | None = None
-    contact: ShortText | None = None
+    contact: Line | None = None
+
+
+class SubjectSubmission(_Request):
+    """The party a clue is about, as submitted (recorded as the event's ``Subject``)."""
+
+    kind: Annotated[SubjectKind, FROM_TEXT]
+    name: Line
+    credit_code: CreditCode | None = Field(default=None, description="统一社会信用代码, GB 32100")
+    address: Line | None = None
+    legal_representative: Line | None = None
+
+
+class EvidenceSubmission(_Request):
+    """A piece of evidence held outside the log, by the SHA-256 of its content (recorded as
+    ``EvidenceRef``)."""
+
+    sha256: Sha256Hex
+    media_type: Annotated[str, StringConstraints(max_length=100), NoControlCharacters()]
+    filename: Annotated[str, StringConstraints(max_length=200), NoControlCharacters()] | None = None
+    size_bytes: int = Field(ge=0)
 
 
 class ClueSubmission(_Request):
     """A risk clue as a reporter or grid worker submits it to intake (POST /v1/clues)."""
 
     jurisdiction: JurisdictionCode
-    source: ClueSource
-    subject: Subject
-    description: LongText
+    source: Annotated[ClueSource, FROM_TEXT]
+    subject: SubjectSubmission
+    description: Prose
     sector: Code | None = None
     behaviours: list[Code] = Field(default_factory=list, max_length=20)
     estimated_amount_yuan: Yuan | None = None
     participants: int | None = Field(default=None, ge=0, le=10**9)
-    flags: list[RiskFlag] = Field(default_factory=list, max_length=len(RiskFlag))
+    flags: list[Annotated[RiskFlag, FROM_TEXT]] = Field(default_factory=list, max_length=len(RiskFlag))
     regions_involved: list[JurisdictionCode] = Field(default_factory=list, max_length=50)
-    evidence: list[EvidenceRef] = Field(default_factory=list, max_length=50)
-    observed_at: AwareDatetime | None = Field(default=None, description="When the reporter saw it.")
+    evidence: list[EvidenceSubmission] = Field(default_factory=list, max_length=50)
+    observed_at: Instant | None = Field(default=None, description="When the reporter saw it.")
     reporter: ReporterIdentity | None = None
 
 
@@ -144,9 +263,9 @@ class DeterminationRequest(OfficerAction):
     crime transfers the case at once, and a transfer needs it.
     """
 
-    determination: Determination
+    determination: Annotated[Determination, FROM_TEXT]
     basis: LongText
-    measures: list[Measure] = Field(default_factory=list, max_length=20)
+    measures: list[Annotated[Measure, FROM_TEXT]] = Field(default_factory=list, max_length=20)
     summary: LongText | None = Field(
         default=None,
         description="Case summary for the police referral; required when the district lead office "
@@ -155,7 +274,7 @@ class DeterminationRequest(OfficerAction):
 
 
 class CloseRequest(OfficerAction):
-    outcome: Outcome
+    outcome: Annotated[Outcome, FROM_TEXT]
     summary: LongText
     recovered_amount_yuan: Yuan = 0
 

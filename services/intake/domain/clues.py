@@ -12,7 +12,7 @@ from cluetrail.crypto import FieldSealer
 from cluetrail.ids import receipt_digest
 from contracts.api import ClueSubmission
 from contracts.envelope import GENESIS_HASH, Actor, canonical_bytes
-from contracts.events import ClueReported, ClueReportedPayload, seal_event
+from contracts.events import ClueReported, ClueReportedPayload, EvidenceRef, Subject, seal_event
 from contracts.jurisdictions import JurisdictionRegistry
 from contracts.taxonomy import Taxonomy
 
@@ -103,7 +103,7 @@ def clue_reported(
     )
     payload = ClueReportedPayload(
         source=submission.source,
-        subject=submission.subject,
+        subject=Subject.model_validate(submission.subject.model_dump()),
         description=submission.description,
         sector=submission.sector,
         behaviours=submission.behaviours,
@@ -111,7 +111,7 @@ def clue_reported(
         participants=submission.participants,
         flags=submission.flags,
         regions_involved=submission.regions_involved,
-        evidence=submission.evidence,
+        evidence=[EvidenceRef.model_validate(e.model_dump()) for e in submission.evidence],
         reporter=sealed,
         receipt_digest=receipt_digest(receipt_code),
     )

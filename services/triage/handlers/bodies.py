@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, StringConstraints
 
-from contracts.api import OfficerAction
+from contracts.api import FROM_TEXT, OfficerAction
 from contracts.codes import JurisdictionCode
 from contracts.events import EvidenceRef, LongText, ShortText, Yuan
 from contracts.taxonomy import BehaviourCodes, SectorCode
@@ -43,7 +43,7 @@ class ReporterView(BaseModel):
 class MeasureRequest(OfficerAction):
     """A disposal measure taken (处置措施)."""
 
-    measure: Measure
+    measure: Annotated[Measure, FROM_TEXT]
     detail: LongText
     amount_yuan: Yuan | None = None
 
@@ -51,7 +51,7 @@ class MeasureRequest(OfficerAction):
 class WriteOffRequest(OfficerAction):
     """Write the risk off (风险销号): the outcome, money recovered and claims handled (or why neither)."""
 
-    outcome: Outcome
+    outcome: Annotated[Outcome, FROM_TEXT]
     summary: LongText
     recovered_amount_yuan: Yuan
     claims_handled: int = Field(ge=0, le=10**9)
@@ -86,14 +86,14 @@ class KeyCaseRequest(OfficerAction):
 class MergeRequest(OfficerAction):
     """Merge this case into another (并案)."""
 
-    into_case_id: uuid.UUID
+    into_case_id: Annotated[uuid.UUID, FROM_TEXT]
     reason: LongText
 
 
 class SplitRequest(OfficerAction):
     """Separate a linked clue from this case again (分案): its own case is reopened."""
 
-    clue_case_id: uuid.UUID
+    clue_case_id: Annotated[uuid.UUID, FROM_TEXT]
     reason: LongText
 
 
