@@ -6,7 +6,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from datetime import date
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Annotated, Any
 
 import asyncpg
@@ -263,31 +265,59 @@ def http_router(settings: IntakeSettings, registry: JurisdictionRegistry) -> API
 MERGE_HOPS = 5
 
 
+@dataclass(frozen=True)
+class Since:
+    """From when a case's notices are the reporter's: the instant its clue went into the case (a merge
+    step's ``at``), or, for a step recorded before instants were kept, its day."""
+
+    at: datetime | None
+    on: date
+
+    def covers(self, message: asyncpg.Record) -> bool:
+        if self.at is not None:
+            return bool(message["recorded_at"] >= self.at)
+        return bool(message["on_day"] >= self.on)
+
+    def later(self, other: Since) -> Since:
+        """The later of the two: a clue is in a case only once it is in every case on the way to it."""
+        if self.at is not None and other.at is not None:
+            return self if self.at >= other.at else other
+        return self if self.on >= other.on else other
+
+
+def merged_since(steps: list[asyncpg.Record]) -> Since | None:
+    """When the case was last merged into another, from its steps (None: never)."""
+    merged = next((s for s in reversed(steps) if s["stage"] == "merged"), None)
+    return None if merged is None else Since(merged["at"], merged["on_day"])
+
+
 async def receipt_view(conn: asyncpg.Connection, code: str, found: store.Receipt) -> ReceiptStatus:
     """The receipt with its history and the notices to its reporter; a merged clue with the stage of the
-    case it went into, and that case's notices to reporters from then on."""
+    case it went into, and that case's notices to reporters from the instant of the merge on (notices to
+    that case's own reporter earlier, even the same day, are not this reporter's)."""
     steps = await store.steps_of(conn, found.case_id)
-    cases = [found.case_id]
+    since: dict[uuid.UUID, Since] = {}
     merged_stage: str | None = None
     into = found.state.merged_into
-    merged_on = next((s["on_day"] for s in reversed(steps) if s["stage"] == "merged"), None)
+    # A merge always shows a step; were it missing, every notice of the case would be shown, as before.
+    joined = merged_since(steps) or Since(None, date.min)
     for _ in range(MERGE_HOPS):
         if into is None:
             break
         target = await store.receipt_by_case(conn, into, lock=False)
         if target is None:
             break
-        cases.append(target.case_id)
+        since[target.case_id] = joined
         merged_stage = target.state.stage
         into = target.state.merged_into
+        if into is not None:
+            onward = merged_since(await store.steps_of(conn, target.case_id))
+            joined = joined if onward is None else onward.later(joined)
     messages = [
         ReceiptMessage(text=m["text"], stage=m["stage"], on=m["on_day"])
-        for m in await store.messages_of(conn, cases)
+        for m in await store.messages_of(conn, [found.case_id, *since])
+        if m["case_id"] == found.case_id or since[m["case_id"]].covers(m)
     ]
-    if merged_on is not None:
-        # Before the merge, the other case's notices were to its own reporters.
-        own = {(m["text"], m["on_day"]) for m in await store.messages_of(conn, [found.case_id])}
-        messages = [m for m in messages if (m.text, m.on) in own or m.on >= merged_on]
     return ReceiptStatus(
         receipt_code=code,
         status=found.state.stage,

@@ -151,8 +151,8 @@ async def insert_new_receipt(
         "WITH opened AS (INSERT INTO receipts "
         "(receipt_digest, case_id, stage, last_seq, last_hash, reward_granted, updated_at, hashes) "
         "VALUES ($1, $2, $3, $4, $5, $6, $7, ARRAY[$5]) ON CONFLICT DO NOTHING RETURNING case_id) "
-        "INSERT INTO receipt_steps (case_id, seq, stage, label, on_day) "
-        "SELECT case_id, $4, $8, $9, $10 FROM opened ON CONFLICT DO NOTHING RETURNING true",
+        "INSERT INTO receipt_steps (case_id, seq, stage, label, on_day, at) "
+        "SELECT case_id, $4, $8, $9, $10, $11 FROM opened ON CONFLICT DO NOTHING RETURNING true",
         digest,
         case_id,
         state.stage,
@@ -163,6 +163,7 @@ async def insert_new_receipt(
         step.stage,
         step.label,
         step.on,
+        step.at,
     )
     return bool(inserted)
 
@@ -191,19 +192,21 @@ async def save_receipt(
 
 async def add_step(conn: asyncpg.Connection, case_id: uuid.UUID, seq: int, step: ReceiptStep) -> None:
     await conn.execute(
-        "INSERT INTO receipt_steps (case_id, seq, stage, label, on_day) VALUES ($1, $2, $3, $4, $5) "
-        "ON CONFLICT DO NOTHING",
+        "INSERT INTO receipt_steps (case_id, seq, stage, label, on_day, at) "
+        "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
         case_id,
         seq,
         step.stage,
         step.label,
         step.on,
+        step.at,
     )
 
 
 async def steps_of(conn: asyncpg.Connection, case_id: uuid.UUID) -> list[asyncpg.Record]:
+    """A case's steps, oldest first: stage, label, on_day and the instant ``at`` (NULL if older)."""
     return await conn.fetch(
-        "SELECT stage, label, on_day FROM receipt_steps WHERE case_id = $1 ORDER BY seq", case_id
+        "SELECT stage, label, on_day, at FROM receipt_steps WHERE case_id = $1 ORDER BY seq", case_id
     )
 
 
@@ -230,8 +233,9 @@ async def add_message(
 
 
 async def messages_of(conn: asyncpg.Connection, case_ids: list[uuid.UUID]) -> list[asyncpg.Record]:
+    """The notices to the reporters of ``case_ids``, oldest first, with their case and instant."""
     return await conn.fetch(
-        "SELECT stage, text, on_day FROM receipt_messages WHERE case_id = ANY($1::uuid[]) "
-        "ORDER BY recorded_at",
+        "SELECT case_id, stage, text, on_day, recorded_at FROM receipt_messages "
+        "WHERE case_id = ANY($1::uuid[]) ORDER BY recorded_at",
         case_ids,
     )

@@ -158,3 +158,44 @@ def test_a_verified_clue_written_off_shows_its_reward(stack: Stack) -> None:
     assert_nothing_confidential(
         body, case_id, clue["subject"]["name"], "2000", "3000000", "举报人丁", "000-0000-0077"
     )
+
+
+def test_a_merged_reporter_sees_the_other_case_s_notices_only_from_the_merge_on(stack: Stack) -> None:
+    """Two reporters, one company, one day: the first reporter's case is transferred to the police and
+    they are told; then the second reporter's clue is merged into that case. The second receipt showed
+    the first reporter's notice, for it was sent the same day as the merge."""
+    company = f"某某资产管理有限公司{uuid.uuid4().hex[:6]}"
+    code = credit_code()
+    subject = {"kind": "company", "name": company, "credit_code": code}
+    first = accepted_clue(
+        stack, key_case_clue(subject=subject, reporter={"name": "举报人甲", "phone": "000-1"})
+    )
+    with reader(stack) as read:
+        wait_for_case(read, first["case_id"], last_seq=2)
+    transfer_to_police(stack, first["case_id"])
+    told = receipt_when(stack, first["receipt_code"], "the first reporter told", lambda r: r["messages"])
+    assert [m["stage"] for m in told["messages"]] == ["transferred"]
+
+    second = accepted_clue(
+        stack,
+        key_case_clue(
+            subject=subject, source="hotline_12345", reporter={"name": "举报人乙", "phone": "000-2"}
+        ),
+    )
+    merged = receipt_when(
+        stack, second["receipt_code"], "the merge on the receipt", lambda r: r["status"] == "merged"
+    )
+    assert merged["history"][-1]["on"] == told["messages"][0]["on"]  # the same day
+    assert merged["messages"] == []
+
+    with lead_office(stack) as lead:
+        closed = lead.post(
+            f"/v1/cases/{first['case_id']}/close",
+            json={"outcome": "transferred_to_police", "summary": "已移送公安机关立案侦查。"},
+        )
+    assert closed.status_code == 202, closed.text
+    after = receipt_when(
+        stack, second["receipt_code"], "the closure notice on the merged receipt", lambda r: r["messages"]
+    )
+    assert [m["stage"] for m in after["messages"]] == ["closed"]
+    assert len(receipt(stack, first["receipt_code"])["messages"]) == 2

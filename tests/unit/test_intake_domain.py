@@ -315,3 +315,46 @@ def test_a_merged_clue_is_merged_not_closed_and_follows_its_own_case_again_when_
     )
     again = follow(state, back)
     assert again is not None and (again.stage, again.merged_into) == ("in_handling", None)
+
+
+def test_after_a_reopening_the_status_and_the_history_agree() -> None:
+    """Reopened and graded again, a case showed 线索核查中 (under review) while its history ended with
+    已重新核查处理 (reopened, in handling): the status and the steps were decided by two tables."""
+    from contracts.events import MeasureRecorded, MeasureRecordedPayload
+    from services.intake.domain.receipts import STATUS_OF_STEP, step_of
+
+    first, assessed, determined, closed = case_history()
+    reopened = next_event(
+        CaseReopened, closed, ReopenedPayload(reason="回头看发现复燃。", trigger=ReopenTrigger.LOOK_BACK)
+    )
+    graded = AssessedPayload(
+        grade="serious",
+        score=55,
+        factors=[],
+        rule_set="test-1",
+        key_case=False,
+        participants=45,
+        estimated_amount_yuan=400_000,
+    )
+    regraded = next_event(CaseAssessed, reopened, graded)
+    closed_again = next_event(CaseClosed, regraded, ClosedPayload(outcome="rectified", summary="再次整改。"))
+    late_measure = next_event(
+        MeasureRecorded,
+        closed_again,
+        MeasureRecordedPayload(measure="warning_interview", detail="回访约谈。"),
+    )
+    state: ReceiptState | None = None
+    shown: list[str] = []
+    statuses: list[str] = []
+    for event in (first, assessed, determined, closed, reopened, regraded, closed_again, late_measure):
+        step = step_of(state, event)
+        state = follow(state, event)
+        assert state is not None
+        if step is not None:
+            shown.append(step.stage)
+        statuses.append(state.stage)
+        said = STATUS_OF_STEP[shown[-1]]  # type: ignore[index]
+        # The status is what the last step says, or further along the work without a step of its own.
+        assert state.stage == said or (said, state.stage) == ("under_review", "in_handling"), statuses
+    assert shown == ["received", "under_review", "closed", "in_handling", "closed"]
+    assert statuses[-4:] == ["in_handling", "in_handling", "closed", "closed"]

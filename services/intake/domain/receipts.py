@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Literal
 
 from contracts.chain import START, ChainFault, Head, Step, chain_step, needs_recorded_hash
@@ -27,8 +27,9 @@ StepStage = Literal[
 # A reporter's day is a day in China (one offset all year).
 BEIJING = timezone(timedelta(hours=8))
 
-# The stage each event type moves a case to; other event types keep the stage (and advance the chain):
-# reward-granted, for one, comes after verification and leaves the stage as it was.
+# The stage each event type moves a case to (``_moves`` has the last word, with the steps shown); other
+# event types keep the stage (and advance the chain): reward-granted, for one, comes after verification
+# and leaves the stage as it was.
 STAGE_AFTER: dict[str, ReceiptStage] = {
     "clue-reported": "received",
     "assessed": "under_review",
@@ -86,28 +87,66 @@ class ReceiptState:
 
 @dataclass(frozen=True)
 class ReceiptStep:
-    """A change of handling the reporter sees: the stage, its Chinese label, the day."""
+    """A change of handling the reporter sees: the stage, its Chinese label, the day; and the instant the
+    log recorded it (not shown: it tells which notices came after a merge)."""
 
     stage: StepStage
     label: str
     on: date
+    at: datetime | None = None
+
+
+# The status a shown step puts the case in (a reward leaves it where it was).
+STATUS_OF_STEP: dict[StepStage, ReceiptStage | None] = {
+    "received": "received",
+    "under_review": "under_review",
+    "transferred": "in_handling",
+    "in_handling": "in_handling",
+    "closed": "closed",
+    "reward_granted": None,
+    "merged": "merged",
+}
+# The stages a case works through; it moves on through them without a step of its own (a determination
+# puts it in handling), never back. Leaving closed or merged is always a step the reporter is shown.
+WORKING: tuple[ReceiptStage, ...] = ("received", "under_review", "in_handling")
+
+
+def _moves(before: ReceiptState | None, event: Envelope) -> tuple[ReceiptStage, StepStage | None]:
+    """The status ``event`` leaves the case in for its reporter and the step it shows them, if any: one
+    rule for both, so the status never says what the history does not (a case reopened and graded again
+    is still in handling, not back under verification)."""
+    current: ReceiptStage = "received" if before is None else before.stage
+    step: StepStage | None
+    if isinstance(event, CaseEscalated):
+        step = "transferred" if event.payload.target == EscalationTarget.POLICE else None
+    else:
+        step = STEP_AFTER.get(event.type)
+    if step == "under_review" and before is not None and before.stage != "received":
+        step = None  # graded again later: the reporter saw verification begin once
+    if step == "closed" and before is not None and before.stage == "closed":
+        step = None
+    if step is not None:
+        return STATUS_OF_STEP[step] or current, step
+    moved = STAGE_AFTER.get(event.type, current)
+    if current in WORKING and moved in WORKING and WORKING.index(moved) > WORKING.index(current):
+        return moved, None
+    return current, None
+
+
+def stage_after(before: ReceiptState | None, event: Envelope) -> ReceiptStage:
+    """The status the reporter sees after ``event``."""
+    return _moves(before, event)[0]
 
 
 def step_of(before: ReceiptState | None, event: Envelope) -> ReceiptStep | None:
     """The step ``event`` shows the reporter, or None (internal work, or no change they would see: a case
     graded again is still under verification; a closed case written off is still closed)."""
-    stage: StepStage | None
-    if isinstance(event, CaseEscalated):
-        stage = "transferred" if event.payload.target == EscalationTarget.POLICE else None
-    else:
-        stage = STEP_AFTER.get(event.type)
+    stage = _moves(before, event)[1]
     if stage is None:
         return None
-    if stage == "under_review" and before is not None and before.stage != "received":
-        return None  # graded again later: the reporter saw verification begin once
-    if stage == "closed" and before is not None and before.stage == "closed":
-        return None
-    return ReceiptStep(stage, STEP_LABELS[stage], event.occurred_at.astimezone(BEIJING).date())
+    return ReceiptStep(
+        stage, STEP_LABELS[stage], event.occurred_at.astimezone(BEIJING).date(), event.recorded_at
+    )
 
 
 class ChainBroken(ValueError):
@@ -136,7 +175,7 @@ def follow(state: ReceiptState | None, event: Envelope) -> ReceiptState | None:
         raise ChainBroken(f"case {event.case_id}: {exc.reason}") from None
     if state is None and event.type != "clue-reported":
         raise ChainBroken(f"case {event.case_id}: starts with {event.type}, not clue-reported")
-    stage = STAGE_AFTER.get(event.type, state.stage if state is not None else "received")
+    stage = stage_after(state, event)
     rewarded = event.type == "reward-granted" or (state is not None and state.reward_granted)
     # Merged, the clue follows the case it went into until something of its own moves it again.
     merged_into = state.merged_into if state is not None and stage == "merged" else None
