@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import httpx
@@ -58,14 +58,14 @@ def _refusal(response: httpx.Response) -> str:
 
 async def post_row(
     client: httpx.AsyncClient,
-    path: Path,
     row: ImportRow,
     submission: ClueSubmission,
     attempts: int,
     backoff: float,
 ) -> LineResult:
-    """Send one valid row; retry what may succeed later (the Idempotency-Key makes retries safe)."""
-    headers = {"Idempotency-Key": idempotency_key(path, row.line, row.text)}
+    """Send one valid row; retry what may succeed later (the Idempotency-Key, the clue's content, makes
+    retries and re-imports safe)."""
+    headers = {"Idempotency-Key": idempotency_key(submission)}
     body = submission.model_dump(mode="json", exclude_none=True)
     reason = ""
     for attempt in range(attempts):
@@ -90,9 +90,20 @@ async def post_row(
 async def import_rows(
     path: Path, rows: list[ImportRow], url: str, concurrency: int, attempts: int = 4, backoff: float = 0.5
 ) -> list[LineResult]:
-    """Post the valid rows with at most ``concurrency`` in flight; invalid rows fail without a request."""
+    """Post the valid rows with at most ``concurrency`` in flight; invalid rows fail without a request, and
+    a row repeating an earlier row's clue is that clue (one case), posted once."""
     results = [LineResult(r.line, False, r.reason) for r in rows if r.submission is None]
-    valid = [(r, r.submission) for r in rows if r.submission is not None]
+    valid: list[tuple[ImportRow, ClueSubmission]] = []
+    first_of: dict[str, int] = {}
+    repeats: dict[int, int] = {}  # line -> the line whose clue it repeats
+    for row in rows:
+        if row.submission is None:
+            continue
+        first = first_of.setdefault(idempotency_key(row.submission), row.line)
+        if first == row.line:
+            valid.append((row, row.submission))
+        else:
+            repeats[row.line] = first
     limit = asyncio.Semaphore(concurrency)
     progress = Progress(
         TextColumn("[bold]import[/bold] {task.description}"),
@@ -104,15 +115,20 @@ async def import_rows(
     async with httpx.AsyncClient(base_url=url, timeout=30) as client:
         with progress:
             task = progress.add_task(path.name, total=len(rows))
-            progress.advance(task, len(results))
+            progress.advance(task, len(results) + len(repeats))
 
             async def one(row: ImportRow, submission: ClueSubmission) -> LineResult:
                 async with limit:
-                    result = await post_row(client, path, row, submission, attempts, backoff)
+                    result = await post_row(client, row, submission, attempts, backoff)
                 progress.advance(task)
                 return result
 
             results.extend(await asyncio.gather(*(one(r, s) for r, s in valid)))
+    by_line = {r.line: r for r in results}
+    for line, first in repeats.items():
+        earlier = by_line[first]
+        reason = f"the same clue as line {first}" + ("" if earlier.accepted else f": {earlier.reason}")
+        results.append(replace(earlier, line=line, reason=reason))
     return sorted(results, key=lambda r: r.line)
 
 

@@ -84,3 +84,31 @@ def test_import_of_an_unreadable_file_exits_2(stack: Stack, tmp_path: Path) -> N
     refused = run_import(stack, str(wrong_kind))
     assert refused.returncode == 2
     assert "unknown file kind" in refused.stdout
+
+
+def test_a_copy_of_a_file_with_lines_added_imports_only_the_new_clues(
+    stack: Stack, stack_settings: CommonSettings, tmp_path: Path
+) -> None:
+    """Keys came from the file's path and line: the same clues in a copied or extended file (or one line
+    inserted above them) became second cases."""
+    batch = uuid.uuid4().hex[:8]
+    clues: list[dict[str, Any]] = demo_clues(5, seed=int(batch, 16))
+    for index, clue in enumerate(clues):
+        clue["subject"]["name"] = f"复制导入{batch}-{index}"
+    names = {c["subject"]["name"] for c in clues}
+    first = tmp_path / "clues.jsonl"
+    first.write_text("".join(json.dumps(c, ensure_ascii=False) + "\n" for c in clues[:3]), encoding="utf-8")
+    imported = run_import(stack, str(first))
+    assert imported.returncode == 0, imported.stdout + imported.stderr
+
+    # Elsewhere, with a new clue on top, the old ones moved down and respaced, another new one at the end.
+    copy = tmp_path / "copies" / "clues-extended.jsonl"
+    copy.parent.mkdir()
+    lines = [clues[3], *clues[:3], clues[4], clues[0]]
+    copy.write_text(
+        "".join(json.dumps(c, indent=1).replace("\n", "") + "\n" for c in lines), encoding="utf-8"
+    )
+    extended = run_import(stack, str(copy))
+    assert extended.returncode == 0, extended.stdout + extended.stderr
+    assert "accepted: 6, rejected: 0" in extended.stdout
+    assert sorted(subjects_in_log(stack_settings, names)) == sorted(names)  # one case per clue

@@ -36,6 +36,8 @@ words = st.text(
     min_size=1,
     max_size=60,
 ).filter(lambda s: s.strip() != "")
+# A name or an address is one line: no line breaks (free text, the description, may have them).
+line_words = words.map(lambda s: s.replace("\n", " ")).filter(lambda s: s.strip() != "")
 
 
 @st.composite
@@ -44,11 +46,11 @@ def clues(draw: st.DrawFn) -> dict[str, Any]:
     clue: dict[str, Any] = {
         "jurisdiction": draw(jurisdictions),
         "source": draw(st.sampled_from(list(ClueSource))).value,
-        "subject": {"kind": draw(st.sampled_from(list(SubjectKind))).value, "name": draw(words)},
+        "subject": {"kind": draw(st.sampled_from(list(SubjectKind))).value, "name": draw(line_words)},
         "description": draw(words),
     }
     if draw(st.booleans()):
-        clue["subject"]["address"] = draw(words)
+        clue["subject"]["address"] = draw(line_words)
     if draw(st.booleans()):
         clue["sector"] = draw(codes)
     clue["behaviours"] = draw(st.lists(codes, max_size=4))
@@ -184,9 +186,60 @@ def test_the_file_kind_comes_from_its_extension() -> None:
         file_format(Path("clues.xlsx"))
 
 
-def test_the_same_line_of_the_same_file_always_gets_the_same_key(tmp_path: Path) -> None:
-    path = tmp_path / "clues.jsonl"
-    key = idempotency_key(path, 3, '{"a": 1}')
-    assert key == idempotency_key(tmp_path / "." / "clues.jsonl", 3, '{"a": 1}')
-    assert len({key, idempotency_key(path, 4, '{"a": 1}'), idempotency_key(path, 3, '{"a": 2}')}) == 3
+def test_a_clue_s_key_is_its_content_wherever_it_is_read() -> None:
+    """Keys were made of the file's path and the line number: a copy of the file, or the same file with
+    a line inserted, imported every clue again as a new case."""
+    clue = demo_clues(1, seed=7)[0]
+    text = json.dumps(clue, ensure_ascii=False)
+    spaced = json.dumps(dict(reversed(list(clue.items()))), ensure_ascii=False, indent=2).replace("\n", "")
+    (first,) = parse_import(text, "jsonl")
+    (*_, moved) = parse_import("\n".join([json.dumps(demo_clues(1, seed=8)[0]), spaced]), "jsonl")
+    assert first.submission is not None and moved.submission is not None
+    key = idempotency_key(first.submission)
+    assert key == idempotency_key(moved.submission)
+    other = ClueSubmission.model_validate({**clue, "description": clue["description"] + "（补充）"})
+    assert idempotency_key(other) != key
     assert 1 <= len(key) <= 200
+
+
+def test_a_control_character_is_a_per_line_error_naming_the_field() -> None:
+    clue = demo_clues(1, seed=9)[0]
+    clue["subject"]["name"] = "华都\u0001康养"
+    bell = {**demo_clues(1, seed=10)[0], "description": "以养老为名\u0007吸收资金"}
+    multiline = {**demo_clues(1, seed=11)[0], "description": "以养老为名\n\t吸收资金\r\n"}
+    rows = parse_import(
+        "\n".join(json.dumps(c, ensure_ascii=False) for c in (clue, bell, multiline)), "jsonl"
+    )
+    assert [e["field"] for e in rows[0].errors] == ["subject.name"]
+    assert "U+0001" in rows[0].reason
+    assert [e["field"] for e in rows[1].errors] == ["description"]
+    assert rows[2].submission is not None  # tab and line breaks are kept in free text
+
+    header = ",".join(CSV_COLUMNS)
+    cells = {c: "" for c in CSV_COLUMNS} | {
+        "jurisdiction": "340102L01001",
+        "source": "grid_patrol",
+        "subject_kind": "shop",
+        "subject_name": "华都\x1b[31m康养",
+        "description": "推介理财产品",
+        "estimated_amount_yuan": "1000000",
+    }
+    (row,) = parse_csv(header + "\n" + ",".join(cells[c] for c in CSV_COLUMNS) + "\n")
+    assert [e["field"] for e in row.errors] == ["subject_name"]
+
+
+@pytest.mark.parametrize(("cell", "valid"), [("1000000", True), ("1e6", False), ("1,000", False)])
+def test_a_csv_amount_is_a_whole_number_or_an_error(cell: str, valid: bool) -> None:
+    header = ",".join(CSV_COLUMNS)
+    cells = {c: "" for c in CSV_COLUMNS} | {
+        "jurisdiction": "340102L01001",
+        "source": "grid_patrol",
+        "subject_kind": "shop",
+        "subject_name": "华都康养",
+        "description": "推介理财产品",
+        "estimated_amount_yuan": f'"{cell}"',
+    }
+    (row,) = parse_csv(header + "\n" + ",".join(cells[c] for c in CSV_COLUMNS) + "\n")
+    assert (row.submission is not None) == valid, row.reason
+    if valid:
+        assert row.submission is not None and row.submission.estimated_amount_yuan == 1_000_000

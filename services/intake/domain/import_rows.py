@@ -1,15 +1,17 @@
 """Bulk-import files: JSONL (one ClueSubmission object per line) or flat CSV, read into numbered rows.
 
-Each row is validated with the contract model before anything is sent, so a bad line is reported with
-its line number and reasons and never reaches intake.
+Each row is validated with the contract model before anything is sent, exactly as intake validates a
+body (JSON semantics, strict), so a bad line is reported with its line number and reasons and never
+reaches intake. A clue's idempotency key is a digest of its content, so a clue imported before (from
+this file, a copy of it, or a longer version of it) adds nothing.
 """
 
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +20,7 @@ from typing import Any, Literal
 from pydantic import ValidationError
 
 from contracts.api import ClueSubmission
+from services.intake.domain.clues import request_digest
 
 FileFormat = Literal["jsonl", "csv"]
 FORMAT_BY_SUFFIX: dict[str, FileFormat] = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv"}
@@ -41,6 +44,9 @@ CSV_COLUMNS = (
 )
 REQUIRED_CSV_COLUMNS = ("jurisdiction", "source", "subject_kind", "subject_name", "description")
 LIST_COLUMNS = ("behaviours", "flags", "regions_involved")
+# Whole numbers in a CSV cell become JSON integers; anything else stays text for the model to refuse.
+INTEGER_COLUMNS = ("estimated_amount_yuan", "participants")
+_INTEGER = re.compile(r"[+-]?[0-9]+")
 SUBJECT_COLUMNS = {
     "subject_kind": "kind",
     "subject_name": "name",
@@ -78,9 +84,11 @@ def file_format(path: Path) -> FileFormat:
         raise UnreadableFile(f"{path.name}: unknown file kind {kind}; use {known}") from None
 
 
-def idempotency_key(path: Path, line: int, text: str) -> str:
-    """The same line of the same file always gets the same key, so re-running an import adds nothing."""
-    return hashlib.sha256(f"{path.resolve()}\n{line}\n{text}".encode()).hexdigest()
+def idempotency_key(submission: ClueSubmission) -> str:
+    """A clue's key is its content (``request_digest``: the normalised clue, not where it was read), so
+    the same clue in another file, at another line or written with other spacing is one case, and
+    re-running an import, or importing a copy with lines added, adds only the new clues."""
+    return f"import-{request_digest(submission)}"
 
 
 def split_list(cell: str) -> list[str]:
@@ -89,8 +97,8 @@ def split_list(cell: str) -> list[str]:
 
 
 def csv_row_to_document(row: dict[str, str]) -> dict[str, Any]:
-    """A flat CSV row as a ClueSubmission document; empty cells are left out, numbers stay text for the
-    model to check."""
+    """A flat CSV row as a ClueSubmission document; empty cells are left out, whole numbers in the number
+    columns become integers, anything else stays text for the model to check."""
     document: dict[str, Any] = {}
     subject: dict[str, Any] = {}
     for column, raw in row.items():
@@ -101,6 +109,8 @@ def csv_row_to_document(row: dict[str, str]) -> dict[str, Any]:
             subject[SUBJECT_COLUMNS[column]] = cell
         elif column in LIST_COLUMNS:
             document[column] = split_list(cell)
+        elif column in INTEGER_COLUMNS and _INTEGER.fullmatch(cell):
+            document[column] = int(cell)
         else:
             document[column] = cell
     if subject:
@@ -125,8 +135,10 @@ def validation_errors(exc: ValidationError, fmt: FileFormat) -> list[dict[str, s
 
 
 def validate_document(line: int, text: str, document: object, fmt: FileFormat) -> ImportRow:
+    """The row's clue, validated as intake validates a request body (JSON, strict)."""
     try:
-        return ImportRow(line, text, ClueSubmission.model_validate(document))
+        submission = ClueSubmission.model_validate_json(json.dumps(document, ensure_ascii=False))
+        return ImportRow(line, text, submission)
     except ValidationError as exc:
         return ImportRow(line, text, errors=validation_errors(exc, fmt))
 
