@@ -65,14 +65,18 @@ async def open_pool(
     min_size: int = 1,
     max_size: int = 10,
     reset: Callable[[asyncpg.Connection], Awaitable[None]] | None = None,
+    connect_timeout: float = 60.0,
 ) -> asyncpg.Pool:
     """Create the database if needed, apply migrations, and return a connection pool.
 
     ``reset`` replaces asyncpg's reset query on release (a round trip per acquire) for a service that
     knows what session state its connections keep; an open transaction is rolled back either way.
+    ``connect_timeout`` bounds each new connection of the pool (a server that does not answer at all).
     """
     await ensure_database(dsn)
-    pool = await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size, reset=reset)
+    pool = await asyncpg.create_pool(
+        dsn, min_size=min_size, max_size=max_size, reset=reset, timeout=connect_timeout
+    )
     async with pool.acquire() as conn:
         await migrate(conn, INFRA_MIGRATIONS, *migration_folders)
     return pool

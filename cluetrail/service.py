@@ -71,8 +71,10 @@ def runtime_of(request: Request) -> Runtime:
 
 
 async def connection(request: Request) -> AsyncIterator[asyncpg.Connection]:
-    """FastAPI dependency: one pooled connection per request."""
-    async with runtime_of(request).pool.acquire() as conn:
+    """FastAPI dependency: one pooled connection per request, within the database timeout (else a
+    TimeoutError, answered 503)."""
+    runtime = runtime_of(request)
+    async with runtime.pool.acquire(timeout=runtime.settings.database_timeout_seconds) as conn:
         yield conn
 
 
@@ -487,7 +489,12 @@ def create_service_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         tracer_provider = setup_tracing(name, settings)
-        pool = await open_pool(settings.database_for(name), *migrations, reset=pool_reset)
+        pool = await open_pool(
+            settings.database_for(name),
+            *migrations,
+            reset=pool_reset,
+            connect_timeout=settings.database_timeout_seconds,
+        )
         broker = make_broker(settings, name, tracer_provider)
         runtime = Runtime(name, settings, tracer_provider, pool, broker)
         app.state.runtime = runtime

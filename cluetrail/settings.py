@@ -147,3 +147,9 @@ class ServiceSettings(CommonSettings):
         ge=1024,
         description="Largest request body the service reads; a larger one is refused with 413",
     )
+    database_timeout_seconds: float = Field(
+        10.0,
+        gt=0,
+        description="Longest a request waits for a database connection, connecting included, before it is "
+        "answered 503 (a server that does not answer at all would hold it a minute)",
+    )

@@ -4,6 +4,7 @@ JSON that breaks the contract a 422; a body over the limit a 413; and no answer 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import socket
@@ -54,7 +55,7 @@ def shell(pool: Any = None) -> FastAPI:
     app = FastAPI()
     install_error_handlers(app)
     app.add_middleware(BodyRules, max_bytes=LIMIT)
-    app.state.runtime = SimpleNamespace(pool=pool)
+    app.state.runtime = SimpleNamespace(pool=pool, settings=SimpleNamespace(database_timeout_seconds=2.0))
     registry = default_registry()
 
     @app.get("/v1/cases")
@@ -111,6 +112,27 @@ async def test_a_database_outage_is_a_503_with_retry_after(error: Exception) -> 
     assert answer.headers["Retry-After"] == str(DATABASE_RETRY_AFTER_SECONDS)
     assert type(error).__name__ in problem["detail"]
     assert problem["errors"] == [{"rule": "database-available"}]
+
+
+class BusyPool:
+    """A pool with no connection free: acquire waits until the caller's timeout."""
+
+    def acquire(self, *, timeout: float | None = None) -> BusyPool:
+        assert timeout is not None, "a request must not wait for a connection without end"
+        self.timeout = timeout
+        return self
+
+    async def __aenter__(self) -> None:
+        await asyncio.wait_for(asyncio.Event().wait(), self.timeout)
+
+    async def __aexit__(self, *_: object) -> None:
+        return None
+
+
+async def test_no_connection_free_in_time_is_a_503() -> None:
+    async with client(shell(BusyPool())) as service:
+        answer = await service.get("/v1/cases")
+    assert "TimeoutError" in assert_problem(answer, 503)["detail"]
 
 
 async def test_a_real_pool_whose_server_is_gone_is_a_503() -> None:
