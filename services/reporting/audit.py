@@ -74,7 +74,7 @@ def export_line(record: ConsumerRecord[bytes, bytes]) -> str:
         value = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError):
         value = raw.decode(errors="backslashreplace")
-    return json.dumps(
+    line = json.dumps(
         {
             "partition": record.partition,
             "offset": record.offset,
@@ -85,6 +85,12 @@ def export_line(record: ConsumerRecord[bytes, bytes]) -> str:
         },
         ensure_ascii=False,
     )
+    # JSON leaves these unescaped, but str.splitlines and many JSONL readers end a line at them: a clue's
+    # text holding one would split its record in two. They can only stand inside strings, so escape them.
+    return line.translate(_LINE_BREAKS_IN_TEXT)
+
+
+_LINE_BREAKS_IN_TEXT = {ord(c): f"\\u{ord(c):04x}" for c in "\x85\u2028\u2029"}
 
 
 async def topic_batches(

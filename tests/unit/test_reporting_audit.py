@@ -57,6 +57,15 @@ def test_an_export_line_keeps_the_event_as_an_object_and_anything_else_as_text()
     assert json.loads(export_line(record(8, b"not json {")))["value"] == "not json {"
 
 
+def test_an_export_line_stays_one_line_whatever_line_breaks_a_clue_holds() -> None:
+    """U+2028, U+2029 and U+0085 are valid unescaped in JSON, but end a line for str.splitlines and many
+    JSONL readers; the export escapes them, so every record is one line and reads back the same."""
+    value = {"subject": {"name": "华都\u2028康养\u2029中心\x85一店"}, "seq": 1}
+    line = export_line(record(9, json.dumps(value, ensure_ascii=False).encode()))
+    assert line.splitlines() == [line]
+    assert json.loads(line)["value"] == value
+
+
 def test_an_untouched_export_verifies_and_an_altered_payload_is_named_by_case_and_seq(tmp_path: Path) -> None:
     first = chain(assessed(), closed())
     second = chain(assessed())
