@@ -60,18 +60,25 @@ def _not_a_number(value: object) -> object:
 Instant = Annotated[AwareDatetime, FROM_TEXT, BeforeValidator(_not_a_number)]
 
 
+# Invisible characters that change how text reads: line and paragraph separators (str.splitlines and
+# many readers end a line there) and the bidirectional controls that reorder what follows them (a name
+# with U+202E prints backwards, spoofing another name in an export or a notice).
+INVISIBLE_FORMATTING = [(0x2028, 0x202E), (0x2066, 0x2069)]
+
+
 @dataclass(frozen=True)
 class NoControlCharacters:
-    """Refuses control characters (Unicode Cc: U+0000-U+001F, U+007F-U+009F) but those ``allowed``, and
-    says so in the JSON Schema (``pattern``). They are never typed by a person: they corrupt exports,
-    terminals and logs, and hide text (a name with U+0008 in it prints as another name)."""
+    """Refuses control characters (Unicode Cc: U+0000-U+001F, U+007F-U+009F) but those ``allowed``, and the
+    line separators and direction controls of ``INVISIBLE_FORMATTING``, and says so in the JSON Schema
+    (``pattern``). They are never typed by a person: they corrupt exports, terminals and logs, and hide
+    text (a name with U+0008 or U+202E in it prints as another name)."""
 
     allowed: str = ""
 
     @property
     def refused(self) -> str:
         """The refused characters as a regular expression class, in a syntax ECMA and Rust share."""
-        ranges = [(0x00, 0x1F), (0x7F, 0x9F)]
+        ranges = [(0x00, 0x1F), (0x7F, 0x9F), *INVISIBLE_FORMATTING]
         points = [c for lo, hi in ranges for c in range(lo, hi + 1) if chr(c) not in self.allowed]
         runs: list[list[int]] = []
         for c in points:
@@ -79,7 +86,7 @@ class NoControlCharacters:
                 runs[-1][1] = c
             else:
                 runs.append([c, c])
-        return "".join(f"\\x{lo:02X}" if lo == hi else f"\\x{lo:02X}-\\x{hi:02X}" for lo, hi in runs)
+        return "".join(_point(lo) if lo == hi else f"{_point(lo)}-{_point(hi)}" for lo, hi in runs)
 
     def check(self, value: str) -> str:
         found = re.search(f"[{self.refused}]", value)
@@ -87,7 +94,8 @@ class NoControlCharacters:
             allowed = " (only tab and line breaks are allowed)" if self.allowed else ""
             raise PydanticCustomError(
                 "control_character",
-                "must not contain control characters: U+{code} at position {position}{allowed}",
+                "must not contain control, line-separator or text-direction characters: U+{code} at "
+                "position {position}{allowed}",
                 {"code": f"{ord(found.group()):04X}", "position": found.start(), "allowed": allowed},
             )
         return value
@@ -103,6 +111,10 @@ class NoControlCharacters:
         json_schema = handler(schema)
         json_schema["pattern"] = f"^[^{self.refused}]*$"
         return json_schema
+
+
+def _point(code: int) -> str:
+    return f"\\x{code:02X}" if code <= 0xFF else f"\\u{code:04X}"
 
 
 # A line of text a person types (a name, an address, a file name): no control characters at all.

@@ -237,6 +237,9 @@ def test_every_field_still_takes_what_its_schema_allows() -> None:
         ({"subject": {"kind": "shop", "name": "大店养老", "address": "长淮路\n8号"}}, "subject.address"),
         ({"description": "吸收资金\u0008\u0008\u0008退款中"}, "description"),
         ({"reporter": {"name": "卢秀梅\u009b", "phone": "139 0551 7788"}}, "reporter.name"),
+        # A direction override prints the rest of the name backwards; a line separator breaks a line.
+        ({"subject": {"kind": "shop", "name": "大店\u202e老养"}}, "subject.name"),
+        ({"description": "吸收资金\u2028退款中"}, "description"),
         (
             {"evidence": [{"sha256": "a" * 64, "media_type": "image/jpeg\u0007", "size_bytes": 1}]},
             "evidence.0.media_type",
@@ -257,7 +260,7 @@ def test_the_schema_says_which_control_characters_text_may_hold() -> None:
     schema = ClueSubmission.model_json_schema()
     name = re.compile(schema["$defs"]["SubjectSubmission"]["properties"]["name"]["pattern"])
     description = re.compile(schema["properties"]["description"]["pattern"])
-    for code in [*range(0x20), *range(0x7F, 0xA0)]:
+    for code in [*range(0x20), *range(0x7F, 0xA0), *range(0x2028, 0x202F), *range(0x2066, 0x206A)]:
         character = chr(code)
         assert name.search(f"a{character}b") is None
         assert (description.search(f"a{character}b") is not None) == (character in "\t\n\r")
