@@ -61,12 +61,13 @@ def test_the_acknowledgement_link_refuses_odd_tokens_and_bodies_with_a_problem(s
         assert_problem(anyone.get(path, params={"token": "确认"}), 403)
         assert_problem(anyone.post(path, json={"token": "确认收到"}), 403)
         assert_problem(anyone.post(path, data={"token": "é"}), 403)
+        # A JSON body that is not UTF-8 is not readable JSON: 400, as in every service.
         not_utf8 = anyone.post(path, content=b"\xff\xfe{", headers={"Content-Type": "application/json"})
-        assert_problem(not_utf8, 422)
+        assert_problem(not_utf8, 400)
         in_json = anyone.post(
             path, content=b'{"token": "\xff"}', headers={"Content-Type": "application/json"}
         )
-        assert_problem(in_json, 422)
+        assert_problem(in_json, 400)
         form = anyone.post(
             path, content=b"token=%FF%FE", headers={"Content-Type": "application/x-www-form-urlencoded"}
         )
