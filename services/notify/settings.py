@@ -21,6 +21,13 @@ class NotifySettings(ServiceSettings):
     """Where the recipients are configured and how hard to try to reach them."""
 
     port: int = Field(8004, validation_alias="CLUETRAIL_NOTIFY_PORT")
+    # notify's bodies are an acknowledgement token or a resend's selection, a few hundred bytes: anything
+    # near the shared default (1 MiB) is not one of them, and the ack routes need no login.
+    max_body_bytes: int = Field(
+        16 * 1024,
+        ge=1024,
+        description="Largest request body notify reads; a larger one is refused with 413",
+    )
     recipients_file: Path = Field(
         DEFAULT_RECIPIENTS_FILE,
         validation_alias="CLUETRAIL_NOTIFY_RECIPIENTS_FILE",

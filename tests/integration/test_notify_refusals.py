@@ -75,6 +75,22 @@ def test_the_acknowledgement_link_refuses_odd_tokens_and_bodies_with_a_problem(s
         assert_problem(anyone.post(path, json={"token": "x", "also": 1}), 422)
 
 
+def test_a_body_larger_than_notify_reads_is_refused_with_413(stack: Stack) -> None:
+    """notify's bodies are a token or a selection of a few hundred bytes; it reads at most 16 KiB."""
+    delivery_id = a_delivered_notice(stack)["delivery_id"]
+    padding = "x" * (17 * 1024)
+    with httpx.Client(base_url=stack.url("notify"), timeout=30) as anyone:
+        ack = anyone.post(f"/v1/deliveries/{delivery_id}/ack", json={"token": "x", "pad": padding})
+        form = anyone.post(f"/v1/deliveries/{delivery_id}/ack", data={"token": padding})
+    with stack.client("notify", token=lead_officer(stack)) as notify:
+        bulk = notify.post("/v1/deliveries/resend", json={"recipient_id": "yaohai-police", "pad": padding})
+    for answer in (ack, form, bulk):
+        assert assert_problem(answer, 413)["errors"] == [{"rule": "max_body_bytes"}]
+    with httpx.Client(base_url=stack.url("notify"), timeout=30) as anyone:
+        small = anyone.post(f"/v1/deliveries/{delivery_id}/ack", json={"token": "x" * 100})
+    assert_problem(small, 403)  # a body within the limit is read as before
+
+
 def test_a_bulk_resend_names_its_selection_knows_its_fields_and_leaves_delivered_notices_alone(
     stack: Stack,
 ) -> None:

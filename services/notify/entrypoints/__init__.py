@@ -1,0 +1,1 @@
+"""How notify is reached: its HTTP routes, its Kafka subscribers and its operator commands (``cli``)."""

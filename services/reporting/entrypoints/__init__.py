@@ -1,0 +1,1 @@
+"""How reporting is reached: its HTTP routes, its Kafka subscribers and its operator commands (``cli``)."""
