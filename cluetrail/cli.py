@@ -82,8 +82,8 @@ def token_issue(
 
 
 def _register_service_commands() -> None:
-    for service in (*SERVICES, "demo"):
-        module_name = "cluetrail.demo" if service == "demo" else f"services.{service}.cli"
+    """Each service registers its own commands (``services/<name>/entrypoints/cli.py``)."""
+    for module_name in ("cluetrail.demo", *(f"services.{s}.entrypoints.cli" for s in SERVICES)):
         try:
             module = importlib.import_module(module_name)
         except ModuleNotFoundError as exc:

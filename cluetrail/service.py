@@ -11,13 +11,14 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from importlib.resources.abc import Traversable
-from typing import Any
+from typing import Annotated, Any, TypeVar
 
 import asyncpg
 import uvicorn
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
@@ -58,10 +59,30 @@ class Runtime:
     state: dict[str, Any] = field(default_factory=dict)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
+    # The service's own wiring (a frozen dataclass its bootstrap builds from this runtime), given to its
+    # routes by one ``Depends`` and to its subscribers when they are made.
+    deps: Any = None
 
-    @property
+    @cached_property
     def tracer(self) -> trace.Tracer:
+        """The service's tracer, made once."""
         return self.tracer_provider.get_tracer(f"cluetrail.{self.name}")
+
+
+D = TypeVar("D")
+
+
+def dependency(kind: type[D]) -> Callable[[Request], Awaitable[D]]:
+    """A FastAPI dependency giving the service's wiring of type ``kind`` (``Runtime.deps``). Async, so
+    FastAPI calls it on the event loop rather than in a worker thread on every request."""
+
+    async def provide(request: Request) -> D:
+        found = runtime_of(request).deps
+        if not isinstance(found, kind):
+            raise TypeError(f"the service was wired with {type(found).__name__}, not {kind.__name__}")
+        return found
+
+    return provide
 
 
 def runtime_of(request: Request) -> Runtime:
@@ -76,6 +97,10 @@ async def connection(request: Request) -> AsyncIterator[asyncpg.Connection]:
     runtime = runtime_of(request)
     async with runtime.pool.acquire(timeout=runtime.settings.database_timeout_seconds) as conn:
         yield conn
+
+
+# A route's pooled connection for the request (``connection``), as one annotation.
+Connection = Annotated[asyncpg.Connection, Depends(connection)]
 
 
 def _problem(
@@ -474,6 +499,7 @@ def create_service_app(
     title: str,
     migrations: Sequence[Traversable] = (),
     http_routers: Sequence[APIRouter] = (),
+    dependencies: Callable[[Runtime], object] | None = None,
     kafka_routers: Callable[[Runtime], Sequence[KafkaRouter]] = lambda _: (),
     on_startup: Startup | None = None,
     on_shutdown: Startup | None = None,
@@ -482,8 +508,10 @@ def create_service_app(
 ) -> FastAPI:
     """A FastAPI app whose lifespan owns the pool, the broker and background tasks of one service.
 
-    ``before_consuming`` runs once the pool is open and before the subscribers join their groups (e.g. to
-    decide where a new database starts); ``on_startup`` runs once they have.
+    ``dependencies`` builds the service's wiring (``Runtime.deps``) once the pool and broker exist, before
+    ``kafka_routers`` makes the subscribers. ``before_consuming`` runs once the pool is open and before the
+    subscribers join their groups (e.g. to decide where a new database starts); ``on_startup`` runs once
+    they have.
     """
 
     @contextlib.asynccontextmanager
@@ -498,6 +526,8 @@ def create_service_app(
         broker = make_broker(settings, name, tracer_provider)
         runtime = Runtime(name, settings, tracer_provider, pool, broker)
         app.state.runtime = runtime
+        if dependencies is not None:
+            runtime.deps = dependencies(runtime)
         for router in kafka_routers(runtime):
             broker.include_router(router)
         try:

@@ -1,7 +1,7 @@
 """Run intake: ``python -m services.intake``."""
 
 from cluetrail.service import run
-from services.intake.app import create_app
+from services.intake.bootstrap import create_app
 from services.intake.settings import IntakeSettings
 
 settings = IntakeSettings()

@@ -1,28 +1,54 @@
-"""Wiring: intake's FastAPI app with its tables, routes and receipt projection."""
+"""Intake's wiring, done once: the jurisdiction tree (validated before anything starts), the dependencies
+its routes and subscribers are given, the app with its tables, routes and receipt projection."""
 
 from __future__ import annotations
 
-from importlib import resources
+import asyncio
 
 from fastapi import FastAPI
 
-from cluetrail.service import create_service_app
+from cluetrail.auth import AccessPolicy
+from cluetrail.crypto import FieldSealer
+from cluetrail.outbox import OutboxRelay
+from cluetrail.service import Runtime, create_service_app
 from contracts.jurisdictions import JurisdictionRegistry
-from services.intake import store
-from services.intake.handlers import http_router, kafka_routers, start_relay
+from services.intake.adapters import SQL
+from services.intake.adapters.clues import OUTBOX_TABLE, reset_session
+from services.intake.dependencies import IntakeDeps
+from services.intake.entrypoints.consumers import kafka_routers
+from services.intake.entrypoints.http import ROUTERS
 from services.intake.settings import IntakeSettings
 
 
 def create_app(settings: IntakeSettings) -> FastAPI:
     """The intake service; a bad jurisdiction file stops it here with a message naming the entry."""
     registry = JurisdictionRegistry.load(settings.jurisdictions_file)
+    sealer = FieldSealer.from_settings(settings.reporter_keys, settings.reporter_key_id)
+
+    def wire(rt: Runtime) -> IntakeDeps:
+        return IntakeDeps(
+            settings=settings,
+            pool=rt.pool,
+            tracer=rt.tracer,
+            registry=registry,
+            access=AccessPolicy(registry),
+            sealer=sealer,
+            relay=OutboxRelay(rt.pool, rt.broker, rt.settings, rt.tracer, table=OUTBOX_TABLE),
+        )
+
+    async def start_relay(rt: Runtime) -> None:
+        """Publish accepted clues from now on; clues stored unpublished before a restart go first."""
+        deps: IntakeDeps = rt.deps
+        rt.tasks.append(asyncio.create_task(deps.relay.run(rt.stopping), name="intake-clue-relay"))
+
     return create_service_app(
         name="intake",
         settings=settings,
         title="cluetrail intake",
-        migrations=[resources.files("services.intake").joinpath("sql")],
-        http_routers=[http_router(settings, registry)],
+        migrations=[SQL.migrations],
+        http_routers=ROUTERS,
+        dependencies=wire,
         kafka_routers=kafka_routers,
         on_startup=start_relay,
-        pool_reset=store.reset_session,
+        pool_reset=reset_session,
     )

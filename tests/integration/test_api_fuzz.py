@@ -66,7 +66,7 @@ def served_document(name: str) -> dict[str, Any]:
     it: schemathesis parametrizes tests at collection time, before the ``stack`` fixture runs the services
     (its fixture-based loader does not work with pytest 9). test_documents_are_the_served_ones checks that
     the running services serve exactly these documents."""
-    app_module = importlib.import_module(f"services.{name}.app")
+    app_module = importlib.import_module(f"services.{name}.bootstrap")
     settings_module = importlib.import_module(f"services.{name}.settings")
     service_settings = getattr(settings_module, f"{name.capitalize()}Settings")()
     document: dict[str, Any] = app_module.create_app(service_settings).openapi()

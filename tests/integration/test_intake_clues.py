@@ -287,7 +287,8 @@ def test_the_reporter_follows_the_case_by_receipt_code(intake: httpx.Client) -> 
 
     seen = intake.get(f"/v1/receipts/{code}")
     assert seen.status_code == 200, seen.text
-    assert seen.json()["status"] == "received"
+    # Triage may have graded it already by the time the reporter looks: then it is under review.
+    assert seen.json()["status"] in ("received", "under_review")
     assert set(seen.json()) == {
         "receipt_code",
         "status",
@@ -297,7 +298,7 @@ def test_the_reporter_follows_the_case_by_receipt_code(intake: httpx.Client) -> 
         "messages",
         "merged_case_status",
     }
-    assert [step["stage"] for step in seen.json()["history"]] == ["received"]
+    assert [step["stage"] for step in seen.json()["history"]][0] == "received"
 
     # Read out over the phone: lower case, no dashes, O for 0 — still the same case.
     typed = code.lower().replace("-", " ").replace("0", "o")

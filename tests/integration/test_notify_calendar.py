@@ -29,7 +29,7 @@ from contracts.envelope import uuid7
 from contracts.jurisdictions import default_registry
 from contracts.reporting_calendar import ReportingCalendar
 from services.notify import store
-from services.notify.app import MIGRATIONS
+from services.notify.bootstrap import MIGRATIONS
 from services.notify.channels import SmtpConfig
 from services.notify.domain.backoff import RetryPolicy
 from services.notify.domain.cases import CaseFacts, add_years

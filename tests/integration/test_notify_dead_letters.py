@@ -40,7 +40,7 @@ from contracts.jurisdictions import default_registry
 from contracts.notices import verify_notices
 from contracts.vocabulary import EscalationTarget, Outcome
 from services.notify import store
-from services.notify.app import MIGRATIONS
+from services.notify.bootstrap import MIGRATIONS
 from services.notify.domain.notice import DEFAULT_TEMPLATES, Templates
 from services.notify.domain.recipients import Recipient, RecipientBook, Route
 from services.notify.domain.signing import secret_of

@@ -25,7 +25,7 @@ from contracts.envelope import uuid7
 from contracts.jurisdictions import default_registry
 from contracts.notices import verify_notices
 from services.notify import store
-from services.notify.app import MIGRATIONS
+from services.notify.bootstrap import MIGRATIONS
 from services.notify.domain.cases import CaseFacts, add_years
 from services.notify.domain.notice import BEIJING, DEFAULT
 from services.notify.domain.recipients import RecipientBook

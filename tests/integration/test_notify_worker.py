@@ -25,7 +25,7 @@ from cluetrail.settings import CommonSettings
 from contracts.envelope import uuid7
 from contracts.jurisdictions import default_registry
 from services.notify import store
-from services.notify.app import MIGRATIONS
+from services.notify.bootstrap import MIGRATIONS
 from services.notify.domain.backoff import RetryPolicy
 from services.notify.domain.recipients import Recipient, RecipientBook, Route
 from services.notify.domain.signing import SignatureRefused, secret_of, verify

@@ -22,7 +22,7 @@ from contracts.events import (
 )
 from contracts.jurisdictions import JurisdictionError, default_registry
 from contracts.vocabulary import EscalationTarget, Grade, Outcome
-from services.notify.app import load_recipients
+from services.notify.bootstrap import load_recipients
 from services.notify.domain.recipients import RecipientBook, RecipientsError
 from services.notify.domain.signing import new_secret, secret_of
 from services.notify.settings import DEFAULT_RECIPIENTS_FILE, NotifySettings

@@ -13,7 +13,7 @@ from tests.harness import SERVICES
 
 
 def document(name: str) -> dict[str, Any]:
-    app_module = importlib.import_module(f"services.{name}.app")
+    app_module = importlib.import_module(f"services.{name}.bootstrap")
     settings_module = importlib.import_module(f"services.{name}.settings")
     settings = getattr(settings_module, f"{name.capitalize()}Settings")()
     served: dict[str, Any] = app_module.create_app(settings).openapi()

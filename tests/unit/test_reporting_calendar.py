@@ -17,9 +17,9 @@ from hypothesis import strategies as st
 
 from contracts.jurisdictions import LEVEL_ORDER, default_registry
 from contracts.reporting_calendar import CalendarError, ReportingCalendar, default_calendar
-from services.notify.app import create_app as notify_app
+from services.notify.bootstrap import create_app as notify_app
 from services.notify.settings import NotifySettings
-from services.reporting.app import create_app as reporting_app
+from services.reporting.bootstrap import create_app as reporting_app
 from services.reporting.domain.periods import CST, Period, deadline, is_overdue, use_calendar
 from services.reporting.settings import ReportingSettings
 

@@ -20,7 +20,7 @@ from fastapi import Depends, FastAPI, Request
 from cluetrail.service import DATABASE_RETRY_AFTER_SECONDS, BodyRules, connection, install_error_handlers
 from contracts.api import CloseRequest, ClueSubmission
 from contracts.jurisdictions import default_registry
-from services.intake.handlers import parse_submission
+from services.intake.entrypoints.http.clues import parse_submission
 
 REPORTER = {"name": "卢秀梅", "phone": "139 0551 7788"}
 CLUE: dict[str, Any] = {

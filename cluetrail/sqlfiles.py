@@ -1,0 +1,45 @@
+"""SQL kept in files, the same way in every service: ``services/<name>/adapters/sql/`` holds the migrations
+(``NNN_name.sql``, applied once each at start-up), ``queries/<name>.sql`` the named statements of one adapter
+(each after a ``-- name: <key>`` line), and ``templates/`` the SQL a service instantiates (reporting's
+projection versions)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from functools import cache
+from importlib import resources
+from importlib.resources.abc import Traversable
+
+_NAME = re.compile(r"^-- name: ([a-z_]+)\s*$", re.MULTILINE)
+
+
+class SqlFiles:
+    """The SQL files of one service package (e.g. ``services.intake``)."""
+
+    def __init__(self, package: str) -> None:
+        self.package = package
+
+    @property
+    def migrations(self) -> Traversable:
+        """The folder of the service's migrations (``cluetrail.db.migrate`` keys them ``sql/<file>``)."""
+        return resources.files(self.package).joinpath("adapters", "sql")
+
+    def queries(self, name: str) -> Mapping[str, str]:
+        """The statements of ``queries/<name>.sql`` by name."""
+        return _statements(self.package, name)
+
+    def template(self, name: str) -> str:
+        """The text of ``templates/<name>.sql``."""
+        return self.migrations.joinpath("templates", f"{name}.sql").read_text(encoding="utf-8")
+
+
+@cache
+def _statements(package: str, name: str) -> Mapping[str, str]:
+    text = resources.files(package).joinpath("adapters", "sql", "queries", f"{name}.sql").read_text("utf-8")
+    parts = _NAME.split(text)
+    # parts = [preamble, name1, body1, name2, body2, ...]
+    found = {key: body.strip() for key, body in zip(parts[1::2], parts[2::2], strict=True)}
+    if len(found) != len(parts[1::2]):
+        raise ValueError(f"{package} queries/{name}.sql names a statement twice")
+    return found

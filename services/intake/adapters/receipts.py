@@ -1,0 +1,120 @@
+"""The receipt projection (consumer group ``intake-receipts``): what a reporter sees of a case, rebuildable
+from the case log, which carries only the receipt code's digest, never the code."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import cast
+
+import asyncpg
+
+from services.intake.adapters import SQL
+from services.intake.domain.receipts import ReceiptStage, ReceiptState, ReceiptStep
+
+Q = SQL.queries("receipts")
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """A row of the receipt projection."""
+
+    receipt_digest: str
+    case_id: uuid.UUID
+    state: ReceiptState
+    updated_at: datetime
+
+
+def _receipt(row: asyncpg.Record) -> Receipt:
+    state = ReceiptState(
+        stage=cast(ReceiptStage, row["stage"]),
+        last_seq=row["last_seq"],
+        last_hash=row["last_hash"],
+        reward_granted=row["reward_granted"],
+        merged_into=row["merged_into"],
+        hashes=tuple(row["hashes"]),
+    )
+    return Receipt(row["receipt_digest"], row["case_id"], state, row["updated_at"])
+
+
+async def by_digest(conn: asyncpg.Connection, digest: str) -> Receipt | None:
+    row = await conn.fetchrow(Q["by_digest"], digest)
+    return None if row is None else _receipt(row)
+
+
+async def by_case(conn: asyncpg.Connection, case_id: uuid.UUID, *, lock: bool = True) -> Receipt | None:
+    """The case's receipt, locked for the caller's transaction unless ``lock`` is false."""
+    row = await conn.fetchrow(Q["by_case_for_update" if lock else "by_case"], case_id)
+    return None if row is None else _receipt(row)
+
+
+async def open_new(
+    conn: asyncpg.Connection,
+    digest: str,
+    case_id: uuid.UUID,
+    state: ReceiptState,
+    updated_at: datetime,
+    step: ReceiptStep,
+) -> bool:
+    """Add the receipt of a case the projection does not hold yet, with its first step (one statement);
+    False (nothing written) if it holds it."""
+    inserted = await conn.fetchval(
+        Q["open"],
+        digest,
+        case_id,
+        state.stage,
+        state.last_seq,
+        state.last_hash,
+        state.reward_granted,
+        updated_at,
+        step.stage,
+        step.label,
+        step.on,
+        step.at,
+    )
+    return bool(inserted)
+
+
+async def save(
+    conn: asyncpg.Connection, digest: str, case_id: uuid.UUID, state: ReceiptState, updated_at: datetime
+) -> None:
+    await conn.execute(
+        Q["save"],
+        digest,
+        case_id,
+        state.stage,
+        state.last_seq,
+        state.last_hash,
+        state.reward_granted,
+        updated_at,
+        state.merged_into,
+        list(state.hashes),
+    )
+
+
+async def add_step(conn: asyncpg.Connection, case_id: uuid.UUID, seq: int, step: ReceiptStep) -> None:
+    await conn.execute(Q["add_step"], case_id, seq, step.stage, step.label, step.on, step.at)
+
+
+async def steps_of(conn: asyncpg.Connection, case_id: uuid.UUID) -> list[asyncpg.Record]:
+    """A case's steps, oldest first: stage, label, on_day and the instant ``at`` (NULL if older)."""
+    return await conn.fetch(Q["steps"], case_id)
+
+
+async def add_message(
+    conn: asyncpg.Connection,
+    notice_id: uuid.UUID,
+    case_id: uuid.UUID,
+    stage: str | None,
+    text: str,
+    on_day: date,
+    recorded_at: datetime,
+) -> None:
+    """Keep a notice to a case's reporter (once, however often it is read)."""
+    await conn.execute(Q["add_message"], notice_id, case_id, stage, text, on_day, recorded_at)
+
+
+async def messages_of(conn: asyncpg.Connection, case_ids: list[uuid.UUID]) -> list[asyncpg.Record]:
+    """The notices to the reporters of ``case_ids``, oldest first, with their case and instant."""
+    return await conn.fetch(Q["messages"], case_ids)

@@ -1,0 +1,34 @@
+"""What intake's routes and subscribers are given: one frozen object, built once in ``bootstrap``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+import asyncpg
+from fastapi import Depends
+from opentelemetry.trace import Tracer
+
+from cluetrail.auth import AccessPolicy
+from cluetrail.crypto import FieldSealer
+from cluetrail.outbox import OutboxRelay
+from cluetrail.service import dependency
+from contracts.jurisdictions import JurisdictionRegistry
+from services.intake.settings import IntakeSettings
+
+
+@dataclass(frozen=True)
+class IntakeDeps:
+    """Intake's wiring: its settings, pool and tracer, the jurisdiction tree and access rule, the sealer of
+    reporter identity, and the relay that publishes accepted clues."""
+
+    settings: IntakeSettings
+    pool: asyncpg.Pool
+    tracer: Tracer
+    registry: JurisdictionRegistry
+    access: AccessPolicy
+    sealer: FieldSealer
+    relay: OutboxRelay
+
+
+Deps = Annotated[IntakeDeps, Depends(dependency(IntakeDeps))]
