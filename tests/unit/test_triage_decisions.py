@@ -24,11 +24,12 @@ from contracts.vocabulary import (
     Outcome,
     RiskFlag,
 )
-from services.triage.chain import advance
 from services.triage.domain import access, decisions, workflow
+from services.triage.domain.chain import advance
 from services.triage.domain.errors import TransitionRefused
+from services.triage.domain.fold import fold
 from services.triage.domain.grading import RuleSet, load_rule_set
-from services.triage.domain.state import CaseState, ClueFacts, fold
+from services.triage.domain.state import CaseState, ClueFacts
 from tests.unit.test_triage_fold import clue_event
 
 RULES: RuleSet = load_rule_set(

@@ -34,7 +34,8 @@ from contracts.vocabulary import (
     SubjectKind,
 )
 from services.triage.domain.errors import OutOfChain
-from services.triage.domain.state import CaseState, fold, fold_all
+from services.triage.domain.fold import fold, fold_all
+from services.triage.domain.state import CaseState
 
 OFFICER = Actor(kind="officer", id="officer-longgang-01")
 LONGGANG_HUADU = "340102L01001"

@@ -12,11 +12,12 @@ from cluetrail.errors import Forbidden
 from contracts.envelope import Actor, Envelope
 from contracts.events import CaseAssessed, HandoffRequested
 from contracts.vocabulary import CaseStatus, Determination, EscalationLevel, Grade, MatchBasis, Outcome
-from services.triage.chain import advance
 from services.triage.domain import access, workflow, write_off
+from services.triage.domain.chain import advance
 from services.triage.domain.decisions import Decision
 from services.triage.domain.errors import TransitionRefused
-from services.triage.domain.state import CaseState, fold, fold_all
+from services.triage.domain.fold import fold, fold_all
+from services.triage.domain.state import CaseState
 from services.triage.handlers.http import authorize
 from services.triage.handlers.reads import readable
 from services.triage.rules import bundled_rule_set

@@ -11,8 +11,8 @@ from contracts.events import ClueLinked, EvidenceRef, ReferralPackaged, read_eve
 from contracts.vocabulary import MatchBasis, Measure
 from services.triage.domain import workflow
 from services.triage.domain.decisions import SERVICE_ACTOR
+from services.triage.domain.fold import fold
 from services.triage.domain.referral import referral_facts
-from services.triage.domain.state import fold
 from services.triage.handlers.reads import facts_through
 from tests.unit.test_triage_workflow import LEAD, STREET, YAOHAI, clue, run
 

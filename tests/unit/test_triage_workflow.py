@@ -34,14 +34,15 @@ from contracts.vocabulary import (
     Outcome,
     SubjectKind,
 )
-from services.triage.chain import advance, react
 from services.triage.domain import workflow
 from services.triage.domain import write_off as write_off_rule
+from services.triage.domain.chain import advance, react
 from services.triage.domain.decisions import Decision
 from services.triage.domain.errors import TransitionRefused
+from services.triage.domain.fold import fold, fold_all
 from services.triage.domain.grading import RuleSet, load_rule_set
 from services.triage.domain.quiet_periods import QuietPeriods
-from services.triage.domain.state import CaseState, fold, fold_all
+from services.triage.domain.state import CaseState
 
 RULES: RuleSet = load_rule_set(
     resources.files("services.triage").joinpath("triage-rules-2026.1.json").read_text(encoding="utf-8")

@@ -46,12 +46,13 @@ from contracts.events import ClueReported
 from contracts.jurisdictions import JurisdictionRegistry
 from contracts.vocabulary import MatchBasis
 from services.triage import store
-from services.triage.chain import advance, react
+from services.triage.domain.chain import advance, react
 from services.triage.domain.decisions import SERVICE_ACTOR, district_of
 from services.triage.domain.dedup import subject_keys
 from services.triage.domain.errors import OutOfChain
+from services.triage.domain.fold import fold
 from services.triage.domain.grading import RuleSet
-from services.triage.domain.state import CaseState, fold
+from services.triage.domain.state import CaseState
 from services.triage.domain.workflow import WorkflowPolicy, link_clue, merged_decision
 
 log = logging.getLogger(__name__)

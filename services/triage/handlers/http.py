@@ -28,8 +28,8 @@ from contracts.api import CloseRequest, DeterminationRequest, EventAccepted
 from contracts.envelope import Envelope, utcnow
 from contracts.vocabulary import MatchBasis
 from services.triage import store
-from services.triage.chain import advance
 from services.triage.domain import access, workflow
+from services.triage.domain.chain import advance
 from services.triage.domain.decisions import Decision, district_of
 from services.triage.domain.dedup import subject_keys
 from services.triage.domain.errors import TransitionRefused

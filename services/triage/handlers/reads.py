@@ -31,8 +31,9 @@ from contracts.vocabulary import CaseStatus
 from services.triage import store
 from services.triage.domain import access
 from services.triage.domain.decisions import Decision, district_of
+from services.triage.domain.fold import fold_all
 from services.triage.domain.referral import referral_facts, referral_manifest
-from services.triage.domain.state import CaseState, fold_all
+from services.triage.domain.state import CaseState
 from services.triage.handlers.bodies import (
     CaseView,
     HandoffView,

@@ -12,8 +12,9 @@ from contracts.envelope import Envelope
 from contracts.events import seal_event
 from contracts.jurisdictions import JurisdictionRegistry
 from services.triage.domain.decisions import Decision, next_reaction
+from services.triage.domain.fold import fold
 from services.triage.domain.grading import RuleSet
-from services.triage.domain.state import CaseState, fold
+from services.triage.domain.state import CaseState
 from services.triage.domain.workflow import WorkflowPolicy, workflow_reaction
 
 DEFAULT_POLICY = WorkflowPolicy()
