@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from importlib import resources
 
 from fastapi import FastAPI
 from faststream.kafka import KafkaRouter
@@ -12,10 +11,11 @@ from faststream.kafka import KafkaRouter
 from cluetrail.outbox import OutboxRelay
 from cluetrail.service import Runtime, create_service_app
 from contracts.jurisdictions import JurisdictionRegistry
+from services.triage.adapters import SQL
+from services.triage.adapters.rules import quiet_periods_for, rule_set_for
 from services.triage.domain.workflow import WorkflowPolicy
 from services.triage.handlers import http, reads
 from services.triage.handlers.consumer import CaseStream
-from services.triage.rules import quiet_periods_for, rule_set_for
 from services.triage.settings import TriageSettings
 
 
@@ -45,7 +45,7 @@ def create_app(settings: TriageSettings) -> FastAPI:
         name="triage",
         settings=settings,
         title="cluetrail triage",
-        migrations=[resources.files("services.triage").joinpath("sql")],
+        migrations=[SQL.migrations],
         http_routers=[http.router, reads.router],
         kafka_routers=kafka_routers,
         on_startup=on_startup,

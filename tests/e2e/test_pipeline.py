@@ -18,9 +18,9 @@ from cluetrail.settings import CommonSettings
 from contracts.chain import verify_chain
 from contracts.events import UnreadableEvent, parse_document
 from contracts.jurisdictions import default_registry
+from services.triage.adapters.rules import bundled_rule_set
 from services.triage.domain.grading import assess
 from services.triage.domain.state import ClueFacts
-from services.triage.rules import bundled_rule_set
 from tests.harness import Stack, wait_until
 
 pytestmark = pytest.mark.e2e

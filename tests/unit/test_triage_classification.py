@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from services.triage.adapters.rules import bundled_rule_set
 from services.triage.domain.classification import (
     ClassificationError,
     PhraseRule,
@@ -16,7 +17,6 @@ from services.triage.domain.classification import (
     load_classification,
     top_sector,
 )
-from services.triage.rules import bundled_rule_set
 
 RULES = bundled_rule_set().classification.rules  # type: ignore[union-attr]
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from contracts.vocabulary import Grade, RiskFlag
+from services.triage.adapters.rules import rule_set_for
 from services.triage.domain.grading import RuleSet, RuleSetError, assess, load_rule_set
 from services.triage.domain.state import ClueFacts
-from services.triage.rules import rule_set_for
 from services.triage.settings import TriageSettings
 
 RULES_TEXT = (

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from contracts.events import RuleOverride
 from contracts.jurisdictions import default_registry
 from contracts.vocabulary import Grade, RiskFlag
+from services.triage.adapters.rules import BUNDLED, assemble, bundled_rule_set
 from services.triage.domain.grading import (
     RuleSet,
     RuleSetError,
@@ -24,7 +25,6 @@ from services.triage.domain.grading import (
     load_rule_set,
 )
 from services.triage.domain.state import ClueFacts
-from services.triage.rules import BUNDLED, assemble, bundled_rule_set
 
 RULES = bundled_rule_set()
 REGISTRY = default_registry()

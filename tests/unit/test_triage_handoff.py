@@ -12,6 +12,7 @@ from cluetrail.errors import Forbidden
 from contracts.envelope import Actor, Envelope
 from contracts.events import CaseAssessed, HandoffRequested
 from contracts.vocabulary import CaseStatus, Determination, EscalationLevel, Grade, MatchBasis, Outcome
+from services.triage.adapters.rules import bundled_rule_set
 from services.triage.domain import access, workflow, write_off
 from services.triage.domain.chain import advance
 from services.triage.domain.decisions import Decision
@@ -20,7 +21,6 @@ from services.triage.domain.fold import fold, fold_all
 from services.triage.domain.state import CaseState
 from services.triage.handlers.http import authorize
 from services.triage.handlers.reads import readable
-from services.triage.rules import bundled_rule_set
 from tests.unit.test_triage_workflow import (
     LATER,
     LEAD,

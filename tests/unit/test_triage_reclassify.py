@@ -11,6 +11,7 @@ from cluetrail.errors import Forbidden
 from contracts.envelope import Envelope
 from contracts.events import CaseAssessed, CaseReclassified, ReclassifiedPayload
 from contracts.vocabulary import CaseStatus, Determination
+from services.triage.adapters.rules import bundled_rule_set
 from services.triage.domain import access, workflow
 from services.triage.domain.chain import advance, react
 from services.triage.domain.decisions import Decision
@@ -18,7 +19,6 @@ from services.triage.domain.errors import TransitionRefused
 from services.triage.domain.fold import fold_all
 from services.triage.domain.state import CaseState
 from services.triage.handlers.bodies import ReclassificationRequest
-from services.triage.rules import bundled_rule_set
 from tests.unit.test_triage_workflow import (
     LEAD,
     REGISTRY,

@@ -10,12 +10,12 @@ from __future__ import annotations
 from contracts.envelope import Envelope
 from contracts.events import CaseAssessed, EvidenceRef
 from contracts.vocabulary import CaseStatus, Grade, MatchBasis
+from services.triage.adapters.rules import bundled_rule_set
 from services.triage.domain import workflow
 from services.triage.domain.chain import advance, react
 from services.triage.domain.decisions import SERVICE_ACTOR, Decision
 from services.triage.domain.fold import fold, fold_all
 from services.triage.domain.state import CaseState
-from services.triage.rules import bundled_rule_set
 from tests.unit.test_triage_workflow import LEAD, POLICY, REGISTRY, clue
 
 RULES = bundled_rule_set()

@@ -11,13 +11,13 @@ import pytest
 
 from contracts.events import CaseWrittenOff
 from contracts.vocabulary import Determination, Outcome
+from services.triage.adapters.rules import quiet_periods_for
 from services.triage.domain import workflow
 from services.triage.domain import write_off as write_off_rule
 from services.triage.domain.decisions import Decision
 from services.triage.domain.errors import TransitionRefused
 from services.triage.domain.quiet_periods import WRITE_OFF_RESULTS, QuietPeriodsError, load_quiet_periods
 from services.triage.domain.state import CaseState
-from services.triage.rules import quiet_periods_for
 from services.triage.settings import TriageSettings
 from tests.unit.test_triage_workflow import (
     LATER,

@@ -12,10 +12,10 @@ from rich.table import Table
 
 from contracts.api import ClueSubmission
 from contracts.jurisdictions import JurisdictionRegistry
+from services.triage.adapters.rules import quiet_periods_for, rule_set_for
 from services.triage.domain.grading import RuleSet, RuleSetError, assess
 from services.triage.domain.quiet_periods import QuietPeriodsError
 from services.triage.domain.state import ClueFacts
-from services.triage.rules import quiet_periods_for, rule_set_for
 from services.triage.settings import TriageSettings
 
 console = Console()

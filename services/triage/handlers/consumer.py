@@ -45,7 +45,7 @@ from contracts.envelope import Envelope
 from contracts.events import ClueReported
 from contracts.jurisdictions import JurisdictionRegistry
 from contracts.vocabulary import MatchBasis
-from services.triage import store
+from services.triage.adapters import cases, meta, subjects
 from services.triage.domain.chain import advance, react
 from services.triage.domain.decisions import SERVICE_ACTOR, district_of
 from services.triage.domain.dedup import subject_keys
@@ -57,7 +57,6 @@ from services.triage.domain.workflow import WorkflowPolicy, link_clue, merged_de
 
 log = logging.getLogger(__name__)
 GROUP = "triage"
-CATCH_UP_LOCK = "triage-catch-up"
 
 
 class CaseStream:
@@ -90,7 +89,7 @@ class CaseStream:
     async def apply(self, conn: asyncpg.Connection, incoming: Incoming) -> None:
         """Fold one event into its case and, once caught up, decide what the new state calls for."""
         event = incoming.event
-        state = await store.load(conn, event.case_id, for_update=True)
+        state = await cases.load(conn, event.case_id, for_update=True)
         try:
             folded = fold(state, event)
         except OutOfChain as exc:
@@ -114,12 +113,12 @@ class CaseStream:
                 registry=self.registry,
                 policy=self.policy,
             )
-        await store.save(conn, folded, [event, *decided])
+        await cases.save(conn, folded, [event, *decided])
         if decided:
             await add_to_outbox(conn, decided)
         if linked is not None:
             target, more, _ = linked
-            await store.save(conn, target, more)
+            await cases.save(conn, target, more)
             await add_to_outbox(conn, more)
 
     async def _file_subject(
@@ -129,7 +128,7 @@ class CaseStream:
         the order they are matched."""
         keys = subject_keys(clue.clue, district_of(clue.jurisdiction, self.registry))
         if keys:
-            await store.put_on_file(conn, [k for k, _ in keys], clue.case_id, reported_at)
+            await subjects.put_on_file(conn, [k for k, _ in keys], clue.case_id, reported_at)
         return keys
 
     async def _link(
@@ -143,14 +142,14 @@ class CaseStream:
         """When the clue's subject is on file as another case, link the clue to it: that case gets
         ``clue-linked`` (reopened first if it was closed or written off). The clue's own ``merged`` is the
         caller's to decide, from the returned case and basis."""
-        found = await store.case_on_file(conn, [k for k, _ in keys], other_than=clue.case_id)
+        found = await subjects.case_on_file(conn, [k for k, _ in keys], other_than=clue.case_id)
         if found is None:
             return None
         on_file, key = found
         basis = dict(keys)[key]
-        target = await store.load(conn, on_file, for_update=True)
+        target = await cases.load(conn, on_file, for_update=True)
         if target is not None and target.merged_into is not None:
-            target = await store.load(conn, target.merged_into, for_update=True)
+            target = await cases.load(conn, target.merged_into, for_update=True)
         if target is None or target.case_id == clue.case_id:
             return None
         after, events = advance(
@@ -169,12 +168,12 @@ class CaseStream:
         # Held for the whole catch-up, so a second triage process on the same database waits, then finds
         # the marker, instead of folding the same records beside this one.
         async with self._rt.pool.acquire() as lock:
-            await lock.execute("SELECT pg_advisory_lock(hashtext($1))", CATCH_UP_LOCK)
+            await meta.lock_catch_up(lock)
             try:
-                if await store.meta(lock, store.CAUGHT_UP) is None:
+                if await meta.get(lock, meta.CAUGHT_UP) is None:
                     await self._fold_log_then_sweep()
             finally:
-                await lock.execute("SELECT pg_advisory_unlock(hashtext($1))", CATCH_UP_LOCK)
+                await meta.unlock_catch_up(lock)
         self.deciding = True
         self.caught_up.set()
         self.relay.wake()
@@ -191,20 +190,19 @@ class CaseStream:
 
     async def _positions(self) -> dict[int, int]:
         """The next offset to read per partition of the case topic, from the positions stored with effects."""
-        async with self._rt.pool.acquire() as conn:
-            rows = await conn.fetch(
-                'SELECT partition, "offset" FROM consumer_positions WHERE consumer = $1 AND topic = $2',
-                GROUP,
-                self._rt.settings.case_topic,
-            )
-        return {r["partition"]: r["offset"] + 1 for r in rows}
+        stored = await self.consumer.stored_positions()
+        return {
+            partition: offset + 1
+            for (topic, partition), offset in stored.items()
+            if topic == self.consumer.topic
+        }
 
     async def _sweep(self) -> int:
         """Decide, for every open case, what its fully folded state still calls for; then mark caught up."""
         decided = 0
         async with self._rt.pool.acquire() as conn, conn.transaction():
-            for case_id in await store.open_case_ids(conn):
-                state = await store.load(conn, case_id, for_update=True)
+            for case_id in await cases.open_case_ids(conn):
+                state = await cases.load(conn, case_id, for_update=True)
                 if state is None:
                     continue
                 # A case at seq 1 holds a clue triage never decided on (its decisions would be in the log):
@@ -227,15 +225,15 @@ class CaseStream:
                         registry=self.registry,
                         policy=self.policy,
                     )
-                await store.save(conn, state, events)
+                await cases.save(conn, state, events)
                 await add_to_outbox(conn, events)
                 decided += len(events)
                 if linked is not None:
                     target, more, _ = linked
-                    await store.save(conn, target, more)
+                    await cases.save(conn, target, more)
                     await add_to_outbox(conn, more)
                     decided += len(more)
-            await store.set_meta(conn, store.CAUGHT_UP, {"rule_set": self.rules.version})
+            await meta.put(conn, meta.CAUGHT_UP, {"rule_set": self.rules.version})
         return decided
 
     async def wait_caught_up(self) -> None:

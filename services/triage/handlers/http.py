@@ -27,7 +27,7 @@ from cluetrail.telemetry import current_traceparent
 from contracts.api import CloseRequest, DeterminationRequest, EventAccepted
 from contracts.envelope import Envelope, utcnow
 from contracts.vocabulary import MatchBasis
-from services.triage import store
+from services.triage.adapters import cases, subjects
 from services.triage.domain import access, workflow
 from services.triage.domain.chain import advance
 from services.triage.domain.decisions import Decision, district_of
@@ -139,7 +139,7 @@ async def advance_and_save(
         registry=stream.registry,
         policy=stream.policy,
     )
-    await store.save(conn, state, events)
+    await cases.save(conn, state, events)
     await add_to_outbox(conn, events)
     return state, events
 
@@ -156,7 +156,7 @@ async def _record(
 ) -> EventAccepted | JSONResponse:
     with rt.tracer.start_as_current_span(f"triage {command}", attributes={"cluetrail.case_id": str(case_id)}):
         async with rt.pool.acquire() as conn, conn.transaction():
-            state = await store.load(conn, case_id, for_update=True)
+            state = await cases.load(conn, case_id, for_update=True)
             authorize(stream.access, principal, state, command, None if state is None else where(state))
             assert state is not None  # authorize refuses an unknown case
             decided = decide(state, principal)
@@ -182,7 +182,7 @@ async def _record_pair(
         async with rt.pool.acquire() as conn, conn.transaction():
             states: dict[uuid.UUID, CaseState | None] = {}
             for cid in sorted({case_id, other_id}):
-                states[cid] = await store.load(conn, cid, for_update=True)
+                states[cid] = await cases.load(conn, cid, for_update=True)
             here, other = states[case_id], states[other_id]
             authorize(stream.access, principal, here, command)
             authorize(stream.access, principal, other, command)
@@ -503,7 +503,7 @@ async def split(
     async def refile(conn: asyncpg.Connection, here: CaseState, clue_case: CaseState) -> None:
         own = keys(clue_case) - keys(here)
         filed = clue_case.case_id, clue_case.reported_at
-        await store.refile(conn, sorted(own), *filed, away_from=here.case_id)
+        await subjects.refile(conn, sorted(own), *filed, away_from=here.case_id)
 
     return await _record_pair(rt, stream, who, case_id, body.clue_case_id, "split", decide, after=refile)
 
@@ -515,12 +515,12 @@ async def grant_reward(
     """Grant the reporter a reward (举报奖励) once the clue is verified (lead office)."""
     with rt.tracer.start_as_current_span("triage reward", attributes={"cluetrail.case_id": str(case_id)}):
         async with rt.pool.acquire() as conn, conn.transaction():
-            state = await store.load(conn, case_id, for_update=True)
+            state = await cases.load(conn, case_id, for_update=True)
             authorize(stream.access, who, state, "reward")
             assert state is not None
             verified_in = None
             if state.merged_into is not None:
-                verified_in = await store.load(conn, state.merged_into)
+                verified_in = await cases.load(conn, state.merged_into)
             decision = workflow.grant_reward(
                 state, who.as_actor(), amount_yuan=body.amount_yuan, basis=body.basis, verified_in=verified_in
             )

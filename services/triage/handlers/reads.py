@@ -28,7 +28,7 @@ from contracts.events import (
     read_event,
 )
 from contracts.vocabulary import CaseStatus
-from services.triage import store
+from services.triage.adapters import cases
 from services.triage.domain import access
 from services.triage.domain.decisions import Decision, district_of
 from services.triage.domain.fold import fold_all
@@ -81,7 +81,7 @@ async def _readable_state(
     rt: Runtime, stream: CaseStream, principal: Principal, case_id: uuid.UUID
 ) -> CaseState:
     async with rt.pool.acquire() as conn:
-        state = await store.load(conn, case_id)
+        state = await cases.load(conn, case_id)
     if state is None:
         if principal.role is Role.AUDITOR:
             raise NotFound(f"case {case_id} is unknown to triage")
@@ -164,7 +164,7 @@ async def referral(
     if police is None or police.referral_seq is None or police.manifest_sha256 is None:
         raise NotFound(f"case {case_id} has no referral bundle", rule="referral-after-transfer")
     async with rt.pool.acquire() as conn:
-        bodies = await store.event_bodies(conn, case_id, police.referral_seq)
+        bodies = await cases.event_bodies(conn, case_id, police.referral_seq)
     bundle_event = read_event(bodies[-1])
     if not isinstance(bundle_event, ReferralPackaged):
         raise LookupError(f"case {case_id} seq {police.referral_seq} is not its referral bundle")
@@ -212,7 +212,7 @@ async def history(
     state = await _readable_state(rt, stream, who, case_id)
     async with rt.pool.acquire() as conn:
         try:
-            bodies = await store.event_bodies(conn, case_id, state.last_seq)
+            bodies = await cases.event_bodies(conn, case_id, state.last_seq)
         except LookupError as exc:
             return JSONResponse(status_code=503, content={"detail": str(exc), "errors": []})
     return [parse_document(b) for b in bodies]
@@ -257,11 +257,11 @@ async def reporter_identity(
         "triage reporter identity", attributes={"cluetrail.case_id": str(case_id)}
     ):
         async with rt.pool.acquire() as conn, conn.transaction():
-            state = await store.load(conn, case_id, for_update=True)
+            state = await cases.load(conn, case_id, for_update=True)
             # A district that held the case before a handoff reads its trail, not its reporter.
             can_read = state is not None and readable(stream.access, who, state, former_holders=False)
             state = access.require_reporter_reader(who, state, can_read=can_read)
-            clue = await store.event_bodies(conn, case_id, 1)
+            clue = await cases.event_bodies(conn, case_id, 1)
             sealed = ClueReportedPayload.model_validate(parse_document(clue[0])["payload"]).reporter
             if sealed is None:
                 raise NotFound(f"case {case_id} was reported anonymously", rule="reported-anonymously")

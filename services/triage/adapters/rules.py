@@ -1,9 +1,14 @@
 """Loading the grading rules a deployment uses, validated at start-up (an error names the bad file and entry).
 
+An adapter, not domain: it reads files (the bundled data beside the package, or a deployment's own named by
+the settings) and hands their text to the domain's validating loaders (``domain.grading``,
+``domain.classification``, ``domain.quiet_periods``). ``bootstrap`` calls it once before anything starts;
+the operator commands and tests call it for the same rules.
+
 The rule set (``CLUETRAIL_TRIAGE_RULES_FILE``, else the bundled ``triage-rules-2026.2.json``), the
 classification phrases (``CLUETRAIL_TRIAGE_CLASSIFICATION_FILE``, else ``classification-2026.1.json``) and
 the district rule files: the bundled ``districts/*.json``, each replaced by a file of the same district in
-``CLUETRAIL_TRIAGE_DISTRICT_RULES_DIR`` when one is there.
+``CLUETRAIL_TRIAGE_DISTRICT_RULES_DIR`` when one is there. The bundled files stay in ``services/triage/``.
 """
 
 from __future__ import annotations
