@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import os
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.hashes import SHA256
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from cluetrail.settings import decode_reporter_keys
 from contracts.events import SealedValue
+from contracts.events.handoff import SealedForRegion
 
 
 class SealError(ValueError):
@@ -52,4 +58,88 @@ class FieldSealer:
             )
         except Exception as exc:
             raise SealError("sealed value does not open with its key (tampered or wrong case)") from exc
+        return json.loads(plaintext)
+
+
+# --- Sealing for another region (docs/regions.md, "Reporter identity across regions") --------------------
+
+REGION_INFO = b"cluetrail region seal v1"
+
+
+def region_key_id(public: X25519PublicKey) -> str:
+    """A public key's short name: the first 16 hex digits of the SHA-256 of its raw bytes."""
+    return hashlib.sha256(public.public_bytes(Encoding.Raw, PublicFormat.Raw)).hexdigest()[:16]
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def _region_key(shared: bytes, associated: str) -> bytes:
+    return HKDF(algorithm=SHA256(), length=32, salt=None, info=REGION_INFO + associated.encode()).derive(
+        shared
+    )
+
+
+class RegionSealer:
+    """Seals values for other regions' public keys and opens those sealed for this region's private key.
+
+    The private key never leaves its region; the public keys are deployment data. A value sealed for a
+    region opens only with that region's private key and only for the case it was sealed for (the case id
+    is the associated data, bound into the derived key and the AES-GCM tag)."""
+
+    def __init__(self, region: str, private: X25519PrivateKey, peers: dict[str, X25519PublicKey]) -> None:
+        self.region = region
+        self._private = private
+        self._peers = peers
+
+    @classmethod
+    def from_base64(cls, region: str, private_b64: str, peers_b64: dict[str, str]) -> RegionSealer:
+        """From base64 raw keys (32 bytes each), as settings and the region keys file hold them."""
+        try:
+            private = X25519PrivateKey.from_private_bytes(base64.b64decode(private_b64, validate=True))
+            peers = {
+                alias: X25519PublicKey.from_public_bytes(base64.b64decode(key, validate=True))
+                for alias, key in peers_b64.items()
+            }
+        except (ValueError, TypeError) as exc:
+            raise ValueError(f"region keys: not base64 of 32-byte X25519 keys ({exc})") from None
+        return cls(region, private, peers)
+
+    @property
+    def public_key(self) -> X25519PublicKey:
+        return self._private.public_key()
+
+    def seal_for(self, region: str, value: Any, associated: str) -> SealedForRegion:
+        public = self._peers.get(region)
+        if public is None:
+            raise SealError(f"no public key of region {region!r} to seal for")
+        ephemeral = X25519PrivateKey.generate()
+        key = _region_key(ephemeral.exchange(public), associated)
+        nonce = os.urandom(12)
+        plaintext = json.dumps(value, ensure_ascii=False, sort_keys=True).encode()
+        return SealedForRegion(
+            region=region,
+            key_id=region_key_id(public),
+            ephemeral_public=_b64(ephemeral.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)),
+            nonce=_b64(nonce),
+            ciphertext=_b64(AESGCM(key).encrypt(nonce, plaintext, associated.encode())),
+        )
+
+    def open(self, sealed: SealedForRegion, associated: str) -> Any:
+        if sealed.region != self.region or sealed.key_id != region_key_id(self.public_key):
+            raise SealError(
+                f"sealed for region {sealed.region} key {sealed.key_id}, not this region's "
+                f"({self.region} key {region_key_id(self.public_key)})"
+            )
+        try:
+            ephemeral = X25519PublicKey.from_public_bytes(base64.b64decode(sealed.ephemeral_public))
+            key = _region_key(self._private.exchange(ephemeral), associated)
+            plaintext = AESGCM(key).decrypt(
+                base64.b64decode(sealed.nonce), base64.b64decode(sealed.ciphertext), associated.encode()
+            )
+        except Exception as exc:
+            raise SealError(
+                "sealed value does not open with this region's key (tampered or wrong case)"
+            ) from exc
         return json.loads(plaintext)

@@ -3,11 +3,28 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
+
+from pydantic import StringConstraints
 
 from contracts.codes import JurisdictionCode
 from contracts.envelope import Envelope
 from contracts.events.common import LongText, RegionId, _Strict
+
+B64 = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9+/]*={0,2}$", max_length=8192)]
+
+
+class SealedForRegion(_Strict):
+    """A value sealed for another region (the reporter's identity of a case handed to it): an ephemeral
+    X25519 key agreed with the region's public key, HKDF-SHA256, AES-256-GCM with the case id as associated
+    data. Only the holder of that region's private key opens it; ``key_id`` names the public key used."""
+
+    alg: Literal["X25519-HKDF-SHA256-AES-256-GCM"] = "X25519-HKDF-SHA256-AES-256-GCM"
+    region: RegionId
+    key_id: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{16}$")]
+    ephemeral_public: B64
+    nonce: B64
+    ciphertext: B64
 
 
 class HandoffRequestedPayload(_Strict):
