@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
-from importlib import resources
 
 import httpx
 from fastapi import FastAPI
@@ -12,7 +11,9 @@ from fastapi import FastAPI
 from cluetrail.service import Runtime, create_service_app
 from contracts.jurisdictions import JurisdictionRegistry
 from contracts.reporting_calendar import ReportingCalendar
-from services.notify.channels import SmsGateway, SmtpConfig
+from services.notify.adapters import SQL
+from services.notify.adapters.channels import SmsGateway, SmtpConfig
+from services.notify.adapters.notifier import Notifier
 from services.notify.domain.backoff import RetryPolicy
 from services.notify.domain.notice import DEFAULT as DEFAULT_TEMPLATES
 from services.notify.domain.notice import Templates
@@ -21,12 +22,9 @@ from services.notify.domain.reminders import SystemClock
 from services.notify.handlers import CONSUMER_GROUP, START, kafka_routers
 from services.notify.history import establish, recover_notices
 from services.notify.http import http_router
-from services.notify.notices import Notifier
 from services.notify.scheduler import Scheduler
 from services.notify.settings import NotifySettings
 from services.notify.worker import DeliveryWorker
-
-MIGRATIONS = resources.files("services.notify").joinpath("sql")
 
 
 def load_recipients(settings: NotifySettings, registry: JurisdictionRegistry) -> RecipientBook:
@@ -127,7 +125,7 @@ def create_app(settings: NotifySettings) -> FastAPI:
         name="notify",
         settings=settings,
         title="cluetrail notify",
-        migrations=[MIGRATIONS],
+        migrations=[SQL.migrations],
         http_routers=[http_router(notifier, registry)],
         kafka_routers=kafka_routers(notifier),
         before_consuming=before_consuming,

@@ -13,13 +13,14 @@ from cluetrail.service import Runtime, case_events_router, exactly_once_consumer
 from cluetrail.telemetry import current_traceparent
 from contracts.chain import ChainFault
 from contracts.jurisdictions import JurisdictionError
-from services.notify import store
+from services.notify.adapters import cases, deliveries
+from services.notify.adapters.deliveries import NewDelivery, delivery_id_for
+from services.notify.adapters.notifier import Notifier
 from services.notify.domain.cases import facts_document, fold
 from services.notify.domain.notice import TemplateError, notice_body
 from services.notify.domain.recipients import ROUTED_EVENTS
 from services.notify.domain.reminders import needs_acknowledgement
 from services.notify.history import DeliveryStart
-from services.notify.notices import Notifier
 
 CONSUMER_GROUP = "notify"
 START = "notify.delivery_start"
@@ -34,14 +35,14 @@ def deciding_deliveries(notifier: Notifier, start: Callable[[], DeliveryStart] =
 
     async def apply(conn: asyncpg.Connection, incoming: Incoming) -> None:
         event = incoming.event
-        before = await store.load_case(conn, event.case_id)
+        before = await cases.load_case(conn, event.case_id)
         try:
             facts = fold(before, event)
         except ChainFault as exc:
             raise Rejected(f"case {event.case_id} ({event.type}, {event.event_id}): {exc.reason}") from exc
         if facts is before:
             return  # a copy of an event of this case applied before (a redelivery, a late resend)
-        await store.save_case(conn, facts)
+        await cases.save_case(conn, facts)
         try:
             routings = book.routings_for(event, facts.responsible_department)
         except JurisdictionError as exc:
@@ -52,23 +53,23 @@ def deciding_deliveries(notifier: Notifier, start: Callable[[], DeliveryStart] =
             return
         history = start().is_history(incoming.record.partition, incoming.record.offset, event.recorded_at)
         # Kept so a delivery whose template failed can be written again on a resend.
-        await store.save_routed_event(conn, event.event_id, incoming.document, facts_document(facts))
+        await deliveries.save_routed_event(conn, event.event_id, incoming.document, facts_document(facts))
         # The consumer's span continues the event's trace; deliveries keep it for the sends later.
         traceparent = current_traceparent() or event.traceparent
         for routing in routings:
             recipient = routing.recipient
             needs_ack = needs_acknowledgement(event, facts.key_case, recipient)
             for channel in routing.channels:
-                delivery_id = store.delivery_id_for(event.event_id, recipient.id, channel)
+                delivery_id = delivery_id_for(event.event_id, recipient.id, channel)
                 failure: str | None = None
                 try:
                     body = notifier.event_body(event, facts, recipient, channel, delivery_id, needs_ack)
                 except TemplateError as exc:
                     # One broken template kills this delivery (dead letter, alert), not the others.
                     failure, body = str(exc), notice_body({"event_id": str(event.event_id)})
-                await store.add_delivery(
+                await deliveries.add_delivery(
                     conn,
-                    store.NewDelivery(
+                    NewDelivery(
                         delivery_id=delivery_id,
                         event_id=event.event_id,
                         recipient_id=recipient.id,

@@ -31,6 +31,7 @@ from aiokafka import AIOKafkaConsumer
 from cluetrail.kafka import notice_topic, read_log, topic_partitions
 from cluetrail.settings import CommonSettings
 from contracts.notices import dedupe_key_of
+from services.notify.adapters import delivery_start, notices
 
 log = logging.getLogger(__name__)
 
@@ -56,15 +57,10 @@ async def establish(
     group is rewound so the consumer folds the whole log."""
     async with pool.acquire() as conn, conn.transaction():
         # One instance decides; others starting at the same moment wait and read its decision.
-        await conn.execute("SELECT pg_advisory_xact_lock(hashtext('notify-delivery-start'))")
-        row = await conn.fetchrow("SELECT offsets FROM delivery_start")
-        if row is None:
-            applied = await conn.fetchval(
-                "SELECT EXISTS (SELECT 1 FROM consumer_positions WHERE consumer = $1) "
-                "OR EXISTS (SELECT 1 FROM deliveries)",
-                consumer,
-            )
-            if applied:
+        await delivery_start.lock(conn)
+        decided = await delivery_start.decided_offsets(conn)
+        if decided is None:
+            if await delivery_start.applied_before(conn, consumer):
                 offsets: dict[int, int] = {}
                 reason = "a database that had applied case events: everything after its positions"
             else:
@@ -73,15 +69,10 @@ async def establish(
                 reason = f"a new database ({deliver_from}): case events below these offsets are history"
                 # The group may remember offsets from the database that was lost: start it over.
                 await _rewind_group(settings, settings.consumer_group(consumer), begin)
-            await conn.execute(
-                "INSERT INTO delivery_start (topic, offsets, reason) VALUES ($1, $2::jsonb, $3)",
-                settings.case_topic,
-                json.dumps({str(p): o for p, o in offsets.items()}),
-                reason,
-            )
+            await delivery_start.save(conn, settings.case_topic, offsets, reason)
             log.info("notify's start of delivery: %s %s", reason, offsets)
         else:
-            offsets = {int(p): int(o) for p, o in json.loads(row["offsets"]).items()}
+            offsets = decided
     return DeliveryStart(offsets, after)
 
 
@@ -115,10 +106,7 @@ async def recover_notices(pool: asyncpg.Pool, settings: CommonSettings) -> int:
     as published) and move each stream's chain head to its last notice; returns how many were new."""
     topic = notice_topic(settings)
     async with pool.acquire() as conn:
-        rows = await conn.fetch(
-            "SELECT partition, next_offset FROM notice_topic_positions WHERE topic = $1", topic
-        )
-    start = {r["partition"]: r["next_offset"] for r in rows}
+        start = await notices.topic_positions(conn, topic)
     recovered = 0
     async for records, _ in read_log(settings, topic, start=start):
         async with pool.acquire() as conn, conn.transaction():
@@ -126,12 +114,7 @@ async def recover_notices(pool: asyncpg.Pool, settings: CommonSettings) -> int:
             for record in records:
                 reached[record.partition] = max(reached.get(record.partition, 0), record.offset + 1)
                 recovered += await _recover(conn, record.value or b"")
-            await conn.executemany(
-                "INSERT INTO notice_topic_positions (topic, partition, next_offset) VALUES ($1, $2, $3) "
-                "ON CONFLICT (topic, partition) DO UPDATE SET next_offset = "
-                "greatest(notice_topic_positions.next_offset, EXCLUDED.next_offset)",
-                [(topic, p, o) for p, o in reached.items()],
-            )
+            await notices.save_topic_positions(conn, topic, reached)
     if recovered:
         log.info("read %s notices back from %s", recovered, topic)
     return recovered
@@ -146,26 +129,16 @@ async def _recover(conn: asyncpg.Connection, value: bytes) -> int:
     except (ValueError, KeyError, TypeError):
         log.warning("a record on the notices topic is not a notice; left out of recovery")
         return 0
-    dedupe_key = dedupe_key_of(document) or f"notice/{notice_id}"
-    status = await conn.execute(
-        "INSERT INTO notices (notice_id, dedupe_key, stream, seq, kind, case_id, jurisdiction, document, "
-        "published_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, clock_timestamp()) "
-        "ON CONFLICT DO NOTHING",
-        notice_id,
-        dedupe_key,
-        stream,
-        seq,
-        str(document.get("kind")),
-        case_id,
-        str(document.get("jurisdiction")),
+    new = await notices.read_back(
+        conn,
         value,
+        notice_id=notice_id,
+        dedupe_key=dedupe_key_of(document) or f"notice/{notice_id}",
+        stream=stream,
+        seq=seq,
+        notice_hash=notice_hash,
+        kind=str(document.get("kind")),
+        case_id=case_id,
+        jurisdiction=str(document.get("jurisdiction")),
     )
-    await conn.execute(
-        "INSERT INTO notice_streams (stream, last_seq, last_hash) VALUES ($1, $2, $3) "
-        "ON CONFLICT (stream) DO UPDATE SET last_seq = EXCLUDED.last_seq, last_hash = EXCLUDED.last_hash "
-        "WHERE notice_streams.last_seq < EXCLUDED.last_seq",
-        stream,
-        seq,
-        notice_hash,
-    )
-    return 1 if status == "INSERT 0 1" else 0
+    return 1 if new else 0

@@ -25,16 +25,17 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
-from cluetrail.auth import AccessPolicy, Principal, Role, current_principal
+from cluetrail.auth import Principal, Role, current_principal
 from cluetrail.errors import Forbidden, InvalidInput, NotFound, RuleViolation
 from cluetrail.service import Runtime, connection, runtime_of
 from contracts.jurisdictions import JurisdictionRegistry
 from contracts.notices import Notice
-from services.notify import store
+from services.notify.adapters import acknowledgements, deliveries, notices
+from services.notify.adapters.notifier import Notifier, RenderRefused
+from services.notify.domain.access import Readers
 from services.notify.domain.notice import beijing_time
 from services.notify.domain.recipients import RECIPIENT_ID, RecipientBook
 from services.notify.domain.signing import ack_expiry, check_ack_token, withhold_token
-from services.notify.notices import Notifier, RenderRefused
 
 DeliveryStatus = Literal["pending", "delivered", "dead", "skipped"]
 NOT_YOURS = "not within your jurisdiction"
@@ -188,35 +189,6 @@ RESEND_REFUSED: dict[int | str, dict[str, Any]] = {
 }
 
 
-class Readers:
-    """The jurisdiction rule applied to the delivery log."""
-
-    def __init__(self, registry: JurisdictionRegistry, book: RecipientBook) -> None:
-        self.policy = AccessPolicy(registry)
-        self._registry = registry
-        self._book = book
-
-    def visible(self, principal: Principal) -> store.Visible:
-        if principal.role is Role.AUDITOR:
-            return store.EVERYTHING
-        if principal.role is Role.POLICE:
-            police = [
-                r.id
-                for r in self._book
-                if r.role == "police" and self.policy.covers(principal, r.jurisdiction)
-            ]
-            return store.Visible(recipients=police)
-        subtree = [n.code for n in self._registry.subtree(principal.jurisdiction)]
-        # The offices of the subtree read what was routed to them too, wherever the case is: a district
-        # offered a handoff sees the offer although the case is still the other district's.
-        places = set(subtree)
-        routed = [r.id for r in self._book if r.jurisdiction in places]
-        return store.Visible(jurisdictions=subtree, recipients=routed)
-
-    def may_read(self, principal: Principal, row: asyncpg.Record) -> bool:
-        return self.visible(principal).covers(row["jurisdiction"], row["recipient_id"])
-
-
 def _view(row: asyncpg.Record, book: RecipientBook) -> dict[str, object]:
     recipient = book.get(row["recipient_id"])
     return {
@@ -239,7 +211,7 @@ def http_router(notifier: Notifier, registry: JurisdictionRegistry) -> APIRouter
     async def readable_delivery(
         conn: asyncpg.Connection, principal: Principal, delivery_id: uuid.UUID
     ) -> asyncpg.Record:
-        row = await store.get_delivery(conn, delivery_id)
+        row = await deliveries.get_delivery(conn, delivery_id)
         # An unknown delivery answers a non-auditor exactly like one elsewhere.
         if row is None and principal.role is Role.AUDITOR:
             raise NotFound(f"no delivery {delivery_id}", rule="delivery-exists")
@@ -258,7 +230,7 @@ def http_router(notifier: Notifier, registry: JurisdictionRegistry) -> APIRouter
     ) -> list[dict[str, object]]:
         """The delivery log of a case (or of everything the caller may read), in case order: the case's
         events by seq, then notify's notices of the case by seq."""
-        rows = await store.find_deliveries(
+        rows = await deliveries.find_deliveries(
             conn,
             case_id=case_id,
             status=status,
@@ -276,7 +248,7 @@ def http_router(notifier: Notifier, registry: JurisdictionRegistry) -> APIRouter
     async def get_delivery(delivery_id: uuid.UUID, conn: Conn, who: Who) -> dict[str, object]:
         """One delivery with every attempt made and the body sent (its acknowledgement token withheld)."""
         row = await readable_delivery(conn, who, delivery_id)
-        attempts = await store.attempts_of(conn, delivery_id)
+        attempts = await deliveries.attempts_of(conn, delivery_id)
         return {
             **_view(row, book),
             "body": withheld(row["body"], row),
@@ -297,7 +269,7 @@ def http_router(notifier: Notifier, registry: JurisdictionRegistry) -> APIRouter
                 body = await notifier.render_again(conn, row)
             except RenderRefused as exc:
                 return False, str(exc)
-        await store.reopen_for_resend(conn, row["delivery_id"], body)
+        await deliveries.reopen_for_resend(conn, row["delivery_id"], body)
         return rendered_again, None
 
     def wake(rt: Runtime) -> None:
@@ -330,7 +302,7 @@ def http_router(notifier: Notifier, registry: JurisdictionRegistry) -> APIRouter
         resent: list[uuid.UUID] = []
         refused: list[Refusal] = []
         async with conn.transaction():
-            rows = await store.find_for_resend(
+            rows = await deliveries.find_for_resend(
                 conn,
                 status=body.status,
                 recipient_id=body.recipient_id,
@@ -358,7 +330,7 @@ def http_router(notifier: Notifier, registry: JurisdictionRegistry) -> APIRouter
         not be written is written again first, and refused while its template still fails."""
         readers.policy.require_act(who, who.jurisdiction, Role.DISTRICT_LEAD_OFFICER)
         async with conn.transaction():
-            row = await store.lock_delivery(conn, delivery_id)
+            row = await deliveries.lock_delivery(conn, delivery_id)
             if row is None or not readers.may_read(who, row):
                 raise Forbidden(NOT_YOURS, rule="jurisdiction-subtree")
             rendered, reason = await resend_one(conn, row)
@@ -376,7 +348,7 @@ def http_router(notifier: Notifier, registry: JurisdictionRegistry) -> APIRouter
     async def acknowledge(
         conn: asyncpg.Connection, delivery_id: uuid.UUID, token: str | None, *, record: bool
     ) -> tuple[asyncpg.Record, datetime | None]:
-        row = await store.get_delivery(conn, delivery_id)
+        row = await deliveries.get_delivery(conn, delivery_id)
         if row is None:
             raise NotFound(f"no delivery {delivery_id}", rule="delivery-exists")
         recipient = book.get(row["recipient_id"])
@@ -397,9 +369,9 @@ def http_router(notifier: Notifier, registry: JurisdictionRegistry) -> APIRouter
                 rule="acknowledge-delivered-only",
             )
         if not record:
-            return row, await store.acknowledged_at(conn, delivery_id)
+            return row, await acknowledgements.acknowledged_at(conn, delivery_id)
         async with conn.transaction():
-            at = await store.acknowledge(conn, delivery_id)
+            at = await acknowledgements.acknowledge(conn, delivery_id)
         return row, at
 
     @router.get(
@@ -474,7 +446,7 @@ def http_router(notifier: Notifier, registry: JurisdictionRegistry) -> APIRouter
         with ``cluetrail notify verify-notices``."""
         if case_id is None and stream is None:
             raise InvalidInput("name a case_id or a stream", rule="notices-of-a-case")
-        rows = await store.find_notices(
+        rows = await notices.find_notices(
             conn, case_id=case_id, stream=stream, visible=readers.visible(who), limit=limit
         )
         return [{**json.loads(bytes(r["document"])), "published_at": r["published_at"]} for r in rows]

@@ -22,7 +22,8 @@ import asyncpg
 
 from contracts import labels
 from contracts.reporting_calendar import ReportingCalendar, default_calendar
-from services.notify import store
+from services.notify.adapters import acknowledgements, cases
+from services.notify.adapters.notifier import NoticeDecision, Notifier, default_channels
 from services.notify.domain.notice import case_line
 from services.notify.domain.recipients import Recipient, Routing
 from services.notify.domain.reminders import (
@@ -32,7 +33,6 @@ from services.notify.domain.reminders import (
     key_case_reminders,
     reporting_reminders,
 )
-from services.notify.notices import NoticeDecision, Notifier, default_channels
 
 log = logging.getLogger(__name__)
 
@@ -92,9 +92,9 @@ class Scheduler:
             for reminder in reporting_reminders(now, offices, self._reporting_lead, self.calendar):
                 found = [self._routing(rid, reminder.kind) for rid in reminder.recipients]
                 recorded += await self._record(conn, reminder, [r for r in found if r is not None])
-            cases = await store.open_key_cases(conn)
-            lines = {case.case_id: case_line(case) for case in cases}
-            for reminder in key_case_reminders(now, cases, self._key_case_lead):
+            key_cases = await cases.open_key_cases(conn)
+            lines = {case.case_id: case_line(case) for case in key_cases}
+            for reminder in key_case_reminders(now, key_cases, self._key_case_lead):
                 routings = book.routings_of_notice(reminder.kind, reminder.jurisdiction)
                 if reminder.case_id is not None:
                     reminder.facts["case_line"] = lines[reminder.case_id]
@@ -136,7 +136,7 @@ class Scheduler:
         book = self._notifier.book
         now = self.clock.now()
         async with conn.transaction():
-            rows = await store.awaiting_ack(conn, now - self._ack_timeout)
+            rows = await acknowledgements.awaiting_ack(conn, now - self._ack_timeout)
             seen: set[tuple[uuid.UUID, str]] = set()
             for row in rows:
                 key = (row["event_id"], row["recipient_id"])
@@ -146,12 +146,12 @@ class Scheduler:
                 recipient = book.get(row["recipient_id"])
                 if recipient is not None:
                     recorded += await self._escalate(conn, row, recipient)
-                await store.mark_ack_escalated(conn, row["event_id"], row["recipient_id"])
+                await acknowledgements.mark_ack_escalated(conn, row["event_id"], row["recipient_id"])
         return recorded
 
     async def _escalate(self, conn: asyncpg.Connection, row: asyncpg.Record, recipient: Recipient) -> int:
         book = self._notifier.book
-        case = await store.load_case(conn, row["case_id"], lock=False)
+        case = await cases.load_case(conn, row["case_id"], lock=False)
         # A notice that itself took an ignored key-case notice up a level is about a key case.
         key_case = (case is not None and case.key_case) or row["event_type"] == "unacknowledged"
         upper = book.next_level(recipient) if key_case else None

@@ -32,14 +32,14 @@ from opentelemetry import trace
 from cluetrail.kafka import notice_topic
 from cluetrail.settings import CommonSettings
 from cluetrail.telemetry import context_from_traceparent
-from services.notify import channels, store
-from services.notify.channels import Outcome
+from services.notify.adapters import cases, channels, deliveries, notices, sending
+from services.notify.adapters.channels import Outcome
+from services.notify.adapters.notifier import NoticeDecision, Notifier
 from services.notify.domain.backoff import RetryPolicy
 from services.notify.domain.notice import RECEIPT_FIELDS
 from services.notify.domain.recipients import Recipient, RecipientBook
 from services.notify.domain.reminders import Clock, SystemClock
 from services.notify.domain.signing import withhold_token
-from services.notify.notices import NoticeDecision, Notifier
 
 log = logging.getLogger(__name__)
 
@@ -138,7 +138,7 @@ class DeliveryWorker:
 
     async def _seconds_until_due(self) -> float:
         async with self._pool.acquire() as conn:
-            due = await store.next_due(conn)
+            due = await sending.next_due(conn)
         if due is None:
             return self._poll
         wait = (due - datetime.now(UTC)).total_seconds()
@@ -150,7 +150,7 @@ class DeliveryWorker:
         ready."""
         async with self._pool.acquire() as conn:
             async with conn.transaction():
-                row = await store.claim_due(conn, self._lease)
+                row = await sending.claim_due(conn, self._lease)
             if row is None:
                 return False
             await self._attempt(conn, row)
@@ -179,24 +179,24 @@ class DeliveryWorker:
                 # The recipient was removed from the configuration: no retry can help.
                 reason = f"recipient {row['recipient_id']} is no longer configured"
                 async with conn.transaction():
-                    if await store.lock_claimed(conn, delivery_id, attempts):
-                        await store.record_outcome(
+                    if await sending.lock_claimed(conn, delivery_id, attempts):
+                        await sending.record_outcome(
                             conn, delivery_id, attempts, status_code=None, error=reason, duration_ms=0
                         )
-                        await store.mark_dead(conn, delivery_id, attempts, round_attempts, reason)
+                        await sending.mark_dead(conn, delivery_id, attempts, round_attempts, reason)
                 return
             started = time.monotonic()
             if row["channel"] == "receipt":
                 # Recording the reporter's notice is the send: one transaction with its settling.
                 async with conn.transaction():
-                    if not await store.lock_claimed(conn, delivery_id, attempts):
+                    if not await sending.lock_claimed(conn, delivery_id, attempts):
                         return
                     outcome = await self._send(conn, row, recipient)
                     await self._settle(conn, row, recipient, outcome, started)
             else:
                 outcome = await self._send(conn, row, recipient)
                 async with conn.transaction():
-                    if await store.lock_claimed(conn, delivery_id, attempts):
+                    if await sending.lock_claimed(conn, delivery_id, attempts):
                         await self._settle(conn, row, recipient, outcome, started)
                     else:  # the lease ran out and another sender took over: only this attempt's outcome
                         await self._record(conn, row, outcome, started)
@@ -206,7 +206,7 @@ class DeliveryWorker:
     async def _record(
         conn: asyncpg.Connection, row: asyncpg.Record, outcome: Outcome, started: float
     ) -> None:
-        await store.record_outcome(
+        await sending.record_outcome(
             conn,
             row["delivery_id"],
             row["attempts"],
@@ -232,8 +232,8 @@ class DeliveryWorker:
         ok = outcome.ok
         failure = outcome.error
         if ok:
-            await store.mark_delivered(conn, delivery_id, attempts, round_attempts, self._clock.now())
-            await store.bring_forward(conn, recipient.id, row["channel"])
+            await sending.mark_delivered(conn, delivery_id, attempts, round_attempts, self._clock.now())
+            await sending.bring_forward(conn, recipient.id, row["channel"])
             self.sent_total += 1
             log.info(
                 "delivered %s (%s seq %s) to %s by %s",
@@ -244,7 +244,7 @@ class DeliveryWorker:
                 row["channel"],
             )
         elif outcome.permanent or self._policy.exhausted(round_attempts, self._failing_for(row)):
-            await store.mark_dead(conn, delivery_id, attempts, round_attempts, failure or "failed")
+            await sending.mark_dead(conn, delivery_id, attempts, round_attempts, failure or "failed")
             log.warning(
                 "delivery %s to %s is dead after %s attempts: %s",
                 delivery_id,
@@ -254,7 +254,7 @@ class DeliveryWorker:
             )
         else:
             delay = self._policy.delay(round_attempts)
-            await store.schedule_retry(
+            await sending.schedule_retry(
                 conn, delivery_id, attempts, round_attempts, delay, failure or "failed"
             )
             log.info(
@@ -337,9 +337,9 @@ class DeliveryWorker:
         recipients of its place (an alert that dies itself raises no further alert)."""
         alerted = 0
         async with self._pool.acquire() as conn, conn.transaction():
-            rows = await store.claim_unpublished_dead(conn)
+            rows = await sending.claim_unpublished_dead(conn)
             for row in rows:
-                attempts = await store.attempts_of(conn, row["delivery_id"])
+                attempts = await deliveries.attempts_of(conn, row["delivery_id"])
                 body = withhold_token(row["body"]) if row["needs_ack"] else row["body"]
                 document = dead_letter_document(row, attempts, body)
                 await self._broker.publish(
@@ -348,7 +348,7 @@ class DeliveryWorker:
                     key=str(row["case_id"]).encode(),
                     headers={"dead-letter-reason": str(document["reason"])[:200], "consumer": "notify"},
                 )
-                await store.mark_dead_letter_published(conn, row["delivery_id"])
+                await sending.mark_dead_letter_published(conn, row["delivery_id"])
                 if self._notifier is not None and row["event_type"] != "delivery-dead":
                     alerted += await self._alert(conn, row, str(document["reason"]))
         if alerted:
@@ -364,7 +364,7 @@ class DeliveryWorker:
             for r in book.routings_of_notice("delivery-dead", row["jurisdiction"])
             if r.recipient.id != row["recipient_id"]
         ]
-        is_case = bool(await conn.fetchval("SELECT 1 FROM cases WHERE case_id = $1", row["case_id"]))
+        is_case = await cases.is_case(conn, row["case_id"])
         decision = NoticeDecision(
             kind="delivery-dead",
             stream=str(row["case_id"]),
@@ -403,9 +403,9 @@ class DeliveryWorker:
     async def publish_notices(self) -> int:
         async with self._pool.acquire() as conn, conn.transaction():
             # One publisher at a time keeps each stream's notices in seq order on the topic.
-            if not await conn.fetchval("SELECT pg_try_advisory_xact_lock(hashtext('notify-notices'))"):
+            if not await notices.take_publisher_lock(conn):
                 return 0
-            rows = await store.claim_unpublished_notices(conn)
+            rows = await notices.claim_unpublished_notices(conn)
             for row in rows:
                 await self._broker.publish(
                     bytes(row["document"]),
@@ -414,7 +414,7 @@ class DeliveryWorker:
                     headers={"notice-kind": row["kind"]},
                 )
             if rows:
-                await store.mark_notices_published(conn, [r["id"] for r in rows])
+                await notices.mark_notices_published(conn, [r["id"] for r in rows])
         return len(rows)
 
 

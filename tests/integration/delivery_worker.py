@@ -13,11 +13,11 @@ from opentelemetry.sdk.trace import TracerProvider
 
 from cluetrail.kafka import make_broker
 from cluetrail.settings import CommonSettings
-from services.notify.channels import SmtpConfig
+from services.notify.adapters.channels import SmtpConfig
+from services.notify.adapters.notifier import Notifier
 from services.notify.domain.backoff import RetryPolicy
 from services.notify.domain.recipients import RecipientBook
 from services.notify.domain.reminders import Clock
-from services.notify.notices import Notifier
 from services.notify.worker import DeliveryWorker
 
 

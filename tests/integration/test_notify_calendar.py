@@ -28,15 +28,16 @@ from cluetrail.settings import CommonSettings
 from contracts.envelope import uuid7
 from contracts.jurisdictions import default_registry
 from contracts.reporting_calendar import ReportingCalendar
-from services.notify import store
-from services.notify.bootstrap import MIGRATIONS
-from services.notify.channels import SmtpConfig
+from services.notify.adapters import SQL
+from services.notify.adapters.acknowledgements import acknowledge
+from services.notify.adapters.cases import save_case
+from services.notify.adapters.channels import SmtpConfig
+from services.notify.adapters.notifier import Notifier
 from services.notify.domain.backoff import RetryPolicy
 from services.notify.domain.cases import CaseFacts, add_years
 from services.notify.domain.notice import BEIJING, DEFAULT
 from services.notify.domain.recipients import RecipientBook
 from services.notify.domain.reminders import FixedClock
-from services.notify.notices import Notifier
 from services.notify.scheduler import Scheduler
 from services.notify.worker import DeliveryWorker
 from services.reporting.domain.periods import CST, Period, use_calendar
@@ -52,7 +53,7 @@ LONGGANG, SHUANGQIAO, ANHUI = "340102L01", "340422L01", "340000"
 
 @pytest.fixture
 async def pool(stack_settings: CommonSettings) -> AsyncIterator[asyncpg.Pool]:
-    opened = await open_pool(stack_settings.database_for(f"notifycal_{uuid.uuid4().hex[:6]}"), MIGRATIONS)
+    opened = await open_pool(stack_settings.database_for(f"notifycal_{uuid.uuid4().hex[:6]}"), SQL.migrations)
     yield opened
     await opened.close()
 
@@ -197,7 +198,7 @@ async def test_an_unacknowledged_notice_goes_up_a_level_24_hours_after_its_recor
         clearance_by=add_years(filed, 5),
     )
     async with pool.acquire() as conn:
-        await store.save_case(conn, case)
+        await save_case(conn, case)
 
     def scheduler() -> Scheduler:
         """A scheduler as a (re)started service builds it: nothing carried over but the database."""
@@ -212,7 +213,7 @@ async def test_an_unacknowledged_notice_goes_up_a_level_24_hours_after_its_recor
     }
     async with pool.acquire() as conn:
         lead = next(r for r in rows if r["recipient_id"] == "yaohai-lead-office")
-        await store.acknowledge(conn, lead["delivery_id"])
+        await acknowledge(conn, lead["delivery_id"])
 
     # The scheduler was down until a minute before the timeout: its first look changes nothing...
     clock.at = delivered + timedelta(hours=23, minutes=59)

@@ -39,13 +39,18 @@ from contracts.events import (
 from contracts.jurisdictions import default_registry
 from contracts.notices import verify_notices
 from contracts.vocabulary import EscalationTarget, Outcome
-from services.notify import store
-from services.notify.bootstrap import MIGRATIONS
+from services.notify.adapters import SQL
+from services.notify.adapters.deliveries import (
+    NewDelivery,
+    add_delivery,
+    find_deliveries,
+    reopen_for_resend,
+)
+from services.notify.adapters.notifier import Notifier, RenderRefused
 from services.notify.domain.notice import DEFAULT_TEMPLATES, Templates
 from services.notify.domain.recipients import Recipient, RecipientBook, Route
 from services.notify.domain.signing import secret_of
 from services.notify.handlers import deciding_deliveries
-from services.notify.notices import Notifier, RenderRefused
 from tests.harness import Stack, WebhookRecorder, wait_until
 from tests.integration.delivery_worker import running_worker
 from tests.integration.test_notify_channels import FINANCE_MAIL, transfer_to_police
@@ -199,7 +204,9 @@ def broken_templates(tmp_path: Path) -> Iterator[Templates]:
 
 @pytest.fixture
 async def pool(stack_settings: CommonSettings) -> AsyncIterator[asyncpg.Pool]:
-    opened = await open_pool(stack_settings.database_for(f"notifydead_{uuid.uuid4().hex[:6]}"), MIGRATIONS)
+    opened = await open_pool(
+        stack_settings.database_for(f"notifydead_{uuid.uuid4().hex[:6]}"), SQL.migrations
+    )
     yield opened
     await opened.close()
 
@@ -261,7 +268,7 @@ async def test_a_broken_template_kills_its_notice_holds_the_next_and_a_resend_wr
 
     async def rows_now() -> dict[str, asyncpg.Record]:
         async with pool.acquire() as conn:
-            found = await store.find_deliveries(conn, case_id=None, status=None, limit=50)
+            found = await find_deliveries(conn, case_id=None, status=None, limit=50)
         return {r["event_type"]: r for r in found}
 
     async with running_worker(
@@ -293,7 +300,7 @@ async def test_a_broken_template_kills_its_notice_holds_the_next_and_a_resend_wr
         fixed = Notifier(book, default_registry(), Templates(folder), "http://127.0.0.1:1")
         async with pool.acquire() as conn, conn.transaction():
             body = await fixed.render_again(conn, dead)
-            await store.reopen_for_resend(conn, dead["delivery_id"], body)
+            await reopen_for_resend(conn, dead["delivery_id"], body)
         worker.wake()
 
         async def settled() -> dict[str, asyncpg.Record]:
@@ -339,9 +346,9 @@ async def test_a_mail_whose_stored_body_is_damaged_dies_once_and_holds_up_no_oth
     )
     async with pool.acquire() as conn:
         for delivery_id, body in bodies:
-            await store.add_delivery(
+            await add_delivery(
                 conn,
-                store.NewDelivery(
+                NewDelivery(
                     delivery_id, uuid7(), "mail-office", uuid7(), 3, "closed", CASE, body, None, "email"
                 ),
             )

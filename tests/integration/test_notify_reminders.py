@@ -24,13 +24,14 @@ from cluetrail.settings import CommonSettings
 from contracts.envelope import uuid7
 from contracts.jurisdictions import default_registry
 from contracts.notices import verify_notices
-from services.notify import store
-from services.notify.bootstrap import MIGRATIONS
+from services.notify.adapters import SQL
+from services.notify.adapters.acknowledgements import acknowledge
+from services.notify.adapters.cases import save_case
+from services.notify.adapters.notifier import Notifier
 from services.notify.domain.cases import CaseFacts, add_years
 from services.notify.domain.notice import BEIJING, DEFAULT
 from services.notify.domain.recipients import RecipientBook
 from services.notify.domain.reminders import FixedClock
-from services.notify.notices import Notifier
 from services.notify.scheduler import Scheduler
 from services.notify.settings import NotifySettings
 from tests.harness import Stack, WebhookRecorder, wait_until
@@ -42,7 +43,9 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 async def pool(stack_settings: CommonSettings) -> AsyncIterator[asyncpg.Pool]:
-    opened = await open_pool(stack_settings.database_for(f"notifyclock_{uuid.uuid4().hex[:6]}"), MIGRATIONS)
+    opened = await open_pool(
+        stack_settings.database_for(f"notifyclock_{uuid.uuid4().hex[:6]}"), SQL.migrations
+    )
     yield opened
     await opened.close()
 
@@ -90,7 +93,7 @@ async def test_reminders_fire_on_a_simulated_clock_once_each_and_unacknowledged_
         clearance_by=add_years(filed, 5),
     )
     async with pool.acquire() as conn:
-        await store.save_case(conn, case)
+        await save_case(conn, case)
 
     async with running_worker(
         settings,
@@ -123,7 +126,7 @@ async def test_reminders_fire_on_a_simulated_clock_once_each_and_unacknowledged_
         # The lead office acknowledges (its link), the police do not.
         lead = next(r for r in key_case_rows if r["recipient_id"] == "yaohai-lead-office")
         async with pool.acquire() as conn:
-            await store.acknowledge(conn, lead["delivery_id"])
+            await acknowledge(conn, lead["delivery_id"])
 
         # The timeout counts from each notice's delivery, stamped on the clock the scheduler reads.
         assert await scheduler.tick() == 0

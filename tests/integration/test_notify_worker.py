@@ -24,8 +24,8 @@ from cluetrail.kafka import make_broker, read_log
 from cluetrail.settings import CommonSettings
 from contracts.envelope import uuid7
 from contracts.jurisdictions import default_registry
-from services.notify import store
-from services.notify.bootstrap import MIGRATIONS
+from services.notify.adapters import SQL
+from services.notify.adapters.deliveries import NewDelivery, add_delivery
 from services.notify.domain.backoff import RetryPolicy
 from services.notify.domain.recipients import Recipient, RecipientBook, Route
 from services.notify.domain.signing import SignatureRefused, secret_of, verify
@@ -98,7 +98,7 @@ def office() -> Iterator[SlowOffice]:
 @pytest.fixture
 async def pools(stack_settings: CommonSettings) -> AsyncIterator[list[asyncpg.Pool]]:
     dsn = stack_settings.database_for(f"notifyworker_{uuid.uuid4().hex[:6]}")
-    opened = [await open_pool(dsn, MIGRATIONS) for _ in range(2)]
+    opened = [await open_pool(dsn, SQL.migrations) for _ in range(2)]
     yield opened
     for pool in opened:
         await pool.close()
@@ -131,11 +131,9 @@ async def add(pool: asyncpg.Pool, recipient: str, case_id: uuid.UUID, seq: int) 
         }
     )
     async with pool.acquire() as conn:
-        await store.add_delivery(
+        await add_delivery(
             conn,
-            store.NewDelivery(
-                delivery_id, uuid7(), recipient, case_id, seq, "closed", "340102L01003", body, None
-            ),
+            NewDelivery(delivery_id, uuid7(), recipient, case_id, seq, "closed", "340102L01003", body, None),
         )
     return delivery_id
 

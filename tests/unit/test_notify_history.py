@@ -11,10 +11,10 @@ import pytest
 
 from contracts.envelope import uuid7
 from contracts.notices import dedupe_key_of, seal_notice
-from services.notify.channels import malformed
+from services.notify.adapters.channels import malformed
+from services.notify.adapters.deliveries import delivery_id_for
 from services.notify.history import DeliveryStart
 from services.notify.settings import NotifySettings
-from services.notify.store import delivery_id_for
 
 
 def test_a_delivery_id_is_derived_from_event_recipient_and_channel() -> None:

@@ -38,9 +38,9 @@ from contracts.vocabulary import (
     ReopenTrigger,
     SubjectKind,
 )
+from services.notify.adapters.notifier import Notifier
 from services.notify.domain.notice import Templates, notice_body, place_name, render_notice
 from services.notify.domain.recipients import RecipientBook
-from services.notify.notices import Notifier
 from services.notify.settings import DEFAULT_RECIPIENTS_FILE
 
 REGISTRY = default_registry()
@@ -260,8 +260,8 @@ def test_police_and_lead_office_get_the_subject_sector_money_participants_and_gr
 
 
 def test_the_reporter_is_told_the_stage_and_the_day_only() -> None:
+    from services.notify.adapters.notifier import Notifier
     from services.notify.domain.notice import reporter_document, reporter_stage
-    from services.notify.notices import Notifier
 
     transfer = seal_event(
         CaseEscalated,

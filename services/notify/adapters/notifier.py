@@ -1,6 +1,6 @@
-"""Recording notify's own notices: the notice (hash-chained in its stream) and its deliveries in one
-transaction, then published to the notices topic by the worker, in stream order. Writing the body of a
-delivery, from a case event or a notice, on first decision and again on a resend.
+"""The notifier: records notify's own notices (the notice, hash-chained in its stream, and its deliveries in
+one transaction; the notice publisher puts them on the notices topic, in stream order) and writes the body
+of a delivery, from a case event or a notice, on first decision and again on a resend.
 
 A notice is written before anyone is told, so the audit record holds every reminder and alert even if
 no recipient is reachable; its ``dedupe_key`` makes a decision happen once however often it is taken,
@@ -19,11 +19,12 @@ from typing import Any
 
 import asyncpg
 
-from contracts.envelope import GENESIS_HASH, Envelope
+from contracts.envelope import Envelope
 from contracts.events import read_event
 from contracts.jurisdictions import JurisdictionRegistry
-from contracts.notices import Notice, notice_bytes, seal_notice
-from services.notify import store
+from contracts.notices import Notice, seal_notice
+from services.notify.adapters import deliveries, notices
+from services.notify.adapters.deliveries import NewDelivery, delivery_id_for
 from services.notify.domain.cases import CaseFacts, facts_from_document
 from services.notify.domain.notice import (
     TemplateError,
@@ -136,16 +137,8 @@ class Notifier:
         self, conn: asyncpg.Connection, decision: NoticeDecision, traceparent: str | None = None
     ) -> Notice | None:
         """Record the notice and its deliveries unless it was recorded before; call in a transaction."""
-        await conn.execute(
-            "INSERT INTO notice_streams (stream, last_seq, last_hash) VALUES ($1, 0, $2) "
-            "ON CONFLICT (stream) DO NOTHING",
-            decision.stream,
-            GENESIS_HASH,
-        )
-        head = await conn.fetchrow(
-            "SELECT last_seq, last_hash FROM notice_streams WHERE stream = $1 FOR UPDATE", decision.stream
-        )
-        if await conn.fetchval("SELECT 1 FROM notices WHERE dedupe_key = $1", decision.dedupe_key):
+        head = await notices.lock_head(conn, decision.stream)
+        if await notices.is_recorded(conn, decision.dedupe_key):
             return None
         notice = seal_notice(
             kind=decision.kind,
@@ -160,24 +153,7 @@ class Notifier:
             causation_id=decision.causation_id,
             dedupe_key=decision.dedupe_key,
         )
-        await conn.execute(
-            "INSERT INTO notices (notice_id, dedupe_key, stream, seq, kind, case_id, jurisdiction, document) "
-            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            notice.notice_id,
-            decision.dedupe_key,
-            notice.stream,
-            notice.seq,
-            notice.kind,
-            notice.case_id,
-            notice.jurisdiction,
-            notice_bytes(notice),
-        )
-        await conn.execute(
-            "UPDATE notice_streams SET last_seq = $2, last_hash = $3 WHERE stream = $1",
-            notice.stream,
-            notice.seq,
-            notice.hash,
-        )
+        await notices.append(conn, notice, decision.dedupe_key)
         for routing in decision.routings:
             for channel in routing.channels:
                 needs_ack = routing.recipient.id in decision.ack_recipients
@@ -193,15 +169,15 @@ class Notifier:
         traceparent: str | None,
         needs_ack: bool,
     ) -> None:
-        delivery_id = store.delivery_id_for(notice.notice_id, recipient.id, channel)
+        delivery_id = delivery_id_for(notice.notice_id, recipient.id, channel)
         failure: str | None = None
         try:
             body = self.notice_body(notice, recipient, channel, delivery_id, needs_ack)
         except TemplateError as exc:
             failure, body = str(exc), notice_body({"notice_id": str(notice.notice_id)})
-        await store.add_delivery(
+        await deliveries.add_delivery(
             conn,
-            store.NewDelivery(
+            NewDelivery(
                 delivery_id=delivery_id,
                 event_id=notice.notice_id,
                 recipient_id=recipient.id,
@@ -269,18 +245,14 @@ class Notifier:
             raise RenderRefused(f"recipient {row['recipient_id']} is no longer configured")
         try:
             if row["origin"] == "notice":
-                raw = await conn.fetchval(
-                    "SELECT document FROM notices WHERE notice_id = $1", row["event_id"]
-                )
+                raw = await notices.document_of(conn, row["event_id"])
                 if raw is None:
                     raise RenderRefused(f"notice {row['event_id']} is not in this database")
-                notice = Notice.model_validate_json(bytes(raw))
+                notice = Notice.model_validate_json(raw)
                 return self.notice_body(
                     notice, recipient, row["channel"], row["delivery_id"], row["needs_ack"]
                 )
-            source = await conn.fetchrow(
-                "SELECT document, facts FROM routed_events WHERE event_id = $1", row["event_id"]
-            )
+            source = await deliveries.routed_event(conn, row["event_id"])
             if source is None:
                 raise RenderRefused(f"event {row['event_id']} is not kept in this database")
             event = read_event(json.loads(source["document"]))
