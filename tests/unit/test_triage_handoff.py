@@ -19,8 +19,8 @@ from services.triage.domain.decisions import Decision
 from services.triage.domain.errors import TransitionRefused
 from services.triage.domain.fold import fold, fold_all
 from services.triage.domain.state import CaseState
-from services.triage.handlers.http import authorize
-from services.triage.handlers.reads import readable
+from services.triage.entrypoints.http.commands import authorize
+from services.triage.entrypoints.http.reads import readable
 from tests.unit.test_triage_workflow import (
     LATER,
     LEAD,

@@ -18,7 +18,7 @@ from services.triage.domain.decisions import Decision
 from services.triage.domain.errors import TransitionRefused
 from services.triage.domain.fold import fold_all
 from services.triage.domain.state import CaseState
-from services.triage.handlers.bodies import ReclassificationRequest
+from services.triage.entrypoints.http.bodies import ReclassificationRequest
 from tests.unit.test_triage_workflow import (
     LEAD,
     REGISTRY,

@@ -1,1 +1,2 @@
-"""How triage is reached: its HTTP routes, its Kafka subscribers and its operator commands (``cli``)."""
+"""How triage is reached: its HTTP routes (``http``), its Kafka subscriber of the case log (``consumers``)
+and its operator commands (``cli``)."""

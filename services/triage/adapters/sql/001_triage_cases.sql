@@ -28,7 +28,7 @@ CREATE TABLE IF NOT EXISTS case_events (
     PRIMARY KEY (case_id, seq)
 );
 
--- Facts about this database itself, e.g. that it has caught up with the log once (see handlers/consumer.py).
+-- Facts about this database itself, e.g. that it has caught up with the log once (see entrypoints/consumers.py).
 CREATE TABLE IF NOT EXISTS triage_meta (
     key        text        PRIMARY KEY,
     value      jsonb       NOT NULL,

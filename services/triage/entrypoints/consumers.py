@@ -30,12 +30,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 
 import asyncpg
 from faststream.kafka import KafkaRouter
 
-from cluetrail.auth import AccessPolicy
 from cluetrail.consume import Incoming, Rejected
 from cluetrail.kafka import read_log
 from cluetrail.outbox import OutboxRelay, add_to_outbox
@@ -47,7 +47,7 @@ from contracts.jurisdictions import JurisdictionRegistry
 from contracts.vocabulary import MatchBasis
 from services.triage.adapters import cases, meta, subjects
 from services.triage.domain.chain import advance, react
-from services.triage.domain.decisions import SERVICE_ACTOR, district_of
+from services.triage.domain.decisions import SERVICE_ACTOR, Decision, district_of
 from services.triage.domain.dedup import subject_keys
 from services.triage.domain.errors import OutOfChain
 from services.triage.domain.fold import fold
@@ -57,6 +57,8 @@ from services.triage.domain.workflow import WorkflowPolicy, link_clue, merged_de
 
 log = logging.getLogger(__name__)
 GROUP = "triage"
+# A clue linked to the case on file: that case after ``clue-linked``, its new events, and the match basis.
+Linked = tuple[CaseState, list[Envelope], MatchBasis]
 
 
 class CaseStream:
@@ -75,7 +77,6 @@ class CaseStream:
         self.registry = registry
         self.relay = relay
         self.policy = policy or WorkflowPolicy()
-        self.access = AccessPolicy(registry)
         self.deciding = False
         self.caught_up = asyncio.Event()
         self.consumer = exactly_once_consumer(rt, GROUP, self.apply)
@@ -97,29 +98,32 @@ class CaseStream:
         if folded is state:
             return  # triage's own event back from the log, or a copy of one folded before
         decided: list[Envelope] = []
-        linked: tuple[CaseState, list[Envelope], MatchBasis] | None = None
+        linked: Linked | None = None
         if isinstance(event, ClueReported):
             keys = await self._file_subject(conn, folded, event.recorded_at)
             if self.deciding:
                 linked = await self._link(conn, folded, keys, causation_id=event.event_id)
         if self.deciding:
             merge = [] if linked is None else [merged_decision(linked[0], linked[2])]
-            folded, decided = advance(
-                folded,
-                merge,
-                causation_id=event.event_id,
-                traceparent=current_traceparent(),
-                rules=self.rules,
-                registry=self.registry,
-                policy=self.policy,
-            )
+            folded, decided = self._advance(folded, merge, causation_id=event.event_id)
         await cases.save(conn, folded, [event, *decided])
         if decided:
             await add_to_outbox(conn, decided)
-        if linked is not None:
-            target, more, _ = linked
-            await cases.save(conn, target, more)
-            await add_to_outbox(conn, more)
+        await _save_linked(conn, linked)
+
+    def _advance(
+        self, state: CaseState, decisions: Sequence[Decision], *, causation_id: uuid.UUID
+    ) -> tuple[CaseState, list[Envelope]]:
+        """``domain.chain.advance`` under triage's rules, traced by the current span."""
+        return advance(
+            state,
+            decisions,
+            causation_id=causation_id,
+            traceparent=current_traceparent(),
+            rules=self.rules,
+            registry=self.registry,
+            policy=self.policy,
+        )
 
     async def _file_subject(
         self, conn: asyncpg.Connection, clue: CaseState, reported_at: datetime
@@ -138,7 +142,7 @@ class CaseStream:
         keys: list[tuple[str, MatchBasis]],
         *,
         causation_id: uuid.UUID,
-    ) -> tuple[CaseState, list[Envelope], MatchBasis] | None:
+    ) -> Linked | None:
         """When the clue's subject is on file as another case, link the clue to it: that case gets
         ``clue-linked`` (reopened first if it was closed or written off). The clue's own ``merged`` is the
         caller's to decide, from the returned case and basis."""
@@ -152,14 +156,8 @@ class CaseStream:
             target = await cases.load(conn, target.merged_into, for_update=True)
         if target is None or target.case_id == clue.case_id:
             return None
-        after, events = advance(
-            target,
-            link_clue(target, clue, SERVICE_ACTOR, basis),
-            causation_id=causation_id,
-            traceparent=current_traceparent(),
-            rules=self.rules,
-            registry=self.registry,
-            policy=self.policy,
+        after, events = self._advance(
+            target, link_clue(target, clue, SERVICE_ACTOR, basis), causation_id=causation_id
         )
         return after, events, basis
 
@@ -216,23 +214,11 @@ class CaseStream:
                     if unlinked:
                         keys = subject_keys(state.clue, district_of(state.jurisdiction, self.registry))
                         linked = await self._link(conn, state, keys, causation_id=state.last_event_id)
-                    state, events = advance(
-                        state,
-                        [] if linked is None else [merged_decision(linked[0], linked[2])],
-                        causation_id=state.last_event_id,
-                        traceparent=current_traceparent(),
-                        rules=self.rules,
-                        registry=self.registry,
-                        policy=self.policy,
-                    )
+                    merge = [] if linked is None else [merged_decision(linked[0], linked[2])]
+                    state, events = self._advance(state, merge, causation_id=state.last_event_id)
                 await cases.save(conn, state, events)
                 await add_to_outbox(conn, events)
-                decided += len(events)
-                if linked is not None:
-                    target, more, _ = linked
-                    await cases.save(conn, target, more)
-                    await add_to_outbox(conn, more)
-                    decided += len(more)
+                decided += len(events) + await _save_linked(conn, linked)
             await meta.put(conn, meta.CAUGHT_UP, {"rule_set": self.rules.version})
         return decided
 
@@ -247,3 +233,13 @@ class CaseStream:
             ready.cancel()
         if not self.caught_up.is_set():
             raise RuntimeError("triage is stopping before it caught up with the log; records are redelivered")
+
+
+async def _save_linked(conn: asyncpg.Connection, linked: Linked | None) -> int:
+    """Store the case a clue was linked to and queue its new events (if the clue was linked); how many."""
+    if linked is None:
+        return 0
+    target, more, _ = linked
+    await cases.save(conn, target, more)
+    await add_to_outbox(conn, more)
+    return len(more)

@@ -1,5 +1,5 @@
-"""Reading a case: triage's view of it, its trail as written, the referral bundle for the police, and the
-reporter's identity (whose every reading is recorded on the case's chain first).
+"""Reading a case: triage's view of it, its trail as written and the referral bundle for the police (the
+reporter's identity is read in ``reporter``).
 
 A case is read by whoever's subtree holds it, by every district that held it before a handoff (its trail,
 read only: acting follows the case), by the district a handoff waits on, by the police once it is
@@ -9,49 +9,30 @@ transferred to them, and by auditors. A refusal looks the same whether the case 
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from cluetrail.auth import AccessPolicy, Principal, Role
-from cluetrail.crypto import FieldSealer
 from cluetrail.errors import Forbidden, NotFound
-from cluetrail.service import Runtime
-from contracts.events import (
-    ClueReportedPayload,
-    ReferralFacts,
-    ReferralPackaged,
-    ReporterIdentityViewed,
-    ReporterIdentityViewedPayload,
-    parse_document,
-    read_event,
-)
+from contracts.events import ReferralFacts, ReferralPackaged, parse_document, read_event
 from contracts.vocabulary import CaseStatus
 from services.triage.adapters import cases
-from services.triage.domain import access
-from services.triage.domain.decisions import Decision, district_of
+from services.triage.dependencies import Deps, TriageDeps
+from services.triage.domain.decisions import district_of
 from services.triage.domain.fold import fold_all
 from services.triage.domain.referral import referral_facts, referral_manifest
 from services.triage.domain.state import CaseState
-from services.triage.handlers.bodies import (
+from services.triage.entrypoints.http.bodies import (
     CaseView,
     HandoffView,
     KeyCaseView,
     LinkedClueView,
     PoliceView,
     ReferralBundle,
-    ReporterView,
 )
-from services.triage.handlers.consumer import CaseStream
-from services.triage.handlers.http import (
-    ACCEPTED,
-    NOT_YOURS,
-    PrincipalDep,
-    RuntimeDep,
-    StreamDep,
-    advance_and_save,
-)
+from services.triage.entrypoints.http.commands import ACCEPTED, NOT_YOURS, PrincipalDep
 
 router = APIRouter(prefix="/v1/cases", tags=["cases"])
 
@@ -77,16 +58,14 @@ def readable(
     )
 
 
-async def _readable_state(
-    rt: Runtime, stream: CaseStream, principal: Principal, case_id: uuid.UUID
-) -> CaseState:
-    async with rt.pool.acquire() as conn:
+async def _readable_state(deps: TriageDeps, principal: Principal, case_id: uuid.UUID) -> CaseState:
+    async with deps.pool.acquire() as conn:
         state = await cases.load(conn, case_id)
     if state is None:
         if principal.role is Role.AUDITOR:
             raise NotFound(f"case {case_id} is unknown to triage")
         raise Forbidden(NOT_YOURS, rule="jurisdiction-subtree")
-    if not readable(stream.access, principal, state):
+    if not readable(deps.access, principal, state):
         raise Forbidden(NOT_YOURS, rule="jurisdiction-subtree")
     return state
 
@@ -96,9 +75,9 @@ async def _readable_state(
     response_model=CaseView,
     responses={401: ACCEPTED[401], 403: ACCEPTED[403], 404: {"description": "Unknown case (auditors)"}},
 )
-async def case_view(case_id: uuid.UUID, rt: RuntimeDep, stream: StreamDep, who: PrincipalDep) -> CaseView:
+async def case_view(case_id: uuid.UUID, deps: Deps, who: PrincipalDep) -> CaseView:
     """Triage's view of a case, for those who may read it."""
-    state = await _readable_state(rt, stream, who, case_id)
+    state = await _readable_state(deps, who, case_id)
     police, flag = state.police, state.key_case_flag
     return CaseView(
         case_id=state.case_id,
@@ -116,7 +95,7 @@ async def case_view(case_id: uuid.UUID, rt: RuntimeDep, stream: StreamDep, who: 
         outcome=state.outcome,
         recovered_amount_yuan=state.recovered_amount_yuan,
         escalations=list(state.escalations),
-        waiting_on=(state.escalated_to or district_of(state.jurisdiction, stream.registry))
+        waiting_on=(state.escalated_to or district_of(state.jurisdiction, deps.registry))
         if state.status == CaseStatus.ESCALATED
         else None,
         measures=list(state.measures),
@@ -153,17 +132,15 @@ async def case_view(case_id: uuid.UUID, rt: RuntimeDep, stream: StreamDep, who: 
         404: {"description": "No referral bundle for the case"},
     },
 )
-async def referral(
-    case_id: uuid.UUID, rt: RuntimeDep, stream: StreamDep, who: PrincipalDep
-) -> ReferralBundle:
+async def referral(case_id: uuid.UUID, deps: Deps, who: PrincipalDep) -> ReferralBundle:
     """The referral bundle of a case transferred to the police, verifiable against its manifest hash: the
     case's facts as of the transfer, the evidence of its clue and linked clues, every event through the
     transfer as written."""
-    state = await _readable_state(rt, stream, who, case_id)
+    state = await _readable_state(deps, who, case_id)
     police = state.police
     if police is None or police.referral_seq is None or police.manifest_sha256 is None:
         raise NotFound(f"case {case_id} has no referral bundle", rule="referral-after-transfer")
-    async with rt.pool.acquire() as conn:
+    async with deps.pool.acquire() as conn:
         bodies = await cases.event_bodies(conn, case_id, police.referral_seq)
     bundle_event = read_event(bodies[-1])
     if not isinstance(bundle_event, ReferralPackaged):
@@ -204,73 +181,13 @@ def facts_through(bodies: list[bytes]) -> ReferralFacts:
         503: {"description": "Triage holds only part of the case's events (a rebuild fills them)"},
     },
 )
-async def history(
-    case_id: uuid.UUID, rt: RuntimeDep, stream: StreamDep, who: PrincipalDep
-) -> list[dict[str, Any]] | JSONResponse:
+async def history(case_id: uuid.UUID, deps: Deps, who: PrincipalDep) -> list[dict[str, Any]] | JSONResponse:
     """The case's trail: every event exactly as written, in seq order, so the reader can verify its hash
     chain — for whoever may read the case, including a district that handed it to another (read only)."""
-    state = await _readable_state(rt, stream, who, case_id)
-    async with rt.pool.acquire() as conn:
+    state = await _readable_state(deps, who, case_id)
+    async with deps.pool.acquire() as conn:
         try:
             bodies = await cases.event_bodies(conn, case_id, state.last_seq)
         except LookupError as exc:
             return JSONResponse(status_code=503, content={"detail": str(exc), "errors": []})
     return [parse_document(b) for b in bodies]
-
-
-@router.get(
-    "/{case_id}/reporter",
-    response_model=ReporterView,
-    responses={
-        401: ACCEPTED[401],
-        403: {"description": "Not entitled to the reporter's identity of this case; says nothing more"},
-        404: {"description": "The clue was reported anonymously (entitled roles only)"},
-    },
-)
-async def reporter_identity(
-    case_id: uuid.UUID,
-    rt: RuntimeDep,
-    stream: StreamDep,
-    who: PrincipalDep,
-    purpose: Annotated[
-        # Text, not only blanks, and no U+0000: the purpose goes into an event PostgreSQL must store.
-        str,
-        Query(
-            min_length=1,
-            max_length=5000,
-            pattern=r"^[^\x00]*[^\s\x00][^\x00]*$",
-            description="Why it is needed.",
-        ),
-    ],
-) -> ReporterView:
-    """Open the sealed reporter identity (lead office; police once the case is transferred to them).
-
-    Every reading is recorded first: a ``reporter-identity-viewed`` event (who, when, purpose) goes on the
-    case's chain in the same transaction, so the identity is never shown without its trace.
-    """
-    # The role first: a refusal is the same whether or not the case exists or names a reporter.
-    if who.role not in access.REPORTER_READERS:
-        raise Forbidden(access.NOT_ENTITLED, rule="reporter-identity-roles")
-    settings = rt.settings
-    sealer = FieldSealer.from_settings(settings.reporter_keys, settings.reporter_key_id)
-    with rt.tracer.start_as_current_span(
-        "triage reporter identity", attributes={"cluetrail.case_id": str(case_id)}
-    ):
-        async with rt.pool.acquire() as conn, conn.transaction():
-            state = await cases.load(conn, case_id, for_update=True)
-            # A district that held the case before a handoff reads its trail, not its reporter.
-            can_read = state is not None and readable(stream.access, who, state, former_holders=False)
-            state = access.require_reporter_reader(who, state, can_read=can_read)
-            clue = await cases.event_bodies(conn, case_id, 1)
-            sealed = ClueReportedPayload.model_validate(parse_document(clue[0])["payload"]).reporter
-            if sealed is None:
-                raise NotFound(f"case {case_id} was reported anonymously", rule="reported-anonymously")
-            identity = sealer.open(sealed, str(case_id))
-            viewed = Decision(
-                ReporterIdentityViewed,
-                ReporterIdentityViewedPayload(purpose=purpose, viewer_jurisdiction=who.jurisdiction),
-                who.as_actor(),
-            )
-            _, events = await advance_and_save(conn, stream, state, [viewed])
-    stream.relay.wake()
-    return ReporterView(case_id=case_id, reporter=identity, viewed_event_id=events[0].event_id)

@@ -1,1 +1,0 @@
-"""Triage's handlers: the case-log subscriber (``consumer``) and the officers' HTTP routes (``http``)."""
