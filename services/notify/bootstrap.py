@@ -1,4 +1,6 @@
-"""Wiring of the notify service: recipients validated at start-up, the subscriber, the worker, the API."""
+"""Notify's wiring, done once: the jurisdiction tree, the reporting calendar, the recipients and the
+templates (each validated before anything starts), the dependencies its routes, subscriber and background
+loops are given, the app with its tables, routes, subscriber and loops."""
 
 from __future__ import annotations
 
@@ -14,17 +16,18 @@ from contracts.reporting_calendar import ReportingCalendar
 from services.notify.adapters import SQL
 from services.notify.adapters.channels import SmsGateway, SmtpConfig
 from services.notify.adapters.notifier import Notifier
+from services.notify.dependencies import NotifyDeps, StartOfDelivery
+from services.notify.domain.access import Readers
 from services.notify.domain.backoff import RetryPolicy
 from services.notify.domain.notice import DEFAULT as DEFAULT_TEMPLATES
 from services.notify.domain.notice import Templates
 from services.notify.domain.recipients import RecipientBook
 from services.notify.domain.reminders import SystemClock
-from services.notify.handlers import CONSUMER_GROUP, START, kafka_routers
-from services.notify.history import establish, recover_notices
-from services.notify.http import http_router
-from services.notify.scheduler import Scheduler
+from services.notify.entrypoints.background.scheduler import Scheduler
+from services.notify.entrypoints.background.worker import DeliveryWorker
+from services.notify.entrypoints.consumers import before_consuming, kafka_routers
+from services.notify.entrypoints.http import ROUTERS
 from services.notify.settings import NotifySettings
-from services.notify.worker import DeliveryWorker
 
 
 def load_recipients(settings: NotifySettings, registry: JurisdictionRegistry) -> RecipientBook:
@@ -55,30 +58,20 @@ def channel_config(settings: NotifySettings) -> tuple[SmtpConfig | None, SmsGate
 
 
 def create_app(settings: NotifySettings) -> FastAPI:
+    """The notify service; a bad jurisdiction, calendar, recipients or templates file stops it here with a
+    message naming the entry."""
     registry = JurisdictionRegistry.load(settings.jurisdictions_file)
     calendar = ReportingCalendar.load(settings.reporting_calendar_file, registry)
     book = load_recipients(settings, registry)
     templates = Templates(settings.templates_dir) if settings.templates_dir else DEFAULT_TEMPLATES
     templates.check()
     smtp, sms = channel_config(settings)
-
     notifier = Notifier(book, registry, templates, settings.base_url, timedelta(days=settings.ack_token_days))
 
-    async def before_consuming(rt: Runtime) -> None:
-        # Before the subscriber joins its group: a new database decides where its deliveries start (and
-        # rewinds the group to fold the log), and every start reads back notices it does not hold.
-        rt.state[START] = await establish(
-            rt.pool, settings, CONSUMER_GROUP, settings.deliver_from, settings.deliver_after
-        )
-        await recover_notices(rt.pool, settings)
-
-    async def start(rt: Runtime) -> None:
-        rt.state["book"] = book
-        rt.state["notifier"] = notifier
+    def wire(rt: Runtime) -> NotifyDeps:
         # One clock for both: deliveries are stamped on the clock the scheduler times acknowledgements by.
         clock = SystemClock(timedelta(seconds=settings.clock_offset_seconds))
         client = httpx.AsyncClient(timeout=settings.send_timeout_seconds, follow_redirects=False)
-        rt.state["http"] = client
         worker = DeliveryWorker(
             pool=rt.pool,
             broker=rt.broker,
@@ -100,8 +93,6 @@ def create_app(settings: NotifySettings) -> FastAPI:
             notifier=notifier,
             clock=clock,
         )
-        rt.state["worker"] = worker
-        rt.tasks.append(asyncio.create_task(worker.run(rt.stopping), name="notify-delivery-worker"))
         scheduler = Scheduler(
             pool=rt.pool,
             notifier=notifier,
@@ -113,22 +104,39 @@ def create_app(settings: NotifySettings) -> FastAPI:
             on_recorded=worker.wake,
             calendar=calendar,
         )
-        rt.state["scheduler"] = scheduler
-        rt.tasks.append(asyncio.create_task(scheduler.run(rt.stopping), name="notify-scheduler"))
+        return NotifyDeps(
+            settings=settings,
+            pool=rt.pool,
+            tracer=rt.tracer,
+            registry=registry,
+            book=book,
+            readers=Readers(registry, book),
+            notifier=notifier,
+            client=client,
+            worker=worker,
+            scheduler=scheduler,
+            start=StartOfDelivery(),
+        )
 
-    async def stop(rt: Runtime) -> None:
-        client: httpx.AsyncClient | None = rt.state.get("http")
-        if client is not None:
-            await client.aclose()
+    async def start_loops(rt: Runtime) -> None:
+        """Send, publish and remind from now on (the subscriber has joined its group)."""
+        deps: NotifyDeps = rt.deps
+        rt.tasks.append(asyncio.create_task(deps.worker.run(rt.stopping), name="notify-delivery-worker"))
+        rt.tasks.append(asyncio.create_task(deps.scheduler.run(rt.stopping), name="notify-scheduler"))
+
+    async def close_client(rt: Runtime) -> None:
+        deps: NotifyDeps = rt.deps
+        await deps.client.aclose()
 
     return create_service_app(
         name="notify",
         settings=settings,
         title="cluetrail notify",
         migrations=[SQL.migrations],
-        http_routers=[http_router(notifier, registry)],
-        kafka_routers=kafka_routers(notifier),
+        http_routers=ROUTERS,
+        dependencies=wire,
+        kafka_routers=kafka_routers,
         before_consuming=before_consuming,
-        on_startup=start,
-        on_shutdown=stop,
+        on_startup=start_loops,
+        on_shutdown=close_client,
     )

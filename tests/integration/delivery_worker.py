@@ -18,7 +18,7 @@ from services.notify.adapters.notifier import Notifier
 from services.notify.domain.backoff import RetryPolicy
 from services.notify.domain.recipients import RecipientBook
 from services.notify.domain.reminders import Clock
-from services.notify.worker import DeliveryWorker
+from services.notify.entrypoints.background.worker import DeliveryWorker
 
 
 @asynccontextmanager

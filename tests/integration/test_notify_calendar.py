@@ -38,8 +38,8 @@ from services.notify.domain.cases import CaseFacts, add_years
 from services.notify.domain.notice import BEIJING, DEFAULT
 from services.notify.domain.recipients import RecipientBook
 from services.notify.domain.reminders import FixedClock
-from services.notify.scheduler import Scheduler
-from services.notify.worker import DeliveryWorker
+from services.notify.entrypoints.background.scheduler import Scheduler
+from services.notify.entrypoints.background.worker import DeliveryWorker
 from services.reporting.domain.periods import CST, Period, use_calendar
 from services.reporting.reports import ReportQuery, Scope, build_table
 from tests.harness import Stack

@@ -50,7 +50,7 @@ from services.notify.adapters.notifier import Notifier, RenderRefused
 from services.notify.domain.notice import DEFAULT_TEMPLATES, Templates
 from services.notify.domain.recipients import Recipient, RecipientBook, Route
 from services.notify.domain.signing import secret_of
-from services.notify.handlers import deciding_deliveries
+from services.notify.entrypoints.consumers import deciding_deliveries
 from tests.harness import Stack, WebhookRecorder, wait_until
 from tests.integration.delivery_worker import running_worker
 from tests.integration.test_notify_channels import FINANCE_MAIL, transfer_to_police

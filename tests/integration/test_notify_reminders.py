@@ -32,7 +32,7 @@ from services.notify.domain.cases import CaseFacts, add_years
 from services.notify.domain.notice import BEIJING, DEFAULT
 from services.notify.domain.recipients import RecipientBook
 from services.notify.domain.reminders import FixedClock
-from services.notify.scheduler import Scheduler
+from services.notify.entrypoints.background.scheduler import Scheduler
 from services.notify.settings import NotifySettings
 from tests.harness import Stack, WebhookRecorder, wait_until
 from tests.integration.delivery_worker import running_worker

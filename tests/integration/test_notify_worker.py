@@ -29,7 +29,7 @@ from services.notify.adapters.deliveries import NewDelivery, add_delivery
 from services.notify.domain.backoff import RetryPolicy
 from services.notify.domain.recipients import Recipient, RecipientBook, Route
 from services.notify.domain.signing import SignatureRefused, secret_of, verify
-from services.notify.worker import DeliveryWorker
+from services.notify.entrypoints.background.worker import DeliveryWorker
 from tests.harness import free_port
 
 pytestmark = pytest.mark.integration

@@ -13,7 +13,7 @@ from contracts.envelope import uuid7
 from contracts.notices import dedupe_key_of, seal_notice
 from services.notify.adapters.channels import malformed
 from services.notify.adapters.deliveries import delivery_id_for
-from services.notify.history import DeliveryStart
+from services.notify.domain.history import DeliveryStart
 from services.notify.settings import NotifySettings
 
 

@@ -1,1 +1,3 @@
-"""How notify is reached: its HTTP routes, its Kafka subscribers and its operator commands (``cli``)."""
+"""How notify is reached and how it acts: its HTTP routes (``http``), its Kafka subscriber (``consumers``),
+the loops it runs by itself (``background``: the delivery worker and the reminder scheduler) and its operator
+commands (``cli``)."""

@@ -12,6 +12,9 @@ A failed attempt is retried with backoff until the retry window has passed since
 first success to a recipient brings its other waiting deliveries forward, so a receiver back from an
 outage gets everything at once, each case in order. A delivery on the ``receipt`` channel is "sent" by
 recording the reporter's notice in the case's notice stream (intake shows it on the receipt).
+
+The worker also runs the dead-letter publisher (``dead_letters``) and the notice publisher (``notices``),
+woken with its senders.
 """
 
 from __future__ import annotations
@@ -21,25 +24,27 @@ import json
 import logging
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any
 
 import asyncpg
 import httpx
 from faststream.kafka import KafkaBroker
 from opentelemetry import trace
 
-from cluetrail.kafka import notice_topic
+from cluetrail.logs import Outage
 from cluetrail.settings import CommonSettings
 from cluetrail.telemetry import context_from_traceparent
-from services.notify.adapters import cases, channels, deliveries, notices, sending
+from services.notify.adapters import channels, sending
 from services.notify.adapters.channels import Outcome
 from services.notify.adapters.notifier import NoticeDecision, Notifier
 from services.notify.domain.backoff import RetryPolicy
 from services.notify.domain.notice import RECEIPT_FIELDS
 from services.notify.domain.recipients import Recipient, RecipientBook
 from services.notify.domain.reminders import Clock, SystemClock
-from services.notify.domain.signing import withhold_token
+from services.notify.entrypoints.background.dead_letters import DeadLetterPublisher
+from services.notify.entrypoints.background.loops import Wakeups, repeat
+from services.notify.entrypoints.background.notices import NoticePublisher
 
 log = logging.getLogger(__name__)
 
@@ -81,60 +86,51 @@ class DeliveryWorker:
         self._poll = poll_seconds
         # Longer than any one send may take (the channels' timeouts): a sender silent past it is dead.
         self._lease = lease_seconds
-        # One event per loop: a loop clearing its own event can never swallow another loop's wake-up.
-        self._wakeups: list[asyncio.Event] = []
+        self._wakeups = Wakeups()
+        # One outage for all senders: a database outage fails them all, and is logged once.
+        self._outage = Outage(log, "notify's delivery senders")
+        self.dead_letters = DeadLetterPublisher(
+            pool=pool, broker=broker, settings=settings, notifier=notifier, alerted=self.wake
+        )
+        self.notices = NoticePublisher(pool=pool, broker=broker, settings=settings)
         self.sent_total = 0
 
     def wake(self) -> None:
-        for event in self._wakeups:
-            event.set()
-
-    def _new_wakeup(self) -> asyncio.Event:
-        event = asyncio.Event()
-        self._wakeups.append(event)
-        return event
+        self._wakeups.wake()
 
     async def run(self, stopping: asyncio.Event) -> None:
-        """Run the senders until ``stopping`` is set; a send in flight is finished, not abandoned."""
+        """Run the senders, the dead-letter publisher and the notice publisher until ``stopping`` is set;
+        a send or a publication in flight is finished, not abandoned."""
         await asyncio.gather(
             *(self._sender(stopping) for _ in range(self._senders)),
-            self._dead_letterer(stopping),
-            self._notice_publisher(stopping),
+            self._publisher(self.dead_letters.publish, "publishing notify's dead letters", stopping),
+            self._publisher(self.notices.publish, "publishing notify's notices", stopping),
+        )
+
+    async def _publisher(
+        self, publish: Callable[[], Awaitable[int]], what: str, stopping: asyncio.Event
+    ) -> None:
+        async def rest() -> float:
+            return self._poll
+
+        await repeat(
+            publish,
+            wakeup=self._wakeups.new(),
+            stopping=stopping,
+            outage=Outage(log, what),
+            rest=rest,
+            retry_seconds=self._poll,
         )
 
     async def _sender(self, stopping: asyncio.Event) -> None:
-        wakeup = self._new_wakeup()
-        while not stopping.is_set():
-            # Clear before looking, so a wake-up after the look is not lost.
-            wakeup.clear()
-            try:
-                if await self._finish(self.send_one()):
-                    continue
-                await self._idle(wakeup, stopping, await self._seconds_until_due())
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("notify sender failed; retrying")
-                await self._idle(wakeup, stopping, 1.0)
-
-    @staticmethod
-    async def _finish(work: Any) -> bool:
-        """Await ``work`` even if the task is cancelled meanwhile (clean shutdown), then re-raise."""
-        task = asyncio.ensure_future(work)
-        try:
-            return bool(await asyncio.shield(task))
-        except asyncio.CancelledError:
-            await asyncio.wait([task])
-            raise
-
-    @staticmethod
-    async def _idle(wakeup: asyncio.Event, stopping: asyncio.Event, seconds: float) -> None:
-        waiters = [asyncio.ensure_future(wakeup.wait()), asyncio.ensure_future(stopping.wait())]
-        try:
-            await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for waiter in waiters:
-                waiter.cancel()
+        await repeat(
+            self.send_one,
+            wakeup=self._wakeups.new(),
+            stopping=stopping,
+            outage=self._outage,
+            rest=self._seconds_until_due,
+            retry_seconds=1.0,
+        )
 
     async def _seconds_until_due(self) -> float:
         async with self._pool.acquire() as conn:
@@ -316,140 +312,3 @@ class DeliveryWorker:
         await self._notifier.record(conn, decision)
         self.wake()  # the notice publisher puts it on the topic
         return Outcome(True, None)
-
-    async def _dead_letterer(self, stopping: asyncio.Event) -> None:
-        """Publish a dead letter for each dead delivery, after its death is committed (at least once)."""
-        wakeup = self._new_wakeup()
-        while not stopping.is_set():
-            wakeup.clear()
-            try:
-                published = await self._finish(self.publish_dead_letters())
-                if published:
-                    continue
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("publishing notify dead letters failed; retrying")
-            await self._idle(wakeup, stopping, self._poll)
-
-    async def publish_dead_letters(self) -> int:
-        """Publish the dead letter of each newly dead delivery and record the alert to the operations
-        recipients of its place (an alert that dies itself raises no further alert)."""
-        alerted = 0
-        async with self._pool.acquire() as conn, conn.transaction():
-            rows = await sending.claim_unpublished_dead(conn)
-            for row in rows:
-                attempts = await deliveries.attempts_of(conn, row["delivery_id"])
-                body = withhold_token(row["body"]) if row["needs_ack"] else row["body"]
-                document = dead_letter_document(row, attempts, body)
-                await self._broker.publish(
-                    json.dumps(document, ensure_ascii=False, default=str).encode(),
-                    topic=self._settings.dead_letter_topic,
-                    key=str(row["case_id"]).encode(),
-                    headers={"dead-letter-reason": str(document["reason"])[:200], "consumer": "notify"},
-                )
-                await sending.mark_dead_letter_published(conn, row["delivery_id"])
-                if self._notifier is not None and row["event_type"] != "delivery-dead":
-                    alerted += await self._alert(conn, row, str(document["reason"]))
-        if alerted:
-            self.wake()
-        return len(rows)
-
-    async def _alert(self, conn: asyncpg.Connection, row: asyncpg.Record, reason: str) -> int:
-        assert self._notifier is not None
-        book = self._notifier.book
-        failed = book.get(row["recipient_id"])
-        routings = [
-            r
-            for r in book.routings_of_notice("delivery-dead", row["jurisdiction"])
-            if r.recipient.id != row["recipient_id"]
-        ]
-        is_case = await cases.is_case(conn, row["case_id"])
-        decision = NoticeDecision(
-            kind="delivery-dead",
-            stream=str(row["case_id"]),
-            dedupe_key=f"delivery-dead/{row['delivery_id']}/{row['dead_at'].isoformat()}",
-            jurisdiction=row["jurisdiction"],
-            occurred_at=row["dead_at"],
-            facts={
-                "failed_delivery_id": str(row["delivery_id"]),
-                "failed_recipient_id": row["recipient_id"],
-                "failed_recipient_name": failed.name if failed else row["recipient_id"],
-                "failed_channel": row["channel"],
-                "event_type": row["event_type"],
-                "seq": row["seq"],
-                "reason": reason,
-            },
-            routings=routings,
-            case_id=row["case_id"] if is_case else None,
-            causation_id=row["delivery_id"],
-        )
-        return 1 if await self._notifier.record(conn, decision) is not None else 0
-
-    async def _notice_publisher(self, stopping: asyncio.Event) -> None:
-        """Publish recorded notices to the notices topic in the order they were recorded."""
-        wakeup = self._new_wakeup()
-        while not stopping.is_set():
-            wakeup.clear()
-            try:
-                if await self._finish(self.publish_notices()):
-                    continue
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("publishing notices failed; retrying")
-            await self._idle(wakeup, stopping, self._poll)
-
-    async def publish_notices(self) -> int:
-        async with self._pool.acquire() as conn, conn.transaction():
-            # One publisher at a time keeps each stream's notices in seq order on the topic.
-            if not await notices.take_publisher_lock(conn):
-                return 0
-            rows = await notices.claim_unpublished_notices(conn)
-            for row in rows:
-                await self._broker.publish(
-                    bytes(row["document"]),
-                    topic=notice_topic(self._settings),
-                    key=row["stream"].encode(),
-                    headers={"notice-kind": row["kind"]},
-                )
-            if rows:
-                await notices.mark_notices_published(conn, [r["id"] for r in rows])
-        return len(rows)
-
-
-def dead_letter_document(row: asyncpg.Record, attempts: list[asyncpg.Record], body: str) -> dict[str, Any]:
-    """What an operator needs to understand and resend a dead delivery (a body that is not JSON, a damaged
-    row, is kept as text: the dead letter must never fail to be written)."""
-    try:
-        sent: Any = json.loads(body)
-    except ValueError:
-        sent = body
-    return {
-        "kind": "notify-delivery",
-        "consumer": "notify",
-        "reason": f"undeliverable after {row['round_attempts']} attempts: {row['last_error']}",
-        "recipient_id": row["recipient_id"],
-        "delivery": {
-            "delivery_id": str(row["delivery_id"]),
-            "event_id": str(row["event_id"]),
-            "event_type": row["event_type"],
-            "case_id": str(row["case_id"]),
-            "seq": row["seq"],
-            "jurisdiction": row["jurisdiction"],
-            "attempts": row["attempts"],
-            "created_at": row["created_at"].isoformat(),
-            "dead_at": row["dead_at"].isoformat() if row["dead_at"] else None,
-            "body": sent,
-        },
-        "attempts": [
-            {
-                "attempt": a["attempt"],
-                "at": a["at"].isoformat(),
-                "status_code": a["status_code"],
-                "error": a["error"] if a["settled"] else "no outcome recorded (notify stopped during it)",
-            }
-            for a in attempts
-        ],
-        "dead_lettered_at": datetime.now(UTC).isoformat(),
-    }

@@ -20,6 +20,7 @@ from datetime import timedelta
 
 import asyncpg
 
+from cluetrail.logs import Outage
 from contracts import labels
 from contracts.reporting_calendar import ReportingCalendar, default_calendar
 from services.notify.adapters import acknowledgements, cases
@@ -63,19 +64,24 @@ class Scheduler:
         self._poll = poll_seconds
         self._on_recorded = on_recorded
         self._wakeup = asyncio.Event()
+        self._outage = Outage(log, "notify's reminder scheduler")
 
     def wake(self) -> None:
         self._wakeup.set()
 
     async def run(self, stopping: asyncio.Event) -> None:
+        """Tick every ``poll_seconds`` (or when woken) until ``stopping`` is set; a failing tick is tried
+        again at the next one."""
         while not stopping.is_set():
             self._wakeup.clear()
             try:
                 await self.tick()
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.exception("notify scheduler tick failed; retrying")
+            except Exception as exc:
+                self._outage.failed(exc)
+            else:
+                self._outage.recovered()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wakeup.wait(), timeout=self._poll)
 

@@ -1,0 +1,235 @@
+"""Notify's Kafka consumers. The case-event subscriber (consumer group ``notify``) folds each case's facts
+and decides its deliveries, stored with the consumer's position, so a redelivered batch tells nobody twice.
+
+Before it joins its group (``before_consuming``) two things happen. First, where this database starts
+telling anyone. Notify's database is a projection like any other: lost, it is rebuilt from the case topic,
+and rebuilding must not tell anyone again what they were told before. So a database decides once, at its
+first start, where its deliveries begin (``CLUETRAIL_NOTIFY_DELIVER_FROM``):
+
+- ``log-end`` (default): the case events already on the topic are history. The consumer is rewound to the
+  beginning and folds them (case facts, key-case limits), and their deliveries are recorded as
+  ``skipped``: sent to nobody. Events that arrive later are delivered.
+- ``log-start``: everything is delivered (a receiver drops a repeat by its derived ``X-Cluetrail-Delivery``).
+- an ISO-8601 instant: events recorded before it are history, on every start; to deliver again what a
+  lost database may not have sent, name the instant before the loss.
+
+A database that already applied case events (an upgrade) delivers everything after its positions. Second,
+at every start, the notices on the notices topic this database does not hold are read back into it, with
+their dedupe keys, so a reminder already recorded is never recorded again, and each stream's chain
+continues from its last notice on the topic rather than starting again at seq 1.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+
+import asyncpg
+from aiokafka import AIOKafkaConsumer
+from faststream.kafka import KafkaRouter
+
+from cluetrail.consume import Apply, Incoming, Rejected
+from cluetrail.kafka import notice_topic, read_log, topic_partitions
+from cluetrail.service import Runtime, case_events_router, exactly_once_consumer
+from cluetrail.settings import CommonSettings
+from cluetrail.telemetry import current_traceparent
+from contracts.chain import ChainFault
+from contracts.jurisdictions import JurisdictionError
+from contracts.notices import dedupe_key_of
+from services.notify.adapters import cases, deliveries, delivery_start, notices
+from services.notify.adapters.deliveries import NewDelivery, delivery_id_for
+from services.notify.adapters.notifier import Notifier
+from services.notify.dependencies import NotifyDeps
+from services.notify.domain.cases import facts_document, fold
+from services.notify.domain.history import DeliveryStart
+from services.notify.domain.notice import TemplateError, notice_body
+from services.notify.domain.recipients import ROUTED_EVENTS
+from services.notify.domain.reminders import needs_acknowledgement
+
+CONSUMER_GROUP = "notify"
+
+log = logging.getLogger(__name__)
+
+
+def deciding_deliveries(notifier: Notifier, start: Callable[[], DeliveryStart] = DeliveryStart) -> Apply:
+    """The consumer's apply step: fold the case's facts, then one delivery per matching recipient and
+    channel, stored with the position. Types notify does not route are history: only the facts move.
+    Events before the database's start of delivery (``start``) are recorded as skipped, sent to nobody."""
+
+    book = notifier.book
+
+    async def apply(conn: asyncpg.Connection, incoming: Incoming) -> None:
+        event = incoming.event
+        before = await cases.load_case(conn, event.case_id)
+        try:
+            facts = fold(before, event)
+        except ChainFault as exc:
+            raise Rejected(f"case {event.case_id} ({event.type}, {event.event_id}): {exc.reason}") from exc
+        if facts is before:
+            return  # a copy of an event of this case applied before (a redelivery, a late resend)
+        await cases.save_case(conn, facts)
+        try:
+            routings = book.routings_for(event, facts.responsible_department)
+        except JurisdictionError as exc:
+            raise Rejected(
+                f"cannot route {event.type} of case {event.case_id} seq {event.seq}: {exc}"
+            ) from exc
+        if not routings:
+            return
+        history = start().is_history(incoming.record.partition, incoming.record.offset, event.recorded_at)
+        # Kept so a delivery whose template failed can be written again on a resend.
+        await deliveries.save_routed_event(conn, event.event_id, incoming.document, facts_document(facts))
+        # The consumer's span continues the event's trace; deliveries keep it for the sends later.
+        traceparent = current_traceparent() or event.traceparent
+        for routing in routings:
+            recipient = routing.recipient
+            needs_ack = needs_acknowledgement(event, facts.key_case, recipient)
+            for channel in routing.channels:
+                delivery_id = delivery_id_for(event.event_id, recipient.id, channel)
+                failure: str | None = None
+                try:
+                    body = notifier.event_body(event, facts, recipient, channel, delivery_id, needs_ack)
+                except TemplateError as exc:
+                    # One broken template kills this delivery (dead letter, alert), not the others.
+                    failure, body = str(exc), notice_body({"event_id": str(event.event_id)})
+                await deliveries.add_delivery(
+                    conn,
+                    NewDelivery(
+                        delivery_id=delivery_id,
+                        event_id=event.event_id,
+                        recipient_id=recipient.id,
+                        case_id=event.case_id,
+                        seq=event.seq,
+                        event_type=event.type,
+                        jurisdiction=event.jurisdiction,
+                        body=body,
+                        traceparent=traceparent,
+                        channel=channel,
+                        failure=failure,
+                        needs_ack=needs_ack,
+                        skipped=history,
+                    ),
+                )
+
+    return apply
+
+
+def kafka_routers(rt: Runtime) -> list[KafkaRouter]:
+    """The case-event subscriber, which wakes the delivery worker after a batch that routed anything. Its
+    start of delivery is decided before it joins its group (``before_consuming``)."""
+    deps: NotifyDeps = rt.deps
+    consumer = exactly_once_consumer(rt, CONSUMER_GROUP, deciding_deliveries(deps.notifier, deps.start))
+
+    def wake_worker(applied: list[Incoming]) -> None:
+        if any(i.event.type in ROUTED_EVENTS for i in applied):
+            deps.worker.wake()
+
+    return [case_events_router(rt, consumer, after=wake_worker)]
+
+
+async def before_consuming(rt: Runtime) -> None:
+    """Before the subscriber joins its group: a new database decides where its deliveries start (and
+    rewinds the group to fold the log), and every start reads back the notices it does not hold."""
+    deps: NotifyDeps = rt.deps
+    settings = deps.settings
+    deps.start.decided = await establish(
+        rt.pool, settings, CONSUMER_GROUP, settings.deliver_from, settings.deliver_after
+    )
+    await recover_notices(rt.pool, settings)
+
+
+async def establish(
+    pool: asyncpg.Pool, settings: CommonSettings, consumer: str, deliver_from: str, after: datetime | None
+) -> DeliveryStart:
+    """The database's start of delivery, decided at its first start and kept; a new database's consumer
+    group is rewound so the consumer folds the whole log."""
+    async with pool.acquire() as conn, conn.transaction():
+        # One instance decides; others starting at the same moment wait and read its decision.
+        await delivery_start.lock(conn)
+        decided = await delivery_start.decided_offsets(conn)
+        if decided is None:
+            if await delivery_start.applied_before(conn, consumer):
+                offsets: dict[int, int] = {}
+                reason = "a database that had applied case events: everything after its positions"
+            else:
+                begin, end = await _log_bounds(settings)
+                offsets = end if deliver_from == "log-end" else {}
+                reason = f"a new database ({deliver_from}): case events below these offsets are history"
+                # The group may remember offsets from the database that was lost: start it over.
+                await _rewind_group(settings, settings.consumer_group(consumer), begin)
+            await delivery_start.save(conn, settings.case_topic, offsets, reason)
+            log.info("notify's start of delivery: %s %s", reason, offsets)
+        else:
+            offsets = decided
+    return DeliveryStart(offsets, after)
+
+
+async def _log_bounds(settings: CommonSettings) -> tuple[dict[int, int], dict[int, int]]:
+    kafka = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False)
+    await kafka.start()
+    try:
+        partitions = await topic_partitions(kafka, settings.case_topic)
+        begin = await kafka.beginning_offsets(partitions)
+        end = await kafka.end_offsets(partitions)
+    finally:
+        await kafka.stop()
+    return {tp.partition: o for tp, o in begin.items()}, {tp.partition: o for tp, o in end.items()}
+
+
+async def _rewind_group(settings: CommonSettings, group: str, begin: dict[int, int]) -> None:
+    kafka = AIOKafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap, group_id=group, enable_auto_commit=False
+    )
+    await kafka.start()
+    try:
+        partitions = await topic_partitions(kafka, settings.case_topic)
+        kafka.assign(partitions)
+        await kafka.commit({tp: begin.get(tp.partition, 0) for tp in partitions})
+    finally:
+        await kafka.stop()
+
+
+async def recover_notices(pool: asyncpg.Pool, settings: CommonSettings) -> int:
+    """Read the notices this database does not hold back from the notices topic (each with its dedupe key,
+    as published) and move each stream's chain head to its last notice; returns how many were new."""
+    topic = notice_topic(settings)
+    async with pool.acquire() as conn:
+        start = await notices.topic_positions(conn, topic)
+    recovered = 0
+    async for records, _ in read_log(settings, topic, start=start):
+        async with pool.acquire() as conn, conn.transaction():
+            reached: dict[int, int] = {}
+            for record in records:
+                reached[record.partition] = max(reached.get(record.partition, 0), record.offset + 1)
+                recovered += await _recover(conn, record.value or b"")
+            await notices.save_topic_positions(conn, topic, reached)
+    if recovered:
+        log.info("read %s notices back from %s", recovered, topic)
+    return recovered
+
+
+async def _recover(conn: asyncpg.Connection, value: bytes) -> int:
+    try:
+        document = json.loads(value)
+        stream, seq, notice_hash = str(document["stream"]), int(document["seq"]), str(document["hash"])
+        notice_id = uuid.UUID(str(document["notice_id"]))
+        case_id = uuid.UUID(str(document["case_id"])) if document.get("case_id") else None
+    except (ValueError, KeyError, TypeError):
+        log.warning("a record on the notices topic is not a notice; left out of recovery")
+        return 0
+    new = await notices.read_back(
+        conn,
+        value,
+        notice_id=notice_id,
+        dedupe_key=dedupe_key_of(document) or f"notice/{notice_id}",
+        stream=stream,
+        seq=seq,
+        notice_hash=notice_hash,
+        kind=str(document.get("kind")),
+        case_id=case_id,
+        jurisdiction=str(document.get("jurisdiction")),
+    )
+    return 1 if new else 0
