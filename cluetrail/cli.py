@@ -1,7 +1,7 @@
 """The ``cluetrail`` command for operators: set up the stack, import clues, rebuild projections, audit.
 
-Service-specific commands are registered by the owning service (``services/<name>/cli.py``), so each
-command lives beside the code it drives.
+Service-specific commands are registered by the owning service (``services/<name>/entrypoints/cli.py``),
+so each command lives beside the code it drives.
 """
 
 from __future__ import annotations

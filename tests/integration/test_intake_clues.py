@@ -298,7 +298,7 @@ def test_the_reporter_follows_the_case_by_receipt_code(intake: httpx.Client) -> 
         "messages",
         "merged_case_status",
     }
-    assert [step["stage"] for step in seen.json()["history"]][0] == "received"
+    assert seen.json()["history"][0]["stage"] == "received"
 
     # Read out over the phone: lower case, no dashes, O for 0 — still the same case.
     typed = code.lower().replace("-", " ").replace("0", "o")
