@@ -88,7 +88,7 @@ class DeliveryWorker:
         self._lease = lease_seconds
         self._wakeups = Wakeups()
         # One outage for all senders: a database outage fails them all, and is logged once.
-        self._outage = Outage(log, "notify's delivery senders")
+        self._outage = Outage(log, "sending notify's deliveries")
         self.dead_letters = DeadLetterPublisher(
             pool=pool, broker=broker, settings=settings, notifier=notifier, alerted=self.wake
         )
