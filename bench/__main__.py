@@ -51,15 +51,16 @@ from contracts.events import (
     seal_event,
 )
 from contracts.jurisdictions import default_registry
-from services.reporting.adapters import reads
+from services.reporting.adapters import SQL, reads
 from services.reporting.adapters.projector import apply_events
-from services.reporting.adapters.sqlfiles import SQL_FOLDER
+from services.reporting.adapters.rebuild import rebuild
+from services.reporting.adapters.reports import build_table
 from services.reporting.adapters.versions import ensure_active_projection, use_active_projection
-from services.reporting.dashboard import dashboard_charts
 from services.reporting.domain import tables as T
 from services.reporting.domain.periods import CST, Period
-from services.reporting.rebuild import progress_bar, rebuild
-from services.reporting.reports import ReportQuery, Scope, build_table, subtree
+from services.reporting.domain.reports import ReportQuery, Scope, subtree
+from services.reporting.entrypoints.cli.common import progress_bar
+from services.reporting.entrypoints.http.dashboard import dashboard_charts
 from services.reporting.settings import ReportingSettings
 
 console = Console(width=150)
@@ -208,7 +209,7 @@ async def table_costs(settings: CommonSettings, sizes: tuple[int, ...] = TABLE_S
     period = Period.of(datetime.now(CST))
     out = []
     try:
-        await migrate(conn, SQL_FOLDER)
+        await migrate(conn, SQL.migrations)
         await ensure_active_projection(conn)
         done = 0
         for size in sizes:

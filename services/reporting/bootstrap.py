@@ -1,4 +1,7 @@
-"""Wiring: the reporting service's FastAPI app, its projection consumer and its read API."""
+"""Reporting's wiring, done once: the jurisdiction tree and the reporting calendar (validated before anything
+starts), the dependencies its routes and subscribers are given, the app with its tables, routes, dashboard
+pages and projection consumers, and what runs beside them (the expiry of as-of projections, the
+replacement of a live version an older release built)."""
 
 from __future__ import annotations
 
@@ -9,24 +12,23 @@ from fastapi import FastAPI
 from rich.console import Console
 from rich.progress import Progress
 
+from cluetrail.auth import AccessPolicy
 from cluetrail.service import Runtime, create_service_app
 from contracts.jurisdictions import JurisdictionRegistry
 from contracts.reporting_calendar import ReportingCalendar
-from services.reporting.adapters.sqlfiles import SQL_FOLDER
+from services.reporting.adapters import SQL
+from services.reporting.adapters.builds import AsOfBuilds
+from services.reporting.adapters.rebuild import replace_outdated
+from services.reporting.adapters.retention import expire_as_of_projections
 from services.reporting.adapters.versions import ensure_active_projection
-from services.reporting.asof import expire_as_of_projections, projections_router
-from services.reporting.dashboard import dashboard_router
+from services.reporting.dependencies import ReportingDeps
 from services.reporting.domain.periods import use_calendar
-from services.reporting.handlers import http_router, kafka_routers
-from services.reporting.pages import install_error_pages
-from services.reporting.rebuild import replace_outdated
+from services.reporting.entrypoints.consumers import kafka_routers
+from services.reporting.entrypoints.http import ROUTERS
+from services.reporting.entrypoints.http.pages import install_error_pages
 from services.reporting.settings import ReportingSettings
 
-
-async def _start(rt: Runtime, settings: ReportingSettings) -> None:
-    """Drop expired as-of projections now and every hour (in the background), then see to the live one."""
-    rt.tasks.append(asyncio.create_task(expire_as_of_projections(rt, settings), name="expire-as-of"))
-    await _ensure_projection(rt, settings)
+log = logging.getLogger(__name__)
 
 
 async def _ensure_projection(rt: Runtime, settings: ReportingSettings) -> None:
@@ -49,22 +51,43 @@ async def _ensure_projection(rt: Runtime, settings: ReportingSettings) -> None:
     rt.tasks.append(asyncio.create_task(replace(), name="replace-outdated-projection"))
 
 
-log = logging.getLogger(__name__)
-
-
 def create_app(settings: ReportingSettings) -> FastAPI:
     """The reporting service; a bad jurisdiction or calendar file stops it here with a message naming
     the entry."""
     registry = JurisdictionRegistry.load(settings.jurisdictions_file)
     use_calendar(ReportingCalendar.load(settings.reporting_calendar_file, registry))
+
+    def wire(rt: Runtime) -> ReportingDeps:
+        return ReportingDeps(
+            settings=settings,
+            pool=rt.pool,
+            broker=rt.broker,
+            registry=registry,
+            access=AccessPolicy(registry),
+            builds=AsOfBuilds(settings),
+        )
+
+    async def start(rt: Runtime) -> None:
+        """Drop expired as-of projections now and every hour (in the background), then see to the live one."""
+        expiry = expire_as_of_projections(rt.pool, settings.as_of_max_age_days, rt.stopping)
+        rt.tasks.append(asyncio.create_task(expiry, name="expire-as-of"))
+        await _ensure_projection(rt, settings)
+
+    async def stop(rt: Runtime) -> None:
+        """Stop the as-of builds still running: each closes its own session."""
+        deps: ReportingDeps = rt.deps
+        await deps.builds.stop()
+
     app = create_service_app(
         name="reporting",
         settings=settings,
         title="cluetrail reporting",
-        migrations=[SQL_FOLDER],
-        http_routers=[http_router(registry), projections_router(settings), dashboard_router(registry)],
+        migrations=[SQL.migrations],
+        http_routers=ROUTERS,
+        dependencies=wire,
         kafka_routers=kafka_routers,
-        on_startup=lambda rt: _start(rt, settings),
+        on_startup=start,
+        on_shutdown=stop,
     )
     install_error_pages(app)  # the dashboard's refusals as its own pages, in Chinese, status kept
     return app

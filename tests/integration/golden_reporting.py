@@ -72,8 +72,8 @@ from contracts.events import (
     event_bytes,
     seal_event,
 )
+from services.reporting.adapters import SQL
 from services.reporting.adapters.projector import apply_events
-from services.reporting.adapters.sqlfiles import SQL_FOLDER
 from services.reporting.adapters.versions import ensure_active_projection, use_active_projection
 from services.reporting.domain.periods import CST
 
@@ -262,7 +262,7 @@ async def fresh_database() -> str:
     await ensure_database(dsn)
     conn = await asyncpg.connect(dsn)
     try:
-        await migrate(conn, SQL_FOLDER)
+        await migrate(conn, SQL.migrations)
         await ensure_active_projection(conn)
     finally:
         await conn.close()

@@ -40,8 +40,9 @@ from services.notify.domain.recipients import RecipientBook
 from services.notify.domain.reminders import FixedClock
 from services.notify.entrypoints.background.scheduler import Scheduler
 from services.notify.entrypoints.background.worker import DeliveryWorker
+from services.reporting.adapters.reports import build_table
 from services.reporting.domain.periods import CST, Period, use_calendar
-from services.reporting.reports import ReportQuery, Scope, build_table
+from services.reporting.domain.reports import ReportQuery, Scope
 from tests.harness import Stack
 from tests.integration.golden_reporting import drop_database, fresh_database
 

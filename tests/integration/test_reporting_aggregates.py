@@ -23,10 +23,11 @@ from contracts.events import (
 )
 from services.reporting.adapters import reads
 from services.reporting.adapters.projector import apply_events
+from services.reporting.adapters.reports import build_table
 from services.reporting.adapters.versions import use_active_projection
 from services.reporting.domain import tables as T
 from services.reporting.domain.periods import CST, Period
-from services.reporting.reports import ReportQuery, Scope, build_table, subtree
+from services.reporting.domain.reports import ReportQuery, Scope, subtree
 from tests.integration.golden_reporting import (
     DADIAN,
     DISTRICT,

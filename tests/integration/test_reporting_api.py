@@ -29,10 +29,10 @@ from cluetrail.demo import demo_clues
 from cluetrail.kafka import read_log, report_submission_topic
 from cluetrail.settings import CommonSettings
 from contracts.envelope import compute_hash
+from services.reporting.domain.exports import cell_value
 from services.reporting.domain.periods import Period
 from services.reporting.domain.tables import DISPOSAL_COLUMNS, WORK_COLUMNS
-from services.reporting.exports import cell_value
-from services.reporting.timeline import stamped_timeline, timeline_file_bytes
+from services.reporting.domain.timeline import stamped_timeline, timeline_file_bytes
 from tests.harness import Stack, wait_until
 
 pytestmark = pytest.mark.integration

@@ -20,13 +20,13 @@ import pytest
 from contracts.envelope import Actor
 from contracts.events import CaseEscalated, EscalatedPayload
 from contracts.reports import ReportSubmitted, content_hash
+from services.reporting.adapters.rebuild import ProjectionBuilder, RebuildSummary
+from services.reporting.adapters.reports import build_table, prepare_submission
 from services.reporting.adapters.submissions import store_submission
 from services.reporting.adapters.versions import asof_schema, create_projection, record_build
 from services.reporting.domain.periods import CST, Period
-from services.reporting.rebuild import ProjectionBuilder, RebuildSummary
-from services.reporting.reports import ReportQuery, Scope, build_table
+from services.reporting.domain.reports import ReportQuery, Scope
 from services.reporting.settings import ReportingSettings
-from services.reporting.submit import prepare_submission
 from tests.integration.golden_reporting import (
     DISTRICT,
     SHOU_COUNTY,

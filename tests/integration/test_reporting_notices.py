@@ -30,8 +30,9 @@ from cluetrail.kafka import notice_topic, read_log
 from cluetrail.settings import CommonSettings
 from contracts.envelope import GENESIS_HASH, compute_hash, uuid7
 from contracts.notices import Notice, notice_bytes, seal_notice, verify_notices
-from services.reporting.adapters.notices import apply_notices, case_notices
+from services.reporting.adapters.notices import NOTICES_CONSUMER, apply_notices, case_notices
 from services.reporting.adapters.projector import stored_positions
+from services.reporting.adapters.rebuild import ProjectionBuilder, RebuildSummary
 from services.reporting.adapters.versions import (
     asof_schema,
     create_projection,
@@ -39,8 +40,6 @@ from services.reporting.adapters.versions import (
     use_active_projection,
     use_schema,
 )
-from services.reporting.handlers import NOTICES_CONSUMER
-from services.reporting.rebuild import ProjectionBuilder, RebuildSummary
 from services.reporting.settings import ReportingSettings
 from tests.harness import Stack, wait_until
 from tests.integration.golden_reporting import drop_database, fresh_database

@@ -16,11 +16,12 @@ from cluetrail.settings import CommonSettings
 from contracts.envelope import Actor
 from contracts.events import HandoffAccepted, HandoffAcceptedPayload
 from contracts.reports import read_submission, submission_bytes
+from services.reporting.adapters.reports import build_table, build_tables, prepare_submission
 from services.reporting.adapters.submissions import store_submission
+from services.reporting.domain.exports import export_bytes
 from services.reporting.domain.periods import CST, Period
-from services.reporting.exports import export_bytes
-from services.reporting.reports import ReportQuery, Scope, build_table, build_tables
-from services.reporting.submit import AlreadySubmitted, prepare_submission
+from services.reporting.domain.reports import ReportQuery, Scope
+from services.reporting.domain.submissions import AlreadySubmitted
 from tests.integration.golden_reporting import (
     HUADU,
     STREET,

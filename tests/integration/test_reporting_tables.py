@@ -13,9 +13,10 @@ import pytest
 from openpyxl import load_workbook
 
 from contracts.jurisdictions import default_registry
+from services.reporting.adapters.reports import build_table, build_tables
+from services.reporting.domain.exports import export_bytes
 from services.reporting.domain.periods import CST, Period
-from services.reporting.exports import export_bytes
-from services.reporting.reports import ReportQuery, Scope, build_table, build_tables
+from services.reporting.domain.reports import ReportQuery, Scope
 from tests.integration.golden_reporting import (
     DADIAN,
     HUADU,

@@ -12,10 +12,18 @@ from aiokafka import ConsumerRecord
 
 from contracts.envelope import canonical_bytes
 from contracts.events import event_bytes
-from services.reporting.adapters.sqlfiles import queries, template
+from services.reporting.adapters import SQL
+from services.reporting.adapters.log import export_line, file_entries
+from services.reporting.adapters.projector import (
+    HISTORY_COLUMNS,
+    LEDGER_COLUMNS,
+    MONTH_COLUMNS,
+    inserted_columns,
+)
 from services.reporting.adapters.versions import asof_schema, quoted
-from services.reporting.audit import AuditReport, LogEntry, export_line, file_entries
-from services.reporting.timeline import check_timeline_file, stamped_timeline, timeline_file_bytes
+from services.reporting.domain.audit import AuditReport, LogEntry
+from services.reporting.domain.timeline import stamped_timeline, timeline_file_bytes
+from services.reporting.entrypoints.cli.cases import check_timeline_file
 from tests.unit.test_reporting_fold import assessed, chain, closed
 
 
@@ -108,10 +116,17 @@ def test_only_projection_schema_names_reach_sql(name: str) -> None:
 
 
 def test_sql_files_name_every_statement_the_code_uses() -> None:
-    assert {"ledger_rows_for_update", "hash_at_seq", "upsert_position"} <= set(queries("projection"))
+    assert {"ledger_rows_for_update", "hash_at_seq", "upsert_position"} <= set(SQL.queries("projection"))
     reads = {"count_cases", "page_cases", "one_case", "case_history", "grade_counts", "table_cases"}
-    assert reads | {"table_history"} <= set(queries("reads"))
-    assert "CREATE TABLE consumer_positions" in template("projection")
+    assert reads | {"table_history"} <= set(SQL.queries("reads"))
+    assert "CREATE TABLE consumer_positions" in SQL.template("projection")
+
+
+def test_the_projector_writes_the_columns_in_the_order_it_passes_them() -> None:
+    statement = SQL.queries("projection")["write_changes"]
+    assert inserted_columns(statement, "ledger") == LEDGER_COLUMNS
+    assert inserted_columns(statement, "history") == HISTORY_COLUMNS
+    assert inserted_columns(statement, "case_months") == MONTH_COLUMNS
 
 
 def timeline_file(tmp_path: Path, events: list[dict[str, object]], name: str = "timeline.json") -> Path:

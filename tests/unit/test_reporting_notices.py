@@ -23,7 +23,8 @@ from services.reporting.domain.notices import (
     read_notice,
     timeline_notice,
 )
-from services.reporting.timeline import check_timeline_file, stamped_timeline, timeline_file_bytes
+from services.reporting.domain.timeline import stamped_timeline, timeline_file_bytes
+from services.reporting.entrypoints.cli.cases import check_timeline_file
 from tests.unit.test_reporting_fold import assessed, chain
 
 DADIAN = "340102L01003"  # 大店社区

@@ -8,7 +8,7 @@ from fastapi import FastAPI
 
 from cluetrail.errors import NotFound
 from cluetrail.service import install_error_handlers
-from services.reporting.pages import install_error_pages
+from services.reporting.entrypoints.http.pages import install_error_pages
 
 
 def app_with_failures() -> FastAPI:

@@ -1,4 +1,5 @@
-"""Reading a case's events back from the case log, exactly as they were written.
+"""The case log read back exactly as it was written: a case's events where the projection recorded them,
+and the whole log for an audit or an auditor's copy (``cluetrail audit verify``, ``cluetrail log export``).
 
 The projection keeps where each applied event sits in the log (``history.kafka_partition`` and
 ``kafka_offset``); an auditor's copy of a case is read from there, not rebuilt from the projection's
@@ -9,12 +10,16 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
 from cluetrail.errors import RuleViolation
+from cluetrail.kafka import read_log
 from cluetrail.settings import CommonSettings
+from services.reporting.domain.audit import LogEntry, Unreadable
 
 
 class LogUnreadable(RuleViolation):
@@ -70,3 +75,51 @@ async def read_documents(settings: CommonSettings, positions: list[tuple[int, in
         return out
     finally:
         await consumer.stop()
+
+
+def export_line(record: ConsumerRecord[bytes, bytes]) -> str:
+    """One record as a JSON line: the event as a JSON object, or the raw value as text when it is not JSON."""
+    raw = record.value or b""
+    value: Any
+    try:
+        value = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        value = raw.decode(errors="backslashreplace")
+    line = json.dumps(
+        {
+            "partition": record.partition,
+            "offset": record.offset,
+            "key": record.key.decode(errors="backslashreplace") if record.key is not None else None,
+            "timestamp": record.timestamp,
+            "headers": {k: v.decode(errors="backslashreplace") for k, v in record.headers or ()},
+            "value": value,
+        },
+        ensure_ascii=False,
+    )
+    # JSON leaves these unescaped, but str.splitlines and many JSONL readers end a line at them: a clue's
+    # text holding one would split its record in two. They can only stand inside strings, so escape them.
+    return line.translate(_LINE_BREAKS_IN_TEXT)
+
+
+_LINE_BREAKS_IN_TEXT = {ord(c): f"\\u{ord(c):04x}" for c in "\x85\u2028\u2029"}
+
+
+async def topic_batches(
+    settings: CommonSettings, topic: str | None = None
+) -> AsyncIterator[tuple[list[ConsumerRecord[bytes, bytes]], int]]:
+    """The topic from offset zero to its current end, in batches, each with the total to expect."""
+    async for records, end in read_log(settings, topic):
+        yield records, end.total
+
+
+def file_entries(path: Path) -> Iterator[LogEntry | Unreadable]:
+    """The entries of an export; a line that is not a record is reported as unreadable at its line number."""
+    with path.open(encoding="utf-8") as lines:
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+                yield LogEntry(int(record["partition"]), int(record["offset"]), record.get("value"))
+            except (json.JSONDecodeError, KeyError, TypeError, ValueError):
+                yield Unreadable(-1, number, f"line {number} of {path} is not an exported record")

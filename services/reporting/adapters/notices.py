@@ -20,11 +20,13 @@ from aiokafka import ConsumerRecord
 from cluetrail.errors import RuleViolation
 from contracts.envelope import GENESIS_HASH
 from contracts.notices import NoticeChainBroken, notice_link
+from services.reporting.adapters import SQL
 from services.reporting.adapters.reads import snapshot
-from services.reporting.adapters.sqlfiles import queries
 from services.reporting.domain.notices import NoticeRecord, NoticeRefused, read_notice
 
-SQL = queries("notices")
+Q = SQL.queries("notices")
+# The consumer whose positions in a version are the notices topic's (the live consumer's Kafka group too).
+NOTICES_CONSUMER = "reporting-notices"
 
 
 class NoticesNotKept(RuleViolation):
@@ -85,7 +87,7 @@ async def apply_notices(
         return result
     streams = sorted({notice.notice.stream for _, notice in read})
     heads: dict[str, tuple[int, str]] = {
-        r["stream"]: (r["seq"], r["hash"]) for r in await conn.fetch(SQL["stream_heads"], streams)
+        r["stream"]: (r["seq"], r["hash"]) for r in await conn.fetch(Q["stream_heads"], streams)
     }
     kept: dict[tuple[str, int], str] = {}  # hashes applied in this call, not yet in the table
     rows: list[tuple[object, ...]] = []
@@ -94,7 +96,7 @@ async def apply_notices(
         last_seq, last_hash = heads.get(stream, (0, GENESIS_HASH))
         recorded_hash = None
         if seq < last_seq:
-            recorded_hash = kept.get((stream, seq)) or await conn.fetchval(SQL["hash_at_seq"], stream, seq)
+            recorded_hash = kept.get((stream, seq)) or await conn.fetchval(Q["hash_at_seq"], stream, seq)
         try:
             new = notice_link(notice.document, last_seq, last_hash, recorded_hash)
         except NoticeChainBroken as exc:
@@ -109,7 +111,7 @@ async def apply_notices(
         kept[(stream, seq)] = notice.notice.hash
         rows.append(_row(record, notice))
     if rows:
-        await conn.executemany(SQL["insert_notice"], rows)
+        await conn.executemany(Q["insert_notice"], rows)
     result.applied = len(rows)
     return result
 
@@ -120,7 +122,7 @@ async def case_notices(
     """The case's notices, each exactly as written on the notices topic, in the order they were recorded.
     ``NoticesNotKept`` for a version built before notices were kept (the live one is then being rebuilt)."""
     async with snapshot(conn, as_of) as schema:
-        if not await conn.fetchval(SQL["kept"]):
+        if not await conn.fetchval(Q["kept"]):
             again = (
                 "it is being rebuilt: read again once it is switched"
                 if as_of is None
@@ -130,5 +132,5 @@ async def case_notices(
                 f"{schema} was built before reporting kept notify's notices; {again}",
                 rule="reporting.notices",
             )
-        rows = await conn.fetch(SQL["case_notices"], case_id)
+        rows = await conn.fetch(Q["case_notices"], case_id)
     return [json.loads(r["document"]) for r in rows]

@@ -9,25 +9,29 @@ memory with the pure domain functions, then writes the changed rows in bulk.
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields
 from enum import Enum
 from operator import attrgetter
-from typing import Any, get_args, get_type_hints
+from typing import Any, get_args, get_origin, get_type_hints
 
 import asyncpg
 
 from cluetrail.consume import Incoming
 from contracts import jsontext
 from contracts.vocabulary import CaseStatus, ClueSource, Determination, Grade, Outcome
-from services.reporting.adapters.sqlfiles import queries
+from services.reporting.adapters import SQL
 from services.reporting.domain import ChainBroken, LedgerState, Step, chain_step, fold, grade_changes
 from services.reporting.domain.periods import Period
 from services.reporting.domain.tables import MONTH_FIGURES, CaseMonth, CaseRecord, Fact, case_months
 
-SQL = queries("projection")
+Q = SQL.queries("projection")
+# The consumer whose positions in a version are the case log's: the live consumer (its Kafka group) and a
+# rebuild store them alike, so the live consumer goes on where a rebuilt version stands.
+CASE_CONSUMER = "reporting"
 LEDGER_COLUMNS = tuple(f.name for f in fields(LedgerState))
 HISTORY_COLUMNS = (
     "case_id", "seq", "event_id", "type", "schema_version", "occurred_at", "recorded_at", "actor",
@@ -35,60 +39,33 @@ HISTORY_COLUMNS = (
 )  # fmt: skip
 # From this many history rows on, COPY is cheaper than passing them as arrays.
 COPY_THRESHOLD = 50
-# PostgreSQL types of the ledger columns (every other column is text).
-_LEDGER_TYPES = {
-    "case_id": "uuid", "estimated_amount_yuan": "bigint", "participants": "bigint", "score": "integer",
-    "key_case": "boolean", "recovered_amount_yuan": "bigint", "escalations": "integer",
-    "reported_at": "timestamptz", "updated_at": "timestamptz", "last_seq": "integer",
-    "regions_involved": "jsonb", "flags": "jsonb", "measures": "jsonb", "key_case_reasons": "jsonb",
-    "determined_at": "timestamptz", "transferred_to_police": "boolean", "transferred_at": "timestamptz",
-    "police_accepted_at": "timestamptz", "closed_at": "timestamptz", "written_off": "boolean",
-    "reopened": "integer", "rewards_yuan": "bigint", "linked_clues": "integer", "held_by": "jsonb",
-}  # fmt: skip
-_JSON_COLUMNS = frozenset(name for name, kind in _LEDGER_TYPES.items() if kind == "jsonb")
-_HISTORY_TYPES = (
-    "uuid", "integer", "uuid", "text", "integer", "timestamptz", "timestamptz", "jsonb", "text", "text",
-    "jsonb", "integer", "bigint", "text",
-)  # fmt: skip
 MONTH_COLUMNS = (
     "case_id", "period", "present", "end_jurisdiction", "end_sector", "end_grade", "end_determination",
     "end_open", "end_closed", "end_transferred", "end_accepted", "end_recovered_yuan", "clue_at",
     "end_amount_yuan", "end_participants", *MONTH_FIGURES,
 )  # fmt: skip
-_MONTH_TYPES = (
-    "uuid", "text", "boolean", "text", "text", "text", "text", "boolean", "boolean", "boolean", "boolean",
-    "bigint", "timestamptz", "bigint", "bigint", *("bigint" for _ in MONTH_FIGURES),
-)  # fmt: skip
 
 
-def _write_changes_sql() -> str:
-    """One round trip for everything an apply changed: ledger rows, history rows (empty when they went by
-    COPY) and grade count increments, each column passed as an array (the shape ``unnest`` takes)."""
-    n = len(LEDGER_COLUMNS)
-    ledger_args = ", ".join(
-        f"${i}::{_LEDGER_TYPES.get(name, 'text')}[]" for i, name in enumerate(LEDGER_COLUMNS, start=1)
-    )
-    history_args = ", ".join(f"${n + i}::{kind}[]" for i, kind in enumerate(_HISTORY_TYPES, start=1))
-    g = n + len(_HISTORY_TYPES)
-    updates = ", ".join(f"{name} = EXCLUDED.{name}" for name in LEDGER_COLUMNS if name != "case_id")
-    month_args = ", ".join(f"${g + 3 + i}::{kind}[]" for i, kind in enumerate(_MONTH_TYPES, start=1))
-    month_updates = ", ".join(f"{name} = EXCLUDED.{name}" for name in MONTH_COLUMNS[2:])
-    return (
-        f"WITH ledger_rows AS (INSERT INTO ledger ({', '.join(LEDGER_COLUMNS)}) "
-        f"SELECT * FROM unnest({ledger_args}) ON CONFLICT (case_id) DO UPDATE SET {updates}), "
-        f"history_rows AS (INSERT INTO history ({', '.join(HISTORY_COLUMNS)}) "
-        f"SELECT * FROM unnest({history_args})), "
-        f"grade_rows AS (INSERT INTO grade_counts (jurisdiction, grade, cases) "
-        f"SELECT * FROM unnest(${g + 1}::text[], ${g + 2}::text[], ${g + 3}::bigint[]) "
-        "ON CONFLICT (jurisdiction, grade) DO UPDATE SET cases = grade_counts.cases + EXCLUDED.cases), "
-        f"month_rows AS (INSERT INTO case_months ({', '.join(MONTH_COLUMNS)}) "
-        f"SELECT * FROM unnest({month_args}) "
-        f"ON CONFLICT (case_id, period) DO UPDATE SET {month_updates}) "
-        "SELECT 1"
-    )
+def inserted_columns(statement: str, table: str) -> tuple[str, ...]:
+    """The column list of ``statement``'s ``INSERT INTO table (…)``, in order (empty: none)."""
+    found = re.search(rf"INSERT INTO {table} \(([^)]*)\)", statement)
+    return tuple(name.strip() for name in found.group(1).split(",")) if found else ()
 
 
-WRITE_CHANGES = _write_changes_sql()
+def _check_write_changes() -> None:
+    """``write_changes`` (queries/projection.sql) takes the columns in the order this code passes them; a
+    list written there that differs from the code's is refused when the projector is loaded, naming it."""
+    statement = Q["write_changes"]
+    for table, columns in (("ledger", LEDGER_COLUMNS), ("history", HISTORY_COLUMNS),
+                           ("case_months", MONTH_COLUMNS)):  # fmt: skip
+        if inserted_columns(statement, table) != columns:
+            raise RuntimeError(
+                f"queries/projection.sql write_changes inserts into {table} other columns than the "
+                f"projector passes: {', '.join(columns)}"
+            )
+
+
+_check_write_changes()
 
 
 @dataclass
@@ -131,6 +108,8 @@ def _holds_codes(name: str) -> bool:
 
 
 _LEDGER_HINTS = get_type_hints(LedgerState)
+# The columns holding lists (tuples in the state, JSON arrays in the table: jsonb).
+_JSON_COLUMNS = frozenset(name for name in LEDGER_COLUMNS if get_origin(_LEDGER_HINTS[name]) is tuple)
 _LEDGER_ROW = attrgetter(*LEDGER_COLUMNS)
 # The columns that need encoding, by position: tuples as JSON arrays, enum members as their codes.
 _ENCODERS: dict[int, Callable[[Any], object]] = {
@@ -186,7 +165,7 @@ async def _month_rows(
     earlier: dict[uuid.UUID, list[Fact]] = {}
     stored = [case_id for case_id in new_facts if case_id in known]
     if stored:
-        for h in await conn.fetch(SQL["case_facts"], stored):
+        for h in await conn.fetch(Q["case_facts"], stored):
             earlier.setdefault(h["case_id"], []).append(
                 Fact(h["type"], h["occurred_at"], h["jurisdiction"], json.loads(h["payload"]))
             )
@@ -209,7 +188,7 @@ async def apply_events(conn: asyncpg.Connection, events: Sequence[Incoming]) -> 
     if not events:
         return result
     case_ids = list({incoming.event.case_id for incoming in events})
-    rows = await conn.fetch(SQL["ledger_rows_for_update"], case_ids)
+    rows = await conn.fetch(Q["ledger_rows_for_update"], case_ids)
     before = {row["case_id"]: state_from_row(row) for row in rows}
     states: dict[uuid.UUID, LedgerState] = dict(before)
     recorded: dict[tuple[uuid.UUID, int], str] = {}  # hashes written in this call, not yet in the table
@@ -222,7 +201,7 @@ async def apply_events(conn: asyncpg.Connection, events: Sequence[Incoming]) -> 
         hash_at_seq = None
         if state is not None and event.seq < state.last_seq:
             hash_at_seq = recorded.get((event.case_id, event.seq)) or await conn.fetchval(
-                SQL["hash_at_seq"], event.case_id, event.seq
+                Q["hash_at_seq"], event.case_id, event.seq
             )
         try:
             if chain_step(state, event, hash_at_seq) is Step.DUPLICATE:
@@ -249,7 +228,7 @@ async def apply_events(conn: asyncpg.Connection, events: Sequence[Incoming]) -> 
     counts = [(j, g, n) for (j, g), n in sorted(grades.items()) if n != 0]
     if changed or history or counts or months:
         await conn.execute(
-            WRITE_CHANGES,
+            Q["write_changes"],
             *_ledger_columns(changed),
             *_columns(history, len(HISTORY_COLUMNS)),
             *_columns(counts, 3),
@@ -263,10 +242,15 @@ async def store_positions(
 ) -> None:
     """Record the last offset applied per partition (the live consumer's convention)."""
     await conn.executemany(
-        SQL["upsert_position"],
+        Q["upsert_position"],
         [(consumer, topic, partition, offset) for partition, offset in offsets.items()],
     )
 
 
 async def stored_positions(conn: asyncpg.Connection, consumer: str, topic: str) -> dict[int, int]:
-    return {r["partition"]: r["offset"] for r in await conn.fetch(SQL["positions"], consumer, topic)}
+    return {r["partition"]: r["offset"] for r in await conn.fetch(Q["positions"], consumer, topic)}
+
+
+async def count_cases(conn: asyncpg.Connection) -> int:
+    """The cases of the schema the transaction's search_path names."""
+    return int(await conn.fetchval(Q["count_cases"]))

@@ -16,12 +16,12 @@ from datetime import datetime
 import asyncpg
 
 from cluetrail.errors import NotFound
-from services.reporting.adapters.sqlfiles import queries
+from services.reporting.adapters import SQL
 from services.reporting.adapters.versions import readable_schema, use_schema
 from services.reporting.domain.periods import Period
 from services.reporting.domain.tables import DISPOSAL_FIGURES, WORK_FIGURES, CaseRecord, Fact
 
-SQL = queries("reads")
+Q = SQL.queries("reads")
 
 
 @dataclass(frozen=True)
@@ -64,9 +64,7 @@ async def snapshot(conn: asyncpg.Connection, as_of: str | None = None) -> AsyncI
 async def as_of_instant(conn: asyncpg.Connection, as_of: str) -> datetime | None:
     """The instant of the as-of projection ``as_of`` names (None: a numbered version, read as now)."""
     async with snapshot(conn, as_of) as schema:
-        instant: datetime | None = await conn.fetchval(
-            "SELECT as_of FROM reporting_meta.projection_versions WHERE schema_name = $1", schema
-        )
+        instant: datetime | None = await conn.fetchval(Q["as_of_instant"], schema)
     return instant
 
 
@@ -74,8 +72,8 @@ async def ledger_page(
     conn: asyncpg.Connection, where: LedgerFilter, offset: int, limit: int, as_of: str | None = None
 ) -> tuple[list[dict[str, object]], int]:
     async with snapshot(conn, as_of):
-        total = await conn.fetchval(SQL["count_cases"], *where.parameters())
-        rows = await conn.fetch(SQL["page_cases"], *where.parameters(), offset, limit)
+        total = await conn.fetchval(Q["count_cases"], *where.parameters())
+        rows = await conn.fetch(Q["page_cases"], *where.parameters(), offset, limit)
     return [_ledger_row(r) for r in rows], int(total)
 
 
@@ -84,7 +82,7 @@ async def log_began(conn: asyncpg.Connection) -> datetime | None:
     or no live projection yet, which is the same on a new database)."""
     try:
         async with snapshot(conn):
-            began: datetime | None = await conn.fetchval(SQL["log_began"])
+            began: datetime | None = await conn.fetchval(Q["log_began"])
     except NotFound:
         return None
     return began
@@ -94,7 +92,7 @@ async def one_case(
     conn: asyncpg.Connection, case_id: uuid.UUID, as_of: str | None = None
 ) -> dict[str, object] | None:
     async with snapshot(conn, as_of):
-        row = await conn.fetchrow(SQL["one_case"], case_id)
+        row = await conn.fetchrow(Q["one_case"], case_id)
     return _ledger_row(row) if row is not None else None
 
 
@@ -102,7 +100,7 @@ async def case_history(
     conn: asyncpg.Connection, case_id: uuid.UUID, as_of: str | None = None
 ) -> list[dict[str, object]]:
     async with snapshot(conn, as_of):
-        rows = await conn.fetch(SQL["case_history"], case_id)
+        rows = await conn.fetch(Q["case_history"], case_id)
     return [{**dict(r), "actor": json.loads(r["actor"]), "payload": json.loads(r["payload"])} for r in rows]
 
 
@@ -111,13 +109,13 @@ async def case_positions(
 ) -> list[dict[str, object]]:
     """Where each applied event of the case sits in the case log (seq, event id, partition, offset)."""
     async with snapshot(conn, as_of):
-        rows = await conn.fetch(SQL["case_positions"], case_id)
+        rows = await conn.fetch(Q["case_positions"], case_id)
     return [dict(r) for r in rows]
 
 
 async def grade_counts(conn: asyncpg.Connection, as_of: str | None = None) -> list[dict[str, object]]:
     async with snapshot(conn, as_of):
-        rows = await conn.fetch(SQL["grade_counts"])
+        rows = await conn.fetch(Q["grade_counts"])
     return [dict(r) for r in rows]
 
 
@@ -126,7 +124,7 @@ async def all_ledger_rows(
 ) -> list[dict[str, object]]:
     """Every ledger row the filter selects (for exports), newest report first."""
     async with snapshot(conn, as_of):
-        rows = await conn.fetch(SQL["page_cases"], *where.parameters(), 0, None)
+        rows = await conn.fetch(Q["page_cases"], *where.parameters(), 0, None)
     return [_ledger_row(r) for r in rows]
 
 
@@ -162,10 +160,10 @@ async def table_cases(
         start, end = None, filed_before
     async with snapshot(conn, as_of) as schema:
         rows = await conn.fetch(
-            SQL["table_cases"],
+            Q["table_cases"],
             jurisdictions, True if police_only else None, sector, grade, status, only, start, end,
         )  # fmt: skip
-        history = await conn.fetch(SQL["table_history"], [r["case_id"] for r in rows])
+        history = await conn.fetch(Q["table_history"], [r["case_id"] for r in rows])
     facts: dict[uuid.UUID, list[Fact]] = {}
     for h in history:
         facts.setdefault(h["case_id"], []).append(
@@ -194,7 +192,7 @@ class CaseFilter:
 async def month_rows_kept(conn: asyncpg.Connection, as_of: str | None = None) -> bool:
     """Whether the version read keeps month rows (as-of projections built by older code do not)."""
     async with snapshot(conn, as_of):
-        return bool(await conn.fetchval(SQL["has_case_months"]))
+        return bool(await conn.fetchval(Q["has_case_months"]))
 
 
 async def work_groups(
@@ -202,7 +200,7 @@ async def work_groups(
 ) -> list[tuple[str, dict[str, int]]]:
     """The work figures of ``period`` summed by PostgreSQL per place at the period's end."""
     async with snapshot(conn, as_of):
-        rows = await conn.fetch(SQL["work_groups"], *where.parameters(), str(period))
+        rows = await conn.fetch(Q["work_groups"], *where.parameters(), str(period))
     return [(r["jurisdiction"], {key: int(r[key] or 0) for key in WORK_FIGURES}) for r in rows]
 
 
@@ -213,7 +211,7 @@ async def disposal_groups(
     at the period's end."""
     async with snapshot(conn, as_of):
         rows = await conn.fetch(
-            SQL["disposal_groups"], *where.parameters(), str(period), period.start, period.end
+            Q["disposal_groups"], *where.parameters(), str(period), period.start, period.end
         )
     out = []
     for r in rows:
@@ -233,7 +231,7 @@ async def chart_clues(
     """Clues of the cases now in ``jurisdictions`` reported in [since, until), per (month, current sector)."""
     async with snapshot(conn):
         police = True if police_only else None
-        rows = await conn.fetch(SQL["chart_clues"], jurisdictions, police, since, until)
+        rows = await conn.fetch(Q["chart_clues"], jurisdictions, police, since, until)
     return {(r["period"], r["sector"]): int(r["clues"]) for r in rows}
 
 
@@ -242,5 +240,5 @@ async def chart_grades(
 ) -> list[tuple[str, str, int]]:
     """(jurisdiction, grade or 'ungraded', cases) of the cases now in ``jurisdictions``."""
     async with snapshot(conn):
-        rows = await conn.fetch(SQL["chart_grades"], jurisdictions, True if police_only else None)
+        rows = await conn.fetch(Q["chart_grades"], jurisdictions, True if police_only else None)
     return [(r["jurisdiction"], r["grade"], int(r["cases"])) for r in rows]

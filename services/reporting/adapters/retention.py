@@ -3,8 +3,8 @@
 Each as-of projection is a whole copy of the projection (ledger, history, month rows, notices) in a schema of
 its own, so they are not kept forever: at most ``CLUETRAIL_AS_OF_KEEP`` of them (``make_room`` drops the
 oldest finished ones when a build of one more starts), and none built longer ago than
-``CLUETRAIL_AS_OF_MAX_AGE_DAYS`` (``drop_expired``: hourly in the service, when a build starts, and by
-``cluetrail as-of prune``). Live versions (``ledger_vN``) are never touched here.
+``CLUETRAIL_AS_OF_MAX_AGE_DAYS`` (``drop_expired``: hourly in the service, ``expire_as_of_projections``,
+when a build starts, and by ``cluetrail as-of prune``). Live versions (``ledger_vN``) are never touched here.
 
 A projection whose build is running (its build lock held by another session) is never dropped: dropping
 takes the same lock first.
@@ -12,13 +12,26 @@ takes the same lock first.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
 from cluetrail.errors import RuleViolation
-from services.reporting.adapters.versions import build_lock_name, quoted, release_build_lock
+from services.reporting.adapters import SQL
+from services.reporting.adapters.versions import (
+    build_lock_name,
+    drop_projection,
+    release_build_lock,
+    try_build_lock,
+)
+
+Q = SQL.queries("retention")
+log = logging.getLogger(__name__)
+EXPIRY_EVERY = 3600.0  # seconds between two passes dropping expired as-of projections
 
 
 class AsOfQuotaFull(RuleViolation):
@@ -41,11 +54,7 @@ class AsOfProjection:
 async def as_of_projections(conn: asyncpg.Connection) -> list[AsOfProjection]:
     """Every as-of projection recorded, the first to go first: unfinished ones (failed, or interrupted)
     before ready ones, then the oldest built."""
-    rows = await conn.fetch(
-        "SELECT schema_name, as_of, state, built_at, requested_by FROM reporting_meta.projection_versions "
-        "WHERE as_of IS NOT NULL AND schema_name LIKE 'ledger\\_asof\\_%' "
-        "ORDER BY state = 'ready', built_at, schema_name"
-    )
+    rows = await conn.fetch(Q["as_of_projections"])
     return [
         AsOfProjection(r["schema_name"], r["as_of"], r["state"], r["built_at"], r["requested_by"])
         for r in rows
@@ -56,14 +65,11 @@ async def drop_as_of(conn: asyncpg.Connection, schema: str) -> bool:
     """Drop one as-of projection (its schema and its record); False, and nothing dropped, while another
     session builds it."""
     lock = build_lock_name(schema)
-    if not await conn.fetchval("SELECT pg_try_advisory_lock(hashtext($1))", lock):
+    if not await try_build_lock(conn, lock):
         return False
     try:
         async with conn.transaction():
-            await conn.execute(
-                "DELETE FROM reporting_meta.projection_versions WHERE schema_name = $1", schema
-            )
-            await conn.execute(f"DROP SCHEMA IF EXISTS {quoted(schema)} CASCADE")
+            await drop_projection(conn, schema)
     finally:
         await release_build_lock(conn, lock)
     return True
@@ -111,3 +117,17 @@ async def make_room_for(conn: asyncpg.Connection, schema: str, quota: int, max_a
     schemas dropped. ``AsOfQuotaFull`` when it cannot."""
     expired = await drop_expired(conn, datetime.now(UTC) - max_age, keep=schema)
     return expired + await make_room(conn, quota, schema)
+
+
+async def expire_as_of_projections(pool: asyncpg.Pool, max_age_days: int, stopping: asyncio.Event) -> None:
+    """Drop the as-of projections past the maximum age now and every hour, until ``stopping`` is set."""
+    while not stopping.is_set():
+        try:
+            async with pool.acquire() as conn:
+                dropped = await drop_expired(conn, datetime.now(UTC) - timedelta(days=max_age_days))
+            if dropped:
+                log.info("dropped as-of projections older than %s days: %s", max_age_days, ", ".join(dropped))
+        except Exception:
+            log.exception("could not drop expired as-of projections; trying again in an hour")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stopping.wait(), timeout=EXPIRY_EVERY)

@@ -13,10 +13,9 @@ import asyncpg
 
 from cluetrail.consume import RetryLater
 from cluetrail.errors import InvalidInput, NotFound, RuleViolation
-from services.reporting.adapters.sqlfiles import template
+from services.reporting.adapters import SQL
 
-# Held (transaction-scoped) by every live consumer batch and by the rebuild's final catch-up and switch.
-PROJECTION_LOCK = "SELECT pg_advisory_xact_lock(hashtext('cluetrail-reporting-projection'))"
+Q = SQL.queries("versions")
 _SCHEMA = re.compile(r"^ledger_(v[1-9][0-9]*|asof_[0-9a-z]+)$")
 _VERSION = re.compile(r"^ledger_v([1-9][0-9]*)$")
 
@@ -50,9 +49,9 @@ async def take_build_lock(conn: asyncpg.Connection, name: str, *, wait: bool = F
     """Hold ``name`` on this session until ``release_build_lock``; refused with ``BuildRunning`` naming the
     holder when another session holds it (``wait``: queue behind it instead)."""
     if wait:
-        await conn.execute("SELECT pg_advisory_lock(hashtext($1))", name)
+        await conn.execute(Q["wait_build_lock"], name)
         return
-    if await conn.fetchval("SELECT pg_try_advisory_lock(hashtext($1))", name):
+    if await try_build_lock(conn, name):
         return
     what = "a rebuild of the live projection" if name == LIVE_BUILD else f"a build of {name.split(':', 1)[1]}"
     raise BuildRunning(
@@ -61,28 +60,34 @@ async def take_build_lock(conn: asyncpg.Connection, name: str, *, wait: bool = F
     )
 
 
+async def try_build_lock(conn: asyncpg.Connection, name: str) -> bool:
+    """Take ``name`` on this session if no other session holds it; whether it was taken."""
+    return bool(await conn.fetchval(Q["try_build_lock"], name))
+
+
 async def release_build_lock(conn: asyncpg.Connection, name: str) -> None:
-    await conn.execute("SELECT pg_advisory_unlock(hashtext($1))", name)
+    await conn.execute(Q["release_build_lock"], name)
 
 
-# pg_locks shows a one-key advisory lock as classid (high half of the key), objid (low half), objsubid 1.
-_HELD = (
-    "FROM pg_locks l WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 "
-    "AND l.classid::bigint = (hashtext($1)::bigint >> 32) & 4294967295 "
-    "AND l.objid::bigint = hashtext($1)::bigint & 4294967295 "
-    "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
-)
+async def take_projection_lock(conn: asyncpg.Connection) -> None:
+    """Hold the projection lock until the transaction ends: every live consumer batch takes it, and a
+    rebuild's final catch-up and switch, so a batch never straddles a switch."""
+    await conn.execute(Q["projection_lock"])
+
+
+async def name_rebuild_session(conn: asyncpg.Connection) -> None:
+    """Name this session ``cluetrail rebuild``, as ``lock_holder`` shows it to a build it holds off."""
+    await conn.execute(Q["name_rebuild_session"])
 
 
 async def build_lock_held(conn: asyncpg.Connection, name: str) -> bool:
     """Whether some session holds the build lock ``name`` now."""
-    return bool(await conn.fetchval(f"SELECT EXISTS (SELECT 1 {_HELD})", name))
+    return await conn.fetchrow(Q["lock_holder"], name) is not None
 
 
 async def lock_holder(conn: asyncpg.Connection, name: str) -> str:
     """Who holds the advisory lock ``name``: the PostgreSQL session, its application and since when."""
-    joined = _HELD.replace("FROM pg_locks l", "FROM pg_locks l LEFT JOIN pg_stat_activity a ON a.pid = l.pid")
-    row = await conn.fetchrow(f"SELECT l.pid, a.application_name, a.backend_start {joined}", name)
+    row = await conn.fetchrow(Q["lock_holder"], name)
     if row is None:
         return "its session is gone"
     application = f", {row['application_name']}" if row["application_name"] else ""
@@ -92,7 +97,7 @@ async def lock_holder(conn: asyncpg.Connection, name: str) -> str:
 
 def template_fingerprint() -> str:
     """The SHA-256 of the projection template this code writes to."""
-    return hashlib.sha256(template("projection").encode()).hexdigest()
+    return hashlib.sha256(SQL.template("projection").encode()).hexdigest()
 
 
 async def outdated_active_schema(conn: asyncpg.Connection) -> str | None:
@@ -100,10 +105,7 @@ async def outdated_active_schema(conn: asyncpg.Connection) -> str | None:
     version = await active_version(conn)
     if version is None:
         return None
-    built_from = await conn.fetchval(
-        "SELECT template_sha256 FROM reporting_meta.projection_versions WHERE schema_name = $1",
-        version_schema(version),
-    )
+    built_from = await conn.fetchval(Q["template_of"], version_schema(version))
     return None if built_from == template_fingerprint() else version_schema(version)
 
 
@@ -129,13 +131,19 @@ def quoted(schema: str) -> str:
     return f'"{schema}"'
 
 
+def on_schema(statement: str, schema: str) -> str:
+    """The named statement (queries/versions.sql) with ``schema`` written in as its {schema}: PostgreSQL
+    takes no parameter for a name, so the name is checked and quoted by ``quoted``."""
+    return Q[statement].format(schema=quoted(schema))
+
+
 async def use_schema(conn: asyncpg.Connection, schema: str) -> None:
     """Point the current transaction's unqualified table names at ``schema``."""
-    await conn.execute(f"SET LOCAL search_path TO {quoted(schema)}")
+    await conn.execute(on_schema("use_schema", schema))
 
 
 async def active_version(conn: asyncpg.Connection) -> int | None:
-    version: int | None = await conn.fetchval("SELECT version FROM reporting_meta.active_projection")
+    version: int | None = await conn.fetchval(Q["active_version"])
     return version
 
 
@@ -150,16 +158,12 @@ async def create_projection(
     """Create an empty projection schema from the template (dropping a leftover of the same name); it is
     ``building`` until ``record_build``. Call while holding the schema's build lock."""
     async with conn.transaction():
-        await conn.execute(f"DROP SCHEMA IF EXISTS {quoted(schema)} CASCADE")
-        await conn.execute(f"CREATE SCHEMA {quoted(schema)}")
+        await conn.execute(on_schema("drop_schema_if_exists", schema))
+        await conn.execute(on_schema("create_schema", schema))
         await use_schema(conn, schema)
-        await conn.execute(template("projection"))
+        await conn.execute(SQL.template("projection"))
         await conn.execute(
-            "INSERT INTO reporting_meta.projection_versions (schema_name, version, as_of, template_sha256, "
-            "state, error, requested_by) VALUES ($1, $2, $3, $4, 'building', NULL, $5) "
-            "ON CONFLICT (schema_name) DO UPDATE SET version = $2, as_of = $3, built_at = now(), "
-            "events = NULL, cases = NULL, template_sha256 = $4, state = 'building', error = NULL, "
-            "requested_by = $5",
+            Q["record_building"],
             schema,
             version,
             as_of,
@@ -174,17 +178,14 @@ async def use_active_projection(conn: asyncpg.Connection) -> str:
     The version is read after the lock is held, so a batch never straddles a rebuild's switch: its
     positions and effects go to one schema. The first call on an empty database creates version 1.
     """
-    await conn.execute(PROJECTION_LOCK)
+    await take_projection_lock(conn)
     version = await active_version(conn)
     if version is None:
         version = 1
         await create_projection(conn, version_schema(version), version=version)
         # The first version is live from the start, filled by the consumer: nothing to wait for.
-        await conn.execute(
-            "UPDATE reporting_meta.projection_versions SET state = 'ready' WHERE schema_name = $1",
-            version_schema(version),
-        )
-        await conn.execute("INSERT INTO reporting_meta.active_projection (version) VALUES (1)")
+        await conn.execute(Q["mark_ready"], version_schema(version))
+        await conn.execute(Q["activate_first"])
     schema = version_schema(version)
     if await outdated_active_schema(conn) is not None:
         raise ProjectionOutdated(f"{schema} was built from an older projection template; rebuilding it")
@@ -204,15 +205,11 @@ async def ensure_active_projection(conn: asyncpg.Connection) -> str | None:
 
 async def switch_active(conn: asyncpg.Connection, version: int) -> None:
     """Make ``version`` live; call inside the transaction that holds the projection lock."""
-    await conn.execute(
-        "INSERT INTO reporting_meta.active_projection (version) VALUES ($1) "
-        "ON CONFLICT (singleton) DO UPDATE SET version = $1, switched_at = now()",
-        version,
-    )
+    await conn.execute(Q["switch_active"], version)
 
 
 async def existing_versions(conn: asyncpg.Connection) -> list[int]:
-    names = await conn.fetch("SELECT nspname FROM pg_namespace WHERE nspname LIKE 'ledger_v%'")
+    names = await conn.fetch(Q["version_schemas"])
     return sorted(int(m.group(1)) for r in names if (m := _VERSION.match(r["nspname"])))
 
 
@@ -223,33 +220,26 @@ async def drop_versions_except(conn: asyncpg.Connection, keep: set[int]) -> list
     for old in await existing_versions(conn):
         if old not in keep:
             schema = version_schema(old)
-            await conn.execute(f"DROP SCHEMA {quoted(schema)} CASCADE")
-            await conn.execute(
-                "DELETE FROM reporting_meta.projection_versions WHERE schema_name = $1", schema
-            )
+            await conn.execute(on_schema("drop_schema", schema))
+            await conn.execute(Q["forget"], schema)
             dropped.append(schema)
     return dropped
 
 
+async def drop_projection(conn: asyncpg.Connection, schema: str) -> None:
+    """Forget ``schema``'s record and drop it; call in a transaction, holding its build lock."""
+    await conn.execute(Q["forget"], schema)
+    await conn.execute(on_schema("drop_schema_if_exists", schema))
+
+
 async def record_build(conn: asyncpg.Connection, schema: str, events: int, cases: int) -> None:
     """The build of ``schema`` finished: it may be read."""
-    await conn.execute(
-        "UPDATE reporting_meta.projection_versions SET events = $2, cases = $3, built_at = now(), "
-        "state = 'ready', error = NULL WHERE schema_name = $1",
-        schema,
-        events,
-        cases,
-    )
+    await conn.execute(Q["record_build"], schema, events, cases)
 
 
 async def record_failure(conn: asyncpg.Connection, schema: str, error: str) -> None:
     """The build of ``schema`` stopped with ``error``: it is not read, and may be built again."""
-    await conn.execute(
-        "UPDATE reporting_meta.projection_versions SET state = 'failed', error = $2, built_at = now() "
-        "WHERE schema_name = $1",
-        schema,
-        error[:2000],
-    )
+    await conn.execute(Q["record_failure"], schema, error[:2000])
 
 
 async def projection_named(conn: asyncpg.Connection, as_of: str) -> tuple[str, dict[str, Any] | None]:
@@ -266,11 +256,7 @@ async def projection_named(conn: asyncpg.Connection, as_of: str) -> tuple[str, d
                 f"as_of {as_of!r} is neither a projection name nor a time-zone-aware ISO 8601 instant",
                 rule="reporting.as_of",
             ) from None
-    row = await conn.fetchrow(
-        "SELECT schema_name, version, as_of, built_at, events, cases, state, error, requested_by "
-        "FROM reporting_meta.projection_versions WHERE schema_name = $1",
-        name,
-    )
+    row = await conn.fetchrow(Q["projection"], name)
     return name, dict(row) if row is not None else None
 
 

@@ -1,1 +1,2 @@
-"""How reporting is reached: its HTTP routes, its Kafka subscribers and its operator commands (``cli``)."""
+"""How reporting is reached: its HTTP routes and dashboard (``http``), its Kafka subscribers
+(``consumers``) and its operator commands (``cli``)."""

@@ -2,6 +2,9 @@
 
 Each function takes plain figures and returns SVG markup with every label escaped; each segment carries
 its figure in ``data-category``, ``data-series`` and ``data-value``.
+
+Pure, but not a reporting rule: how the dashboard draws its figures, kept beside the dashboard that shapes
+them (``dashboard.dashboard_charts``). No routes of its own.
 """
 
 from __future__ import annotations

@@ -13,6 +13,9 @@ notice heads with the notices topic (``cluetrail notify verify-notices``).
 Files of format ``cluetrail-case-timeline/2`` hold the events only and are checked as before; files of
 format ``/1`` carried the projection's history rows, which leave out fields the hash covers: for those
 only the stamp and the links can be checked.
+
+Pure: the file is read and written by ``cluetrail case history`` and ``case check``
+(``entrypoints.cli.cases``).
 """
 
 from __future__ import annotations
@@ -21,7 +24,6 @@ import hashlib
 import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from contracts.chain import verify_chain
@@ -108,22 +110,19 @@ def timeline_file_bytes(document: dict[str, Any]) -> bytes:
     return (json.dumps(document, ensure_ascii=False, indent=2, sort_keys=True) + "\n").encode()
 
 
-def file_sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def check_timeline_file(path: Path) -> tuple[list[str], bool]:
-    """What is wrong with a timeline file (nothing: an empty list), and whether every event's hash was
-    recomputed (false for a format-1 file, whose entries lack fields the hash covers)."""
+def timeline_problems(content: bytes, name: str) -> tuple[list[str], bool]:
+    """What is wrong with the timeline file ``name`` holding ``content`` (nothing: an empty list), and
+    whether every event's hash was recomputed (false for a format-1 file, whose entries lack fields the
+    hash covers)."""
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
+        document = json.loads(content.decode("utf-8"))
         timeline, stamp = document["timeline"], document["stamp"]
         events = timeline["events"]
         kind = timeline.get("format")
     except (ValueError, KeyError, TypeError) as exc:
-        return [f"{path} is not a case timeline file: {exc}"], False
+        return [f"{name} is not a case timeline file: {exc}"], False
     if kind not in (FORMAT, EVENTS_ONLY_FORMAT, LINKS_ONLY_FORMAT):
-        return [f"{path} has an unknown timeline format {kind!r}"], False
+        return [f"{name} has an unknown timeline format {kind!r}"], False
     problems = []
     if hashlib.sha256(canonical_bytes(timeline)).hexdigest() != stamp.get("timeline_sha256"):
         problems.append("the timeline does not match its stamp: it was changed after it was written")

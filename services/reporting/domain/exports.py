@@ -5,6 +5,10 @@ What a case holds is data, never a spreadsheet instruction, and never a reason f
 cell of either format goes through ``cell_value`` (then ``xlsx_cell`` or ``csv_cell``), so a subject named
 ``=HYPERLINK(…)`` is text in a workbook and starts with a quote in CSV, and a control character an old event
 carries prints as its visible symbol.
+
+Pure (tables in, file bytes out, nothing read or written elsewhere), and part of the domain because the
+layout of the annex forms and what a cell may hold are reporting's rules, the same for the HTTP export
+and ``cluetrail report export``.
 """
 
 from __future__ import annotations

@@ -28,71 +28,40 @@ from datetime import UTC, datetime
 
 import asyncpg
 from aiokafka import ConsumerRecord
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    ProgressColumn,
-    Task,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
-from rich.text import Text
+from rich.progress import Progress
 
 from cluetrail.consume import Incoming, Rejected, decode_record
 from cluetrail.db import open_pool
 from cluetrail.kafka import notice_topic, read_log, report_submission_topic
 from contracts.reports import read_submission
-from services.reporting.adapters.notices import apply_notices
-from services.reporting.adapters.projector import SQL, apply_events, store_positions
+from services.reporting.adapters import SQL
+from services.reporting.adapters.notices import NOTICES_CONSUMER, apply_notices
+from services.reporting.adapters.projector import CASE_CONSUMER, apply_events, count_cases, store_positions
 from services.reporting.adapters.reads import log_began
 from services.reporting.adapters.retention import make_room_for
-from services.reporting.adapters.sqlfiles import SQL_FOLDER
 from services.reporting.adapters.submissions import store_submission
 from services.reporting.adapters.versions import (
-    PROJECTION_LOCK,
     active_version,
     asof_schema,
     build_lock_name,
     create_projection,
     drop_versions_except,
     existing_versions,
+    name_rebuild_session,
     outdated_active_schema,
     record_build,
     record_failure,
     release_build_lock,
     switch_active,
     take_build_lock,
+    take_projection_lock,
     use_schema,
     version_schema,
 )
 from services.reporting.domain.as_of import check_as_of
-from services.reporting.handlers import CONSUMER_GROUP, NOTICES_CONSUMER
 from services.reporting.settings import ReportingSettings
 
 log = logging.getLogger(__name__)
-
-
-class RateColumn(ProgressColumn):
-    """Events per second of a progress task."""
-
-    def render(self, task: Task) -> Text:
-        speed = task.finished_speed or task.speed
-        return Text(f"{speed:,.0f} ev/s" if speed else "– ev/s", style="progress.data.speed")
-
-
-def progress_bar() -> Progress:
-    """Count, rate and ETA: what an operator watching a replay of millions of events needs."""
-    return Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        RateColumn(),
-        TimeElapsedColumn(),
-        TextColumn("ETA"),
-        TimeRemainingColumn(),
-    )
 
 
 @dataclass
@@ -263,7 +232,7 @@ class ProjectionBuilder:
             result = await apply_events(self._conn, batch.events)
             noticed = await apply_notices(self._conn, batch.notices, self._as_of)
             for topic, offsets in newest.items():
-                consumer = NOTICES_CONSUMER if topic == self._notice_topic else CONSUMER_GROUP
+                consumer = NOTICES_CONSUMER if topic == self._notice_topic else CASE_CONSUMER
                 await store_positions(self._conn, consumer, topic, offsets)
         for topic, offsets in newest.items():
             self.positions.setdefault(topic, {}).update(offsets)
@@ -279,7 +248,7 @@ class ProjectionBuilder:
     async def count_cases(self) -> int:
         async with self._conn.transaction():
             await use_schema(self._conn, self.summary.schema)
-            return int(await self._conn.fetchval(SQL["count_cases"]))
+            return await count_cases(self._conn)
 
 
 async def replay_submissions(
@@ -329,10 +298,10 @@ async def replace_outdated(settings: ReportingSettings, progress: Progress) -> R
 async def _locked_build(
     settings: ReportingSettings, progress: Progress, as_of: datetime | None, *, replace_outdated: bool
 ) -> RebuildSummary | None:
-    pool = await open_pool(settings.database_for("reporting"), SQL_FOLDER, min_size=1, max_size=2)
+    pool = await open_pool(settings.database_for("reporting"), SQL.migrations, min_size=1, max_size=2)
     try:
         async with pool.acquire() as conn:
-            await conn.execute("SET application_name = 'cluetrail rebuild'")
+            await name_rebuild_session(conn)
             if as_of is not None:
                 check_as_of(as_of, now=datetime.now(UTC), log_began=await log_began(conn))
             schema = asof_schema(as_of) if as_of is not None else None
@@ -386,7 +355,7 @@ async def _build_projection(
                 pass
             async with conn.transaction():
                 # The live consumer is paused between batches from here until commit.
-                await conn.execute(PROJECTION_LOCK)
+                await take_projection_lock(conn)
                 replaced = await active_version(conn)
                 await builder.replay(progress, f"{schema}: last records, then switch")
                 await switch_active(conn, version)

@@ -27,6 +27,10 @@ WHERE ($1::text[] IS NULL OR jurisdiction = ANY($1::text[]))
 ORDER BY reported_at DESC, case_id DESC
 OFFSET $10 LIMIT $11;
 
+-- name: as_of_instant
+-- The instant of a projection version (NULL: a numbered version, read as now).
+SELECT as_of FROM reporting_meta.projection_versions WHERE schema_name = $1;
+
 -- name: log_began
 -- When the case log's first event was recorded: every case begins with its clue (seq 1), whose recorded_at
 -- is the case's reported_at (read backwards along ledger_newest).

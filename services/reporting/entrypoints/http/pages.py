@@ -1,4 +1,5 @@
-"""The dashboard's pages as HTML: the Jinja2 templates, and its error pages.
+"""The dashboard's pages as HTML: the Jinja2 templates (``templates/``), its reader, and its error pages. No
+routes of its own: the dashboard's are ``dashboard``.
 
 An error page carries the status of what went wrong (403 outside the reader's jurisdiction, 404 no such case
 or page, 422 a filter the dashboard cannot apply, 401 a token refused at login, 405, 500…) and says it in
@@ -24,12 +25,14 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from cluetrail.auth import Principal, Unauthenticated, read_token, token_from
 from cluetrail.errors import RuleViolation
+from cluetrail.service import runtime_of
 from services.reporting.domain import labels as L
 from services.reporting.domain.periods import CST
 
 DASHBOARD = "/dashboard"
 templates = Environment(
-    loader=PackageLoader("services.reporting", "templates"), autoescape=select_autoescape(["html"])
+    loader=PackageLoader("services.reporting.entrypoints.http", "templates"),
+    autoescape=select_autoescape(["html"]),
 )
 # Officials read times in China Standard Time.
 templates.filters["cst"] = lambda value: (
@@ -93,14 +96,20 @@ def error_page(principal: Principal | None, status: int, message: str) -> HTMLRe
     return page("error.html", status, principal=principal, status=status, title=title, message=message)
 
 
+def principal_of(request: Request, token: str) -> Principal:
+    """Who ``token`` names, if it is valid at this service; ``Unauthenticated`` (with the rule broken) if
+    it is not."""
+    runtime = runtime_of(request)
+    return read_token(runtime.settings, token, audience=runtime.name)
+
+
 def reader(request: Request) -> Principal | None:
     """The reader of a dashboard request (the token cookie or header), or None when there is no valid one."""
     token = token_from(request)
     if token is None:
         return None
     try:
-        runtime = request.app.state.runtime
-        return read_token(runtime.settings, token, audience=runtime.name)
+        return principal_of(request, token)
     except Unauthenticated:
         return None
 

@@ -1,0 +1,60 @@
+"""Audit of the case log: replaying every case's hash chain and naming the first broken event of each case.
+Pure: the records come from the topic or from a JSONL copy made by ``cluetrail log export``
+(``adapters.log``).
+
+The verifier works on the JSON exactly as written (never upcast).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from contracts.chain import ChainBreak, ChainVerifier
+from contracts.events import UnreadableEvent, parse_document
+
+
+@dataclass(frozen=True)
+class LogEntry:
+    """One record of the case log, from the topic or an export line."""
+
+    partition: int
+    offset: int
+    value: dict[str, Any] | str | bytes | None
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    """A record that is not an event document at all (no case to verify it against)."""
+
+    partition: int
+    offset: int
+    reason: str
+
+
+@dataclass
+class AuditReport:
+    """What a verification saw: events and cases checked, broken chains, unreadable records."""
+
+    verifier: ChainVerifier = field(default_factory=ChainVerifier)
+    unreadable: list[Unreadable] = field(default_factory=list)
+
+    def feed(self, entry: LogEntry | Unreadable) -> None:
+        if isinstance(entry, Unreadable):
+            self.unreadable.append(entry)
+            return
+        try:
+            if isinstance(entry.value, dict):
+                document = entry.value
+            elif isinstance(entry.value, str):
+                document = parse_document(entry.value.encode())
+            else:
+                document = parse_document(entry.value or b"")
+        except UnreadableEvent as exc:
+            self.unreadable.append(Unreadable(entry.partition, entry.offset, str(exc)))
+            return
+        self.verifier.feed(document)
+
+    @property
+    def breaks(self) -> list[ChainBreak]:
+        return list(self.verifier.breaks.values())
