@@ -32,6 +32,10 @@ CASE_TOPIC_CONFIG = {
 DEAD_LETTER_TOPIC_CONFIG = {"retention.ms": "-1", "retention.bytes": "-1", "cleanup.policy": "delete"}
 
 
+# The region a copied case event was written in (docs/regions.md); absent on a region's own events.
+ORIGIN_REGION_HEADER = "origin-region"
+
+
 def notice_topic(settings: CommonSettings) -> str:
     """Notify's own notices (reminders, alerts): part of the audit record like the case log."""
     return f"{settings.topic_prefix}.notices"
@@ -96,7 +100,8 @@ def make_broker(settings: CommonSettings, service_name: str, tracer_provider: Tr
     )
 
 
-def event_headers(event: Envelope) -> dict[str, str]:
+def event_headers(event: Envelope, origin_region: str | None = None) -> dict[str, str]:
+    """The headers of a case event's record; a copy of another region's event names that region."""
     headers = {
         "event-type": event.type,
         "schema-version": str(event.schema_version),
@@ -105,6 +110,8 @@ def event_headers(event: Envelope) -> dict[str, str]:
     }
     if event.causation_id is not None:
         headers["causation-id"] = str(event.causation_id)
+    if origin_region is not None:
+        headers[ORIGIN_REGION_HEADER] = origin_region
     return headers
 
 

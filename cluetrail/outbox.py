@@ -39,6 +39,18 @@ async def add_to_outbox(conn: asyncpg.Connection, events: Sequence[Envelope]) ->
     )
 
 
+async def add_copies_to_outbox(
+    conn: asyncpg.Connection, copies: Sequence[tuple[Envelope, bytes]], origin_region: str
+) -> None:
+    """Store byte-identical copies of another region's events (each with the bytes it was written with) for
+    publishing to this region's log, marked with the region they come from."""
+    await conn.executemany(
+        "INSERT INTO outbox (event_id, case_id, seq, event, traceparent, origin_region) "
+        "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (event_id) DO NOTHING",
+        [(e.event_id, e.case_id, e.seq, raw, e.traceparent, origin_region) for e, raw in copies],
+    )
+
+
 class OutboxRelay:
     """Publishes outbox rows to the case topic; ``wake()`` after a commit to publish at once.
 
@@ -108,7 +120,7 @@ class OutboxRelay:
         self._wakeup.clear()
         async with self._pool.acquire() as conn:
             rows = await conn.fetch(
-                f"SELECT id, event_id, case_id, event, traceparent FROM {self._table} "
+                f"SELECT id, event_id, case_id, event, traceparent, origin_region FROM {self._table} "
                 "WHERE published_at IS NULL ORDER BY id LIMIT $1",
                 limit,
             )
@@ -141,7 +153,7 @@ class OutboxRelay:
                 raw,
                 topic=self._settings.case_topic,
                 key=str(row["case_id"]).encode(),
-                headers=event_headers(event),
+                headers=event_headers(event, origin_region=row["origin_region"]),
                 correlation_id=str(event.correlation_id),
                 no_confirm=True,
             )

@@ -59,6 +59,15 @@ class CommonSettings(BaseSettings):
     otel_exporter: Literal["none", "console", "otlp"] = "none"
     otel_console_file: Path | None = Field(None, description="Write console spans here, not stdout")
     jurisdictions_file: Path | None = Field(None, description="Jurisdiction tree; default: bundled data")
+    region: str = Field(
+        "local",
+        pattern=r"^[a-z][a-z0-9-]{1,40}$",
+        description="This deployment's region (one Kafka cluster with its services): its alias in the "
+        "regions file, also MirrorMaker's alias of the cluster (docs/regions.md)",
+    )
+    regions_file: Path | None = Field(
+        None, description="The regions and the provinces each serves; default: one region, the whole tree"
+    )
     reporting_calendar_file: Path | None = Field(
         None, description="Monthly reporting due days per level and jurisdiction; default: bundled data"
     )
@@ -127,6 +136,11 @@ class CommonSettings(BaseSettings):
         """Kafka group id of a consumer: scoped by the topic prefix, so deployments sharing a broker
         (regions in one cluster, test runs) never rebalance each other."""
         return f"{self.topic_prefix}.{name}"
+
+    def peer_topic(self, peer: str, topic: str) -> str:
+        """Where MirrorMaker 2 puts ``topic`` of region ``peer`` in this region's cluster
+        (``DefaultReplicationPolicy``: ``<peer alias>.<topic>``)."""
+        return f"{peer}.{topic}"
 
     def database_for(self, service: str) -> str:
         """DSN of a service's own database: same server, database ``{prefix}_{service}``."""

@@ -28,13 +28,18 @@ class SealedForRegion(_Strict):
 
 
 class HandoffRequestedPayload(_Strict):
-    """A case offered to another jurisdiction (协商办理); full codes and regions so it can cross regions."""
+    """A case offered to another jurisdiction (协商办理); full codes and regions so it can cross regions.
+
+    Version 2 carries, for a case offered to another region, the reporter's identity sealed for that
+    region's public key (``reporter``), so its entitled officers can open it there; the identity is never
+    in plaintext in either region's log. A v1 offer reads with ``reporter`` absent."""
 
     from_jurisdiction: JurisdictionCode
     to_jurisdiction: JurisdictionCode
     from_region: RegionId | None = None
     to_region: RegionId | None = None
     reason: LongText
+    reporter: SealedForRegion | None = None
 
 
 class HandoffAcceptedPayload(_Strict):
@@ -61,7 +66,7 @@ class HandoffRequested(Envelope):
     """A handoff of the case to another jurisdiction was requested."""
 
     type: Literal["handoff-requested"] = "handoff-requested"
-    schema_version: Literal[1] = 1
+    schema_version: Literal[2] = 2
     payload: HandoffRequestedPayload
 
 

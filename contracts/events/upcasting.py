@@ -48,6 +48,8 @@ UPCASTERS: dict[tuple[str, int], Upcaster] = {
     ("written-off", 1): _absent(relied_on=None),
     ("clue-linked", 1): _absent(evidence=[]),
     ("referral-packaged", 1): _absent(facts=None),
+    # A v1 offer never crossed regions with a reporter sealed for the other one.
+    ("handoff-requested", 1): _absent(reporter=None),
 }
 
 

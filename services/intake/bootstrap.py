@@ -12,6 +12,7 @@ from cluetrail.crypto import FieldSealer
 from cluetrail.outbox import OutboxRelay
 from cluetrail.service import Runtime, create_service_app
 from contracts.jurisdictions import JurisdictionRegistry
+from contracts.regions import RegionRegistry
 from services.intake.adapters import SQL
 from services.intake.adapters.clues import OUTBOX_TABLE, reset_session
 from services.intake.dependencies import IntakeDeps
@@ -23,6 +24,8 @@ from services.intake.settings import IntakeSettings
 def create_app(settings: IntakeSettings) -> FastAPI:
     """The intake service; a bad jurisdiction file stops it here with a message naming the entry."""
     registry = JurisdictionRegistry.load(settings.jurisdictions_file)
+    regions = RegionRegistry.load(settings.regions_file, registry)
+    regions.get(settings.region)  # a region the file does not know stops intake here, named
     sealer = FieldSealer.from_settings(settings.reporter_keys, settings.reporter_key_id)
 
     def wire(rt: Runtime) -> IntakeDeps:
@@ -31,6 +34,7 @@ def create_app(settings: IntakeSettings) -> FastAPI:
             pool=rt.pool,
             tracer=rt.tracer,
             registry=registry,
+            regions=regions,
             access=AccessPolicy(registry),
             sealer=sealer,
             relay=OutboxRelay(rt.pool, rt.broker, rt.settings, rt.tracer, table=OUTBOX_TABLE),

@@ -14,6 +14,7 @@ from cluetrail.crypto import FieldSealer
 from cluetrail.outbox import OutboxRelay
 from cluetrail.service import dependency
 from contracts.jurisdictions import JurisdictionRegistry
+from contracts.regions import RegionRegistry
 from services.intake.settings import IntakeSettings
 
 
@@ -26,6 +27,7 @@ class IntakeDeps:
     pool: asyncpg.Pool
     tracer: Tracer
     registry: JurisdictionRegistry
+    regions: RegionRegistry
     access: AccessPolicy
     sealer: FieldSealer
     relay: OutboxRelay

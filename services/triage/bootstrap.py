@@ -15,12 +15,14 @@ from cluetrail.crypto import FieldSealer
 from cluetrail.outbox import OutboxRelay
 from cluetrail.service import Runtime, create_service_app
 from contracts.jurisdictions import JurisdictionRegistry
+from contracts.regions import RegionRegistry
 from services.triage.adapters import SQL
-from services.triage.adapters.rules import quiet_periods_for, rule_set_for
+from services.triage.adapters.rules import quiet_periods_for, region_sealer_for, rule_set_for
 from services.triage.dependencies import TriageDeps
 from services.triage.domain.workflow import WorkflowPolicy
 from services.triage.entrypoints.consumers import CaseStream
 from services.triage.entrypoints.http import ROUTERS
+from services.triage.entrypoints.regions import importers
 from services.triage.settings import TriageSettings
 
 
@@ -28,12 +30,15 @@ def create_app(settings: TriageSettings) -> FastAPI:
     """Triage's FastAPI app; the rule set and jurisdiction tree are validated before anything starts."""
     rules = rule_set_for(settings)
     registry = JurisdictionRegistry.load(settings.jurisdictions_file)
+    regions = RegionRegistry.load(settings.regions_file, registry)
     policy = WorkflowPolicy(
         quiet_periods=quiet_periods_for(settings),
         key_case_leader=settings.key_case_leader,
-        region=settings.region,
+        region=regions.get(settings.region).alias,
+        regions=regions,
     )
     sealer = FieldSealer.from_settings(settings.reporter_keys, settings.reporter_key_id)
+    region_sealer = region_sealer_for(settings, regions)
 
     def wire(rt: Runtime) -> TriageDeps:
         relay = OutboxRelay(rt.pool, rt.broker, rt.settings, rt.tracer)
@@ -46,13 +51,15 @@ def create_app(settings: TriageSettings) -> FastAPI:
             policy=policy,
             access=AccessPolicy(registry),
             sealer=sealer,
+            region_sealer=region_sealer,
             relay=relay,
             stream=CaseStream(rt, rules, registry, relay, policy),
         )
 
     def kafka_routers(rt: Runtime) -> Sequence[KafkaRouter]:
+        """The case log's subscriber, and one importer per other region (docs/regions.md)."""
         deps: TriageDeps = rt.deps
-        return [deps.stream.router()]
+        return [deps.stream.router(), *(i.router() for i in importers(rt, deps.stream))]
 
     async def on_startup(rt: Runtime) -> None:
         """Publish the outbox from now on, then fold what the log holds before any reaction is decided."""

@@ -10,7 +10,7 @@ from fastapi import Depends
 from opentelemetry.trace import Tracer
 
 from cluetrail.auth import AccessPolicy
-from cluetrail.crypto import FieldSealer
+from cluetrail.crypto import FieldSealer, RegionSealer
 from cluetrail.outbox import OutboxRelay
 from cluetrail.service import dependency
 from contracts.jurisdictions import JurisdictionRegistry
@@ -35,6 +35,9 @@ class TriageDeps:
     policy: WorkflowPolicy
     access: AccessPolicy
     sealer: FieldSealer
+    # Seals reporter identity for other regions and opens what they sealed for this one; None in a
+    # deployment of one region.
+    region_sealer: RegionSealer | None
     relay: OutboxRelay
     stream: CaseStream
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 
 from cluetrail.settings import ServiceSettings
 
@@ -48,12 +48,17 @@ class TriageSettings(ServiceSettings):
         validation_alias="CLUETRAIL_TRIAGE_KEY_CASE_LEADER",
         description="Role title of the leader who supervises key cases (领导包案); never a person's name",
     )
-    region: str = Field(
-        "local",
-        pattern=r"^[a-z][a-z0-9-]{1,40}$",
-        validation_alias="CLUETRAIL_REGION",
-        description="This deployment's region (one Kafka cluster with its services), recorded at both ends "
-        "of a handoff so the events can cross regions; lower case letters, digits and dashes",
+    region_private_key: SecretStr | None = Field(
+        None,
+        validation_alias="CLUETRAIL_REGION_PRIVATE_KEY",
+        description="This region's X25519 private key (base64 of 32 bytes): opens reporter identities other "
+        "regions sealed for it; needed when the deployment has several regions",
+    )
+    region_keys_file: Path | None = Field(
+        None,
+        validation_alias="CLUETRAIL_REGION_KEYS_FILE",
+        description="JSON {region alias: base64 X25519 public key} of the other regions, to seal a "
+        "handed-off case's reporter identity for the receiving one",
     )
     publish_timeout_seconds: float = Field(
         10.0,

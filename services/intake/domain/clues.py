@@ -14,6 +14,7 @@ from contracts.api import ClueSubmission
 from contracts.envelope import GENESIS_HASH, Actor, canonical_bytes
 from contracts.events import ClueReported, ClueReportedPayload, EvidenceRef, Subject, seal_event
 from contracts.jurisdictions import JurisdictionRegistry
+from contracts.regions import RegionRegistry
 from contracts.taxonomy import Taxonomy
 
 ANONYMOUS = "anonymous"
@@ -48,6 +49,22 @@ def jurisdiction_problems(submission: ClueSubmission, registry: JurisdictionRegi
                 )
             )
     return problems
+
+
+def region_problems(submission: ClueSubmission, regions: RegionRegistry, region: str) -> list[FieldProblem]:
+    """A clue is reported to the region serving its place (docs/regions.md): that region writes the case."""
+    serving = regions.region_of(submission.jurisdiction)
+    if serving is None or serving == region:
+        return []
+    name = regions.get(serving).name
+    return [
+        FieldProblem(
+            "jurisdiction",
+            f"{submission.jurisdiction} is served by region {serving} ({name}), not this one ({region}): "
+            "report the clue there",
+            "jurisdiction_of_another_region",
+        )
+    ]
 
 
 def taxonomy_problems(submission: ClueSubmission, taxonomy: Taxonomy) -> list[FieldProblem]:

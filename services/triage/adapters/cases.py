@@ -22,10 +22,22 @@ async def load(conn: asyncpg.Connection, case_id: uuid.UUID, *, for_update: bool
     return None if raw is None else CaseState.model_validate_json(raw)
 
 
-async def save(conn: asyncpg.Connection, state: CaseState, events: Sequence[Envelope]) -> None:
-    """Store the state reached by ``events`` (already folded into it) and their place in the chain."""
+async def save(
+    conn: asyncpg.Connection,
+    state: CaseState,
+    events: Sequence[Envelope],
+    written: Sequence[bytes] | None = None,
+) -> None:
+    """Store the state reached by ``events`` (already folded into it) and their place in the chain, each
+    with its bytes: ``written`` when they came as bytes (copies of another region's events, kept exactly
+    as written), else as this region writes them."""
+    bodies = written if written is not None else [event_bytes(e) for e in events]
     await conn.executemany(
-        Q["add_event"], [(e.case_id, e.seq, e.event_id, e.type, e.hash, event_bytes(e)) for e in events]
+        Q["add_event"],
+        [
+            (e.case_id, e.seq, e.event_id, e.type, e.hash, body)
+            for e, body in zip(events, bodies, strict=True)
+        ],
     )
     await conn.execute(
         Q["save"],

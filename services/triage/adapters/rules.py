@@ -13,11 +13,14 @@ the district rule files: the bundled ``districts/*.json``, each replaced by a fi
 
 from __future__ import annotations
 
+import json
 from importlib import resources
 from importlib.abc import Traversable
 from pathlib import Path
 
+from cluetrail.crypto import RegionSealer
 from contracts.jurisdictions import JurisdictionRegistry
+from contracts.regions import RegionError, RegionRegistry
 from services.triage.domain.classification import ClassificationError, load_classification
 from services.triage.domain.grading import RuleSet, RuleSetError, load_district_rules, load_rule_set
 from services.triage.domain.quiet_periods import QuietPeriods, load_quiet_periods
@@ -101,3 +104,29 @@ def quiet_periods_for(settings: TriageSettings) -> QuietPeriods:
         )
     source: Path | Traversable = settings.write_off_file or BUNDLED.joinpath(DEFAULT_WRITE_OFF)
     return load_quiet_periods(_read(source), str(source))
+
+
+def region_sealer_for(settings: TriageSettings, regions: RegionRegistry) -> RegionSealer | None:
+    """The sealer of reporter identity across regions: None for a deployment of one region; else this
+    region's private key and every other region's public key, or a refusal naming what is missing."""
+    peers = regions.peers_of(settings.region)
+    if not peers:
+        return None
+    if settings.region_private_key is None or settings.region_keys_file is None:
+        raise RegionError(
+            f"region {settings.region} has peers ({', '.join(peers)}): set CLUETRAIL_REGION_PRIVATE_KEY and "
+            "CLUETRAIL_REGION_KEYS_FILE to hand cases to them with their reporters' identities"
+        )
+    try:
+        keys = json.loads(_read(settings.region_keys_file))
+    except ValueError as exc:
+        raise RegionError(f"{settings.region_keys_file}: not JSON ({exc})") from None
+    missing = [peer for peer in peers if not isinstance(keys, dict) or not isinstance(keys.get(peer), str)]
+    if missing:
+        raise RegionError(f"{settings.region_keys_file}: no public key of region {missing[0]}")
+    try:
+        return RegionSealer.from_base64(
+            settings.region, settings.region_private_key.get_secret_value(), {p: keys[p] for p in peers}
+        )
+    except ValueError as exc:
+        raise RegionError(f"{settings.region_keys_file} or CLUETRAIL_REGION_PRIVATE_KEY: {exc}") from None

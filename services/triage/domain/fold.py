@@ -48,6 +48,7 @@ from services.triage.domain.state import (
     LinkedClue,
     PendingHandoff,
     PoliceTransfer,
+    RegionReporter,
 )
 
 
@@ -377,7 +378,9 @@ def _handoff_requested(state: CaseState, event: HandoffRequested) -> CaseState:
         from_region=asked.from_region,
         to_region=asked.to_region,
     )
-    return state.model_copy(update={"handoff": pending})
+    sealed = asked.reporter
+    found = state.region_reporter if sealed is None else RegionReporter(seq=event.seq, region=sealed.region)
+    return state.model_copy(update={"handoff": pending, "region_reporter": found})
 
 
 def _handoff_accepted(state: CaseState, event: HandoffAccepted) -> CaseState:

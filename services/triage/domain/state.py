@@ -115,6 +115,14 @@ class PendingHandoff(_Frozen):
     to_region: str | None = None
 
 
+class RegionReporter(_Frozen):
+    """Where the reporter's identity sealed for another region lies: the ``handoff-requested`` event (its
+    seq) that carries it, sealed for ``region``'s public key."""
+
+    seq: int
+    region: str
+
+
 class CaseState(_Frozen):
     """Triage's state of one case: where it stands, its grade, and the end of its chain."""
 
@@ -159,6 +167,8 @@ class CaseState(_Frozen):
     last_clue_at: datetime | None = None
     merged_into: uuid.UUID | None = None
     handoff: PendingHandoff | None = None
+    # The latest reporter identity sealed for another region (a cross-region handoff's), if any.
+    region_reporter: RegionReporter | None = None
     handoffs_accepted: int = 0
     # Accepted handoffs the last grade saw: a case taken over is routed (and graded) again where it is now.
     assessed_handoffs: int = 0

@@ -52,6 +52,7 @@ from services.triage.domain.dedup import subject_keys
 from services.triage.domain.errors import OutOfChain
 from services.triage.domain.fold import fold
 from services.triage.domain.grading import RuleSet
+from services.triage.domain.regions import writer_region
 from services.triage.domain.state import CaseState
 from services.triage.domain.workflow import WorkflowPolicy, link_clue, merged_decision
 
@@ -99,17 +100,29 @@ class CaseStream:
             return  # triage's own event back from the log, or a copy of one folded before
         decided: list[Envelope] = []
         linked: Linked | None = None
+        deciding = self.deciding and self.writes(folded)
         if isinstance(event, ClueReported):
             keys = await self._file_subject(conn, folded, event.recorded_at)
-            if self.deciding:
+            if deciding:
                 linked = await self._link(conn, folded, keys, causation_id=event.event_id)
-        if self.deciding:
+        if deciding:
             merge = [] if linked is None else [merged_decision(linked[0], linked[2])]
             folded, decided = self._advance(folded, merge, causation_id=event.event_id)
         await cases.save(conn, folded, [event, *decided])
         if decided:
             await add_to_outbox(conn, decided)
         await _save_linked(conn, linked)
+
+    def writes(self, state: CaseState) -> bool:
+        """Whether this region writes the case's next events (``domain.regions``); another region's case
+        is folded here, never decided on."""
+        return writer_region(state, self.policy.regions) == self.policy.region
+
+    def advance_reactions(
+        self, state: CaseState, *, causation_id: uuid.UUID
+    ) -> tuple[CaseState, list[Envelope]]:
+        """The reactions the state calls for (e.g. a case handed back to this region), traced."""
+        return self._advance(state, [], causation_id=causation_id)
 
     def _advance(
         self, state: CaseState, decisions: Sequence[Decision], *, causation_id: uuid.UUID
@@ -154,7 +167,7 @@ class CaseStream:
         target = await cases.load(conn, on_file, for_update=True)
         if target is not None and target.merged_into is not None:
             target = await cases.load(conn, target.merged_into, for_update=True)
-        if target is None or target.case_id == clue.case_id:
+        if target is None or target.case_id == clue.case_id or not self.writes(target):
             return None
         after, events = self._advance(
             target, link_clue(target, clue, SERVICE_ACTOR, basis), causation_id=causation_id
@@ -201,7 +214,7 @@ class CaseStream:
         async with self._rt.pool.acquire() as conn, conn.transaction():
             for case_id in await cases.open_case_ids(conn):
                 state = await cases.load(conn, case_id, for_update=True)
-                if state is None:
+                if state is None or not self.writes(state):
                     continue
                 # A case at seq 1 holds a clue triage never decided on (its decisions would be in the log):
                 # it is linked to a case on file exactly as a live clue would have been.

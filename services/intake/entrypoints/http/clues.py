@@ -16,12 +16,14 @@ from contracts.api import ClueAccepted, ClueSubmission
 from contracts.envelope import utcnow, uuid7
 from contracts.events import event_bytes
 from contracts.jurisdictions import JurisdictionRegistry
+from contracts.regions import RegionRegistry
 from contracts.taxonomy import default_taxonomy
 from services.intake.adapters import clues
 from services.intake.dependencies import Deps, IntakeDeps
 from services.intake.domain.clues import (
     clue_reported,
     jurisdiction_problems,
+    region_problems,
     request_digest,
     taxonomy_problems,
 )
@@ -36,7 +38,9 @@ SUBMISSION_SCHEMA: dict[str, Any] = ClueSubmission.model_json_schema(
 router = APIRouter(prefix="/v1", tags=["intake"])
 
 
-def parse_submission(body: bytes, registry: JurisdictionRegistry) -> ClueSubmission:
+def parse_submission(
+    body: bytes, registry: JurisdictionRegistry, regions: RegionRegistry | None = None, region: str = "local"
+) -> ClueSubmission:
     """The submission in ``body``: a 400 when it is not readable JSON, a 422 listing every field that
     breaks the contract or names an unknown jurisdiction, sector or behaviour. No error carries the input
     (the body itself, for unreadable JSON)."""
@@ -46,6 +50,8 @@ def parse_submission(body: bytes, registry: JurisdictionRegistry) -> ClueSubmiss
         errors = exc.errors(include_url=False, include_context=False, include_input=False)
         raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in errors]) from None
     problems = jurisdiction_problems(submission, registry) + taxonomy_problems(submission, default_taxonomy())
+    if regions is not None and not problems:
+        problems = region_problems(submission, regions, region)
     if problems:
         raise RequestValidationError(
             [{"loc": ("body", *p.field.split(".")), "msg": p.reason, "type": p.kind} for p in problems]
@@ -124,7 +130,7 @@ async def submit_clue(
     not UTF-8).
     """
     officer = optional_principal(request)
-    submission = parse_submission(await request.body(), deps.registry)
+    submission = parse_submission(await request.body(), deps.registry, deps.regions, deps.settings.region)
     if officer is not None:
         deps.access.require_act(officer, submission.jurisdiction)
     digest = request_digest(submission)

@@ -11,6 +11,7 @@ from contracts.events import (
     HandoffReturned,
     HandoffReturnedPayload,
 )
+from contracts.events.handoff import SealedForRegion
 from services.triage.domain.decisions import Decision
 from services.triage.domain.errors import TransitionRefused
 from services.triage.domain.state import CaseState
@@ -27,9 +28,12 @@ def request_handoff(
     reason: str,
     region: str,
     to_region: str | None = None,
+    reporter: SealedForRegion | None = None,
 ) -> Decision:
     """Offer the case to another district (协商办理); it stays here until that district accepts. ``region``
-    is this deployment's region; the receiving district's is ``to_region`` (default: the same region)."""
+    is this deployment's region; the receiving district's is ``to_region`` (default: the same region). To
+    another region, the offer carries the reporter's identity sealed for that region (``reporter``), and
+    the writing of the case passes to that region at once (``domain.regions``)."""
     require(state, "handoff")
     if state.handoff is not None:
         raise TransitionRefused(
@@ -49,6 +53,7 @@ def request_handoff(
         from_region=region,
         to_region=to_region or region,
         reason=reason,
+        reporter=reporter,
     )
     return Decision(HandoffRequested, payload, actor)
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from contracts.jurisdictions import default_registry
+from contracts.regions import RegionRegistry, single_region
 from contracts.vocabulary import CaseStatus
 from services.triage.domain.errors import TransitionRefused
 from services.triage.domain.quiet_periods import QuietPeriods
@@ -36,11 +38,13 @@ KEY_CASE_LEADER = "区政府分管副区长"
 @dataclass(frozen=True)
 class WorkflowPolicy:
     """Configurable parts of the workflow: the write-off quiet periods (by the result a write-off rests on),
-    the key-case leader's title and the region this deployment is (recorded at both ends of a handoff)."""
+    the key-case leader's title, the region this deployment is and the regions of the deployment (which
+    region serves which place: recorded at both ends of a handoff, and deciding each case's writer)."""
 
     quiet_periods: QuietPeriods = field(default_factory=lambda: QuietPeriods.uniform(90))
     key_case_leader: str = KEY_CASE_LEADER
     region: str = "local"
+    regions: RegionRegistry = field(default_factory=lambda: single_region(default_registry()))
 
 
 def require(state: CaseState, command: str) -> None:

@@ -30,6 +30,7 @@ from services.triage.dependencies import TriageDeps
 from services.triage.domain import access
 from services.triage.domain.chain import advance
 from services.triage.domain.decisions import Decision
+from services.triage.domain.regions import require_writer
 from services.triage.domain.state import CaseState
 
 # When a client told "pending" may look again (Retry-After): the relay retries Kafka every second.
@@ -45,6 +46,7 @@ ACCEPTED: dict[int | str, dict[str, object]] = {
     409: {"description": "The case's state refuses the command; the reason names the rule"},
 }
 Decide = Callable[[CaseState, Principal], Decision | Sequence[Decision]]
+DecideReading = Callable[[asyncpg.Connection, CaseState, Principal], Awaitable[Decision | Sequence[Decision]]]
 DecidePair = Callable[[CaseState, CaseState, Principal], tuple[Sequence[Decision], Sequence[Decision]]]
 
 
@@ -126,13 +128,34 @@ async def record(
     where: Callable[[CaseState], str | None] = lambda _: None,
 ) -> EventAccepted | JSONResponse:
     """Record ``command`` on one case: what ``decide`` makes of its state, and the reactions that follow."""
+
+    async def decided(
+        _: asyncpg.Connection, state: CaseState, who: Principal
+    ) -> Decision | Sequence[Decision]:
+        return decide(state, who)
+
+    return await record_reading(deps, principal, case_id, command, decided, where=where)
+
+
+async def record_reading(
+    deps: TriageDeps,
+    principal: Principal,
+    case_id: uuid.UUID,
+    command: str,
+    decide: DecideReading,
+    *,
+    where: Callable[[CaseState], str | None] = lambda _: None,
+) -> EventAccepted | JSONResponse:
+    """``record`` for a decision that reads more of the case in the transaction (``decide`` is given the
+    connection), e.g. a handoff to another region sealing the reporter's identity for it."""
     span = f"triage {command}"
     with deps.tracer.start_as_current_span(span, attributes={"cluetrail.case_id": str(case_id)}):
         async with deps.pool.acquire() as conn, conn.transaction():
             state = await cases.load(conn, case_id, for_update=True)
             authorize(deps.access, principal, state, command, None if state is None else where(state))
             assert state is not None  # authorize refuses an unknown case
-            decided = decide(state, principal)
+            require_writer(state, deps.policy.region, deps.policy.regions)
+            decided = await decide(conn, state, principal)
             _, events = await advance_and_save(
                 conn, deps, state, [decided] if isinstance(decided, Decision) else decided
             )
@@ -160,6 +183,8 @@ async def record_pair(
             authorize(deps.access, principal, here, command)
             authorize(deps.access, principal, other, command)
             assert here is not None and other is not None
+            require_writer(here, deps.policy.region, deps.policy.regions)
+            require_writer(other, deps.policy.region, deps.policy.regions)
             mine, theirs = decide(here, other, principal)
             _, events = await advance_and_save(conn, deps, here, mine)
             if case_id != other_id:

@@ -5,18 +5,21 @@ from __future__ import annotations
 
 import uuid
 
+import asyncpg
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from cluetrail.auth import Principal
 from contracts.api import EventAccepted
+from contracts.events.handoff import SealedForRegion
 from services.triage.dependencies import Deps
 from services.triage.domain import workflow
 from services.triage.domain.decisions import Decision, district_of
 from services.triage.domain.errors import TransitionRefused
 from services.triage.domain.state import CaseState
 from services.triage.entrypoints.http.bodies import HandoffAnswer, HandoffRequest, ReasonRequest
-from services.triage.entrypoints.http.commands import ACCEPTED, PrincipalDep, record
+from services.triage.entrypoints.http.commands import ACCEPTED, PrincipalDep, record, record_reading
+from services.triage.entrypoints.http.identity import open_identity
 
 router = APIRouter(prefix="/v1/cases", tags=["cases"])
 
@@ -25,16 +28,35 @@ router = APIRouter(prefix="/v1/cases", tags=["cases"])
 async def request_handoff(
     case_id: uuid.UUID, body: HandoffRequest, deps: Deps, who: PrincipalDep
 ) -> EventAccepted | JSONResponse:
-    """Offer the case to another district of this region (协商办理); both ends record the deployment's
-    region (``CLUETRAIL_REGION``)."""
-    registry = deps.registry
+    """Offer the case to another district (协商办理), of this region or of another: both ends record their
+    region. To another region, the writing of the case passes there at once, and the offer carries the
+    reporter's identity sealed for that region's public key (docs/regions.md)."""
+    registry, regions, here = deps.registry, deps.policy.regions, deps.policy.region
+    if body.to_jurisdiction not in registry:
+        raise TransitionRefused(
+            f"{body.to_jurisdiction} is not in the jurisdiction tree (handoff-known-jurisdiction)",
+            rule="handoff-known-jurisdiction",
+        )
+    to_region = regions.region_of(body.to_jurisdiction)
+    if to_region is None:
+        raise TransitionRefused(
+            f"no region of this deployment serves {body.to_jurisdiction} (handoff-known-region)",
+            rule="handoff-known-region",
+        )
 
-    def decide(state: CaseState, principal: Principal) -> Decision:
-        if body.to_jurisdiction not in registry:
+    async def seal_reporter(conn: asyncpg.Connection, state: CaseState) -> SealedForRegion | None:
+        if to_region == here:
+            return None
+        if deps.region_sealer is None:
             raise TransitionRefused(
-                f"{body.to_jurisdiction} is not in the jurisdiction tree (handoff-known-jurisdiction)",
-                rule="handoff-known-jurisdiction",
+                f"this region holds no key to seal the reporter's identity for {to_region} "
+                "(CLUETRAIL_REGION_KEYS_FILE) (handoff-region-key)",
+                rule="handoff-region-key",
             )
+        identity = await open_identity(conn, deps, state)
+        return None if identity is None else deps.region_sealer.seal_for(to_region, identity, str(case_id))
+
+    async def decide(conn: asyncpg.Connection, state: CaseState, principal: Principal) -> Decision:
         return workflow.request_handoff(
             state,
             principal.as_actor(),
@@ -42,10 +64,12 @@ async def request_handoff(
             from_district=district_of(state.jurisdiction, registry),
             to_district=district_of(body.to_jurisdiction, registry),
             reason=body.reason,
-            region=deps.policy.region,
+            region=here,
+            to_region=to_region,
+            reporter=await seal_reporter(conn, state),
         )
 
-    return await record(deps, who, case_id, "handoff", decide)
+    return await record_reading(deps, who, case_id, "handoff", decide)
 
 
 def _receiver(state: CaseState) -> str | None:

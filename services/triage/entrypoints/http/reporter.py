@@ -10,17 +10,17 @@ from fastapi import APIRouter, Query
 
 from cluetrail.errors import Forbidden, NotFound
 from contracts.events import (
-    ClueReportedPayload,
     ReporterIdentityViewed,
     ReporterIdentityViewedPayload,
-    parse_document,
 )
 from services.triage.adapters import cases
 from services.triage.dependencies import Deps
 from services.triage.domain import access
 from services.triage.domain.decisions import Decision
+from services.triage.domain.regions import require_writer
 from services.triage.entrypoints.http.bodies import ReporterView
 from services.triage.entrypoints.http.commands import ACCEPTED, PrincipalDep, advance_and_save
+from services.triage.entrypoints.http.identity import open_identity
 from services.triage.entrypoints.http.reads import readable
 
 router = APIRouter(prefix="/v1/cases", tags=["cases"])
@@ -66,11 +66,11 @@ async def reporter_identity(
             # A district that held the case before a handoff reads its trail, not its reporter.
             can_read = state is not None and readable(deps.access, who, state, former_holders=False)
             state = access.require_reporter_reader(who, state, can_read=can_read)
-            clue = await cases.event_bodies(conn, case_id, 1)
-            sealed = ClueReportedPayload.model_validate(parse_document(clue[0])["payload"]).reporter
-            if sealed is None:
+            # Each reading goes on the case's chain, which only the region writing the case extends.
+            require_writer(state, deps.policy.region, deps.policy.regions)
+            identity = await open_identity(conn, deps, state)
+            if identity is None:
                 raise NotFound(f"case {case_id} was reported anonymously", rule="reported-anonymously")
-            identity = deps.sealer.open(sealed, str(case_id))
             viewed = Decision(
                 ReporterIdentityViewed,
                 ReporterIdentityViewedPayload(purpose=purpose, viewer_jurisdiction=who.jurisdiction),

@@ -11,6 +11,7 @@ from contracts.api import EventAccepted
 from services.triage.adapters import cases
 from services.triage.dependencies import Deps
 from services.triage.domain import workflow
+from services.triage.domain.regions import require_writer
 from services.triage.entrypoints.http.bodies import RewardRequest
 from services.triage.entrypoints.http.commands import (
     ACCEPTED,
@@ -33,6 +34,7 @@ async def grant_reward(
             state = await cases.load(conn, case_id, for_update=True)
             authorize(deps.access, who, state, "reward")
             assert state is not None
+            require_writer(state, deps.policy.region, deps.policy.regions)
             verified_in = None
             if state.merged_into is not None:
                 verified_in = await cases.load(conn, state.merged_into)
