@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import json
 from datetime import timedelta
+from pathlib import Path
 
 import typer
 from rich.console import Console
 
 from cluetrail.auth import SERVICE_AUDIENCES, Principal, Role, issue_token
+from cluetrail.crypto import new_region_key_pair
 from cluetrail.db import ensure_database
 from cluetrail.kafka import ensure_topics
 from cluetrail.settings import CommonSettings
@@ -79,6 +82,34 @@ def token_issue(
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from exc
     print(token)
+
+
+region_app = typer.Typer(help="Regions of a multi-region deployment (docs/regions.md).", no_args_is_help=True)
+app.add_typer(region_app, name="region")
+
+
+@region_app.command("keys")
+def region_keys(
+    aliases: list[str] = typer.Argument(..., help="The regions to make key pairs for, e.g. anhui ningxia"),
+    directory: Path = typer.Option(..., "--dir", help="Where to write <alias>.key and public-keys.json"),
+) -> None:
+    """Make an X25519 key pair per region: ``<alias>.key`` (the region's private key, mode 0600, for its
+    CLUETRAIL_REGION_PRIVATE_KEY) and ``public-keys.json`` (every region's public key: the
+    CLUETRAIL_REGION_KEYS_FILE of each). Existing keys are kept, so a rerun never changes a region's key."""
+    directory.mkdir(parents=True, exist_ok=True)
+    public_file = directory / "public-keys.json"
+    public: dict[str, str] = json.loads(public_file.read_text()) if public_file.exists() else {}
+    for alias in aliases:
+        private_file = directory / f"{alias}.key"
+        if private_file.exists() and alias in public:
+            console.print(f"{alias}: kept the key pair in {private_file}")
+            continue
+        private, public[alias] = new_region_key_pair()
+        private_file.touch(mode=0o600)
+        private_file.write_text(private + "\n")
+        console.print(f"{alias}: new key pair, private key in {private_file}")
+    public_file.write_text(json.dumps(public, indent=2, sort_keys=True) + "\n")
+    console.print(f"public keys of {', '.join(sorted(public))} in {public_file}")
 
 
 def _register_service_commands() -> None:

@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.hashes import SHA256
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, PublicFormat
 
 from cluetrail.settings import decode_reporter_keys
 from contracts.events import SealedValue
@@ -73,6 +73,17 @@ def region_key_id(public: X25519PublicKey) -> str:
 
 def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
+
+
+def new_region_key_pair() -> tuple[str, str]:
+    """A fresh X25519 key pair for a region, as base64 of the raw bytes: (private, public). The private
+    key is the region's secret (``CLUETRAIL_REGION_PRIVATE_KEY``); the public one goes in every peer's
+    region keys file."""
+    private = X25519PrivateKey.generate()
+    return (
+        _b64(private.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())),
+        _b64(private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)),
+    )
 
 
 def _region_key(shared: bytes, associated: str) -> bytes:

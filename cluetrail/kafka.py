@@ -152,6 +152,8 @@ async def read_log(
     consumer = AIOKafkaConsumer(
         bootstrap_servers=settings.kafka_bootstrap,
         enable_auto_commit=False,
+        # Records of a transaction aborted by their writer (MirrorMaker, into a peer topic) are no part of it.
+        isolation_level="read_committed",
         auto_offset_reset="earliest",
         max_partition_fetch_bytes=4 * 1024 * 1024,
         fetch_max_bytes=64 * 1024 * 1024,

@@ -451,6 +451,9 @@ def case_events_router(
         batch=True,
         max_records=rt.settings.consumer_batch,
         auto_offset_reset="earliest",
+        # A peer region's topics are written by MirrorMaker's transactions: a batch it aborted (killed
+        # mid-way) is never read. This region's own topics have no transactions, so nothing else changes.
+        isolation_level="read_committed",
         ack_policy=AckPolicy.NACK_ON_ERROR,
     )
     async def on_case_events(msg: KafkaMessage) -> None:

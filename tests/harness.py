@@ -59,6 +59,8 @@ class Recorded:
     path: str
     headers: dict[str, str]
     body: bytes
+    # When it arrived (time.monotonic()), to tell a repeat sent across a crash from any other.
+    at: float = field(default_factory=time.monotonic)
 
     def json(self) -> Any:
         return json.loads(self.body)
@@ -145,18 +147,30 @@ class MailRecorder:
 class Stack:
     """The four services of one test session, on fresh topics and databases."""
 
-    def __init__(self, workdir: Path, recorder: WebhookRecorder) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        recorder: WebhookRecorder,
+        *,
+        tag: str | None = None,
+        region: str | None = None,
+        env: dict[str, str] | None = None,
+    ) -> None:
+        """``tag`` names the topics and databases (a new one by default); the stacks of several regions
+        share their tag, as regions share topic names, and keep databases of their own (``region``)."""
         self.workdir = workdir
         self.recorder = recorder
         self.mail = MailRecorder()
-        tag = uuid.uuid4().hex[:8]
+        self.tag = tag or uuid.uuid4().hex[:8]
+        self.region = region
         self.ports = {name: free_port() for name in SERVICES}
+        databases = f"test_{self.tag}" + (f"_{region.replace('-', '_')}" if region else "")
         self.env = {
             **os.environ,
             # A developer's machine: the development keys, secrets and database password are allowed.
             "CLUETRAIL_ENVIRONMENT": "local",
-            "CLUETRAIL_TOPIC_PREFIX": f"test-{tag}",
-            "CLUETRAIL_DATABASE_PREFIX": f"test_{tag}",
+            "CLUETRAIL_TOPIC_PREFIX": f"test-{self.tag}",
+            "CLUETRAIL_DATABASE_PREFIX": databases,
             "CLUETRAIL_OTEL_EXPORTER": "console",
             "CLUETRAIL_NOTIFY_RECIPIENTS_FILE": str(self._write_recipients()),
             "CLUETRAIL_NOTIFY_RETRY_BASE_SECONDS": "0.2",
@@ -171,6 +185,9 @@ class Stack:
         }
         for name, port in self.ports.items():
             self.env[f"CLUETRAIL_{name.upper()}_PORT"] = str(port)
+        if region is not None:
+            self.env["CLUETRAIL_REGION"] = region
+        self.env.update(env or {})
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
 
     def _write_recipients(self) -> Path:
@@ -196,7 +213,7 @@ class Stack:
             [sys.executable, "-m", "cluetrail.cli", "stack", "init"], env=self.env, check=True, cwd=ROOT
         )
 
-    def start(self, name: str) -> None:
+    def start(self, name: str, timeout: float = 90.0) -> None:
         env = {**self.env, "CLUETRAIL_OTEL_CONSOLE_FILE": str(self.spans_file(name))}
         log = self.log_file(name).open("ab")
         self.processes[name] = subprocess.Popen(
@@ -206,7 +223,7 @@ class Stack:
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-        self.wait_ready(name)
+        self.wait_ready(name, timeout)
 
     def wait_ready(self, name: str, timeout: float = 90.0) -> None:
         def ready() -> bool:

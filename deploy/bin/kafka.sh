@@ -8,12 +8,19 @@
 #
 # Environment: KAFKA_PORT (9092), KAFKA_CONTROLLER_PORT (9093), KAFKA_HEAP_OPTS (-Xms256m -Xmx1g),
 # KAFKA_START_TIMEOUT seconds (90), JAVA (java), MVN (mvn).
+# CLUETRAIL_VAR (var): the state directory; the broker keeps its data, log and pid in $CLUETRAIL_VAR/kafka.
+# KAFKA_LIBS ($CLUETRAIL_VAR/kafka/libs): where the jars are. A second broker of the same work tree (the
+# fault suite's: CLUETRAIL_VAR=var/faults KAFKA_LIBS=var/kafka/libs, on other ports) shares the jars
+# fetched once instead of fetching them again.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 POM="$ROOT/deploy/kafka/pom.xml"
-VAR="$ROOT/var/kafka"
-LIBS="$VAR/libs"
+STATE="${CLUETRAIL_VAR:-$ROOT/var}"
+[[ "$STATE" == /* ]] || STATE="$PWD/$STATE"
+VAR="$STATE/kafka"
+LIBS="${KAFKA_LIBS:-$VAR/libs}"
+[[ "$LIBS" == /* ]] || LIBS="$PWD/$LIBS"
 STAMP="$LIBS/.pom.sha256"
 DATA="$VAR/data"
 CONF="$VAR/server.properties"
@@ -53,8 +60,8 @@ cmd_fetch() {
     die "broker is running (pid $(cat "$PIDFILE")); stop it before replacing its jars"
   fi
   say "fetching jars listed in ${POM#"$ROOT"/} (Maven Central, cached in ~/.m2)"
-  local started=$SECONDS tmp="$VAR/libs.tmp"
-  mkdir -p "$VAR"
+  local started=$SECONDS tmp="$LIBS.tmp"
+  mkdir -p "$VAR" "$(dirname "$LIBS")"
   rm -rf "$tmp"
   # Maven's output goes to a file: shown only on failure (it also keeps stray
   # terminal escape codes of some Maven builds out of the console).
@@ -141,7 +148,7 @@ auto.create.topics.enable=false
 group.initial.rebalance.delay.ms=0
 EOF
   cat >"$LOG4J_CONF" <<'EOF'
-# Written by deploy/bin/kafka.sh; the broker's stdout goes to var/kafka/kafka.log.
+# Written by deploy/bin/kafka.sh; the broker's stdout goes to kafka.log beside this file.
 log4j.rootLogger=INFO, stdout
 log4j.appender.stdout=org.apache.log4j.ConsoleAppender
 log4j.appender.stdout.layout=org.apache.log4j.PatternLayout

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# A private PostgreSQL server for local runs and tests, with its cluster in var/pg.
+# A private PostgreSQL server for local runs and tests, with its cluster in var/pg
+# ($CLUETRAIL_VAR/pg: CLUETRAIL_VAR moves the state directory, e.g. the fault suite's var/faults).
 #
 #   deploy/bin/postgres.sh start    install PostgreSQL if missing, initdb on first start, start,
 #                                   ensure role and database cluetrail (password cluetrail)
@@ -11,17 +12,20 @@
 # to reach the work tree: directories inside the work tree get o+x; for directories above it this
 # is done only when CI=true, otherwise the script explains what to change.
 #
-# Environment: PGPORT (55432), PG_START_TIMEOUT seconds (60).
+# Environment: PGPORT (55432), PG_START_TIMEOUT seconds (60), CLUETRAIL_VAR (var).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-VAR="$ROOT/var/pg"
+STATE="${CLUETRAIL_VAR:-$ROOT/var}"
+[[ "$STATE" == /* ]] || STATE="$PWD/$STATE"
+VAR="$STATE/pg"
 DATA="$VAR/data"
 RUN="$VAR/run"
 LOG="$VAR/pg.log"
-# A unix socket path may not exceed 107 bytes; deep work trees get their socket under /tmp.
+# A unix socket path may not exceed 107 bytes; deep work trees get their socket under /tmp (named after
+# the work tree, and after the state directory too when CLUETRAIL_VAR moves it).
 if ((${#RUN} + 16 > 107)); then
-  RUN="/tmp/cluetrail-pg-$(printf '%s' "$ROOT" | sha256sum | cut -c1-12)"
+  RUN="/tmp/cluetrail-pg-$(printf '%s' "$ROOT${CLUETRAIL_VAR:+:$VAR}" | sha256sum | cut -c1-12)"
 fi
 PGPORT="${PGPORT:-55432}"
 PG_START_TIMEOUT="${PG_START_TIMEOUT:-60}"
@@ -136,7 +140,7 @@ init_cluster() {
     have="$(cat "$DATA/PG_VERSION")"
     want="$("$BINDIR/pg_ctl" --version | sed -E 's/^[^0-9]*([0-9]+).*/\1/')"
     [[ "$have" == "$want" ]] \
-      || die "cluster in ${DATA#"$ROOT"/} is PostgreSQL $have but the server is $want; remove var/pg to start afresh"
+      || die "cluster in ${DATA#"$ROOT"/} is PostgreSQL $have but the server is $want; remove ${VAR#"$ROOT"/} to start afresh"
     return 0
   fi
   say "creating a cluster in ${DATA#"$ROOT"/}"
