@@ -4,80 +4,29 @@ worked on there, handed to 吴忠市利通区 (宁夏), accepted and worked on i
 
 from __future__ import annotations
 
-import asyncio
 import json
 import uuid
-from typing import Any
 
-import httpx
 import pytest
 from aiokafka import ConsumerRecord
 
-from cluetrail.kafka import ORIGIN_REGION_HEADER, read_log
-from tests.harness import Stack, wait_until
+from cluetrail.kafka import ORIGIN_REGION_HEADER
+from tests.harness import wait_until
 from tests.integration.test_triage_cases import LITONG, YAOHAI, assert_valid_chain
 from tests.integration.test_triage_workflow import unique_shop
+from tests.regions.cases import (
+    MEASURE,
+    PURPOSE,
+    accepted,
+    auditor,
+    every_value,
+    log_records,
+    officer,
+    view_at,
+)
 from tests.regions.cluster import ANHUI, NINGXIA, TwoRegions
 
 pytestmark = pytest.mark.integration
-
-MEASURE = {"measure": "warning_interview", "detail": "约谈门店负责人，责令停止宣传。"}
-PURPOSE = {"purpose": "核实举报内容，联系举报人补充证据。"}
-
-
-def officer(
-    stack: Stack, role: str, jurisdiction: str, subject: str, department: str | None = None
-) -> httpx.Client:
-    return stack.client(
-        "triage", token=stack.token(role, jurisdiction, subject=subject, department=department)
-    )
-
-
-def auditor(stack: Stack) -> httpx.Client:
-    return stack.client("triage", token=stack.token("auditor", "340000", subject="auditor-01"))
-
-
-def log_records(stack: Stack, case_id: str) -> list[ConsumerRecord[bytes, bytes]]:
-    """The case's records in the region's own case log, in log order."""
-
-    async def read() -> list[ConsumerRecord[bytes, bytes]]:
-        found = []
-        async for records, _ in read_log(stack.settings()):
-            found.extend(r for r in records if r.key == case_id.encode())
-        return found
-
-    return asyncio.run(read())
-
-
-def every_value(stack: Stack, topics: list[str]) -> bytes:
-    """All record values and headers of ``topics`` in the region's cluster, joined."""
-
-    async def read() -> bytes:
-        parts: list[bytes] = []
-        for topic in topics:
-            async for records, _ in read_log(stack.settings(), topic):
-                for record in records:
-                    parts.append(record.value or b"")
-                    parts.extend(v for _, v in record.headers)
-        return b"\n".join(parts)
-
-    return asyncio.run(read())
-
-
-def view_at(client: httpx.Client, case_id: str, last_seq: int) -> dict[str, Any]:
-    def reached() -> dict[str, Any] | None:
-        answer = client.get(f"/v1/cases/{case_id}")
-        view: dict[str, Any] | None = answer.json() if answer.status_code == 200 else None
-        return view if view is not None and view["last_seq"] >= last_seq else None
-
-    found: dict[str, Any] = wait_until(reached, timeout=120, what=f"case {case_id} at seq {last_seq}")
-    return found
-
-
-def accepted(answer: httpx.Response) -> dict[str, Any]:
-    assert answer.status_code == 202, answer.text
-    body: dict[str, Any] = answer.json()
-    return body
 
 
 def test_a_case_crosses_to_ningxia_and_back_with_one_verified_chain(regions: TwoRegions) -> None:

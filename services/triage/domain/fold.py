@@ -64,7 +64,7 @@ def fold(state: CaseState | None, event: Envelope) -> CaseState:
     try:
         step = step_against(state.hashes, event.seq, event.prev_hash, event.hash)
     except ChainFault as exc:
-        raise OutOfChain(f"case {state.case_id}: {exc.reason}") from None
+        raise OutOfChain(f"case {state.case_id}: {exc.reason}", exc.fault) from None
     if step is Step.DUPLICATE:
         return state  # an event already folded, delivered again (at-least-once) or triage's own coming back
     chained = state.model_copy(

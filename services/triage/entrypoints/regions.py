@@ -88,9 +88,10 @@ class PeerImporter:
         try:
             folded = fold(state, event)
         except OutOfChain as exc:
+            what = f"chain {exc.fault.value}" if exc.fault is not None else "out of chain"
             raise Rejected(
-                f"{exc} ({event.type}, {event.event_id}, from region {self.peer}): refused, the chain this "
-                "region holds stands"
+                f"{what}: {exc} ({event.type}, {event.event_id}, from region {self.peer}): refused, the "
+                "chain this region holds stands"
             ) from exc
         if folded is state:
             return  # this region's own event coming back, or a copy already held
