@@ -71,8 +71,10 @@ def specification() -> AsyncAPI:
         NOTICES_TOPIC,
         title=f"{NOTICES_TOPIC}:notice",
         schema=Notice,
-        description="Notify's own decisions (reminders, unacknowledged escalations, delivery alerts), "
-        "hash-chained per stream. Key: the stream (a case id or reporting-deadline/<jurisdiction>).",
+        description="Notify's own decisions (reminders, unacknowledged escalations, delivery alerts, "
+        "notices to reporters, notices across regions), hash-chained per stream. Key: the stream (a case "
+        "id or reporting-deadline/<jurisdiction>). Replicated to every other region as "
+        "<region>.cluetrail.notices, where that region's notify reads it.",
     )
     broker.publisher(
         SUBMISSIONS_TOPIC,

@@ -140,6 +140,10 @@ NOTICE_KINDS: Mapping[str, str] = {
     "unacknowledged": "未确认提醒",
     "delivery-dead": "投递失败告警",
     "reporter-update": "告知举报人",
+    "cross-region": "跨区域通报",
+    "cross-region-received": "收到跨区域通报",
+    "cross-region-ack": "跨区域通报已确认",
+    "region-chain-refused": "跨区域案件事件拒收告警",
 }
 CHANNELS: Mapping[str, str] = {"webhook": "系统接口", "email": "电子邮件", "sms": "短信", "receipt": "回执"}
 

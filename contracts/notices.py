@@ -8,7 +8,13 @@ canonical bytes, ``prev_hash`` of the previous notice, ``GENESIS_HASH`` first), 
 
 Version 2 adds the notice's ``dedupe_key`` (the decision it records, so a notify database rebuilt from
 the topic never records it again) and the ``reporter-update`` kind (a reporter's notice, shown on the
-receipt by intake). Version 1 notices load unchanged; their hashes cover exactly the bytes written.
+receipt by intake). Version 3 adds the kinds that cross regions (docs/regions.md): ``cross-region``
+(跨区域通报, raised by the region writing a case and addressed to another region),
+``cross-region-received`` (that notice as the other region received it and told its offices),
+``cross-region-ack`` (an office of the other region acknowledged it; it travels back) and
+``region-chain-refused`` (an alert: a peer region's event of a case was refused as out of its chain, raised
+where it was refused and again in the peer region). Version 1 and 2 notices load unchanged; their hashes
+cover exactly the bytes written.
 """
 
 from __future__ import annotations
@@ -32,7 +38,15 @@ from contracts.envelope import (
 )
 
 NoticeKind = Literal[
-    "reporting-deadline", "key-case-deadline", "unacknowledged", "delivery-dead", "reporter-update"
+    "reporting-deadline",
+    "key-case-deadline",
+    "unacknowledged",
+    "delivery-dead",
+    "reporter-update",
+    "cross-region",
+    "cross-region-received",
+    "cross-region-ack",
+    "region-chain-refused",
 ]
 StreamId = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 DedupeKey = Annotated[str, StringConstraints(min_length=1, max_length=300)]
@@ -45,7 +59,7 @@ class Notice(BaseModel):
 
     notice_id: uuid.UUID
     kind: NoticeKind
-    schema_version: Literal[1, 2] = 2
+    schema_version: Literal[1, 2, 3] = 3
     stream: StreamId
     seq: int = Field(ge=1)
     jurisdiction: JurisdictionCode

@@ -23,6 +23,20 @@ from contracts.codes import JurisdictionCode
 from contracts.jurisdictions import JurisdictionError, JurisdictionRegistry
 
 RegionAlias = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{1,40}$")]
+# Triage's importer of a peer's case events is the consumer ``triage-import-<peer>``: the name its dead
+# letters carry, by which notify tells a refused peer event from any other dead letter.
+IMPORTER_PREFIX = "triage-import-"
+
+
+def importer_name(peer: str) -> str:
+    """The consumer that imports region ``peer``'s case events into this region's log."""
+    return f"{IMPORTER_PREFIX}{peer}"
+
+
+def importer_peer(consumer: str) -> str | None:
+    """The peer region whose events ``consumer`` imports, or None when it is not an importer."""
+    peer = consumer.removeprefix(IMPORTER_PREFIX)
+    return peer if peer != consumer and peer else None
 
 
 class RegionError(ValueError):

@@ -65,7 +65,7 @@ def test_a_notice_carries_its_decision_and_version_one_notices_have_theirs_deriv
         dedupe_key=f"key-case-deadline/{case_id}/trial_and_return_by",
     )
     document = notice.model_dump(mode="json")
-    assert notice.schema_version == 2 and dedupe_key_of(document) == notice.dedupe_key
+    assert notice.schema_version == 3 and dedupe_key_of(document) == notice.dedupe_key
     version_one = {k: v for k, v in document.items() if k != "dedupe_key"} | {"schema_version": 1}
     assert dedupe_key_of(version_one) == notice.dedupe_key
     reminder = {
