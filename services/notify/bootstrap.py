@@ -12,6 +12,7 @@ from fastapi import FastAPI
 
 from cluetrail.service import Runtime, create_service_app
 from contracts.jurisdictions import JurisdictionRegistry
+from contracts.regions import RegionRegistry
 from contracts.reporting_calendar import ReportingCalendar
 from services.notify.adapters import SQL
 from services.notify.adapters.channels import SmsGateway, SmtpConfig
@@ -22,19 +23,24 @@ from services.notify.domain.backoff import RetryPolicy
 from services.notify.domain.notice import DEFAULT as DEFAULT_TEMPLATES
 from services.notify.domain.notice import Templates
 from services.notify.domain.recipients import RecipientBook
+from services.notify.domain.regions import Here
 from services.notify.domain.reminders import SystemClock
 from services.notify.entrypoints.background.scheduler import Scheduler
 from services.notify.entrypoints.background.worker import DeliveryWorker
 from services.notify.entrypoints.consumers import before_consuming, kafka_routers
 from services.notify.entrypoints.http import ROUTERS
+from services.notify.entrypoints.regions import CrossRegion
 from services.notify.settings import NotifySettings
 
 
-def load_recipients(settings: NotifySettings, registry: JurisdictionRegistry) -> RecipientBook:
-    """The validated recipients; raises ``RecipientsError`` naming the bad entry."""
+def load_recipients(
+    settings: NotifySettings, registry: JurisdictionRegistry, here: Here | None = None
+) -> RecipientBook:
+    """The validated recipients (of region ``here``: those at places it serves); raises
+    ``RecipientsError`` naming the bad entry."""
     book = RecipientBook.load(settings.recipients_file, registry)
     book.check_environment(settings.environment, str(settings.recipients_file))
-    return book
+    return book if here is None else book.of_region(here.regions, here.region)
 
 
 def channel_config(settings: NotifySettings) -> tuple[SmtpConfig | None, SmsGateway | None]:
@@ -58,11 +64,13 @@ def channel_config(settings: NotifySettings) -> tuple[SmtpConfig | None, SmsGate
 
 
 def create_app(settings: NotifySettings) -> FastAPI:
-    """The notify service; a bad jurisdiction, calendar, recipients or templates file stops it here with a
-    message naming the entry."""
+    """The notify service; a bad jurisdiction, regions, calendar, recipients or templates file, or a region
+    the regions file does not know, stops it here with a message naming the entry."""
     registry = JurisdictionRegistry.load(settings.jurisdictions_file)
+    regions = RegionRegistry.load(settings.regions_file, registry)
+    here = Here(regions.get(settings.region).alias, regions)
     calendar = ReportingCalendar.load(settings.reporting_calendar_file, registry)
-    book = load_recipients(settings, registry)
+    book = load_recipients(settings, registry, here)
     templates = Templates(settings.templates_dir) if settings.templates_dir else DEFAULT_TEMPLATES
     templates.check()
     smtp, sms = channel_config(settings)
@@ -116,6 +124,7 @@ def create_app(settings: NotifySettings) -> FastAPI:
             worker=worker,
             scheduler=scheduler,
             start=StartOfDelivery(),
+            cross=CrossRegion(notifier, here),
         )
 
     async def start_loops(rt: Runtime) -> None:

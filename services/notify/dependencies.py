@@ -19,6 +19,7 @@ from services.notify.domain.history import DeliveryStart
 from services.notify.domain.recipients import RecipientBook
 from services.notify.entrypoints.background.scheduler import Scheduler
 from services.notify.entrypoints.background.worker import DeliveryWorker
+from services.notify.entrypoints.regions import CrossRegion
 from services.notify.settings import NotifySettings
 
 
@@ -37,9 +38,10 @@ class StartOfDelivery:
 
 @dataclass(frozen=True)
 class NotifyDeps:
-    """Notify's wiring: its settings, pool and tracer, the jurisdiction tree, the recipients and who reads
-    what of the delivery log, the notifier that writes notices, the HTTP client of the webhooks, the
-    delivery worker and the reminder scheduler, and the start of delivery."""
+    """Notify's wiring: its settings, pool and tracer, the jurisdiction tree, the recipients (of this
+    region) and who reads what of the delivery log, the notifier that writes notices, the HTTP client of
+    the webhooks, the delivery worker and the reminder scheduler, the start of delivery, and what crosses
+    to and from the other regions."""
 
     settings: NotifySettings
     pool: asyncpg.Pool
@@ -52,6 +54,7 @@ class NotifyDeps:
     worker: DeliveryWorker
     scheduler: Scheduler
     start: StartOfDelivery
+    cross: CrossRegion
 
 
 Deps = Annotated[NotifyDeps, Depends(dependency(NotifyDeps))]

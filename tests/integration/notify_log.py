@@ -13,7 +13,7 @@ import json
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -250,14 +250,18 @@ def own_notify(
     workdir: Path,
     recipients: list[dict[str, Any]],
     receiver: WebhookRecorder | None = None,
+    prepare: Callable[[OwnNotify], None] | None = None,
     **env: str,
 ) -> Iterator[OwnNotify]:
-    """Fresh topics and databases, a receiver of their own (started here), and notify started on them."""
+    """Fresh topics and databases, a receiver of their own (started here), and notify started on them
+    (after ``prepare``, e.g. creating the topics MirrorMaker would bring from other regions)."""
     own = OwnNotify(workdir, recipients, receiver, **env)
     own.receiver.start()
     own.stack.mail.start()
     try:
         own.stack.init()
+        if prepare is not None:
+            prepare(own)
         own.start()
         yield own
     finally:

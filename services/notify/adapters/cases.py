@@ -14,7 +14,13 @@ Q = SQL.queries("cases")
 
 
 def _facts(row: asyncpg.Record) -> CaseFacts:
-    return CaseFacts(**{**dict(row), "hashes": tuple(row["hashes"])})
+    return CaseFacts(
+        **{
+            **dict(row),
+            "hashes": tuple(row["hashes"]),
+            "earlier_jurisdictions": tuple(row["earlier_jurisdictions"]),
+        }
+    )
 
 
 async def load_case(conn: asyncpg.Connection, case_id: uuid.UUID, *, lock: bool = True) -> CaseFacts | None:
@@ -44,6 +50,7 @@ async def save_case(conn: asyncpg.Connection, facts: CaseFacts) -> None:
         facts.estimated_amount_yuan,
         facts.participants,
         facts.hashes,
+        facts.earlier_jurisdictions,
     )
 
 

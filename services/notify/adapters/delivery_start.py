@@ -30,5 +30,10 @@ async def applied_before(conn: asyncpg.Connection, consumer: str) -> bool:
     return bool(await conn.fetchval(Q["applied"], consumer))
 
 
+async def has_positions(conn: asyncpg.Connection, consumer: str) -> bool:
+    """Whether ``consumer`` has applied anything to this database."""
+    return bool(await conn.fetchval(Q["positions"], consumer))
+
+
 async def save(conn: asyncpg.Connection, topic: str, offsets: dict[int, int], reason: str) -> None:
     await conn.execute(Q["save"], topic, json.dumps({str(p): o for p, o in offsets.items()}), reason)

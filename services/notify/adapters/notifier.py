@@ -37,7 +37,7 @@ from services.notify.domain.notice import (
     render_notice,
     reporter_document,
 )
-from services.notify.domain.recipients import Channel, Recipient, RecipientBook, Routing
+from services.notify.domain.recipients import Recipient, RecipientBook, Routing
 from services.notify.domain.signing import ack_token, renew_token
 
 # Deliveries need a case id to queue by; a notice about no case queues under its stream's own id.
@@ -46,17 +46,6 @@ STREAM_NAMESPACE = uuid.UUID("6f0c5a36-3a0b-4d7e-9f55-1c2f2b0c7a11")
 
 def stream_case_id(stream: str, case_id: uuid.UUID | None) -> uuid.UUID:
     return case_id or uuid.uuid5(STREAM_NAMESPACE, stream)
-
-
-def default_channels(recipient: Recipient, kind: str) -> tuple[Channel, ...]:
-    """The channels of the recipient's route for ``kind``, else its first address (webhook first)."""
-    for route in recipient.routes:
-        if route.event == kind:
-            return tuple(route.channels)
-    for channel in ("webhook", "email", "sms"):
-        if recipient.address(channel):
-            return (channel,)
-    return ()
 
 
 @dataclass(frozen=True)

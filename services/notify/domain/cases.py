@@ -43,6 +43,9 @@ class CaseFacts:
     sector: str | None = None
     estimated_amount_yuan: int | None = None
     participants: int | None = None
+    # The jurisdictions the case had before each accepted handoff, oldest first: where it stood in a region
+    # it has left (an alert about it there goes to the office that handled it).
+    earlier_jurisdictions: tuple[str, ...] = ()
 
 
 def add_years(day: date, years: int) -> date:
@@ -97,7 +100,10 @@ def fold(facts: CaseFacts | None, event: Envelope) -> CaseFacts:
         return replace(current, closed=False)
     if event.type == "handoff-accepted":
         target = getattr(getattr(event, "payload", None), "to_jurisdiction", None)
-        return replace(current, jurisdiction=target) if isinstance(target, str) else current
+        if not isinstance(target, str) or target == current.jurisdiction:
+            return current
+        earlier = (*current.earlier_jurisdictions, current.jurisdiction)
+        return replace(current, jurisdiction=target, earlier_jurisdictions=earlier)
     if event.type == "police-accepted":
         accepted = getattr(getattr(event, "payload", None), "accepted_at", None)
         if accepted is not None:
@@ -139,6 +145,7 @@ def facts_document(facts: CaseFacts) -> dict[str, object]:
     """The facts as JSON (kept with a routed event, so its notices can be written again on a resend)."""
     document: dict[str, object] = {**asdict(facts), "case_id": str(facts.case_id)}
     del document["hashes"]  # the chain is notify's bookkeeping, not what a notice says
+    document["earlier_jurisdictions"] = list(facts.earlier_jurisdictions)
     for name in DATE_FIELDS:
         value = getattr(facts, name)
         document[name] = value.isoformat() if value is not None else None
@@ -148,6 +155,9 @@ def facts_document(facts: CaseFacts) -> dict[str, object]:
 def facts_from_document(document: dict[str, object]) -> CaseFacts:
     values = {k: v for k, v in document.items() if k in CaseFacts.__dataclass_fields__}
     values["case_id"] = uuid.UUID(str(values["case_id"]))
+    earlier = values.get("earlier_jurisdictions")
+    if isinstance(earlier, list):
+        values["earlier_jurisdictions"] = tuple(str(c) for c in earlier)
     for name in DATE_FIELDS:
         if isinstance(values.get(name), str):
             values[name] = date.fromisoformat(str(values[name]))

@@ -38,7 +38,8 @@ from pydantic import (
 from contracts.codes import JurisdictionCode
 from contracts.envelope import Envelope
 from contracts.events import CaseEscalated
-from contracts.jurisdictions import JurisdictionRegistry
+from contracts.jurisdictions import Jurisdiction, JurisdictionRegistry
+from contracts.regions import RegionRegistry
 from contracts.vocabulary import EscalationTarget
 from services.notify.domain.signing import SecretError, is_demo_secret, secret_key
 
@@ -57,10 +58,12 @@ RoutedEvent = Literal[
     "key-case-deadline",
     "unacknowledged",
     "delivery-dead",
+    "region-chain-refused",
 ]
 ROUTED_EVENTS: frozenset[str] = frozenset(get_args(RoutedEvent))
-# Notices notify writes that no route names: a reporter's notice follows from a reporter's route.
-NOTICE_KINDS: frozenset[str] = frozenset({"reporter-update"})
+# Notices notify writes that no route names: a reporter's notice follows from a reporter's route, a
+# cross-region notice another region addressed here from the routes of escalations to another region.
+NOTICE_KINDS: frozenset[str] = frozenset({"reporter-update", "cross-region-received"})
 Channel = Literal["webhook", "email", "sms", "receipt"]
 RecipientRole = Literal[
     "lead_office",
@@ -130,13 +133,15 @@ class Route(BaseModel):
     channels: list[Channel] = Field(default_factory=lambda: list[Channel](["webhook"]), min_length=1)
 
     def accepts(self, event: Envelope, department: str | None = None) -> bool:
-        if event.type != self.event:
+        target = event.payload.target if isinstance(event, CaseEscalated) else None
+        return self.wants(event.type, target, department)
+
+    def wants(self, kind: str, target: EscalationTarget | None = None, department: str | None = None) -> bool:
+        """Whether this route takes a notice of ``kind`` (an escalation: to ``target``) of a case whose
+        responsible department is ``department``."""
+        if kind != self.event:
             return False
-        if (
-            isinstance(event, CaseEscalated)
-            and self.targets is not None
-            and event.payload.target not in self.targets
-        ):
+        if target is not None and self.targets is not None and target not in self.targets:
             return False
         return self.departments is None or department in self.departments
 
@@ -177,6 +182,17 @@ class Recipient(BaseModel):
             data = {**data, "secrets": [data["secret"]]}
             del data["secret"]
         return data
+
+    def channels_for(self, kind: str) -> tuple[Channel, ...]:
+        """The channels of this recipient's route for ``kind``, else its first address (webhook first):
+        how a notice reaches it that it has no route of its own for (a reminder, an alert)."""
+        for route in self.routes:
+            if route.event == kind:
+                return tuple(route.channels)
+        for channel in ("webhook", "email", "sms"):
+            if self.address(channel):
+                return (channel,)
+        return ()
 
     def address(self, channel: str) -> str | None:
         """Where ``channel`` reaches this recipient, or None when it has no such address."""
@@ -301,6 +317,20 @@ class RecipientBook:
             raise RecipientsError(f"recipients file {path}: {exc.strerror}") from exc
         return cls.from_json(text, registry, str(path))
 
+    def of_region(self, regions: RegionRegistry, region: str) -> RecipientBook:
+        """The recipients region ``region``'s notify tells: those at places it serves. An office of another
+        region hears from its own region's notify; what this region has for it crosses as a cross-region
+        notice (docs/regions.md). A deployment of one region keeps every recipient."""
+        kept = [r for r in self._by_id.values() if regions.region_of(r.jurisdiction) == region]
+        ids = {r.id for r in kept}
+        for recipient in kept:
+            if recipient.escalates_to is not None and recipient.escalates_to not in ids:
+                raise RecipientsError(
+                    f"recipient {recipient.id} ({recipient.name}) escalates_to {recipient.escalates_to}, "
+                    f"an office of a place region {region} does not serve"
+                )
+        return RecipientBook(kept, self._registry)
+
     def __iter__(self) -> Iterator[Recipient]:
         return iter(self._by_id.values())
 
@@ -383,6 +413,37 @@ class RecipientBook:
                 found.append(Routing(recipient, tuple(channels)))
         return found
 
+    def routings_of_cross_region(self, place: str, department: str | None = None) -> list[Routing]:
+        """The offices told of a cross-region notice (跨区域通报) another region addressed to ``place``:
+        those whose routes take escalations to another region for that place, as when one is raised in
+        this region. A reporter is never told of one."""
+        self._registry.get(place)
+        wanted = EscalationTarget.OTHER_REGION
+        found = self._matching(place, lambda route: route.wants("escalated", wanted, department))
+        return [r for r in found if r.recipient.role != "reporter"]
+
+    def routings_of_alert(self, kind: str, place: str) -> list[Routing]:
+        """Whom an alert of ``kind`` about ``place`` goes to: the lead office of the place (at it, or the
+        nearest above it), and whoever routes ``kind`` for the place."""
+        found = self.routings_of_notice(kind, place)
+        lead = self.lead_office_of(place)
+        if lead is not None and all(r.recipient.id != lead.id for r in found):
+            channels = lead.channels_for(kind)
+            if channels:
+                found.insert(0, Routing(lead, channels))
+        return found
+
+    def lead_office_of(self, place: str) -> Recipient | None:
+        """The lead office (处非办) of ``place``: at the place itself, else at the nearest one above."""
+        return self._nearest_lead_office([self._registry.get(place), *self._registry.ancestors(place)])
+
+    def _nearest_lead_office(self, places: Sequence[Jurisdiction]) -> Recipient | None:
+        for node in places:
+            for candidate in self._by_id.values():
+                if candidate.role == "lead_office" and candidate.jurisdiction == node.code:
+                    return candidate
+        return None
+
     def with_route(self, kind: str) -> list[Recipient]:
         """Recipients that have a route for ``kind`` (e.g. whom the monthly reminders go to)."""
         return [r for r in self._by_id.values() if any(route.event == kind for route in r.routes)]
@@ -394,8 +455,4 @@ class RecipientBook:
         if recipient.escalates_to is not None:
             return self._by_id[recipient.escalates_to]
         own = [] if recipient.role == "lead_office" else [self._registry.get(recipient.jurisdiction)]
-        for place in [*own, *self._registry.ancestors(recipient.jurisdiction)]:
-            for candidate in self._by_id.values():
-                if candidate.role == "lead_office" and candidate.jurisdiction == place.code:
-                    return candidate
-        return None
+        return self._nearest_lead_office([*own, *self._registry.ancestors(recipient.jurisdiction)])

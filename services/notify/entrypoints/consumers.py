@@ -48,16 +48,23 @@ from services.notify.domain.history import DeliveryStart
 from services.notify.domain.notice import TemplateError, notice_body
 from services.notify.domain.recipients import ROUTED_EVENTS
 from services.notify.domain.reminders import needs_acknowledgement
+from services.notify.entrypoints.regions import CrossRegion, peer_consumer, region_routers
 
 CONSUMER_GROUP = "notify"
 
 log = logging.getLogger(__name__)
 
 
-def deciding_deliveries(notifier: Notifier, start: Callable[[], DeliveryStart] = DeliveryStart) -> Apply:
+def deciding_deliveries(
+    notifier: Notifier,
+    start: Callable[[], DeliveryStart] = DeliveryStart,
+    cross: CrossRegion | None = None,
+) -> Apply:
     """The consumer's apply step: fold the case's facts, then one delivery per matching recipient and
     channel, stored with the position. Types notify does not route are history: only the facts move.
-    Events before the database's start of delivery (``start``) are recorded as skipped, sent to nobody."""
+    Events before the database's start of delivery (``start``) are recorded as skipped, sent to nobody.
+    An escalation to another region (``cross``: the deployment's regions) is told by its cross-region
+    notice only."""
 
     book = notifier.book
 
@@ -71,6 +78,9 @@ def deciding_deliveries(notifier: Notifier, start: Callable[[], DeliveryStart] =
         if facts is before:
             return  # a copy of an event of this case applied before (a redelivery, a late resend)
         await cases.save_case(conn, facts)
+        history = start().is_history(incoming.record.partition, incoming.record.offset, event.recorded_at)
+        if cross is not None and await cross.escalated(conn, incoming, facts, history):
+            return
         try:
             routings = book.routings_for(event, facts.responsible_department)
         except JurisdictionError as exc:
@@ -79,7 +89,6 @@ def deciding_deliveries(notifier: Notifier, start: Callable[[], DeliveryStart] =
             ) from exc
         if not routings:
             return
-        history = start().is_history(incoming.record.partition, incoming.record.offset, event.recorded_at)
         # Kept so a delivery whose template failed can be written again on a resend.
         await deliveries.save_routed_event(conn, event.event_id, incoming.document, facts_document(facts))
         # The consumer's span continues the event's trace; deliveries keep it for the sends later.
@@ -118,27 +127,48 @@ def deciding_deliveries(notifier: Notifier, start: Callable[[], DeliveryStart] =
 
 
 def kafka_routers(rt: Runtime) -> list[KafkaRouter]:
-    """The case-event subscriber, which wakes the delivery worker after a batch that routed anything. Its
-    start of delivery is decided before it joins its group (``before_consuming``)."""
+    """The case-event subscriber, which wakes the delivery worker after a batch that routed anything (its
+    start of delivery is decided before it joins its group: ``before_consuming``), and in a deployment of
+    several regions the subscribers of the peers' notices and of this region's dead letters."""
     deps: NotifyDeps = rt.deps
-    consumer = exactly_once_consumer(rt, CONSUMER_GROUP, deciding_deliveries(deps.notifier, deps.start))
+    consumer = exactly_once_consumer(
+        rt, CONSUMER_GROUP, deciding_deliveries(deps.notifier, deps.start, deps.cross)
+    )
 
     def wake_worker(applied: list[Incoming]) -> None:
         if any(i.event.type in ROUTED_EVENTS for i in applied):
             deps.worker.wake()
 
-    return [case_events_router(rt, consumer, after=wake_worker)]
+    return [case_events_router(rt, consumer, after=wake_worker), *region_routers(rt, deps.cross)]
 
 
 async def before_consuming(rt: Runtime) -> None:
-    """Before the subscriber joins its group: a new database decides where its deliveries start (and
-    rewinds the group to fold the log), and every start reads back the notices it does not hold."""
+    """Before the subscribers join their groups: a new database decides where its deliveries start (and
+    rewinds the group to fold the log), every start reads back the notices it does not hold, and a peer's
+    notices topic this database never read is read from its start (its chains are checked from seq 1)."""
     deps: NotifyDeps = rt.deps
     settings = deps.settings
     deps.start.decided = await establish(
         rt.pool, settings, CONSUMER_GROUP, settings.deliver_from, settings.deliver_after
     )
     await recover_notices(rt.pool, settings)
+    for peer in deps.cross.here.peers:
+        topic = settings.peer_topic(peer, notice_topic(settings))
+        await read_from_start(rt.pool, settings, peer_consumer(peer), topic)
+
+
+async def read_from_start(pool: asyncpg.Pool, settings: CommonSettings, consumer: str, topic: str) -> None:
+    """Rewind ``consumer``'s group to the start of ``topic`` when this database holds no position of it (a
+    new or rebuilt database: the group may remember offsets of the one that was lost). A topic that does
+    not exist yet has never been read."""
+    async with pool.acquire() as conn:
+        if await delivery_start.has_positions(conn, consumer):
+            return
+    try:
+        await _rewind_group(settings, settings.consumer_group(consumer), {}, topic)
+    except LookupError:
+        return
+    log.info("%s reads %s from its start", consumer, topic)
 
 
 async def establish(
@@ -159,7 +189,7 @@ async def establish(
                 offsets = end if deliver_from == "log-end" else {}
                 reason = f"a new database ({deliver_from}): case events below these offsets are history"
                 # The group may remember offsets from the database that was lost: start it over.
-                await _rewind_group(settings, settings.consumer_group(consumer), begin)
+                await _rewind_group(settings, settings.consumer_group(consumer), begin, settings.case_topic)
             await delivery_start.save(conn, settings.case_topic, offsets, reason)
             log.info("notify's start of delivery: %s %s", reason, offsets)
         else:
@@ -179,15 +209,18 @@ async def _log_bounds(settings: CommonSettings) -> tuple[dict[int, int], dict[in
     return {tp.partition: o for tp, o in begin.items()}, {tp.partition: o for tp, o in end.items()}
 
 
-async def _rewind_group(settings: CommonSettings, group: str, begin: dict[int, int]) -> None:
+async def _rewind_group(settings: CommonSettings, group: str, begin: dict[int, int], topic: str) -> None:
+    """Commit ``group``'s offsets of ``topic`` at ``begin`` (by partition; the log's start when not
+    named). ``LookupError`` when the topic does not exist."""
     kafka = AIOKafkaConsumer(
         bootstrap_servers=settings.kafka_bootstrap, group_id=group, enable_auto_commit=False
     )
     await kafka.start()
     try:
-        partitions = await topic_partitions(kafka, settings.case_topic)
+        partitions = await topic_partitions(kafka, topic)
         kafka.assign(partitions)
-        await kafka.commit({tp: begin.get(tp.partition, 0) for tp in partitions})
+        starts = await kafka.beginning_offsets(partitions)
+        await kafka.commit({tp: begin.get(tp.partition, starts[tp]) for tp in partitions})
     finally:
         await kafka.stop()
 

@@ -24,7 +24,7 @@ from cluetrail.logs import Outage
 from contracts import labels
 from contracts.reporting_calendar import ReportingCalendar, default_calendar
 from services.notify.adapters import acknowledgements, cases
-from services.notify.adapters.notifier import NoticeDecision, Notifier, default_channels
+from services.notify.adapters.notifier import NoticeDecision, Notifier
 from services.notify.domain.notice import case_line
 from services.notify.domain.recipients import Recipient, Routing
 from services.notify.domain.reminders import (
@@ -115,7 +115,7 @@ class Scheduler:
         recipient = self._notifier.book.get(recipient_id)
         if recipient is None:
             return None
-        channels = default_channels(recipient, kind)
+        channels = recipient.channels_for(kind)
         return Routing(recipient, channels) if channels else None
 
     async def _record(
@@ -163,7 +163,7 @@ class Scheduler:
         upper = book.next_level(recipient) if key_case else None
         routings = [r for r in (self._routing(recipient.id, "unacknowledged"),) if r is not None]
         if upper is not None:
-            channels = default_channels(upper, "unacknowledged")
+            channels = upper.channels_for("unacknowledged")
             if channels:
                 routings.append(Routing(upper, channels))
         document = json.loads(row["body"])

@@ -24,10 +24,12 @@ from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
 from cluetrail.errors import Forbidden, NotFound, RuleViolation
 from cluetrail.service import Connection
 from services.notify.adapters import acknowledgements, deliveries
+from services.notify.adapters.notifier import Notifier
 from services.notify.dependencies import Deps
 from services.notify.domain.notice import beijing_time
 from services.notify.domain.recipients import RecipientBook
 from services.notify.domain.signing import ack_expiry, check_ack_token
+from services.notify.entrypoints.regions import acknowledged
 
 router = APIRouter(prefix="/v1/deliveries", tags=["deliveries"])
 
@@ -66,10 +68,17 @@ ACK_REFUSALS: dict[int | str, dict[str, Any]] = {
 
 
 async def acknowledge(
-    conn: asyncpg.Connection, book: RecipientBook, delivery_id: uuid.UUID, token: str | None, *, record: bool
+    conn: asyncpg.Connection,
+    book: RecipientBook,
+    delivery_id: uuid.UUID,
+    token: str | None,
+    *,
+    record: Notifier | None,
 ) -> tuple[asyncpg.Record, datetime | None]:
-    """Check ``token`` for the delivered notice of ``delivery_id``; with ``record``, acknowledge it. The
-    delivery and when its notice was first acknowledged (None: not yet)."""
+    """Check ``token`` for the delivered notice of ``delivery_id``; with a notifier to ``record`` with,
+    acknowledge it (a cross-region notice's acknowledgement is recorded as a notice to the region that
+    raised it, in the same transaction). The delivery and when its notice was first acknowledged (None:
+    not yet)."""
     row = await deliveries.get_delivery(conn, delivery_id)
     if row is None:
         raise NotFound(f"no delivery {delivery_id}", rule="delivery-exists")
@@ -90,10 +99,12 @@ async def acknowledge(
             f"delivery {delivery_id} is {row['status']}, not delivered: there is nothing to acknowledge",
             rule="acknowledge-delivered-only",
         )
-    if not record:
+    if record is None:
         return row, await acknowledgements.acknowledged_at(conn, delivery_id)
     async with conn.transaction():
         at = await acknowledgements.acknowledge(conn, delivery_id)
+        if at is not None and recipient is not None:
+            await acknowledged(conn, record, row, recipient, at)
     return row, at
 
 
@@ -113,7 +124,7 @@ async def acknowledgement_page(
     scanners open links); its button POSTs the acknowledgement. A browser is answered a refusal as a
     page in Chinese (an expired link: 410), anyone else as a problem."""
     try:
-        row, at = await acknowledge(conn, deps.book, delivery_id, token, record=False)
+        row, at = await acknowledge(conn, deps.book, delivery_id, token, record=None)
     except RuleViolation as exc:
         return refused_page(request, exc)
     return HTMLResponse(page(row, token or "", at))
@@ -145,9 +156,10 @@ async def acknowledge_notice(
     raw = await request.body()
     ack = parse_ack(raw, form)
     try:
-        row, at = await acknowledge(conn, deps.book, delivery_id, ack.token, record=True)
+        row, at = await acknowledge(conn, deps.book, delivery_id, ack.token, record=deps.notifier)
         if at is None:  # the delivery vanished meanwhile: nothing deletes deliveries, so never seen
             raise NotFound(f"no delivery {delivery_id}", rule="delivery-exists")
+        deps.worker.wake()  # an acknowledgement recorded as a notice goes to the notices topic
     except RuleViolation as exc:
         return refused_page(request, exc)
     if form:

@@ -14,3 +14,7 @@ SELECT EXISTS (SELECT 1 FROM consumer_positions WHERE consumer = $1) OR EXISTS (
 
 -- name: save
 INSERT INTO delivery_start (topic, offsets, reason) VALUES ($1, $2::jsonb, $3);
+
+-- name: positions
+-- Whether consumer $1 has applied anything to this database.
+SELECT EXISTS (SELECT 1 FROM consumer_positions WHERE consumer = $1);
