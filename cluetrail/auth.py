@@ -224,12 +224,22 @@ class AccessPolicy:
         *,
         transferred_to_police: bool = False,
         held_by: Iterable[str] = (),
+        offered_to: str | None = None,
     ) -> bool:
         """``can_read``, and a district that handed the case over still reads its trail (``held_by``: every
-        jurisdiction that held it); police read only what was transferred to them."""
+        jurisdiction that held it), and the district lead office a handoff waits on reads the case it is
+        asked to take over (``offered_to``); police read only what was transferred to them."""
         if self.can_read(principal, jurisdiction, transferred_to_police=transferred_to_police):
             return True
-        return principal.role is not Role.POLICE and any(self.covers(principal, held) for held in held_by)
+        if principal.role is Role.POLICE:
+            return False
+        if (
+            offered_to is not None
+            and principal.role is Role.DISTRICT_LEAD_OFFICER
+            and self.covers(principal, offered_to)
+        ):
+            return True
+        return any(self.covers(principal, held) for held in held_by)
 
     def require_read(
         self, principal: Principal, jurisdiction: str, *, transferred_to_police: bool = False

@@ -38,6 +38,7 @@ from contracts.vocabulary import (
     Grade,
     Measure,
     Outcome,
+    RegionHandoff,
     RiskFlag,
     SubjectKind,
 )
@@ -327,6 +328,21 @@ class LedgerRow(BaseModel):
     last_hash: str
     held_by: list[str] = Field(
         default_factory=list, description="Every jurisdiction that held the case, first to last (handoffs)."
+    )
+    region_handoff: RegionHandoff | None = Field(
+        None,
+        description="A handoff between this region and another (跨区域移交), as this region's ledger shows "
+        "it: offered_out / handed_out by this region, offered_in / handed_in from the other; none when the "
+        "case never crossed regions.",
+    )
+    region_handoff_label: str | None = Field(None, description="region_handoff in Chinese (e.g. 已移出).")
+    peer_region: str | None = Field(None, description="The other region's alias (the regions file's).")
+    peer_region_name: str | None = Field(None, description="The other region's name (e.g. 宁夏回族自治区).")
+    peer_jurisdiction: str | None = Field(
+        None, description="The jurisdiction at the other end: where the case went, or where it came from."
+    )
+    region_handoff_at: datetime | None = Field(
+        None, description="When it was offered (while the answer is awaited), else when it was accepted."
     )
 
 

@@ -22,6 +22,7 @@ from contracts.vocabulary import (
     KeyCaseReason,
     Measure,
     Outcome,
+    RegionHandoff,
     ReopenTrigger,
     RiskFlag,
     SubjectKind,
@@ -108,6 +109,12 @@ REOPEN_TRIGGERS: Mapping[str, str] = {
     ReopenTrigger.LOOK_BACK: "回头看",
     ReopenTrigger.NEW_CLUE: "同一主体出现新线索",
     ReopenTrigger.SPLIT: "分案后单独办理",
+}
+REGION_HANDOFFS: Mapping[str, str] = {
+    RegionHandoff.OFFERED_OUT: "移出待接收",
+    RegionHandoff.HANDED_OUT: "已移出",
+    RegionHandoff.OFFERED_IN: "移入待接收",
+    RegionHandoff.HANDED_IN: "已移入",
 }
 # Case events (contracts.events.EVENT_CLASSES) by type.
 EVENT_TYPES: Mapping[str, str] = {

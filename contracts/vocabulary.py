@@ -142,3 +142,14 @@ class ReopenTrigger(StrEnum):
     LOOK_BACK = "look_back"  # 回头看 by an officer
     NEW_CLUE = "new_clue"  # a new clue about the same subject
     SPLIT = "split"  # a merged case separated again from the case it was merged into
+
+
+class RegionHandoff(StrEnum):
+    """A case handed between regions (跨区域移交), as the ledger of one of the two regions shows it: offered
+    by this region and waiting for the other's answer, handed out to it, offered to this region, or handed
+    in from it."""
+
+    OFFERED_OUT = "offered_out"
+    HANDED_OUT = "handed_out"
+    OFFERED_IN = "offered_in"
+    HANDED_IN = "handed_in"

@@ -15,6 +15,7 @@ from rich.progress import Progress
 from cluetrail.auth import AccessPolicy
 from cluetrail.service import Runtime, create_service_app
 from contracts.jurisdictions import JurisdictionRegistry
+from contracts.regions import RegionRegistry
 from contracts.reporting_calendar import ReportingCalendar
 from services.reporting.adapters import SQL
 from services.reporting.adapters.builds import AsOfBuilds
@@ -22,6 +23,7 @@ from services.reporting.adapters.rebuild import replace_outdated
 from services.reporting.adapters.retention import expire_as_of_projections
 from services.reporting.adapters.versions import ensure_active_projection
 from services.reporting.dependencies import ReportingDeps
+from services.reporting.domain.handoffs import Regions
 from services.reporting.domain.periods import use_calendar
 from services.reporting.entrypoints.consumers import kafka_routers
 from services.reporting.entrypoints.http import ROUTERS
@@ -52,10 +54,12 @@ async def _ensure_projection(rt: Runtime, settings: ReportingSettings) -> None:
 
 
 def create_app(settings: ReportingSettings) -> FastAPI:
-    """The reporting service; a bad jurisdiction or calendar file stops it here with a message naming
-    the entry."""
+    """The reporting service; a bad jurisdiction, calendar or regions file stops it here with a message
+    naming the entry."""
     registry = JurisdictionRegistry.load(settings.jurisdictions_file)
     use_calendar(ReportingCalendar.load(settings.reporting_calendar_file, registry))
+    # A region the regions file does not know stops reporting here, named.
+    regions = Regions.load(settings.region, RegionRegistry.load(settings.regions_file, registry))
 
     def wire(rt: Runtime) -> ReportingDeps:
         return ReportingDeps(
@@ -65,6 +69,7 @@ def create_app(settings: ReportingSettings) -> FastAPI:
             registry=registry,
             access=AccessPolicy(registry),
             builds=AsOfBuilds(settings),
+            regions=regions,
         )
 
     async def start(rt: Runtime) -> None:

@@ -13,13 +13,15 @@ from cluetrail.auth import AccessPolicy
 from cluetrail.service import dependency
 from contracts.jurisdictions import JurisdictionRegistry
 from services.reporting.adapters.builds import AsOfBuilds
+from services.reporting.domain.handoffs import Regions
 from services.reporting.settings import ReportingSettings
 
 
 @dataclass(frozen=True)
 class ReportingDeps:
     """Reporting's wiring: its settings, pool and broker (which publishes submitted months), the
-    jurisdiction tree and access rule, and the as-of builds this process runs."""
+    jurisdiction tree and access rule, this deployment's region among the regions (the side of a handoff
+    between regions its ledger shows), and the as-of builds this process runs."""
 
     settings: ReportingSettings
     pool: asyncpg.Pool
@@ -27,6 +29,7 @@ class ReportingDeps:
     registry: JurisdictionRegistry
     access: AccessPolicy
     builds: AsOfBuilds
+    regions: Regions
 
 
 Deps = Annotated[ReportingDeps, Depends(dependency(ReportingDeps))]

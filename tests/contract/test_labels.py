@@ -31,6 +31,7 @@ CJK = re.compile(r"[\u4e00-\u9fff]")
         (vocabulary.Outcome, labels.OUTCOMES),
         (vocabulary.Measure, labels.MEASURES),
         (vocabulary.ReopenTrigger, labels.REOPEN_TRIGGERS),
+        (vocabulary.RegionHandoff, labels.REGION_HANDOFFS),
     ],
 )
 def test_every_code_of_a_vocabulary_has_a_chinese_label(

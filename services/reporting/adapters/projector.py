@@ -25,6 +25,7 @@ from contracts import jsontext
 from contracts.vocabulary import CaseStatus, ClueSource, Determination, Grade, Outcome
 from services.reporting.adapters import SQL
 from services.reporting.domain import ChainBroken, LedgerState, Step, chain_step, fold, grade_changes
+from services.reporting.domain.handoffs import Handoff
 from services.reporting.domain.periods import Period
 from services.reporting.domain.tables import MONTH_FIGURES, CaseMonth, CaseRecord, Fact, case_months
 
@@ -81,6 +82,8 @@ def state_from_row(row: asyncpg.Record) -> LedgerState:
     values = {name: row[name] for name in LEDGER_COLUMNS}
     for name in _JSON_COLUMNS:
         values[name] = tuple(json.loads(values[name]))
+    for name in _HANDOFF_COLUMNS:
+        values[name] = Handoff.from_json(json.loads(values[name]) if values[name] is not None else None)
     return LedgerState(
         **{
             **values,
@@ -101,6 +104,10 @@ def _code(value: object) -> object:
     return value.value if isinstance(value, Enum) else value
 
 
+def _handoff_json(value: Handoff | None) -> str | None:
+    return None if value is None else json.dumps(value.as_json(), ensure_ascii=False)
+
+
 def _holds_codes(name: str) -> bool:
     """Whether a ledger column holds enum members (``Grade | None``…), which go to the database as codes."""
     hint = _LEDGER_HINTS[name]
@@ -110,12 +117,15 @@ def _holds_codes(name: str) -> bool:
 _LEDGER_HINTS = get_type_hints(LedgerState)
 # The columns holding lists (tuples in the state, JSON arrays in the table: jsonb).
 _JSON_COLUMNS = frozenset(name for name in LEDGER_COLUMNS if get_origin(_LEDGER_HINTS[name]) is tuple)
+# The columns holding a handoff (an object in the state, a JSON object or NULL in the table: jsonb).
+_HANDOFF_COLUMNS = frozenset(name for name in LEDGER_COLUMNS if Handoff in get_args(_LEDGER_HINTS[name]))
 _LEDGER_ROW = attrgetter(*LEDGER_COLUMNS)
-# The columns that need encoding, by position: tuples as JSON arrays, enum members as their codes.
+# The columns that need encoding, by position: tuples as JSON arrays, handoffs as JSON objects, enum
+# members as their codes.
 _ENCODERS: dict[int, Callable[[Any], object]] = {
-    index: _json_array if name in _JSON_COLUMNS else _code
+    index: _json_array if name in _JSON_COLUMNS else _handoff_json if name in _HANDOFF_COLUMNS else _code
     for index, name in enumerate(LEDGER_COLUMNS)
-    if name in _JSON_COLUMNS or _holds_codes(name)
+    if name in _JSON_COLUMNS or name in _HANDOFF_COLUMNS or _holds_codes(name)
 }
 
 

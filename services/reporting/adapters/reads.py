@@ -22,11 +22,17 @@ from services.reporting.domain.periods import Period
 from services.reporting.domain.tables import DISPOSAL_FIGURES, WORK_FIGURES, CaseRecord, Fact
 
 Q = SQL.queries("reads")
+# The ledger's jsonb columns, decoded for the API (an as-of projection built by older code lacks some).
+LEDGER_JSON_COLUMNS = (
+    "regions_involved", "flags", "measures", "key_case_reasons", "held_by", "handoff_pending",
+    "handoff_across_regions",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
 class LedgerFilter:
-    """Which ledger rows to list; ``None`` leaves a filter out. ``jurisdictions`` is a whole subtree."""
+    """Which ledger rows to list; ``None`` leaves a filter out. ``jurisdictions`` is a whole subtree;
+    ``handed_out`` adds the cases handed from a place of it to another region (they stand there now)."""
 
     jurisdictions: list[str] | None = None
     status: str | None = None
@@ -37,6 +43,7 @@ class LedgerFilter:
     reported_to: datetime | None = None
     transferred_to_police: bool | None = None
     open_only: bool | None = None
+    handed_out: bool | None = None
 
     def parameters(self) -> tuple[object, ...]:
         return (
@@ -49,6 +56,7 @@ class LedgerFilter:
             self.reported_to,
             self.transferred_to_police,
             self.open_only,
+            self.handed_out,
         )
 
 
@@ -130,7 +138,7 @@ async def all_ledger_rows(
 
 def _ledger_row(row: asyncpg.Record) -> dict[str, object]:
     values = dict(row)
-    for name in ("regions_involved", "flags", "measures", "key_case_reasons", "held_by"):
+    for name in LEDGER_JSON_COLUMNS:
         if isinstance(values.get(name), str):
             values[name] = json.loads(str(values[name]))
     return values

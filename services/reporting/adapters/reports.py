@@ -25,6 +25,7 @@ from services.reporting.adapters.submissions import submission, submissions_of, 
 from services.reporting.adapters.versions import readable_schema, use_schema
 from services.reporting.domain import reports as R
 from services.reporting.domain import tables as T
+from services.reporting.domain.handoffs import Regions
 from services.reporting.domain.periods import CST, Period
 from services.reporting.domain.submissions import already_submitted, require_submittable
 
@@ -35,8 +36,10 @@ async def build_table(
     query: R.ReportQuery,
     scope: R.Scope,
     now: datetime | None = None,
+    regions: Regions | None = None,
 ) -> T.Table:
-    """The table ``query`` names, over the cases ``scope`` allows, with its title, columns and rows.
+    """The table ``query`` names, over the cases ``scope`` allows, with its title, columns and rows; a
+    ledger shows a handoff between regions as ``regions`` reads it (this deployment's; default: one region).
 
     An as-of view is the table as it stood at the projection's instant: that instant is "now" (for the
     ageing lists and the deadlines), and only the submissions recorded by then count (a month submitted
@@ -67,9 +70,12 @@ async def build_table(
             sector=query.sector,
             transferred_to_police=police,
             open_only=True if query.table == "risks" else None,
+            # The ledger of a subtree lists what it handed to another region; the risk lists only the
+            # risks it holds.
+            handed_out=True if query.table == "ledger" and police is None else None,
         )
         rows = await reads.all_ledger_rows(conn, where, query.as_of)
-        table = T.ledger_table(query.table, rows, registry)
+        table = T.ledger_table(query.table, rows, registry, regions)
     else:
         # One snapshot for the table and its adjustment rows.
         async with reads.snapshot(conn, query.as_of):
@@ -176,10 +182,13 @@ async def build_tables(
     query: R.ReportQuery,
     scope: R.Scope,
     now: datetime | None = None,
+    regions: Regions | None = None,
 ) -> list[T.Table]:
     """``query.table`` as a list of tables: the three annex tables for ``annex``, else the one named."""
     names = R.ANNEX if query.table == "annex" else (query.table,)
-    return [await build_table(conn, registry, replace(query, table=name), scope, now) for name in names]
+    return [
+        await build_table(conn, registry, replace(query, table=name), scope, now, regions) for name in names
+    ]
 
 
 async def prepare_submission(

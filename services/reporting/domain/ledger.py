@@ -39,6 +39,7 @@ from contracts.events import (
     RewardGranted,
 )
 from contracts.vocabulary import CaseStatus, ClueSource, Determination, EscalationTarget, Grade, Outcome
+from services.reporting.domain.handoffs import Handoff
 
 # The grade_counts bucket of a case that has not been assessed yet.
 UNGRADED = "ungraded"
@@ -91,6 +92,9 @@ class LedgerState:
     supervising_leader: str | None = None
     # Every jurisdiction that held the case, first to last: a district that handed it over still reads it.
     held_by: tuple[str, ...] = ()
+    # The handoff waiting for its answer (any), and the last one accepted between two regions (跨区域移交).
+    handoff_pending: Handoff | None = None
+    handoff_across_regions: Handoff | None = None
 
     @property
     def grade_bucket(self) -> tuple[str, str]:
@@ -227,11 +231,13 @@ def _handling_changes(state: LedgerState, event: Envelope) -> Changes:
         return {"escalations": escalations, "status": CaseStatus.ESCALATED}
     if isinstance(event, CaseClosed):
         closing = event.payload
+        # A handoff still waiting for its answer lapses with the closing (as with a write-off or merge).
         return {
             "status": CaseStatus.CLOSED,
             "outcome": closing.outcome,
             "recovered_amount_yuan": closing.recovered_amount_yuan,
             "closed_at": event.occurred_at,
+            "handoff_pending": None,
         }
     return workflow_changes(state, event)
 
@@ -283,6 +289,7 @@ def workflow_changes(state: LedgerState, event: Envelope) -> Changes:
             "written_off": True,
             "closed_at": event.occurred_at,
             "recovered_amount_yuan": off.recovered_amount_yuan,
+            "handoff_pending": None,
         }
     if isinstance(event, CaseReopened):
         return {
@@ -300,17 +307,23 @@ def workflow_changes(state: LedgerState, event: Envelope) -> Changes:
             "outcome": Outcome.MERGED,
             "merged_into": str(event.payload.into_case_id),
             "closed_at": event.occurred_at,
+            "handoff_pending": None,
         }
     if isinstance(event, HandoffRequested):
         # Offered, not yet taken over: the case stays where it is until the handoff is accepted.
-        return {"jurisdiction": event.payload.from_jurisdiction}
+        return {"jurisdiction": event.payload.from_jurisdiction, "handoff_pending": Handoff.of(event)}
     if isinstance(event, HandoffAccepted):
         taken = event.payload
         held = _added(state.held_by, [taken.from_jurisdiction, taken.to_jurisdiction])
-        return {"jurisdiction": taken.to_jurisdiction, "held_by": held}
+        changes: Changes = {"jurisdiction": taken.to_jurisdiction, "held_by": held, "handoff_pending": None}
+        moved = Handoff.of(event)
+        if moved.across_regions:
+            changes["handoff_across_regions"] = moved
+        return changes
     if isinstance(event, HandoffReturned):
-        # Declined: the case stays with the office that offered it, whoever wrote the event.
-        return {"jurisdiction": event.payload.from_jurisdiction}
+        # Declined: the case stays with the office that offered it, whoever wrote the event; a case handed
+        # between regions before reads as it did before the offer.
+        return {"jurisdiction": event.payload.from_jurisdiction, "handoff_pending": None}
     if isinstance(event, CaseReclassified):
         # An officer's classification replaces the clue's sector; the grade that follows names it too.
         return {"sector": event.payload.sector}

@@ -95,12 +95,17 @@ def parse_period(text: str | None, now: datetime) -> Period:
 
 
 def readable(policy: AccessPolicy, principal: Principal, row: dict[str, object]) -> bool:
-    """May ``principal`` read this ledger row's case: its subtree holds it now or held it before a handoff."""
+    """May ``principal`` read this ledger row's case: its subtree holds it now or held it before a handoff
+    (a case handed to another region keeps its trail readable where it was), or its district lead office is
+    asked to take it over (a handoff waiting for its answer, from this region or another). Auditors read
+    every case, whatever region or tree it stands in."""
+    pending = row.get("handoff_pending")
     return policy.can_read_case(
         principal,
         str(row["jurisdiction"]),
         transferred_to_police=bool(row["transferred_to_police"]),
         held_by=[str(held) for held in held_by] if isinstance(held_by := row.get("held_by"), list) else (),
+        offered_to=str(pending["to_jurisdiction"]) if isinstance(pending, dict) else None,
     )
 
 

@@ -9,6 +9,7 @@ from datetime import date, datetime, time
 from typing import Any
 
 from contracts.events import graded_figures
+from services.reporting.domain.handoffs import Handoff
 from services.reporting.domain.periods import CST
 
 CLOSING_TYPES = frozenset({"closed", "written-off"})
@@ -52,6 +53,9 @@ class Snapshot:
     outcome: str | None = None
     recovered_yuan: int = 0
     regions: list[str] = field(default_factory=list)
+    # Handoffs (协商办理): every one accepted, in order, and the one waiting for its answer.
+    handoffs: list[Handoff] = field(default_factory=list)
+    offered: Handoff | None = None
     filed_at: datetime | None = None
     # The case's figures: its clue's until graded, then those of its latest grade (contracts: assessed v3).
     participants: int | None = None
@@ -118,7 +122,8 @@ def snapshot(case: CaseRecord, before: datetime) -> Snapshot | None:
             filed = date.fromisoformat(str(p["criminal_filed_on"]))
             state.filed_at = datetime.combine(filed, time(0), tzinfo=CST)
         elif kind in CLOSING_TYPES or kind == "merged":
-            state.open, state.closed = False, kind != "merged"
+            # A handoff still waiting for its answer lapses with the closing.
+            state.open, state.closed, state.offered = False, kind != "merged", None
             state.written_off = state.written_off or kind == "written-off"
             state.outcome = "merged" if kind == "merged" else p.get("outcome")
             if p.get("recovered_amount_yuan") is not None:
@@ -127,6 +132,19 @@ def snapshot(case: CaseRecord, before: datetime) -> Snapshot | None:
             state.open, state.closed, state.written_off, state.outcome = True, False, False, None
         elif kind == "handoff-accepted":
             state.jurisdiction = str(p.get("to_jurisdiction") or fact.jurisdiction)
+            state.handoffs.append(_handoff(p, fact))
+            state.offered = None
         elif kind in ("handoff-requested", "handoff-returned"):
             state.jurisdiction = str(p.get("from_jurisdiction") or fact.jurisdiction)
+            state.offered = _handoff(p, fact) if kind == "handoff-requested" else None
     return state
+
+
+def _handoff(payload: Mapping[str, Any], fact: Fact) -> Handoff:
+    return Handoff(
+        str(payload.get("from_jurisdiction") or fact.jurisdiction),
+        str(payload.get("to_jurisdiction") or fact.jurisdiction),
+        payload.get("from_region"),
+        payload.get("to_region"),
+        fact.occurred_at,
+    )

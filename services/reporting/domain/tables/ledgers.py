@@ -9,6 +9,7 @@ from typing import Any
 
 from contracts.jurisdictions import JurisdictionRegistry
 from services.reporting.domain import labels as L
+from services.reporting.domain.handoffs import Regions
 from services.reporting.domain.tables.layout import Column, Table
 from services.reporting.domain.tables.places import _name
 
@@ -33,6 +34,10 @@ LEDGER_COLUMNS = [
     Column("recovered_amount_yuan", "追回金额（元）"),
     Column("status_name", "办理状态"),
     Column("written_off", "是否销号"),
+    Column("region_handoff_label", "跨区域移交"),
+    Column("peer_region_name", "移交对方区域"),
+    Column("peer_jurisdiction_name", "移交对方辖区"),
+    Column("region_handoff_at", "移交时间"),
 ]
 LEDGER_TITLES = {
     "ledger": "非法集资风险线索动态管理台账",
@@ -41,14 +46,24 @@ LEDGER_TITLES = {
 }
 
 
-def ledger_table(name: str, rows: Sequence[Mapping[str, Any]], registry: JurisdictionRegistry) -> Table:
-    """动态管理台账 / 总量风险清单 / 重点风险线索管理台账 from ledger rows (already filtered and ordered)."""
+def ledger_table(
+    name: str,
+    rows: Sequence[Mapping[str, Any]],
+    registry: JurisdictionRegistry,
+    regions: Regions | None = None,
+) -> Table:
+    """动态管理台账 / 总量风险清单 / 重点风险线索管理台账 from ledger rows (already filtered and ordered); a
+    handoff between regions as ``regions`` (this deployment's; default: one region) reads it."""
     table = Table(name, LEDGER_TITLES[name], LEDGER_COLUMNS)
+    here = regions or Regions.single(registry)
     for number, row in enumerate(rows, start=1):
+        handoff = here.columns(row)
+        peer = handoff["peer_jurisdiction"]
         table.rows.append(
             {
-                **{k: _plain(v) for k, v in row.items()},
+                **{k: _plain(v) for k, v in {**row, **handoff}.items()},
                 "no": number,
+                "peer_jurisdiction_name": registry.path_name(peer) if peer in registry else peer,
                 "jurisdiction_name": _name(registry, str(row["jurisdiction"])),
                 "sector_name": L.sector_label(row.get("sector")),
                 "source_name": L.label(L.SOURCES, row.get("source")),

@@ -11,10 +11,12 @@ import httpx
 import typer
 
 from contracts.jurisdictions import JurisdictionRegistry
+from contracts.regions import RegionError, RegionRegistry
 from contracts.reporting_calendar import ReportingCalendar
 from contracts.taxonomy import default_taxonomy
 from services.reporting.adapters.reports import build_tables
 from services.reporting.domain.exports import export_bytes
+from services.reporting.domain.handoffs import Regions
 from services.reporting.domain.periods import CST, use_calendar
 from services.reporting.domain.reports import EXPORTABLE, ReportQuery, Scope, parse_period
 from services.reporting.domain.tables import Table
@@ -25,8 +27,13 @@ from services.reporting.settings import ReportingSettings
 async def _tables(settings: ReportingSettings, query: ReportQuery, jurisdiction: str) -> list[Table]:
     registry = JurisdictionRegistry.load(settings.jurisdictions_file)
     use_calendar(ReportingCalendar.load(settings.reporting_calendar_file, registry))
+    try:
+        regions = Regions.load(settings.region, RegionRegistry.load(settings.regions_file, registry))
+    except RegionError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
     async with reporting_database(settings) as conn:
-        return await build_tables(conn, registry, query, Scope(jurisdiction))
+        return await build_tables(conn, registry, query, Scope(jurisdiction), regions=regions)
 
 
 report_app = typer.Typer(help="The ledgers and annex tables.", no_args_is_help=True)

@@ -15,7 +15,7 @@ from contracts.api import HistoryEntry, LedgerPage, LedgerRow
 from contracts.vocabulary import CaseStatus, Grade
 from services.reporting.adapters import reads
 from services.reporting.adapters.log import LogUnreadable, read_documents
-from services.reporting.dependencies import Deps
+from services.reporting.dependencies import Deps, ReportingDeps
 from services.reporting.domain.reports import scope_for, subtree
 from services.reporting.domain.tables import ledger_table
 from services.reporting.entrypoints.http.reading import (
@@ -64,18 +64,24 @@ async def list_cases(
         reported_from=aware("reported_from", reported_from),
         reported_to=aware("reported_to", reported_to),
         transferred_to_police=True if scope.police_only else None,
+        # A case handed from the subtree to another region stays in its ledger, shown handed out.
+        handed_out=None if scope.police_only else True,
     )
     rows, total = await reads.ledger_page(conn, where, offset, limit, as_of)
-    return LedgerPage(
-        items=[LedgerRow.model_validate(r) for r in rows], total=total, offset=offset, limit=limit
-    )
+    return LedgerPage(items=[ledger_row(deps, r) for r in rows], total=total, offset=offset, limit=limit)
 
 
 @router.get("/cases/{case_id}", response_model=LedgerRow, responses={**UNAUTHENTICATED, **UNKNOWN_CASE})
 async def get_case(
     case_id: uuid.UUID, conn: Connection, principal: Reader, deps: Deps, as_of: AsOf = None
 ) -> LedgerRow:
-    return LedgerRow.model_validate(await readable_case(conn, deps, principal, case_id, as_of))
+    """The case's ledger row, with its handoff between regions as this region reads it."""
+    return ledger_row(deps, await readable_case(conn, deps, principal, case_id, as_of))
+
+
+def ledger_row(deps: ReportingDeps, row: dict[str, object]) -> LedgerRow:
+    """A ledger row as the API serves it: a handoff between regions read from this region's side."""
+    return LedgerRow.model_validate({**row, **deps.regions.columns(row)})
 
 
 @router.get("/cases/{case_id}/ledger", responses={**UNAUTHENTICATED, **UNKNOWN_CASE})
@@ -84,7 +90,7 @@ async def get_case_columns(
 ) -> dict[str, Any]:
     """The case's full ledger row, with the columns the annex tables use (docs/reporting.md)."""
     row = await readable_case(conn, deps, principal, case_id, as_of)
-    return ledger_table("ledger", [row], deps.registry).rows[0]
+    return ledger_table("ledger", [row], deps.registry, deps.regions).rows[0]
 
 
 @router.get(

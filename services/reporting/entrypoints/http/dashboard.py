@@ -121,9 +121,10 @@ async def home(
         # reported_to is inclusive: the last microsecond of the month.
         reported_to=chosen.end - timedelta(microseconds=1) if chosen else None,
         transferred_to_police=True if scope.police_only else None,
+        handed_out=None if scope.police_only else True,
     )
     rows, total = await reads.ledger_page(conn, where, (page_number - 1) * PAGE, PAGE)
-    ledger = ledger_table("ledger", rows, deps.registry)
+    ledger = ledger_table("ledger", rows, deps.registry, deps.regions)
     chart_svgs = await dashboard_charts(conn, deps.registry, scope, month, now)
     query = {k: v for k, v in filters.items() if v}
     return page(
@@ -165,7 +166,7 @@ async def case_page(request: Request, case_id: uuid.UUID, conn: Connection, deps
         notices: list[dict[str, Any]] | None = [timeline_notice(n) for n in await case_notices(conn, case_id)]
     except NoticesNotKept:
         notices = None  # the live version is being rebuilt by a release that keeps them
-    case = ledger_table("ledger", [row], deps.registry).rows[0]
+    case = ledger_table("ledger", [row], deps.registry, deps.regions).rows[0]
     return page("case.html", principal=principal, case=case, history=history, notices=notices)
 
 

@@ -48,7 +48,7 @@ async def report_tables(
         as_of=as_of,
         live=live,
     )
-    return await build_tables(conn, deps.registry, query, scope)
+    return await build_tables(conn, deps.registry, query, scope, regions=deps.regions)
 
 
 @router.get(

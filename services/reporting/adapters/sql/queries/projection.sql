@@ -38,7 +38,7 @@ WITH ledger_rows AS (
         reported_at, updated_at, last_seq, last_hash, department, regions_involved, flags, measures,
         key_case_reasons, determined_at, transferred_to_police, police_jurisdiction, transferred_at,
         police_accepted_at, police_case_number, closed_at, written_off, reopened, rewards_yuan, linked_clues,
-        merged_into, supervising_leader, held_by
+        merged_into, supervising_leader, held_by, handoff_pending, handoff_across_regions
     )
     SELECT * FROM unnest(
         $1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[],
@@ -46,7 +46,8 @@ WITH ledger_rows AS (
         $16::integer[], $17::timestamptz[], $18::timestamptz[], $19::integer[], $20::text[], $21::text[],
         $22::jsonb[], $23::jsonb[], $24::jsonb[], $25::jsonb[], $26::timestamptz[], $27::boolean[],
         $28::text[], $29::timestamptz[], $30::timestamptz[], $31::text[], $32::timestamptz[], $33::boolean[],
-        $34::integer[], $35::bigint[], $36::integer[], $37::text[], $38::text[], $39::jsonb[]
+        $34::integer[], $35::bigint[], $36::integer[], $37::text[], $38::text[], $39::jsonb[],
+        $40::jsonb[], $41::jsonb[]
     )
     ON CONFLICT (case_id) DO UPDATE SET
         jurisdiction = EXCLUDED.jurisdiction, status = EXCLUDED.status, source = EXCLUDED.source,
@@ -65,20 +66,21 @@ WITH ledger_rows AS (
         closed_at = EXCLUDED.closed_at, written_off = EXCLUDED.written_off, reopened = EXCLUDED.reopened,
         rewards_yuan = EXCLUDED.rewards_yuan, linked_clues = EXCLUDED.linked_clues,
         merged_into = EXCLUDED.merged_into, supervising_leader = EXCLUDED.supervising_leader,
-        held_by = EXCLUDED.held_by
+        held_by = EXCLUDED.held_by, handoff_pending = EXCLUDED.handoff_pending,
+        handoff_across_regions = EXCLUDED.handoff_across_regions
 ), history_rows AS (
     INSERT INTO history (
         case_id, seq, event_id, type, schema_version, occurred_at, recorded_at, actor, prev_hash, hash,
         payload, kafka_partition, kafka_offset, jurisdiction
     )
     SELECT * FROM unnest(
-        $40::uuid[], $41::integer[], $42::uuid[], $43::text[], $44::integer[], $45::timestamptz[],
-        $46::timestamptz[], $47::jsonb[], $48::text[], $49::text[], $50::jsonb[], $51::integer[],
-        $52::bigint[], $53::text[]
+        $42::uuid[], $43::integer[], $44::uuid[], $45::text[], $46::integer[], $47::timestamptz[],
+        $48::timestamptz[], $49::jsonb[], $50::text[], $51::text[], $52::jsonb[], $53::integer[],
+        $54::bigint[], $55::text[]
     )
 ), grade_rows AS (
     INSERT INTO grade_counts (jurisdiction, grade, cases)
-    SELECT * FROM unnest($54::text[], $55::text[], $56::bigint[])
+    SELECT * FROM unnest($56::text[], $57::text[], $58::bigint[])
     ON CONFLICT (jurisdiction, grade) DO UPDATE SET cases = grade_counts.cases + EXCLUDED.cases
 ), month_rows AS (
     INSERT INTO case_months (
@@ -88,11 +90,11 @@ WITH ledger_rows AS (
         amount_yuan, determined, measures, to_police, police_accepted, closed, recovered_yuan, rewards_yuan
     )
     SELECT * FROM unnest(
-        $57::uuid[], $58::text[], $59::boolean[], $60::text[], $61::text[], $62::text[], $63::text[],
-        $64::boolean[], $65::boolean[], $66::boolean[], $67::boolean[], $68::bigint[], $69::timestamptz[],
-        $70::bigint[], $71::bigint[], $72::bigint[], $73::bigint[], $74::bigint[], $75::bigint[],
-        $76::bigint[], $77::bigint[], $78::bigint[], $79::bigint[], $80::bigint[], $81::bigint[],
-        $82::bigint[], $83::bigint[], $84::bigint[], $85::bigint[]
+        $59::uuid[], $60::text[], $61::boolean[], $62::text[], $63::text[], $64::text[], $65::text[],
+        $66::boolean[], $67::boolean[], $68::boolean[], $69::boolean[], $70::bigint[], $71::timestamptz[],
+        $72::bigint[], $73::bigint[], $74::bigint[], $75::bigint[], $76::bigint[], $77::bigint[],
+        $78::bigint[], $79::bigint[], $80::bigint[], $81::bigint[], $82::bigint[], $83::bigint[],
+        $84::bigint[], $85::bigint[], $86::bigint[], $87::bigint[]
     )
     ON CONFLICT (case_id, period) DO UPDATE SET
         present = EXCLUDED.present, end_jurisdiction = EXCLUDED.end_jurisdiction,

@@ -1,9 +1,12 @@
 -- What the HTTP API reads. Run with search_path set to the active (or requested as-of) version's schema.
--- Every filter is optional: a NULL parameter leaves it out.
+-- Every filter is optional: a NULL parameter leaves it out. In count_cases and page_cases, $10 adds to the
+-- subtree $1 the cases handed from a place of it to another region (the last such handoff's from end; read
+-- through to_jsonb, so an as-of projection built before the column was kept reads as having none).
 
 -- name: count_cases
 SELECT count(*) FROM ledger
-WHERE ($1::text[] IS NULL OR jurisdiction = ANY($1::text[]))
+WHERE ($1::text[] IS NULL OR jurisdiction = ANY($1::text[])
+       OR ($10::boolean AND to_jsonb(ledger)#>>'{handoff_across_regions,from_jurisdiction}' = ANY($1::text[])))
   AND ($2::text IS NULL OR status = $2)
   AND ($3::text IS NULL OR grade = $3)
   AND ($4::boolean IS NULL OR key_case = $4)
@@ -15,7 +18,8 @@ WHERE ($1::text[] IS NULL OR jurisdiction = ANY($1::text[]))
 
 -- name: page_cases
 SELECT * FROM ledger
-WHERE ($1::text[] IS NULL OR jurisdiction = ANY($1::text[]))
+WHERE ($1::text[] IS NULL OR jurisdiction = ANY($1::text[])
+       OR ($10::boolean AND to_jsonb(ledger)#>>'{handoff_across_regions,from_jurisdiction}' = ANY($1::text[])))
   AND ($2::text IS NULL OR status = $2)
   AND ($3::text IS NULL OR grade = $3)
   AND ($4::boolean IS NULL OR key_case = $4)
@@ -25,7 +29,7 @@ WHERE ($1::text[] IS NULL OR jurisdiction = ANY($1::text[]))
   AND ($8::boolean IS NULL OR transferred_to_police = $8)
   AND ($9::boolean IS NULL OR (status NOT IN ('closed', 'written_off', 'merged')) = $9)
 ORDER BY reported_at DESC, case_id DESC
-OFFSET $10 LIMIT $11;
+OFFSET $11 LIMIT $12;
 
 -- name: as_of_instant
 -- The instant of a projection version (NULL: a numbered version, read as now).
@@ -53,7 +57,7 @@ SELECT jurisdiction, grade, cases FROM grade_counts WHERE cases <> 0 ORDER BY ju
 -- The cases a table is computed from: those that ever belonged to the subtree (NULL: all; the table
 -- places each where it stood at the end of its period), optionally only those sent to the police.
 -- $6 narrows them to the only cases a table can list (NULL: all): 'regions' those with another region
--- involved (the cross-province register); 'filed' those with a police transfer, police acceptance or
+-- involved or ever offered or handed to another place (the cross-province register); 'filed' those with a police transfer, police acceptance or
 -- criminal filing dated before $8 (the ageing lists: filed at least two years before their instant;
 -- NULL $8: any date); 'new' those whose clue occurred or which were determined in [$7, $8) (the
 -- no-fundraising figures: new clues, and new cases counted in the month they were determined).
@@ -64,7 +68,8 @@ WHERE ($1::text[] IS NULL OR case_id IN (SELECT case_id FROM history WHERE juris
   AND ($4::text IS NULL OR grade = $4)
   AND ($5::text IS NULL OR status = $5)
   AND ($6::text IS NULL
-       OR ($6 = 'regions' AND jsonb_array_length(regions_involved) > 0)
+       OR ($6 = 'regions' AND (jsonb_array_length(regions_involved) > 0 OR case_id IN (
+               SELECT case_id FROM history WHERE type IN ('handoff-requested', 'handoff-accepted'))))
        OR ($6 = 'filed' AND case_id IN (
                SELECT case_id FROM history
                WHERE (type = 'escalated' AND ($8::timestamptz IS NULL OR occurred_at < $8))

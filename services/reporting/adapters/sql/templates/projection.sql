@@ -42,7 +42,11 @@ CREATE TABLE ledger (
     linked_clues          integer NOT NULL,
     merged_into           text,
     supervising_leader    text,
-    held_by               jsonb NOT NULL
+    held_by               jsonb NOT NULL,
+    -- Handoffs (services/reporting/domain/handoffs.py): the one waiting for its answer, and the last one
+    -- accepted between two regions; each {from_jurisdiction, to_jurisdiction, from_region, to_region, at}.
+    handoff_pending       jsonb,
+    handoff_across_regions           jsonb
 );
 CREATE INDEX ledger_newest ON ledger (reported_at DESC, case_id DESC);
 CREATE INDEX ledger_jurisdiction ON ledger (jurisdiction);
