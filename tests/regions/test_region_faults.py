@@ -171,3 +171,17 @@ def test_events_forged_into_a_replicated_topic_are_refused_with_their_reason(reg
         after = read.get(f"/v1/cases/{case_id}").json()
     assert (after["last_seq"], after["status"]) == (held["last_seq"], held["status"])
     assert all(r.value not in forgeries.values() for r in log_records(ningxia, case_id))
+
+    # Each refusal is alerted to the case's lead office in 宁夏, and, through 宁夏's notices, in 安徽.
+    for region, office in ((regions.ningxia, "/litong-lead-office"), (regions.anhui, "/yaohai-lead-office")):
+
+        def alerted(region: Region = region, office: str = office) -> list[Any] | None:
+            found = [
+                p.json()
+                for p in region.recorder.to(office)
+                if p.json().get("case_id") == case_id and p.json().get("event_type") == "region-chain-refused"
+            ]
+            return found if len(found) >= len(forgeries) else None
+
+        alerts = wait_until(alerted, timeout=120, what=f"the refusals alerted in {region.alias}")
+        assert len(alerts) == len(forgeries), [a["facts"] for a in alerts]
