@@ -14,6 +14,7 @@ SHELL := /bin/bash
 PYTHON ?= python3.11
 VENV := .venv
 PYTEST_ARGS ?=
+FAULTS_ARGS ?=
 
 # Everything make starts runs on this machine: local allows the development keys, secrets and database
 # password (a deployment sets test or production, where they are refused).
@@ -28,16 +29,18 @@ export PGPORT
 export CLUETRAIL_DATABASE_URL ?= postgresql://cluetrail:cluetrail@127.0.0.1:$(PGPORT)/cluetrail
 endif
 
-.PHONY: help venv stack-up stack-down run stop test bench lint clean
+.PHONY: help venv stack-up stack-down run stop test bench faults lint clean
 
 help:
 	@echo "make venv        create .venv and install the project with its dev tools"
 	@echo "make stack-up    start Kafka and PostgreSQL in var/, create topics and schemas"
 	@echo "make stack-down  stop Kafka and PostgreSQL"
 	@echo "make run         stack-up, start the services, load the demo data, print the URLs"
+	@echo "make run REGIONS=2  two regions joined by MirrorMaker 2, demo data in both (docs/regions.md)"
 	@echo "make stop        stop the services, then the stack"
 	@echo "make test        stack-up, then the test suite (PYTEST_ARGS=... adds pytest options)"
 	@echo "make bench       stack-up, then the benchmark"
+	@echo "make faults      the fault suite on a broker and database of its own (var/faults; FAULTS_ARGS=...)"
 	@echo "make lint        ruff check, ruff format --check, mypy"
 	@echo "make clean       stop everything and remove var/"
 
@@ -60,19 +63,34 @@ stack-up: venv
 stack-down:
 	@rc=0; deploy/bin/kafka.sh stop || rc=$$?; deploy/bin/postgres.sh stop || rc=$$?; exit $$rc
 
+# make run REGIONS=2: two regions (anhui, ningxia), each a broker with its four services, and MirrorMaker 2
+# between them (deploy/bin/regions.sh, docs/regions.md).
+ifeq ($(REGIONS),2)
+run: venv
+	deploy/bin/regions.sh start
+else
 run: venv stack-up
 	deploy/bin/services.sh start
 	$(VENV)/bin/cluetrail demo load
 	@deploy/bin/services.sh urls
+endif
 
 stop:
-	@rc=0; deploy/bin/services.sh stop || rc=$$?; $(MAKE) --no-print-directory stack-down || rc=$$?; exit $$rc
+	@rc=0; deploy/bin/services.sh stop || rc=$$?; \
+	if [ -d var/regions/keys ]; then deploy/bin/regions.sh stop || rc=$$?; fi; \
+	$(MAKE) --no-print-directory stack-down || rc=$$?; exit $$rc
 
 test: venv stack-up
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 bench: venv stack-up
 	$(VENV)/bin/python -m bench
+
+# Not part of make test: kills and restarts services, a broker and a database server of its own, which it
+# starts under var/faults on free ports with the jars of var/kafka/libs; the shared stack is not touched.
+faults: venv
+	deploy/bin/kafka.sh fetch
+	$(VENV)/bin/python -m tests.faults $(FAULTS_ARGS)
 
 lint: venv
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check . && $(VENV)/bin/mypy

@@ -20,7 +20,8 @@ from cluetrail.crypto import new_region_key_pair
 from cluetrail.db import ensure_database
 from cluetrail.kafka import ensure_topics
 from cluetrail.settings import CommonSettings
-from contracts.jurisdictions import default_registry
+from contracts.jurisdictions import JurisdictionRegistry, default_registry
+from contracts.regions import RegionError, RegionRegistry
 
 console = Console()
 app = typer.Typer(
@@ -34,11 +35,18 @@ SERVICES = ("intake", "triage", "reporting", "notify")
 
 @stack_app.command("init")
 def stack_init() -> None:
-    """Create the case and dead-letter topics (unlimited retention) and each service's database."""
+    """Create the case and dead-letter topics (unlimited retention), the topics MirrorMaker brings from
+    the other regions of a multi-region deployment, and each service's database."""
     settings = CommonSettings()
+    try:
+        tree = JurisdictionRegistry.load(settings.jurisdictions_file)
+        peers = RegionRegistry.load(settings.regions_file, tree).peers_of(settings.region)
+    except RegionError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
 
     async def init() -> None:
-        created = await ensure_topics(settings)
+        created = await ensure_topics(settings, peers=peers)
         for service in SERVICES:
             await ensure_database(settings.database_for(service))
         console.print(f"topics created: {', '.join(created) or 'none (all present)'}")

@@ -24,6 +24,7 @@ from cluetrail.settings import CommonSettings
 from contracts.api import ClueSubmission
 from contracts.codes import USCC_ALPHABET, uscc_check_character
 from contracts.jurisdictions import default_registry
+from contracts.regions import RegionRegistry
 
 console = Console()
 
@@ -140,6 +141,24 @@ def demo_clues(count: int, seed: int = 2024, jurisdictions: list[str] | None = N
     return clues
 
 
+YAOHAI, LITONG = "340102", "640302"
+
+
+def region_places() -> list[str] | None:
+    """The streets and communities this deployment's region serves (None: one region serves them all):
+    intake refuses a clue of another region's place."""
+    settings = CommonSettings()
+    registry = default_registry()
+    regions = RegionRegistry.load(settings.regions_file, registry)
+    if not regions.peers_of(settings.region):
+        return None
+    return [
+        j.code
+        for j in registry.all()
+        if j.level in ("community", "street") and regions.region_of(j.code) == settings.region
+    ]
+
+
 def register(app: typer.Typer) -> None:
     demo_app = typer.Typer(help="Demo data for a local run.", no_args_is_help=True)
     app.add_typer(demo_app, name="demo")
@@ -153,8 +172,9 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Write demo clues, import them through intake, and wait until the ledger shows them."""
         file.parent.mkdir(parents=True, exist_ok=True)
+        places = region_places()
         file.write_text(
-            "".join(json.dumps(c, ensure_ascii=False) + "\n" for c in demo_clues(count, seed)),
+            "".join(json.dumps(c, ensure_ascii=False) + "\n" for c in demo_clues(count, seed, places)),
             encoding="utf-8",
         )
         try:
@@ -193,13 +213,19 @@ def register(app: typer.Typer) -> None:
         for name, counts in sorted(by_district.items()):
             table.add_row(name, *(str(counts.get(g, 0)) for g in grades))
         console.print(table)
+        # 瑶海区, or in a region that does not serve it (ningxia of make run REGIONS=2), 利通区.
+        district = registry.get(
+            YAOHAI if places is None or any(p.startswith(YAOHAI) for p in places) else LITONG
+        )
         lead_officer = Principal(
-            subject="demo-yaohai-lead",
+            subject=f"demo-lead-{district.code}",
             role=Role.DISTRICT_LEAD_OFFICER,
-            jurisdiction="340102",
-            name="瑶海区处非办（演示）",
+            jurisdiction=district.code,
+            name=f"{district.name}处非办（演示）",
         )
         # Plain print: a console would wrap the token and break copying it.
-        print(f"dashboard: {reporting_url}/dashboard — sign in with a token, e.g. 瑶海区处非办 (12 h):")
+        print(
+            f"dashboard: {reporting_url}/dashboard — sign in with a token, e.g. {district.name}处非办 (12 h):"
+        )
         print(issue_token(settings, lead_officer))
         print("more: .venv/bin/cluetrail token issue --role auditor --jurisdiction 340000 --subject me")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
@@ -46,8 +46,14 @@ def report_submission_topic(settings: CommonSettings) -> str:
     return f"{settings.topic_prefix}.report-submissions"
 
 
-async def ensure_topics(settings: CommonSettings, replication_factor: int = 1) -> list[str]:
-    """Create the case, dead-letter, notice and report-submission topics if missing; return those created."""
+async def ensure_topics(
+    settings: CommonSettings, replication_factor: int = 1, peers: Sequence[str] = ()
+) -> list[str]:
+    """Create the case, dead-letter, notice and report-submission topics if missing; return those created.
+
+    ``peers`` are the deployment's other regions: the topics MirrorMaker 2 brings from each
+    (``<peer>.<topic>``) are created too, with the same partitions and retention as here, so this region's
+    services can subscribe before the first record of a peer has been copied."""
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
     await admin.start()
     try:
@@ -71,6 +77,17 @@ async def ensure_topics(settings: CommonSettings, replication_factor: int = 1) -
             NewTopic(
                 report_submission_topic(settings), 1, replication_factor, topic_configs=CASE_TOPIC_CONFIG
             ),
+        ]
+        replicated = [t for t in wanted if t.name in (settings.case_topic, notice_topic(settings))]
+        wanted += [
+            NewTopic(
+                settings.peer_topic(peer, t.name),
+                t.num_partitions,
+                replication_factor,
+                topic_configs=t.topic_configs,
+            )
+            for peer in peers
+            for t in replicated
         ]
         missing = [t for t in wanted if t.name not in existing]
         if missing:

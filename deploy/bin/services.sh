@@ -9,18 +9,22 @@
 # Logs: var/log/<name>.log, pids: var/run/<name>.pid. Services read their settings from the
 # CLUETRAIL_* environment, which is passed through unchanged; CLUETRAIL_ENVIRONMENT is local unless set
 # (this is the local stack, with the development keys).
-# Environment: SERVICES_START_TIMEOUT seconds (60), PYTHON (.venv/bin/python).
+# Environment: SERVICES_START_TIMEOUT seconds (60), PYTHON (.venv/bin/python);
+# SERVICES_VAR (var): where log/ and run/ go; SERVICES_PORT_BASE (8001): intake's port, triage, reporting
+# and notify on the next three (a second region of `make run REGIONS=2` runs its four on 8101-8104).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-LOGDIR="$ROOT/var/log"
-PIDDIR="$ROOT/var/run"
+SERVICES_VAR="${SERVICES_VAR:-$ROOT/var}"
+LOGDIR="$SERVICES_VAR/log"
+PIDDIR="$SERVICES_VAR/run"
 PYTHON="${PYTHON:-$ROOT/.venv/bin/python}"
 SERVICES_START_TIMEOUT="${SERVICES_START_TIMEOUT:-60}"
 export CLUETRAIL_ENVIRONMENT="${CLUETRAIL_ENVIRONMENT:-local}"
 STOP_TIMEOUT=20
 NAMES=(intake triage reporting notify)
-declare -A PORT=([intake]=8001 [triage]=8002 [reporting]=8003 [notify]=8004)
+BASE="${SERVICES_PORT_BASE:-8001}"
+declare -A PORT=([intake]=$BASE [triage]=$((BASE + 1)) [reporting]=$((BASE + 2)) [notify]=$((BASE + 3)))
 
 say() { printf 'services: %s\n' "$*"; }
 die() { printf 'services: error: %s\n' "$*" >&2; exit 1; }
@@ -90,7 +94,8 @@ cmd_start() {
     fi
     [[ -f "$LOGDIR/$name.log" ]] && mv -f "$LOGDIR/$name.log" "$LOGDIR/$name.log.1"
     # setsid: the service outlives the calling shell and is not hit by its Ctrl-C.
-    (cd "$ROOT" && exec setsid nohup "$PYTHON" -m "services.$name" </dev/null >>"$LOGDIR/$name.log" 2>&1) &
+    (cd "$ROOT" && export "CLUETRAIL_${name^^}_PORT=${PORT[$name]}" \
+      && exec setsid nohup "$PYTHON" -m "services.$name" </dev/null >>"$LOGDIR/$name.log" 2>&1) &
     pid=$!
     echo "$pid" >"$PIDDIR/$name.pid"
     say "started $name (pid $pid), log ${LOGDIR#"$ROOT"/}/$name.log"
@@ -130,6 +135,10 @@ receiver_start() {
   local pid
   pid="$(cat "$PIDDIR/demo-receiver.pid" 2>/dev/null)" || pid=""
   if [[ "$pid" =~ ^[0-9]+$ ]] && alive "$pid"; then
+    return 0
+  fi
+  if port_open 8009; then
+    say "the demo receiver's port 8009 is taken (another region's receiver?); not starting one"
     return 0
   fi
   (cd "$ROOT" && exec setsid nohup "$PYTHON" -m services.notify.demo_receiver --port 8009 \
@@ -200,7 +209,7 @@ cmd_urls() {
     printf '%-10s %s\n' "$name" "$(url_of "$name")"
   done
   printf '%-10s %s\n' "docs" "$(url_of intake)/docs (each service serves its OpenAPI at /docs)"
-  printf '%-10s %s\n' "notices" "var/log/demo-receiver.log (what the police and lead offices received)"
+  [[ -f "$LOGDIR/demo-receiver.log" ]] && printf '%-10s %s\n' "notices" "${LOGDIR#"$ROOT"/}/demo-receiver.log (what the police and lead offices received)" || true
 }
 
 case "${1:-}" in

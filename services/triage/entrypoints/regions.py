@@ -30,6 +30,7 @@ from cluetrail.service import Runtime, case_events_router, topic_consumer
 from contracts.chain import ChainVerifier
 from contracts.envelope import Envelope
 from contracts.events import HandoffRequested
+from contracts.regions import importer_name
 from services.triage.adapters import cases, peer_cases
 from services.triage.domain.errors import OutOfChain
 from services.triage.domain.fold import fold
@@ -38,10 +39,6 @@ from services.triage.domain.state import CaseState
 from services.triage.entrypoints.consumers import CaseStream
 
 log = logging.getLogger(__name__)
-
-
-def import_group(peer: str) -> str:
-    return f"triage-import-{peer}"
 
 
 class PeerImporter:
@@ -54,7 +51,7 @@ class PeerImporter:
         self.region = stream.policy.region
         self.regions = stream.policy.regions
         self.topic = rt.settings.peer_topic(peer, rt.settings.case_topic)
-        self.consumer = topic_consumer(rt, import_group(peer), self.topic, self.apply)
+        self.consumer = topic_consumer(rt, importer_name(peer), self.topic, self.apply)
 
     def router(self) -> KafkaRouter:
         """The subscriber of ``triage-import-<peer>``: after the catch-up, like triage's own; commits wake the
