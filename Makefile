@@ -29,7 +29,7 @@ export PGPORT
 export CLUETRAIL_DATABASE_URL ?= postgresql://cluetrail:cluetrail@127.0.0.1:$(PGPORT)/cluetrail
 endif
 
-.PHONY: help venv stack-up stack-down run stop test bench faults lint clean
+.PHONY: help venv stack-up stack-down run stop test bench bench-regions faults lint clean
 
 help:
 	@echo "make venv        create .venv and install the project with its dev tools"
@@ -40,6 +40,7 @@ help:
 	@echo "make stop        stop the services, then the stack"
 	@echo "make test        stack-up, then the test suite (PYTEST_ARGS=... adds pytest options)"
 	@echo "make bench       stack-up, then the benchmark"
+	@echo "make bench-regions  handoff latency across two regions beside MirrorMaker 2's own lag"
 	@echo "make faults      the fault suite on a broker and database of its own (var/faults; FAULTS_ARGS=...)"
 	@echo "make lint        ruff check, ruff format --check, mypy"
 	@echo "make clean       stop everything and remove var/"
@@ -85,6 +86,11 @@ test: venv stack-up
 
 bench: venv stack-up
 	$(VENV)/bin/python -m bench
+
+# Two regions of their own (brokers, MirrorMaker 2, eight services) on free ports; the databases on make
+# stack-up's server.
+bench-regions: venv stack-up
+	$(VENV)/bin/python -m bench.regions
 
 # Not part of make test: kills and restarts services, a broker and a database server of its own, which it
 # starts under var/faults on free ports with the jars of var/kafka/libs; the shared stack is not touched.

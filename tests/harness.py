@@ -131,7 +131,7 @@ class MailRecorder:
 
             async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
                 message = message_from_bytes(envelope.content, policy=default_policy)
-                recorder.received.append(message)  # type: ignore[arg-type]
+                recorder.received.append(message)
                 return "250 Message accepted for delivery"
 
         self._controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)
@@ -264,7 +264,9 @@ class Stack:
     def settings(self) -> CommonSettings:
         """Settings as the services see them (same topics, databases and secrets)."""
         env = {k[len("CLUETRAIL_") :].lower(): v for k, v in self.env.items() if k.startswith("CLUETRAIL_")}
-        return CommonSettings(**{k: v for k, v in env.items() if k in CommonSettings.model_fields})
+        return CommonSettings.model_validate(
+            {k: v for k, v in env.items() if k in CommonSettings.model_fields}
+        )
 
     def token(
         self, role: str, jurisdiction: str, subject: str = "test-officer", department: str | None = None

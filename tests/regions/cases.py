@@ -34,7 +34,7 @@ def log_records(stack: Stack, case_id: str) -> list[ConsumerRecord[bytes, bytes]
     """The case's records in the region's own case log, in log order."""
 
     async def read() -> list[ConsumerRecord[bytes, bytes]]:
-        found = []
+        found: list[ConsumerRecord[bytes, bytes]] = []
         async for records, _ in read_log(stack.settings()):
             found.extend(r for r in records if r.key == case_id.encode())
         return found

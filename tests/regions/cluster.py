@@ -25,6 +25,8 @@ from tests.servers import MirrorMaker, PrivateKafka
 
 REGIONS_FILE = ROOT / "deploy" / "regions" / "anhui-ningxia.json"
 ANHUI, NINGXIA = "anhui", "ningxia"
+# What MirrorMaker copies between regions, as deployments configure it (deploy/bin/mm2.sh).
+REPLICATED = ("case-events", "notices", "anchors")
 
 
 @dataclass
@@ -90,9 +92,10 @@ def region_keys(directory: Path, aliases: list[str]) -> dict[str, str]:
 
 
 @contextmanager
-def two_regions(state: Path) -> Iterator[TwoRegions]:
+def two_regions(state: Path, also_replicate: tuple[str, ...] = ()) -> Iterator[TwoRegions]:
     """Start both brokers, create both regions' topics and databases, start MirrorMaker both ways, then
-    the eight services; stop it all afterwards."""
+    the eight services; stop it all afterwards. ``also_replicate`` names more topics of the session's
+    prefix for MirrorMaker to copy (the benchmark's raw baseline)."""
     tag = uuid.uuid4().hex[:8]
     aliases = [ANHUI, NINGXIA]
     keys = region_keys(state / "keys", aliases)
@@ -128,7 +131,7 @@ def two_regions(state: Path) -> Iterator[TwoRegions]:
         mirror = MirrorMaker(
             state=state,
             clusters={alias: region.broker.bootstrap for alias, region in regions.items()},
-            topics=re.escape(f"test-{tag}") + r"\.(case-events|notices|anchors)",
+            topics=re.escape(f"test-{tag}") + r"\.(" + "|".join(REPLICATED + also_replicate) + ")",
         )
         mirror.fetch()
         cleanup.callback(mirror.stop)
