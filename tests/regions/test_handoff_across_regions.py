@@ -22,6 +22,7 @@ from tests.regions.cases import (
     every_value,
     log_records,
     officer,
+    report_shop,
     view_at,
 )
 from tests.regions.cluster import ANHUI, NINGXIA, TwoRegions
@@ -127,3 +128,35 @@ def test_a_case_crosses_to_ningxia_and_back_with_one_verified_chain(regions: Two
     for region in (regions.anhui, regions.ningxia):
         audit = regions.audit_one(region)
         assert audit.returncode == 0, audit.stdout + audit.stderr
+
+
+def test_an_offer_ningxia_returns_gives_the_case_back_to_anhui(regions: TwoRegions) -> None:
+    anhui, ningxia = regions.anhui.stack, regions.ningxia.stack
+    case_id = report_shop(anhui)
+    with (
+        auditor(anhui) as read_a,
+        auditor(ningxia) as read_b,
+        officer(anhui, "district_lead_officer", YAOHAI, "lead-yaohai-01") as yaohai,
+        officer(anhui, "sector_department", YAOHAI, "dept-yaohai-01", "社会事务中心") as social,
+        officer(ningxia, "district_lead_officer", LITONG, "lead-litong-01") as litong,
+    ):
+        view_at(read_a, case_id, 2)
+        offer = {"to_jurisdiction": LITONG, "reason": "疑似在利通区经营。"}
+        offered = accepted(yaohai.post(f"/v1/cases/{case_id}/handoff", json=offer))
+        view_at(read_b, case_id, offered["seq"])
+        declined = {"reason": "经核查，该主体未在利通区经营。"}
+        returned = accepted(litong.post(f"/v1/cases/{case_id}/handoff/return", json=declined))
+        # The writer moves back: anhui folds ningxia's answer and acts on the case again.
+        back = view_at(read_a, case_id, returned["seq"])
+        assert back["handoff_pending"] is None and back["jurisdiction"].startswith(YAOHAI)
+        measure = wait_until(
+            lambda: (
+                (r := social.post(f"/v1/cases/{case_id}/measures", json=MEASURE)).status_code == 202 and r
+            ),
+            timeout=60,
+            what="瑶海区 writing the case again",
+        )
+        # ningxia holds the trail, and no longer writes it.
+        assert view_at(read_b, case_id, measure.json()["seq"])["handoff_pending"] is None
+        again = litong.post(f"/v1/cases/{case_id}/handoff/accept", json={})
+        assert again.status_code in (403, 409), again.text
