@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
-from aiokafka import ConsumerRecord
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
 from opentelemetry import trace
 
 from cluetrail.deadletter import DeadLetters
@@ -118,12 +118,18 @@ class ExactlyOnceConsumer:
         self._prepare = prepare
         self.applied_total = 0
         self._outage = Outage(log, f"consumer {name}")
+        # Held while a batch is applied: a rebalance that takes partitions away waits for it.
+        self.in_flight = asyncio.Lock()
         _consumers.add(self)
 
     async def process(self, records: Sequence[ConsumerRecord[bytes, bytes]]) -> list[Incoming]:
         """Apply a batch; return the events applied now (not skipped, not dead-lettered)."""
         if not records:
             return []
+        async with self.in_flight:
+            return await self._process_batch(records)
+
+    async def _process_batch(self, records: Sequence[ConsumerRecord[bytes, bytes]]) -> list[Incoming]:
         try:
             async with self._pool.acquire() as conn:
                 try:
@@ -234,11 +240,53 @@ class ExactlyOnceConsumer:
     async def _lock_positions(
         self, conn: asyncpg.Connection, records: Sequence[ConsumerRecord[bytes, bytes]]
     ) -> dict[tuple[str, int], int]:
-        topics = sorted({r.topic for r in records})
-        rows = await conn.fetch(
-            f'SELECT topic, partition, "offset" FROM {self._positions} '
-            "WHERE consumer = $1 AND topic = ANY($2::text[]) FOR UPDATE",
+        """Lock the positions of the batch's partitions only, so replicas of this consumer apply other
+        partitions meanwhile. A partition without a position yet gets one (-1: nothing applied) first, so
+        two replicas handed the same new partition during a rebalance take turns on its row instead of
+        both applying it; rows are created and locked in one order (topic, partition), so two batches
+        never wait on each other crosswise."""
+        partitions = sorted({(r.topic, r.partition) for r in records})
+        topics, numbers = [t for t, _ in partitions], [n for _, n in partitions]
+        await conn.execute(
+            f'INSERT INTO {self._positions} (consumer, topic, partition, "offset") '
+            "SELECT $1, t, n, -1 FROM unnest($2::text[], $3::int[]) AS batch(t, n) ORDER BY t, n "
+            "ON CONFLICT (consumer, topic, partition) DO NOTHING",
             self.name,
             topics,
+            numbers,
+        )
+        rows = await conn.fetch(
+            f'SELECT topic, partition, "offset" FROM {self._positions} '
+            "WHERE consumer = $1 AND (topic, partition) IN "
+            "(SELECT t, n FROM unnest($2::text[], $3::int[]) AS batch(t, n)) "
+            "ORDER BY topic, partition FOR UPDATE",
+            self.name,
+            topics,
+            numbers,
         )
         return {(r["topic"], r["partition"]): r["offset"] for r in rows}
+
+
+class PositionsListener(ConsumerRebalanceListener):
+    """Rebalances of a consumer group whose replicas share partitions: partitions are handed over only
+    after the batch being applied is committed (with its positions), and a replica given a partition
+    starts reading it right after the last record applied (its stored position), not at Kafka's committed
+    offset, which may lag behind when a replica died between its database commit and its Kafka commit."""
+
+    def __init__(self, consumer: ExactlyOnceConsumer, kafka: Callable[[], AIOKafkaConsumer | None]) -> None:
+        self._consumer = consumer
+        self._kafka = kafka
+
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        async with self._consumer.in_flight:
+            pass
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        kafka = self._kafka()
+        if kafka is None or not assigned:
+            return
+        stored = await self._consumer.stored_positions()
+        for partition in sorted(assigned):
+            offset = stored.get((partition.topic, partition.partition), -1)
+            if offset >= 0:
+                kafka.seek(partition, offset + 1)

@@ -33,7 +33,14 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from cluetrail.auth import BEARER_SCHEME
-from cluetrail.consume import Apply, ApplyRecord, ExactlyOnceConsumer, Incoming, running_consumers
+from cluetrail.consume import (
+    Apply,
+    ApplyRecord,
+    ExactlyOnceConsumer,
+    Incoming,
+    PositionsListener,
+    running_consumers,
+)
 from cluetrail.db import open_pool
 from cluetrail.deadletter import DeadLetters
 from cluetrail.errors import RuleViolation
@@ -444,10 +451,15 @@ def case_events_router(
     ``before`` runs ahead of each batch (e.g. wait for a catch-up), ``after`` gets the events applied.
     """
     router = KafkaRouter()
-
-    @router.subscriber(
+    instance = rt.settings.instance_id
+    subscriber = router.subscriber(
         consumer.topic,
         group_id=rt.settings.consumer_group(consumer.name),
+        # Static membership: a replica that restarts under its name gets its partitions back without a
+        # rebalance of the whole group (aiokafka has only eager assignors).
+        group_instance_id=f"{consumer.name}-{instance}" if instance else None,
+        # The subscriber's Kafka consumer exists once the broker has started it.
+        listener=PositionsListener(consumer, lambda: subscriber.consumer),
         batch=True,
         max_records=rt.settings.consumer_batch,
         auto_offset_reset="earliest",
@@ -456,6 +468,8 @@ def case_events_router(
         isolation_level="read_committed",
         ack_policy=AckPolicy.NACK_ON_ERROR,
     )
+
+    @subscriber
     async def on_case_events(msg: KafkaMessage) -> None:
         if before is not None:
             await before()

@@ -65,6 +65,13 @@ class CommonSettings(BaseSettings):
         description="This deployment's region (one Kafka cluster with its services): its alias in the "
         "regions file, also MirrorMaker's alias of the cluster (docs/regions.md)",
     )
+    instance_id: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,100}$",
+        description="This replica's stable name (e.g. a StatefulSet pod's name): its consumers join their "
+        "groups as static members under it, so a restart gets its partitions back without a rebalance; "
+        "unset: dynamic membership",
+    )
     regions_file: Path | None = Field(
         None, description="The regions and the provinces each serves; default: one region, the whole tree"
     )
