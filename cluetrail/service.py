@@ -8,6 +8,7 @@ import codecs
 import contextlib
 import json
 import logging
+import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -32,6 +33,7 @@ from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from cluetrail import worker
 from cluetrail.auth import BEARER_SCHEME
 from cluetrail.consume import (
     Apply,
@@ -608,16 +610,25 @@ def create_service_app(
     return app
 
 
-def run(app: FastAPI, settings: ServiceSettings) -> None:
-    """Serve until SIGTERM/SIGINT, then let the lifespan finish in-flight work."""
+def run(create_app: Callable[[Any], FastAPI], settings: ServiceSettings) -> None:
+    """Serve until SIGTERM/SIGINT, then let the lifespan finish in-flight work.
+
+    With ``CLUETRAIL_WORKERS`` > 1, that many worker processes share the port (uvicorn's supervisor
+    restarts one that dies); each builds its own app from ``create_app`` and the settings class
+    (``cluetrail.worker``) and is one more replica of the service's consumers."""
     configure_logging()
-    uvicorn.run(
-        app,
-        host=settings.host,
-        port=settings.port,
-        log_level="info",
+    common: dict[str, Any] = {
+        "host": settings.host,
+        "port": settings.port,
+        "log_level": "info",
         # uvicorn's records go to the process's handler, whose filters keep request data out of the log.
-        log_config=None,
-        access_log=settings.access_log,
-        timeout_graceful_shutdown=int(settings.shutdown_grace_seconds),
-    )
+        "log_config": None,
+        "access_log": settings.access_log,
+        "timeout_graceful_shutdown": int(settings.shutdown_grace_seconds),
+    }
+    if settings.workers == 1:
+        uvicorn.run(create_app(settings), **common)
+        return
+    os.environ[worker.FACTORY] = f"{create_app.__module__}:{create_app.__qualname__}"
+    os.environ[worker.SETTINGS] = f"{type(settings).__module__}:{type(settings).__qualname__}"
+    uvicorn.run("cluetrail.worker:app", factory=True, workers=settings.workers, **common)

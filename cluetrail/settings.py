@@ -163,6 +163,24 @@ class ServiceSettings(CommonSettings):
     consumer_batch: int = Field(500, ge=1, le=10_000, description="Max records per consume batch")
     shutdown_grace_seconds: float = 15.0
     access_log: bool = Field(False, description="Log every HTTP request (costs throughput; off by default)")
+    workers: int = Field(
+        1,
+        ge=1,
+        le=64,
+        validation_alias="CLUETRAIL_WORKERS",
+        description="Worker processes on the service's port, each a replica of its consumers; at most the "
+        "cores",
+    )
+
+    @model_validator(mode="after")
+    def _one_process_per_instance_id(self) -> ServiceSettings:
+        if self.workers > 1 and self.instance_id is not None:
+            raise ValueError(
+                "CLUETRAIL_INSTANCE_ID names one process of a consumer group, but CLUETRAIL_WORKERS starts "
+                f"{self.workers}: run one worker per instance (a replica each), or leave the id unset"
+            )
+        return self
+
     max_body_bytes: int = Field(
         1024 * 1024,
         ge=1024,

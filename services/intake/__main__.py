@@ -5,4 +5,4 @@ from services.intake.bootstrap import create_app
 from services.intake.settings import IntakeSettings
 
 settings = IntakeSettings()
-run(create_app(settings), settings)
+run(create_app, settings)

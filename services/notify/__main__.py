@@ -5,4 +5,4 @@ from services.notify.bootstrap import create_app
 from services.notify.settings import NotifySettings
 
 settings = NotifySettings()
-run(create_app(settings), settings)
+run(create_app, settings)

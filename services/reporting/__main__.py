@@ -5,4 +5,4 @@ from services.reporting.bootstrap import create_app
 from services.reporting.settings import ReportingSettings
 
 settings = ReportingSettings()
-run(create_app(settings), settings)
+run(create_app, settings)

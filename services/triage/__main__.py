@@ -5,4 +5,4 @@ from services.triage.bootstrap import create_app
 from services.triage.settings import TriageSettings
 
 settings = TriageSettings()
-run(create_app(settings), settings)
+run(create_app, settings)

@@ -1,0 +1,86 @@
+"""Several worker processes of each service on one port (CLUETRAIL_WORKERS=2 for all four, so triage,
+reporting and notify run as two replicas of each consumer): every clue reaches the ledger once, and an
+intake worker killed with SIGKILL is replaced while the other answers."""
+
+from __future__ import annotations
+
+import os
+import signal
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.harness import Stack, WebhookRecorder, wait_until
+from tests.integration.test_triage_workflow import unique_shop
+
+pytestmark = pytest.mark.integration
+
+
+def children(pid: int) -> set[int]:
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            if parent == pid:
+                found.add(int(entry.name))
+    return found
+
+
+def workers_of(stack: Stack, name: str) -> set[int]:
+    """The uvicorn worker processes under the service's supervisor (not multiprocessing's helpers)."""
+    supervisor = stack.processes[name].pid
+    return {
+        pid
+        for pid in children(supervisor)
+        if b"multiprocessing" in Path(f"/proc/{pid}/cmdline").read_bytes()
+        and b"resource_tracker" not in Path(f"/proc/{pid}/cmdline").read_bytes()
+    }
+
+
+def two_workers(stack: Stack, other_than: set[int] | None = None) -> set[int] | None:
+    found = workers_of(stack, "intake")
+    return found if len(found) == 2 and found != other_than else None
+
+
+def test_intake_with_two_workers_answers_from_both_and_survives_one_killed(
+    recorder: WebhookRecorder, tmp_path: Path
+) -> None:
+    stack = Stack(tmp_path, recorder, env={"CLUETRAIL_WORKERS": "2", "CLUETRAIL_OTEL_EXPORTER": "none"})
+    try:
+        stack.start_all()
+        before = wait_until(lambda: two_workers(stack), timeout=60, what="two intake workers")
+
+        def post(_: int) -> str:
+            with stack.client("intake") as intake:
+                answer = intake.post(
+                    "/v1/clues", json=unique_shop(), headers={"Idempotency-Key": str(uuid.uuid4())}
+                )
+            assert answer.status_code == 202, answer.text
+            return str(answer.json()["case_id"])
+
+        with ThreadPoolExecutor(8) as pool:
+            case_ids = list(pool.map(post, range(40)))
+        os.kill(next(iter(before)), signal.SIGKILL)
+        with ThreadPoolExecutor(8) as pool:
+            case_ids += list(pool.map(post, range(20)))  # the other worker answers meanwhile
+        after = wait_until(
+            lambda: two_workers(stack, other_than=before), timeout=60, what="the killed worker replaced"
+        )
+        assert len(after & before) == 1
+        token = stack.token("auditor", "340000")
+        with httpx.Client(base_url=stack.url("reporting"), timeout=30) as reporting:
+            reporting.headers["Authorization"] = f"Bearer {token}"
+
+            def all_there() -> bool:
+                return all(reporting.get(f"/v1/cases/{c}").status_code == 200 for c in case_ids)
+
+            wait_until(all_there, timeout=120, what="every clue in the ledger")
+            assert reporting.get("/v1/cases", params={"limit": 1}).json()["total"] == len(set(case_ids)) == 60
+    finally:
+        stack.stop_all()
