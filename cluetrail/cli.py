@@ -46,7 +46,7 @@ def stack_init() -> None:
         raise typer.Exit(2) from exc
 
     async def init() -> None:
-        created = await ensure_topics(settings, peers=peers)
+        created = await ensure_topics(settings, settings.kafka_replication_factor, peers=peers)
         for service in SERVICES:
             await ensure_database(settings.database_for(service))
         console.print(f"topics created: {', '.join(created) or 'none (all present)'}")

@@ -65,6 +65,13 @@ class CommonSettings(BaseSettings):
         description="This deployment's region (one Kafka cluster with its services): its alias in the "
         "regions file, also MirrorMaker's alias of the cluster (docs/regions.md)",
     )
+    kafka_replication_factor: int = Field(
+        1,
+        ge=1,
+        le=7,
+        description="Copies of each topic `cluetrail stack init` creates: 1 on one broker, 3 on a cluster "
+        "(whose brokers require min.insync.replicas of 2)",
+    )
     instance_id: str | None = Field(
         None,
         pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,100}$",

@@ -8,11 +8,14 @@ jars already fetched into ``var/kafka/libs`` and ``var/mm2/libs`` (``KAFKA_LIBS`
 
 from __future__ import annotations
 
+import base64
 import os
 import signal
 import subprocess
 import time
+import uuid
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -98,6 +101,11 @@ class PrivateKafka(ScriptedServer):
     port: int = 0
     controller_port: int = 0
     heap: str = "-Xms128m -Xmx512m"
+    # A node of a cluster: its id, the quorum of all nodes, the id they share, the replication factor.
+    node_id: int = 1
+    voters: str = ""
+    cluster_id: str = ""
+    replication: int = 1
 
     def __post_init__(self) -> None:
         self.port = self.port or free_port()
@@ -114,6 +122,10 @@ class PrivateKafka(ScriptedServer):
             "KAFKA_PORT": str(self.port),
             "KAFKA_CONTROLLER_PORT": str(self.controller_port),
             "KAFKA_HEAP_OPTS": self.heap,
+            "KAFKA_NODE_ID": str(self.node_id),
+            "KAFKA_VOTERS": self.voters or f"{self.node_id}@127.0.0.1:{self.controller_port}",
+            "KAFKA_CLUSTER_ID": self.cluster_id,
+            "KAFKA_REPLICATION": str(self.replication),
         }
 
     def pid_file(self) -> Path:
@@ -121,6 +133,43 @@ class PrivateKafka(ScriptedServer):
 
     def config_file(self) -> Path:
         return self.state / "kafka" / "server.properties"
+
+
+class KafkaCluster:
+    """Three KRaft nodes (broker and controller each) under ``state/node-<id>``: replication factor 3,
+    min.insync.replicas 2. They are started together: a node is ready only once a quorum of them is."""
+
+    def __init__(self, state: Path, size: int = 3, say: Say = _quiet) -> None:
+        controllers = [free_port() for _ in range(size)]
+        voters = ",".join(f"{i + 1}@127.0.0.1:{port}" for i, port in enumerate(controllers))
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        self.nodes = [
+            PrivateKafka(
+                state=state / f"node-{i + 1}",
+                say=say,
+                controller_port=controllers[i],
+                node_id=i + 1,
+                voters=voters,
+                cluster_id=cluster_id,
+                replication=size,
+            )
+            for i in range(size)
+        ]
+
+    @property
+    def bootstrap(self) -> str:
+        return ",".join(node.bootstrap for node in self.nodes)
+
+    def node(self, node_id: int) -> PrivateKafka:
+        return self.nodes[node_id - 1]
+
+    def start(self) -> None:
+        with ThreadPoolExecutor(len(self.nodes)) as pool:
+            list(pool.map(lambda node: node.start(), self.nodes))
+
+    def stop(self) -> None:
+        with ThreadPoolExecutor(len(self.nodes)) as pool:
+            list(pool.map(lambda node: node.stop(), self.nodes))
 
 
 @dataclass(kw_only=True)

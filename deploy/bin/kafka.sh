@@ -31,6 +31,14 @@ PIDFILE="$VAR/kafka.pid"
 
 KAFKA_PORT="${KAFKA_PORT:-9092}"
 KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-9093}"
+# A node of a cluster of several (deploy/bin/cluster.sh): its id, the controller quorum of all nodes
+# (id@host:port,...), the cluster id they share, and the replication factor of Kafka's internal topics and
+# of topics created without one (min.insync.replicas is one less, at least 1).
+KAFKA_NODE_ID="${KAFKA_NODE_ID:-1}"
+KAFKA_VOTERS="${KAFKA_VOTERS:-${KAFKA_NODE_ID}@127.0.0.1:${KAFKA_CONTROLLER_PORT}}"
+KAFKA_CLUSTER_ID="${KAFKA_CLUSTER_ID:-}"
+KAFKA_REPLICATION="${KAFKA_REPLICATION:-1}"
+KAFKA_MIN_ISR=$((KAFKA_REPLICATION > 1 ? KAFKA_REPLICATION - 1 : 1))
 KAFKA_HEAP_OPTS="${KAFKA_HEAP_OPTS:--Xms256m -Xmx1g}"
 KAFKA_START_TIMEOUT="${KAFKA_START_TIMEOUT:-90}"
 JAVA="${JAVA:-java}"
@@ -124,8 +132,8 @@ write_config() {
   cat >"$CONF" <<EOF
 # Written by deploy/bin/kafka.sh on every start; edit the script, not this file.
 process.roles=broker,controller
-node.id=1
-controller.quorum.voters=1@127.0.0.1:${KAFKA_CONTROLLER_PORT}
+node.id=${KAFKA_NODE_ID}
+controller.quorum.voters=${KAFKA_VOTERS}
 listeners=PLAINTEXT://127.0.0.1:${KAFKA_PORT},CONTROLLER://127.0.0.1:${KAFKA_CONTROLLER_PORT}
 advertised.listeners=PLAINTEXT://127.0.0.1:${KAFKA_PORT}
 listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
@@ -133,12 +141,12 @@ controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
 log.dirs=${DATA}
 
-# One node: internal topics cannot be replicated.
-offsets.topic.replication.factor=1
-transaction.state.log.replication.factor=1
-transaction.state.log.min.isr=1
-default.replication.factor=1
-min.insync.replicas=1
+# One node: internal topics cannot be replicated; a node of a cluster replicates them KAFKA_REPLICATION times.
+offsets.topic.replication.factor=${KAFKA_REPLICATION}
+transaction.state.log.replication.factor=${KAFKA_REPLICATION}
+transaction.state.log.min.isr=${KAFKA_MIN_ISR}
+default.replication.factor=${KAFKA_REPLICATION}
+min.insync.replicas=${KAFKA_MIN_ISR}
 
 # Topics are created explicitly by the application (with their own retention).
 num.partitions=6
@@ -167,7 +175,9 @@ format_storage() {
     return 0
   fi
   local cluster_id
-  if [[ -s "$CLUSTER_ID_FILE" ]]; then
+  if [[ -n "$KAFKA_CLUSTER_ID" ]]; then
+    cluster_id="$KAFKA_CLUSTER_ID"
+  elif [[ -s "$CLUSTER_ID_FILE" ]]; then
     cluster_id="$(cat "$CLUSTER_ID_FILE")"
   else
     cluster_id="$(java_cp kafka.tools.StorageTool random-uuid 2>/dev/null | tail -n 1)"

@@ -1,0 +1,1 @@
+"""A three-broker KRaft cluster with replicas of every service, on real brokers."""
