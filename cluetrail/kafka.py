@@ -101,7 +101,8 @@ async def ensure_topics(
 def make_broker(settings: CommonSettings, service_name: str, tracer_provider: TracerProvider) -> KafkaBroker:
     """The service's broker: idempotent producer with acks=all, telemetry across the bus."""
     return KafkaBroker(
-        settings.kafka_bootstrap,
+        # FastStream takes "a:1,b:2" for one host; a cluster's brokers are a list.
+        [server.strip() for server in settings.kafka_bootstrap.split(",") if server.strip()],
         client_id=f"cluetrail-{service_name}",
         acks="all",
         enable_idempotence=True,
