@@ -37,6 +37,7 @@ help:
 	@echo "make stack-down  stop Kafka and PostgreSQL"
 	@echo "make run         stack-up, start the services, load the demo data, print the URLs"
 	@echo "make run REGIONS=2  two regions joined by MirrorMaker 2, demo data in both (docs/regions.md)"
+	@echo "make run BROKERS=3  three KRaft brokers (RF 3), two workers of each service"
 	@echo "make stop        stop the services, then the stack"
 	@echo "make test        stack-up, then the test suite (PYTEST_ARGS=... adds pytest options)"
 	@echo "make bench       stack-up, then the benchmark"
@@ -66,9 +67,13 @@ stack-down:
 
 # make run REGIONS=2: two regions (anhui, ningxia), each a broker with its four services, and MirrorMaker 2
 # between them (deploy/bin/regions.sh, docs/regions.md).
+# make run BROKERS=3: a three-broker KRaft cluster, two workers of each service (deploy/bin/cluster.sh).
 ifeq ($(REGIONS),2)
 run: venv
 	deploy/bin/regions.sh start
+else ifeq ($(BROKERS),3)
+run: venv
+	deploy/bin/cluster.sh start
 else
 run: venv stack-up
 	deploy/bin/services.sh start
@@ -79,6 +84,7 @@ endif
 stop:
 	@rc=0; deploy/bin/services.sh stop || rc=$$?; \
 	if [ -d var/regions/keys ]; then deploy/bin/regions.sh stop || rc=$$?; fi; \
+	if [ -d var/cluster ]; then deploy/bin/cluster.sh stop || rc=$$?; fi; \
 	$(MAKE) --no-print-directory stack-down || rc=$$?; exit $$rc
 
 test: venv stack-up
