@@ -9,6 +9,7 @@ import contextlib
 import json
 import logging
 import os
+import signal
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -511,6 +512,47 @@ async def watch_consumer_lag(runtime: Runtime, every: float = 5.0) -> None:
         await kafka.stop()
 
 
+class InstanceTaken(RuntimeError):
+    """Another live process holds this replica's ``CLUETRAIL_INSTANCE_ID``."""
+
+
+async def claim_instance(runtime: Runtime) -> asyncpg.Connection | None:
+    """Static membership is safe only with one live process per instance id: Kafka fences the older of two
+    and aiokafka does not stop on it. The id is claimed as a PostgreSQL session lock instead, held on a
+    connection of its own for the life of the process; a second process under the same id does not start."""
+    instance = runtime.settings.instance_id
+    if instance is None:
+        return None
+    conn = await asyncpg.connect(runtime.settings.database_for(runtime.name))
+    if not await conn.fetchval("SELECT pg_try_advisory_lock(hashtext($1))", f"instance:{instance}"):
+        await conn.close()
+        raise InstanceTaken(
+            f"another {runtime.name} process runs as instance {instance} (CLUETRAIL_INSTANCE_ID): two "
+            "members under one name would fence each other; give each replica its own"
+        )
+    return conn
+
+
+async def hold_instance(runtime: Runtime, claim: asyncpg.Connection) -> None:
+    """Keep the instance claim; when its connection is lost (the lock with it), claim again, and stop the
+    process if another has taken the id meanwhile — a fenced member must not go on consuming."""
+    while not runtime.stopping.is_set():
+        await asyncio.sleep(5)
+        try:
+            await claim.fetchval("SELECT 1")
+            continue
+        except (asyncpg.PostgresError, OSError, asyncpg.InterfaceError):
+            pass
+        try:
+            claim = await claim_instance(runtime) or claim
+        except InstanceTaken as exc:
+            log.critical("%s; stopping", exc)
+            os.kill(os.getpid(), signal.SIGTERM)
+            return
+        except (asyncpg.PostgresError, OSError):
+            continue  # the database is away: consuming stops with it; claim again when it is back
+
+
 def create_service_app(
     *,
     name: str,
@@ -549,7 +591,11 @@ def create_service_app(
             runtime.deps = dependencies(runtime)
         for router in kafka_routers(runtime):
             broker.include_router(router)
+        claim: asyncpg.Connection | None = None
         try:
+            claim = await claim_instance(runtime)
+            if claim is not None:
+                runtime.tasks.append(asyncio.create_task(hold_instance(runtime, claim), name="instance"))
             if before_consuming is not None:
                 await before_consuming(runtime)
             await broker.start()
@@ -570,6 +616,9 @@ def create_service_app(
             await asyncio.gather(*runtime.tasks, return_exceptions=True)
             if on_shutdown is not None:
                 await on_shutdown(runtime)
+            if claim is not None:
+                with contextlib.suppress(asyncpg.PostgresError, OSError, asyncpg.InterfaceError):
+                    await claim.close()
             await pool.close()
             tracer_provider.shutdown()
 

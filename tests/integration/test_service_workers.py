@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -13,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.harness import Stack, WebhookRecorder, wait_until
+from tests.harness import ROOT, Stack, WebhookRecorder, free_port, wait_until
 from tests.integration.test_triage_workflow import unique_shop
 
 pytestmark = pytest.mark.integration
@@ -82,5 +84,30 @@ def test_intake_with_two_workers_answers_from_both_and_survives_one_killed(
 
             wait_until(all_there, timeout=120, what="every clue in the ledger")
             assert reporting.get("/v1/cases", params={"limit": 1}).json()["total"] == len(set(case_ids)) == 60
+    finally:
+        stack.stop_all()
+
+
+def test_a_second_process_under_the_same_instance_id_does_not_start(
+    recorder: WebhookRecorder, tmp_path: Path
+) -> None:
+    stack = Stack(
+        tmp_path, recorder, env={"CLUETRAIL_INSTANCE_ID": "triage-0", "CLUETRAIL_OTEL_EXPORTER": "none"}
+    )
+    try:
+        stack.init()
+        stack.start("triage")
+        second = subprocess.run(
+            [sys.executable, "-m", "services.triage"],
+            env={**stack.env, "CLUETRAIL_TRIAGE_PORT": str(free_port())},
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert second.returncode != 0
+        assert "runs as instance triage-0 (CLUETRAIL_INSTANCE_ID)" in second.stdout + second.stderr
+        assert stack.processes["triage"].poll() is None  # the first goes on
     finally:
         stack.stop_all()
