@@ -41,6 +41,12 @@ def notice_topic(settings: CommonSettings) -> str:
     return f"{settings.topic_prefix}.notices"
 
 
+def anchor_topic(settings: CommonSettings) -> str:
+    """Triage's chain-head anchors of the cases its region wrote (contracts.anchors): part of the audit
+    record, replicated to every other region."""
+    return f"{settings.topic_prefix}.anchors"
+
+
 def report_submission_topic(settings: CommonSettings) -> str:
     """Monthly tables offices submitted (reporting), frozen with their figures: part of the audit record."""
     return f"{settings.topic_prefix}.report-submissions"
@@ -49,7 +55,8 @@ def report_submission_topic(settings: CommonSettings) -> str:
 async def ensure_topics(
     settings: CommonSettings, replication_factor: int = 1, peers: Sequence[str] = ()
 ) -> list[str]:
-    """Create the case, dead-letter, notice and report-submission topics if missing; return those created.
+    """Create the case, dead-letter, notice, anchor and report-submission topics if missing; return those
+    created.
 
     ``peers`` are the deployment's other regions: the topics MirrorMaker 2 brings from each
     (``<peer>.<topic>``) are created too, with the same partitions and retention as here, so this region's
@@ -74,11 +81,17 @@ async def ensure_topics(
                 replication_factor,
                 topic_configs=CASE_TOPIC_CONFIG,
             ),
+            # One partition: each region writes only its own anchors, keyed by its alias, in chain order.
+            NewTopic(anchor_topic(settings), 1, replication_factor, topic_configs=CASE_TOPIC_CONFIG),
             NewTopic(
                 report_submission_topic(settings), 1, replication_factor, topic_configs=CASE_TOPIC_CONFIG
             ),
         ]
-        replicated = [t for t in wanted if t.name in (settings.case_topic, notice_topic(settings))]
+        replicated = [
+            t
+            for t in wanted
+            if t.name in (settings.case_topic, notice_topic(settings), anchor_topic(settings))
+        ]
         wanted += [
             NewTopic(
                 settings.peer_topic(peer, t.name),

@@ -13,7 +13,8 @@ import contextlib
 import logging
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 
 import asyncpg
 from faststream.kafka import KafkaBroker
@@ -51,8 +52,50 @@ async def add_copies_to_outbox(
     )
 
 
+@dataclass(frozen=True)
+class Outgoing:
+    """One outbox row as the Kafka record it becomes."""
+
+    topic: str
+    key: bytes
+    value: bytes
+    headers: dict[str, str]
+    correlation_id: str | None = None
+    traceparent: str | None = None
+
+
+@dataclass(frozen=True)
+class OutboxRows:
+    """What a relay publishes: the unpublished rows of ``table`` (``id`` in commit order, ``published_at``,
+    and the ``columns`` that ``record`` reads), each as the record ``record`` makes of it. A row with an
+    ``event_id`` column resolves the waiters of that event once published."""
+
+    table: str
+    columns: str
+    record: Callable[[asyncpg.Record], Outgoing]
+
+
+def case_event_rows(settings: CommonSettings, table: str = "outbox") -> OutboxRows:
+    """Rows of case events (the shared ``outbox``, or a table of its shape) for this region's case topic."""
+
+    def record(row: asyncpg.Record) -> Outgoing:
+        raw: bytes = row["event"]
+        event = read_event(raw)
+        return Outgoing(
+            topic=settings.case_topic,
+            key=str(row["case_id"]).encode(),
+            value=raw,
+            headers=event_headers(event, origin_region=row["origin_region"]),
+            correlation_id=str(event.correlation_id),
+            traceparent=row["traceparent"],
+        )
+
+    return OutboxRows(table, "event_id, case_id, event, traceparent, origin_region", record)
+
+
 class OutboxRelay:
-    """Publishes outbox rows to the case topic; ``wake()`` after a commit to publish at once.
+    """Publishes outbox rows to the case topic (given ``rows``, another table's rows to their topic);
+    ``wake()`` after a commit to publish at once.
 
     Requests that answer only once their events are on Kafka wait with ``wait_published``, holding no
     database connection meanwhile: this process's relay resolves them in memory as it stamps rows, and a
@@ -70,12 +113,15 @@ class OutboxRelay:
         *,
         table: str = "outbox",
         poll_seconds: float = 1.0,
+        rows: OutboxRows | None = None,
     ) -> None:
-        """``table`` holds the rows to publish: ``id`` (commit order), ``event_id``, ``case_id``, ``event``
-        (the bytes), ``traceparent`` and ``published_at`` — the shared ``outbox``, or a service's own
-        table of the same shape (intake's accepted clues)."""
-        self._table = table
-        self._lock_name = RELAY_LOCK if table == "outbox" else f"{RELAY_LOCK}:{table}"
+        """``table`` holds the case events to publish: ``id`` (commit order), ``event_id``, ``case_id``,
+        ``event`` (the bytes), ``traceparent``, ``origin_region`` and ``published_at`` — the shared
+        ``outbox``, or a service's own table of the same shape (intake's accepted clues). ``rows`` names
+        another table and the records its rows become instead (triage's anchors)."""
+        self._rows = rows or case_event_rows(settings, table)
+        self._table = self._rows.table
+        self._lock_name = RELAY_LOCK if self._table == "outbox" else f"{RELAY_LOCK}:{self._table}"
         self._pool = pool
         self._broker = broker
         self._settings = settings
@@ -120,7 +166,7 @@ class OutboxRelay:
         self._wakeup.clear()
         async with self._pool.acquire() as conn:
             rows = await conn.fetch(
-                f"SELECT id, event_id, case_id, event, traceparent, origin_region FROM {self._table} "
+                f"SELECT id, {self._rows.columns} FROM {self._table} "
                 "WHERE published_at IS NULL ORDER BY id LIMIT $1",
                 limit,
             )
@@ -139,22 +185,21 @@ class OutboxRelay:
         self._outage.recovered()
         self.published_total += len(rows)
         for row in rows:
-            for waiter in self._waiters.pop(row["event_id"], ()):
+            for waiter in self._waiters.pop(row.get("event_id"), ()):
                 if not waiter.done():
                     waiter.set_result(None)
         return len(rows)
 
     async def _send(self, row: asyncpg.Record) -> asyncio.Future[object]:
-        raw: bytes = row["event"]
-        event = read_event(raw)
-        token = otel_context.attach(context_from_traceparent(row["traceparent"]))
+        out = self._rows.record(row)
+        token = otel_context.attach(context_from_traceparent(out.traceparent))
         try:
             future: asyncio.Future[object] = await self._broker.publish(
-                raw,
-                topic=self._settings.case_topic,
-                key=str(row["case_id"]).encode(),
-                headers=event_headers(event, origin_region=row["origin_region"]),
-                correlation_id=str(event.correlation_id),
+                out.value,
+                topic=out.topic,
+                key=out.key,
+                headers=out.headers,
+                correlation_id=out.correlation_id,
                 no_confirm=True,
             )
         finally:

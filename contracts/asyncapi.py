@@ -12,6 +12,7 @@ from pathlib import Path
 from faststream.kafka import KafkaBroker
 from faststream.specification import AsyncAPI
 
+from contracts.anchors import Anchor
 from contracts.events import EVENT_CLASSES
 from contracts.notices import Notice
 from contracts.reports import ReportSubmitted
@@ -21,6 +22,7 @@ CASE_TOPIC = "cluetrail.case-events"
 DEAD_LETTER_TOPIC = "cluetrail.dead-letter"
 NOTICES_TOPIC = "cluetrail.notices"
 SUBMISSIONS_TOPIC = "cluetrail.report-submissions"
+ANCHORS_TOPIC = "cluetrail.anchors"
 
 WRITERS = {
     "clue-reported": "intake",
@@ -82,6 +84,14 @@ def specification() -> AsyncAPI:
         schema=ReportSubmitted,
         description="Monthly tables as an office submitted them, frozen with the log positions they came "
         "from.",
+    )
+    broker.publisher(
+        ANCHORS_TOPIC,
+        title=f"{ANCHORS_TOPIC}:anchor",
+        schema=Anchor,
+        description="Chain-head anchors, written by triage: the last event of each case the region wrote, "
+        "once its case log holds it; hash-chained per region. Key: the region's alias. MirrorMaker 2 copies "
+        "them to every other region as <alias>.cluetrail.anchors.",
     )
     return AsyncAPI(broker, title="cluetrail case log", version="1.0.0", schema_version="3.0.0")
 

@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from contracts import api
+from contracts.anchors import Anchor
 from contracts.events import EVENT_CLASSES
 from contracts.notices import Notice
 from contracts.reporting_calendar import ReportingCalendarData
@@ -40,6 +41,7 @@ def rendered_schemas() -> dict[str, str]:
         version = cls.model_fields["schema_version"].default
         documents[f"event.{event_type}.v{version}.json"] = cls.model_json_schema()
     documents[f"notice.v{Notice.model_fields['schema_version'].default}.json"] = Notice.model_json_schema()
+    documents[f"anchor.v{Anchor.model_fields['schema_version'].default}.json"] = Anchor.model_json_schema()
     documents["report-submitted.v1.json"] = ReportSubmitted.model_json_schema()
     documents["reporting-calendar.v1.json"] = ReportingCalendarData.model_json_schema()
     for model in API_MODELS:

@@ -1,6 +1,6 @@
 """Triage's wiring, done once: the rule set, write-off quiet periods and jurisdiction tree (validated before
 anything starts), the dependencies its routes and subscriber are given, the app with its tables, routes,
-case-log subscriber and outbox relay."""
+case-log subscriber, outbox relay and anchorer."""
 
 from __future__ import annotations
 
@@ -16,10 +16,11 @@ from cluetrail.outbox import OutboxRelay
 from cluetrail.service import Runtime, create_service_app
 from contracts.jurisdictions import JurisdictionRegistry
 from contracts.regions import RegionRegistry
-from services.triage.adapters import SQL
+from services.triage.adapters import SQL, anchors
 from services.triage.adapters.rules import quiet_periods_for, region_sealer_for, rule_set_for
 from services.triage.dependencies import TriageDeps
 from services.triage.domain.workflow import WorkflowPolicy
+from services.triage.entrypoints.background.anchors import Anchorer
 from services.triage.entrypoints.consumers import CaseStream
 from services.triage.entrypoints.http import ROUTERS
 from services.triage.entrypoints.regions import importers
@@ -62,9 +63,16 @@ def create_app(settings: TriageSettings) -> FastAPI:
         return [deps.stream.router(), *(i.router() for i in importers(rt, deps.stream))]
 
     async def on_startup(rt: Runtime) -> None:
-        """Publish the outbox from now on, then fold what the log holds before any reaction is decided."""
+        """Publish the outbox and anchor chain heads from now on, then fold what the log holds before any
+        reaction is decided."""
         deps: TriageDeps = rt.deps
         rt.tasks.append(asyncio.create_task(deps.relay.run(rt.stopping), name="triage-outbox-relay"))
+        anchor_relay = OutboxRelay(
+            rt.pool, rt.broker, rt.settings, rt.tracer, rows=anchors.outbox_rows(settings)
+        )
+        anchorer = Anchorer(rt, anchor_relay, settings.anchor_seconds)
+        rt.tasks.append(asyncio.create_task(anchor_relay.run(rt.stopping), name="triage-anchors-relay"))
+        rt.tasks.append(asyncio.create_task(anchorer.run(rt.stopping), name="triage-anchorer"))
         await deps.stream.catch_up()
 
     return create_service_app(

@@ -67,3 +67,11 @@ class TriageSettings(ServiceSettings):
         description="How long an officer's request waits for Kafka before answering 202 with status "
         "pending (the event stays in the outbox and is published as soon as Kafka answers)",
     )
+    anchor_seconds: float = Field(
+        5.0,
+        gt=0,
+        le=3600,
+        validation_alias="CLUETRAIL_TRIAGE_ANCHOR_SECONDS",
+        description="How often triage anchors the chain heads of the cases its region wrote that moved "
+        "since its last anchor (<prefix>.anchors; none is written while nothing moved)",
+    )

@@ -11,6 +11,9 @@ position), and the events triage decides go to the outbox in that same transacti
   the consumer's span, which continues the trace of the record) and folded too.
 - anything else: ``Rejected`` with the reason (dead letter); the stream moves on.
 
+An event of the chain that this region wrote (no ``origin-region`` header) is, as read back here, the case's
+head for this region's chain-head anchors (``entrypoints.background.anchors``): the log holds it.
+
 No double decision, also after a rebuild. Reactions are a function of the state, and every event in the log —
 triage's own included — advances the state, so a reaction whose event is already in the log is never decided
 again *provided the state includes everything in the log for that case*. In steady operation it does: triage
@@ -37,7 +40,7 @@ import asyncpg
 from faststream.kafka import KafkaRouter
 
 from cluetrail.consume import Incoming, Rejected
-from cluetrail.kafka import read_log
+from cluetrail.kafka import ORIGIN_REGION_HEADER, read_log
 from cluetrail.outbox import OutboxRelay, add_to_outbox
 from cluetrail.service import Runtime, case_events_router, exactly_once_consumer
 from cluetrail.telemetry import context_from_traceparent, current_traceparent
@@ -45,7 +48,7 @@ from contracts.envelope import Envelope
 from contracts.events import ClueReported
 from contracts.jurisdictions import JurisdictionRegistry
 from contracts.vocabulary import MatchBasis
-from services.triage.adapters import cases, meta, subjects
+from services.triage.adapters import anchors, cases, meta, subjects
 from services.triage.domain.chain import advance, react
 from services.triage.domain.decisions import SERVICE_ACTOR, Decision, district_of
 from services.triage.domain.dedup import subject_keys
@@ -96,6 +99,8 @@ class CaseStream:
             folded = fold(state, event)
         except OutOfChain as exc:
             raise Rejected(f"{exc} ({event.type}, {event.event_id})") from exc
+        if written_here(incoming):
+            await anchors.note_head(conn, event.case_id, event.seq, event.hash)
         if folded is state:
             return  # triage's own event back from the log, or a copy of one folded before
         decided: list[Envelope] = []
@@ -246,6 +251,13 @@ class CaseStream:
             ready.cancel()
         if not self.caught_up.is_set():
             raise RuntimeError("triage is stopping before it caught up with the log; records are redelivered")
+
+
+def written_here(incoming: Incoming) -> bool:
+    """Whether this region wrote the event: a record of its own case log without the ``origin-region``
+    header (a copy of another region's event names that region). Such an event, once read back from the
+    log, is the case's head for the anchors (``entrypoints.background.anchors``)."""
+    return all(key != ORIGIN_REGION_HEADER for key, _ in incoming.record.headers or ())
 
 
 async def _save_linked(conn: asyncpg.Connection, linked: Linked | None) -> int:
