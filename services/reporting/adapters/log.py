@@ -17,7 +17,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
 from cluetrail.errors import RuleViolation
-from cluetrail.kafka import read_log
+from cluetrail.kafka import ORIGIN_REGION_HEADER, anchor_topic, read_log
 from cluetrail.settings import CommonSettings
 from services.reporting.domain.audit import LogEntry, Unreadable
 
@@ -110,6 +110,48 @@ async def topic_batches(
     """The topic from offset zero to its current end, in batches, each with the total to expect."""
     async for records, end in read_log(settings, topic):
         yield records, end.total
+
+
+async def region_entries(settings: CommonSettings) -> AsyncIterator[tuple[list[LogEntry], int]]:
+    """A region's own case log (in the cluster ``settings`` name) from offset zero to its current end, in
+    batches of entries naming the region each copy comes from, each batch with the total to expect."""
+    async for records, end in read_log(settings):
+        yield [LogEntry(r.partition, r.offset, r.value, origin=origin_of(r)) for r in records], end.total
+
+
+def origin_of(record: ConsumerRecord[bytes, bytes]) -> str | None:
+    """The region a copied case event was written in (its ``origin-region`` header), None for one's own."""
+    for key, value in record.headers or ():
+        if key == ORIGIN_REGION_HEADER:
+            return value.decode(errors="backslashreplace")
+    return None
+
+
+async def anchor_topics(settings: CommonSettings, region: str) -> list[tuple[str, str]]:
+    """The anchors topics in a region's cluster as (the region whose anchors it holds, topic): its own
+    ``<prefix>.anchors`` first, if it exists, then each peer's replica ``<peer>.<prefix>.anchors``."""
+    own = anchor_topic(settings)
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        names = await consumer.topics()
+    finally:
+        await consumer.stop()
+    # A replica of a replica (<a>.<b>.<prefix>.anchors) is no region's own: MirrorMaker copies own topics.
+    peers = sorted(
+        (name.removesuffix(f".{own}"), name)
+        for name in names
+        if name.endswith(f".{own}") and "." not in name.removesuffix(f".{own}")
+    )
+    return ([(region, own)] if own in names else []) + peers
+
+
+async def topic_values(settings: CommonSettings, topic: str) -> list[bytes]:
+    """Every record value of a (small) topic, in log order."""
+    values: list[bytes] = []
+    async for records, _ in read_log(settings, topic):
+        values += [r.value or b"" for r in sorted(records, key=lambda r: (r.partition, r.offset))]
+    return values
 
 
 def file_entries(path: Path) -> Iterator[LogEntry | Unreadable]:

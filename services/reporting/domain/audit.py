@@ -16,11 +16,13 @@ from contracts.events import UnreadableEvent, parse_document
 
 @dataclass(frozen=True)
 class LogEntry:
-    """One record of the case log, from the topic or an export line."""
+    """One record of the case log, from the topic or an export line; ``origin`` is the region a copy of
+    another region's event names (its ``origin-region`` header), None for the region's own events."""
 
     partition: int
     offset: int
     value: dict[str, Any] | str | bytes | None
+    origin: str | None = None
 
 
 @dataclass(frozen=True)
@@ -39,10 +41,11 @@ class AuditReport:
     verifier: ChainVerifier = field(default_factory=ChainVerifier)
     unreadable: list[Unreadable] = field(default_factory=list)
 
-    def feed(self, entry: LogEntry | Unreadable) -> None:
+    def feed(self, entry: LogEntry | Unreadable) -> dict[str, Any] | None:
+        """Verify one record; return its document (as written), or None when it is not one."""
         if isinstance(entry, Unreadable):
             self.unreadable.append(entry)
-            return
+            return None
         try:
             if isinstance(entry.value, dict):
                 document = entry.value
@@ -52,8 +55,9 @@ class AuditReport:
                 document = parse_document(entry.value or b"")
         except UnreadableEvent as exc:
             self.unreadable.append(Unreadable(entry.partition, entry.offset, str(exc)))
-            return
+            return None
         self.verifier.feed(document)
+        return document
 
     @property
     def breaks(self) -> list[ChainBreak]:
