@@ -271,3 +271,24 @@ def test_an_anchors_topic_holding_another_regions_anchor_is_named() -> None:
     problems = audit_of(scenario.logs, {ANHUI: anchors[ANHUI], NINGXIA: anchors[ANHUI]})
     assert [(p.kind, p.region, p.seq) for p in problems] == [("anchors", NINGXIA, 1)]
     assert "an anchor of region anhui in the anchors of region ningxia" in problems[0].reason
+
+
+def test_a_copy_read_after_its_writers_log_obliges_the_writer_only_once_the_writer_is_read_again() -> None:
+    """Live regions are read one after another: ningxia's copy of seq 4 may be newer than anhui's log as
+    first read. The second reading of anhui's log holds it; a copy that only the second reading of ningxia
+    shows (seq 5) obliges anhui to nothing yet."""
+    scenario = Scenario()
+    documents, case = handed_case(scenario)
+    copies = [record(d, NINGXIA, ANHUI) for d in documents]  # here anhui wrote all five
+    audit = RegionsAudit()
+    anhui, ningxia = audit.log(ANHUI), audit.log(NINGXIA)
+    for offset, document in enumerate(documents[:3]):
+        anhui.feed(LogEntry(0, offset, json.dumps(document).encode()))
+    for offset, (_, document, origin) in enumerate(copies[:4]):
+        ningxia.feed(LogEntry(0, offset, json.dumps(document).encode(), origin))
+    assert [(p.kind, p.region, p.case_id, p.seq) for p in audit.problems()] == [("gap", ANHUI, case, 4)]
+
+    anhui.feed(LogEntry(0, 3, json.dumps(documents[3]).encode()), evidence=False)
+    _, document, origin = copies[4]
+    ningxia.feed(LogEntry(0, 4, json.dumps(document).encode(), origin), evidence=False)
+    assert audit.problems() == []

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -112,11 +112,15 @@ async def topic_batches(
         yield records, end.total
 
 
-async def region_entries(settings: CommonSettings) -> AsyncIterator[tuple[list[LogEntry], int]]:
-    """A region's own case log (in the cluster ``settings`` name) from offset zero to its current end, in
-    batches of entries naming the region each copy comes from, each batch with the total to expect."""
-    async for records, end in read_log(settings):
-        yield [LogEntry(r.partition, r.offset, r.value, origin=origin_of(r)) for r in records], end.total
+async def region_entries(
+    settings: CommonSettings, start: Mapping[int, int] | None = None
+) -> AsyncIterator[tuple[list[LogEntry], dict[int, int]]]:
+    """A region's own case log (in the cluster ``settings`` name) from offset zero (or ``start``: partition
+    -> offset) to its current end, in batches of entries naming the region each copy comes from, each batch
+    with that end (partition -> offset), where a later reading starts."""
+    async for records, end in read_log(settings, start=start):
+        entries = [LogEntry(r.partition, r.offset, r.value, origin=origin_of(r)) for r in records]
+        yield entries, {tp.partition: offset for tp, offset in end.offsets.items()}
 
 
 def origin_of(record: ConsumerRecord[bytes, bytes]) -> str | None:

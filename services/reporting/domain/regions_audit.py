@@ -68,6 +68,9 @@ class Copy:
     prev_hash: str
     intact: bool
     writer: str
+    # Read before any region's log was read to its end a second time: only such a copy obliges its writer
+    # (see ``RegionLog.feed``).
+    evidence: bool = True
 
 
 class RegionLog:
@@ -80,7 +83,11 @@ class RegionLog:
         self.held: dict[str, dict[int, Copy]] = {}
         self._break_hashes: dict[str, str | None] = {}
 
-    def feed(self, entry: LogEntry | Unreadable) -> None:
+    def feed(self, entry: LogEntry | Unreadable, *, evidence: bool = True) -> None:
+        """One record of the region's log. Logs of live regions are read one after another, so a copy in a
+        region read later may name an event its writer wrote after its own log was read: the audit reads
+        every log once (``evidence``), then each again to its new end (``evidence=False``), so every event a
+        copy of the first reading names is in its writer's log as read (or missing from it: a gap)."""
         breaks = len(self.report.verifier.breaks)
         document = self.report.feed(entry)
         if document is None:
@@ -93,7 +100,7 @@ class RegionLog:
         if not isinstance(seq, int) or isinstance(seq, bool) or hash_ is None:
             return
         origin = entry.origin if isinstance(entry, LogEntry) else None
-        copy = Copy(hash_, str(document.get("prev_hash")), intact(document), origin or self.region)
+        copy = Copy(hash_, str(document.get("prev_hash")), intact(document), origin or self.region, evidence)
         self.held.setdefault(case, {}).setdefault(seq, copy)
 
     def broken(self) -> list[Problem]:
@@ -218,7 +225,8 @@ def _gaps(
     wrote: dict[str, int] = {}
     for copies in holding.values():
         for seq, copy in copies.items():
-            wrote[copy.writer] = max(wrote.get(copy.writer, 0), seq)
+            if copy.evidence:
+                wrote[copy.writer] = max(wrote.get(copy.writer, 0), seq)
     anchored: dict[str, int] = {}
     for seq, _, regions in anchors.anchored(case):
         for region in regions:

@@ -175,23 +175,17 @@ def _verify_across_regions(regions: dict[str, str], strict: bool) -> None:
 
 
 async def _read_regions(audit: RegionsAudit, regions: dict[str, str], progress: Progress) -> list[Problem]:
-    """Read each region's case log into the audit, then every anchors topic of each cluster (each region's
-    own anchors before the replicas, so a replica that differs is the one named); the problems found on the
-    way (an anchors topic missing)."""
+    """Read each region's case log into the audit, and every anchors topic of its cluster; then each log
+    again to its new end (``RegionLog.feed``). Each region's own anchors are fed before the replicas, so a
+    replica that differs is the one named. Returns the problems met on the way (an anchors topic missing)."""
     base = CommonSettings()
     own: list[tuple[str, str, bytes]] = []
     replicas: list[tuple[str, str, bytes]] = []
     missing: list[Problem] = []
-    for alias, bootstrap in regions.items():
-        settings = base.model_copy(update={"kafka_bootstrap": bootstrap})
-        log = audit.log(alias)
-        task = None
-        async for entries, total in region_entries(settings):
-            if task is None:
-                task = progress.add_task(f"verifying region {alias}'s case log", total=total)
-            for entry in entries:
-                log.feed(entry)
-            progress.advance(task, len(entries))
+    clusters = {alias: base.model_copy(update={"kafka_bootstrap": b}) for alias, b in regions.items()}
+    read: dict[str, dict[int, int]] = {}
+    for alias, settings in clusters.items():
+        read[alias] = await _read_log(audit, alias, settings, progress, None)
         topics = await anchor_topics(settings, alias)
         if not topics or topics[0][0] != alias:
             reason = (
@@ -201,9 +195,32 @@ async def _read_regions(audit: RegionsAudit, regions: dict[str, str], progress: 
         for owner, topic in topics:
             values = await topic_values(settings, topic)
             (own if owner == alias else replicas).extend((owner, alias, v) for v in values)
+    for alias, settings in clusters.items():
+        await _read_log(audit, alias, settings, progress, read[alias])
     for owner, cluster, value in [*own, *replicas]:
         audit.anchors.feed(value, owner=owner, cluster=cluster)
     return missing
+
+
+async def _read_log(
+    audit: RegionsAudit,
+    alias: str,
+    settings: CommonSettings,
+    progress: Progress,
+    start: dict[int, int] | None,
+) -> dict[int, int]:
+    """Feed the region's case log from ``start`` (None: offset zero) to its end; where it ended."""
+    log = audit.log(alias)
+    what = f"verifying region {alias}'s case log" if start is None else f"region {alias}: events since"
+    task = None
+    end = dict(start or {})
+    async for entries, end in region_entries(settings, start):
+        if task is None:
+            task = progress.add_task(what, total=sum(end.values()) - sum((start or {}).values()))
+        for entry in entries:
+            log.feed(entry, evidence=start is None)
+        progress.advance(task, len(entries))
+    return end
 
 
 async def _export(file: Path, progress: Progress, topic: str | None) -> int:
