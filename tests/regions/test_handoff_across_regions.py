@@ -128,6 +128,9 @@ def test_a_case_crosses_to_ningxia_and_back_with_one_verified_chain(regions: Two
     for region in (regions.anhui, regions.ningxia):
         audit = regions.audit_one(region)
         assert audit.returncode == 0, audit.stdout + audit.stderr
+    # Both regions at once: every case merged by seq across them, and checked against the anchors.
+    across = regions.audit()
+    assert across.returncode == 0, across.stdout + across.stderr
 
 
 def test_an_offer_ningxia_returns_gives_the_case_back_to_anhui(regions: TwoRegions) -> None:
