@@ -129,6 +129,15 @@ def test_events_forged_into_a_replicated_topic_are_refused_with_their_reason(reg
     accept_all(regions.ningxia, offers)
     with auditor(ningxia) as read:
         held = view_at(read, case_id, offers[case_id] + 1)
+
+    def told_of_offer() -> bool:
+        return any(
+            p.json().get("case_id") == case_id and p.json().get("event_type") == "handoff-requested"
+            for p in regions.ningxia.recorder.to("/litong-lead-office")
+        )
+
+    # ningxia's notify knows the case (it told 利通区 of the offer): its alerts go where the case stands.
+    wait_until(told_of_offer, timeout=120, what="ningxia's notify told 利通区 of the offer")
     documents = [json.loads(r.value) for r in log_records(ningxia, case_id)]
     last = documents[-1]
     forgeries = {
