@@ -9,13 +9,13 @@ import json
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import pytest
 
 from contracts.envelope import GENESIS_HASH, canonical_bytes, compute_hash
 from contracts.events import event_bytes
-from contracts.notices import Notice, notice_bytes, seal_notice
+from contracts.notices import Notice, NoticeKind, notice_bytes, seal_notice
 from services.reporting.domain.notices import (
     NoticeRefused,
     notice_recipients,
@@ -183,3 +183,18 @@ def test_a_format_2_file_of_events_only_is_still_checked_in_full(tmp_path: Path)
         del document["stamp"][key]
     document["stamp"]["timeline_sha256"] = hashlib.sha256(canonical_bytes(timeline)).hexdigest()
     assert check_timeline_file(timeline_file(tmp_path, document)) == ([], True)
+
+
+@pytest.mark.parametrize(
+    ("kind", "name"),
+    [
+        ("cross-region", "跨区域通报"),
+        ("cross-region-received", "收到跨区域通报"),
+        ("cross-region-ack", "跨区域通报已确认"),
+        ("region-chain-refused", "跨区域案件事件拒收告警"),
+        ("reporter-update", "告知举报人"),
+    ],
+)
+def test_every_notice_kind_notify_writes_is_named_in_chinese_on_the_timeline(kind: str, name: str) -> None:
+    assert kind in get_args(NoticeKind)
+    assert timeline_notice({"kind": kind, "facts": {}})["kind_name"] == name

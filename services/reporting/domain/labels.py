@@ -6,6 +6,9 @@ against, so a sector added there prints in Chinese here too; the other codes are
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
+from contracts import labels as contracts_labels
 from contracts.taxonomy import default_taxonomy
 
 SOURCES = {
@@ -89,19 +92,14 @@ ROLES = {
     "auditor": "审计监督",
 }
 ACTOR_KINDS = {"reporter": "举报人", "officer": "工作人员", "service": "系统"}
-# notify's notices (contracts.notices.NoticeKind), as a case's timeline shows them.
-NOTICE_KINDS = {
-    "reporting-deadline": "报送提醒",
-    "key-case-deadline": "重点案件期限提醒",
-    "unacknowledged": "未确认提醒",
-    "delivery-dead": "投递失败告警",
-    "reporter-update": "告知举报人",
-}
-CHANNELS = {"webhook": "系统接口", "email": "电子邮件", "sms": "短信", "receipt": "回执"}
+# notify's notices and channels, as a case's timeline shows them: contracts' labels, so a kind notify adds
+# (the cross-region ones) prints in Chinese here too.
+NOTICE_KINDS = contracts_labels.NOTICE_KINDS
+CHANNELS = contracts_labels.CHANNELS
 LEVELS = {"province": "省", "city": "市", "district": "区/县", "street": "街道/乡镇", "community": "社区/村"}
 
 
-def label(table: dict[str, str], code: object) -> str:
+def label(table: Mapping[str, str], code: object) -> str:
     """The Chinese label of ``code`` (empty for None, the code itself when unknown)."""
     if code is None:
         return ""
@@ -109,7 +107,7 @@ def label(table: dict[str, str], code: object) -> str:
     return table.get(text, text)
 
 
-def labels(table: dict[str, str], codes: object) -> str:
+def labels(table: Mapping[str, str], codes: object) -> str:
     """Several codes as one cell, separated by the Chinese enumeration comma."""
     if not codes:
         return ""
