@@ -31,7 +31,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from rich.console import Console
 from rich.table import Table
 
-from tests.integration.test_triage_cases import LITONG, YAOHAI
+from tests.cases import LITONG, YAOHAI
 from tests.regions.cases import auditor, officer, report_shop, view_at
 from tests.regions.cluster import ANHUI, TwoRegions, two_regions
 

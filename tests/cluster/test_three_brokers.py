@@ -22,7 +22,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from tests.faults import checks
 from tests.faults.load import ClueLoad
 from tests.harness import ROOT, Stack, WebhookRecorder, free_port
-from tests.integration.test_service_workers import workers_of
+from tests.processes import workers_of
 from tests.servers import KafkaCluster
 
 pytestmark = pytest.mark.integration

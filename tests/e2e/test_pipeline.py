@@ -13,19 +13,17 @@ import httpx
 import pytest
 
 from cluetrail.demo import demo_clues
-from cluetrail.kafka import read_log
 from cluetrail.settings import CommonSettings
 from contracts.chain import verify_chain
-from contracts.events import UnreadableEvent, parse_document
 from contracts.jurisdictions import default_registry
 from services.triage.adapters.rules import bundled_rule_set
 from services.triage.domain.grading import assess
 from services.triage.domain.state import ClueFacts
+from tests.cases import log_documents
 from tests.harness import Stack, wait_until
+from tests.integration.ledger import LONGGANG_COMMUNITIES
 
 pytestmark = pytest.mark.e2e
-
-LONGGANG_COMMUNITIES = [f"340102L01{i:03d}" for i in range(1, 11)]
 
 
 def post_clue(client: httpx.Client, clue: dict[str, Any]) -> dict[str, Any]:
@@ -87,20 +85,6 @@ def test_two_hundred_clues_become_two_hundred_graded_cases_whose_histories_verif
     documents = asyncio.run(log_documents(stack_settings, set(case_ids)))
     assert {d["case_id"] for d in documents} == set(case_ids)
     assert verify_chain(documents) == {}
-
-
-async def log_documents(settings: CommonSettings, case_ids: set[str]) -> list[dict[str, Any]]:
-    """The raw documents of these cases, read from the case topic from offset zero."""
-    found = []
-    async for batch, _ in read_log(settings):
-        for record in batch:
-            try:
-                document = parse_document(record.value or b"")
-            except UnreadableEvent:
-                continue  # other tests put poison on the topic on purpose
-            if document.get("case_id") in case_ids:
-                found.append(document)
-    return found
 
 
 def test_an_official_takes_a_case_from_clue_to_police_and_closes_it(stack: Stack) -> None:

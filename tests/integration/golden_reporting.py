@@ -72,6 +72,7 @@ from contracts.events import (
     event_bytes,
     seal_event,
 )
+from contracts.jurisdictions import default_registry
 from services.reporting.adapters import SQL
 from services.reporting.adapters.projector import apply_events
 from services.reporting.adapters.versions import ensure_active_projection, use_active_projection
@@ -81,6 +82,7 @@ HUADU, SHICHENG, DADIAN, XINZHAN = "340102L01001", "340102L01002", "340102L01003
 STREET, DISTRICT = "340102L01", "340102"
 SHUANGQIAO, SHOU_COUNTY = "340422L01", "340422"  # 双桥镇, 寿县
 OFFICER = Actor(kind="officer", id="officer-golden", role="street_officer")
+REGISTRY = default_registry()
 TRIAGE = Actor(kind="service", id="triage")
 PG_BASE = "postgresql://cluetrail:cluetrail@127.0.0.1:55432"
 
@@ -291,3 +293,8 @@ def log_order(cases: dict[str, CaseBuilder]) -> list[Envelope]:
     """All events interleaved as the log received them, by recording (each case's events stay in seq
     order)."""
     return sorted((e for c in cases.values() for e in c.events), key=lambda e: (e.recorded_at, e.seq))
+
+
+def by(rows: list[dict[str, Any]], key: str) -> dict[Any, dict[str, Any]]:
+    """The rows of a table by the value of one of their columns."""
+    return {row[key]: row for row in rows}

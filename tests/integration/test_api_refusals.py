@@ -11,34 +11,10 @@ import httpx
 import pytest
 
 from cluetrail.ids import new_receipt_code
-from contracts.api import ProblemDetail
 from tests.harness import Stack, wait_until
+from tests.integration.refusals import assert_refusal
 
 pytestmark = pytest.mark.integration
-
-PROBLEM_REF = "#/components/schemas/ProblemDetail"
-
-
-def documented(stack: Stack, service: str, method: str, path: str) -> dict[str, Any]:
-    """The responses the running service documents for one operation, by status."""
-    with stack.client(service) as client:
-        document = client.get("/openapi.json").json()
-    responses: dict[str, Any] = document["paths"][path][method]["responses"]
-    return responses
-
-
-def assert_refusal(
-    stack: Stack, service: str, method: str, path: str, answer: httpx.Response, status: int
-) -> ProblemDetail:
-    """``answer`` refuses with ``status``, which the operation documents with a ProblemDetail body."""
-    assert answer.status_code == status, answer.text
-    responses = documented(stack, service, method, path)
-    assert str(status) in responses, f"{status} not documented for {method.upper()} {path}"
-    schema = responses[str(status)]["content"]["application/json"]["schema"]
-    assert schema == {"$ref": PROBLEM_REF}
-    problem = ProblemDetail.model_validate(answer.json())
-    assert problem.detail
-    return problem
 
 
 def test_an_invalid_body_is_refused_with_the_documented_problem_shape(stack: Stack) -> None:

@@ -26,7 +26,7 @@ from contracts.chain import START
 from contracts.envelope import compute_hash
 from contracts.events import event_bytes
 from tests.harness import ROOT
-from tests.unit.test_reporting_fold import assessed, chain, determined, escalated
+from tests.unit.case_chains import assessed, chain, determined, escalated
 
 pytestmark = pytest.mark.integration
 

@@ -14,9 +14,8 @@ import httpx
 import pytest
 
 from cluetrail.settings import CommonSettings
+from tests.cases import accepted_clue, credit_code, lead_office, reader, unique_shop, wait_for_case
 from tests.harness import Stack, wait_until
-from tests.integration.test_triage_cases import lead_office, reader, wait_for_case
-from tests.integration.test_triage_workflow import accepted_clue, credit_code, unique_shop
 
 pytestmark = pytest.mark.integration
 

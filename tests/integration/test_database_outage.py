@@ -25,8 +25,8 @@ import httpx
 import pytest
 
 from cluetrail.service import DATABASE_RETRY_AFTER_SECONDS
+from tests.cases import care_company_clue
 from tests.harness import ROOT, Stack, free_port, wait_until
-from tests.integration.test_intake_clues import elderly_care_clue
 
 pytestmark = pytest.mark.integration
 
@@ -116,7 +116,7 @@ def intake_on_its_own_database(stack: Stack) -> Iterator[tuple[ThrowawayPostgres
 
 
 def post_clue(conn: http.client.HTTPConnection) -> http.client.HTTPResponse:
-    body = json.dumps(elderly_care_clue(), ensure_ascii=False).encode()
+    body = json.dumps(care_company_clue(), ensure_ascii=False).encode()
     conn.request("POST", "/v1/clues", body=body, headers={"Content-Type": "application/json"})
     answer = conn.getresponse()
     answer.read()
@@ -133,7 +133,7 @@ def test_a_database_outage_is_a_503_with_retry_after_on_a_kept_connection(stack:
         server.stop()
         refusals = []
         for _ in range(3):
-            conn.request("POST", "/v1/clues", body=json.dumps(elderly_care_clue()).encode())
+            conn.request("POST", "/v1/clues", body=json.dumps(care_company_clue()).encode())
             answer = conn.getresponse()
             refusals.append((answer, json.loads(answer.read())))
             conn.request("GET", "/v1/receipts/0000-0000-0000")

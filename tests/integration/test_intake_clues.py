@@ -4,9 +4,7 @@ log; the reporter follows the case by its receipt code."""
 
 from __future__ import annotations
 
-import asyncio
 import json
-import random
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -16,63 +14,23 @@ import httpx
 import pytest
 
 from cluetrail.crypto import FieldSealer
-from cluetrail.demo import fake_credit_code
 from cluetrail.ids import receipt_digest
-from cluetrail.kafka import read_log
 from cluetrail.settings import CommonSettings
 from contracts.envelope import GENESIS_HASH, compute_hash
-from contracts.events import SealedValue, parse_document
+from contracts.events import SealedValue
+from tests.cases import (
+    LONGGANG_HUADU,
+    care_company_clue,
+    clue_reports,
+    mentioning,
+)
 from tests.harness import Stack, wait_until
 
 pytestmark = pytest.mark.integration
 
-HUADU = "340102L01001"  # 合肥市瑶海区龙岗街道华都社区
-
-
-def elderly_care_clue(**overrides: Any) -> dict[str, Any]:
-    """A clue about a care home taking deposits from old people; the subject name is unique per test."""
-    clue: dict[str, Any] = {
-        "jurisdiction": HUADU,
-        "source": "grid_patrol",
-        "subject": {
-            "kind": "company",
-            "name": f"华都康养服务中心（{uuid.uuid4().hex[:10]}）",
-            "credit_code": fake_credit_code(random.Random()),
-            "address": "华都路18号",
-        },
-        "description": "以预订养老床位为名吸收老年人资金，承诺年化回报15%。",
-        "sector": "elderly_care",
-        "behaviours": ["promised_high_returns"],
-        "estimated_amount_yuan": 400_000,
-        "participants": 45,
-        "flags": ["vulnerable_targets"],
-    }
-    clue.update(overrides)
-    return clue
-
-
-def clue_reports(settings: CommonSettings) -> list[tuple[bytes | None, dict[str, Any]]]:
-    """Every clue-reported record of the case topic up to its current end: (key, event as written).
-
-    Triage adds later events to the same cases at its own pace, so tests look at clue-reported only.
-    """
-
-    async def collect() -> list[tuple[bytes | None, dict[str, Any]]]:
-        found = []
-        async for records, _ in read_log(settings):
-            documents = ((r.key, parse_document(r.value or b"")) for r in records)
-            found.extend((key, doc) for key, doc in documents if doc.get("type") == "clue-reported")
-        return found
-
-    return asyncio.run(collect())
-
 
 def reported_case(settings: CommonSettings, case_id: str) -> list[dict[str, Any]]:
     return [doc for _, doc in clue_reports(settings) if doc.get("case_id") == case_id]
-
-
-def mentioning(settings: CommonSettings, subject_name: str) -> list[dict[str, Any]]:
-    return [doc for _, doc in clue_reports(settings) if doc["payload"]["subject"]["name"] == subject_name]
 
 
 @pytest.fixture
@@ -84,7 +42,7 @@ def intake(stack: Stack) -> Iterator[httpx.Client]:
 def test_a_clue_is_on_kafka_when_intake_accepts_it(
     intake: httpx.Client, stack_settings: CommonSettings
 ) -> None:
-    response = intake.post("/v1/clues", json=elderly_care_clue())
+    response = intake.post("/v1/clues", json=care_company_clue())
     assert response.status_code == 202, response.text
     accepted = response.json()
 
@@ -97,7 +55,7 @@ def test_a_clue_is_on_kafka_when_intake_accepts_it(
     assert event["event_id"] == accepted["event_id"]
     assert (event["type"], event["seq"], event["prev_hash"]) == ("clue-reported", 1, GENESIS_HASH)
     assert event["hash"] == compute_hash(event)
-    assert event["jurisdiction"] == HUADU
+    assert event["jurisdiction"] == LONGGANG_HUADU
     assert event["actor"] == {"kind": "reporter", "id": "anonymous", "role": None}
     assert event["payload"]["receipt_digest"] == receipt_digest(accepted["receipt_code"])
     assert accepted["receipt_code"] not in json.dumps(event)
@@ -108,7 +66,7 @@ def test_a_named_reporter_never_appears_in_the_log(
     intake: httpx.Client, stack_settings: CommonSettings
 ) -> None:
     reporter = {"name": "举报人甲", "phone": "138 0000 0000", "contact": "华都社区网格员"}
-    response = intake.post("/v1/clues", json=elderly_care_clue(reporter=reporter))
+    response = intake.post("/v1/clues", json=care_company_clue(reporter=reporter))
     assert response.status_code == 202, response.text
     case_id = response.json()["case_id"]
 
@@ -123,19 +81,19 @@ def test_a_named_reporter_never_appears_in_the_log(
 def test_a_grid_worker_files_a_patrol_clue_as_themselves_within_their_own_community(
     stack: Stack, stack_settings: CommonSettings
 ) -> None:
-    grid_worker = stack.token("grid_worker", HUADU, subject="grid-huadu-03")
+    grid_worker = stack.token("grid_worker", LONGGANG_HUADU, subject="grid-huadu-03")
     with stack.client("intake", token=grid_worker) as patrol:
-        filed = patrol.post("/v1/clues", json=elderly_care_clue())
+        filed = patrol.post("/v1/clues", json=care_company_clue())
         assert filed.status_code == 202, filed.text
         # 大店社区 is outside 华都社区: refused before anything is stored, and nothing says why beyond that
-        outside = patrol.post("/v1/clues", json=elderly_care_clue(jurisdiction="340102L01003"))
+        outside = patrol.post("/v1/clues", json=care_company_clue(jurisdiction="340102L01003"))
         assert outside.status_code == 403 and outside.json()["errors"] == [{"rule": "jurisdiction-subtree"}]
     auditor = stack.token("auditor", "340000", subject="audit-01")
     with stack.client("intake", token=auditor) as reads_only:
-        refused = reads_only.post("/v1/clues", json=elderly_care_clue())
+        refused = reads_only.post("/v1/clues", json=care_company_clue())
         assert refused.status_code == 403 and refused.json()["errors"] == [{"rule": "auditor-read-only"}]
     with stack.client("intake", token="not-a-token") as forged:
-        assert forged.post("/v1/clues", json=elderly_care_clue()).status_code == 401
+        assert forged.post("/v1/clues", json=care_company_clue()).status_code == 401
 
     (event,) = reported_case(stack_settings, filed.json()["case_id"])
     assert event["actor"] == {"kind": "officer", "id": "grid-huadu-03", "role": "grid_worker"}
@@ -144,7 +102,7 @@ def test_a_grid_worker_files_a_patrol_clue_as_themselves_within_their_own_commun
 def test_a_retry_with_the_same_idempotency_key_is_the_same_case(
     intake: httpx.Client, stack_settings: CommonSettings
 ) -> None:
-    clue = elderly_care_clue()
+    clue = care_company_clue()
     key = f"retry-{uuid.uuid4()}"
     first = intake.post("/v1/clues", json=clue, headers={"Idempotency-Key": key})
     # The same clue laid out differently is the same request.
@@ -165,7 +123,7 @@ def test_a_retry_with_the_same_idempotency_key_is_the_same_case(
 
 
 def test_concurrent_duplicates_make_one_case(stack: Stack, stack_settings: CommonSettings) -> None:
-    clue = elderly_care_clue()
+    clue = care_company_clue()
     key = f"concurrent-{uuid.uuid4()}"
 
     def submit(_: int) -> httpx.Response:
@@ -186,9 +144,9 @@ def test_a_key_reused_for_a_different_clue_is_refused(
     intake: httpx.Client, stack_settings: CommonSettings
 ) -> None:
     key = f"reused-{uuid.uuid4()}"
-    first = intake.post("/v1/clues", json=elderly_care_clue(), headers={"Idempotency-Key": key})
+    first = intake.post("/v1/clues", json=care_company_clue(), headers={"Idempotency-Key": key})
     assert first.status_code == 202, first.text
-    other = elderly_care_clue()
+    other = care_company_clue()
     refused = intake.post("/v1/clues", json=other, headers={"Idempotency-Key": key})
     assert refused.status_code == 422
     assert "Idempotency-Key was already used for a different clue" in refused.json()["detail"]
@@ -253,7 +211,7 @@ def test_an_invalid_clue_is_refused_with_reasons_and_nothing_is_published(
     case: str, intake: httpx.Client, stack_settings: CommonSettings
 ) -> None:
     change, status, field, reason = INVALID[case]
-    clue = change(elderly_care_clue())
+    clue = change(care_company_clue())
     response = intake.post("/v1/clues", json=clue, headers={"Idempotency-Key": f"invalid-{uuid.uuid4()}"})
     assert response.status_code == status, response.text
     body = response.json()
@@ -267,7 +225,7 @@ def test_an_invalid_clue_is_refused_with_reasons_and_nothing_is_published(
 def test_an_oversized_body_without_a_declared_length_is_refused(
     intake: httpx.Client, stack_settings: CommonSettings
 ) -> None:
-    clue = elderly_care_clue()
+    clue = care_company_clue()
     payload = json.dumps({**clue, "description": "吸收资金" * 40_000}, ensure_ascii=False).encode()
 
     def chunks() -> Iterator[bytes]:  # streamed: no Content-Length, only the actual size tells
@@ -281,7 +239,7 @@ def test_an_oversized_body_without_a_declared_length_is_refused(
 
 
 def test_the_reporter_follows_the_case_by_receipt_code(intake: httpx.Client) -> None:
-    response = intake.post("/v1/clues", json=elderly_care_clue())
+    response = intake.post("/v1/clues", json=care_company_clue())
     assert response.status_code == 202, response.text
     code = response.json()["receipt_code"]
 

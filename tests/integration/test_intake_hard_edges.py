@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 
 from cluetrail.settings import CommonSettings
+from tests.cases import care_company_clue, mentioning
 from tests.harness import Stack
-from tests.integration.test_api_refusals import assert_refusal
-from tests.integration.test_intake_clues import elderly_care_clue, mentioning
+from tests.integration.refusals import assert_refusal
 
 pytestmark = pytest.mark.integration
 
@@ -33,7 +33,7 @@ def forms_of(text: str) -> list[bytes]:
 
 def test_no_answer_and_no_log_line_holds_the_reporter(stack: Stack, stack_settings: CommonSettings) -> None:
     who = reporter()
-    clue = elderly_care_clue(reporter=who)
+    clue = care_company_clue(reporter=who)
     text = json.dumps(clue, ensure_ascii=False)
     log_before = stack.log_file("intake").stat().st_size
     json_type = {"Content-Type": "application/json"}
@@ -86,7 +86,7 @@ def test_no_answer_and_no_log_line_holds_the_reporter(stack: Stack, stack_settin
 def test_a_clue_is_held_to_its_schema_naming_the_field(
     stack: Stack, stack_settings: CommonSettings, change: dict[str, Any], field: str
 ) -> None:
-    clue = elderly_care_clue(**change)
+    clue = care_company_clue(**change)
     with stack.client("intake") as intake:
         answer = intake.post("/v1/clues", json=clue)
     problem = assert_refusal(stack, "intake", "post", "/v1/clues", answer, 422)
@@ -95,7 +95,7 @@ def test_a_clue_is_held_to_its_schema_naming_the_field(
 
 
 def test_free_text_keeps_its_tabs_and_line_breaks(stack: Stack) -> None:
-    clue = elderly_care_clue(
+    clue = care_company_clue(
         description="以预订养老床位为名吸收资金：\n\t一、承诺年化15%；\r\n\t二、发展下线。"
     )
     with stack.client("intake") as intake:

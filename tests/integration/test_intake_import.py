@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 import subprocess
-import sys
 import uuid
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,8 @@ from cluetrail.demo import demo_clues
 from cluetrail.kafka import read_log
 from cluetrail.settings import CommonSettings
 from contracts.events import parse_document
-from tests.harness import ROOT, Stack
+from tests.commands import cluetrail
+from tests.harness import Stack
 
 pytestmark = pytest.mark.integration
 
@@ -39,14 +39,7 @@ def subjects_in_log(settings: CommonSettings, names: set[str]) -> list[str]:
 
 
 def run_import(stack: Stack, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "cluetrail.cli", "import", *args, "--url", stack.url("intake")],
-        env={**stack.env, "COLUMNS": "200"},
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return cluetrail(stack, "import", *args, "--url", stack.url("intake"))
 
 
 def test_import_accepts_good_lines_once_and_names_the_bad_line(

@@ -15,11 +15,18 @@ from typing import Any
 
 import pytest
 
+from tests.cases import (
+    accepted_clue,
+    credit_code,
+    key_case_clue,
+    lead_office,
+    reader,
+    street_office,
+    transfer_to_police,
+    unique_shop,
+    wait_for_case,
+)
 from tests.harness import Stack, wait_until
-from tests.integration.test_notify_channels import transfer_to_police
-from tests.integration.test_notify_deliveries import key_case_clue
-from tests.integration.test_triage_cases import lead_office, reader, street_office, wait_for_case
-from tests.integration.test_triage_workflow import accepted_clue, credit_code, unique_shop
 
 pytestmark = pytest.mark.integration
 

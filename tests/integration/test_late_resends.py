@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import subprocess
-import sys
 import uuid
 from pathlib import Path
 from typing import Any
@@ -21,10 +19,11 @@ from aiokafka import AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from cluetrail.demo import demo_clues
-from cluetrail.kafka import read_log
 from cluetrail.settings import CommonSettings
 from contracts.envelope import canonical_bytes
-from tests.harness import ROOT, Stack, wait_until
+from tests.cases import dead_letters_for
+from tests.commands import cluetrail
+from tests.harness import Stack, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -62,27 +61,6 @@ async def committed(settings: CommonSettings, group: str, partition: TopicPartit
     return -1 if found is None else found.offset
 
 
-async def dead_letters_of(settings: CommonSettings, case_id: str) -> list[dict[str, Any]]:
-    letters = []
-    async for batch, _ in read_log(settings, settings.dead_letter_topic):
-        for record in batch:
-            letter = json.loads(record.value or b"{}")
-            if letter.get("key") == case_id:
-                letters.append(letter)
-    return letters
-
-
-def cluetrail(stack: Stack, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "cluetrail.cli", *args],
-        env={**stack.env, "COLUMNS": "250"},
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-
-
 def test_late_copies_of_earlier_events_are_duplicates_for_every_reader_and_the_audit(
     stack: Stack, stack_settings: CommonSettings, tmp_path: Path
 ) -> None:
@@ -116,7 +94,7 @@ def test_late_copies_of_earlier_events_are_duplicates_for_every_reader_and_the_a
                 timeout=60,
                 what=f"consumer {group} past the resent copies",
             )
-        assert asyncio.run(dead_letters_of(stack_settings, case_id)) == []
+        assert asyncio.run(dead_letters_for(stack_settings, case_id)) == []
         served = reporting.get(f"/v1/cases/{case_id}/events").json()
         assert [e["seq"] for e in served] == list(range(1, len(served) + 1))
         assert served[: len(events)] == events

@@ -17,17 +17,9 @@ from typing import Any
 import pytest
 
 from services.notify.domain.signing import ack_token
+from tests.cases import key_case_clue, report, transfer_to_police
 from tests.harness import ROOT, Stack, WebhookRecorder, wait_until
-from tests.integration.test_notify_channels import FINANCE_MAIL, transfer_to_police
-from tests.integration.test_notify_deliveries import (
-    SECRETS,
-    auditor,
-    deliveries,
-    key_case_clue,
-    lead_officer,
-    posts_for,
-    report,
-)
+from tests.integration.deliveries import FINANCE_MAIL, SECRETS, auditor, deliveries, lead_officer, posts_for
 
 pytestmark = pytest.mark.integration
 

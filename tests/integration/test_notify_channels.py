@@ -11,37 +11,25 @@ from typing import Any
 import pytest
 
 from services.notify.settings import NotifySettings
+from tests.cases import (
+    key_case_clue,
+    report,
+    transfer_to_police,
+)
 from tests.harness import Stack, WebhookRecorder, wait_until
-from tests.integration.notify_log import signed_with
-from tests.integration.test_notify_deliveries import (
+from tests.integration.deliveries import (
+    FINANCE_MAIL,
     SECRETS,
     assert_signed_for,
     deliveries,
-    key_case_clue,
     posts_for,
-    report,
 )
+from tests.integration.notify_log import signed_with
 
 pytestmark = pytest.mark.integration
 
 GATEWAY_SECRET = NotifySettings().sms_gateway_secret
 POLICE_PHONE = "000-0000-0001"
-FINANCE_MAIL = "jinrong@yaohai.example.gov.cn"
-
-
-def transfer_to_police(stack: Stack, case_id: str) -> int:
-    lead = stack.token("district_lead_officer", "340102", subject="officer-yaohai-1")
-    with stack.client("triage", token=lead) as triage:
-        response = triage.post(
-            f"/v1/cases/{case_id}/escalation",
-            json={
-                "target": "police",
-                "reason": "涉嫌非法吸收公众存款，已无力兑付，移送公安",
-                "summary": "门店以养老为名吸收公众资金，已无力兑付。",
-            },
-        )
-    assert response.status_code == 202, response.text
-    return int(response.json()["seq"])
 
 
 def delivered(stack: Stack, case_id: str, seq: int, *wanted: tuple[str, str]) -> list[dict[str, Any]] | None:

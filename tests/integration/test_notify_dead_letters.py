@@ -25,7 +25,7 @@ from aiokafka.structs import ConsumerRecord
 
 from cluetrail.consume import decode_record
 from cluetrail.db import open_pool
-from cluetrail.kafka import notice_topic, read_log
+from cluetrail.kafka import read_log
 from cluetrail.settings import CommonSettings
 from contracts.envelope import GENESIS_HASH, Actor, Envelope, uuid7
 from contracts.events import (
@@ -51,15 +51,19 @@ from services.notify.domain.notice import DEFAULT_TEMPLATES, Templates
 from services.notify.domain.recipients import Recipient, RecipientBook, Route
 from services.notify.domain.signing import secret_of
 from services.notify.entrypoints.consumers import deciding_deliveries
-from tests.harness import Stack, WebhookRecorder, wait_until
-from tests.integration.delivery_worker import running_worker
-from tests.integration.test_notify_channels import FINANCE_MAIL, transfer_to_police
-from tests.integration.test_notify_deliveries import (
-    deliveries,
+from tests.cases import (
     key_case_clue,
     report,
+    transfer_to_police,
+)
+from tests.harness import Stack, WebhookRecorder, wait_until
+from tests.integration.deliveries import (
+    FINANCE_MAIL,
+    deliveries,
+    logged_notices,
     wait_for_key_case_notices,
 )
+from tests.integration.delivery_worker import running_worker
 
 pytestmark = pytest.mark.integration
 
@@ -75,16 +79,6 @@ def dead_letters(settings: CommonSettings) -> dict[str, dict[str, Any]]:
                 if document.get("kind") == "notify-delivery":
                     letters[document["delivery"]["delivery_id"]] = document
         return letters
-
-    return asyncio.run(read())
-
-
-def notices(settings: CommonSettings) -> list[dict[str, Any]]:
-    async def read() -> list[dict[str, Any]]:
-        found: list[dict[str, Any]] = []
-        async for records, _ in read_log(settings, notice_topic(settings)):
-            found.extend(json.loads(r.value or b"{}") for r in records)
-        return found
 
     return asyncio.run(read())
 
@@ -147,7 +141,7 @@ def test_a_refused_address_is_dead_lettered_alerted_and_blocks_nobody_then_resen
 
     recorded = wait_until(
         lambda: (
-            (found := [n for n in notices(stack_settings) if n.get("case_id") == case_id])
+            (found := [n for n in logged_notices(stack_settings) if n.get("case_id") == case_id])
             and "delivery-dead" in {n["kind"] for n in found}
             and found
         ),
@@ -157,7 +151,7 @@ def test_a_refused_address_is_dead_lettered_alerted_and_blocks_nobody_then_resen
     # The case's notices: the reporter told of the transfer, the alert; one chain, its own order.
     assert sorted(n["kind"] for n in recorded) == ["delivery-dead", "reporter-update"]
     assert sorted(n["seq"] for n in recorded) == [1, 2]
-    assert verify_notices(notices(stack_settings)) == {}
+    assert verify_notices(logged_notices(stack_settings)) == {}
     orders = {(r["origin"], r["event_type"]) for r in deliveries(stack, case_id)}
     assert ("notice", "delivery-dead") in orders and ("event", "escalated") in orders
 

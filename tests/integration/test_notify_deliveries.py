@@ -4,7 +4,6 @@ exactly once and in case order when they come back; a lead officer resends, in b
 
 from __future__ import annotations
 
-import json
 import uuid
 from pathlib import Path
 from typing import Any
@@ -13,76 +12,21 @@ import httpx
 import pytest
 
 from contracts.vocabulary import EscalationTarget
-from tests.harness import ROOT, Recorded, Stack, WebhookRecorder, free_port, wait_until
+from tests.cases import (
+    key_case_clue,
+    report,
+)
+from tests.harness import Stack, WebhookRecorder, free_port, wait_until
+from tests.integration.deliveries import (
+    assert_signed_for,
+    auditor,
+    deliveries,
+    lead_officer,
+    posts_for,
+)
 from tests.integration.notify_log import CaseLog, now, office, own_notify, signed_with
 
 pytestmark = pytest.mark.integration
-
-DADIAN = "340102L01003"  # 合肥市瑶海区龙岗街道大店社区
-SECRETS = {
-    r["id"]: r["secret"]
-    for r in json.loads((ROOT / "deploy" / "notify" / "recipients.json").read_text(encoding="utf-8"))[
-        "recipients"
-    ]
-}
-
-
-def key_case_clue(**overrides: Any) -> dict[str, Any]:
-    """A clue triage grades as a key case (≥ 100 million yuan) and escalates to the lead office at once."""
-    clue: dict[str, Any] = {
-        "jurisdiction": DADIAN,
-        "source": "grid_patrol",
-        "subject": {"kind": "company", "name": f"某某财富管理有限公司{uuid.uuid4().hex[:6]}"},
-        "description": "门店向老年人推介保本高息理财产品，承诺年化收益百分之十八",
-        "sector": "wealth_management",
-        "estimated_amount_yuan": 150_000_000,
-        "participants": 420,
-        "flags": ["vulnerable_targets", "promised_high_returns"],
-        "reporter": {"name": "网格员甲", "phone": "000-0000"},
-    }
-    clue.update(overrides)
-    return clue
-
-
-def report(stack: Stack, clue: dict[str, Any]) -> str:
-    with stack.client("intake") as intake:
-        response = intake.post("/v1/clues", json=clue)
-    assert response.status_code == 202, response.text
-    return str(response.json()["case_id"])
-
-
-def posts_for(recorder: WebhookRecorder, case_id: str) -> list[Recorded]:
-    """Every POST the recorder answered 200 for this case, without any deduplication."""
-    return [r for r in list(recorder.received) if r.json().get("case_id") == case_id]
-
-
-def auditor(stack: Stack) -> str:
-    return stack.token("auditor", "340000", subject="notify-auditor")
-
-
-def lead_officer(stack: Stack) -> str:
-    return stack.token("district_lead_officer", "340102", subject="officer-yaohai-1")
-
-
-def deliveries(stack: Stack, case_id: str) -> list[dict[str, Any]]:
-    with stack.client("notify", token=auditor(stack)) as notify:
-        response = notify.get("/v1/deliveries", params={"case_id": case_id})
-    assert response.status_code == 200, response.text
-    rows: list[dict[str, Any]] = response.json()
-    return rows
-
-
-def wait_for_key_case_notices(stack: Stack, case_id: str) -> None:
-    """Until a key case's automatic escalation and its key-case flag are delivered to every recipient."""
-    wait_until(
-        lambda: (
-            (rows := deliveries(stack, case_id))
-            and {r["event_type"] for r in rows} >= {"escalated", "key-case-flagged"}
-            and all(r["status"] == "delivered" for r in rows)
-        ),
-        timeout=90,
-        what="the automatic escalation and the key-case flag delivered",
-    )
 
 
 def all_delivered(stack: Stack, case_id: str, *recipients: str) -> list[dict[str, Any]] | None:
@@ -90,14 +34,6 @@ def all_delivered(stack: Stack, case_id: str, *recipients: str) -> list[dict[str
     if {r["recipient_id"] for r in rows} >= set(recipients) and all(r["status"] == "delivered" for r in rows):
         return rows
     return None
-
-
-def assert_signed_for(post: Recorded, recipient_id: str) -> None:
-    """The signature verifies with this recipient's secret and with no other recipient's, and names the
-    delivery (Standard Webhooks: webhook-id, webhook-timestamp, webhook-signature)."""
-    for other, secret in SECRETS.items():
-        assert signed_with(secret, post) == (other == recipient_id), other
-    assert post.headers["webhook-id"] == post.json()["delivery_id"] == post.headers["X-Cluetrail-Delivery"]
 
 
 def test_a_key_case_in_dadian_community_reaches_the_yaohai_lead_office_once_and_signed(

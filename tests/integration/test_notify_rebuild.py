@@ -19,8 +19,8 @@ import pytest
 from cluetrail.kafka import notice_topic
 from contracts.vocabulary import EscalationTarget
 from tests.harness import WebhookRecorder, wait_until
+from tests.integration.deliveries import logged_notices
 from tests.integration.notify_log import CaseLog, OwnNotify, now, office, own_notify, reporters
-from tests.integration.test_notify_dead_letters import notices as topic_notices
 
 pytestmark = pytest.mark.integration
 
@@ -142,7 +142,7 @@ def test_a_rebuilt_notify_database_tells_nobody_twice_and_its_notice_chains_cont
         assert [(n["seq"], n["kind"]) for n in chain][:2] == [(n["seq"], n["kind"]) for n in notices_before]
         assert chain[2]["seq"] == 3 and chain[2]["kind"] == "reporter-update"
         assert chain[2]["prev_hash"] == chain[1]["hash"]
-        on_topic = [n for n in topic_notices(own.stack.settings()) if n.get("case_id") == str(case.case_id)]
+        on_topic = [n for n in logged_notices(own.stack.settings()) if n.get("case_id") == str(case.case_id)]
         assert sorted(n["kind"] for n in on_topic) == [
             "key-case-deadline",
             "reporter-update",

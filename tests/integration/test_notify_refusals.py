@@ -17,17 +17,10 @@ import httpx
 import pytest
 
 from services.notify.domain.signing import ack_expiry, ack_token
+from tests.cases import LITONG, accepted_clue, key_case_clue, report, unique_shop, wait_for_case
 from tests.harness import Stack, WebhookRecorder, wait_until
-from tests.integration.test_api_refusals import assert_refusal
-from tests.integration.test_notify_deliveries import (
-    SECRETS,
-    deliveries,
-    key_case_clue,
-    lead_officer,
-    report,
-)
-from tests.integration.test_triage_cases import LITONG, wait_for_case
-from tests.integration.test_triage_workflow import accepted_clue, unique_shop
+from tests.integration.deliveries import SECRETS, deliveries, lead_officer
+from tests.integration.refusals import assert_refusal
 
 pytestmark = pytest.mark.integration
 

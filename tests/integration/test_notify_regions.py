@@ -32,9 +32,7 @@ from contracts.notices import Notice, notice_bytes, seal_notice
 from contracts.regions import RegionRegistry, importer_name
 from contracts.vocabulary import EscalationTarget
 from services.notify.domain.cases import CaseFacts
-from services.notify.domain.refusals import (
-    refusal_key,
-)
+from services.notify.domain.refusals import refusal_key
 from services.notify.domain.regions import (
     CHAIN_REFUSED,
     Here,
@@ -44,7 +42,9 @@ from services.notify.domain.regions import (
     received_facts,
     received_key,
 )
+from tests.dead_letters import importer_dead_letter
 from tests.harness import ROOT, WebhookRecorder, wait_until
+from tests.integration.deliveries import logged_notices
 from tests.integration.notify_log import (
     DADIAN,
     OFFICER,
@@ -54,8 +54,6 @@ from tests.integration.notify_log import (
     own_notify,
     signed_with,
 )
-from tests.integration.test_notify_dead_letters import notices as topic_notices
-from tests.unit.test_notify_regions import importer_dead_letter
 
 pytestmark = pytest.mark.integration
 
@@ -305,7 +303,7 @@ def test_anhuis_cross_region_notice_reaches_litong_once_and_its_acknowledgement_
     assert acknowledged == [True, False]
 
     def on_topic() -> list[dict[str, Any]] | None:
-        found = [n for n in topic_notices(ningxia.settings) if n["case_id"] == str(case.case_id)]
+        found = [n for n in logged_notices(ningxia.settings) if n["case_id"] == str(case.case_id)]
         return found if len(found) == len(recorded) else None
 
     published = wait_until(on_topic, timeout=120, what="the acknowledgement on ningxia's notices topic")
@@ -534,7 +532,7 @@ def test_a_rebuilt_database_reads_anhuis_notices_again_and_records_and_tells_not
     )
     before = {c: own.notices(c) for c in (theirs.case_id, ours.case_id)}
     wait_until(
-        lambda: len([n for n in topic_notices(ningxia.settings) if n["case_id"] in map(str, before)]) == 3,
+        lambda: len([n for n in logged_notices(ningxia.settings) if n["case_id"] in map(str, before)]) == 3,
         timeout=120,
         what="ningxia's notices on its topic",
     )

@@ -34,9 +34,10 @@ from services.notify.domain.recipients import RecipientBook
 from services.notify.domain.reminders import FixedClock
 from services.notify.entrypoints.background.scheduler import Scheduler
 from services.notify.settings import NotifySettings
+from tests.cases import key_case_clue, report
 from tests.harness import Stack, WebhookRecorder, wait_until
+from tests.integration.deliveries import deliveries
 from tests.integration.delivery_worker import running_worker
-from tests.integration.test_notify_deliveries import deliveries, key_case_clue, report
 
 pytestmark = pytest.mark.integration
 

@@ -32,6 +32,7 @@ from tests.integration.golden_reporting import (
     DADIAN,
     DISTRICT,
     HUADU,
+    REGISTRY,
     SHICHENG,
     STREET,
     XINZHAN,
@@ -41,7 +42,6 @@ from tests.integration.golden_reporting import (
     incoming,
     project,
 )
-from tests.integration.test_reporting_tables import REGISTRY
 
 pytestmark = pytest.mark.integration
 # Places in and out of 龙岗街道 (a grid of 华都社区, 双桥镇 of another district, 萌水镇 of another province).

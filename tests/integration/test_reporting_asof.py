@@ -23,19 +23,13 @@ from cluetrail.demo import demo_clues
 from cluetrail.settings import CommonSettings
 from services.reporting.adapters.versions import asof_schema, build_lock_name
 from services.reporting.domain.periods import Period
+from tests.commands import cluetrail
 from tests.harness import Stack, wait_until
 
 pytestmark = pytest.mark.integration
 MENGSHUI = "3703WCL01"
 TABLES = ("ledger", "work", "disposal", "cross_province", "risks", "key_risks", "no_fundraising", "deadlines",
           "ageing")  # fmt: skip
-
-
-def cluetrail(stack: Stack, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "cluetrail.cli", *args],
-        env={**stack.env, "COLUMNS": "250"}, capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
 
 
 def post(stack: Stack, count: int) -> list[str]:

@@ -29,8 +29,10 @@ from services.reporting.domain.reports import ReportQuery, Scope
 from services.reporting.settings import ReportingSettings
 from tests.integration.golden_reporting import (
     DISTRICT,
+    REGISTRY,
     SHOU_COUNTY,
     STREET,
+    by,
     drop_database,
     fresh_database,
     golden_cases,
@@ -39,7 +41,6 @@ from tests.integration.golden_reporting import (
     project,
     records,
 )
-from tests.integration.test_reporting_tables import REGISTRY, by
 
 pytestmark = pytest.mark.integration
 SETTINGS = ReportingSettings(topic_prefix="golden")

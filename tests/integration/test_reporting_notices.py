@@ -41,16 +41,12 @@ from services.reporting.adapters.versions import (
     use_schema,
 )
 from services.reporting.settings import ReportingSettings
+from tests.cases import dead_letters_for, key_case_clue, report, transfer_to_police
+from tests.commands import cluetrail
 from tests.harness import Stack, wait_until
+from tests.integration.deliveries import FINANCE_MAIL, wait_for_key_case_notices
 from tests.integration.golden_reporting import drop_database, fresh_database
-from tests.integration.test_notify_channels import FINANCE_MAIL, transfer_to_police
-from tests.integration.test_notify_deliveries import (
-    key_case_clue,
-    report,
-    wait_for_key_case_notices,
-)
-from tests.integration.test_reporting_projection import dead_letters_for
-from tests.integration.test_reporting_replay import active_version, cluetrail
+from tests.integration.ledger import active_version
 
 pytestmark = pytest.mark.integration
 

@@ -5,83 +5,31 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import json
 import threading
 import uuid
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any
 
-import httpx
 import pytest
-from aiokafka import AIOKafkaProducer
 
-from cluetrail.demo import demo_clues
-from cluetrail.kafka import read_log
 from cluetrail.settings import CommonSettings
 from contracts.chain import verify_chain
 from contracts.envelope import GENESIS_HASH
-from contracts.events import UnreadableEvent, parse_document
+from tests.cases import (
+    dead_letters_for,
+    log_documents,
+    report,
+)
 from tests.harness import Stack, wait_until
+from tests.integration.ledger import (
+    all_in_ledger,
+    ledger_rows,
+    post_clues,
+    publish_raw,
+    some_clues,
+    whole_ledger,
+)
 
 pytestmark = pytest.mark.integration
-
-LONGGANG_COMMUNITIES = [f"340102L01{i:03d}" for i in range(1, 11)]
-
-
-def some_clues(count: int) -> list[dict[str, Any]]:
-    """Demo clues from the communities of 龙岗街道, different in every test."""
-    return demo_clues(count, seed=uuid.uuid4().int % 1_000_000, jurisdictions=LONGGANG_COMMUNITIES)
-
-
-def post_clue(intake: httpx.Client, clue: dict[str, Any]) -> str:
-    response = intake.post("/v1/clues", json=clue)
-    assert response.status_code == 202, response.text
-    return str(response.json()["case_id"])
-
-
-def post_clues(stack: Stack, clues: list[dict[str, Any]]) -> list[str]:
-    with stack.client("intake") as intake, ThreadPoolExecutor(4) as pool:
-        return list(pool.map(lambda clue: post_clue(intake, clue), clues))
-
-
-def ledger_rows(reporting: httpx.Client, case_ids: list[str]) -> dict[str, dict[str, Any]]:
-    rows = {}
-    for case_id in case_ids:
-        response = reporting.get(f"/v1/cases/{case_id}")
-        if response.status_code == 200:
-            rows[case_id] = response.json()
-    return rows
-
-
-def all_in_ledger(reporting: httpx.Client, case_ids: list[str]) -> dict[str, dict[str, Any]] | None:
-    """The ledger rows of these cases once every one of them is there."""
-    rows = ledger_rows(reporting, case_ids)
-    return rows if len(rows) == len(case_ids) else None
-
-
-def whole_ledger(reporting: httpx.Client) -> list[dict[str, Any]]:
-    """Every row the API serves, page by page."""
-    rows: list[dict[str, Any]] = []
-    while True:
-        page = reporting.get("/v1/cases", params={"offset": len(rows), "limit": 500}).json()
-        rows.extend(page["items"])
-        if len(rows) >= page["total"] or not page["items"]:
-            return rows
-
-
-async def log_documents(settings: CommonSettings, case_ids: set[str]) -> list[dict[str, Any]]:
-    """The raw documents of these cases, read from the case topic from offset zero."""
-    found = []
-    async for batch, _ in read_log(settings):
-        for record in batch:
-            try:
-                document = parse_document(record.value or b"")
-            except UnreadableEvent:
-                continue
-            if document.get("case_id") in case_ids:
-                found.append(document)
-    return found
 
 
 def test_every_clue_becomes_one_ledger_row_whose_history_is_its_verified_chain(
@@ -127,11 +75,10 @@ def test_killed_mid_stream_reporting_resumes_with_every_case_exactly_once(stack:
     posted_some = threading.Event()
 
     def post_all() -> None:
-        with stack.client("intake") as intake:
-            for index, clue in enumerate(clues):
-                case_ids.append(post_clue(intake, clue))
-                if index == 15:
-                    posted_some.set()
+        for index, clue in enumerate(clues):
+            case_ids.append(report(stack, clue))
+            if index == 15:
+                posted_some.set()
 
     poster = threading.Thread(target=post_all)
     poster.start()
@@ -172,27 +119,6 @@ def test_killed_mid_stream_reporting_resumes_with_every_case_exactly_once(stack:
             (s["jurisdiction"], s["grade"]): s["cases"] for s in reporting.get("/v1/stats/grades").json()
         }
         assert all(stats.get(cell, 0) >= n for cell, n in mine.items())
-
-
-async def publish_raw(settings: CommonSettings, key: bytes, value: bytes) -> None:
-    producer = AIOKafkaProducer(
-        bootstrap_servers=settings.kafka_bootstrap, acks="all", enable_idempotence=True
-    )
-    await producer.start()
-    try:
-        await producer.send_and_wait(settings.case_topic, value, key=key)
-    finally:
-        await producer.stop()
-
-
-async def dead_letters_for(settings: CommonSettings, key: str, consumer: str) -> list[dict[str, Any]]:
-    found = []
-    async for batch, _ in read_log(settings, settings.dead_letter_topic):
-        for record in batch:
-            letter = json.loads(record.value or b"{}")
-            if letter.get("key") == key and letter.get("consumer") == consumer:
-                found.append(letter)
-    return found
 
 
 def test_a_malformed_message_is_dead_lettered_with_its_reason_and_the_stream_moves_on(

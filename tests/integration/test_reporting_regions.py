@@ -36,9 +36,10 @@ from contracts.events import (
 )
 from contracts.jurisdictions import default_registry
 from contracts.regions import RegionRegistry
+from tests.commands import cluetrail
 from tests.harness import ROOT, Stack, WebhookRecorder, wait_until
 from tests.integration.golden_reporting import CaseBuilder
-from tests.integration.test_reporting_replay import active_version, cluetrail, schemas_differ
+from tests.integration.ledger import active_version, schemas_differ
 
 pytestmark = pytest.mark.integration
 

@@ -19,29 +19,20 @@ import pytest
 from cluetrail.settings import CommonSettings
 from contracts.envelope import canonical_bytes, compute_hash, uuid7
 from services.reporting.adapters.versions import LIVE_BUILD
+from tests.cases import dead_letters_for
+from tests.commands import cluetrail
 from tests.harness import ROOT, Stack, wait_until
-from tests.integration.test_reporting_projection import (
+from tests.integration.ledger import (
+    active_version,
     all_in_ledger,
-    dead_letters_for,
     post_clues,
     publish_raw,
+    schemas_differ,
     some_clues,
     whole_ledger,
 )
 
 pytestmark = pytest.mark.integration
-
-
-def cluetrail(stack: Stack, *args: str) -> subprocess.CompletedProcess[str]:
-    """Run an operator command against the test stack, with a wide console so lines are not wrapped."""
-    return subprocess.run(
-        [sys.executable, "-m", "cluetrail.cli", *args],
-        env={**stack.env, "COLUMNS": "250"},
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
 
 
 def all_assessed(reporting: httpx.Client, case_ids: list[str]) -> dict[str, dict[str, Any]] | None:
@@ -61,34 +52,6 @@ def settled_ledger(reporting: httpx.Client) -> list[dict[str, Any]]:
 
     result: list[dict[str, Any]] = wait_until(unchanged, timeout=120, interval=1.0, what="a settled ledger")
     return result
-
-
-async def active_version(settings: CommonSettings) -> int:
-    conn = await asyncpg.connect(settings.database_for("reporting"))
-    try:
-        return int(await conn.fetchval("SELECT version FROM reporting_meta.active_projection"))
-    finally:
-        await conn.close()
-
-
-async def schemas_differ(settings: CommonSettings, left: str, right: str) -> int:
-    """Rows of the projection's tables (ledger, history, grade counts, month rows) present in one schema
-    and not in the other. A grade count brought back to zero (a case moved on) is a row of 0 where the live
-    consumer applied the case's events one by one, and no row where a rebuild added them up first: both
-    mean none, so only counts other than zero are compared."""
-    conn = await asyncpg.connect(settings.database_for("reporting"))
-    try:
-        total = 0
-        for table, where in (("ledger", ""), ("history", ""), ("grade_counts", " WHERE cases <> 0"),
-                             ("case_months", "")):  # fmt: skip
-            for a, b in ((left, right), (right, left)):
-                total += await conn.fetchval(
-                    f'SELECT count(*) FROM (SELECT * FROM "{a}".{table}{where} '
-                    f'EXCEPT SELECT * FROM "{b}".{table}{where}) d'
-                )
-        return total
-    finally:
-        await conn.close()
 
 
 def test_rebuild_switches_to_an_identical_ledger_while_the_api_keeps_answering(

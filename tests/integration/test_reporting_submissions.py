@@ -24,8 +24,10 @@ from services.reporting.domain.reports import ReportQuery, Scope
 from services.reporting.domain.submissions import AlreadySubmitted
 from tests.integration.golden_reporting import (
     HUADU,
+    REGISTRY,
     STREET,
     CaseBuilder,
+    by,
     drop_database,
     fresh_database,
     golden_cases,
@@ -33,7 +35,6 @@ from tests.integration.golden_reporting import (
     log_order,
     project,
 )
-from tests.integration.test_reporting_tables import REGISTRY, by
 
 pytestmark = pytest.mark.integration
 SEP, OCT, NOV = Period(2026, 9), Period(2026, 10), Period(2026, 11)

@@ -12,7 +12,6 @@ import asyncpg
 import pytest
 from openpyxl import load_workbook
 
-from contracts.jurisdictions import default_registry
 from services.reporting.adapters.reports import build_table, build_tables
 from services.reporting.domain.exports import export_bytes
 from services.reporting.domain.periods import CST, Period
@@ -20,11 +19,13 @@ from services.reporting.domain.reports import ReportQuery, Scope
 from tests.integration.golden_reporting import (
     DADIAN,
     HUADU,
+    REGISTRY,
     SHICHENG,
     SHOU_COUNTY,
     STREET,
     XINZHAN,
     CaseBuilder,
+    by,
     drop_database,
     fresh_database,
     golden_cases,
@@ -36,7 +37,6 @@ from tests.integration.golden_reporting import (
 pytestmark = pytest.mark.integration
 OCT, SEP = Period(2026, 10), Period(2026, 9)
 NOW = datetime(2026, 11, 10, 12, tzinfo=CST)
-REGISTRY = default_registry()
 
 
 @pytest.fixture(scope="module")
@@ -57,10 +57,6 @@ async def table(conn: asyncpg.Connection, name: str, period: Period = OCT, root:
     return await build_table(
         conn, REGISTRY, ReportQuery(name, period, **filters), Scope(root, police), now=NOW
     )
-
-
-def by(rows: list[dict[str, Any]], key: str) -> dict[Any, dict[str, Any]]:
-    return {row[key]: row for row in rows}
 
 
 ZERO = dict.fromkeys(

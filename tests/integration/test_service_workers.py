@@ -15,34 +15,11 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.cases import unique_shop
 from tests.harness import ROOT, Stack, WebhookRecorder, free_port, wait_until
-from tests.integration.test_triage_workflow import unique_shop
+from tests.processes import workers_of
 
 pytestmark = pytest.mark.integration
-
-
-def children(pid: int) -> set[int]:
-    found = set()
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            if parent == pid:
-                found.add(int(entry.name))
-    return found
-
-
-def workers_of(stack: Stack, name: str) -> set[int]:
-    """The uvicorn worker processes under the service's supervisor (not multiprocessing's helpers)."""
-    supervisor = stack.processes[name].pid
-    return {
-        pid
-        for pid in children(supervisor)
-        if b"multiprocessing" in Path(f"/proc/{pid}/cmdline").read_bytes()
-        and b"resource_tracker" not in Path(f"/proc/{pid}/cmdline").read_bytes()
-    }
 
 
 def two_workers(stack: Stack, other_than: set[int] | None = None) -> set[int] | None:

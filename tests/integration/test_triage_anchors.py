@@ -18,9 +18,9 @@ from cluetrail.db import ensure_database
 from cluetrail.kafka import ORIGIN_REGION_HEADER, anchor_topic, read_log
 from cluetrail.settings import CommonSettings
 from contracts.anchors import Anchor, anchor_verifier
+from tests.cases import unique_shop
+from tests.commands import cluetrail
 from tests.harness import Stack, WebhookRecorder, wait_until
-from tests.integration.test_reporting_replay import cluetrail
-from tests.integration.test_triage_workflow import unique_shop
 
 pytestmark = pytest.mark.integration
 

@@ -4,117 +4,32 @@ officers' commands recorded or refused, and every case's events form one valid c
 from __future__ import annotations
 
 import asyncio
-import json
 import uuid
-from typing import Any
 
 import asyncpg
-import httpx
 import pytest
 
-from cluetrail.kafka import read_log
 from cluetrail.settings import CommonSettings
-from contracts.chain import verify_chain
-from contracts.codes import uscc_check_character
+from tests.cases import (
+    LEAD_OFFICER,
+    LITONG,
+    STREET_OFFICER,
+    YAOHAI,
+    assert_valid_chain,
+    case_documents,
+    case_view,
+    credit_code,
+    elderly_care_clue,
+    lead_office,
+    reader,
+    report,
+    street_office,
+    wait_for_case,
+    wait_for_log,
+)
 from tests.harness import Stack, wait_until
 
 pytestmark = pytest.mark.integration
-
-LONGGANG_HUADU = "340102L01001"  # 合肥市瑶海区龙岗街道华都社区
-YAOHAI = "340102"
-LITONG = "640302"  # 吴忠市利通区
-OFFICER = "officer-longgang-01"
-LEAD = "lead-yaohai-01"
-
-
-def reader(stack: Stack) -> httpx.Client:
-    """A triage client of an auditor: reads every case, changes none."""
-    return stack.client("triage", token=stack.token("auditor", "340000", subject="auditor-01"))
-
-
-def lead_office(stack: Stack) -> httpx.Client:
-    """A triage client of Yaohai's district lead office (区处非办)."""
-    return stack.client("triage", token=stack.token("district_lead_officer", YAOHAI, subject=LEAD))
-
-
-def street_office(stack: Stack) -> httpx.Client:
-    """A triage client of Longgang street's office (街道处非办)."""
-    return stack.client("triage", token=stack.token("street_officer", "340102L01", subject=OFFICER))
-
-
-def elderly_care_clue(**changes: Any) -> dict[str, Any]:
-    clue: dict[str, Any] = {
-        "jurisdiction": LONGGANG_HUADU,
-        "source": "grid_patrol",
-        "subject": {"kind": "shop", "name": "华都康养服务中心"},
-        "description": "以预订养老床位为名吸收老年人资金，承诺年化回报15%。",
-        "sector": "elderly_care",
-        "participants": 120,
-        "estimated_amount_yuan": 3_000_000,
-        "flags": ["vulnerable_targets"],
-    }
-    clue.update(changes)
-    return clue
-
-
-def report(stack: Stack, clue: dict[str, Any]) -> str:
-    with stack.client("intake") as intake:
-        answer = intake.post("/v1/clues", json=clue, headers={"Idempotency-Key": str(uuid.uuid4())})
-    assert answer.status_code in (200, 201, 202), answer.text
-    case_id: str = answer.json()["case_id"]
-    return case_id
-
-
-def case_view(triage: httpx.Client, case_id: str) -> dict[str, Any] | None:
-    answer = triage.get(f"/v1/cases/{case_id}")
-    return answer.json() if answer.status_code == 200 else None
-
-
-def wait_for_case(triage: httpx.Client, case_id: str, *, last_seq: int) -> dict[str, Any]:
-    """Triage's view of the case once it holds at least ``last_seq`` events."""
-
-    def reached() -> dict[str, Any] | None:
-        view = case_view(triage, case_id)
-        return view if view is not None and view["last_seq"] >= last_seq else None
-
-    found: dict[str, Any] = wait_until(reached, timeout=60, what=f"case {case_id} at seq {last_seq}")
-    return found
-
-
-def case_documents(settings: CommonSettings, case_id: str) -> list[dict[str, Any]]:
-    """The case's events as written in the log, in log order."""
-
-    async def read() -> list[dict[str, Any]]:
-        documents = []
-        async for records, _ in read_log(settings):
-            for record in records:
-                if record.key == case_id.encode():
-                    documents.append(json.loads(record.value or b"{}"))
-        return documents
-
-    return asyncio.run(read())
-
-
-def wait_for_log(settings: CommonSettings, case_id: str, count: int) -> list[dict[str, Any]]:
-    def enough() -> list[dict[str, Any]] | None:
-        documents = case_documents(settings, case_id)
-        return documents if len(documents) >= count else None
-
-    found: list[dict[str, Any]] = wait_until(
-        enough, timeout=60, what=f"{count} events of case {case_id} in the log"
-    )
-    return found
-
-
-def credit_code() -> str:
-    """A valid unified social credit code of a company no other test reports."""
-    first17 = "9134010205" + "".join(str(int(c, 16) % 10) for c in uuid.uuid4().hex[:7])
-    return first17 + uscc_check_character(first17)
-
-
-def assert_valid_chain(documents: list[dict[str, Any]]) -> None:
-    assert verify_chain(documents) == {}
-    assert [d["seq"] for d in documents] == list(range(1, len(documents) + 1))
 
 
 def test_a_clue_from_longgang_is_assessed_with_its_grade(
@@ -226,7 +141,7 @@ def test_suspected_crime_is_transferred_to_the_police_with_a_referral_and_closin
     assert police["causation_id"] == documents[2]["event_id"]
     assert documents[4]["causation_id"] == police["event_id"]
     assert documents[4]["payload"]["summary"] == "门店以养老床位为名吸收老年人资金，资金去向不明。"
-    lead_actor = {"kind": "officer", "id": LEAD, "role": "district_lead_officer"}
+    lead_actor = {"kind": "officer", "id": LEAD_OFFICER, "role": "district_lead_officer"}
     assert [d["actor"] for d in documents[2:5]] == [lead_actor] * 3
 
 
@@ -265,7 +180,7 @@ def test_a_street_officer_escalates_and_unknown_cases_look_like_cases_elsewhere(
         YAOHAI,
     )
     assert escalation["from_jurisdiction"] == "340102L01"
-    assert documents[-1]["actor"] == {"kind": "officer", "id": OFFICER, "role": "street_officer"}
+    assert documents[-1]["actor"] == {"kind": "officer", "id": STREET_OFFICER, "role": "street_officer"}
 
 
 def test_a_rebuilt_database_folds_the_log_and_decides_nothing_twice(

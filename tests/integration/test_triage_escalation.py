@@ -12,18 +12,20 @@ import httpx
 import pytest
 
 from cluetrail.settings import CommonSettings
-from tests.harness import Stack
-from tests.integration.test_triage_cases import (
+from tests.cases import (
     LONGGANG_HUADU,
     YAOHAI,
+    accepted_clue,
     assert_valid_chain,
     case_documents,
+    client,
     lead_office,
     reader,
     street_office,
+    unique_shop,
     wait_for_case,
 )
-from tests.integration.test_triage_workflow import accepted_clue, client, unique_shop
+from tests.harness import Stack
 
 pytestmark = pytest.mark.integration
 

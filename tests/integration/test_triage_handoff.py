@@ -7,17 +7,19 @@ from __future__ import annotations
 import pytest
 
 from cluetrail.settings import CommonSettings
-from tests.harness import Stack, wait_until
-from tests.integration.test_triage_cases import (
+from tests.cases import (
     LITONG,
     YAOHAI,
+    accepted_clue,
     assert_valid_chain,
     case_documents,
+    client,
     lead_office,
     reader,
+    unique_shop,
     wait_for_case,
 )
-from tests.integration.test_triage_workflow import accepted_clue, client, unique_shop
+from tests.harness import Stack, wait_until
 
 pytestmark = pytest.mark.integration
 

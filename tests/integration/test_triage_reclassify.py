@@ -7,9 +7,8 @@ from typing import Any
 
 import pytest
 
+from tests.cases import accepted_clue, client, reader, unique_shop, wait_for_case
 from tests.harness import Stack, wait_until
-from tests.integration.test_triage_cases import reader, wait_for_case
-from tests.integration.test_triage_workflow import accepted_clue, client, unique_shop
 
 pytestmark = pytest.mark.integration
 

@@ -12,9 +12,8 @@ import pytest
 
 from cluetrail.kafka import read_log
 from cluetrail.settings import CommonSettings
+from tests.cases import accepted_clue, client, reader, unique_shop, wait_for_case
 from tests.harness import Stack, wait_until
-from tests.integration.test_triage_cases import reader, wait_for_case
-from tests.integration.test_triage_workflow import accepted_clue, client, unique_shop
 
 pytestmark = pytest.mark.integration
 

@@ -10,17 +10,18 @@ from typing import Any
 import pytest
 
 from cluetrail.settings import CommonSettings
-from tests.harness import Stack, wait_until
-from tests.integration.test_triage_cases import (
+from tests.cases import (
+    accepted_clue,
     assert_valid_chain,
     case_documents,
     case_view,
     credit_code,
     lead_office,
     reader,
+    unique_shop,
     wait_for_case,
 )
-from tests.integration.test_triage_workflow import accepted_clue, unique_shop
+from tests.harness import Stack, wait_until
 
 pytestmark = pytest.mark.integration
 

@@ -13,49 +13,26 @@ import pytest
 
 from cluetrail.settings import CommonSettings
 from contracts.chain import verify_chain
-from contracts.codes import uscc_check_character
 from contracts.envelope import canonical_bytes
-from tests.harness import Stack, wait_until
-from tests.integration.test_triage_cases import (
+from tests.cases import (
+    LITONG,
     LONGGANG_HUADU,
+    SHOUXIAN,
     YAOHAI,
+    accepted_clue,
     assert_valid_chain,
     case_documents,
-    elderly_care_clue,
+    client,
+    credit_code,
     lead_office,
     reader,
     street_office,
+    unique_shop,
     wait_for_case,
 )
+from tests.harness import Stack, wait_until
 
 pytestmark = pytest.mark.integration
-
-SHOUXIAN = "340422"  # 寿县
-LITONG = "640302"  # 吴忠市利通区
-
-
-def accepted_clue(stack: Stack, clue: dict[str, Any]) -> dict[str, Any]:
-    with stack.client("intake") as intake:
-        answer = intake.post("/v1/clues", json=clue, headers={"Idempotency-Key": str(uuid.uuid4())})
-    assert answer.status_code in (200, 201, 202), answer.text
-    body: dict[str, Any] = answer.json()
-    return body
-
-
-def unique_shop(**changes: Any) -> dict[str, Any]:
-    """A clue about a shop no other test reports (its own name and address)."""
-    tag = uuid.uuid4().hex[:8]
-    clue = elderly_care_clue(
-        subject={"kind": "shop", "name": f"华都康养服务中心{tag}", "address": f"华都路{tag}号"}
-    )
-    clue.update(changes)
-    return clue
-
-
-def credit_code() -> str:
-    first17 = "9134010205" + uuid.uuid4().hex[:7].upper().replace("I", "1").replace("O", "0")
-    first17 = "".join(c if c in "0123456789ABCDEFGHJKLMNPQRTUWXY" else "1" for c in first17)
-    return first17 + uscc_check_character(first17)
 
 
 def receipt_status(stack: Stack, receipt: str) -> dict[str, Any]:
@@ -66,14 +43,6 @@ def receipt_status(stack: Stack, receipt: str) -> dict[str, Any]:
 
 def types_of(stack_settings: CommonSettings, case_id: str) -> list[str]:
     return [d["type"] for d in case_documents(stack_settings, case_id)]
-
-
-def client(
-    stack: Stack, role: str, jurisdiction: str, subject: str, department: str | None = None
-) -> httpx.Client:
-    return stack.client(
-        "triage", token=stack.token(role, jurisdiction, subject=subject, department=department)
-    )
 
 
 def test_officers_act_only_within_their_jurisdiction_and_role_and_refusals_say_nothing_more(

@@ -11,8 +11,8 @@ import httpx
 from aiokafka import ConsumerRecord
 
 from cluetrail.kafka import read_log
+from tests.cases import unique_shop
 from tests.harness import Stack, wait_until
-from tests.integration.test_triage_workflow import unique_shop
 
 MEASURE = {"measure": "warning_interview", "detail": "约谈门店负责人，责令停止宣传。"}
 PURPOSE = {"purpose": "核实举报内容，联系举报人补充证据。"}

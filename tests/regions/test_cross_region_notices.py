@@ -10,8 +10,8 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.cases import LITONG
 from tests.harness import Recorded, Stack, wait_until
-from tests.integration.test_triage_cases import LITONG
 from tests.regions.cases import auditor, report_shop, view_at
 from tests.regions.cluster import ANHUI, NINGXIA, TwoRegions
 

@@ -11,9 +11,8 @@ import pytest
 from aiokafka import ConsumerRecord
 
 from cluetrail.kafka import ORIGIN_REGION_HEADER
+from tests.cases import LITONG, YAOHAI, assert_valid_chain, unique_shop
 from tests.harness import wait_until
-from tests.integration.test_triage_cases import LITONG, YAOHAI, assert_valid_chain
-from tests.integration.test_triage_workflow import unique_shop
 from tests.regions.cases import (
     MEASURE,
     PURPOSE,

@@ -13,8 +13,8 @@ import pytest
 from aiokafka import AIOKafkaProducer
 
 from contracts.envelope import canonical_bytes, compute_hash, uuid7
+from tests.cases import LITONG, YAOHAI
 from tests.harness import SERVICES, wait_until
-from tests.integration.test_triage_cases import LITONG, YAOHAI
 from tests.regions.cases import (
     accepted,
     auditor,

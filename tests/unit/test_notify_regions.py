@@ -13,9 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from aiokafka import ConsumerRecord
 
-from cluetrail.deadletter import dead_letter_document
 from contracts.envelope import GENESIS_HASH, Actor, canonical_bytes, uuid7
 from contracts.events import (
     CaseEscalated,
@@ -56,6 +54,7 @@ from services.notify.domain.regions import (
     received_key,
 )
 from services.notify.settings import DEFAULT_RECIPIENTS_FILE
+from tests.dead_letters import importer_dead_letter
 from tests.harness import ROOT
 
 REGISTRY = default_registry()
@@ -209,26 +208,6 @@ def test_ningxia_records_anhuis_notice_received_and_its_acknowledgement_travels_
                             "facts": {**ack.facts, "acknowledged_at": "soon"}})  # fmt: skip
     with pytest.raises(PeerNoticeRefused, match="cross-region-ack notice"):
         acknowledgement_of(unsaid, "ningxia")
-
-
-def importer_dead_letter(
-    value: bytes, reason: str, peer: str = "anhui", key: bytes | None = None, prefix: str = "cluetrail"
-) -> dict[str, Any]:
-    """The dead letter triage's importer of ``peer``'s events writes for a refused record ``value``."""
-    record = ConsumerRecord(
-        topic=f"{peer}.{prefix}.case-events",
-        partition=0,
-        offset=41,
-        timestamp=0,
-        timestamp_type=0,
-        key=key,
-        value=value,
-        checksum=None,
-        serialized_key_size=len(key or b""),
-        serialized_value_size=len(value),
-        headers=[],
-    )
-    return dead_letter_document(record, importer_name(peer), reason)
 
 
 def forged_event(case_id: uuid.UUID) -> bytes:

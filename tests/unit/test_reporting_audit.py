@@ -24,7 +24,7 @@ from services.reporting.adapters.versions import asof_schema, quoted
 from services.reporting.domain.audit import AuditReport, LogEntry
 from services.reporting.domain.timeline import stamped_timeline, timeline_file_bytes
 from services.reporting.entrypoints.cli.cases import check_timeline_file
-from tests.unit.test_reporting_fold import assessed, chain, closed
+from tests.unit.case_chains import assessed, chain, closed
 
 
 def record(offset: int, value: bytes, key: bytes | None = b"k") -> ConsumerRecord[bytes, bytes]:

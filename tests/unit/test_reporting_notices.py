@@ -25,7 +25,7 @@ from services.reporting.domain.notices import (
 )
 from services.reporting.domain.timeline import stamped_timeline, timeline_file_bytes
 from services.reporting.entrypoints.cli.cases import check_timeline_file
-from tests.unit.test_reporting_fold import assessed, chain
+from tests.unit.case_chains import assessed, chain
 
 DADIAN = "340102L01003"  # 大店社区
 

@@ -12,7 +12,7 @@ from contracts.events import (
     seal_event,
 )
 from services.reporting.domain import Step, chain_step, fold
-from tests.unit.test_reporting_fold import OFFICER, clue
+from tests.unit.case_chains import OFFICER, clue
 
 
 def follow(previous: Envelope, cls: type[Envelope], payload: object) -> Envelope:

@@ -19,7 +19,7 @@ from contracts.envelope import compute_hash
 from contracts.events import event_bytes
 from services.reporting.domain.audit import LogEntry
 from services.reporting.domain.regions_audit import Problem, RegionsAudit
-from tests.unit.test_reporting_fold import assessed, chain, closed, determined, escalated
+from tests.unit.case_chains import assessed, chain, closed, determined, escalated
 
 ANHUI, NINGXIA, SHAANXI = "anhui", "ningxia", "shaanxi"
 STEPS = [assessed, determined, escalated, closed, determined]

@@ -39,7 +39,7 @@ from services.reporting.domain.tables import (
     no_fundraising_communities,
     whole_years,
 )
-from tests.unit.test_reporting_fold import clue
+from tests.unit.case_chains import clue
 
 HUADU = "340102L01001"
 OFFICER = Actor(kind="officer", id="officer-9", role="district_lead_officer")

@@ -13,7 +13,7 @@ from contracts.vocabulary import CaseStatus, Determination, EscalationLevel, Mat
 from services.triage.domain import access
 from services.triage.domain.dedup import normalise, subject_keys
 from services.triage.domain.state import ClueFacts
-from tests.unit.test_triage_workflow import assessed
+from tests.unit.triage_cases import assessed
 
 STREET_COMMANDS = ["determination", "measure", "escalation", "closing"]
 

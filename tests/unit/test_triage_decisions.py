@@ -30,7 +30,7 @@ from services.triage.domain.errors import TransitionRefused
 from services.triage.domain.fold import fold
 from services.triage.domain.grading import RuleSet, load_rule_set
 from services.triage.domain.state import CaseState, ClueFacts
-from tests.unit.test_triage_fold import clue_event
+from tests.unit import triage_cases
 
 RULES: RuleSet = load_rule_set(
     resources.files("services.triage").joinpath("triage-rules-2026.1.json").read_text(encoding="utf-8")
@@ -46,7 +46,7 @@ LEAD = Actor(kind="officer", id="lead-yaohai-01", role="district_lead_officer")
 
 
 def reported(**clue: object) -> tuple[CaseState, Envelope]:
-    event = clue_event(**clue)  # type: ignore[arg-type]
+    event = triage_cases.clue(reporter=False, **clue)  # type: ignore[arg-type]
     return fold(None, event), event
 
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from contracts.envelope import GENESIS_HASH, Actor, Envelope, uuid7
+from contracts.envelope import Actor, Envelope
 from contracts.events import (
     AssessedPayload,
     CaseAssessed,
@@ -16,54 +16,23 @@ from contracts.events import (
     CaseDetermined,
     CaseEscalated,
     ClosedPayload,
-    ClueReported,
-    ClueReportedPayload,
     DeterminedPayload,
     EscalatedPayload,
-    Subject,
     seal_event,
 )
 from contracts.vocabulary import (
     CaseStatus,
-    ClueSource,
     Determination,
     EscalationTarget,
     Grade,
     Outcome,
-    RiskFlag,
-    SubjectKind,
 )
 from services.triage.domain.errors import OutOfChain
 from services.triage.domain.fold import fold, fold_all
 from services.triage.domain.state import CaseState
+from tests.unit.triage_cases import clue
 
 OFFICER = Actor(kind="officer", id="officer-longgang-01")
-LONGGANG_HUADU = "340102L01001"
-
-
-def clue_event(
-    *, participants: int = 120, amount: int = 3_000_000, flags: tuple[RiskFlag, ...] = ()
-) -> Envelope:
-    payload = ClueReportedPayload(
-        source=ClueSource.GRID_PATROL,
-        subject=Subject(kind=SubjectKind.SHOP, name="华都康养服务中心"),
-        description="以预订养老床位为名吸收老年人资金，承诺年化回报15%。",
-        sector="elderly_care",
-        participants=participants,
-        estimated_amount_yuan=amount,
-        flags=list(flags),
-        receipt_digest="a" * 64,
-    )
-    return seal_event(
-        ClueReported,
-        case_id=uuid7(),
-        seq=1,
-        prev_hash=GENESIS_HASH,
-        jurisdiction=LONGGANG_HUADU,
-        actor=Actor(kind="reporter", id="anonymous"),
-        payload=payload,
-        correlation_id=uuid7(),
-    )
 
 
 PAYLOADS = {
@@ -109,7 +78,7 @@ def next_event(previous: Envelope, kind: str) -> Envelope:
 
 
 def chain_of(kinds: list[str]) -> list[Envelope]:
-    events = [clue_event()]
+    events = [clue(reporter=False)]
     for kind in kinds:
         events.append(next_event(events[-1], kind))
     return events
@@ -172,8 +141,8 @@ def test_a_case_starts_with_its_clue_at_seq_1() -> None:
 
 
 def test_an_event_of_another_case_is_refused() -> None:
-    state = fold(None, clue_event())
-    other = next_event(clue_event(), "assessed")
+    state = fold(None, clue(reporter=False))
+    other = next_event(clue(reporter=False), "assessed")
     with pytest.raises(OutOfChain, match="belongs to case"):
         fold(state, other)
 

@@ -21,7 +21,7 @@ from services.triage.domain.fold import fold, fold_all
 from services.triage.domain.state import CaseState
 from services.triage.entrypoints.http.commands import authorize
 from services.triage.entrypoints.http.reads import readable
-from tests.unit.test_triage_workflow import (
+from tests.unit.triage_cases import (
     LATER,
     LEAD,
     LONGGANG_HUADU,

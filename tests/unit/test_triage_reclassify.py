@@ -19,17 +19,7 @@ from services.triage.domain.errors import TransitionRefused
 from services.triage.domain.fold import fold_all
 from services.triage.domain.state import CaseState
 from services.triage.entrypoints.http.bodies import ReclassificationRequest
-from tests.unit.test_triage_workflow import (
-    LEAD,
-    REGISTRY,
-    RULES,
-    STREET,
-    STREET_OFFICE,
-    assessed,
-    closed,
-    clue,
-    run,
-)
+from tests.unit.triage_cases import LEAD, REGISTRY, RULES, STREET, STREET_OFFICE, assessed, closed, clue, run
 
 
 def reclassified(

@@ -14,7 +14,7 @@ from services.triage.domain.decisions import SERVICE_ACTOR
 from services.triage.domain.fold import fold
 from services.triage.domain.referral import referral_facts
 from services.triage.entrypoints.http.reads import facts_through
-from tests.unit.test_triage_workflow import LEAD, STREET, YAOHAI, clue, run
+from tests.unit.triage_cases import LEAD, STREET, YAOHAI, clue, run
 
 STOREFRONT = EvidenceRef(sha256="ab" * 32, media_type="image/jpeg", filename="门头照片.jpg", size_bytes=2048)
 CONTRACT = EvidenceRef(

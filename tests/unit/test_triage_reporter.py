@@ -8,7 +8,7 @@ import pytest
 from cluetrail.auth import Principal, Role
 from cluetrail.errors import Forbidden
 from services.triage.domain import access
-from tests.unit.test_triage_workflow import assessed, transferred
+from tests.unit.triage_cases import assessed, transferred
 
 
 def principal(role: Role, jurisdiction: str = "340102") -> Principal:

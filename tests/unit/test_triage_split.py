@@ -16,7 +16,7 @@ from services.triage.domain.chain import advance, react
 from services.triage.domain.decisions import SERVICE_ACTOR, Decision
 from services.triage.domain.fold import fold, fold_all
 from services.triage.domain.state import CaseState
-from tests.unit.test_triage_workflow import LEAD, POLICY, REGISTRY, clue
+from tests.unit.triage_cases import LEAD, POLICY, REGISTRY, clue
 
 RULES = bundled_rule_set()
 PHOTO = EvidenceRef(sha256="cd" * 32, media_type="image/jpeg", filename="二店门头.jpg", size_bytes=4096)

@@ -19,7 +19,7 @@ from services.triage.domain.errors import TransitionRefused
 from services.triage.domain.quiet_periods import WRITE_OFF_RESULTS, QuietPeriodsError, load_quiet_periods
 from services.triage.domain.state import CaseState
 from services.triage.settings import TriageSettings
-from tests.unit.test_triage_workflow import (
+from tests.unit.triage_cases import (
     LATER,
     LEAD,
     POLICE,
