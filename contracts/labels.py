@@ -2,10 +2,11 @@
 
 Sectors and behaviours are labelled by the taxonomy data (``contracts/data/taxonomy.json``, the list intake
 checks clues against); the closed vocabularies of ``contracts.vocabulary``, key-case reasons, event types,
-notice kinds and channels here. Each table covers every member of its vocabulary (a contract test checks
-it), so a code added to a vocabulary without its label fails the tests rather than reaching a notice in
-English. A code no table knows (an officer's own key-case reason, an event of a newer version) is shown as
-it is.
+notice kinds, channels, officers' roles, actors and jurisdiction levels here, for intake, triage, notify and
+reporting alike: no service keeps a table of its own. Each table covers every member of its vocabulary (a
+contract test checks it), so a code added to a vocabulary without its label fails the tests rather than
+reaching a notice in English. A code no table knows (an officer's own key-case reason, an event of a newer
+version) is shown as it is.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import Iterable, Mapping
 
 from contracts.taxonomy import default_taxonomy
 from contracts.vocabulary import (
+    CaseStatus,
     ClueSource,
     Determination,
     EscalationLevel,
@@ -86,6 +88,16 @@ ESCALATION_LEVELS: Mapping[str, str] = {
     EscalationLevel.STREET: "街道/乡镇处非办",
     EscalationLevel.DISTRICT: "区/县处非办",
 }
+CASE_STATUSES: Mapping[str, str] = {
+    CaseStatus.REPORTED: "已上报",
+    CaseStatus.ASSESSED: "已研判分级",
+    CaseStatus.UNDER_DISPOSAL: "处置中",
+    CaseStatus.ESCALATED: "已逐级上报",
+    CaseStatus.TRANSFERRED: "已移送公安",
+    CaseStatus.CLOSED: "已办结",
+    CaseStatus.WRITTEN_OFF: "已销号",
+    CaseStatus.MERGED: "已并案",
+}
 OUTCOMES: Mapping[str, str] = {
     Outcome.NO_VIOLATION: "未发现违法违规",
     Outcome.RECTIFIED: "已整改",
@@ -121,11 +133,12 @@ EVENT_TYPES: Mapping[str, str] = {
     "clue-reported": "线索上报",
     "assessed": "研判分级",
     "determined": "研判定性",
-    "escalated": "案件上报",
+    # one event for an escalation to the lead office, a transfer to the police and a cross-region notice
+    "escalated": "上报/移送/通报",
     "closed": "案件办结",
     "measure-recorded": "采取处置措施",
     "key-case-flagged": "列为重点案件",
-    "police-accepted": "公安受理",
+    "police-accepted": "公安受理立案",  # the filing key-case deadlines count from
     "police-returned": "公安退回",
     "referral-packaged": "移送材料封存",
     "written-off": "风险销号",
@@ -136,7 +149,7 @@ EVENT_TYPES: Mapping[str, str] = {
     "handoff-requested": "协商办理",
     "handoff-accepted": "接收移交",
     "handoff-returned": "退回移交",
-    "reward-granted": "举报奖励",
+    "reward-granted": "发放举报奖励",
     "reclassified": "调整领域分类",
     "reporter-identity-viewed": "查阅举报人信息",
 }
@@ -153,6 +166,24 @@ NOTICE_KINDS: Mapping[str, str] = {
     "region-chain-refused": "跨区域案件事件拒收告警",
 }
 CHANNELS: Mapping[str, str] = {"webhook": "系统接口", "email": "电子邮件", "sms": "短信", "receipt": "回执"}
+# Officers' roles (cluetrail.auth.Role), the kinds of actor an event names, the jurisdiction tree's levels.
+ROLES: Mapping[str, str] = {
+    "grid_worker": "网格员",
+    "street_officer": "街道处非办",
+    "district_lead_officer": "区处非办",
+    "sector_department": "行业主管部门",
+    "police": "公安",
+    "auditor": "审计监督",
+}
+ACTOR_KINDS: Mapping[str, str] = {"reporter": "举报人", "officer": "工作人员", "service": "系统"}
+JURISDICTION_LEVELS: Mapping[str, str] = {
+    "province": "省",
+    "city": "市",
+    "district": "区/县",
+    "street": "街道/乡镇",
+    "community": "社区/村",
+    "grid": "网格",
+}
 
 
 def label(table: Mapping[str, str], code: object) -> str:
@@ -163,9 +194,9 @@ def label(table: Mapping[str, str], code: object) -> str:
     return table.get(text, text)
 
 
-def labels(table: Mapping[str, str], codes: Iterable[object]) -> str:
-    """Several codes as one phrase, joined by the Chinese enumeration comma."""
-    return "、".join(label(table, code) for code in codes)
+def labels(table: Mapping[str, str], codes: Iterable[object] | None) -> str:
+    """Several codes as one phrase, joined by the Chinese enumeration comma (empty for None)."""
+    return "、".join(label(table, code) for code in codes or ())
 
 
 def key_case_reason(code: str) -> str:

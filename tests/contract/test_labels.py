@@ -1,5 +1,6 @@
 """Every code a person may read has its Chinese label in contracts/labels.py: each vocabulary, every event
-type and notice kind, and every key-case reason triage's grading gives."""
+type and notice kind, officers' roles, actors and jurisdiction levels, and every key-case reason triage's
+grading gives."""
 
 from __future__ import annotations
 
@@ -9,8 +10,11 @@ from typing import get_args
 
 import pytest
 
+from cluetrail.auth import Role
 from contracts import labels, vocabulary
+from contracts.envelope import Actor
 from contracts.events import EVENT_CLASSES
+from contracts.jurisdictions import Level
 from contracts.notices import NoticeKind
 from services.triage.domain import grading
 
@@ -21,6 +25,8 @@ CJK = re.compile(r"[\u4e00-\u9fff]")
     ("vocabulary_class", "table"),
     [
         (vocabulary.Grade, labels.GRADES),
+        (vocabulary.CaseStatus, labels.CASE_STATUSES),
+        (Role, labels.ROLES),
         (vocabulary.SubjectKind, labels.SUBJECT_KINDS),
         (vocabulary.ClueSource, labels.CLUE_SOURCES),
         (vocabulary.RiskFlag, labels.RISK_FLAGS),
@@ -46,6 +52,13 @@ def test_every_event_type_notice_kind_and_channel_has_a_chinese_label() -> None:
     assert set(labels.NOTICE_KINDS) == set(get_args(NoticeKind))
     assert set(labels.CHANNELS) == {"webhook", "email", "sms", "receipt"}
     for table in (labels.EVENT_TYPES, labels.NOTICE_KINDS, labels.CHANNELS):
+        assert all(CJK.search(text) for text in table.values())
+
+
+def test_every_kind_of_actor_and_level_of_the_tree_has_a_chinese_label() -> None:
+    assert set(labels.ACTOR_KINDS) == set(get_args(Actor.model_fields["kind"].annotation))
+    assert set(labels.JURISDICTION_LEVELS) == set(get_args(Level))
+    for table in (labels.ACTOR_KINDS, labels.JURISDICTION_LEVELS):
         assert all(CJK.search(text) for text in table.values())
 
 

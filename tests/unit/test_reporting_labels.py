@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from contracts import labels as contracts_labels
 from contracts.jurisdictions import default_registry
 from contracts.taxonomy import Term, default_taxonomy
 from services.reporting.domain import labels as L
@@ -48,3 +49,19 @@ def test_the_sector_labels_are_the_taxonomys() -> None:
     # A code the taxonomy does not know prints as is.
     assert L.sector_label("retired_code") == "retired_code"
     assert not hasattr(L, "SECTORS")
+
+
+def test_reporting_prints_contracts_labels_and_adds_only_the_ungraded_grade() -> None:
+    """One table per vocabulary for every service: a label corrected or a code added in contracts prints
+    the same in reporting's tables, timelines and dashboard."""
+    shared = set(L.__all__) - {"GRADES", "label", "labels", "sector_label", "sector_options"}
+    assert shared
+    for name in shared:
+        assert getattr(L, name) is getattr(contracts_labels, name), name
+    assert L.GRADES == {**contracts_labels.GRADES, "ungraded": "未定级"}
+    # events reporting's own table lacked, once shown by their codes in a case's timeline
+    assert L.EVENT_TYPES["reclassified"] == "调整领域分类"
+    assert L.EVENT_TYPES["reporter-identity-viewed"] == "查阅举报人信息"
+    # an escalation is also a police transfer or a cross-region notice; a merge is 并案, as the status says
+    assert L.EVENT_TYPES["escalated"] == "上报/移送/通报"
+    assert L.OUTCOMES["merged"] == L.CASE_STATUSES["merged"] == "已并案"

@@ -66,11 +66,11 @@ def ledger_table(
                 "peer_jurisdiction_name": registry.path_name(peer) if peer in registry else peer,
                 "jurisdiction_name": _name(registry, str(row["jurisdiction"])),
                 "sector_name": L.sector_label(row.get("sector")),
-                "source_name": L.label(L.SOURCES, row.get("source")),
+                "source_name": L.label(L.CLUE_SOURCES, row.get("source")),
                 "grade_name": L.label(L.GRADES, row.get("grade") or "ungraded"),
                 "determination_name": L.label(L.DETERMINATIONS, row.get("determination")),
                 "measures_names": L.labels(L.MEASURES, row.get("measures")),
-                "status_name": L.label(L.STATUSES, row.get("status")),
+                "status_name": L.label(L.CASE_STATUSES, row.get("status")),
             }
         )
     return table

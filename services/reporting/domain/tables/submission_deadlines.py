@@ -54,7 +54,7 @@ def deadlines(
                 "no": number,
                 "jurisdiction": code,
                 "jurisdiction_name": name,
-                "level": L.LEVELS[level],
+                "level": L.JURISDICTION_LEVELS[level],
                 "period": str(period),
                 "due": due.isoformat(),
                 "submitted_at": at.astimezone(CST).isoformat() if at is not None else None,

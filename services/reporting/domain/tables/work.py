@@ -106,7 +106,7 @@ def work_table(
                     target[key] += figures[key]
     table = Table("work", "打击非法集资专项行动工作情况统计表", WORK_COLUMNS, meta={"period": str(period)})
     for number, (code, name, level) in enumerate(nodes, start=1):
-        label = L.LEVELS.get(level, level)
+        label = L.JURISDICTION_LEVELS.get(level, level)
         table.rows.append(
             {"no": number, "jurisdiction": code, "jurisdiction_name": name, "level": label, **sums[code]}
         )

@@ -148,7 +148,7 @@ async def home(
         jurisdictions=[n for n in deps.registry.subtree(scope.root) if n.level != "grid"],
         sectors=L.sector_options(),
         grades=[(g, L.GRADES[g]) for g in ("major", "serious", "general", "low")],
-        statuses=list(L.STATUSES.items()),
+        statuses=list(L.CASE_STATUSES.items()),
         charts=chart_svgs,
     )
 
