@@ -19,6 +19,7 @@ from contracts.vocabulary import (
     ClueSource,
     Determination,
     EscalationLevel,
+    EscalationRule,
     EscalationTarget,
     Grade,
     KeyCaseReason,
@@ -211,3 +212,37 @@ def key_case_reason(code: str) -> str:
 def event_kind(code: str) -> str:
     """A case event's type or a notice's kind in Chinese."""
     return EVENT_TYPES.get(code) or NOTICE_KINDS.get(code) or code
+
+
+# Reasons triage writes itself on an officer's behalf (a lead office's transfer of a suspected crime), in
+# English in the log for ever, by their exact words.
+TRIAGE_WORDED_REASONS: Mapping[str, str] = {
+    "determined a suspected crime: transferred to the police (移送公安)": "经研判涉嫌犯罪，移送公安机关",
+}
+
+
+def escalation_reason(
+    rule: str | None,
+    reason: str,
+    *,
+    target_place: str,
+    level: str | None = None,
+    key_case_reasons: Iterable[str] = (),
+) -> str:
+    """Why a case was escalated, in Chinese. An escalation by triage's own rule is worded from the rule and
+    the event's fields — a key case with the reasons the case was graded or flagged with (its ``assessed``
+    and ``key-case-flagged`` events), ``target_place`` the named place it went to — never from the English
+    ``reason`` triage wrote beside them, which stays in the log as it was. An officer's escalation is the
+    officer's own words."""
+    if rule == EscalationRule.KEY_CASE:
+        codes = list(dict.fromkeys(key_case_reasons))
+        return "列为重点案件" + (f"（{'、'.join(key_case_reason(c) for c in codes)}）" if codes else "")
+    if rule == EscalationRule.CROSS_REGION:
+        return f"跨区域风险：案件涉及{target_place}"
+    if rule == EscalationRule.SUSPECTED_CRIME:
+        return "经研判涉嫌犯罪，报区处非办移送公安机关"
+    if rule == EscalationRule.DISPUTED:
+        if level == EscalationLevel.DISTRICT:
+            return "定性存在争议，报区处非办研究决定"
+        return f"定性存在争议，报上一级（{target_place}）研判或继续上报"
+    return TRIAGE_WORDED_REASONS.get(reason, reason)

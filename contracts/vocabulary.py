@@ -52,6 +52,15 @@ class KeyCaseReason(StrEnum):
     KEY_CASE = "key_case"  # an officer's flag that names no reason
 
 
+class EscalationRule(StrEnum):
+    """Triage's rule that escalated a case by itself (an escalation's ``rule``; None when an officer did)."""
+
+    KEY_CASE = "key-case"  # a key case goes to the district lead office at once
+    CROSS_REGION = "cross-region"  # another region the case involves is told at once (跨区域通报)
+    SUSPECTED_CRIME = "suspected-crime"  # an office below the district determined a suspected crime
+    DISPUTED = "disputed-determination"  # a disputed determination goes up one level (逐级上报)
+
+
 class Grade(StrEnum):
     """Risk grade (分级): 重大 major, 较大 serious, 一般 general, 低 low."""
 

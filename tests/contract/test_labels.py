@@ -79,3 +79,21 @@ def test_an_unknown_code_is_shown_as_it_is() -> None:
     assert labels.labels(labels.KEY_CASE_REASONS, ["stability_risk", "cross_region"]) == "涉稳隐患、跨区域"
     assert labels.key_case_reason("vulnerable_targets") == "针对老年人等弱势群体"  # a risk flag
     assert labels.key_case_reason("officer_own_code") == "officer_own_code"
+
+
+@pytest.mark.parametrize("rule", list(vocabulary.EscalationRule), ids=str)
+def test_an_escalation_by_each_of_triages_rules_is_worded_in_chinese_not_from_its_english_reason(
+    rule: vocabulary.EscalationRule,
+) -> None:
+    text = labels.escalation_reason(
+        rule.value,
+        "key case: amount_at_least_100m",
+        target_place="吴忠市利通区",
+        level="district",
+        key_case_reasons=["stability_risk"],
+    )
+    assert CJK.search(text) and not re.search(r"[a-z]", text)
+    if rule == vocabulary.EscalationRule.KEY_CASE:
+        assert text == "列为重点案件（涉稳隐患）"
+    # an officer's escalation is the officer's own words
+    assert labels.escalation_reason(None, "性质认定存在争议", target_place="瑶海区") == "性质认定存在争议"

@@ -61,6 +61,8 @@ def test_a_key_case_in_dadian_community_reaches_the_yaohai_lead_office_once_and_
         and notice["escalation"]["target_jurisdiction"] == "340102"
     )
     assert "合肥市瑶海区龙岗街道大店社区" in notice["text"] and case_id in notice["text"]
+    # the reason triage's rule gave, worded from the case's grade, not from the English in the event
+    assert "事由：列为重点案件（涉案金额亿元以上）" in notice["text"] and "key case" not in notice["text"]
     headers = {k.lower(): v for k, v in posts[0].headers.items()}
     assert headers["x-cluetrail-delivery"] == escalation["delivery_id"] == notice["delivery_id"]
     assert_signed_for(posts[0], "yaohai-lead-office")

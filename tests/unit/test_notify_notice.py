@@ -14,6 +14,8 @@ from hypothesis import strategies as st
 
 from contracts.envelope import GENESIS_HASH, Actor, Envelope, uuid7
 from contracts.events import (
+    AssessedPayload,
+    CaseAssessed,
     CaseClosed,
     CaseEscalated,
     CaseReopened,
@@ -34,11 +36,13 @@ from contracts.vocabulary import (
     ClueSource,
     EscalationLevel,
     EscalationTarget,
+    Grade,
     Outcome,
     ReopenTrigger,
     SubjectKind,
 )
 from services.notify.adapters.notifier import Notifier
+from services.notify.domain.cases import CaseFacts, facts_document, facts_from_document, fold
 from services.notify.domain.notice import Templates, notice_body, place_name, render_notice
 from services.notify.domain.recipients import RecipientBook
 from services.notify.settings import DEFAULT_RECIPIENTS_FILE
@@ -98,12 +102,19 @@ def test_a_place_is_named_from_the_city_down() -> None:
     assert place_name(REGISTRY, "640302") == "吴忠市利通区"
 
 
+def key_case(*reasons: str) -> CaseFacts:
+    """The case of ``escalated`` as notify holds it once graded a key case for ``reasons``."""
+    return CaseFacts(case_id=CASE, jurisdiction="340102L01003", key_case=True, key_case_reasons=reasons)
+
+
 def test_an_escalation_notice_names_the_case_place_seq_time_target_and_reason() -> None:
-    """Triage words a key-case escalation's reason in English codes; the notice says it in Chinese."""
+    """Triage words a key-case escalation's reason in English codes; the notice says it in Chinese, from
+    the rule and the reasons the case was graded a key case for."""
     assert LEAD_OFFICE is not None
     delivery_id = uuid7()
     by_rule = escalated(Actor(kind="service", id="triage"), "key case: amount_at_least_100m, stability_risk")
-    notice = render_notice(by_rule, LEAD_OFFICE, REGISTRY, delivery_id)
+    facts = key_case("amount_at_least_100m", "stability_risk")
+    notice = render_notice(by_rule, LEAD_OFFICE, REGISTRY, delivery_id, facts=facts)
     text = notice["text"]
     assert text.startswith("【案件上报】")
     for fact in (
@@ -121,6 +132,70 @@ def test_an_escalation_notice_names_the_case_place_seq_time_target_and_reason() 
     assert notice["case_id"] == str(CASE) and notice["seq"] == 3 and notice["event_type"] == "escalated"
     assert notice["escalation"]["target"] == "lead_office"
     assert notice["escalation"]["target_jurisdiction_name"] == "合肥市瑶海区"
+
+
+def test_a_key_case_escalation_is_worded_from_the_case_never_from_the_english_reason() -> None:
+    """The English reason stays in the log as triage wrote it; the notice reads the case's reasons (an old
+    case folded before notify kept them is named a key case without them)."""
+    assert LEAD_OFFICE is not None
+    by_rule = escalated(Actor(kind="service", id="triage"), "key case: amount_at_least_100m")
+    told = render_notice(by_rule, LEAD_OFFICE, REGISTRY, uuid7(), facts=key_case("cross_region"))["text"]
+    assert "事由：列为重点案件（跨区域）" in told and "亿元" not in told
+    unknown = render_notice(by_rule, LEAD_OFFICE, REGISTRY, uuid7(), facts=None)["text"]
+    assert "事由：列为重点案件\n" in unknown and "亿元" not in unknown and "key case" not in unknown
+
+
+def test_notify_keeps_the_key_case_reasons_of_every_grade_and_flag_in_order() -> None:
+    clue = seal_event(
+        ClueReported,
+        case_id=CASE,
+        seq=1,
+        prev_hash=GENESIS_HASH,
+        jurisdiction="340102L01003",
+        actor=Actor(kind="reporter", id="anonymous"),
+        payload=ClueReportedPayload(
+            source=ClueSource.GRID_PATROL,
+            subject=Subject(kind=SubjectKind.COMPANY, name="某某财富管理有限公司"),
+            description="承诺保本高息。",
+            sector="wealth_management",
+            receipt_digest="a" * 64,
+        ),
+        correlation_id=uuid.uuid4(),
+    )
+    graded = seal_event(
+        CaseAssessed,
+        case_id=CASE,
+        seq=2,
+        prev_hash=clue.hash,
+        jurisdiction="340102L01003",
+        actor=Actor(kind="service", id="triage"),
+        payload=AssessedPayload(
+            grade=Grade.MAJOR,
+            score=90,
+            factors=[],
+            rule_set="triage-rules/2026.2",
+            key_case=True,
+            key_case_reasons=["amount_at_least_100m", "cross_region"],
+            participants=420,
+            estimated_amount_yuan=150_000_000,
+        ),
+        correlation_id=clue.correlation_id,
+    )
+    flagged = seal_event(
+        KeyCaseFlagged,
+        case_id=CASE,
+        seq=3,
+        prev_hash=graded.hash,
+        jurisdiction="340102L01003",
+        actor=Actor(kind="officer", id="lead-yaohai-01", role="district_lead_officer"),
+        payload=KeyCaseFlaggedPayload(reasons=["cross_region", "stability_risk"], supervising_leader="区长"),
+        correlation_id=clue.correlation_id,
+    )
+    facts = fold(fold(fold(None, clue), graded), flagged)
+    assert facts.key_case_reasons == ("amount_at_least_100m", "cross_region", "stability_risk")
+    # and kept with a routed event, so a resend words the notice the same (the hashes are not kept there)
+    kept = facts_from_document(json.loads(json.dumps(facts_document(facts))))
+    assert kept.key_case_reasons == facts.key_case_reasons
 
 
 def test_a_closure_notice_names_the_outcome_and_recovered_amount() -> None:

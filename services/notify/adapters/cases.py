@@ -19,6 +19,7 @@ def _facts(row: asyncpg.Record) -> CaseFacts:
             **dict(row),
             "hashes": tuple(row["hashes"]),
             "earlier_jurisdictions": tuple(row["earlier_jurisdictions"]),
+            "key_case_reasons": tuple(row["key_case_reasons"]),
         }
     )
 
@@ -51,6 +52,7 @@ async def save_case(conn: asyncpg.Connection, facts: CaseFacts) -> None:
         facts.participants,
         facts.hashes,
         facts.earlier_jurisdictions,
+        facts.key_case_reasons,
     )
 
 

@@ -9,6 +9,7 @@ of the reporter is ever kept. Events of types notify does not know only advance 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, replace
 from datetime import date
 
@@ -31,6 +32,9 @@ class CaseFacts:
     hashes: tuple[str, ...] = ()
     grade: str | None = None
     key_case: bool = False
+    # Why it is a key case: the reasons of its grades and of officers' flags, in the order first given, as
+    # triage keeps them (a key-case escalation's notice names them).
+    key_case_reasons: tuple[str, ...] = ()
     responsible_department: str | None = None
     police_transferred_on: date | None = None
     criminal_filed_on: date | None = None
@@ -83,6 +87,7 @@ def fold(facts: CaseFacts | None, event: Envelope) -> CaseFacts:
             current,
             grade=event.payload.grade.value,
             key_case=current.key_case or event.payload.key_case,
+            key_case_reasons=_together(event.payload.key_case_reasons, current.key_case_reasons),
             responsible_department=event.payload.responsible_department,
             sector=event.payload.sector or current.sector,
             # The case's figures are triage's (its clue's, plus linked clues', less those split off).
@@ -118,7 +123,11 @@ def fold(facts: CaseFacts | None, event: Envelope) -> CaseFacts:
         return current
     if event.type == "key-case-flagged":
         payload = getattr(event, "payload", None)
-        changes: dict[str, object] = {"key_case": True}
+        reasons = getattr(payload, "reasons", None) or []
+        changes: dict[str, object] = {
+            "key_case": True,
+            "key_case_reasons": _together(current.key_case_reasons, [str(r) for r in reasons]),
+        }
         for field in ("criminal_filed_on", "trial_and_return_by", "supervision_from", "clearance_by"):
             value = getattr(payload, field, None)
             if value is not None:
@@ -130,6 +139,11 @@ def fold(facts: CaseFacts | None, event: Envelope) -> CaseFacts:
             changes.setdefault("clearance_by", add_years(filed, 5))
         return replace(current, **changes)  # type: ignore[arg-type]
     return current
+
+
+def _together(first: Iterable[str], then: Iterable[str]) -> tuple[str, ...]:
+    """Both lists of reasons as one, each reason once, where it first stood."""
+    return tuple(dict.fromkeys([*first, *then]))
 
 
 DATE_FIELDS = (
@@ -146,6 +160,7 @@ def facts_document(facts: CaseFacts) -> dict[str, object]:
     document: dict[str, object] = {**asdict(facts), "case_id": str(facts.case_id)}
     del document["hashes"]  # the chain is notify's bookkeeping, not what a notice says
     document["earlier_jurisdictions"] = list(facts.earlier_jurisdictions)
+    document["key_case_reasons"] = list(facts.key_case_reasons)
     for name in DATE_FIELDS:
         value = getattr(facts, name)
         document[name] = value.isoformat() if value is not None else None
@@ -155,9 +170,10 @@ def facts_document(facts: CaseFacts) -> dict[str, object]:
 def facts_from_document(document: dict[str, object]) -> CaseFacts:
     values = {k: v for k, v in document.items() if k in CaseFacts.__dataclass_fields__}
     values["case_id"] = uuid.UUID(str(values["case_id"]))
-    earlier = values.get("earlier_jurisdictions")
-    if isinstance(earlier, list):
-        values["earlier_jurisdictions"] = tuple(str(c) for c in earlier)
+    for name in ("earlier_jurisdictions", "key_case_reasons"):
+        listed = values.get(name)
+        if isinstance(listed, list):
+            values[name] = tuple(str(c) for c in listed)
     for name in DATE_FIELDS:
         if isinstance(values.get(name), str):
             values[name] = date.fromisoformat(str(values[name]))

@@ -28,7 +28,7 @@ from contracts.envelope import Envelope
 from contracts.events import CaseClosed, CaseEscalated
 from contracts.jurisdictions import JurisdictionRegistry
 from contracts.taxonomy import default_taxonomy
-from contracts.vocabulary import EscalationLevel, EscalationTarget, ReopenTrigger
+from contracts.vocabulary import EscalationTarget, ReopenTrigger
 from services.notify.domain.cases import CaseFacts
 from services.notify.domain.recipients import NOTICE_KINDS, ROUTED_EVENTS, Recipient
 
@@ -39,22 +39,9 @@ SMS_MAX_CHARS = 300
 # What a reporter's notice holds (shown on the receipt).
 RECEIPT_FIELDS = ("text", "event_type", "stage", "stage_label", "on")
 
-# Triage's rules that escalate a case by themselves (services/triage/domain/decisions.py). Triage words
-# such an escalation's reason in its own English, kept in the log for ever; a notice says it in Chinese,
-# from the rule and the event's fields.
-RULE_KEY_CASE = "key-case"
-RULE_CROSS_REGION = "cross-region"
-RULE_SUSPECTED_CRIME = "suspected-crime"
-RULE_DISPUTED = "disputed-determination"
-# The reason triage writes for a key-case escalation: "key case: <reason codes, comma-separated>".
-KEY_CASE_REASON = re.compile(r"key case: (?P<codes>[a-z0-9_, ]*)")
 # Why a delivery died, as the worker words it in its dead letter and alert (services/notify/worker.py); the
 # error itself (an HTTP status, an SMTP answer) is the receiver's and is shown as it came.
 DEAD_REASON = re.compile(r"undeliverable after (?P<attempts>[0-9]+) attempts: (?P<error>.*)", re.DOTALL)
-# Reasons triage writes itself on an officer's behalf (a lead office's transfer of a suspected crime).
-TRIAGE_REASONS: dict[str, str] = {
-    "determined a suspected crime: transferred to the police (移送公安)": "经研判涉嫌犯罪，移送公安机关",
-}
 # The payload fields of newer case events a recipient may see; anything else stays out of notices.
 PAYLOAD_FACTS: dict[str, tuple[str, ...]] = {
     "key-case-flagged": (
@@ -230,7 +217,7 @@ def event_context(
             "target_place": place_name(registry, p.target_jurisdiction),
             "target_label": labels.label(labels.ESCALATION_TARGETS, p.target),
             "how": "依规则自动上报" if p.rule else "经办人员上报",
-            "reason": escalation_reason(event, registry),
+            "reason": escalation_reason(event, registry, facts),
         }
     elif isinstance(event, CaseClosed):
         c = event.payload
@@ -260,25 +247,20 @@ def event_context(
     return context
 
 
-def escalation_reason(event: CaseEscalated, registry: JurisdictionRegistry) -> str:
-    """Why a case was escalated, in Chinese: composed from the rule and the event's fields when triage's
-    rule escalated it, the officer's own words otherwise."""
+def escalation_reason(
+    event: CaseEscalated, registry: JurisdictionRegistry, facts: CaseFacts | None = None
+) -> str:
+    """Why a case was escalated, in Chinese (``contracts.labels.escalation_reason``): from the rule, the
+    event's fields and the case's key-case reasons when triage's rule escalated it, the officer's own words
+    otherwise."""
     p = event.payload
-    target = place_name(registry, p.target_jurisdiction)
-    if p.rule == RULE_KEY_CASE:
-        match = KEY_CASE_REASON.fullmatch(p.reason)
-        codes = [c.strip() for c in match["codes"].split(",") if c.strip()] if match else []
-        named = f"（{'、'.join(labels.key_case_reason(c) for c in codes)}）" if codes else ""
-        return f"列为重点案件{named}"
-    if p.rule == RULE_CROSS_REGION:
-        return f"跨区域风险：案件涉及{target}"
-    if p.rule == RULE_SUSPECTED_CRIME:
-        return "经研判涉嫌犯罪，报区处非办移送公安机关"
-    if p.rule == RULE_DISPUTED:
-        if getattr(p, "level", None) == EscalationLevel.DISTRICT:
-            return "定性存在争议，报区处非办研究决定"
-        return f"定性存在争议，报上一级（{target}）研判或继续上报"
-    return TRIAGE_REASONS.get(p.reason, p.reason)
+    return labels.escalation_reason(
+        p.rule,
+        p.reason,
+        target_place=place_name(registry, p.target_jurisdiction),
+        level=p.level,
+        key_case_reasons=facts.key_case_reasons if facts is not None else (),
+    )
 
 
 def notice_labels(facts: dict[str, Any]) -> dict[str, str]:

@@ -111,7 +111,7 @@ def cross_region_facts(
         "escalation_seq": event.seq,
         "escalation_hash": event.hash,
         "rule": payload.rule,
-        "reason": escalation_reason(event, registry),
+        "reason": escalation_reason(event, registry, facts),
         "case": case_summary(facts),
         "case_line": case_line(facts),
     }

@@ -25,16 +25,17 @@ from pydantic import BaseModel
 from contracts.envelope import Actor, Envelope
 from contracts.events import CaseAssessed, CaseEscalated, EscalatedPayload
 from contracts.jurisdictions import JurisdictionRegistry
-from contracts.vocabulary import EscalationLevel, EscalationTarget
+from contracts.vocabulary import EscalationLevel, EscalationRule, EscalationTarget
 from services.triage.domain.grading import RuleSet, assess
 from services.triage.domain.routing import regions_to_notify
 from services.triage.domain.state import CaseState
 
 SERVICE_ACTOR = Actor(kind="service", id="triage")
-RULE_KEY_CASE = "key-case"
-RULE_CROSS_REGION = "cross-region"
-RULE_SUSPECTED_CRIME = "suspected-crime"
-RULE_DISPUTED = "disputed-determination"
+# The rules that escalate a case by themselves, as events name them (``contracts.vocabulary``).
+RULE_KEY_CASE = EscalationRule.KEY_CASE.value
+RULE_CROSS_REGION = EscalationRule.CROSS_REGION.value
+RULE_SUSPECTED_CRIME = EscalationRule.SUSPECTED_CRIME.value
+RULE_DISPUTED = EscalationRule.DISPUTED.value
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,8 @@ def next_reaction(state: CaseState, rules: RuleSet, registry: JurisdictionRegist
         return Decision(CaseAssessed, assessed, SERVICE_ACTOR)
     district = district_of(state.jurisdiction, registry)
     if state.key_case and not state.has_escalation(EscalationTarget.LEAD_OFFICE, rule=RULE_KEY_CASE):
+        # Said in English for the log; a notice words it in Chinese from the rule and the case's key-case
+        # reasons, which its assessed and key-case-flagged events carry (contracts.labels).
         reasons = ", ".join(state.key_case_reasons)
         return escalation(
             EscalationTarget.LEAD_OFFICE,
