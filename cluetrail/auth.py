@@ -241,12 +241,6 @@ class AccessPolicy:
             return True
         return any(self.covers(principal, held) for held in held_by)
 
-    def require_read(
-        self, principal: Principal, jurisdiction: str, *, transferred_to_police: bool = False
-    ) -> None:
-        if not self.can_read(principal, jurisdiction, transferred_to_police=transferred_to_police):
-            raise Forbidden("not within your jurisdiction", rule="jurisdiction-subtree")
-
     def require_act(self, principal: Principal, jurisdiction: str, *roles: Role) -> None:
         """May ``principal`` change a case in ``jurisdiction``? ``roles`` limits who may."""
         if principal.role is Role.AUDITOR:
@@ -256,7 +250,3 @@ class AccessPolicy:
             raise Forbidden(f"this needs one of the roles: {allowed}", rule="role")
         if not self.covers(principal, jurisdiction):
             raise Forbidden("not within your jurisdiction", rule="jurisdiction-subtree")
-
-    def visible_roots(self, principal: Principal) -> list[str] | None:
-        """Jurisdiction subtrees a listing may show (None: everything)."""
-        return None if principal.role is Role.AUDITOR else [principal.jurisdiction]

@@ -35,10 +35,6 @@ class Outage:
         self._since: float | None = None
         self._failures = 0
 
-    @property
-    def ongoing(self) -> bool:
-        return self._since is not None
-
     def failed(self, exc: BaseException) -> None:
         self._failures += 1
         if self._since is None:
