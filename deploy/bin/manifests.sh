@@ -173,7 +173,9 @@ cmd_check() {
 
 cmd_render() {
   cmd_fetch >&2
-  exec "$VAR/bin/helm" template cluetrail "$ROOT/deploy/helm/cluetrail" "$@"
+  # Helm built by `go install` carries no Kubernetes version of its own (it would assume 1.20): the oldest the
+  # chart supports, unless the options name another.
+  exec "$VAR/bin/helm" template cluetrail "$ROOT/deploy/helm/cluetrail" --kube-version 1.30.0 "$@"
 }
 
 case "${1:-}" in
