@@ -71,6 +71,19 @@ def render(*args: str, kube_version: str = KUBERNETES_VERSIONS[0]) -> list[dict[
     return [doc for doc in yaml.safe_load_all(result.stdout) if doc]
 
 
+def lint(*args: str) -> str:
+    """``helm lint --strict`` of the chart with ``args``: its output, or RenderError with it."""
+    result = subprocess.run(
+        [str(HELM), "lint", "--strict", str(CHART), "--kube-version", KUBERNETES_VERSIONS[0], *args],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise RenderError(result.stdout + result.stderr)
+    return result.stdout
+
+
 def load(paths: Iterable[Path]) -> list[tuple[Path, dict[str, Any]]]:
     """Every object of the YAML files, with the file it is in."""
     return [(path, doc) for path in paths for doc in yaml.safe_load_all(path.read_text()) if doc]

@@ -166,6 +166,12 @@ def test_every_object_the_chart_renders_is_valid(
         assert "ServiceMonitor" in kinds
 
 
+@pytest.mark.parametrize("deployment", DEPLOYMENTS)
+@pytest.mark.usefixtures("tools")
+def test_the_chart_passes_helm_lint_strictly(deployment: str) -> None:
+    assert "0 chart(s) failed" in m.lint(*DEPLOYMENTS[deployment])
+
+
 @pytest.mark.parametrize(
     ("values", "refused"),
     [
