@@ -146,41 +146,8 @@ def test_a_key_case_escalation_is_worded_from_the_case_never_from_the_english_re
 
 
 def test_notify_keeps_the_key_case_reasons_of_every_grade_and_flag_in_order() -> None:
-    clue = seal_event(
-        ClueReported,
-        case_id=CASE,
-        seq=1,
-        prev_hash=GENESIS_HASH,
-        jurisdiction="340102L01003",
-        actor=Actor(kind="reporter", id="anonymous"),
-        payload=ClueReportedPayload(
-            source=ClueSource.GRID_PATROL,
-            subject=Subject(kind=SubjectKind.COMPANY, name="某某财富管理有限公司"),
-            description="承诺保本高息。",
-            sector="wealth_management",
-            receipt_digest="a" * 64,
-        ),
-        correlation_id=uuid.uuid4(),
-    )
-    graded = seal_event(
-        CaseAssessed,
-        case_id=CASE,
-        seq=2,
-        prev_hash=clue.hash,
-        jurisdiction="340102L01003",
-        actor=Actor(kind="service", id="triage"),
-        payload=AssessedPayload(
-            grade=Grade.MAJOR,
-            score=90,
-            factors=[],
-            rule_set="triage-rules/2026.2",
-            key_case=True,
-            key_case_reasons=["amount_at_least_100m", "cross_region"],
-            participants=420,
-            estimated_amount_yuan=150_000_000,
-        ),
-        correlation_id=clue.correlation_id,
-    )
+    clue = clue_with_reporter()
+    graded = graded_after(clue, key_case_reasons=["amount_at_least_100m", "cross_region"])
     flagged = seal_event(
         KeyCaseFlagged,
         case_id=CASE,
@@ -278,33 +245,34 @@ def clue_with_reporter(ciphertext: str = "c2VhbGVkLXJlcG9ydGVy") -> Envelope:
     )
 
 
+def graded_after(clue: Envelope, **changes: Any) -> Envelope:
+    """Triage's grade of the clue's case: a major key case of 420 participants and 150 million yuan."""
+    payload: dict[str, Any] = {
+        "grade": Grade.MAJOR,
+        "score": 95,
+        "factors": [],
+        "rule_set": "v1",
+        "key_case": True,
+        "participants": 420,
+        "estimated_amount_yuan": 150_000_000,
+    }
+    return seal_event(
+        CaseAssessed,
+        case_id=clue.case_id,
+        seq=clue.seq + 1,
+        prev_hash=clue.hash,
+        jurisdiction=clue.jurisdiction,
+        actor=Actor(kind="service", id="triage"),
+        payload=AssessedPayload(**(payload | changes)),
+        correlation_id=clue.correlation_id,
+    )
+
+
 def test_police_and_lead_office_get_the_subject_sector_money_participants_and_grade_never_the_reporter() -> (
     None
 ):
-    from contracts.events import AssessedPayload, CaseAssessed
-    from contracts.vocabulary import Grade
-    from services.notify.domain.cases import fold
-
     clue = clue_with_reporter()
-    assessed = seal_event(
-        CaseAssessed,
-        case_id=CASE,
-        seq=2,
-        prev_hash=clue.hash,
-        jurisdiction="340102L01003",
-        actor=Actor(kind="service", id="triage"),
-        payload=AssessedPayload(
-            grade=Grade.MAJOR,
-            score=95,
-            factors=[],
-            rule_set="v1",
-            key_case=True,
-            responsible_department="财政金融局、人民银行",
-            participants=420,
-            estimated_amount_yuan=150_000_000,
-        ),
-        correlation_id=uuid.uuid4(),
-    )
+    assessed = graded_after(clue, responsible_department="财政金融局、人民银行")
     facts = fold(fold(None, clue), assessed)
     police = BOOK.get("yaohai-police")
     assert LEAD_OFFICE is not None and police is not None
