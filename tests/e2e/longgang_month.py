@@ -19,7 +19,6 @@ from typing import Any
 from contracts.codes import uscc_check_character
 from contracts.vocabulary import Grade
 
-YAOHAI = "340102"
 LEAD_OFFICE = "区处非办（财政金融局）"  # default_department: no owner in the table
 FINANCE = "财政金融局、人民银行"
 REGULATOR = "按国家金融监督管理总局省监管局明确的管理责任划分"

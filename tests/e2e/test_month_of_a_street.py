@@ -24,13 +24,13 @@ from contracts.chain import verify_chain
 from contracts.envelope import canonical_bytes
 from contracts.events import CaseAssessed, CaseEscalated, UnreadableEvent, parse_document, read_event
 from contracts.vocabulary import Grade
-from tests.e2e.longgang_month import YAOHAI, Expected, clue, the_month
+from tests.cases import LONGGANG_HUADU, YAOHAI
+from tests.e2e.longgang_month import Expected, clue, the_month
 from tests.harness import Stack, wait_until
 
 pytestmark = pytest.mark.e2e
 
 LONGGANG = "340102L01"  # 龙岗街道
-HUADU = "340102L01001"  # 华都社区
 
 
 def post(intake: httpx.Client, body: dict[str, Any]) -> str:
@@ -140,7 +140,7 @@ def test_a_month_of_longgang_street(stack: Stack, stack_settings: CommonSettings
     wealth_code = posted[wealth][0]["subject"]["credit_code"]
 
     with (
-        officer(stack, "street_officer", HUADU, "officer-huadu-01") as huadu,
+        officer(stack, "street_officer", LONGGANG_HUADU, "officer-huadu-01") as huadu,
         officer(stack, "street_officer", LONGGANG, "officer-longgang-01") as longgang,
         officer(stack, "district_lead_officer", YAOHAI, "lead-yaohai-01") as lead,
         officer(stack, "police", YAOHAI, "police-yaohai-01") as police,
@@ -214,7 +214,7 @@ def test_a_month_of_longgang_street(stack: Stack, stack_settings: CommonSettings
     assert types[wealth] == ["clue-reported", "assessed", "clue-linked", "assessed"]
     climbed = [read_event(d) for d in acted[care_home] if d["type"] == "escalated"]
     assert rule_escalations(climbed) == [
-        ("lead_office", LONGGANG, "street", HUADU, "disputed-determination"),
+        ("lead_office", LONGGANG, "street", LONGGANG_HUADU, "disputed-determination"),
         ("lead_office", YAOHAI, "district", LONGGANG, "disputed-determination"),
     ]
     sent = [read_event(d) for d in acted[trading] if d["type"] == "escalated"]

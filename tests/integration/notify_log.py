@@ -45,9 +45,9 @@ from contracts.events import (
 )
 from contracts.vocabulary import ClueSource, EscalationTarget, Grade, Outcome, SubjectKind
 from services.notify.domain.signing import SignatureRefused, secret_of, verify
+from tests.cases import DADIAN
 from tests.harness import ROOT, Recorded, Stack, WebhookRecorder, wait_until
 
-DADIAN = "340102L01003"  # 合肥市瑶海区龙岗街道大店社区
 TRIAGE = Actor(kind="service", id="triage")
 OFFICER = Actor(kind="officer", id="officer-yaohai-1", role="district_lead_officer")
 

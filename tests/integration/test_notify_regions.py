@@ -42,6 +42,7 @@ from services.notify.domain.regions import (
     received_facts,
     received_key,
 )
+from tests.cases import LITONG, YAOHAI
 from tests.dead_letters import importer_dead_letter
 from tests.harness import ROOT, WebhookRecorder, wait_until
 from tests.integration.deliveries import logged_notices
@@ -60,9 +61,7 @@ pytestmark = pytest.mark.integration
 REGIONS_FILE = ROOT / "deploy" / "regions" / "anhui-ningxia.json"
 REGISTRY = default_registry()
 ANHUI = Here("anhui", RegionRegistry.load(REGIONS_FILE, REGISTRY))
-LITONG = "640302"  # 吴忠市利通区, region ningxia
 SHENGLI = "640302L01"  # 利通区胜利镇
-YAOHAI = "340102"  # 合肥市瑶海区, region anhui
 # Both lead offices are in the routing file; ningxia's notify tells only 利通区's.
 ESCALATIONS = {"event": "escalated", "targets": ["lead_office", "other_region"]}
 

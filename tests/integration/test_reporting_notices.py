@@ -41,7 +41,7 @@ from services.reporting.adapters.versions import (
     use_schema,
 )
 from services.reporting.settings import ReportingSettings
-from tests.cases import dead_letters_for, key_case_clue, report, transfer_to_police
+from tests.cases import DADIAN, dead_letters_for, key_case_clue, report, transfer_to_police
 from tests.commands import cluetrail
 from tests.harness import Stack, wait_until
 from tests.integration.deliveries import FINANCE_MAIL, wait_for_key_case_notices
@@ -50,7 +50,6 @@ from tests.integration.ledger import active_version
 
 pytestmark = pytest.mark.integration
 
-DADIAN = "340102L01003"  # 大店社区, 龙岗街道, 瑶海区
 SETTINGS = ReportingSettings(topic_prefix="notices-golden")
 TOPIC = notice_topic(SETTINGS)
 

@@ -7,12 +7,10 @@ from typing import Any
 
 import pytest
 
-from tests.cases import accepted_clue, client, reader, unique_shop, wait_for_case
+from tests.cases import YAOHAI, accepted_clue, client, reader, unique_shop, wait_for_case
 from tests.harness import Stack, wait_until
 
 pytestmark = pytest.mark.integration
-
-YAOHAI = "340102"
 
 
 def test_a_lead_officer_reclassifies_a_clue_and_the_ledger_and_grade_follow(stack: Stack) -> None:

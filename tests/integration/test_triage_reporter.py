@@ -12,12 +12,11 @@ import pytest
 
 from cluetrail.kafka import read_log
 from cluetrail.settings import CommonSettings
-from tests.cases import accepted_clue, client, reader, unique_shop, wait_for_case
+from tests.cases import YAOHAI, accepted_clue, client, reader, unique_shop, wait_for_case
 from tests.harness import Stack, wait_until
 
 pytestmark = pytest.mark.integration
 
-YAOHAI = "340102"
 PURPOSE = {"purpose": "核实举报人身份，准备发放举报奖励。"}
 
 
