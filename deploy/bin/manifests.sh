@@ -77,9 +77,10 @@ find_go() {
     fi
     return 0
   done
-  if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null 2>&1; then
+  if [[ -z "${GO_INSTALLED:-}" && "$(id -u)" == 0 ]] && command -v apt-get >/dev/null 2>&1; then
     say "no Go found: installing Debian's golang-go"
     apt-get update -qq && apt-get install -y -qq --no-install-recommends golang-go >/dev/null
+    GO_INSTALLED=1
     find_go
     return 0
   fi
