@@ -21,12 +21,12 @@ from contracts.envelope import Envelope
 
 log = logging.getLogger(__name__)
 
-# The case log is the audit record: it is never deleted by time or size.
+# The case log is the audit record: it is never deleted by time or size. min.insync.replicas is the
+# brokers' own (1 on one node, 2 on a cluster of three): a topic setting would override a cluster's.
 CASE_TOPIC_CONFIG = {
     "retention.ms": "-1",
     "retention.bytes": "-1",
     "cleanup.policy": "delete",
-    "min.insync.replicas": "1",
     "max.message.bytes": "1048576",
 }
 DEAD_LETTER_TOPIC_CONFIG = {"retention.ms": "-1", "retention.bytes": "-1", "cleanup.policy": "delete"}

@@ -18,6 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
 from tests.faults import checks
 from tests.faults.load import ClueLoad
@@ -52,6 +53,21 @@ def leader_of_first_partition(cluster: KafkaCluster, topic: str) -> int:
     return asyncio.run(describe())
 
 
+def min_insync_replicas(cluster: KafkaCluster, topic: str) -> str:
+    async def describe() -> str:
+        admin = AIOKafkaAdminClient(bootstrap_servers=cluster.bootstrap)
+        await admin.start()
+        try:
+            wanted = ConfigResource(ConfigResourceType.TOPIC, topic, configs={"min.insync.replicas": None})
+            described = await admin.describe_configs([wanted])
+        finally:
+            await admin.close()
+        entries = described[0].resources[0][4]
+        return str(next(value for name, value, *_ in entries if name == "min.insync.replicas"))
+
+    return asyncio.run(describe())
+
+
 def test_a_broker_and_replicas_killed_under_load_lose_and_repeat_nothing(
     cluster: KafkaCluster, recorder: WebhookRecorder, tmp_path: Path
 ) -> None:
@@ -70,6 +86,8 @@ def test_a_broker_and_replicas_killed_under_load_lose_and_repeat_nothing(
     load.open()
     try:
         stack.start_all()
+        # A write is acknowledged once two of the three brokers hold it: the topics keep the brokers' rule.
+        assert min_insync_replicas(cluster, stack.settings().case_topic) == "2"
         load.start("cluster")
         time.sleep(5)
         leader = leader_of_first_partition(cluster, stack.settings().case_topic)
