@@ -31,8 +31,8 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from rich.console import Console
 from rich.table import Table
 
-from tests.cases import LITONG, YAOHAI
-from tests.regions.cases import auditor, officer, report_shop, view_at
+from tests.cases import LITONG, YAOHAI, client, reader, report, unique_shop
+from tests.regions.cases import in_region
 from tests.regions.cluster import ANHUI, TwoRegions, two_regions
 
 RAW = "bench-raw"
@@ -128,16 +128,16 @@ def handoffs(regions: TwoRegions, count: int) -> list[float]:
     """Hand ``count`` graded cases of 瑶海区 to 利通区 one after another; seconds from each 202 until
     ningxia's triage serves the case with the offer."""
     anhui, ningxia = regions.anhui.stack, regions.ningxia.stack
-    case_ids = [report_shop(anhui) for _ in range(count)]
+    case_ids = [report(anhui, unique_shop()) for _ in range(count)]
     waits = []
     with (
-        auditor(anhui) as read_a,
+        reader(anhui) as read_a,
         httpx.Client(base_url=ningxia.url("triage"), timeout=30) as read_b,
-        officer(anhui, "district_lead_officer", YAOHAI, "lead-yaohai-01") as yaohai,
+        client(anhui, "district_lead_officer", YAOHAI, "lead-yaohai-01") as yaohai,
     ):
         read_b.headers["Authorization"] = f"Bearer {ningxia.token('auditor', '340000', subject='bench')}"
         for case_id in case_ids:
-            view_at(read_a, case_id, 2)
+            in_region(read_a, case_id, 2)
         offer = {"to_jurisdiction": LITONG, "reason": "实际经营地在利通区。"}
         for case_id in case_ids:
             answer = yaohai.post(f"/v1/cases/{case_id}/handoff", json=offer)

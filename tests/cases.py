@@ -171,14 +171,16 @@ def case_view(triage: httpx.Client, case_id: str) -> dict[str, Any] | None:
     return answer.json() if answer.status_code == 200 else None
 
 
-def wait_for_case(triage: httpx.Client, case_id: str, *, last_seq: int) -> dict[str, Any]:
+def wait_for_case(
+    triage: httpx.Client, case_id: str, *, last_seq: int, timeout: float = 60
+) -> dict[str, Any]:
     """Triage's view of the case once it holds at least ``last_seq`` events."""
 
     def reached() -> dict[str, Any] | None:
         view = case_view(triage, case_id)
         return view if view is not None and view["last_seq"] >= last_seq else None
 
-    found: dict[str, Any] = wait_until(reached, timeout=60, what=f"case {case_id} at seq {last_seq}")
+    found: dict[str, Any] = wait_until(reached, timeout=timeout, what=f"case {case_id} at seq {last_seq}")
     return found
 
 

@@ -27,6 +27,7 @@ import httpx
 from cluetrail.kafka import read_log
 from tests.faults.load import Clue
 from tests.harness import ROOT, SERVICES, Recorded, Stack, wait_until
+from tests.integration.ledger import whole_ledger
 
 # Standard Webhooks names the delivery ``webhook-id``; notify's own header is ``X-Cluetrail-Delivery``.
 DELIVERY_ID_HEADERS = ("webhook-id", "x-cluetrail-delivery")
@@ -73,25 +74,6 @@ def answers(clues: list[Clue], outstanding: int) -> Check:
             f"{len(split):,} keys answered with two cases, e.g. {split[0].key} {split[0].case_ids}"
         )
     return Check("answered 202", not problems, "; ".join([detail, *problems]))
-
-
-def whole_ledger(reporting: httpx.Client) -> list[dict[str, Any]]:
-    """Every row of the ledger, read page by page until a read saw the same total from start to end
-    (the ledger only grows, so an unchanged total means no row moved between pages)."""
-    while True:
-        rows: list[dict[str, Any]] = []
-        total = None
-        while True:
-            response = reporting.get("/v1/cases", params={"offset": len(rows), "limit": 500})
-            response.raise_for_status()
-            page = response.json()
-            if total is None:
-                total = page["total"]
-            elif page["total"] != total:
-                break
-            rows.extend(page["items"])
-            if len(rows) >= total or not page["items"]:
-                return rows
 
 
 def ledger(reporting: httpx.Client, clues: list[Clue], timeout: float) -> Check:

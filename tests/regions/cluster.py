@@ -20,6 +20,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tests.commands import cluetrail
 from tests.harness import ROOT, Stack, WebhookRecorder
 from tests.servers import MirrorMaker, PrivateKafka
 
@@ -57,26 +58,14 @@ class TwoRegions:
 
     def audit_one(self, region: Region) -> subprocess.CompletedProcess[str]:
         """``cluetrail audit verify --strict`` of one region's own log, as that region's auditor runs it."""
-        return _cluetrail(region.stack, "audit", "verify", "--strict")
+        return cluetrail(region.stack, "audit", "verify", "--strict")
 
     def audit(self, *extra: str) -> subprocess.CompletedProcess[str]:
         """``cluetrail audit verify`` over both regions, as an auditor runs it."""
         arguments = ["audit", "verify", "--strict"]
         for region in self.regions.values():
             arguments += ["--region", f"{region.alias}={region.broker.bootstrap}"]
-        return _cluetrail(self.anhui.stack, *arguments, *extra)
-
-
-def _cluetrail(stack: Stack, *arguments: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "cluetrail.cli", *arguments],
-        env={**stack.env, "COLUMNS": "200"},
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
+        return cluetrail(self.anhui.stack, *arguments, *extra)
 
 
 def region_keys(directory: Path, aliases: list[str]) -> dict[str, str]:

@@ -10,9 +10,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.cases import LITONG
+from tests.cases import LITONG, reader, report, unique_shop
 from tests.harness import Recorded, Stack, wait_until
-from tests.regions.cases import auditor, report_shop, view_at
+from tests.regions.cases import in_region
 from tests.regions.cluster import ANHUI, NINGXIA, TwoRegions
 
 pytestmark = pytest.mark.integration
@@ -39,9 +39,9 @@ def test_a_cross_region_notice_reaches_litong_once_and_the_acknowledgement_retur
     regions: TwoRegions,
 ) -> None:
     anhui, ningxia = regions.anhui.stack, regions.ningxia.stack
-    case_id = report_shop(anhui, regions_involved=[LITONG])
-    with auditor(anhui) as read:
-        view_at(read, case_id, 3)
+    case_id = report(anhui, unique_shop(regions_involved=[LITONG]))
+    with reader(anhui) as read:
+        in_region(read, case_id, 3)
 
     def told() -> list[Recorded] | None:
         found = posts_about(ningxia, "/litong-lead-office", case_id, "cross-region-received")

@@ -11,19 +11,9 @@ import pytest
 from aiokafka import ConsumerRecord
 
 from cluetrail.kafka import ORIGIN_REGION_HEADER
-from tests.cases import LITONG, YAOHAI, assert_valid_chain, unique_shop
+from tests.cases import LITONG, YAOHAI, assert_valid_chain, client, reader, report, unique_shop
 from tests.harness import wait_until
-from tests.regions.cases import (
-    MEASURE,
-    PURPOSE,
-    accepted,
-    auditor,
-    every_value,
-    log_records,
-    officer,
-    report_shop,
-    view_at,
-)
+from tests.regions.cases import MEASURE, PURPOSE, accepted, every_value, in_region, log_records
 from tests.regions.cluster import ANHUI, NINGXIA, TwoRegions
 
 pytestmark = pytest.mark.integration
@@ -41,18 +31,18 @@ def test_a_case_crosses_to_ningxia_and_back_with_one_verified_chain(regions: Two
     case_id = accepted(answer)["case_id"]
 
     with (
-        auditor(anhui) as read_a,
-        auditor(ningxia) as read_b,
-        officer(anhui, "district_lead_officer", YAOHAI, "lead-yaohai-01") as yaohai,
-        officer(anhui, "sector_department", YAOHAI, "dept-yaohai-01", "社会事务中心") as social,
-        officer(ningxia, "district_lead_officer", LITONG, "lead-litong-01") as litong,
-        officer(ningxia, "sector_department", LITONG, "dept-litong-01", "区民政局") as civil_affairs,
+        reader(anhui) as read_a,
+        reader(ningxia) as read_b,
+        client(anhui, "district_lead_officer", YAOHAI, "lead-yaohai-01") as yaohai,
+        client(anhui, "sector_department", YAOHAI, "dept-yaohai-01", "社会事务中心") as social,
+        client(ningxia, "district_lead_officer", LITONG, "lead-litong-01") as litong,
+        client(ningxia, "sector_department", LITONG, "dept-litong-01", "区民政局") as civil_affairs,
     ):
-        graded = view_at(read_a, case_id, 2)
+        graded = in_region(read_a, case_id, 2)
         # 瑶海区 works on it first: two measures by its department.
         accepted(social.post(f"/v1/cases/{case_id}/measures", json=MEASURE))
         accepted(social.post(f"/v1/cases/{case_id}/measures", json=MEASURE))
-        before = view_at(read_a, case_id, graded["last_seq"] + 2)
+        before = in_region(read_a, case_id, graded["last_seq"] + 2)
         offer = {"to_jurisdiction": LITONG, "reason": "实际经营地与参与人均在利通区。"}
         handed = accepted(yaohai.post(f"/v1/cases/{case_id}/handoff", json=offer))
         offered_at = before["last_seq"] + 1
@@ -64,7 +54,7 @@ def test_a_case_crosses_to_ningxia_and_back_with_one_verified_chain(regions: Two
         assert held.json()["errors"] == [{"rule": "case-held-by-region"}]
 
         # 宁夏's importer brings the whole case in; its lead office takes it over.
-        in_b = view_at(read_b, case_id, offered_at)
+        in_b = in_region(read_b, case_id, offered_at)
         assert in_b["handoff_pending"]["to_jurisdiction"] == LITONG
         accepted(litong.post(f"/v1/cases/{case_id}/handoff/accept", json={}))
         seen = litong.get(f"/v1/cases/{case_id}/reporter", params=PURPOSE)
@@ -78,12 +68,12 @@ def test_a_case_crosses_to_ningxia_and_back_with_one_verified_chain(regions: Two
             what="the case routed under 利通区's table in 宁夏",
         )
         accepted(civil_affairs.post(f"/v1/cases/{case_id}/measures", json=MEASURE))
-        worked = view_at(read_b, case_id, after_accept["last_seq"] + 1)
+        worked = in_region(read_b, case_id, after_accept["last_seq"] + 1)
 
         # 宁夏 hands it back; 瑶海区 accepts and writes it again.
         back = {"to_jurisdiction": YAOHAI, "reason": "经核查主要参与人在瑶海区。"}
         accepted(litong.post(f"/v1/cases/{case_id}/handoff", json=back))
-        returned = view_at(read_a, case_id, worked["last_seq"] + 1)
+        returned = in_region(read_a, case_id, worked["last_seq"] + 1)
         assert returned["handoff_pending"]["to_jurisdiction"] == YAOHAI
         accepted(yaohai.post(f"/v1/cases/{case_id}/handoff/accept", json={}))
         accepted(
@@ -95,7 +85,7 @@ def test_a_case_crosses_to_ningxia_and_back_with_one_verified_chain(regions: Two
                 what="瑶海区 writing the case again",
             )
         )
-        final_a = view_at(read_a, case_id, returned["last_seq"] + 2)
+        final_a = in_region(read_a, case_id, returned["last_seq"] + 2)
         assert final_a["jurisdiction"] == YAOHAI
 
     # Both logs hold the whole chain, byte for byte; each copy names the region it was written in.
@@ -134,22 +124,22 @@ def test_a_case_crosses_to_ningxia_and_back_with_one_verified_chain(regions: Two
 
 def test_an_offer_ningxia_returns_gives_the_case_back_to_anhui(regions: TwoRegions) -> None:
     anhui, ningxia = regions.anhui.stack, regions.ningxia.stack
-    case_id = report_shop(anhui)
+    case_id = report(anhui, unique_shop())
     with (
-        auditor(anhui) as read_a,
-        auditor(ningxia) as read_b,
-        officer(anhui, "district_lead_officer", YAOHAI, "lead-yaohai-01") as yaohai,
-        officer(anhui, "sector_department", YAOHAI, "dept-yaohai-01", "社会事务中心") as social,
-        officer(ningxia, "district_lead_officer", LITONG, "lead-litong-01") as litong,
+        reader(anhui) as read_a,
+        reader(ningxia) as read_b,
+        client(anhui, "district_lead_officer", YAOHAI, "lead-yaohai-01") as yaohai,
+        client(anhui, "sector_department", YAOHAI, "dept-yaohai-01", "社会事务中心") as social,
+        client(ningxia, "district_lead_officer", LITONG, "lead-litong-01") as litong,
     ):
-        view_at(read_a, case_id, 2)
+        in_region(read_a, case_id, 2)
         offer = {"to_jurisdiction": LITONG, "reason": "疑似在利通区经营。"}
         offered = accepted(yaohai.post(f"/v1/cases/{case_id}/handoff", json=offer))
-        view_at(read_b, case_id, offered["seq"])
+        in_region(read_b, case_id, offered["seq"])
         declined = {"reason": "经核查，该主体未在利通区经营。"}
         returned = accepted(litong.post(f"/v1/cases/{case_id}/handoff/return", json=declined))
         # The writer moves back: anhui folds ningxia's answer and acts on the case again.
-        back = view_at(read_a, case_id, returned["seq"])
+        back = in_region(read_a, case_id, returned["seq"])
         assert back["handoff_pending"] is None and back["jurisdiction"].startswith(YAOHAI)
         measure = wait_until(
             lambda: (
@@ -159,6 +149,6 @@ def test_an_offer_ningxia_returns_gives_the_case_back_to_anhui(regions: TwoRegio
             what="瑶海区 writing the case again",
         )
         # ningxia holds the trail, and no longer writes it.
-        assert view_at(read_b, case_id, measure.json()["seq"])["handoff_pending"] is None
+        assert in_region(read_b, case_id, measure.json()["seq"])["handoff_pending"] is None
         again = litong.post(f"/v1/cases/{case_id}/handoff/accept", json={})
         assert again.status_code in (403, 409), again.text

@@ -12,52 +12,22 @@ from typing import Any
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from contracts.envelope import canonical_bytes, compute_hash, uuid7
-from tests.cases import LITONG, YAOHAI
+from contracts.envelope import canonical_bytes
+from tests.cases import LITONG, reader
 from tests.harness import SERVICES, wait_until
 from tests.regions.cases import (
-    accepted,
-    auditor,
+    accept_all,
     dead_letters,
+    forge,
+    graded_cases,
+    in_region,
     log_records,
-    officer,
-    report_shop,
+    offer_all,
     topic_records,
-    view_at,
 )
 from tests.regions.cluster import ANHUI, NINGXIA, Region, TwoRegions
 
 pytestmark = pytest.mark.integration
-
-OFFER = {"to_jurisdiction": LITONG, "reason": "实际经营地与参与人均在利通区。"}
-
-
-def graded_cases(region: Region, count: int) -> list[str]:
-    """``count`` new cases of 瑶海区 in ``region``, each graded."""
-    case_ids = [report_shop(region.stack) for _ in range(count)]
-    with auditor(region.stack) as read:
-        for case_id in case_ids:
-            view_at(read, case_id, 2)
-    return case_ids
-
-
-def offer_all(region: Region, case_ids: list[str]) -> dict[str, int]:
-    """瑶海区's lead office hands each case to 利通区; the seq of each offer."""
-    with officer(region.stack, "district_lead_officer", YAOHAI, "lead-yaohai-01") as yaohai:
-        return {c: accepted(yaohai.post(f"/v1/cases/{c}/handoff", json=OFFER))["seq"] for c in case_ids}
-
-
-def accept_all(region: Region, offers: dict[str, int]) -> dict[str, int]:
-    """利通区's lead office in ``region`` accepts each offer once its case is there; the acceptances' seqs."""
-    done = {}
-    with (
-        auditor(region.stack) as read,
-        officer(region.stack, "district_lead_officer", LITONG, "lead-litong-01") as litong,
-    ):
-        for case_id, seq in offers.items():
-            view_at(read, case_id, seq)
-            done[case_id] = accepted(litong.post(f"/v1/cases/{case_id}/handoff/accept", json={}))["seq"]
-    return done
 
 
 def assert_one_chain_in_both(regions: TwoRegions, case_ids: list[str], last_seq: dict[str, int]) -> None:
@@ -115,20 +85,13 @@ def test_a_handoff_to_a_region_whose_services_are_down_completes_when_they_retur
     assert_one_chain_in_both(regions, case_ids, acceptances)
 
 
-def forge(document: dict[str, Any], **changes: Any) -> bytes:
-    """``document`` changed, with a hash that is right for the change: only the chain can tell."""
-    forged = {**document, **changes, "event_id": str(uuid7())}
-    forged["hash"] = compute_hash(forged)
-    return canonical_bytes(forged)
-
-
 def test_events_forged_into_a_replicated_topic_are_refused_with_their_reason(regions: TwoRegions) -> None:
     ningxia = regions.ningxia.stack
     case_id = graded_cases(regions.anhui, 1)[0]
     offers = offer_all(regions.anhui, [case_id])
     accept_all(regions.ningxia, offers)
-    with auditor(ningxia) as read:
-        held = view_at(read, case_id, offers[case_id] + 1)
+    with reader(ningxia) as read:
+        held = in_region(read, case_id, offers[case_id] + 1)
 
     def told_of_offer() -> bool:
         return any(
@@ -175,7 +138,7 @@ def test_events_forged_into_a_replicated_topic_are_refused_with_their_reason(reg
     assert "second writer" in reasons[0] and case_id in reasons[0], reasons[0]
     assert reasons[1].startswith("chain fork: ") and "seq 2" in reasons[1], reasons[1]
     assert "hash" in reasons[2], reasons[2]
-    with auditor(ningxia) as read:
+    with reader(ningxia) as read:
         after = read.get(f"/v1/cases/{case_id}").json()
     assert (after["last_seq"], after["status"]) == (held["last_seq"], held["status"])
     assert all(r.value not in forgeries.values() for r in log_records(ningxia, case_id))

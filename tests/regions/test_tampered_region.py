@@ -9,9 +9,8 @@ import json
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from tests.regions.cases import log_records
+from tests.regions.cases import accept_all, forge, graded_cases, log_records, offer_all
 from tests.regions.cluster import TwoRegions
-from tests.regions.test_region_faults import accept_all, forge, graded_cases, offer_all
 
 pytestmark = pytest.mark.integration
 
