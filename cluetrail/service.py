@@ -535,22 +535,29 @@ async def claim_instance(runtime: Runtime) -> asyncpg.Connection | None:
 
 async def hold_instance(runtime: Runtime, claim: asyncpg.Connection) -> None:
     """Keep the instance claim; when its connection is lost (the lock with it), claim again, and stop the
-    process if another has taken the id meanwhile — a fenced member must not go on consuming."""
-    while not runtime.stopping.is_set():
-        await asyncio.sleep(5)
-        try:
-            await claim.fetchval("SELECT 1")
-            continue
-        except (asyncpg.PostgresError, OSError, asyncpg.InterfaceError):
-            pass
-        try:
-            claim = await claim_instance(runtime) or claim
-        except InstanceTaken as exc:
-            log.critical("%s; stopping", exc)
-            os.kill(os.getpid(), signal.SIGTERM)
-            return
-        except (asyncpg.PostgresError, OSError):
-            continue  # the database is away: consuming stops with it; claim again when it is back
+    process if another has taken the id meanwhile — a fenced member must not go on consuming. A claim
+    taken again is this task's to close; the first one the lifespan closes."""
+    first = claim
+    try:
+        while not runtime.stopping.is_set():
+            await asyncio.sleep(5)
+            try:
+                await claim.fetchval("SELECT 1")
+                continue
+            except (asyncpg.PostgresError, OSError, asyncpg.InterfaceError):
+                pass
+            try:
+                claim = await claim_instance(runtime) or claim
+            except InstanceTaken as exc:
+                log.critical("%s; stopping", exc)
+                os.kill(os.getpid(), signal.SIGTERM)
+                return
+            except (asyncpg.PostgresError, OSError):
+                continue  # the database is away: consuming stops with it; claim again when it is back
+    finally:
+        if claim is not first:
+            with contextlib.suppress(asyncpg.PostgresError, OSError, asyncpg.InterfaceError):
+                await claim.close()
 
 
 def create_service_app(
