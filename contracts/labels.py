@@ -214,10 +214,12 @@ def event_kind(code: str) -> str:
     return EVENT_TYPES.get(code) or NOTICE_KINDS.get(code) or code
 
 
-# Reasons triage writes itself on an officer's behalf (a lead office's transfer of a suspected crime), in
-# English in the log for ever, by their exact words.
+# The reason triage writes on the lead office's behalf when its determination of a suspected crime transfers
+# the case to the police (an officer's act, so the escalation names no rule).
+LEAD_OFFICE_CRIME_TRANSFER = "经研判涉嫌犯罪，移送公安机关"
+# Reasons triage wrote in English before, in the log for ever, by their exact words.
 TRIAGE_WORDED_REASONS: Mapping[str, str] = {
-    "determined a suspected crime: transferred to the police (移送公安)": "经研判涉嫌犯罪，移送公安机关",
+    "determined a suspected crime: transferred to the police (移送公安)": LEAD_OFFICE_CRIME_TRANSFER,
 }
 
 

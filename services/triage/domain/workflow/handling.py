@@ -22,6 +22,7 @@ from contracts.events import (
     ReopenedPayload,
 )
 from contracts.jurisdictions import JurisdictionRegistry
+from contracts.labels import LEAD_OFFICE_CRIME_TRANSFER
 from contracts.vocabulary import (
     Determination,
     EscalationLevel,
@@ -84,7 +85,7 @@ def determine(
             transfer = transfer_to_police(
                 state,
                 actor,
-                reason="determined a suspected crime: transferred to the police (移送公安)",
+                reason=LEAD_OFFICE_CRIME_TRANSFER,
                 summary=summary,
                 district=district_of(state.jurisdiction, registry),
             )
