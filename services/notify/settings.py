@@ -13,7 +13,8 @@ from services.notify.domain.signing import is_demo_secret, secret_of
 
 # The SMS gateway's secret of the demo (demo_receiver checks it); production refuses it.
 DEMO_SMS_GATEWAY_SECRET = secret_of(b"demo-only-sms-gateway-0d5e2f71")
-# The demo routing shipped with the repository; deployments point CLUETRAIL_NOTIFY_RECIPIENTS_FILE elsewhere.
+# The demo routing in the repository (not in an installed package): the default on a developer's machine only;
+# every other environment names its own file, which holds its recipients' webhook secrets.
 DEFAULT_RECIPIENTS_FILE = Path(__file__).resolve().parents[2] / "deploy" / "notify" / "recipients.json"
 
 
@@ -31,7 +32,7 @@ class NotifySettings(ServiceSettings):
     recipients_file: Path = Field(
         DEFAULT_RECIPIENTS_FILE,
         validation_alias="CLUETRAIL_NOTIFY_RECIPIENTS_FILE",
-        description="JSON file of webhook recipients and their routes",
+        description="JSON file of webhook recipients and their routes (required outside local)",
     )
     retry_base_seconds: float = Field(
         1.0,
@@ -199,5 +200,10 @@ class NotifySettings(ServiceSettings):
                 f"CLUETRAIL_NOTIFY_SMS_GATEWAY_URL {self.sms_gateway_url} is plain http://; in the "
                 f"{self.environment} environment it must be https:// (http:// only to this machine's "
                 "loopback)"
+            )
+        if self.environment != "local" and "recipients_file" not in self.model_fields_set:
+            raise ValueError(
+                f"CLUETRAIL_NOTIFY_RECIPIENTS_FILE is not set: in the {self.environment} environment notify "
+                "needs the operator's routing file (the repository's demo routing holds demo secrets)"
             )
         return self

@@ -190,11 +190,30 @@ def test_production_refuses_to_start_with_demo_secrets() -> None:
         reporter_key_id="prod-1",
         auth_secret="p" * 40,
         database_url=DEPLOYED_DATABASE,
-        **{"CLUETRAIL_NOTIFY_SMS_GATEWAY_SECRET": secret_of(b"the production gateway's own key")},
+        **{
+            "CLUETRAIL_NOTIFY_SMS_GATEWAY_SECRET": secret_of(b"the production gateway's own key"),
+            "CLUETRAIL_NOTIFY_RECIPIENTS_FILE": str(DEFAULT_RECIPIENTS_FILE),
+        },
     )
     with pytest.raises(RecipientsError, match=r"yaohai-lead-office.*demo secrets"):
         load_recipients(production, default_registry())
     assert len(load_recipients(NotifySettings(), default_registry())) == 12
+
+
+@pytest.mark.parametrize("environment", ["test", "production"])
+def test_outside_local_the_routing_file_must_be_named(environment: str) -> None:
+    """The repository's demo routing is no default for a deployment (nor is it in an installed package)."""
+    with pytest.raises(
+        ValueError, match=f"CLUETRAIL_NOTIFY_RECIPIENTS_FILE is not set: in the {environment}"
+    ):
+        NotifySettings(
+            environment=environment,
+            reporter_keys=json.dumps({"prod-1": base64.b64encode(b"p" * 32).decode()}),
+            reporter_key_id="prod-1",
+            auth_secret="p" * 40,
+            database_url=DEPLOYED_DATABASE,
+            **{"CLUETRAIL_NOTIFY_SMS_GATEWAY_SECRET": new_secret()},
+        )
 
 
 @pytest.mark.parametrize("environment", ["test", "production"])
