@@ -1,7 +1,8 @@
 """SQL kept in files, the same way in every service: ``services/<name>/adapters/sql/`` holds the migrations
 (``NNN_name.sql``, applied once each at start-up), ``queries/<name>.sql`` the named statements of one adapter
-(each after a ``-- name: <key>`` line), and ``templates/`` the SQL a service instantiates (reporting's
-projection versions)."""
+(each after a ``-- name: <key>`` line; a line ``-- include: <key>`` stands for a part of the same file, so
+statements that share a filter or a CTE write it once), and ``templates/`` the SQL a service instantiates
+(reporting's projection versions)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from importlib import resources
 from importlib.resources.abc import Traversable
 
 _NAME = re.compile(r"^-- name: ([a-z_]+)\s*$", re.MULTILINE)
+_INCLUDE = re.compile(r"^[ \t]*-- include: ([a-z_]+)[ \t]*$", re.MULTILINE)
 
 
 class SqlFiles:
@@ -42,4 +44,17 @@ def _statements(package: str, name: str) -> Mapping[str, str]:
     found = {key: body.strip() for key, body in zip(parts[1::2], parts[2::2], strict=True)}
     if len(found) != len(parts[1::2]):
         raise ValueError(f"{package} queries/{name}.sql names a statement twice")
-    return found
+
+    def expanded(key: str, seen: tuple[str, ...] = ()) -> str:
+        if key in seen:
+            raise ValueError(f"{package} queries/{name}.sql includes {key} within itself")
+        if key not in found:
+            raise ValueError(f"{package} queries/{name}.sql includes {key}, which it does not name")
+        return _INCLUDE.sub(lambda m: _without_comments(expanded(m.group(1), (*seen, key))), found[key])
+
+    return {key: expanded(key) for key in found}
+
+
+def _without_comments(sql: str) -> str:
+    """A part as it is included: its comment lines (which say what it is) left in the file."""
+    return "\n".join(line for line in sql.splitlines() if not line.lstrip().startswith("--"))

@@ -3,21 +3,8 @@
 -- subtree $1 the cases handed from a place of it to another region (the last such handoff's from end; read
 -- through to_jsonb, so an as-of projection built before the column was kept reads as having none).
 
--- name: count_cases
-SELECT count(*) FROM ledger
-WHERE ($1::text[] IS NULL OR jurisdiction = ANY($1::text[])
-       OR ($10::boolean AND to_jsonb(ledger)#>>'{handoff_across_regions,from_jurisdiction}' = ANY($1::text[])))
-  AND ($2::text IS NULL OR status = $2)
-  AND ($3::text IS NULL OR grade = $3)
-  AND ($4::boolean IS NULL OR key_case = $4)
-  AND ($5::text IS NULL OR sector = $5)
-  AND ($6::timestamptz IS NULL OR reported_at >= $6)
-  AND ($7::timestamptz IS NULL OR reported_at <= $7)
-  AND ($8::boolean IS NULL OR transferred_to_police = $8)
-  AND ($9::boolean IS NULL OR (status NOT IN ('closed', 'written_off', 'merged')) = $9);
-
--- name: page_cases
-SELECT * FROM ledger
+-- name: listed_cases
+-- The filter of count_cases and page_cases (a part of them, not run by itself).
 WHERE ($1::text[] IS NULL OR jurisdiction = ANY($1::text[])
        OR ($10::boolean AND to_jsonb(ledger)#>>'{handoff_across_regions,from_jurisdiction}' = ANY($1::text[])))
   AND ($2::text IS NULL OR status = $2)
@@ -28,6 +15,14 @@ WHERE ($1::text[] IS NULL OR jurisdiction = ANY($1::text[])
   AND ($7::timestamptz IS NULL OR reported_at <= $7)
   AND ($8::boolean IS NULL OR transferred_to_police = $8)
   AND ($9::boolean IS NULL OR (status NOT IN ('closed', 'written_off', 'merged')) = $9)
+
+-- name: count_cases
+SELECT count(*) FROM ledger
+-- include: listed_cases
+
+-- name: page_cases
+SELECT * FROM ledger
+-- include: listed_cases
 ORDER BY reported_at DESC, case_id DESC
 OFFSET $11 LIMIT $12;
 
@@ -53,6 +48,16 @@ SELECT seq, event_id, kafka_partition, kafka_offset FROM history WHERE case_id =
 -- name: grade_counts
 SELECT jurisdiction, grade, cases FROM grade_counts WHERE cases <> 0 ORDER BY jurisdiction, grade;
 
+-- name: tabled_cases
+-- The filter of table_cases and cases_at_end (a part of them, not run by itself): cases that ever
+-- belonged to the subtree $1, optionally only those sent to the police ($2), of sector $3, grade $4,
+-- status $5.
+WHERE ($1::text[] IS NULL OR case_id IN (SELECT case_id FROM history WHERE jurisdiction = ANY($1::text[])))
+  AND ($2::boolean IS NULL OR transferred_to_police = $2)
+  AND ($3::text IS NULL OR sector = $3)
+  AND ($4::text IS NULL OR grade = $4)
+  AND ($5::text IS NULL OR status = $5)
+
 -- name: table_cases
 -- The cases a table is computed from: those that ever belonged to the subtree (NULL: all; the table
 -- places each where it stood at the end of its period), optionally only those sent to the police.
@@ -62,11 +67,7 @@ SELECT jurisdiction, grade, cases FROM grade_counts WHERE cases <> 0 ORDER BY ju
 -- NULL $8: any date); 'new' those whose clue occurred or which were determined in [$7, $8) (the
 -- no-fundraising figures: new clues, and new cases counted in the month they were determined).
 SELECT * FROM ledger
-WHERE ($1::text[] IS NULL OR case_id IN (SELECT case_id FROM history WHERE jurisdiction = ANY($1::text[])))
-  AND ($2::boolean IS NULL OR transferred_to_police = $2)
-  AND ($3::text IS NULL OR sector = $3)
-  AND ($4::text IS NULL OR grade = $4)
-  AND ($5::text IS NULL OR status = $5)
+-- include: tabled_cases
   AND ($6::text IS NULL
        OR ($6 = 'regions' AND (jsonb_array_length(regions_involved) > 0 OR case_id IN (
                SELECT case_id FROM history WHERE type IN ('handoff-requested', 'handoff-accepted'))))
@@ -96,22 +97,24 @@ WHERE case_id = ANY($1::uuid[]) ORDER BY case_id, seq;
 -- Whether this version keeps month rows (an as-of projection built by older code does not).
 SELECT to_regclass('case_months') IS NOT NULL;
 
--- name: work_groups
--- The work statistics of period $6, summed per place at its end: each chosen case (filters as in
--- table_cases) counted from its latest month row up to $6; its figures count only if that row is of $6.
+-- name: cases_at_end
+-- The CTEs of work_groups and disposal_groups (a part of them, not run by itself): the chosen cases
+-- (filters as in table_cases) and each one's latest month row up to period $6.
 WITH chosen AS (
     SELECT case_id FROM ledger
-    WHERE ($1::text[] IS NULL OR case_id IN (SELECT case_id FROM history WHERE jurisdiction = ANY($1::text[])))
-      AND ($2::boolean IS NULL OR transferred_to_police = $2)
-      AND ($3::text IS NULL OR sector = $3)
-      AND ($4::text IS NULL OR grade = $4)
-      AND ($5::text IS NULL OR status = $5)
+    -- include: tabled_cases
 ), at_end AS (
     SELECT DISTINCT ON (m.case_id) m.*
     FROM case_months m JOIN chosen USING (case_id)
     WHERE m.period <= $6
     ORDER BY m.case_id, m.period DESC
-), this_month AS (
+)
+
+-- name: work_groups
+-- The work statistics of period $6, summed per place at its end: each chosen case (filters as in
+-- table_cases) counted from its latest month row up to $6; its figures count only if that row is of $6.
+-- include: cases_at_end
+, this_month AS (
     SELECT * FROM at_end WHERE present AND period = $6
 )
 SELECT end_jurisdiction AS jurisdiction,
@@ -128,19 +131,7 @@ FROM at_end WHERE present AND end_open GROUP BY end_jurisdiction;
 
 -- name: disposal_groups
 -- The disposal table of period $6 ($7 <= t < $8), per place, sector, grade and determination at its end.
-WITH chosen AS (
-    SELECT case_id FROM ledger
-    WHERE ($1::text[] IS NULL OR case_id IN (SELECT case_id FROM history WHERE jurisdiction = ANY($1::text[])))
-      AND ($2::boolean IS NULL OR transferred_to_police = $2)
-      AND ($3::text IS NULL OR sector = $3)
-      AND ($4::text IS NULL OR grade = $4)
-      AND ($5::text IS NULL OR status = $5)
-), at_end AS (
-    SELECT DISTINCT ON (m.case_id) m.*
-    FROM case_months m JOIN chosen USING (case_id)
-    WHERE m.period <= $6
-    ORDER BY m.case_id, m.period DESC
-)
+-- include: cases_at_end
 SELECT end_jurisdiction AS jurisdiction, coalesce(end_sector, 'unspecified') AS sector,
        coalesce(end_grade, 'ungraded') AS grade, end_determination AS determination,
        count(*) AS total,
