@@ -66,7 +66,6 @@ class Runtime:
     tracer_provider: TracerProvider
     pool: asyncpg.Pool
     broker: KafkaBroker
-    state: dict[str, Any] = field(default_factory=dict)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
     # The service's own wiring (a frozen dataclass its bootstrap builds from this runtime), given to its
