@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import AsyncIterator
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import asyncpg
@@ -25,7 +25,6 @@ from opentelemetry.sdk.trace import TracerProvider
 from cluetrail.db import open_pool
 from cluetrail.kafka import make_broker
 from cluetrail.settings import CommonSettings
-from contracts.envelope import uuid7
 from contracts.jurisdictions import default_registry
 from contracts.reporting_calendar import ReportingCalendar
 from services.notify.adapters import SQL
@@ -34,7 +33,6 @@ from services.notify.adapters.cases import save_case
 from services.notify.adapters.channels import SmtpConfig
 from services.notify.adapters.notifier import Notifier
 from services.notify.domain.backoff import RetryPolicy
-from services.notify.domain.cases import CaseFacts, add_years
 from services.notify.domain.notice import BEIJING, DEFAULT
 from services.notify.domain.recipients import RecipientBook
 from services.notify.domain.reminders import FixedClock
@@ -45,6 +43,7 @@ from services.reporting.domain.periods import CST, Period, use_calendar
 from services.reporting.domain.reports import ReportQuery, Scope
 from tests.harness import Stack
 from tests.integration.golden_reporting import drop_database, fresh_database
+from tests.notify_facts import filed_key_case
 
 pytestmark = pytest.mark.integration
 WorkerParts = tuple[httpx.AsyncClient, TracerProvider, KafkaBroker]
@@ -187,17 +186,7 @@ async def test_an_unacknowledged_notice_goes_up_a_level_24_hours_after_its_recor
     notifier = Notifier(book_of(stack), REGISTRY, DEFAULT, "http://notify.example")
     delivered = datetime(2026, 3, 27, 9, tzinfo=BEIJING)
     clock = FixedClock(delivered)
-    filed = date(2024, 4, 10)
-    case = CaseFacts(
-        case_id=uuid7(),
-        jurisdiction="340102L01003",
-        last_seq=5,
-        key_case=True,
-        criminal_filed_on=filed,
-        trial_and_return_by=add_years(filed, 2),
-        supervision_from=add_years(filed, 3),
-        clearance_by=add_years(filed, 5),
-    )
+    case = filed_key_case(last_seq=5)
     async with pool.acquire() as conn:
         await save_case(conn, case)
 

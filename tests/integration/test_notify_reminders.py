@@ -10,7 +10,7 @@ import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,14 +21,12 @@ import pytest
 from cluetrail.db import open_pool
 from cluetrail.kafka import ensure_topics, notice_topic, read_log
 from cluetrail.settings import CommonSettings
-from contracts.envelope import uuid7
 from contracts.jurisdictions import default_registry
 from contracts.notices import verify_notices
 from services.notify.adapters import SQL
 from services.notify.adapters.acknowledgements import acknowledge
 from services.notify.adapters.cases import save_case
 from services.notify.adapters.notifier import Notifier
-from services.notify.domain.cases import CaseFacts, add_years
 from services.notify.domain.notice import BEIJING, DEFAULT
 from services.notify.domain.recipients import RecipientBook
 from services.notify.domain.reminders import FixedClock
@@ -38,6 +36,7 @@ from tests.cases import key_case_clue, report
 from tests.harness import Stack, WebhookRecorder, wait_until
 from tests.integration.deliveries import deliveries
 from tests.integration.delivery_worker import running_worker
+from tests.notify_facts import filed_key_case
 
 pytestmark = pytest.mark.integration
 
@@ -82,17 +81,7 @@ async def test_reminders_fire_on_a_simulated_clock_once_each_and_unacknowledged_
     scheduler = Scheduler(
         pool=pool, notifier=notifier, clock=clock, key_case_lead_days=14, ack_timeout=timedelta(hours=24)
     )
-    filed = date(2024, 4, 10)
-    case = CaseFacts(
-        case_id=uuid7(),
-        jurisdiction="340102L01003",
-        last_seq=5,
-        key_case=True,
-        criminal_filed_on=filed,
-        trial_and_return_by=add_years(filed, 2),
-        supervision_from=add_years(filed, 3),
-        clearance_by=add_years(filed, 5),
-    )
+    case = filed_key_case(last_seq=5)
     async with pool.acquire() as conn:
         await save_case(conn, case)
 

@@ -22,7 +22,7 @@ from contracts.events import (
 from contracts.notices import seal_notice, verify_notices
 from contracts.reporting_calendar import default_calendar
 from contracts.vocabulary import EscalationTarget, Grade, Outcome
-from services.notify.domain.cases import CaseFacts, add_years, fold
+from services.notify.domain.cases import CaseFacts, fold
 from services.notify.domain.notice import BEIJING
 from services.notify.domain.reminders import (
     Reminder,
@@ -31,6 +31,7 @@ from services.notify.domain.reminders import (
     key_case_reminders,
     reporting_reminders,
 )
+from tests.notify_facts import filed_key_case
 
 CALENDAR = default_calendar()
 DADIAN = ReportingOffice("dadian-community-office", "340102L01003", "community")
@@ -94,17 +95,7 @@ def test_one_reminder_per_office_and_month_whatever_the_day(day: date, lead: int
 
 
 def key_case(**changes: object) -> CaseFacts:
-    filed = date(2024, 4, 10)
-    facts = CaseFacts(
-        case_id=uuid.UUID("01a20000-0000-7000-8000-0000000000aa"),
-        jurisdiction="340102L01003",
-        key_case=True,
-        criminal_filed_on=filed,
-        trial_and_return_by=add_years(filed, 2),
-        supervision_from=add_years(filed, 3),
-        clearance_by=add_years(filed, 5),
-    )
-    return CaseFacts(**{**facts.__dict__, **changes})  # type: ignore[arg-type]
+    return filed_key_case(uuid.UUID("01a20000-0000-7000-8000-0000000000aa"), **changes)
 
 
 def test_a_key_case_is_reminded_of_each_limit_once_from_the_lead_days_before_it() -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from importlib import resources
-
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -13,7 +11,6 @@ from cluetrail.auth import Role
 from contracts.api import DeterminationRequest
 from contracts.envelope import Actor, Envelope
 from contracts.events import CaseAssessed, CaseEscalated, KeyCaseFlagged
-from contracts.jurisdictions import default_registry
 from contracts.vocabulary import (
     CaseStatus,
     Determination,
@@ -28,21 +25,17 @@ from services.triage.domain import access, decisions, workflow
 from services.triage.domain.chain import advance
 from services.triage.domain.errors import TransitionRefused
 from services.triage.domain.fold import fold
-from services.triage.domain.grading import RuleSet, load_rule_set
 from services.triage.domain.state import CaseState, ClueFacts
 from tests.unit import triage_cases
-
-RULES: RuleSet = load_rule_set(
-    resources.files("services.triage").joinpath("triage-rules-2026.1.json").read_text(encoding="utf-8")
+from tests.unit.triage_cases import LEAD, REGISTRY, RULES, YAOHAI
+from tests.unit.triage_cases import (
+    LONGGANG_HUADU as HUADU,  # 华都社区, where this module's clues are reported
 )
-REGISTRY = default_registry()
-YAOHAI = "340102"
-LONGGANG = "340102L01"  # 龙岗街道
-HUADU = "340102L01001"  # 华都社区, where the clues of this module are reported
+from tests.unit.triage_cases import STREET_OFFICE as LONGGANG  # 龙岗街道
+
 OFFICER = "officer-longgang-01"
 ACTOR = Actor(kind="officer", id=OFFICER, role="street_officer")
 COMMUNITY = Actor(kind="officer", id="officer-huadu-01", role="street_officer")
-LEAD = Actor(kind="officer", id="lead-yaohai-01", role="district_lead_officer")
 
 
 def reported(**clue: object) -> tuple[CaseState, Envelope]:
