@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import ssl
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.helpers import create_ssl_context
 from faststream.kafka import KafkaBroker
 from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
 from faststream.kafka.prometheus import KafkaPrometheusMiddleware
+from faststream.security import BaseSecurity
 from opentelemetry.sdk.trace import TracerProvider
 
 from cluetrail.metrics import REGISTRY
@@ -30,6 +36,34 @@ CASE_TOPIC_CONFIG = {
     "max.message.bytes": "1048576",
 }
 DEAD_LETTER_TOPIC_CONFIG = {"retention.ms": "-1", "retention.bytes": "-1", "cleanup.policy": "delete"}
+
+
+def kafka_connection(settings: CommonSettings, bootstrap: str | None = None) -> dict[str, Any]:
+    """How every Kafka client of this process connects (``bootstrap`` another cluster of the same trust, as
+    the audit across regions reads): the bootstrap servers and, when configured, TLS with the service's
+    client certificate, by which the brokers know it and hold it to its ACLs."""
+    options: dict[str, Any] = {"bootstrap_servers": bootstrap or settings.kafka_bootstrap}
+    context = kafka_tls(settings)
+    if context is not None:
+        options |= {"security_protocol": "SSL", "ssl_context": context}
+    return options
+
+
+def kafka_tls(settings: CommonSettings) -> ssl.SSLContext | None:
+    """The TLS context of this process's Kafka clients; None for plain Kafka."""
+    if settings.kafka_ssl_cafile is None:
+        return None
+    return _tls_context(settings.kafka_ssl_cafile, settings.kafka_ssl_certfile, settings.kafka_ssl_keyfile)
+
+
+@cache
+def _tls_context(cafile: Path, certfile: Path | None, keyfile: Path | None) -> ssl.SSLContext:
+    # Made once per process: the files are read at the first connection, so a missing one stops start-up.
+    return create_ssl_context(
+        cafile=str(cafile),
+        certfile=None if certfile is None else str(certfile),
+        keyfile=None if keyfile is None else str(keyfile),
+    )
 
 
 # The region a copied case event was written in (docs/regions.md); absent on a region's own events.
@@ -61,7 +95,7 @@ async def ensure_topics(
     ``peers`` are the deployment's other regions: the topics MirrorMaker 2 brings from each
     (``<peer>.<topic>``) are created too, with the same partitions and retention as here, so this region's
     services can subscribe before the first record of a peer has been copied."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    admin = AIOKafkaAdminClient(**kafka_connection(settings))
     await admin.start()
     try:
         existing = set(await admin.list_topics())
@@ -113,9 +147,11 @@ async def ensure_topics(
 
 def make_broker(settings: CommonSettings, service_name: str, tracer_provider: TracerProvider) -> KafkaBroker:
     """The service's broker: idempotent producer with acks=all, telemetry across the bus."""
+    tls = kafka_tls(settings)
     return KafkaBroker(
         # FastStream takes "a:1,b:2" for one host; a cluster's brokers are a list.
         [server.strip() for server in settings.kafka_bootstrap.split(",") if server.strip()],
+        security=None if tls is None else BaseSecurity(ssl_context=tls),
         client_id=f"cluetrail-{service_name}",
         acks="all",
         enable_idempotence=True,
@@ -181,7 +217,7 @@ async def read_log(
     """
     name = topic or settings.case_topic
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap,
+        **kafka_connection(settings),
         enable_auto_commit=False,
         # Records of a transaction aborted by their writer (MirrorMaker, into a peer topic) are no part of it.
         isolation_level="read_committed",

@@ -47,7 +47,7 @@ from cluetrail.consume import (
 from cluetrail.db import open_pool
 from cluetrail.deadletter import DeadLetters
 from cluetrail.errors import RuleViolation
-from cluetrail.kafka import make_broker, topic_partitions
+from cluetrail.kafka import kafka_connection, make_broker, topic_partitions
 from cluetrail.logs import Outage, configure_logging
 from cluetrail.metrics import CONSUMER_LAG, REGISTRY
 from cluetrail.settings import ServiceSettings
@@ -485,7 +485,7 @@ def case_events_router(
 async def watch_consumer_lag(runtime: Runtime, every: float = 5.0) -> None:
     """Keep the lag gauge of each exactly-once consumer of this process current until shutdown."""
     outage = Outage(log, "measuring consumer lag")
-    kafka = AIOKafkaConsumer(bootstrap_servers=runtime.settings.kafka_bootstrap, enable_auto_commit=False)
+    kafka = AIOKafkaConsumer(**kafka_connection(runtime.settings), enable_auto_commit=False)
     await kafka.start()
     try:
         while not runtime.stopping.is_set():

@@ -65,6 +65,19 @@ class CommonSettings(BaseSettings):
         description="This deployment's region (one Kafka cluster with its services): its alias in the "
         "regions file, also MirrorMaker's alias of the cluster (docs/regions.md)",
     )
+    kafka_ssl_cafile: Path | None = Field(
+        None,
+        description="Speak TLS to Kafka, trusting the brokers' certificates signed by this authority (PEM; "
+        "a Strimzi cluster's <cluster>-cluster-ca-cert ca.crt); unset: plain Kafka",
+    )
+    kafka_ssl_certfile: Path | None = Field(
+        None,
+        description="This service's client certificate (PEM; a Strimzi KafkaUser's user.crt): the brokers "
+        "know the service by it and hold it to its ACLs; needs KAFKA_SSL_KEYFILE and KAFKA_SSL_CAFILE",
+    )
+    kafka_ssl_keyfile: Path | None = Field(
+        None, description="The private key of KAFKA_SSL_CERTFILE (PEM; a Strimzi KafkaUser's user.key)"
+    )
     kafka_replication_factor: int = Field(
         1,
         ge=1,
@@ -108,6 +121,16 @@ class CommonSettings(BaseSettings):
         if isinstance(data, dict) and not data.get("environment"):
             raise ValueError(ENVIRONMENT_UNSET)
         return data
+
+    @model_validator(mode="after")
+    def _kafka_tls_whole(self) -> CommonSettings:
+        if (self.kafka_ssl_certfile is None) != (self.kafka_ssl_keyfile is None):
+            raise ValueError("CLUETRAIL_KAFKA_SSL_CERTFILE and CLUETRAIL_KAFKA_SSL_KEYFILE go together")
+        if self.kafka_ssl_certfile is not None and self.kafka_ssl_cafile is None:
+            raise ValueError(
+                "a client certificate (CLUETRAIL_KAFKA_SSL_CERTFILE) needs CLUETRAIL_KAFKA_SSL_CAFILE"
+            )
+        return self
 
     @model_validator(mode="after")
     def _refuse_development_secrets(self) -> CommonSettings:

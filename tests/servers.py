@@ -106,6 +106,8 @@ class PrivateKafka(ScriptedServer):
     voters: str = ""
     cluster_id: str = ""
     replication: int = 1
+    # Serve clients over mutual TLS (deploy/bin/kafka.sh KAFKA_TLS_DIR: ca.pem, broker.pem); None: plain.
+    tls_dir: Path | None = None
 
     def __post_init__(self) -> None:
         self.port = self.port or free_port()
@@ -126,6 +128,7 @@ class PrivateKafka(ScriptedServer):
             "KAFKA_VOTERS": self.voters or f"{self.node_id}@127.0.0.1:{self.controller_port}",
             "KAFKA_CLUSTER_ID": self.cluster_id,
             "KAFKA_REPLICATION": str(self.replication),
+            "KAFKA_TLS_DIR": "" if self.tls_dir is None else str(self.tls_dir),
         }
 
     def pid_file(self) -> Path:

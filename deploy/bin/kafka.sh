@@ -12,6 +12,10 @@
 # KAFKA_LIBS ($CLUETRAIL_VAR/kafka/libs): where the jars are. A second broker of the same work tree (the
 # fault suite's: CLUETRAIL_VAR=var/faults KAFKA_LIBS=var/kafka/libs, on other ports) shares the jars
 # fetched once instead of fetching them again.
+# KAFKA_TLS_DIR (unset): serve clients over TLS with client certificates required (mutual TLS, as a Strimzi
+# listener with `authentication: {type: tls}`): the directory holds broker.pem (the broker's private key and
+# certificate chain, PEM) and ca.pem (the authority clients' certificates must be signed by). The nodes of a
+# cluster speak the same listener to each other.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -41,6 +45,9 @@ KAFKA_REPLICATION="${KAFKA_REPLICATION:-1}"
 KAFKA_MIN_ISR=$((KAFKA_REPLICATION > 1 ? KAFKA_REPLICATION - 1 : 1))
 KAFKA_HEAP_OPTS="${KAFKA_HEAP_OPTS:--Xms256m -Xmx1g}"
 KAFKA_START_TIMEOUT="${KAFKA_START_TIMEOUT:-90}"
+KAFKA_TLS_DIR="${KAFKA_TLS_DIR:-}"
+CLIENT_PROTOCOL=PLAINTEXT
+[[ -n "$KAFKA_TLS_DIR" ]] && CLIENT_PROTOCOL=SSL
 JAVA="${JAVA:-java}"
 MVN="${MVN:-mvn}"
 
@@ -104,7 +111,7 @@ is_running() {
 
 # The client port the running broker was configured with.
 running_port() {
-  sed -n 's|^listeners=PLAINTEXT://127.0.0.1:\([0-9]*\),.*|\1|p' "$CONF" 2>/dev/null
+  sed -n 's|^listeners=CLIENT://127.0.0.1:\([0-9]*\),.*|\1|p' "$CONF" 2>/dev/null
 }
 
 port_open() {
@@ -134,11 +141,11 @@ write_config() {
 process.roles=broker,controller
 node.id=${KAFKA_NODE_ID}
 controller.quorum.voters=${KAFKA_VOTERS}
-listeners=PLAINTEXT://127.0.0.1:${KAFKA_PORT},CONTROLLER://127.0.0.1:${KAFKA_CONTROLLER_PORT}
-advertised.listeners=PLAINTEXT://127.0.0.1:${KAFKA_PORT}
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+listeners=CLIENT://127.0.0.1:${KAFKA_PORT},CONTROLLER://127.0.0.1:${KAFKA_CONTROLLER_PORT}
+advertised.listeners=CLIENT://127.0.0.1:${KAFKA_PORT}
+listener.security.protocol.map=CLIENT:${CLIENT_PROTOCOL},CONTROLLER:PLAINTEXT
 controller.listener.names=CONTROLLER
-inter.broker.listener.name=PLAINTEXT
+inter.broker.listener.name=CLIENT
 log.dirs=${DATA}
 
 # One node: internal topics cannot be replicated; a node of a cluster replicates them KAFKA_REPLICATION times.
@@ -155,6 +162,19 @@ auto.create.topics.enable=false
 # No point waiting for more group members to join on a development machine.
 group.initial.rebalance.delay.ms=0
 EOF
+  if [[ -n "$KAFKA_TLS_DIR" ]]; then
+    [[ -f "$KAFKA_TLS_DIR/broker.pem" && -f "$KAFKA_TLS_DIR/ca.pem" ]] \
+      || die "KAFKA_TLS_DIR=$KAFKA_TLS_DIR needs broker.pem (key and certificate chain) and ca.pem"
+    cat >>"$CONF" <<EOF
+
+# Clients (and the other nodes) present a certificate signed by ca.pem (KAFKA_TLS_DIR).
+ssl.keystore.type=PEM
+ssl.keystore.location=${KAFKA_TLS_DIR}/broker.pem
+ssl.truststore.type=PEM
+ssl.truststore.location=${KAFKA_TLS_DIR}/ca.pem
+ssl.client.auth=required
+EOF
+  fi
   cat >"$LOG4J_CONF" <<'EOF'
 # Written by deploy/bin/kafka.sh; the broker's stdout goes to kafka.log beside this file.
 log4j.rootLogger=INFO, stdout

@@ -32,7 +32,7 @@ from aiokafka import AIOKafkaConsumer
 from faststream.kafka import KafkaRouter
 
 from cluetrail.consume import Apply, Incoming, Rejected
-from cluetrail.kafka import notice_topic, read_log, topic_partitions
+from cluetrail.kafka import kafka_connection, notice_topic, read_log, topic_partitions
 from cluetrail.service import Runtime, case_events_router, exactly_once_consumer
 from cluetrail.settings import CommonSettings
 from cluetrail.telemetry import current_traceparent
@@ -198,7 +198,7 @@ async def establish(
 
 
 async def _log_bounds(settings: CommonSettings) -> tuple[dict[int, int], dict[int, int]]:
-    kafka = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False)
+    kafka = AIOKafkaConsumer(**kafka_connection(settings), enable_auto_commit=False)
     await kafka.start()
     try:
         partitions = await topic_partitions(kafka, settings.case_topic)
@@ -212,9 +212,7 @@ async def _log_bounds(settings: CommonSettings) -> tuple[dict[int, int], dict[in
 async def _rewind_group(settings: CommonSettings, group: str, begin: dict[int, int], topic: str) -> None:
     """Commit ``group``'s offsets of ``topic`` at ``begin`` (by partition; the log's start when not
     named). ``LookupError`` when the topic does not exist."""
-    kafka = AIOKafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap, group_id=group, enable_auto_commit=False
-    )
+    kafka = AIOKafkaConsumer(**kafka_connection(settings), group_id=group, enable_auto_commit=False)
     await kafka.start()
     try:
         partitions = await topic_partitions(kafka, topic)

@@ -17,7 +17,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
 from cluetrail.errors import RuleViolation
-from cluetrail.kafka import ORIGIN_REGION_HEADER, anchor_topic, read_log
+from cluetrail.kafka import ORIGIN_REGION_HEADER, anchor_topic, kafka_connection, read_log
 from cluetrail.settings import CommonSettings
 from services.reporting.domain.audit import LogEntry, Unreadable
 
@@ -36,7 +36,7 @@ async def read_documents(settings: CommonSettings, positions: list[tuple[int, in
     if not positions:
         return []
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap,
+        **kafka_connection(settings),
         enable_auto_commit=False,
         auto_offset_reset="none",
         max_partition_fetch_bytes=1024 * 1024,
@@ -135,7 +135,7 @@ async def anchor_topics(settings: CommonSettings, region: str) -> list[tuple[str
     """The anchors topics in a region's cluster as (the region whose anchors it holds, topic): its own
     ``<prefix>.anchors`` first, if it exists, then each peer's replica ``<peer>.<prefix>.anchors``."""
     own = anchor_topic(settings)
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(**kafka_connection(settings), enable_auto_commit=False)
     await consumer.start()
     try:
         names = await consumer.topics()

@@ -8,6 +8,8 @@ import uuid
 import asyncpg
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
+from cluetrail.kafka import kafka_connection
+from cluetrail.settings import CommonSettings
 from services.triage.adapters import SQL
 
 Q = SQL.queries("peer_cases")
@@ -27,13 +29,13 @@ async def start_of(conn: asyncpg.Connection, peer: str, case_id: uuid.UUID) -> t
 
 
 async def read_case(
-    bootstrap: str, topic: str, partition: int, first: int, before: int, case_id: uuid.UUID
+    settings: CommonSettings, topic: str, partition: int, first: int, before: int, case_id: uuid.UUID
 ) -> list[ConsumerRecord[bytes, bytes]]:
     """The records of ``case_id`` in ``topic``'s ``partition`` from offset ``first`` up to (not including)
     ``before``, in order. A case's records are all in one partition (keyed by case id)."""
     key = str(case_id).encode()
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, enable_auto_commit=False, isolation_level="read_committed"
+        **kafka_connection(settings), enable_auto_commit=False, isolation_level="read_committed"
     )
     await consumer.start()
     try:

@@ -114,7 +114,7 @@ class PeerImporter:
             raise Rejected(f"case {offer.case_id}: its records are in two partitions of {self.topic}")
         try:
             earlier = await peer_cases.read_case(
-                self._rt.settings.kafka_bootstrap, self.topic, partition, first, at.offset, offer.case_id
+                self._rt.settings, self.topic, partition, first, at.offset, offer.case_id
             )
         except (LookupError, OSError) as exc:
             raise RetryLater(f"reading case {offer.case_id} from {self.topic}: {exc}") from exc
