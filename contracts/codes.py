@@ -10,7 +10,9 @@ from pydantic import AfterValidator, StringConstraints
 # GB 32100-2015: 31 characters, the letters I, O, Z, S and V are never used.
 USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
-_USCC_SHAPE = re.compile(r"^[0-9A-HJ-NP-RTUWXY]{2}[0-9]{6}[0-9A-HJ-NP-RTUWXY]{10}$")
+# The shape of a code (the public reporting page checks it as it is typed, from this very pattern).
+USCC_PATTERN = r"^[0-9A-HJ-NP-RTUWXY]{2}[0-9]{6}[0-9A-HJ-NP-RTUWXY]{10}$"
+_USCC_SHAPE = re.compile(USCC_PATTERN)
 
 
 class InvalidCreditCode(ValueError):

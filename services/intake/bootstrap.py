@@ -11,6 +11,7 @@ from cluetrail.auth import AccessPolicy
 from cluetrail.crypto import FieldSealer
 from cluetrail.outbox import OutboxRelay
 from cluetrail.service import Runtime, create_service_app
+from cluetrail.web import Csrf
 from contracts.jurisdictions import JurisdictionRegistry
 from contracts.regions import RegionRegistry
 from services.intake.adapters import SQL
@@ -38,6 +39,7 @@ def create_app(settings: IntakeSettings) -> FastAPI:
             access=AccessPolicy(registry),
             sealer=sealer,
             relay=OutboxRelay(rt.pool, rt.broker, rt.settings, rt.tracer, table=OUTBOX_TABLE),
+            csrf=Csrf(settings.auth_secret),
         )
 
     async def start_relay(rt: Runtime) -> None:

@@ -13,6 +13,7 @@ from cluetrail.auth import AccessPolicy
 from cluetrail.crypto import FieldSealer
 from cluetrail.outbox import OutboxRelay
 from cluetrail.service import dependency
+from cluetrail.web import Csrf
 from contracts.jurisdictions import JurisdictionRegistry
 from contracts.regions import RegionRegistry
 from services.intake.settings import IntakeSettings
@@ -21,7 +22,7 @@ from services.intake.settings import IntakeSettings
 @dataclass(frozen=True)
 class IntakeDeps:
     """Intake's wiring: its settings, pool and tracer, the jurisdiction tree and access rule, the sealer of
-    reporter identity, and the relay that publishes accepted clues."""
+    reporter identity, the relay that publishes accepted clues, and the CSRF tokens of its pages."""
 
     settings: IntakeSettings
     pool: asyncpg.Pool
@@ -31,6 +32,8 @@ class IntakeDeps:
     access: AccessPolicy
     sealer: FieldSealer
     relay: OutboxRelay
+    # Signs and checks the CSRF tokens of the public reporting page's forms.
+    csrf: Csrf
 
 
 Deps = Annotated[IntakeDeps, Depends(dependency(IntakeDeps))]

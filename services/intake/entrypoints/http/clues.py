@@ -8,7 +8,7 @@ from fastapi import APIRouter, Header, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
-from cluetrail.auth import BEARER_SCHEME, optional_principal
+from cluetrail.auth import BEARER_SCHEME, Principal, optional_principal
 from cluetrail.errors import InvalidInput
 from cluetrail.ids import new_receipt_code
 from cluetrail.telemetry import current_traceparent
@@ -89,6 +89,43 @@ async def store_and_wait(
         return stored, await relay.wait_published([stored.event_id], wait, expected)
 
 
+async def accept_clue(
+    deps: IntakeDeps, submission: ClueSubmission, officer: Principal | None, idempotency_key: str | None
+) -> tuple[clues.AcceptedClue, bool]:
+    """Seal the clue as seq 1 of a new case, store it under its key and wait for the relay (see
+    ``store_and_wait``): the stored clue and whether Kafka holds it. An officer files clues within their own
+    subtree only and is recorded as the clue's actor. The API and the public reporting page both accept
+    clues through here."""
+    if officer is not None:
+        deps.access.require_act(officer, submission.jurisdiction)
+    digest = request_digest(submission)
+    with deps.tracer.start_as_current_span("intake accept clue") as span:
+        case_id = uuid7()
+        receipt_code = new_receipt_code()
+        event = clue_reported(
+            submission,
+            actor=officer.as_actor() if officer is not None else None,
+            case_id=case_id,
+            receipt_code=receipt_code,
+            sealer=deps.sealer,
+            correlation_id=uuid7(),
+            traceparent=current_traceparent(),
+            now=utcnow(),
+        )
+        candidate = clues.AcceptedClue(
+            idempotency_key=idempotency_key,
+            request_digest=digest,
+            case_id=case_id,
+            event_id=event.event_id,
+            receipt_code=receipt_code,
+            event=event_bytes(event),
+            recorded_at=event.recorded_at,
+        )
+        stored, published = await store_and_wait(deps, candidate, digest)
+        span.set_attribute("cluetrail.case_id", str(stored.case_id))
+    return stored, published
+
+
 def _accepted(clue: clues.AcceptedClue, published: bool) -> ClueAccepted:
     return ClueAccepted(
         case_id=clue.case_id,
@@ -131,33 +168,7 @@ async def submit_clue(
     """
     officer = optional_principal(request)
     submission = parse_submission(await request.body(), deps.registry, deps.regions, deps.settings.region)
-    if officer is not None:
-        deps.access.require_act(officer, submission.jurisdiction)
-    digest = request_digest(submission)
-    with deps.tracer.start_as_current_span("intake accept clue") as span:
-        case_id = uuid7()
-        receipt_code = new_receipt_code()
-        event = clue_reported(
-            submission,
-            actor=officer.as_actor() if officer is not None else None,
-            case_id=case_id,
-            receipt_code=receipt_code,
-            sealer=deps.sealer,
-            correlation_id=uuid7(),
-            traceparent=current_traceparent(),
-            now=utcnow(),
-        )
-        candidate = clues.AcceptedClue(
-            idempotency_key=idempotency_key,
-            request_digest=digest,
-            case_id=case_id,
-            event_id=event.event_id,
-            receipt_code=receipt_code,
-            event=event_bytes(event),
-            recorded_at=event.recorded_at,
-        )
-        stored, published = await store_and_wait(deps, candidate, digest)
-        span.set_attribute("cluetrail.case_id", str(stored.case_id))
+    stored, published = await accept_clue(deps, submission, officer, idempotency_key)
     # Encoded once here: through response_model FastAPI would validate and encode the answer again.
     answer = Response(
         _accepted(stored, published).model_dump_json(), status_code=202, media_type="application/json"
