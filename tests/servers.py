@@ -108,6 +108,8 @@ class PrivateKafka(ScriptedServer):
     replication: int = 1
     # Serve clients over mutual TLS (deploy/bin/kafka.sh KAFKA_TLS_DIR: ca.pem, broker.pem); None: plain.
     tls_dir: Path | None = None
+    # With tls_dir: every client held to ACLs but these principals (KAFKA_SUPER_USERS); "": no authorizer.
+    super_users: str = ""
 
     def __post_init__(self) -> None:
         self.port = self.port or free_port()
@@ -129,6 +131,7 @@ class PrivateKafka(ScriptedServer):
             "KAFKA_CLUSTER_ID": self.cluster_id,
             "KAFKA_REPLICATION": str(self.replication),
             "KAFKA_TLS_DIR": "" if self.tls_dir is None else str(self.tls_dir),
+            "KAFKA_SUPER_USERS": self.super_users,
         }
 
     def pid_file(self) -> Path:

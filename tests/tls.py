@@ -1,5 +1,6 @@
 """A certificate authority of a test's own, as Strimzi's clients and cluster CAs are: a broker certificate for
-127.0.0.1 and one client certificate per service, all PEM files in one directory.
+127.0.0.1 and one client certificate per service, all PEM files in one directory; and the ACLs of Strimzi's
+KafkaUsers granted on a test broker.
 
 Shared by the tests of Kafka over TLS; a test module never imports another test module's helpers.
 """
@@ -7,10 +8,14 @@ Shared by the tests of Kafka over TLS; a test module never imports another test 
 from __future__ import annotations
 
 import ipaddress
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.protocol.admin import CreateAclsRequest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -100,3 +105,42 @@ class CertificateAuthority:
                 critical=False,
             )
         return key, builder.sign(self._key, hashes.SHA256())
+
+
+# Kafka's protocol codes (org.apache.kafka.common.resource / acl) of what a Strimzi KafkaUser's ACLs name.
+RESOURCE_TYPES = {"topic": 2, "group": 3, "cluster": 4, "transactionalId": 5}
+PATTERN_TYPES = {"literal": 3, "prefix": 4}
+OPERATIONS = {
+    "All": 2, "Read": 3, "Write": 4, "Create": 5, "Delete": 6, "Alter": 7, "Describe": 8,
+    "ClusterAction": 9, "DescribeConfigs": 10, "AlterConfigs": 11, "IdempotentWrite": 12,
+}  # fmt: skip
+ALLOW = 3
+
+
+def acl_bindings(user: dict[str, Any], topic_prefix: str) -> list[tuple[int, str, int, str, int]]:
+    """A KafkaUser's ACLs as Kafka's (resource type, name, pattern type, principal, operation), its principal
+    ``User:CN=<name>`` as Strimzi's TLS users have it, and the names of deploy/strimzi/users.yaml (written
+    for the topic prefix ``cluetrail``) moved to ``topic_prefix``."""
+    principal = f"User:CN={user['metadata']['name']}"
+    bindings = []
+    for acl in user["spec"]["authorization"]["acls"]:
+        resource = acl["resource"]
+        name = resource.get("name", "kafka-cluster")
+        name = re.sub(r"(^|\.)cluetrail\.", rf"\g<1>{topic_prefix}.", name)
+        pattern = PATTERN_TYPES[resource.get("patternType", "literal")]
+        for operation in acl["operations"]:
+            bindings.append(
+                (RESOURCE_TYPES[resource["type"]], name, pattern, principal, OPERATIONS[operation])
+            )
+    return bindings
+
+
+async def grant(admin: AIOKafkaAdminClient, bindings: list[tuple[int, str, int, str, int]]) -> None:
+    """Create the ACLs (``admin`` connected as a super user); aiokafka's admin client has no call for it, so
+    the protocol's CreateAcls request is sent as it is."""
+    for resource_type, name, pattern, principal, operation in bindings:
+        request = CreateAclsRequest(resource_type, name, pattern, principal, "*", operation, ALLOW)
+        response = await admin._send_request(request)
+        for result in response.creation_responses:
+            if result[0] != 0:
+                raise RuntimeError(f"ACL {name} {operation} for {principal}: error {result[0]} {result[1]}")

@@ -16,6 +16,9 @@
 # listener with `authentication: {type: tls}`): the directory holds broker.pem (the broker's private key and
 # certificate chain, PEM) and ca.pem (the authority clients' certificates must be signed by). The nodes of a
 # cluster speak the same listener to each other.
+# KAFKA_SUPER_USERS (unset; with KAFKA_TLS_DIR): hold every client to ACLs (StandardAuthorizer; no ACL, no
+# access) but these principals, ';'-separated, e.g. "User:CN=broker;User:ANONYMOUS" (the nodes themselves: the
+# broker's certificate, and the plain controller listener, where nobody has a name).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -46,6 +49,7 @@ KAFKA_MIN_ISR=$((KAFKA_REPLICATION > 1 ? KAFKA_REPLICATION - 1 : 1))
 KAFKA_HEAP_OPTS="${KAFKA_HEAP_OPTS:--Xms256m -Xmx1g}"
 KAFKA_START_TIMEOUT="${KAFKA_START_TIMEOUT:-90}"
 KAFKA_TLS_DIR="${KAFKA_TLS_DIR:-}"
+KAFKA_SUPER_USERS="${KAFKA_SUPER_USERS:-}"
 CLIENT_PROTOCOL=PLAINTEXT
 [[ -n "$KAFKA_TLS_DIR" ]] && CLIENT_PROTOCOL=SSL
 JAVA="${JAVA:-java}"
@@ -174,6 +178,15 @@ ssl.truststore.type=PEM
 ssl.truststore.location=${KAFKA_TLS_DIR}/ca.pem
 ssl.client.auth=required
 EOF
+    if [[ -n "$KAFKA_SUPER_USERS" ]]; then
+      cat >>"$CONF" <<EOF
+
+# Every client is held to its ACLs (KAFKA_SUPER_USERS excepted).
+authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
+allow.everyone.if.no.acl.found=false
+super.users=${KAFKA_SUPER_USERS}
+EOF
+    fi
   fi
   cat >"$LOG4J_CONF" <<'EOF'
 # Written by deploy/bin/kafka.sh; the broker's stdout goes to kafka.log beside this file.

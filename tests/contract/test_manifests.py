@@ -325,14 +325,15 @@ def test_a_region_overlay_carries_the_regions_file(region: str) -> None:
 def test_the_chart_reaches_the_operators_kafka_and_postgresql() -> None:
     values = yaml.safe_load((m.CHART / "values.yaml").read_text())
     (kafka,) = operator_objects("Kafka").values()
-    plain = next(li for li in kafka["spec"]["kafka"]["listeners"] if li["name"] == "plain")
-    assert values["kafka"]["bootstrap"] == f"{kafka['metadata']['name']}-kafka-bootstrap:{plain['port']}"
+    listeners = kafka["spec"]["kafka"]["listeners"]
+    tls = next(li for li in listeners if li["name"] == "tls")
+    assert values["kafka"]["bootstrap"] == f"{kafka['metadata']['name']}-kafka-bootstrap:{tls['port']}"
     assert values["networkPolicy"]["kafkaPods"]["strimzi.io/cluster"] == kafka["metadata"]["name"]
-    assert values["networkPolicy"]["kafkaPort"] == plain["port"]
-    # The services reach the plain listener from pods the chart labels so.
-    assert plain["networkPolicyPeers"][0]["podSelector"]["matchLabels"] == {
-        "app.kubernetes.io/part-of": "cluetrail"
-    }
+    assert values["networkPolicy"]["kafkaPort"] == tls["port"]
+    # Every client authenticates: no listener without it, nobody let through unnamed.
+    assert all(li.get("authentication", {}).get("type") == "tls" for li in listeners)
+    assert "superUsers" not in kafka["spec"]["kafka"]["authorization"]
+    assert values["kafka"]["tls"]["clusterCa"]["name"] == f"{kafka['metadata']['name']}-cluster-ca-cert"
     (cluster,) = operator_objects("Cluster").values()
     assert values["database"]["host"] == f"{cluster['metadata']['name']}-rw"
     assert values["networkPolicy"]["databasePods"] == {"cnpg.io/cluster": cluster["metadata"]["name"]}
@@ -421,6 +422,32 @@ def allows(user: dict[str, Any], kind: str, name: str, operation: str) -> bool:
         if resource["type"] == kind and matches and ({operation, "All"} & set(acl["operations"])):
             return True
     return False
+
+
+@pytest.mark.usefixtures("tools")
+def test_each_pod_presents_its_own_kafka_users_certificate() -> None:
+    """The chart mounts the Secret Strimzi writes for each service's KafkaUser into that service's pods
+    only, and points the Kafka settings at its files."""
+    values = yaml.safe_load((m.CHART / "values.yaml").read_text())
+    users = operator_objects("KafkaUser")
+    objects = m.render(*DEPLOYMENTS["anhui"])
+    pods = {
+        w["spec"]["template"]["spec"]["containers"][0]["name"]: w["spec"]["template"]
+        for kind in ("Deployment", "StatefulSet")
+        for w in of_kind(objects, kind).values()
+    }
+    pods["stackInit"] = of_kind(objects, "Job")["cluetrail-stack-init"]["spec"]["template"]
+    assert set(pods) == set(values["kafka"]["tls"]["users"])
+    for client, pod in pods.items():
+        user = values["kafka"]["tls"]["users"][client]
+        assert user in users, client
+        (volume,) = [v for v in pod["spec"]["volumes"] if v["name"] == "kafka-tls"]
+        secrets = [source["secret"]["name"] for source in volume["projected"]["sources"]]
+        assert secrets == [values["kafka"]["tls"]["clusterCa"]["name"], user], client
+        env = {e["name"]: e.get("value") for e in pod["spec"]["containers"][0]["env"]}
+        mount = next(v for v in pod["spec"]["containers"][0]["volumeMounts"] if v["name"] == "kafka-tls")
+        for name, file in (("CAFILE", "ca.crt"), ("CERTFILE", "user.crt"), ("KEYFILE", "user.key")):
+            assert env[f"CLUETRAIL_KAFKA_SSL_{name}"] == f"{mount['mountPath']}/{file}", client
 
 
 def test_each_service_user_may_do_what_its_code_does() -> None:

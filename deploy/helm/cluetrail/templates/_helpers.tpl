@@ -157,3 +157,30 @@ CLUETRAIL_REGIONS_FILE: /etc/cluetrail/regions/regions.json
 - name: CLUETRAIL_DATABASE_URL
   value: {{ printf "postgresql://$(DATABASE_USER):$(DATABASE_PASSWORD)@%s:%d/postgres" .Values.database.host (int .Values.database.port) | quote }}
 {{- end -}}
+
+{{/*
+Kafka over TLS with a KafkaUser's certificate: the settings (kafkaTlsEnv), the files' mount (kafkaTlsMount) and
+the volume of the cluster CA and the user's Secret (kafkaTlsVolume). Called with dict "root" $ "user" <Secret>.
+*/}}
+{{- define "cluetrail.kafkaTlsEnv" -}}
+- {name: CLUETRAIL_KAFKA_SSL_CAFILE, value: /etc/cluetrail/kafka/ca.crt}
+- {name: CLUETRAIL_KAFKA_SSL_CERTFILE, value: /etc/cluetrail/kafka/user.crt}
+- {name: CLUETRAIL_KAFKA_SSL_KEYFILE, value: /etc/cluetrail/kafka/user.key}
+{{- end -}}
+
+{{- define "cluetrail.kafkaTlsMount" -}}
+- {name: kafka-tls, mountPath: /etc/cluetrail/kafka, readOnly: true}
+{{- end -}}
+
+{{- define "cluetrail.kafkaTlsVolume" -}}
+{{- $tls := .root.Values.kafka.tls -}}
+- name: kafka-tls
+  projected:
+    sources:
+      - secret:
+          name: {{ $tls.clusterCa.name }}
+          items: [{key: {{ $tls.clusterCa.key }}, path: ca.crt}]
+      - secret:
+          name: {{ .user }}
+          items: [{key: user.crt, path: user.crt}, {key: user.key, path: user.key}]
+{{- end -}}
