@@ -1,6 +1,7 @@
-"""Kafka over mutual TLS, as a Strimzi listener with `authentication: {type: tls}` serves it: the broker
-requires a client certificate signed by its authority, and the four services, `stack init` and the audit
-connect with theirs (CLUETRAIL_KAFKA_SSL_CAFILE / _CERTFILE / _KEYFILE). A client without one gets nowhere."""
+"""Kafka over mutual TLS, as a Strimzi listener with `authentication: {type: tls}` and `authorization:
+simple` serves it: the broker requires a client certificate signed by its authority and holds each client
+to its user's ACLs; the four services, `stack init` and the audit connect with theirs
+(CLUETRAIL_KAFKA_SSL_CAFILE / _CERTFILE / _KEYFILE). A client without a certificate gets nowhere."""
 
 from __future__ import annotations
 
@@ -32,11 +33,20 @@ def authority(tmp_path_factory: pytest.TempPathFactory) -> CertificateAuthority:
     return CertificateAuthority(tmp_path_factory.mktemp("tls") / "certs")
 
 
+STRIMZI_USERS = ROOT / "deploy" / "strimzi" / "users.yaml"
+CLIENTS = ("intake", "triage", "reporting", "notify", "stack-init")
+
+
 @pytest.fixture(scope="module")
-def tls_broker(
+def acl_broker(
     authority: CertificateAuthority, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[PrivateKafka]:
-    broker = PrivateKafka(state=tmp_path_factory.mktemp("tls-broker"), tls_dir=authority.directory)
+    """A TLS broker that holds every client to its ACLs, but the nodes' own principals."""
+    broker = PrivateKafka(
+        state=tmp_path_factory.mktemp("acl-broker"),
+        tls_dir=authority.directory,
+        super_users="User:CN=broker;User:ANONYMOUS",
+    )
     try:
         broker.start()
         yield broker
@@ -58,38 +68,10 @@ def topics(settings: CommonSettings) -> list[str]:
     return asyncio.run(listed())
 
 
-def test_services_speak_kafka_over_mutual_tls(
-    authority: CertificateAuthority, tls_broker: PrivateKafka, recorder: WebhookRecorder, tmp_path: Path
-) -> None:
-    certfile, keyfile = authority.client("cluetrail")
-    stack = Stack(
-        tmp_path,
-        recorder,
-        env={
-            "CLUETRAIL_KAFKA_BOOTSTRAP": tls_broker.bootstrap,
-            "CLUETRAIL_KAFKA_SSL_CAFILE": str(authority.ca_file),
-            "CLUETRAIL_KAFKA_SSL_CERTFILE": str(certfile),
-            "CLUETRAIL_KAFKA_SSL_KEYFILE": str(keyfile),
-            "CLUETRAIL_OTEL_EXPORTER": "none",
-        },
-    )
-    try:
-        stack.start_all()
-        case_ids = post_clues(stack, some_clues(6))
-        with reader(stack) as reporting:
-            rows = wait_until(lambda: all_in_ledger(reporting, case_ids), timeout=90)
-        assert all(row["grade"] for row in rows.values()), rows
-        audit = checks.audit_verify(stack)
-        assert audit.ok, audit.detail
-        assert stack.settings().case_topic in topics(stack.settings())
-    finally:
-        stack.stop_all()
-
-
 def test_a_client_without_a_certificate_is_refused(
-    authority: CertificateAuthority, tls_broker: PrivateKafka
+    authority: CertificateAuthority, acl_broker: PrivateKafka
 ) -> None:
-    base = CommonSettings(environment="local", kafka_bootstrap=tls_broker.bootstrap)
+    base = CommonSettings(environment="local", kafka_bootstrap=acl_broker.bootstrap)
     with pytest.raises(KafkaConnectionError):
         topics(base)  # plain Kafka to a TLS listener
     trusting = base.model_copy(update={"kafka_ssl_cafile": authority.ca_file})
@@ -105,27 +87,6 @@ def test_a_client_certificate_needs_its_key_and_an_authority() -> None:
         CommonSettings(environment="local", kafka_ssl_certfile=Path("user.crt"))
     with pytest.raises(ValueError, match="needs CLUETRAIL_KAFKA_SSL_CAFILE"):
         CommonSettings(environment="local", kafka_ssl_certfile=Path("a.crt"), kafka_ssl_keyfile=Path("a.key"))
-
-
-STRIMZI_USERS = ROOT / "deploy" / "strimzi" / "users.yaml"
-CLIENTS = ("intake", "triage", "reporting", "notify", "stack-init")
-
-
-@pytest.fixture(scope="module")
-def acl_broker(
-    authority: CertificateAuthority, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[PrivateKafka]:
-    """A TLS broker that holds every client to its ACLs, but the nodes' own principals."""
-    broker = PrivateKafka(
-        state=tmp_path_factory.mktemp("acl-broker"),
-        tls_dir=authority.directory,
-        super_users="User:CN=broker;User:ANONYMOUS",
-    )
-    try:
-        broker.start()
-        yield broker
-    finally:
-        broker.stop()
 
 
 def as_client(authority: CertificateAuthority, name: str) -> dict[str, str]:
