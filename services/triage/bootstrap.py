@@ -14,6 +14,7 @@ from cluetrail.auth import AccessPolicy
 from cluetrail.crypto import FieldSealer
 from cluetrail.outbox import OutboxRelay
 from cluetrail.service import Runtime, create_service_app
+from cluetrail.web import Csrf
 from contracts.jurisdictions import JurisdictionRegistry
 from contracts.regions import RegionRegistry
 from services.triage.adapters import SQL, anchors
@@ -55,6 +56,7 @@ def create_app(settings: TriageSettings) -> FastAPI:
             region_sealer=region_sealer,
             relay=relay,
             stream=CaseStream(rt, rules, registry, relay, policy),
+            csrf=Csrf(settings.auth_secret),
         )
 
     def kafka_routers(rt: Runtime) -> Sequence[KafkaRouter]:

@@ -13,6 +13,7 @@ from cluetrail.auth import AccessPolicy
 from cluetrail.crypto import FieldSealer, RegionSealer
 from cluetrail.outbox import OutboxRelay
 from cluetrail.service import dependency
+from cluetrail.web import Csrf
 from contracts.jurisdictions import JurisdictionRegistry
 from services.triage.domain.grading import RuleSet
 from services.triage.domain.workflow import WorkflowPolicy
@@ -40,6 +41,8 @@ class TriageDeps:
     region_sealer: RegionSealer | None
     relay: OutboxRelay
     stream: CaseStream
+    # Signs and checks the CSRF tokens of the officer's workspace's forms.
+    csrf: Csrf
 
 
 Deps = Annotated[TriageDeps, Depends(dependency(TriageDeps))]

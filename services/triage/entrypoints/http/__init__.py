@@ -2,7 +2,8 @@
 escalation and transfer, measures, closing, reopening), ``write_off``, ``police``, ``key_cases``,
 ``handoff``, ``merging`` (merge and split), ``reward``, ``reads`` (the case, its trail, the referral bundle)
 and ``reporter`` (the reporter's identity). ``commands`` records every command the same way; ``bodies``
-holds the request and response bodies beyond ``contracts.api``."""
+holds the request and response bodies beyond ``contracts.api``. ``workspace`` is the officer's workspace in
+the browser (with ``workspace_actions``, ``refusals`` and ``templates/``), taking the same commands."""
 
 from services.triage.entrypoints.http import (
     handling,
@@ -13,6 +14,7 @@ from services.triage.entrypoints.http import (
     reads,
     reporter,
     reward,
+    workspace,
     write_off,
 )
 
@@ -26,4 +28,5 @@ ROUTERS = [
     reward.router,
     reads.router,
     reporter.router,
+    workspace.router,
 ]
