@@ -15,6 +15,7 @@ PYTHON ?= python3.11
 VENV := .venv
 PYTEST_ARGS ?=
 FAULTS_ARGS ?=
+BENCH_ARGS ?=
 
 # Everything make starts runs on this machine: local allows the development keys, secrets and database
 # password (a deployment sets test or production, where they are refused).
@@ -40,7 +41,7 @@ help:
 	@echo "make run BROKERS=3  three KRaft brokers (RF 3), two workers of each service"
 	@echo "make stop        stop the services, then the stack"
 	@echo "make test        stack-up, then the test suite (PYTEST_ARGS=... adds pytest options)"
-	@echo "make bench       stack-up, then the benchmark"
+	@echo "make bench       stack-up, then the benchmark (BENCH_ARGS=\"--quick\" or \"--only PART\")"
 	@echo "make bench-regions  handoff latency across two regions beside MirrorMaker 2's own lag"
 	@echo "make faults      the fault suite on a broker and database of its own (var/faults; FAULTS_ARGS=...)"
 	@echo "make lint        ruff check, ruff format --check, mypy"
@@ -90,8 +91,13 @@ stop:
 test: venv stack-up
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
-bench: venv stack-up
-	$(VENV)/bin/python -m bench
+# The bench's own dependencies (pyproject's bench group: the eventsourcing peer) are installed here only.
+$(VENV)/.bench-installed: $(VENV)/.installed
+	$(VENV)/bin/pip install --disable-pip-version-check -q -e '.[dev,bench]'
+	@touch $@
+
+bench: venv $(VENV)/.bench-installed stack-up
+	$(VENV)/bin/python -m bench $(BENCH_ARGS)
 
 # Two regions of their own (brokers, MirrorMaker 2, eight services) on free ports; the databases on make
 # stack-up's server.
