@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import weakref
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +24,7 @@ from cluetrail.deadletter import DeadLetters
 from cluetrail.logs import Outage
 from cluetrail.metrics import DEAD_LETTERED, EVENTS_APPLIED
 from cluetrail.telemetry import context_from_headers
+from contracts.chain import Fault
 from contracts.envelope import Envelope, compute_hash
 from contracts.events import UnreadableEvent, parse_document, read_event
 
@@ -49,7 +50,19 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
 
 
 class Rejected(Exception):
-    """Raised by an apply function for an event it can never apply; the reason goes to the dead letter."""
+    """Raised by an apply function for an event it can never apply; the reason goes to the dead letter, with
+    ``details`` (codes a reader of dead letters acts on, e.g. an importer's fault and the case's place)."""
+
+    def __init__(self, reason: str, *, details: Mapping[str, str] | None = None) -> None:
+        super().__init__(reason)
+        self.details: dict[str, str] = dict(details or {})
+
+
+def _rejection(exc: Exception) -> tuple[str, dict[str, str]]:
+    """The dead letter's reason and details of what an apply function raised."""
+    if isinstance(exc, Rejected):
+        return str(exc), exc.details
+    return f"{type(exc).__name__}: {exc}", {}
 
 
 @dataclass(frozen=True)
@@ -75,7 +88,10 @@ def decode_record(record: ConsumerRecord[bytes, bytes]) -> Incoming:
     except UnreadableEvent as exc:
         raise Rejected(str(exc)) from exc
     if document.get("hash") != compute_hash(document):
-        raise Rejected(f"hash mismatch: case {event.case_id} seq {event.seq} was altered")
+        raise Rejected(
+            f"hash mismatch: case {event.case_id} seq {event.seq} was altered",
+            details={"fault": Fault.ALTERED.value},
+        )
     if record.key is not None and record.key != str(event.case_id).encode():
         raise Rejected(f"record key {record.key!r} is not the case id {event.case_id}")
     return Incoming(record, event, document)
@@ -186,7 +202,7 @@ class ExactlyOnceConsumer:
         try:
             incoming = decode_record(record)
         except Rejected as exc:
-            await self._dead_letter(record, str(exc))
+            await self._dead_letter(record, str(exc), exc.details)
             return None
         with self._tracer.start_as_current_span(
             f"{self.name} apply {incoming.event.type}",
@@ -205,8 +221,7 @@ class ExactlyOnceConsumer:
             except TRANSIENT_ERRORS:
                 raise
             except Exception as exc:
-                reason = str(exc) if isinstance(exc, Rejected) else f"{type(exc).__name__}: {exc}"
-                await self._dead_letter(record, reason)
+                await self._dead_letter(record, *_rejection(exc))
                 return None
         return incoming
 
@@ -220,8 +235,7 @@ class ExactlyOnceConsumer:
         except TRANSIENT_ERRORS:
             raise
         except Exception as exc:
-            reason = str(exc) if isinstance(exc, Rejected) else f"{type(exc).__name__}: {exc}"
-            await self._dead_letter(record, reason)
+            await self._dead_letter(record, *_rejection(exc))
 
     async def stored_positions(self) -> dict[tuple[str, int], int]:
         """The last offset applied per (topic, partition), as committed with the effects."""
@@ -233,8 +247,10 @@ class ExactlyOnceConsumer:
             )
         return {(r["topic"], r["partition"]): r["offset"] for r in rows}
 
-    async def _dead_letter(self, record: ConsumerRecord[bytes, bytes], reason: str) -> None:
-        await self._dead_letters.send(record, reason)
+    async def _dead_letter(
+        self, record: ConsumerRecord[bytes, bytes], reason: str, details: Mapping[str, str] | None = None
+    ) -> None:
+        await self._dead_letters.send(record, reason, details)
         DEAD_LETTERED.labels(self.name).inc()
 
     async def _lock_positions(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+from collections.abc import Mapping
 from datetime import UTC, datetime
 
 from aiokafka import ConsumerRecord
@@ -16,9 +17,13 @@ log = logging.getLogger(__name__)
 
 
 def dead_letter_document(
-    record: ConsumerRecord[bytes, bytes], consumer: str, reason: str
+    record: ConsumerRecord[bytes, bytes],
+    consumer: str,
+    reason: str,
+    details: Mapping[str, str] | None = None,
 ) -> dict[str, object]:
-    """Everything needed to find, understand and replay the original record."""
+    """Everything needed to find, understand and replay the original record; ``details`` are codes a reader
+    acts on (an importer's fault and the case's place), beside the reason in words."""
     value = record.value or b""
     try:
         text: str | None = value.decode()
@@ -36,6 +41,7 @@ def dead_letter_document(
         "value_text": text,
         "value_base64": None if text is not None else base64.b64encode(value).decode(),
         "dead_lettered_at": datetime.now(UTC).isoformat(),
+        **({"details": dict(details)} if details else {}),
     }
 
 
@@ -47,7 +53,9 @@ class DeadLetters:
         self._topic = settings.dead_letter_topic
         self._consumer = consumer
 
-    async def send(self, record: ConsumerRecord[bytes, bytes], reason: str) -> None:
+    async def send(
+        self, record: ConsumerRecord[bytes, bytes], reason: str, details: Mapping[str, str] | None = None
+    ) -> None:
         log.warning(
             "dead-lettering %s[%s]@%s for %s: %s",
             record.topic,
@@ -56,7 +64,7 @@ class DeadLetters:
             self._consumer,
             reason,
         )
-        document = dead_letter_document(record, self._consumer, reason)
+        document = dead_letter_document(record, self._consumer, reason, details)
         await self._broker.publish(
             json.dumps(document, ensure_ascii=False).encode(),
             topic=self._topic,

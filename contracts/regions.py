@@ -12,6 +12,7 @@ cluster. A multi-region deployment names its own file (``CLUETRAIL_REGIONS_FILE`
 
 from __future__ import annotations
 
+from enum import StrEnum
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -19,6 +20,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
 
+from contracts.chain import Fault
 from contracts.codes import JurisdictionCode
 from contracts.jurisdictions import JurisdictionError, JurisdictionRegistry
 
@@ -37,6 +39,23 @@ def importer_peer(consumer: str) -> str | None:
     """The peer region whose events ``consumer`` imports, or None when it is not an importer."""
     peer = consumer.removeprefix(IMPORTER_PREFIX)
     return peer if peer != consumer and peer else None
+
+
+class ImportFault(StrEnum):
+    """Why triage's importer refused a peer region's event: written into its dead letter (``details.fault``)
+    beside the reason in words, so notify alerts it without reading the words."""
+
+    SECOND_WRITER = "second-writer"  # the peer does not write this case here
+    FORK = "fork"  # another event at a seq this region holds, or one naming another predecessor
+    GAP = "gap"  # a seq further ahead than the next
+    ALTERED = "altered"  # its content does not match its hash
+    REFUSED = "refused"  # anything else that cannot be verified (a handed case without its history)
+
+    @classmethod
+    def of(cls, fault: Fault | None) -> ImportFault:
+        """The refusal of a link the chain step found at ``fault`` (None, or unreadable: refused)."""
+        known = {f.value for f in cls}
+        return cls(fault.value) if fault is not None and fault.value in known else cls.REFUSED
 
 
 class RegionError(ValueError):

@@ -11,9 +11,15 @@ from contracts.regions import importer_name
 
 
 def importer_dead_letter(
-    value: bytes, reason: str, peer: str = "anhui", key: bytes | None = None, prefix: str = "cluetrail"
+    value: bytes,
+    reason: str,
+    peer: str = "anhui",
+    key: bytes | None = None,
+    prefix: str = "cluetrail",
+    details: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """The dead letter triage's importer of ``peer``'s events writes for a refused record ``value``."""
+    """The dead letter triage's importer of ``peer``'s events writes for a refused record ``value``
+    (``details`` as it gives them; none in a dead letter written before it did)."""
     record = ConsumerRecord(
         topic=f"{peer}.{prefix}.case-events",
         partition=0,
@@ -27,4 +33,4 @@ def importer_dead_letter(
         serialized_value_size=len(value),
         headers=[],
     )
-    return dead_letter_document(record, importer_name(peer), reason)
+    return dead_letter_document(record, importer_name(peer), reason, details)

@@ -138,6 +138,10 @@ def test_events_forged_into_a_replicated_topic_are_refused_with_their_reason(reg
     assert "second writer" in reasons[0] and case_id in reasons[0], reasons[0]
     assert reasons[1].startswith("chain fork: ") and "seq 2" in reasons[1], reasons[1]
     assert "hash" in reasons[2], reasons[2]
+    # Beside the words, the fault as a code and, where triage holds the case, where it stands.
+    details = [d.get("details", {}) for d in letters]
+    assert [d.get("fault") for d in details] == ["second-writer", "fork", "altered"], details
+    assert [d.get("case_jurisdiction") for d in details[:2]] == [held["jurisdiction"]] * 2, details
     with reader(ningxia) as read:
         after = read.get(f"/v1/cases/{case_id}").json()
     assert (after["last_seq"], after["status"]) == (held["last_seq"], held["status"])

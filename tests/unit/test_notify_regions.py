@@ -297,6 +297,23 @@ def test_a_refusal_is_alerted_once_in_each_region_to_the_office_that_handles_or_
     assert NINGXIA.place_here([None, DADIAN, "310101"]) == "640000"
 
 
+def test_a_refusal_names_the_fault_and_the_place_triage_gave_it_before_notify_knows_the_case() -> None:
+    """Triage's importer writes the fault as a code and the case's place in its region into the dead letter:
+    the alert goes to that place's office even while notify's own facts of the case lag (or it has none),
+    and the importer's words are not read."""
+    case_id = uuid7()
+    details = {"fault": "second-writer", "case_jurisdiction": LITONG}
+    refusal = refusal_of(importer_dead_letter(forged_event(case_id), "any words at all", details=details))
+    assert refusal is not None
+    assert refusal.fault == ("second-writer", "另一区域正在办理该案件，来源区域无权写入（第二写入方）")
+    assert NINGXIA.place_here(refusal_places(refusal, None)) == LITONG
+    lagging = CaseFacts(case_id=case_id, jurisdiction=DADIAN)  # notify has not seen the handoff yet
+    assert refusal_places(refusal, lagging)[:2] == [LITONG, DADIAN]
+    assert refusal_facts(refusal, NINGXIA, lagging)["case_places"] == [LITONG, DADIAN]
+    unknown = refusal_of(importer_dead_letter(forged_event(case_id), "chain fork", details={"fault": "x"}))
+    assert unknown is not None and unknown.fault[0] == "fork"  # an unknown code: the words, as before
+
+
 def test_a_handed_in_case_remembers_where_it_stood() -> None:
     case_id = uuid7()
     accepted = seal_event(

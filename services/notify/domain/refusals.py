@@ -17,20 +17,27 @@ from dataclasses import dataclass
 from typing import Any
 
 from contracts.notices import Notice
-from contracts.regions import importer_peer
+from contracts.regions import ImportFault, importer_peer
 from services.notify.domain.cases import CaseFacts
 from services.notify.domain.regions import CHAIN_REFUSED, Here
 
 # An importer's reason names case ids and seqs; longer than this it is cut (a notice is read by people).
 REASON_CHARS = 300
-# How triage's importer words each fault it refuses a peer's event for, and how a notice says it.
-FAULTS: tuple[tuple[str, str, str], ...] = (
-    ("second writer", "second-writer", "另一区域正在办理该案件，来源区域无权写入（第二写入方）"),
-    ("chain fork", "fork", "与本区域已验证的案件记录分叉"),
-    ("chain gap", "gap", "案件事件缺号"),
-    ("hash", "altered", "事件内容与其哈希不符（被篡改）"),
+# How a notice says each fault triage's importer refuses a peer's event for (its dead letter's details.fault).
+FAULTS: Mapping[ImportFault, str] = {
+    ImportFault.SECOND_WRITER: "另一区域正在办理该案件，来源区域无权写入（第二写入方）",
+    ImportFault.FORK: "与本区域已验证的案件记录分叉",
+    ImportFault.GAP: "案件事件缺号",
+    ImportFault.ALTERED: "事件内容与其哈希不符（被篡改）",
+    ImportFault.REFUSED: "无法验证，未导入",
+}
+# Dead letters written before they carried the fault as a code say it in the importer's words.
+FAULT_WORDS: tuple[tuple[str, ImportFault], ...] = (
+    ("second writer", ImportFault.SECOND_WRITER),
+    ("chain fork", ImportFault.FORK),
+    ("chain gap", ImportFault.GAP),
+    ("hash", ImportFault.ALTERED),
 )
-REFUSED = ("refused", "无法验证，未导入")
 
 
 @dataclass(frozen=True)
@@ -48,14 +55,16 @@ class Refusal:
     event_hash: str | None = None
     jurisdiction: str | None = None
     handoff_to: str | None = None
+    fault_code: ImportFault | None = None  # the importer's, from its dead letter's details
+    case_jurisdiction: str | None = None  # where the case stands in the refusing region (its details)
 
     @property
     def fault(self) -> tuple[str, str]:
-        """The fault (code and Chinese words) the importer's reason names."""
-        for words, code, said in FAULTS:
-            if words in self.reason:
-                return code, said
-        return REFUSED
+        """The fault (code and Chinese words) the importer named, or, in an older dead letter, worded."""
+        code = self.fault_code or next(
+            (fault for words, fault in FAULT_WORDS if words in self.reason), ImportFault.REFUSED
+        )
+        return code.value, FAULTS[code]
 
 
 def _uuid(value: Any) -> uuid.UUID | None:
@@ -93,6 +102,9 @@ def refusal_of(document: Mapping[str, Any]) -> Refusal | None:
     payload: dict[str, Any] = inner if isinstance(inner, dict) else {}
     seq = event.get("seq")
     reason = str(document.get("reason") or "")
+    found = document.get("details")
+    details: dict[str, Any] = found if isinstance(found, dict) else {}
+    code = details.get("fault")
     return Refusal(
         peer=peer,
         reason=reason if len(reason) <= REASON_CHARS else reason[: REASON_CHARS - 1] + "…",
@@ -104,6 +116,8 @@ def refusal_of(document: Mapping[str, Any]) -> Refusal | None:
         event_hash=_string(event.get("hash")),
         jurisdiction=_string(event.get("jurisdiction")),
         handoff_to=_string(payload.get("to_jurisdiction")),
+        fault_code=ImportFault(code) if code in {f.value for f in ImportFault} else None,
+        case_jurisdiction=_string(details.get("case_jurisdiction")),
     )
 
 
@@ -117,11 +131,11 @@ def refusal_key(detected_in: str, digest: str) -> str:
     return f"{CHAIN_REFUSED}/{detected_in}/{digest}"
 
 
-def case_places(facts: CaseFacts | None) -> list[str]:
-    """Where a case stands and stood, latest first (notify's facts of it)."""
-    if facts is None:
-        return []
-    return [facts.jurisdiction, *reversed(facts.earlier_jurisdictions)]
+def case_places(facts: CaseFacts | None, now: str | None = None) -> list[str]:
+    """Where a case stands and stood, latest first: ``now`` (where triage, which refused the event, holds
+    it), then notify's facts of it (which may lag triage's by moments)."""
+    places = [] if facts is None else [facts.jurisdiction, *reversed(facts.earlier_jurisdictions)]
+    return list(dict.fromkeys([now, *places] if now else places))
 
 
 def refusal_facts(refusal: Refusal, here: Here, facts: CaseFacts | None) -> dict[str, Any]:
@@ -139,7 +153,7 @@ def refusal_facts(refusal: Refusal, here: Here, facts: CaseFacts | None) -> dict
         "event_hash": refusal.event_hash,
         "event_jurisdiction": refusal.jurisdiction,
         "handoff_to": refusal.handoff_to,
-        "case_places": case_places(facts),
+        "case_places": case_places(facts, refusal.case_jurisdiction),
         "fault": code,
         "fault_label": said,
         "reason": refusal.reason,
@@ -150,7 +164,7 @@ def refusal_facts(refusal: Refusal, here: Here, facts: CaseFacts | None) -> dict
 def refusal_places(refusal: Refusal, facts: CaseFacts | None) -> list[str | None]:
     """Where the alert of a refusal detected here may go, in order: the case as this region knows it,
     then where the refused event says it is or goes."""
-    return [*case_places(facts), refusal.handoff_to, refusal.jurisdiction]
+    return [*case_places(facts, refusal.case_jurisdiction), refusal.handoff_to, refusal.jurisdiction]
 
 
 def relayed_places(notice: Notice, facts: CaseFacts | None) -> list[str | None]:

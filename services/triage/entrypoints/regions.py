@@ -30,7 +30,7 @@ from cluetrail.service import Runtime, case_events_router, topic_consumer
 from contracts.chain import ChainVerifier
 from contracts.envelope import Envelope
 from contracts.events import HandoffRequested
-from contracts.regions import importer_name
+from contracts.regions import ImportFault, importer_name
 from services.triage.adapters import cases, peer_cases
 from services.triage.domain.errors import OutOfChain
 from services.triage.domain.fold import fold
@@ -88,7 +88,8 @@ class PeerImporter:
             what = f"chain {exc.fault.value}" if exc.fault is not None else "out of chain"
             raise Rejected(
                 f"{what}: {exc} ({event.type}, {event.event_id}, from region {self.peer}): refused, the "
-                "chain this region holds stands"
+                "chain this region holds stands",
+                details=refusal(ImportFault.of(exc.fault), state),
             ) from exc
         if folded is state:
             return  # this region's own event coming back, or a copy already held
@@ -96,7 +97,8 @@ class PeerImporter:
         if writer != self.peer:
             raise Rejected(
                 f"case {event.case_id} seq {event.seq} ({event.type}, {event.event_id}) comes from region "
-                f"{self.peer}, but region {writer} writes this case: a second writer forked its chain"
+                f"{self.peer}, but region {writer} writes this case: a second writer forked its chain",
+                details=refusal(ImportFault.SECOND_WRITER, state),
             )
         await self._append(conn, folded, [(event, raw)])
 
@@ -107,11 +109,16 @@ class PeerImporter:
         start = await peer_cases.start_of(conn, self.peer, offer.case_id)
         if start is None:
             raise Rejected(
-                f"case {offer.case_id} is handed to this region, but its seq 1 was never seen in {self.topic}"
+                f"case {offer.case_id} is handed to this region, but its seq 1 was never seen in "
+                f"{self.topic}",
+                details=refusal(ImportFault.REFUSED),
             )
         partition, first = start
         if partition != at.partition:
-            raise Rejected(f"case {offer.case_id}: its records are in two partitions of {self.topic}")
+            raise Rejected(
+                f"case {offer.case_id}: its records are in two partitions of {self.topic}",
+                details=refusal(ImportFault.REFUSED),
+            )
         try:
             earlier = await peer_cases.read_case(
                 self._rt.settings, self.topic, partition, first, at.offset, offer.case_id
@@ -128,14 +135,16 @@ class PeerImporter:
             if found is not None:
                 raise Rejected(
                     f"case {offer.case_id} handed from region {self.peer} does not verify at seq {found.seq} "
-                    f"(event {found.event_id}): {found.reason}; not imported"
+                    f"(event {found.event_id}): {found.reason}; not imported",
+                    details=refusal(ImportFault.of(found.fault)),
                 )
             if verifier.duplicates == duplicates:  # a copy the peer's log holds twice is taken once
                 copies.append((incoming.event, record.value or b""))
         if [e.seq for e, _ in copies] != list(range(1, offer.seq + 1)):
             raise Rejected(
                 f"case {offer.case_id} handed from region {self.peer}: its events "
-                f"{[e.seq for e, _ in copies]} do not run from seq 1 to the offer's seq {offer.seq}"
+                f"{[e.seq for e, _ in copies]} do not run from seq 1 to the offer's seq {offer.seq}",
+                details=refusal(ImportFault.GAP),
             )
         state: CaseState | None = None
         for event, _ in copies:
@@ -163,3 +172,12 @@ class PeerImporter:
 def importers(rt: Runtime, stream: CaseStream) -> list[PeerImporter]:
     """One importer per other region of the deployment (none in a deployment of one region)."""
     return [PeerImporter(rt, stream, peer) for peer in stream.policy.regions.peers_of(stream.policy.region)]
+
+
+def refusal(fault: ImportFault, state: CaseState | None = None) -> dict[str, str]:
+    """A refused peer event's dead-letter details: the fault, and where the case stands in this region when
+    it holds the case (notify alerts that place's lead office)."""
+    details = {"fault": fault.value}
+    if state is not None:
+        details["case_jurisdiction"] = state.jurisdiction
+    return details
