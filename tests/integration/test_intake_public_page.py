@@ -137,3 +137,12 @@ def _case_of(stack: Stack, code: str) -> str:
             await conn.close()
 
     return asyncio.run(read())
+
+
+def test_a_report_larger_than_intake_takes_is_refused_in_chinese(stack: Stack) -> None:
+    with httpx.Client(base_url=stack.url("intake"), timeout=30) as browser:
+        fields = form_fields(browser.get("/report").text)
+        photo = {"evidence": ("大照片.png", PHOTO + bytes(300 * 1024), "image/png")}
+        refused = browser.post("/report", data={**care_home(credit_code()), **fields}, files=photo)
+    assert refused.status_code == 413
+    assert "提交的内容过大" in refused.text

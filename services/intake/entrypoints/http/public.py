@@ -28,7 +28,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.datastructures import FormData
 
 from cluetrail.errors import InvalidInput, NotFound
-from cluetrail.service import Connection
+from cluetrail.service import BodyRefused, Connection
 from cluetrail.web import (
     CSRF_FIELD,
     NO_STORE,
@@ -170,9 +170,18 @@ async def read_evidence(form: FormData, deps: IntakeDeps) -> tuple[list[Evidence
 async def report(request: Request, deps: Deps) -> Response:
     """Accept the form's clue as ``POST /v1/clues`` accepts one, and show its receipt code once."""
     settings = deps.settings
-    form = await request.form(
-        max_files=settings.evidence_max_files + 1, max_fields=300, max_part_size=settings.max_body_bytes
-    )
+    try:
+        form = await request.form(
+            max_files=settings.evidence_max_files + 1, max_fields=300, max_part_size=settings.max_body_bytes
+        )
+    except BodyRefused as refused:
+        if refused.status_code != 413:
+            raise
+        limit = f"{settings.max_body_bytes // 1024} KB"
+        message = (
+            f"提交的内容过大：举报内容和证据材料合计不能超过 {limit}。请减少或压缩证据材料后重新填写提交。"
+        )
+        return page(request, deps, "message.html", 413, title="提交的内容过大", message=message)
     try:
         deps.csrf.check(request, form)
     except CsrfRefused:

@@ -80,6 +80,9 @@ class Action:
     # Fields the page sets itself (which escalation the form is).
     fixed: Mapping[str, Any] = field(default_factory=dict)
     where: Callable[[CaseState], str | None] = lambda _: None
+    # Refusals of the probe that mean there is nothing to act on (no handoff or transfer waiting for an
+    # answer, no linked clue to split off): the action is hidden, like one the state machine refuses.
+    nothing_to_answer: frozenset[str] = frozenset()
 
 
 ACTIONS: tuple[Action, ...] = (
@@ -138,6 +141,7 @@ ACTIONS: tuple[Action, ...] = (
         lambda d, s, p: workflow.accept_by_police(
             s, p.as_actor(), police_case_number=TEXT, police_jurisdiction=p.jurisdiction, now=utcnow()
         ),
+        nothing_to_answer=frozenset({"police-answer-once"}),
     ),
     Action(
         "police-return",
@@ -148,6 +152,7 @@ ACTIONS: tuple[Action, ...] = (
         lambda d, s, p: workflow.return_by_police(
             s, p.as_actor(), reason=TEXT, police_jurisdiction=p.jurisdiction
         ),
+        nothing_to_answer=frozenset({"police-answer-once"}),
     ),
     Action(
         "close",
@@ -209,6 +214,7 @@ ACTIONS: tuple[Action, ...] = (
         handoff.accept_handoff,
         lambda d, s, p: workflow.answer_handoff(s, p.as_actor(), accept=True, text=None),
         where=_receiver,
+        nothing_to_answer=frozenset({"handoff-pending"}),
     ),
     Action(
         "handoff-return",
@@ -218,6 +224,7 @@ ACTIONS: tuple[Action, ...] = (
         handoff.return_handoff,
         lambda d, s, p: workflow.answer_handoff(s, p.as_actor(), accept=False, text=TEXT),
         where=_receiver,
+        nothing_to_answer=frozenset({"handoff-pending"}),
     ),
     Action(
         "key-case",
@@ -230,9 +237,25 @@ ACTIONS: tuple[Action, ...] = (
     Action(
         "classification", "调整领域分类", "reclassification", ReclassificationRequest, handling.reclassify
     ),
-    # Merging and splitting meet their refusals in the other case, named in the form.
+    # Merging meets its refusals in the case named in the form.
     Action("merge", "并案", "merge", MergeRequest, merging.merge),
-    Action("split", "分案", "split", SplitRequest, merging.split),
+    Action(
+        "split",
+        "分案",
+        "split",
+        SplitRequest,
+        merging.split,
+        # The split of the first clue still linked, if any (the domain reads only the clue case's id).
+        lambda d, s, p: workflow.split(
+            s,
+            s.model_copy(
+                update={"case_id": next((e.clue_case_id for e in s.linked if not e.split), s.case_id)}
+            ),
+            p.as_actor(),
+            reason=TEXT,
+        ),
+        nothing_to_answer=frozenset({"split-linked-clue"}),
+    ),
     Action(
         "reward",
         "发放举报奖励",
@@ -275,7 +298,7 @@ def offer(deps: TriageDeps, principal: Principal, state: CaseState, action: Acti
         try:
             action.probe(deps, state, principal)
         except RuleViolation as refused:
-            if refused.rule in STATE_MACHINE:
+            if refused.rule in STATE_MACHINE or refused.rule in action.nothing_to_answer:
                 return None
             return Offer(action, in_chinese(refused))
     return Offer(action)
