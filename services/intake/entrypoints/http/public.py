@@ -24,7 +24,6 @@ import orjson
 from fastapi import APIRouter, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, Response
-from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.datastructures import FormData
 
 from cluetrail.errors import InvalidInput, NotFound
@@ -35,6 +34,7 @@ from cluetrail.web import (
     CsrfRefused,
     field_reasons,
     form_document,
+    page_templates,
     uploads,
 )
 from contracts import labels as L
@@ -50,10 +50,7 @@ from services.intake.entrypoints.http.clues import accept_clue, parse_submission
 from services.intake.entrypoints.http.receipts import MalformedReceiptCode, receipt_status
 
 router = APIRouter(prefix="/report", include_in_schema=False)
-templates = Environment(
-    loader=PackageLoader("services.intake.entrypoints.http", "templates"),
-    autoescape=select_autoescape(["html"]),
-)
+templates = page_templates("services.intake.entrypoints.http")
 _FORM_ID = re.compile(r"^[0-9a-f]{32}$")
 # The stage of a receipt in the reporter's words.
 RECEIPT_STATUSES = {

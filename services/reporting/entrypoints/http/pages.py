@@ -13,33 +13,22 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Awaitable, Callable
-from datetime import datetime
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, PlainTextResponse, Response
-from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from cluetrail.auth import Principal, Unauthenticated, read_token, token_from
 from cluetrail.errors import RuleViolation
 from cluetrail.service import runtime_of
+from cluetrail.web import page_templates
 from services.reporting.domain import labels as L
-from services.reporting.domain.periods import CST
 
 DASHBOARD = "/dashboard"
-templates = Environment(
-    loader=PackageLoader("services.reporting.entrypoints.http", "templates"),
-    autoescape=select_autoescape(["html"]),
-)
-# Officials read times in China Standard Time.
-templates.filters["cst"] = lambda value: (
-    (value if isinstance(value, datetime) else datetime.fromisoformat(str(value)))
-    .astimezone(CST)
-    .strftime("%Y-%m-%d %H:%M")
-)
+templates = page_templates("services.reporting.entrypoints.http")
 
 # The heading of an error page, by status.
 ERROR_TITLES = {

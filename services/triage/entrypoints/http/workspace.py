@@ -24,14 +24,21 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
-from jinja2 import Environment, PackageLoader, select_autoescape
 from pydantic import ValidationError
 from starlette.datastructures import FormData
 
 from cluetrail.auth import Principal, Role, Unauthenticated, read_token
 from cluetrail.errors import RuleViolation
 from cluetrail.service import runtime_of
-from cluetrail.web import CSRF_FIELD, NO_STORE, CsrfRefused, form_document, refused_fields, validate_form
+from cluetrail.web import (
+    CSRF_FIELD,
+    NO_STORE,
+    CsrfRefused,
+    form_document,
+    page_templates,
+    refused_fields,
+    validate_form,
+)
 from contracts import labels as L
 from contracts.events import parse_document
 from contracts.taxonomy import default_taxonomy
@@ -55,15 +62,7 @@ INBOX_LIMIT = 300
 DEADLINE_DAYS = 90
 
 router = APIRouter(prefix=WORKSPACE, include_in_schema=False)
-templates = Environment(
-    loader=PackageLoader("services.triage.entrypoints.http", "templates"),
-    autoescape=select_autoescape(["html"]),
-)
-templates.filters["cst"] = lambda value: (
-    (value if isinstance(value, datetime) else datetime.fromisoformat(str(value)))
-    .astimezone(CHINA)
-    .strftime("%Y-%m-%d %H:%M")
-)
+templates = page_templates("services.triage.entrypoints.http")
 
 
 def session_principal(request: Request) -> Principal | None:
@@ -369,9 +368,11 @@ async def case_view(
     return await case_page(request, deps, principal, found, done=shown, pending=pending == "1")
 
 
-@router.post("/cases/{case_id}/reporter")
-async def reporter_identity(request: Request, case_id: str, deps: Deps) -> Response:
-    """Open the reporter's identity with a stated purpose: recorded on the case's chain, then shown once."""
+async def officers_post(
+    request: Request, deps: TriageDeps, case_id: str
+) -> tuple[Principal, FormData, uuid.UUID] | Response:
+    """A form posted on a case: the officer, the form (its CSRF token checked) and the case id; or the page
+    to answer instead (sign-in, a refused token, no such case)."""
     principal = session_principal(request)
     if principal is None:
         return to_login()
@@ -382,6 +383,16 @@ async def reporter_identity(request: Request, case_id: str, deps: Deps) -> Respo
     found = case_id_of(case_id)
     if found is None:
         return error_page(request, deps, principal, 404, RULES["jurisdiction-subtree"])
+    return principal, form, found
+
+
+@router.post("/cases/{case_id}/reporter")
+async def reporter_identity(request: Request, case_id: str, deps: Deps) -> Response:
+    """Open the reporter's identity with a stated purpose: recorded on the case's chain, then shown once."""
+    posted = await officers_post(request, deps, case_id)
+    if isinstance(posted, Response):
+        return posted
+    principal, form, found = posted
     purpose = form.get("purpose")
     purpose = purpose.strip() if isinstance(purpose, str) else ""
     if not purpose or "\x00" in purpose or len(purpose) > 5000:
@@ -400,15 +411,12 @@ async def reporter_identity(request: Request, case_id: str, deps: Deps) -> Respo
 async def act(request: Request, case_id: str, name: str, deps: Deps) -> Response:
     """Take one command on the case, as the JSON API takes it; back to the case page, or its form again
     with the refusal in Chinese."""
-    principal = session_principal(request)
-    if principal is None:
-        return to_login()
-    try:
-        form = await read_form(request, deps)
-    except CsrfRefused as refused:
-        return error_page(request, deps, principal, 403, in_chinese(refused))
-    found, action = case_id_of(case_id), BY_NAME.get(name)
-    if found is None or action is None:
+    posted = await officers_post(request, deps, case_id)
+    if isinstance(posted, Response):
+        return posted
+    principal, form, found = posted
+    action = BY_NAME.get(name)
+    if action is None:
         return error_page(request, deps, principal, 404, "您访问的页面不存在。")
     document = {**form_document(form, action.body), **action.fixed}
     values = {name: {k: v for k, v in form.multi_items() if isinstance(v, str)}}
