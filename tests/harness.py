@@ -185,6 +185,7 @@ class Stack:
         }
         for name, port in self.ports.items():
             self.env[f"CLUETRAIL_{name.upper()}_PORT"] = str(port)
+        self.env["CLUETRAIL_TRIAGE_NOTIFY_URL"] = self.url("notify")
         if region is not None:
             self.env["CLUETRAIL_REGION"] = region
         self.env.update(env or {})

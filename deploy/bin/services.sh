@@ -94,7 +94,9 @@ cmd_start() {
     fi
     [[ -f "$LOGDIR/$name.log" ]] && mv -f "$LOGDIR/$name.log" "$LOGDIR/$name.log.1"
     # setsid: the service outlives the calling shell and is not hit by its Ctrl-C.
+    # The workspace's inbox reads the notices awaiting acknowledgement from this notify.
     (cd "$ROOT" && export "CLUETRAIL_${name^^}_PORT=${PORT[$name]}" \
+      && export "CLUETRAIL_TRIAGE_NOTIFY_URL=${CLUETRAIL_TRIAGE_NOTIFY_URL:-$(url_of notify)}" \
       && exec setsid nohup "$PYTHON" -m "services.$name" </dev/null >>"$LOGDIR/$name.log" 2>&1) &
     pid=$!
     echo "$pid" >"$PIDDIR/$name.pid"

@@ -67,6 +67,14 @@ class TriageSettings(ServiceSettings):
         description="How long an officer's request waits for Kafka before answering 202 with status "
         "pending (the event stays in the outbox and is published as soon as Kafka answers)",
     )
+    notify_url: str | None = Field(
+        None,
+        pattern=r"^https?://[^\s]+$",
+        validation_alias="CLUETRAIL_TRIAGE_NOTIFY_URL",
+        description="notify's address, from which the workspace's inbox reads the notices waiting for an "
+        "acknowledgement in the officer's part of the tree (with the officer's own token); unset: the "
+        "inbox leaves them out",
+    )
     anchor_seconds: float = Field(
         5.0,
         gt=0,

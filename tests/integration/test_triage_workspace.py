@@ -16,16 +16,19 @@ from contextlib import contextmanager
 import httpx
 import pytest
 
+from cluetrail.auth import Principal, Role, issue_token
+from contracts import labels
 from tests.cases import (
     LONGGANG_STREET,
     YAOHAI,
     case_view,
+    key_case_clue,
     reader,
     report,
     unique_shop,
     wait_for_case,
 )
-from tests.harness import Stack
+from tests.harness import Stack, wait_until
 
 pytestmark = pytest.mark.integration
 REPORTER = {"name": "举报人乙", "phone": "000-0002"}
@@ -132,3 +135,33 @@ def test_a_refused_command_says_why_in_chinese_beside_its_form(stack: Stack) -> 
         assert 'id="form-transfer"' in page
     with reader(stack) as auditor:
         assert case_view(auditor, case_id)["last_seq"] == 2  # type: ignore[index]
+
+
+def test_the_inbox_lists_notices_awaiting_acknowledgement_from_notify(stack: Stack) -> None:
+    """A key case escalated to the lead office is delivered to it and waits for its acknowledgement: the lead
+    officer's inbox lists it, read from notify with the officer's own token; a token not valid at notify
+    is told so instead."""
+    case_id = report(stack, key_case_clue())
+
+    def listed() -> str | None:
+        with signed_in(stack, "district_lead_officer", YAOHAI, "lead-yaohai-ws") as browser:
+            page = browser.get("/workspace")
+        assert page.status_code == 200
+        section = page.text.partition('id="inbox-unacknowledged"')[2]
+        return section if f'data-case="{case_id}"' in section else None
+
+    section = wait_until(listed, timeout=60, what="the escalation's notice awaiting acknowledgement")
+    assert labels.event_kind("escalated") in section.partition(f'data-case="{case_id}"')[2]
+    triage_only = issue_token(
+        stack.settings(),
+        Principal(subject="lead-yaohai-ws", role=Role.DISTRICT_LEAD_OFFICER, jurisdiction=YAOHAI),
+        audience=("triage",),
+    )
+    with httpx.Client(base_url=stack.url("triage"), timeout=30) as browser:
+        csrf = csrf_of(browser.get("/workspace/login").text)
+        assert (
+            browser.post("/workspace/login", data={"csrf_token": csrf, "token": triage_only}).status_code
+            == 303
+        )
+        page = browser.get("/workspace")
+    assert "不能查阅通知服务" in page.text.partition('id="inbox-unacknowledged"')[2]

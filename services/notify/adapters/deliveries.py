@@ -100,11 +100,20 @@ async def find_deliveries(
     limit: int,
     recipient_id: str | None = None,
     visible: Visible = EVERYTHING,
+    awaiting_ack: bool | None = None,
 ) -> list[asyncpg.Record]:
     """The delivery log in case order (a case's events by seq, then its notices by seq), each with the
-    earlier unfinished delivery it waits for, if any."""
+    earlier unfinished delivery it waits for, if any; ``awaiting_ack`` keeps only those delivered and not
+    acknowledged yet (True) or only the others (False)."""
     return await conn.fetch(
-        Q["find"], case_id, status, limit, recipient_id, visible.jurisdictions, visible.recipients
+        Q["find"],
+        case_id,
+        status,
+        limit,
+        recipient_id,
+        visible.jurisdictions,
+        visible.recipients,
+        awaiting_ack,
     )
 
 

@@ -129,6 +129,10 @@ async def list_deliveries(
     case_id: uuid.UUID | None = None,
     status: DeliveryStatus | None = None,
     recipient_id: Annotated[str | None, Query(pattern=RECIPIENT_ID)] = None,
+    awaiting_ack: Annotated[
+        bool | None,
+        Query(description="Only deliveries delivered and not acknowledged yet (true), or only the others"),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> list[dict[str, object]]:
     """The delivery log of a case (or of everything the caller may read), in case order: the case's
@@ -140,6 +144,7 @@ async def list_deliveries(
         limit=limit,
         recipient_id=recipient_id,
         visible=deps.readers.visible(who),
+        awaiting_ack=awaiting_ack,
     )
     return [_view(r, deps.book) for r in rows]
 

@@ -43,7 +43,7 @@ from contracts import labels as L
 from contracts.events import parse_document
 from contracts.taxonomy import default_taxonomy
 from contracts.vocabulary import CaseStatus, Outcome
-from services.triage.adapters import cases, inbox
+from services.triage.adapters import cases, inbox, notices
 from services.triage.dependencies import Deps, TriageDeps
 from services.triage.domain import access
 from services.triage.domain.decisions import district_of
@@ -257,6 +257,10 @@ async def inbox_page(request: Request, deps: Deps) -> Response:
         states = await inbox.open_cases_touching(conn, codes, INBOX_LIMIT)
     today = datetime.now(CHINA).date()
     sections, deadlines = sort_inbox(deps, principal, states, today)
+    awaiting = None
+    if deps.settings.notify_url and principal.role not in (Role.AUDITOR, Role.GRID_WORKER):
+        token = request.cookies.get(SESSION_COOKIE, "")
+        awaiting = await notices.awaiting_acknowledgement(deps.settings.notify_url, token)
     return page(
         request,
         deps,
@@ -264,6 +268,7 @@ async def inbox_page(request: Request, deps: Deps) -> Response:
         principal=principal,
         sections=[(s, sections[s.key]) for s in SECTIONS],
         deadlines=deadlines,
+        awaiting=awaiting,
         today=today,
         acts=principal.role not in (Role.AUDITOR, Role.GRID_WORKER),
     )
