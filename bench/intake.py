@@ -67,14 +67,20 @@ class KeepAliveClient:
     httpx spent about as much CPU per request as intake itself, so the figure measured the client too.
     """
 
+    IDLE_LIMIT_SECONDS = 2.0
+
     def __init__(self, host: str, port: int) -> None:
         self.host, self.port = host, port
-        self._idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+        # Connections waiting for a request, with when each became idle.
+        self._idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter, float]] = []
         self._opened: list[asyncio.StreamWriter] = []
 
     async def post(self, path: str, body: bytes) -> tuple[int, bytes]:
+        # uvicorn closes a connection idle for 5 s; one idle nearly that long may be closing as it is sent on.
+        while self._idle and self._idle[0][2] < time.monotonic() - self.IDLE_LIMIT_SECONDS:
+            self._idle.pop(0)[1].close()
         if self._idle:
-            reader, writer = self._idle.pop()
+            reader, writer, _ = self._idle.pop()
         else:
             reader, writer = await asyncio.open_connection(self.host, self.port)
             self._opened.append(writer)
@@ -90,7 +96,7 @@ class KeepAliveClient:
             raise RuntimeError(f"answer without Content-Length: {status_line}")
         answer = await reader.readexactly(int(headers["content-length"]))
         if headers.get("connection") != "close":
-            self._idle.append((reader, writer))
+            self._idle.append((reader, writer, time.monotonic()))
         return int(status_line.split(" ", 2)[1]), answer
 
     async def close(self) -> None:

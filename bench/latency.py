@@ -68,7 +68,12 @@ async def clue_load(intake_port: int, settings: CommonSettings, rate: float, sec
     posting_done = asyncio.Event()
 
     async def post(body: bytes) -> None:
-        status, answer = await asyncio.wait_for(client.post("/v1/clues", body), 30)
+        try:
+            status, answer = await asyncio.wait_for(client.post("/v1/clues", body), 30)
+        except (OSError, asyncio.IncompleteReadError, TimeoutError) as exc:
+            # Counted and shown with the figure (it is then not met), rather than losing the run.
+            times.refused.append(f"no answer: {exc!r}")
+            return
         if status != 202:
             times.refused.append(f"{status}: {answer[:200].decode(errors='replace')}")
             return
