@@ -11,7 +11,7 @@ import logging
 import os
 import signal
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from importlib.resources.abc import Traversable
@@ -255,7 +255,8 @@ class BodyRules:
     """ASGI middleware: the rules every request body is read under, written once for every service.
 
     - At most ``max_bytes``: a body declared or found larger is refused with 413 as soon as that is known,
-      before it is parsed (a streamed body without Content-Length is counted as it arrives).
+      before it is parsed (a streamed body without Content-Length is counted as it arrives). A path named in
+      ``larger`` has its own limit (intake's public form carries evidence files).
     - JSON and text are UTF-8 (RFC 8259 §8.1): another declared charset, or bytes that are not UTF-8 (GBK,
       UTF-16, a stray ``\\xff``), are refused with 400 rather than guessed at.
 
@@ -263,9 +264,10 @@ class BodyRules:
     not refused, and each service answers it through its own error handlers.
     """
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, larger: Mapping[str, int] | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.larger = dict(larger or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -277,7 +279,7 @@ class BodyRules:
         text = _is_json_or_text(content_type)
         charset = _charset(content_type) if text else None
         decoder = codecs.getincrementaldecoder("utf-8")() if text else None
-        limit = self.max_bytes
+        limit = self.larger.get(scope["path"], self.max_bytes)
         size = 0
 
         def too_large(length: int | None = None) -> BodyRefused:
@@ -572,13 +574,14 @@ def create_service_app(
     on_shutdown: Startup | None = None,
     pool_reset: Callable[[asyncpg.Connection], Awaitable[None]] | None = None,
     before_consuming: Startup | None = None,
+    body_limits: Mapping[str, int] | None = None,
 ) -> FastAPI:
     """A FastAPI app whose lifespan owns the pool, the broker and background tasks of one service.
 
     ``dependencies`` builds the service's wiring (``Runtime.deps``) once the pool and broker exist, before
     ``kafka_routers`` makes the subscribers. ``before_consuming`` runs once the pool is open and before the
     subscribers join their groups (e.g. to decide where a new database starts); ``on_startup`` runs once
-    they have.
+    they have. ``body_limits`` gives paths a body limit of their own (``BodyRules``).
     """
 
     @contextlib.asynccontextmanager
@@ -632,7 +635,7 @@ def create_service_app(
     app.state.ready = False
     install_error_handlers(app)
     app.add_middleware(RefuseNul)
-    app.add_middleware(BodyRules, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BodyRules, max_bytes=settings.max_body_bytes, larger=body_limits)
 
     @app.get("/healthz", tags=["operations"])
     async def healthz() -> dict[str, str]:

@@ -57,4 +57,6 @@ def create_app(settings: IntakeSettings) -> FastAPI:
         kafka_routers=kafka_routers,
         on_startup=start_relay,
         pool_reset=reset_session,
+        # The public reporting form carries its evidence files (report_form_max_bytes), the API a clue.
+        body_limits={"/report": settings.report_form_max_bytes},
     )

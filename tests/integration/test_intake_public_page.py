@@ -19,6 +19,7 @@ import pytest
 
 from cluetrail.settings import CommonSettings
 from cluetrail.web import CSRF_COOKIE
+from services.intake.settings import IntakeSettings
 from tests.cases import LONGGANG_HUADU, credit_code, wait_for_log
 from tests.harness import Stack
 
@@ -139,10 +140,27 @@ def _case_of(stack: Stack, code: str) -> str:
     return asyncio.run(read())
 
 
-def test_a_report_larger_than_intake_takes_is_refused_in_chinese(stack: Stack) -> None:
+def test_a_phone_photo_is_taken_and_a_report_larger_than_the_form_takes_is_refused_in_chinese(
+    stack: Stack,
+) -> None:
+    """The form has a body limit of its own (its evidence files and the clue), above the API's 256 KiB: a
+    photograph of a few megabytes is kept; a body beyond the form's limit is refused before it is read."""
+    settings = IntakeSettings()
     with httpx.Client(base_url=stack.url("intake"), timeout=30) as browser:
         fields = form_fields(browser.get("/report").text)
-        photo = {"evidence": ("大照片.png", PHOTO + bytes(300 * 1024), "image/png")}
-        refused = browser.post("/report", data={**care_home(credit_code()), **fields}, files=photo)
+        photo = PHOTO + bytes(3 * 1024 * 1024)
+        accepted = browser.post(
+            "/report",
+            data={**care_home(credit_code()), **fields},
+            files={"evidence": ("手机照片.png", photo, "image/png")},
+        )
+        assert accepted.status_code == 200 and 'id="receipt-code"' in accepted.text, accepted.text[:500]
+        fields = form_fields(browser.get("/report").text)
+        huge = PHOTO + bytes(settings.report_form_max_bytes)
+        refused = browser.post(
+            "/report",
+            data={**care_home(credit_code()), **fields},
+            files={"evidence": ("大照片.png", huge, "image/png")},
+        )
     assert refused.status_code == 413
     assert "提交的内容过大" in refused.text
