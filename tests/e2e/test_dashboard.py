@@ -7,21 +7,19 @@ from __future__ import annotations
 import re
 import uuid
 from collections import Counter
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from services.reporting.domain import labels as L
 from services.reporting.domain.periods import Period
 from tests.harness import Stack, wait_until
 
 pytestmark = pytest.mark.e2e
-CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 SHANGJIA = "3703WCL02"  # 商家镇
 
@@ -42,8 +40,7 @@ def post_clue(stack: Stack, name: str, sector: str, amount: int) -> str:
     return str(response.json()["case_id"])
 
 
-@pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium package is not installed")
-def test_an_official_filters_the_ledger_and_opens_a_case(stack: Stack) -> None:
+def test_an_official_filters_the_ledger_and_opens_a_case(stack: Stack, browser: Browser) -> None:
     tag = uuid.uuid4().hex[:6]
     elderly = post_clue(stack, f"商家颐养中心（{tag}）", "elderly_care", 2_000_000)
     farming = post_clue(stack, f"商家养殖合作社（{tag}）", "agriculture", 600_000)
@@ -55,37 +52,32 @@ def test_an_official_filters_the_ledger_and_opens_a_case(stack: Stack) -> None:
         )
     token = stack.token("street_officer", SHANGJIA, subject="商家镇处非办")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True)
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
-            page.goto(f"{stack.url('reporting')}/dashboard")
-            expect(page).to_have_url(f"{stack.url('reporting')}/dashboard/login")
-            page.fill("#token", "not-a-token")
-            page.click("#login")
-            expect(page.locator("#login-error")).to_contain_text("令牌无效")
-            page.fill("#token", token)
-            page.click("#login")
-            expect(page.locator("h2").filter(has_text="动态管理台账")).to_contain_text("商家镇")
-            expect(page.locator("#chart-clues svg")).to_have_count(1)
-            expect(page.locator("#chart-grades svg")).to_contain_text("各辖区风险等级分布")
-            expect(page.locator("#chart-overdue svg")).to_contain_text("逾期")
-            expect(page.locator(f"tr[data-case='{elderly}']")).to_have_count(1)
-            page.screenshot(path=str(SCREENSHOTS / "dashboard.png"), full_page=True)
+    page = browser.new_page(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
+    page.goto(f"{stack.url('reporting')}/dashboard")
+    expect(page).to_have_url(f"{stack.url('reporting')}/dashboard/login")
+    page.fill("#token", "not-a-token")
+    page.click("#login")
+    expect(page.locator("#login-error")).to_contain_text("令牌无效")
+    page.fill("#token", token)
+    page.click("#login")
+    expect(page.locator("h2").filter(has_text="动态管理台账")).to_contain_text("商家镇")
+    expect(page.locator("#chart-clues svg")).to_have_count(1)
+    expect(page.locator("#chart-grades svg")).to_contain_text("各辖区风险等级分布")
+    expect(page.locator("#chart-overdue svg")).to_contain_text("逾期")
+    expect(page.locator(f"tr[data-case='{elderly}']")).to_have_count(1)
+    page.screenshot(path=str(SCREENSHOTS / "dashboard.png"), full_page=True)
 
-            page.select_option("#f-sector", "elderly_care")
-            page.click("#apply")
-            expect(page).to_have_url(re.compile(r"sector=elderly_care"))
-            expect(page.locator(f"tr[data-case='{elderly}']")).to_have_count(1)
-            expect(page.locator(f"tr[data-case='{farming}']")).to_have_count(0)
-            sectors = page.locator("#ledger tbody tr.ledger-row td:nth-child(4)").all_inner_texts()
-            assert sectors and set(sectors) == {"养老"}
-            page.screenshot(path=str(SCREENSHOTS / "dashboard-filtered.png"), full_page=True)
+    page.select_option("#f-sector", "elderly_care")
+    page.click("#apply")
+    expect(page).to_have_url(re.compile(r"sector=elderly_care"))
+    expect(page.locator(f"tr[data-case='{elderly}']")).to_have_count(1)
+    expect(page.locator(f"tr[data-case='{farming}']")).to_have_count(0)
+    sectors = page.locator("#ledger tbody tr.ledger-row td:nth-child(4)").all_inner_texts()
+    assert sectors and set(sectors) == {"养老"}
+    page.screenshot(path=str(SCREENSHOTS / "dashboard-filtered.png"), full_page=True)
 
-            open_case(page, elderly)
-            page.screenshot(path=str(SCREENSHOTS / "case-timeline.png"), full_page=True)
-        finally:
-            browser.close()
+    open_case(page, elderly)
+    page.screenshot(path=str(SCREENSHOTS / "case-timeline.png"), full_page=True)
 
 
 def open_case(page: Page, case_id: str) -> None:
@@ -99,18 +91,6 @@ def open_case(page: Page, case_id: str) -> None:
     # notify told nobody of this case: its notices section says so, apart from the case's events.
     expect(page.locator("#notices-card h2")).to_contain_text("通知服务记录（共 0 条")
     expect(page.locator("#notices tr.notice")).to_have_count(0)
-
-
-@pytest.fixture
-def browser() -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        pytest.skip("Debian's chromium package is not installed")
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True)
-        try:
-            yield launched
-        finally:
-            launched.close()
 
 
 def logged_in(browser: Browser, stack: Stack, token: str) -> Page:
