@@ -41,7 +41,8 @@ def render(results: Results, source: str) -> str:
         p99 = f"{figure.p99_ms:,.1f} ms" if figure.p99_ms is not None else ""
         cells = [figure.name, value_text(figure), p50, p99, comparisons_text(figure, labels)]
         lines.append("| " + " | ".join(_cell(c) for c in [*cells, target_text(figure)]) + " |")
-    return "\n".join(lines)
+    notes = [f"- {figure.name}: {figure.note}." for figure in results.figures if figure.note]
+    return "\n".join([*lines, *([""] if notes else []), *notes])
 
 
 def replace_table(readme: str, table: str) -> str:
