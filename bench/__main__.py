@@ -3,6 +3,7 @@
 Parts (``--only PART`` runs one; all run by default), on fresh topics and databases:
 - rebuild: ``cluetrail rebuild`` of N events against the raw aiokafka read of the case topic (A) and a
   raw PostgreSQL COPY of as many rows (B);
+- audit: ``cluetrail audit verify`` of the rebuild part's topic against A (runs the rebuild part too);
 - projection: the same events through reporting's live consumer, and through the eventsourcing library's
   projection runner into the same ledger table (the peer), both against A; the rebuild and the live
   consumer as multiples of the peer (runs the rebuild part too);
@@ -30,6 +31,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from rich.console import Console
 from rich.table import Table
 
+from bench.audit import audit_figures
 from bench.intake import intake_figures, intake_load, raw_send_and_wait
 from bench.latency import latency_figures
 from bench.live import live_projection_rate
@@ -51,7 +53,7 @@ from cluetrail.kafka import ensure_topics
 from cluetrail.settings import CommonSettings
 
 console = Console(width=160)
-PARTS = ("rebuild", "projection", "intake", "latency", "tables")
+PARTS = ("rebuild", "projection", "audit", "intake", "latency", "tables")
 # The rebuild and the live consumer against the peer: what cluetrail should reach.
 PEER_TARGET = 5.0
 
@@ -198,6 +200,9 @@ async def main(plan: Plan) -> Results:
             records = sealed_case_events(cases)
             rebuilt = await rebuild_figures(settings, records)
             figures += rebuilt
+            if "audit" in plan.parts:
+                read = next(f for f in rebuilt if f.key == "rebuild.raw_read")
+                figures += await audit_figures(settings, read)
             if "projection" in plan.parts:
                 console.print("the same events through reporting's live consumer and through the peer…")
                 figures += await projection_figures(settings, records, rebuilt, workdir, made)
@@ -239,12 +244,12 @@ def plan_from_arguments() -> Plan:
         "--only",
         choices=PARTS,
         default=os.environ.get("BENCH_ONLY") or None,
-        help="run one part (projection runs the rebuild part too)",
+        help="run one part (projection and audit run the rebuild part too)",
     )
     arguments = parser.parse_args()
     quick = arguments.quick
     only = arguments.only
-    parts = PARTS if only is None else ("rebuild", "projection") if only == "projection" else (only,)
+    parts = PARTS if only is None else ("rebuild", only) if only in ("projection", "audit") else (only,)
     return Plan(
         parts=parts,
         events=arguments.events or (20_000 if quick else 100_000),

@@ -26,7 +26,7 @@ from cluetrail.metrics import DEAD_LETTERED, EVENTS_APPLIED
 from cluetrail.telemetry import context_from_headers
 from contracts.chain import Fault
 from contracts.envelope import Envelope, compute_hash
-from contracts.events import UnreadableEvent, parse_document, read_event
+from contracts.events import UnreadableEvent, read_document, read_event
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +72,8 @@ class Incoming:
     record: ConsumerRecord[bytes, bytes]
     event: Envelope
     document: dict[str, Any]
+    # The document was read as plain JSON (contracts.jsontext.read): its parts are written without a check.
+    plain: bool = False
 
 
 Apply = Callable[[asyncpg.Connection, Incoming], Awaitable[None]]
@@ -83,18 +85,18 @@ _consumers: weakref.WeakSet[ExactlyOnceConsumer] = weakref.WeakSet()
 def decode_record(record: ConsumerRecord[bytes, bytes]) -> Incoming:
     """Read a record as a case event and check its own hash. Raises ``Rejected`` with the reason."""
     try:
-        document = parse_document(record.value or b"")
-        event = read_event(dict(document))
+        document, plain = read_document(record.value or b"")
+        event = read_event(document)  # upcasts a copy
     except UnreadableEvent as exc:
         raise Rejected(str(exc)) from exc
-    if document.get("hash") != compute_hash(document):
+    if document.get("hash") != compute_hash(document, plain=plain):
         raise Rejected(
             f"hash mismatch: case {event.case_id} seq {event.seq} was altered",
             details={"fault": Fault.ALTERED.value},
         )
     if record.key is not None and record.key != str(event.case_id).encode():
         raise Rejected(f"record key {record.key!r} is not the case id {event.case_id}")
-    return Incoming(record, event, document)
+    return Incoming(record, event, document, plain)
 
 
 def running_consumers() -> list[ExactlyOnceConsumer]:

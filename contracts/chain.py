@@ -96,9 +96,10 @@ def step_against(hashes: Sequence[str], seq: int, prev_hash: str, hash: str) -> 
     return chain_step(head, seq, prev_hash, hash, recorded)
 
 
-def intact(document: Mapping[str, Any]) -> bool:
-    """Whether the document's ``hash`` is the hash of its own content (it was not altered)."""
-    return document.get("hash") == compute_hash(document)
+def intact(document: Mapping[str, Any], *, plain: bool = False) -> bool:
+    """Whether the document's ``hash`` is the hash of its own content (it was not altered). ``plain``: it
+    was read as plain JSON (``contracts.events.read_document``)."""
+    return document.get("hash") == compute_hash(document, plain=plain)
 
 
 @dataclass(frozen=True)
@@ -130,8 +131,9 @@ class ChainVerifier:
         self.events_checked = 0
         self.duplicates = 0
 
-    def feed(self, document: Mapping[str, Any]) -> ChainBreak | None:
-        """Check one document; return the chain's break if this document is where it breaks."""
+    def feed(self, document: Mapping[str, Any], *, plain: bool = False) -> ChainBreak | None:
+        """Check one document; return the chain's break if this document is where it breaks. ``plain`` as
+        for ``intact``."""
         self.events_checked += 1
         chain = str(document.get(self._key))
         if chain in self.breaks:
@@ -139,7 +141,7 @@ class ChainVerifier:
         seq = document.get("seq")
         hashes = self._hashes.setdefault(chain, [])
         try:
-            step = self._step(document, seq, hashes)
+            step = self._step(document, seq, hashes, plain)
         except ChainFault as exc:
             found = ChainBreak(
                 chain,
@@ -156,11 +158,11 @@ class ChainVerifier:
             self.duplicates += 1
         return None
 
-    def _step(self, document: Mapping[str, Any], seq: Any, hashes: list[str]) -> Step:
+    def _step(self, document: Mapping[str, Any], seq: Any, hashes: list[str], plain: bool) -> Step:
         if not isinstance(seq, int) or isinstance(seq, bool):
             raise ChainFault(Fault.UNREADABLE, f"{self._noun} has no integer seq")
         step = step_against(hashes, seq, str(document.get("prev_hash")), str(document.get("hash")))
-        if not intact(document):
+        if not intact(document, plain=plain):
             raise ChainFault(
                 Fault.ALTERED,
                 f"hash does not match the {self._noun}'s content (altered after it was written)",

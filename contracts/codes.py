@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 import re
 from typing import Annotated
 
@@ -19,11 +20,14 @@ class InvalidCreditCode(ValueError):
     """A unified social credit code that breaks GB 32100 (shape or check character)."""
 
 
+_USCC_VALUES = {ch: value for value, ch in enumerate(USCC_ALPHABET)}
+
+
 def uscc_check_character(first17: str) -> str:
     """The check character GB 32100 prescribes for the first 17 characters of a code."""
-    if len(first17) != 17 or any(ch not in USCC_ALPHABET for ch in first17):
+    if len(first17) != 17 or not _USCC_VALUES.keys() >= set(first17):
         raise InvalidCreditCode("the first 17 characters must come from the GB 32100 alphabet")
-    total = sum(USCC_ALPHABET.index(ch) * w for ch, w in zip(first17, USCC_WEIGHTS, strict=True))
+    total = sum(map(operator.mul, map(_USCC_VALUES.__getitem__, first17), USCC_WEIGHTS))
     return USCC_ALPHABET[(31 - total % 31) % 31]
 
 

@@ -72,12 +72,15 @@ class Envelope(BaseModel):
     hash: Sha256Hex
 
 
-def canonical_bytes(document: Mapping[str, Any]) -> bytes:
-    """Canonical JSON: sorted keys, no insignificant whitespace, UTF-8. Payloads hold no floats."""
-    return jsontext.canonical(document)
+def canonical_bytes(document: Mapping[str, Any], *, plain: bool = False) -> bytes:
+    """Canonical JSON: sorted keys, no insignificant whitespace, UTF-8. Payloads hold no floats.
+    ``plain``: the document was read as plain JSON (``jsontext.read``)."""
+    return jsontext.canonical(document, plain=plain)
 
 
-def compute_hash(document: Mapping[str, Any]) -> str:
-    """The chain hash of an event document: SHA-256 over its canonical bytes without ``hash``."""
-    body = {k: v for k, v in document.items() if k != "hash"}
-    return hashlib.sha256(canonical_bytes(body)).hexdigest()
+def compute_hash(document: Mapping[str, Any], *, plain: bool = False) -> str:
+    """The chain hash of an event document: SHA-256 over its canonical bytes without ``hash``.
+    ``plain`` as for ``canonical_bytes``."""
+    body = dict(document)
+    body.pop("hash", None)
+    return hashlib.sha256(canonical_bytes(body, plain=plain)).hexdigest()

@@ -7,6 +7,11 @@ notation (``1e16`` for ``1e+16``), writes NaN as null, refuses lone surrogates, 
 ``json`` can and writes types ``json`` refuses (datetimes, UUIDs, enums). So each function here hands
 anything but plain JSON to ``json``: the bytes and values are the same as ``json``'s, and so are its
 errors and their messages.
+
+A record is read first by msgspec, refusing every float (``float_hook``): what it accepts, at most
+``MAX_DEPTH`` brackets deep, is plain JSON read exactly as ``json`` reads it (integers beyond 64 bits are
+``int`` there too), so ``read`` can say so and the hash of the value is written without walking it again.
+Anything msgspec refuses (a float, a byte-order mark, a lone surrogate, invalid JSON) takes the path above.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import msgspec
 import orjson
 
 _SCALARS = frozenset({str, int, bool, type(None)})
@@ -42,8 +48,35 @@ def is_plain(value: Any) -> bool:
     return False
 
 
+def _refuse_float(_: str) -> Any:
+    raise ValueError("a float: read by json")
+
+
+_PLAIN_READER = msgspec.json.Decoder(float_hook=_refuse_float)
+_PLAIN_REFUSED = (msgspec.DecodeError, msgspec.ValidationError, RecursionError)
+
+
+def read(raw: bytes | str) -> tuple[Any, bool]:
+    """``(json.loads(raw), plain)``: ``plain`` says the value is plain JSON (``is_plain``), so that
+    ``canonical`` and ``text`` may write it, or any part of it, without looking at it again."""
+    if isinstance(raw, bytes):
+        brackets = raw.count(b"[") + raw.count(b"{")
+    else:
+        brackets = raw.count("[") + raw.count("{")
+    if brackets < MAX_DEPTH:  # so no deeper than is_plain allows
+        try:
+            return _PLAIN_READER.decode(raw), True
+        except _PLAIN_REFUSED:
+            pass
+    return _loads(raw), False
+
+
 def loads(raw: bytes | str) -> Any:
     """``json.loads(raw)``."""
+    return read(raw)[0]
+
+
+def _loads(raw: bytes | str) -> Any:
     try:
         value = orjson.loads(raw)
     except orjson.JSONDecodeError:
@@ -51,10 +84,11 @@ def loads(raw: bytes | str) -> Any:
     return value if is_plain(value) else json.loads(raw)
 
 
-def canonical(value: Any) -> bytes:
+def canonical(value: Any, *, plain: bool = False) -> bytes:
     """``json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()``: sorted
-    keys, no insignificant whitespace, UTF-8."""
-    if is_plain(value):
+    keys, no insignificant whitespace, UTF-8. ``plain``: the value is known to be plain JSON (``read``
+    said so), not checked again."""
+    if plain or is_plain(value):
         try:
             return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
         except orjson.JSONEncodeError:
@@ -62,10 +96,11 @@ def canonical(value: Any) -> bytes:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def text(value: Any) -> str:
+def text(value: Any, *, plain: bool = False) -> str:
     """JSON text of ``value`` for a ``jsonb`` column: the same JSON as ``json.dumps(value,
-    ensure_ascii=False)``, without its spaces (which ``jsonb`` does not keep)."""
-    if is_plain(value):
+    ensure_ascii=False)``, without its spaces (which ``jsonb`` does not keep). ``plain`` as for
+    ``canonical``."""
+    if plain or is_plain(value):
         try:
             return orjson.dumps(value).decode()
         except orjson.JSONEncodeError:

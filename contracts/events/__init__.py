@@ -76,7 +76,7 @@ from contracts.events.reporter import (
     RewardGrantedPayload,
 )
 from contracts.events.upcasting import UPCASTERS, Document, UnreadableEvent, Upcaster, upcast
-from contracts.events.wire import event_bytes, parse_document, read_event, seal_event
+from contracts.events.wire import event_bytes, parse_document, read_document, read_event, seal_event
 
 __all__ = [
     "CURRENT_VERSIONS",
@@ -144,6 +144,7 @@ __all__ = [
     "event_bytes",
     "graded_figures",
     "parse_document",
+    "read_document",
     "read_event",
     "seal_event",
     "upcast",

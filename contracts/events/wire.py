@@ -17,13 +17,19 @@ from contracts.events.upcasting import Document, UnreadableEvent, upcast
 
 def parse_document(raw: bytes) -> Document:
     """Parse raw bytes into an event document without interpreting it (for hash verification)."""
+    return read_document(raw)[0]
+
+
+def read_document(raw: bytes) -> tuple[Document, bool]:
+    """``parse_document``, and whether the document is plain JSON (``jsontext.read``): its hash is then
+    computed with ``compute_hash(document, plain=True)``, which does not look through it again."""
     try:
-        document = jsontext.loads(raw)
+        document, plain = jsontext.read(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise UnreadableEvent(f"not JSON: {exc}") from exc
     if not isinstance(document, dict):
         raise UnreadableEvent("not a JSON object")
-    return document
+    return document, plain
 
 
 def read_event(raw: bytes | Document) -> Envelope:

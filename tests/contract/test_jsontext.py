@@ -41,6 +41,10 @@ def test_the_golden_events_read_and_hash_as_written(fixture: Path) -> None:
         assert jsontext.canonical(body) == stdlib_canonical(body)
         assert compute_hash(document) == document["hash"]
         assert json.loads(jsontext.text(document["payload"])) == document["payload"]
+        read, plain = jsontext.read(line)
+        assert plain and read == document
+        assert compute_hash(read, plain=True) == document["hash"]
+        assert jsontext.text(read["payload"], plain=True) == jsontext.text(document["payload"])
 
 
 class Colour(Enum):
@@ -100,6 +104,21 @@ def test_anything_but_plain_json_is_written_as_json_writes_it(value: Any) -> Non
 )
 def test_records_read_as_json_reads_them(raw: bytes) -> None:
     assert outcome(jsontext.loads, raw) == outcome(json.loads, raw)
+    assert outcome(lambda r: jsontext.read(r)[0], raw) == outcome(json.loads, raw)
+    assert_plain_only_when_plain(raw)
+
+
+def assert_plain_only_when_plain(raw: bytes) -> None:
+    """``read`` says plain only of a value ``is_plain`` would pass, and then canonical and text written
+    without the check are json's."""
+    try:
+        value, plain = jsontext.read(raw)
+    except (ValueError, RecursionError):  # refused as json refuses it (checked above)
+        return
+    if plain:
+        assert jsontext.is_plain(value)
+        assert outcome(lambda v: jsontext.canonical(v, plain=True), value) == outcome(stdlib_canonical, value)
+        assert outcome(lambda v: jsontext.text(v, plain=True), value) == outcome(jsontext.text, value)
 
 
 json_values = st.recursive(
@@ -115,3 +134,7 @@ def test_any_json_value_reads_and_writes_as_with_json(value: Any) -> None:
     assert outcome(jsontext.canonical, value) == outcome(stdlib_canonical, value)
     raw = json.dumps(value, ensure_ascii=False).encode("utf-8", "surrogatepass")
     assert outcome(jsontext.loads, raw) == outcome(json.loads, raw)
+    assert_plain_only_when_plain(raw)
+    spaced = json.dumps(value, ensure_ascii=True, indent=1).encode()
+    assert outcome(jsontext.loads, spaced) == outcome(json.loads, spaced)
+    assert_plain_only_when_plain(spaced)

@@ -15,11 +15,12 @@ from pathlib import Path
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from rich.progress import Progress
 
 from cluetrail.errors import RuleViolation
 from cluetrail.kafka import ORIGIN_REGION_HEADER, anchor_topic, kafka_connection, read_log
 from cluetrail.settings import CommonSettings
-from services.reporting.domain.audit import LogEntry, Unreadable
+from services.reporting.domain.audit import AuditReport, LogEntry, Unreadable
 
 
 class LogUnreadable(RuleViolation):
@@ -110,6 +111,21 @@ async def topic_batches(
     """The topic from offset zero to its current end, in batches, each with the total to expect."""
     async for records, end in read_log(settings, topic):
         yield records, end.total
+
+
+async def verify_topic(
+    settings: CommonSettings, report: AuditReport, progress: Progress, topic: str | None = None
+) -> None:
+    """Feed every record of the topic (the case topic by default) to ``report``, from offset zero to its
+    current end (``cluetrail audit verify``)."""
+    task = None
+    async for records, total in topic_batches(settings, topic):
+        if task is None:
+            task = progress.add_task("verifying the case log", total=total)
+        feed = report.feed_value
+        for record in records:
+            feed(record.partition, record.offset, record.value)
+        progress.advance(task, len(records))
 
 
 async def region_entries(

@@ -137,8 +137,20 @@ def _ledger_columns(states: Sequence[LedgerState]) -> list[list[object]]:
     return columns
 
 
+def _ledger_records(states: Sequence[LedgerState]) -> list[tuple[object, ...]]:
+    """The same rows as ``_ledger_columns``, one tuple per row (the shape COPY takes)."""
+    encoders = list(_ENCODERS.items())
+    records = []
+    for state in states:
+        row = list(_LEDGER_ROW(state))
+        for index, encode in encoders:
+            row[index] = encode(row[index])
+        records.append(tuple(row))
+    return records
+
+
 def _history_values(incoming: Incoming) -> tuple[object, ...]:
-    event, document, record = incoming.event, incoming.document, incoming.record
+    event, document, record, plain = incoming.event, incoming.document, incoming.record, incoming.plain
     return (
         event.case_id,
         event.seq,
@@ -147,11 +159,11 @@ def _history_values(incoming: Incoming) -> tuple[object, ...]:
         event.schema_version,
         event.occurred_at,
         event.recorded_at,
-        jsontext.text(document["actor"]),
+        jsontext.text(document["actor"], plain=plain),
         event.prev_hash,
         event.hash,
         # The payload as written (before upcasting), so an auditor sees what the hash covers.
-        jsontext.text(document["payload"]),
+        jsontext.text(document["payload"], plain=plain),
         record.partition,
         record.offset,
         event.jurisdiction,
@@ -192,8 +204,13 @@ def _columns(rows: Sequence[tuple[object, ...]], width: int) -> list[list[object
     return [list(column) for column in zip(*rows, strict=True)] if rows else [[] for _ in range(width)]
 
 
-async def apply_events(conn: asyncpg.Connection, events: Sequence[Incoming]) -> Applied:
-    """Apply ``events`` (in log order) to the schema the transaction's search_path names."""
+async def apply_events(
+    conn: asyncpg.Connection, events: Sequence[Incoming], *, bulk: bool = False
+) -> Applied:
+    """Apply ``events`` (in log order) to the schema the transaction's search_path names.
+
+    ``bulk``: the caller has the schema to itself (a build, under its build lock), so the rows of cases
+    not in it yet are added by COPY rather than upserted: nothing else can add them meanwhile."""
     result = Applied()
     if not events:
         return result
@@ -221,7 +238,8 @@ async def apply_events(conn: asyncpg.Connection, events: Sequence[Incoming]) -> 
         except ChainBroken as exc:
             result.rejected.append((incoming, exc.reason))
             continue
-        grades.update(grade_changes(state, folded))
+        for cell, change in grade_changes(state, folded).items():
+            grades[cell] += change
         states[event.case_id] = folded
         recorded[(event.case_id, event.seq)] = event.hash
         history.append(_history_values(incoming))
@@ -232,6 +250,15 @@ async def apply_events(conn: asyncpg.Connection, events: Sequence[Incoming]) -> 
     changed = [state for case_id, state in states.items() if before.get(case_id) is not state]
     # Read the stored facts before this call's history rows are written.
     months = await _month_rows(conn, new_facts, set(before))
+    if bulk:
+        added = [state for state in changed if state.case_id not in before]
+        if added:
+            changed = [state for state in changed if state.case_id in before]
+            await conn.copy_records_to_table("ledger", records=_ledger_records(added), columns=LEDGER_COLUMNS)
+            await conn.copy_records_to_table(
+                "case_months", records=[row for row in months if row[0] not in before], columns=MONTH_COLUMNS
+            )
+            months = [row for row in months if row[0] in before]
     if len(history) >= COPY_THRESHOLD:
         await conn.copy_records_to_table("history", records=history, columns=HISTORY_COLUMNS)
         history = []

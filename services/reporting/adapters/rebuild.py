@@ -229,7 +229,7 @@ class ProjectionBuilder:
             reached[record.partition] = max(reached.get(record.partition, -1), record.offset)
         async with self._conn.transaction():
             await use_schema(self._conn, self.summary.schema)
-            result = await apply_events(self._conn, batch.events)
+            result = await apply_events(self._conn, batch.events, bulk=True)
             noticed = await apply_notices(self._conn, batch.notices, self._as_of)
             for topic, offsets in newest.items():
                 consumer = NOTICES_CONSUMER if topic == self._notice_topic else CASE_CONSUMER

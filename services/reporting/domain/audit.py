@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from contracts.chain import ChainBreak, ChainVerifier
-from contracts.events import UnreadableEvent, parse_document
+from contracts.events import UnreadableEvent, read_document
 
 
 @dataclass(frozen=True)
@@ -46,17 +46,24 @@ class AuditReport:
         if isinstance(entry, Unreadable):
             self.unreadable.append(entry)
             return None
+        return self.feed_value(entry.partition, entry.offset, entry.value)
+
+    def feed_value(
+        self, partition: int, offset: int, value: dict[str, Any] | str | bytes | None
+    ) -> dict[str, Any] | None:
+        """``feed`` of a record's value (as a ``LogEntry`` holds it) at ``partition`` and ``offset``."""
+        plain = False
         try:
-            if isinstance(entry.value, dict):
-                document = entry.value
-            elif isinstance(entry.value, str):
-                document = parse_document(entry.value.encode())
+            if isinstance(value, dict):
+                document = value
+            elif isinstance(value, str):
+                document, plain = read_document(value.encode())
             else:
-                document = parse_document(entry.value or b"")
+                document, plain = read_document(value or b"")
         except UnreadableEvent as exc:
-            self.unreadable.append(Unreadable(entry.partition, entry.offset, str(exc)))
+            self.unreadable.append(Unreadable(partition, offset, str(exc)))
             return None
-        self.verifier.feed(document)
+        self.verifier.feed(document, plain=plain)
         return document
 
     @property

@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, fields
+from dataclasses import MISSING, dataclass, fields
 from datetime import datetime
 from typing import Any
 
@@ -103,6 +103,9 @@ class LedgerState:
 
 
 _FIELDS = frozenset(f.name for f in fields(LedgerState))
+# Every column a new row does not name takes its default (all immutable: None, False, 0, empty tuples).
+_DEFAULTS = {f.name: f.default for f in fields(LedgerState) if f.default is not MISSING}
+_REQUIRED = _FIELDS - _DEFAULTS.keys()
 
 
 class ChainBroken(Exception):
@@ -138,7 +141,7 @@ def fold(state: LedgerState | None, event: Envelope) -> LedgerState:
                 f"case {event.case_id} starts with {event.type}; a case starts with clue-reported"
             )
         clue = event.payload
-        return LedgerState(
+        return _created(
             case_id=event.case_id,
             jurisdiction=event.jurisdiction,
             status=CaseStatus.REPORTED,
@@ -174,6 +177,17 @@ def fold(state: LedgerState | None, event: Envelope) -> LedgerState:
         "last_hash": event.hash,
     }
     return _copied(state, {**moved, **_handling_changes(state, event)})
+
+
+def _created(**columns: Any) -> LedgerState:
+    """``LedgerState(**columns)``, several times cheaper (as ``_copied`` is for a copy): the frozen
+    dataclass's ``__init__`` sets its forty fields one by one through ``object.__setattr__``."""
+    if columns.keys() - _FIELDS or _REQUIRED - columns.keys():
+        return LedgerState(**columns)  # raises the TypeError that names the field
+    row = object.__new__(LedgerState)
+    row.__dict__.update(_DEFAULTS)
+    row.__dict__.update(columns)
+    return row
 
 
 def _copied(state: LedgerState, changes: Changes) -> LedgerState:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
+from functools import cached_property, lru_cache
 
 from contracts.reporting_calendar import ReportingCalendar, default_calendar
 
@@ -45,7 +46,7 @@ class Period:
     def of(cls, instant: datetime) -> Period:
         """The period an instant falls in (read in China Standard Time)."""
         local = instant.astimezone(CST)
-        return cls(local.year, local.month)
+        return _month(local.year, local.month)
 
     def __str__(self) -> str:
         return f"{self.year:04d}-{self.month:02d}"
@@ -60,18 +61,25 @@ class Period:
     def previous(self) -> Period:
         return Period(self.year - 1, 12) if self.month == 1 else Period(self.year, self.month - 1)
 
-    @property
+    # Cached: the projector asks every case's months for them (a frozen dataclass still has a __dict__).
+    @cached_property
     def start(self) -> datetime:
         """The first instant of the month."""
         return datetime(self.year, self.month, 1, tzinfo=CST)
 
-    @property
+    @cached_property
     def end(self) -> datetime:
         """The first instant after the month (periods are half-open: start <= t < end)."""
         return self.next().start
 
     def contains(self, instant: datetime) -> bool:
         return self.start <= instant < self.end
+
+
+@lru_cache(maxsize=4096)
+def _month(year: int, month: int) -> Period:
+    """The period of ``year`` and ``month``, one object per month, so its start and end are computed once."""
+    return Period(year, month)
 
 
 def use_calendar(calendar: ReportingCalendar | None) -> None:

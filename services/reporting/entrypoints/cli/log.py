@@ -20,8 +20,9 @@ from services.reporting.adapters.log import (
     region_entries,
     topic_batches,
     topic_values,
+    verify_topic,
 )
-from services.reporting.domain.audit import AuditReport, LogEntry
+from services.reporting.domain.audit import AuditReport
 from services.reporting.domain.regions_audit import Problem, RegionsAudit
 from services.reporting.entrypoints.cli.common import console, progress_bar
 
@@ -56,16 +57,6 @@ def _print_audit(report: AuditReport) -> None:
         console.print(
             f"unreadable record at {where}: {bad.reason}", soft_wrap=True, markup=False, style="yellow"
         )
-
-
-async def _verify_topic(report: AuditReport, progress: Progress, topic: str | None) -> None:
-    task = None
-    async for records, total in topic_batches(CommonSettings(), topic):
-        if task is None:
-            task = progress.add_task("verifying the case log", total=total)
-        for record in records:
-            report.feed(LogEntry(record.partition, record.offset, record.value))
-        progress.advance(task, len(records))
 
 
 @audit_app.command("verify")
@@ -107,7 +98,7 @@ def verify(
                 report.feed(entry)
                 progress.advance(task)
         else:
-            asyncio.run(_verify_topic(report, progress, topic))
+            asyncio.run(verify_topic(CommonSettings(), report, progress, topic))
     _print_audit(report)
     if report.breaks or (strict and report.unreadable):
         raise typer.Exit(1)
