@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import ssl
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -203,20 +203,8 @@ class LogEnd:
         return sum(self.offsets.values())
 
 
-async def read_log(
-    settings: CommonSettings,
-    topic: str | None = None,
-    *,
-    batch: int = 5000,
-    start: Mapping[int, int] | None = None,
-) -> AsyncIterator[tuple[list[ConsumerRecord[bytes, bytes]], LogEnd]]:
-    """Read a topic from offset zero up to its end at the moment of the call, in batches.
-
-    ``start`` maps a partition number to the offset to begin at instead of zero (catching up after an
-    earlier read). Used by rebuild, audit and benchmarks; it joins no consumer group and commits nothing.
-    """
-    name = topic or settings.case_topic
-    consumer = AIOKafkaConsumer(
+def _log_reader(settings: CommonSettings) -> AIOKafkaConsumer:
+    return AIOKafkaConsumer(
         **kafka_connection(settings),
         enable_auto_commit=False,
         # Records of a transaction aborted by their writer (MirrorMaker, into a peer topic) are no part of it.
@@ -225,13 +213,46 @@ async def read_log(
         max_partition_fetch_bytes=4 * 1024 * 1024,
         fetch_max_bytes=64 * 1024 * 1024,
     )
+
+
+async def log_end(settings: CommonSettings, topic: str | None = None) -> LogEnd:
+    """The end offsets of every partition of a topic (the case topic by default) now."""
+    consumer = _log_reader(settings)
     await consumer.start()
     try:
-        partitions = await topic_partitions(consumer, name)
-        consumer.assign(partitions)
-        end = LogEnd(await consumer.end_offsets(partitions))
-        begin = {tp: (start or {}).get(tp.partition, 0) for tp in partitions}
-        await consumer.seek_to_beginning(*partitions)
+        partitions = await topic_partitions(consumer, topic or settings.case_topic)
+        return LogEnd(await consumer.end_offsets(partitions))
+    finally:
+        await consumer.stop()
+
+
+async def read_log(
+    settings: CommonSettings,
+    topic: str | None = None,
+    *,
+    batch: int = 5000,
+    start: Mapping[int, int] | None = None,
+    partitions: Collection[int] | None = None,
+) -> AsyncIterator[tuple[list[ConsumerRecord[bytes, bytes]], LogEnd]]:
+    """Read a topic from offset zero up to its end at the moment of the call, in batches.
+
+    ``start`` maps a partition number to the offset to begin at instead of zero (catching up after an
+    earlier read); ``partitions`` names the only partitions to read (the end then covers those). Used by
+    rebuild, audit and benchmarks; it joins no consumer group and commits nothing.
+    """
+    name = topic or settings.case_topic
+    consumer = _log_reader(settings)
+    await consumer.start()
+    try:
+        partitions_read = [
+            tp
+            for tp in await topic_partitions(consumer, name)
+            if partitions is None or tp.partition in partitions
+        ]
+        consumer.assign(partitions_read)
+        end = LogEnd(await consumer.end_offsets(partitions_read))
+        begin = {tp: (start or {}).get(tp.partition, 0) for tp in partitions_read}
+        await consumer.seek_to_beginning(*partitions_read)
         for tp, offset in begin.items():
             if offset > 0:
                 consumer.seek(tp, offset)
