@@ -12,6 +12,7 @@ from services.reporting.domain.audit import AuditReport
 from services.reporting.entrypoints.cli.common import progress_bar
 
 PART = "audit"
+TARGET = 100_000  # events/s
 
 
 async def audit_rate(settings: CommonSettings) -> tuple[float, int]:
@@ -37,4 +38,5 @@ async def audit_figures(settings: CommonSettings, read: Figure) -> list[Figure]:
         PART,
         note=f"{checked:,} events, every hash recomputed and every link checked",
     )
+    verified.target, verified.met = f"≥ {TARGET:,} events/s", rate >= TARGET
     return [against(verified, read)]

@@ -16,6 +16,13 @@ class ReportingSettings(ServiceSettings):
     rebuild_batch: int = Field(
         5000, ge=100, le=100_000, description="Records applied per transaction by cluetrail rebuild"
     )
+    replay_shares: int = Field(
+        2,
+        ge=1,
+        le=64,
+        description="Processes that fold the case log's partitions side by side in a build's first pass "
+        "(1: the build's own process reads them all)",
+    )
     rebuild_final_lag: int = Field(
         2000,
         ge=0,

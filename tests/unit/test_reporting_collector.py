@@ -7,7 +7,7 @@ import gc
 
 import pytest
 
-from services.reporting.adapters.rebuild import _CollectorPacing
+from services.reporting.adapters.builder import _CollectorPacing
 
 
 def test_a_build_spaces_out_full_passes_and_restores_the_thresholds() -> None:

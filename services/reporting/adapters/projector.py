@@ -288,6 +288,11 @@ async def stored_positions(conn: asyncpg.Connection, consumer: str, topic: str) 
     return {r["partition"]: r["offset"] for r in await conn.fetch(Q["positions"], consumer, topic)}
 
 
+async def empty_case_tables(conn: asyncpg.Connection) -> None:
+    """Empty the case tables of the schema the transaction's search_path names (a build that starts over)."""
+    await conn.execute(Q["empty_case_tables"])
+
+
 async def count_cases(conn: asyncpg.Connection) -> int:
     """The cases of the schema the transaction's search_path names."""
     return int(await conn.fetchval(Q["count_cases"]))

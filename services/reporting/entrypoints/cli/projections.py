@@ -42,6 +42,7 @@ def _print_summary(summary: RebuildSummary, as_of: datetime | None) -> None:
     table.add_row("cases", f"{summary.cases:,}")
     table.add_row("seconds", f"{summary.seconds:.1f}")
     table.add_row("events/s", f"{summary.rate:,.0f}")
+    table.add_row("first pass folded by", f"{summary.shares} process{'es' if summary.shares > 1 else ''}")
     if summary.duplicates:
         table.add_row("repeated events skipped", f"{summary.duplicates:,}")
     if summary.rejected:

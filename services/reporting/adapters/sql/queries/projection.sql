@@ -23,6 +23,11 @@ ON CONFLICT (consumer, topic, partition) DO UPDATE SET "offset" = EXCLUDED."offs
 -- name: positions
 SELECT partition, "offset" FROM consumer_positions WHERE consumer = $1 AND topic = $2;
 
+-- name: empty_case_tables
+-- A build's first pass undone (rebuild shares that met a case in common): the case tables as the template
+-- left them. The notices are read after it.
+TRUNCATE ledger, history, grade_counts, case_months, consumer_positions;
+
 -- name: count_cases
 SELECT count(*) FROM ledger;
 
