@@ -51,6 +51,14 @@ STAGE_AFTER: dict[str, ReceiptStage] = {
     "merged": "merged",
 }
 
+# The stage a receipt is at, as the follow-up page names it to the reporter.
+STAGE_NAMES: dict[str, str] = {
+    "received": "已受理",
+    "under_review": "核查中",
+    "in_handling": "处理中",
+    "closed": "已办结",
+    "merged": "已并入其他案件一并办理",
+}
 # The steps a reporter is shown, by event type (an escalation only when it is to the police).
 STEP_LABELS: dict[StepStage, str] = {
     "received": "线索已受理",

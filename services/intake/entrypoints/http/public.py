@@ -45,21 +45,13 @@ from contracts.vocabulary import RiskFlag, SubjectKind
 from services.intake.adapters import evidence as evidence_store
 from services.intake.dependencies import Deps, IntakeDeps
 from services.intake.domain.evidence import EvidenceFile, EvidenceRefused, evidence_file
-from services.intake.domain.receipts import BEIJING
+from services.intake.domain.receipts import BEIJING, STAGE_NAMES
 from services.intake.entrypoints.http.clues import accept_clue, parse_submission
 from services.intake.entrypoints.http.receipts import MalformedReceiptCode, receipt_status
 
 router = APIRouter(prefix="/report", include_in_schema=False)
 templates = page_templates("services.intake.entrypoints.http")
 _FORM_ID = re.compile(r"^[0-9a-f]{32}$")
-# The stage of a receipt in the reporter's words.
-RECEIPT_STATUSES = {
-    "received": "已受理",
-    "under_review": "核查中",
-    "in_handling": "处理中",
-    "closed": "已办结",
-    "merged": "已并入其他案件一并办理",
-}
 EVIDENCE_REASONS = {
     "evidence-empty": "文件为空，请重新选择。",
     "evidence-size": "文件过大：每个文件不超过 {mb} MB。",
@@ -251,8 +243,8 @@ async def follow_up(request: Request, deps: Deps, conn: Connection) -> Response:
         code=receipt.receipt_code,
         error=None,
         receipt=receipt,
-        status_name=RECEIPT_STATUSES[receipt.status],
-        merged_status_name=RECEIPT_STATUSES.get(receipt.merged_case_status or ""),
+        status_name=STAGE_NAMES[receipt.status],
+        merged_status_name=STAGE_NAMES.get(receipt.merged_case_status or ""),
         updated_at=receipt.updated_at.astimezone(BEIJING),
         now=datetime.now(BEIJING),
     )
