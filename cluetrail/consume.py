@@ -5,6 +5,11 @@ partition. A record at or below the stored position was applied before (redelive
 is skipped. Records that can never be applied (unreadable, hash mismatch, a rule the handler refuses)
 go to the dead-letter topic with the reason and count as consumed, so the stream keeps moving. Anything
 else (database or broker down) propagates, the batch is rolled back, and the subscriber rewinds.
+
+A consumer with an ``apply_batch`` hands a batch's readable events to it in one call (one read and one
+write for the batch rather than per event); should that call fail, the transaction is rolled back and the
+batch applied again record by record with ``apply``, each in a savepoint, so a rejected record is still
+dead-lettered alone.
 """
 
 from __future__ import annotations
@@ -77,6 +82,8 @@ class Incoming:
 
 
 Apply = Callable[[asyncpg.Connection, Incoming], Awaitable[None]]
+# Applies a batch's readable events (in log order) at once; raises as ``Apply`` does for any one of them.
+ApplyBatch = Callable[[asyncpg.Connection, Sequence[Incoming]], Awaitable[None]]
 # For a topic other than the case log (e.g. notify's notices): applies one raw record.
 ApplyRecord = Callable[[asyncpg.Connection, ConsumerRecord[bytes, bytes]], Awaitable[None]]
 _consumers: weakref.WeakSet[ExactlyOnceConsumer] = weakref.WeakSet()
@@ -117,20 +124,25 @@ class ExactlyOnceConsumer:
         tracer: trace.Tracer,
         apply: Apply | None = None,
         apply_record: ApplyRecord | None = None,
+        apply_batch: ApplyBatch | None = None,
         positions_table: str = "consumer_positions",
         prepare: Callable[[asyncpg.Connection], Awaitable[None]] | None = None,
     ) -> None:
         """A consumer of ``topic`` takes exactly one of ``apply`` (case events, decoded and checked) and
         ``apply_record`` (each raw record of another topic, e.g. notify's notices), with the same positions
-        and dead letters either way."""
+        and dead letters either way. ``apply_batch`` (with ``apply``, which applies a failed batch record by
+        record) applies all of a batch's events in one call."""
         if (apply is None) == (apply_record is None):
             raise TypeError(f"consumer {name} needs exactly one of apply and apply_record")
+        if apply_batch is not None and apply is None:
+            raise TypeError(f"consumer {name}: apply_batch needs apply, for a batch that fails")
         self.name = name
         self.topic = topic
         self._apply_record_raw = apply_record
         self._pool = pool
         self._dead_letters = dead_letters
         self._apply = apply
+        self._apply_batch = apply_batch
         self._tracer = tracer
         self._positions = positions_table
         self._prepare = prepare
@@ -174,14 +186,19 @@ class ExactlyOnceConsumer:
                 await self._prepare(conn)
             positions = await self._lock_positions(conn, records)
             newest: dict[tuple[str, int], int] = {}
+            batched = self._apply_batch is not None and not isolate
             for record in records:
                 key = (record.topic, record.partition)
                 if record.offset <= positions.get(key, -1):
                     continue  # applied before this delivery
                 newest[key] = max(newest.get(key, -1), record.offset)
-                incoming = await self._apply_record(conn, record, isolate)
+                incoming = await (
+                    self._decode(record) if batched else self._apply_record(conn, record, isolate)
+                )
                 if incoming is not None:
                     applied.append(incoming)
+            if batched and applied:
+                await self._apply_all(conn, applied)
             await conn.executemany(
                 f'INSERT INTO {self._positions} (consumer, topic, partition, "offset") '
                 "VALUES ($1, $2, $3, $4) "
@@ -194,6 +211,35 @@ class ExactlyOnceConsumer:
             EVENTS_APPLIED.labels(self.name, incoming.event.type).inc()
         return applied
 
+    async def _decode(self, record: ConsumerRecord[bytes, bytes]) -> Incoming | None:
+        """The record's event, or None once an unreadable one is dead-lettered."""
+        try:
+            return decode_record(record)
+        except Rejected as exc:
+            await self._dead_letter(record, str(exc), exc.details)
+            return None
+
+    async def _apply_all(self, conn: asyncpg.Connection, events: Sequence[Incoming]) -> None:
+        """``apply_batch`` of a batch's events, each event with its span in its own trace (the one its
+        record's headers carry), all spans open for the call."""
+        assert self._apply_batch is not None  # only called for a consumer that has one
+        spans = [
+            self._tracer.start_span(
+                f"{self.name} apply {incoming.event.type}",
+                context=context_from_headers(incoming.record.headers),
+                attributes={
+                    "cluetrail.case_id": str(incoming.event.case_id),
+                    "cluetrail.seq": incoming.event.seq,
+                },
+            )
+            for incoming in events
+        ]
+        try:
+            await self._apply_batch(conn, events)
+        finally:
+            for span in spans:
+                span.end()
+
     async def _apply_record(
         self, conn: asyncpg.Connection, record: ConsumerRecord[bytes, bytes], isolate: bool
     ) -> Incoming | None:
@@ -201,10 +247,8 @@ class ExactlyOnceConsumer:
             assert self._apply_record_raw is not None  # one of the two, checked when constructed
             await self._apply_raw(conn, record, self._apply_record_raw)
             return None
-        try:
-            incoming = decode_record(record)
-        except Rejected as exc:
-            await self._dead_letter(record, str(exc), exc.details)
+        incoming = await self._decode(record)
+        if incoming is None:
             return None
         with self._tracer.start_as_current_span(
             f"{self.name} apply {incoming.event.type}",

@@ -7,6 +7,7 @@ helpers.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -18,7 +19,7 @@ from aiokafka import AIOKafkaProducer
 from cluetrail.demo import demo_clues
 from cluetrail.settings import CommonSettings
 from tests.cases import report
-from tests.harness import Stack
+from tests.harness import Stack, wait_until
 
 LONGGANG_COMMUNITIES = [f"340102L01{i:03d}" for i in range(1, 11)]
 
@@ -69,14 +70,40 @@ def whole_ledger(reporting: httpx.Client) -> list[dict[str, Any]]:
                 return rows
 
 
+def all_assessed(reporting: httpx.Client, case_ids: list[str]) -> dict[str, dict[str, Any]] | None:
+    rows = all_in_ledger(reporting, case_ids)
+    return rows if rows is not None and all(r["grade"] is not None for r in rows.values()) else None
+
+
+def settled_ledger(reporting: httpx.Client) -> list[dict[str, Any]]:
+    """The whole ledger once two successive reads agree (triage has finished reacting)."""
+    previous: list[list[dict[str, Any]]] = [[]]
+
+    def unchanged() -> list[dict[str, Any]] | None:
+        now = whole_ledger(reporting)
+        same = now == previous[0]
+        previous[0] = now
+        return now if same and now else None
+
+    result: list[dict[str, Any]] = wait_until(unchanged, timeout=120, interval=1.0, what="a settled ledger")
+    return result
+
+
 async def publish_raw(settings: CommonSettings, key: bytes, value: bytes) -> None:
     """Put ``value`` on the case topic as it is, keyed ``key``, as a broken or hostile writer would."""
+    await publish_together(settings, [(key, value)])
+
+
+async def publish_together(settings: CommonSettings, records: list[tuple[bytes, bytes]]) -> None:
+    """Put ``records`` (key, value) on the case topic as they are, all sent before any is awaited, so an
+    idle consumer reads them in one batch."""
     producer = AIOKafkaProducer(
         bootstrap_servers=settings.kafka_bootstrap, acks="all", enable_idempotence=True
     )
     await producer.start()
     try:
-        await producer.send_and_wait(settings.case_topic, value, key=key)
+        sent = [await producer.send(settings.case_topic, value, key=key) for key, value in records]
+        await asyncio.gather(*sent)
     finally:
         await producer.stop()
 

@@ -8,12 +8,13 @@ import itertools
 import threading
 import uuid
 from collections import Counter
+from typing import Any
 
 import pytest
 
 from cluetrail.settings import CommonSettings
 from contracts.chain import verify_chain
-from contracts.envelope import GENESIS_HASH
+from contracts.envelope import GENESIS_HASH, canonical_bytes, compute_hash, uuid7
 from tests.cases import (
     dead_letters_for,
     log_documents,
@@ -21,10 +22,13 @@ from tests.cases import (
 )
 from tests.harness import Stack, wait_until
 from tests.integration.ledger import (
+    all_assessed,
     all_in_ledger,
     ledger_rows,
     post_clues,
     publish_raw,
+    publish_together,
+    settled_ledger,
     some_clues,
     whole_ledger,
 )
@@ -143,3 +147,56 @@ def test_a_malformed_message_is_dead_lettered_with_its_reason_and_the_stream_mov
             timeout=60,
             what="the clue posted after the poison in the ledger",
         )
+
+
+def test_an_event_off_its_chain_in_a_batch_is_dead_lettered_alone_and_the_rest_applied(
+    stack: Stack, stack_settings: CommonSettings
+) -> None:
+    """Reporting applies a batch's events together; a batch holding an event that skips a seq fails as a
+    whole and is applied again record by record, so that event alone is dead-lettered, once, and the
+    others are applied, each once."""
+    good, stray = post_clues(stack, some_clues(2))
+    with stack.client("reporting", token=stack.token("auditor", "340000")) as reporting:
+        wait_until(lambda: all_assessed(reporting, [good, stray]), timeout=90, what="both cases assessed")
+        settled_ledger(reporting)
+        good_last = reporting.get(f"/v1/cases/{good}/events").json()[-1]
+        stray_last = reporting.get(f"/v1/cases/{stray}/events").json()[-1]
+
+    def next_event(last: dict[str, Any], seq: int) -> dict[str, Any]:
+        document = {**last, "event_id": str(uuid7()), "seq": seq, "prev_hash": last["hash"]}
+        return {**document, "hash": compute_hash(document)}
+
+    first = next_event(good_last, good_last["seq"] + 1)
+    skipping = next_event(stray_last, stray_last["seq"] + 2)
+    second = next_event(first, first["seq"] + 1)
+    asyncio.run(
+        publish_together(
+            stack_settings,
+            [
+                (good.encode(), canonical_bytes(first)),
+                (stray.encode(), canonical_bytes(skipping)),
+                (good.encode(), canonical_bytes(second)),
+            ],
+        )
+    )
+
+    letters = wait_until(
+        lambda: asyncio.run(dead_letters_for(stack_settings, stray, "reporting")),
+        timeout=60,
+        what="reporting's dead letter for the event that skips a seq",
+    )
+    with stack.client("reporting", token=stack.token("auditor", "340000")) as reporting:
+        history = wait_until(
+            lambda: (
+                (h := reporting.get(f"/v1/cases/{good}/history").json())[-1]["seq"] == second["seq"] and h
+            ),
+            timeout=60,
+            what="the good case's two new events in its history",
+        )
+        stray_history = reporting.get(f"/v1/cases/{stray}/history").json()
+    assert [h["hash"] for h in history[-2:]] == [first["hash"], second["hash"]]
+    assert [h["seq"] for h in history] == list(range(1, second["seq"] + 1))
+    assert stray_history[-1]["seq"] == stray_last["seq"]
+    assert len(letters) == 1
+    assert stray in letters[0]["reason"]
+    assert len(asyncio.run(dead_letters_for(stack_settings, good, "reporting"))) == 0

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-import httpx
 import pytest
 
 from cluetrail.settings import CommonSettings
@@ -24,34 +23,17 @@ from tests.commands import cluetrail
 from tests.harness import ROOT, Stack, wait_until
 from tests.integration.ledger import (
     active_version,
+    all_assessed,
     all_in_ledger,
     post_clues,
     publish_raw,
     schemas_differ,
+    settled_ledger,
     some_clues,
     whole_ledger,
 )
 
 pytestmark = pytest.mark.integration
-
-
-def all_assessed(reporting: httpx.Client, case_ids: list[str]) -> dict[str, dict[str, Any]] | None:
-    rows = all_in_ledger(reporting, case_ids)
-    return rows if rows is not None and all(r["grade"] is not None for r in rows.values()) else None
-
-
-def settled_ledger(reporting: httpx.Client) -> list[dict[str, Any]]:
-    """The whole ledger once two successive reads agree (triage has finished reacting)."""
-    previous: list[list[dict[str, Any]]] = [[]]
-
-    def unchanged() -> list[dict[str, Any]] | None:
-        now = whole_ledger(reporting)
-        same = now == previous[0]
-        previous[0] = now
-        return now if same and now else None
-
-    result: list[dict[str, Any]] = wait_until(unchanged, timeout=120, interval=1.0, what="a settled ledger")
-    return result
 
 
 def test_rebuild_switches_to_an_identical_ledger_while_the_api_keeps_answering(

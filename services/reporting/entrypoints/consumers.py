@@ -6,6 +6,7 @@ report-submissions topic."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 import asyncpg
 from aiokafka import ConsumerRecord
@@ -29,6 +30,15 @@ SUBMISSIONS_GROUP = "reporting-submissions"
 async def apply_one(conn: asyncpg.Connection, incoming: Incoming) -> None:
     """Apply one live event to the active version; an event off its case's chain is dead-lettered."""
     result = await apply_events(conn, [incoming])
+    if result.rejected:
+        raise Rejected(result.rejected[0][1])
+
+
+async def apply_batch(conn: asyncpg.Connection, events: Sequence[Incoming]) -> None:
+    """Apply a batch's events to the active version at once: one read of their cases' rows, one write. An
+    event off its case's chain fails the whole call, and the consumer applies the batch again event by
+    event (``apply_one``), which dead-letters that event alone."""
+    result = await apply_events(conn, events)
     if result.rejected:
         raise Rejected(result.rejected[0][1])
 
@@ -85,6 +95,7 @@ def kafka_routers(rt: Runtime) -> list[KafkaRouter]:
         rt,
         CASE_CONSUMER,
         apply_one,
+        apply_batch=apply_batch,
         # Unqualified: resolved through the search_path that prepare aims at the active version.
         positions_table="consumer_positions",
         prepare=aim_at_active_projection,
