@@ -28,6 +28,7 @@ from contracts.events import (
     CaseWrittenOff,
     ClueLinked,
     ClueReported,
+    ClueReportedPayload,
     HandoffAccepted,
     HandoffRequested,
     HandoffReturned,
@@ -110,20 +111,25 @@ def _start(event: Envelope) -> CaseState:
         evidence=tuple(clue.evidence),
         hashes=(event.hash,),
         held_by=(event.jurisdiction,),
-        clue=ClueFacts(
-            sector=clue.sector,
-            participants=clue.participants,
-            estimated_amount_yuan=clue.estimated_amount_yuan,
-            flags=tuple(clue.flags),
-            regions_involved=tuple(clue.regions_involved),
-            source=clue.source,
-            description=clue.description,
-            behaviours=tuple(clue.behaviours),
-            subject_name=clue.subject.name,
-            credit_code=clue.subject.credit_code,
-            address=clue.subject.address,
-            has_reporter=clue.reporter is not None,
-        ),
+        clue=clue_facts(clue),
+    )
+
+
+def clue_facts(clue: ClueReportedPayload) -> ClueFacts:
+    """What a case keeps of the clue that starts it."""
+    return ClueFacts(
+        sector=clue.sector,
+        participants=clue.participants,
+        estimated_amount_yuan=clue.estimated_amount_yuan,
+        flags=tuple(clue.flags),
+        regions_involved=tuple(clue.regions_involved),
+        source=clue.source,
+        description=clue.description,
+        behaviours=tuple(clue.behaviours),
+        subject_name=clue.subject.name,
+        credit_code=clue.subject.credit_code,
+        address=clue.subject.address,
+        has_reporter=clue.reporter is not None,
     )
 
 
