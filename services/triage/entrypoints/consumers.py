@@ -8,8 +8,14 @@ position), and the events triage decides go to the outbox in that same transacti
   naming another predecessor: a second writer forked the chain — dead letter.
 - ``seq == last_seq + 1`` and ``prev_hash == last_hash``: folded; then the reactions the new state calls for
   are sealed (seq continuing the chain, causation = the event read, correlation = the case's, traceparent of
-  the consumer's span, which continues the trace of the record) and folded too.
+  a ``triage decide`` span in the trace of the record) and folded too.
 - anything else: ``Rejected`` with the reason (dead letter); the stream moves on.
+
+A batch is applied as a whole (``apply_batch``): its cases are loaded and locked in one statement, in case id
+order, each record is applied in turn in memory as it would be alone, and what they did is written with one
+statement per table (``adapters.case_store``). A batch that fails — a record rejected, a subject key another
+transaction filed meanwhile — is rolled back and applied again record by record (``apply``), each record in a
+savepoint, so a rejected record is dead-lettered alone and the rest of the batch applied.
 
 An event of the chain that this region wrote (no ``origin-region`` header) is, as read back here, the case's
 head for this region's chain-head anchors (``entrypoints.background.anchors``): the log holds it.
@@ -34,26 +40,27 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
 
 import asyncpg
 from faststream.kafka import KafkaRouter
+from opentelemetry import trace
 
 from cluetrail.consume import Incoming, Rejected
 from cluetrail.kafka import ORIGIN_REGION_HEADER, read_log
-from cluetrail.outbox import OutboxRelay, add_to_outbox
+from cluetrail.outbox import OutboxRelay
 from cluetrail.service import Runtime, case_events_router, exactly_once_consumer
-from cluetrail.telemetry import context_from_traceparent, current_traceparent
+from cluetrail.telemetry import context_from_headers, context_from_traceparent, current_traceparent
 from contracts.envelope import Envelope
 from contracts.events import ClueReported
 from contracts.jurisdictions import JurisdictionRegistry
 from contracts.vocabulary import MatchBasis
-from services.triage.adapters import anchors, cases, meta, subjects
+from services.triage.adapters import cases, meta
+from services.triage.adapters.case_store import CaseBatch, CaseStore, CaseTables
 from services.triage.domain.chain import advance, react
 from services.triage.domain.decisions import SERVICE_ACTOR, Decision, district_of
 from services.triage.domain.dedup import subject_keys
 from services.triage.domain.errors import OutOfChain
-from services.triage.domain.fold import fold
+from services.triage.domain.fold import clue_facts, fold
 from services.triage.domain.grading import RuleSet
 from services.triage.domain.regions import writer_region
 from services.triage.domain.state import CaseState
@@ -63,6 +70,128 @@ log = logging.getLogger(__name__)
 GROUP = "triage"
 # A clue linked to the case on file: that case after ``clue-linked``, its new events, and the match basis.
 Linked = tuple[CaseState, list[Envelope], MatchBasis]
+
+
+class CaseFolder:
+    """What triage does with one event of the case log, on whichever ``CaseStore`` holds the cases (record
+    by record, or a whole batch at once: ``adapters.case_store``): fold it into its case, put a clue's
+    subject on file, and — when deciding — link the clue to a case on file and seal the reactions the new
+    state calls for, each under a span in the trace its record carries."""
+
+    def __init__(
+        self,
+        rules: RuleSet,
+        registry: JurisdictionRegistry,
+        policy: WorkflowPolicy,
+        tracer: trace.Tracer,
+    ) -> None:
+        self.rules = rules
+        self.registry = registry
+        self.policy = policy
+        self._tracer = tracer
+
+    async def apply(self, store: CaseStore, incoming: Incoming, *, deciding: bool) -> None:
+        """Fold one event into its case and, when ``deciding``, decide what the new state calls for."""
+        event = incoming.event
+        state = await store.load(event.case_id)
+        try:
+            folded = fold(state, event)
+        except OutOfChain as exc:
+            raise Rejected(f"{exc} ({event.type}, {event.event_id})") from exc
+        if written_here(incoming):
+            await store.note_head(event.case_id, event.seq, event.hash)
+        if folded is state:
+            return  # triage's own event back from the log, or a copy of one folded before
+        decided: list[Envelope] = []
+        linked: Linked | None = None
+        deciding = deciding and self.writes(folded)
+        keys = self.subject_keys(folded) if isinstance(event, ClueReported) else []
+        if keys:
+            await store.put_on_file([k for k, _ in keys], folded.case_id, event.recorded_at)
+        if deciding:
+            # The events decided carry this span's context: the trace of the record goes on through them.
+            with self._tracer.start_as_current_span(
+                f"{GROUP} decide after {event.type}",
+                context=context_from_headers(incoming.record.headers),
+                attributes={"cluetrail.case_id": str(event.case_id), "cluetrail.seq": event.seq},
+            ):
+                if isinstance(event, ClueReported):
+                    linked = await self.link(store, folded, keys, causation_id=event.event_id)
+                merge = [] if linked is None else [merged_decision(linked[0], linked[2])]
+                folded, decided = self.advance(folded, merge, causation_id=event.event_id)
+        await store.save(folded, [event, *decided])
+        if decided:
+            await store.queue(decided)
+        await save_linked(store, linked)
+
+    async def apply_batch(
+        self, conn: asyncpg.Connection, incomings: Sequence[Incoming], *, deciding: bool
+    ) -> None:
+        """``apply`` of each of a batch's events in turn, in a handful of round trips for the whole batch:
+        the cases and subject keys they read read at once, what they did written at once (``CaseBatch``)."""
+        case_ids, keys = self.reads(incomings)
+        batch = await CaseBatch.open(conn, case_ids, keys, with_holders=deciding)
+        for incoming in incomings:
+            await self.apply(batch, incoming, deciding=deciding)
+        await batch.write()
+
+    def reads(self, incomings: Sequence[Incoming]) -> tuple[list[uuid.UUID], list[str]]:
+        """What applying ``incomings`` reads: their cases, and the subject keys of the clues among them."""
+        keys: list[str] = []
+        for incoming in incomings:
+            if isinstance(event := incoming.event, ClueReported):
+                district = district_of(event.jurisdiction, self.registry)
+                keys += [key for key, _ in subject_keys(clue_facts(event.payload), district)]
+        return [incoming.event.case_id for incoming in incomings], keys
+
+    def writes(self, state: CaseState) -> bool:
+        """Whether this region writes the case's next events (``domain.regions``); another region's case
+        is folded here, never decided on."""
+        return writer_region(state, self.policy.regions) == self.policy.region
+
+    def subject_keys(self, clue: CaseState) -> list[tuple[str, MatchBasis]]:
+        """The keys the case's clue files its subject under, in the order they are matched."""
+        return subject_keys(clue.clue, district_of(clue.jurisdiction, self.registry))
+
+    def advance(
+        self, state: CaseState, decisions: Sequence[Decision], *, causation_id: uuid.UUID
+    ) -> tuple[CaseState, list[Envelope]]:
+        """``domain.chain.advance`` under triage's rules, traced by the current span."""
+        return advance(
+            state,
+            decisions,
+            causation_id=causation_id,
+            traceparent=current_traceparent(),
+            rules=self.rules,
+            registry=self.registry,
+            policy=self.policy,
+        )
+
+    async def link(
+        self,
+        store: CaseStore,
+        clue: CaseState,
+        keys: list[tuple[str, MatchBasis]],
+        *,
+        causation_id: uuid.UUID,
+    ) -> Linked | None:
+        """When the clue's subject is on file as another case, link the clue to it: that case gets
+        ``clue-linked`` (reopened first if it was closed or written off). The clue's own ``merged`` is the
+        caller's to decide, from the returned case and basis."""
+        found = await store.case_on_file([k for k, _ in keys], other_than=clue.case_id)
+        if found is None:
+            return None
+        on_file, key = found
+        basis = dict(keys)[key]
+        target = await store.load(on_file)
+        if target is not None and target.merged_into is not None:
+            target = await store.load(target.merged_into)
+        if target is None or target.case_id == clue.case_id or not self.writes(target):
+            return None
+        after, events = self.advance(
+            target, link_clue(target, clue, SERVICE_ACTOR, basis), causation_id=causation_id
+        )
+        return after, events, basis
 
 
 class CaseStream:
@@ -81,9 +210,10 @@ class CaseStream:
         self.registry = registry
         self.relay = relay
         self.policy = policy or WorkflowPolicy()
+        self.folder = CaseFolder(rules, registry, self.policy, rt.tracer)
         self.deciding = False
         self.caught_up = asyncio.Event()
-        self.consumer = exactly_once_consumer(rt, GROUP, self.apply)
+        self.consumer = exactly_once_consumer(rt, GROUP, self.apply, apply_batch=self.apply_batch)
 
     def router(self) -> KafkaRouter:
         """The subscriber of group ``triage``: batches wait for the catch-up, commits wake the relay."""
@@ -92,92 +222,23 @@ class CaseStream:
         )
 
     async def apply(self, conn: asyncpg.Connection, incoming: Incoming) -> None:
-        """Fold one event into its case and, once caught up, decide what the new state calls for."""
-        event = incoming.event
-        state = await cases.load(conn, event.case_id, for_update=True)
-        try:
-            folded = fold(state, event)
-        except OutOfChain as exc:
-            raise Rejected(f"{exc} ({event.type}, {event.event_id})") from exc
-        if written_here(incoming):
-            await anchors.note_head(conn, event.case_id, event.seq, event.hash)
-        if folded is state:
-            return  # triage's own event back from the log, or a copy of one folded before
-        decided: list[Envelope] = []
-        linked: Linked | None = None
-        deciding = self.deciding and self.writes(folded)
-        if isinstance(event, ClueReported):
-            keys = await self._file_subject(conn, folded, event.recorded_at)
-            if deciding:
-                linked = await self._link(conn, folded, keys, causation_id=event.event_id)
-        if deciding:
-            merge = [] if linked is None else [merged_decision(linked[0], linked[2])]
-            folded, decided = self._advance(folded, merge, causation_id=event.event_id)
-        await cases.save(conn, folded, [event, *decided])
-        if decided:
-            await add_to_outbox(conn, decided)
-        await _save_linked(conn, linked)
+        """Fold one event into its case and, once caught up, decide what the new state calls for: each read
+        and write at once (a record applied alone)."""
+        await self.folder.apply(CaseTables(conn), incoming, deciding=self.deciding)
+
+    async def apply_batch(self, conn: asyncpg.Connection, incomings: Sequence[Incoming]) -> None:
+        """``apply`` of a batch's events, in a handful of round trips for the whole batch."""
+        await self.folder.apply_batch(conn, incomings, deciding=self.deciding)
 
     def writes(self, state: CaseState) -> bool:
-        """Whether this region writes the case's next events (``domain.regions``); another region's case
-        is folded here, never decided on."""
-        return writer_region(state, self.policy.regions) == self.policy.region
+        """Whether this region writes the case's next events (``domain.regions``)."""
+        return self.folder.writes(state)
 
     def advance_reactions(
         self, state: CaseState, *, causation_id: uuid.UUID
     ) -> tuple[CaseState, list[Envelope]]:
         """The reactions the state calls for (e.g. a case handed back to this region), traced."""
-        return self._advance(state, [], causation_id=causation_id)
-
-    def _advance(
-        self, state: CaseState, decisions: Sequence[Decision], *, causation_id: uuid.UUID
-    ) -> tuple[CaseState, list[Envelope]]:
-        """``domain.chain.advance`` under triage's rules, traced by the current span."""
-        return advance(
-            state,
-            decisions,
-            causation_id=causation_id,
-            traceparent=current_traceparent(),
-            rules=self.rules,
-            registry=self.registry,
-            policy=self.policy,
-        )
-
-    async def _file_subject(
-        self, conn: asyncpg.Connection, clue: CaseState, reported_at: datetime
-    ) -> list[tuple[str, MatchBasis]]:
-        """Put the clue's subject on file (a key stays with the case that reported it first); its keys, in
-        the order they are matched."""
-        keys = subject_keys(clue.clue, district_of(clue.jurisdiction, self.registry))
-        if keys:
-            await subjects.put_on_file(conn, [k for k, _ in keys], clue.case_id, reported_at)
-        return keys
-
-    async def _link(
-        self,
-        conn: asyncpg.Connection,
-        clue: CaseState,
-        keys: list[tuple[str, MatchBasis]],
-        *,
-        causation_id: uuid.UUID,
-    ) -> Linked | None:
-        """When the clue's subject is on file as another case, link the clue to it: that case gets
-        ``clue-linked`` (reopened first if it was closed or written off). The clue's own ``merged`` is the
-        caller's to decide, from the returned case and basis."""
-        found = await subjects.case_on_file(conn, [k for k, _ in keys], other_than=clue.case_id)
-        if found is None:
-            return None
-        on_file, key = found
-        basis = dict(keys)[key]
-        target = await cases.load(conn, on_file, for_update=True)
-        if target is not None and target.merged_into is not None:
-            target = await cases.load(conn, target.merged_into, for_update=True)
-        if target is None or target.case_id == clue.case_id or not self.writes(target):
-            return None
-        after, events = self._advance(
-            target, link_clue(target, clue, SERVICE_ACTOR, basis), causation_id=causation_id
-        )
-        return after, events, basis
+        return self.folder.advance(state, [], causation_id=causation_id)
 
     async def catch_up(self) -> None:
         """Make sure the database holds everything in the log before any reaction is decided (see above)."""
@@ -217,8 +278,9 @@ class CaseStream:
         """Decide, for every open case, what its fully folded state still calls for; then mark caught up."""
         decided = 0
         async with self._rt.pool.acquire() as conn, conn.transaction():
+            store = CaseTables(conn)
             for case_id in await cases.open_case_ids(conn):
-                state = await cases.load(conn, case_id, for_update=True)
+                state = await store.load(case_id)
                 if state is None or not self.writes(state):
                     continue
                 # A case at seq 1 holds a clue triage never decided on (its decisions would be in the log):
@@ -230,13 +292,13 @@ class CaseStream:
                 with self._rt.tracer.start_as_current_span("triage catch-up reactions", context=parent):
                     linked = None
                     if unlinked:
-                        keys = subject_keys(state.clue, district_of(state.jurisdiction, self.registry))
-                        linked = await self._link(conn, state, keys, causation_id=state.last_event_id)
+                        keys = self.folder.subject_keys(state)
+                        linked = await self.folder.link(store, state, keys, causation_id=state.last_event_id)
                     merge = [] if linked is None else [merged_decision(linked[0], linked[2])]
-                    state, events = self._advance(state, merge, causation_id=state.last_event_id)
-                await cases.save(conn, state, events)
-                await add_to_outbox(conn, events)
-                decided += len(events) + await _save_linked(conn, linked)
+                    state, events = self.folder.advance(state, merge, causation_id=state.last_event_id)
+                await store.save(state, events)
+                await store.queue(events)
+                decided += len(events) + await save_linked(store, linked)
             await meta.put(conn, meta.CAUGHT_UP, {"rule_set": self.rules.version})
         return decided
 
@@ -260,11 +322,11 @@ def written_here(incoming: Incoming) -> bool:
     return all(key != ORIGIN_REGION_HEADER for key, _ in incoming.record.headers or ())
 
 
-async def _save_linked(conn: asyncpg.Connection, linked: Linked | None) -> int:
+async def save_linked(store: CaseStore, linked: Linked | None) -> int:
     """Store the case a clue was linked to and queue its new events (if the clue was linked); how many."""
     if linked is None:
         return 0
     target, more, _ = linked
-    await cases.save(conn, target, more)
-    await add_to_outbox(conn, more)
+    await store.save(target, more)
+    await store.queue(more)
     return len(more)
