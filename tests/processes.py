@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from tests.harness import Stack
+
+# /proc/net/tcp's states (include/net/tcp_states.h).
+ESTABLISHED, LISTEN = "01", "0A"
 
 
 def children(pid: int) -> set[int]:
@@ -30,3 +34,28 @@ def workers_of(stack: Stack, name: str) -> set[int]:
         if b"multiprocessing" in Path(f"/proc/{pid}/cmdline").read_bytes()
         and b"resource_tracker" not in Path(f"/proc/{pid}/cmdline").read_bytes()
     }
+
+
+def _sockets(port: int, state: str) -> set[int]:
+    """The inodes of the IPv4 TCP sockets on local ``port`` in ``state``."""
+    rows = [row.split() for row in Path("/proc/net/tcp").read_text().splitlines()[1:]]
+    return {int(row[9]) for row in rows if row[1].endswith(f":{port:04X}") and row[3] == state}
+
+
+def listening(port: int) -> int:
+    """How many sockets listen on ``port``: one per worker of a service on it."""
+    return len(_sockets(port, LISTEN))
+
+
+def connections_held(pid: int, port: int) -> int:
+    """How many established connections to ``port`` the process ``pid`` holds (serves)."""
+    served = _sockets(port, ESTABLISHED)
+    held = 0
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        if target.startswith("socket:[") and int(target[8:-1]) in served:
+            held += 1
+    return held

@@ -17,7 +17,7 @@ import pytest
 
 from tests.cases import unique_shop
 from tests.harness import ROOT, Stack, WebhookRecorder, free_port, wait_until
-from tests.processes import workers_of
+from tests.processes import connections_held, listening, workers_of
 
 pytestmark = pytest.mark.integration
 
@@ -34,6 +34,19 @@ def test_intake_with_two_workers_answers_from_both_and_survives_one_killed(
     try:
         stack.start_all()
         before = wait_until(lambda: two_workers(stack), timeout=60, what="two intake workers")
+        port = stack.ports["intake"]
+        wait_until(lambda: listening(port) == 2, timeout=60, what="both intake workers listening")
+        # Connections a client opens together are spread over both workers (a socket each), not all
+        # taken by the worker that woke first; all sixteen on one would happen once in 30,000 runs.
+        clients = [httpx.Client(base_url=stack.url("intake"), timeout=30) for _ in range(16)]
+        try:
+            with ThreadPoolExecutor(len(clients)) as pool:
+                assert set(pool.map(lambda client: client.get("/healthz").status_code, clients)) == {200}
+            held = {pid: connections_held(pid, port) for pid in before}
+            assert sum(held.values()) == 16 and all(held.values()), held
+        finally:
+            for client in clients:
+                client.close()
 
         def post(_: int) -> str:
             with stack.client("intake") as intake:
