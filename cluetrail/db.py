@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import re
 from collections.abc import Awaitable, Callable
 from importlib import resources
 from importlib.resources.abc import Traversable
+from typing import Generic, TypeVar
 
 import asyncpg
 
@@ -26,7 +28,9 @@ async def ensure_database(dsn: str) -> None:
     try:
         exists = await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
         if not exists:
-            with contextlib.suppress(asyncpg.DuplicateDatabaseError):  # created by a concurrent start
+            # Created by a concurrent start (the workers of one service): PostgreSQL says so either way,
+            # or as a unique violation of its catalog when both got past its own check.
+            with contextlib.suppress(asyncpg.DuplicateDatabaseError, asyncpg.UniqueViolationError):
                 await admin.execute(f'CREATE DATABASE "{name}"')
     finally:
         await admin.close()
@@ -80,3 +84,49 @@ async def open_pool(
     async with pool.acquire() as conn:
         await migrate(conn, INFRA_MIGRATIONS, *migration_folders)
     return pool
+
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+class Gathered(Generic[T, R]):
+    """One statement for the calls of many concurrent requests: a call queues its item and waits, and one
+    task at a time runs ``statement`` on every item queued meanwhile (at most ``most``), answering each
+    call with its own result or with the statement's error. Under load a request then costs the database
+    a share of one statement and one commit, and the service a share of one round trip, instead of one
+    each; alone, it waits for nothing but its own statement."""
+
+    def __init__(self, statement: Callable[[list[T]], Awaitable[list[R]]], most: int = 200) -> None:
+        self._statement = statement
+        self._most = most
+        self._queued: list[tuple[T, asyncio.Future[R]]] = []
+        self._running: asyncio.Task[None] | None = None
+
+    async def __call__(self, item: T) -> R:
+        future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
+        self._queued.append((item, future))
+        if self._running is None:
+            self._running = asyncio.create_task(self._run())
+        return await future
+
+    async def _run(self) -> None:
+        try:
+            while self._queued:
+                batch, self._queued = self._queued[: self._most], self._queued[self._most :]
+                try:
+                    results = await self._statement([item for item, _ in batch])
+                except Exception as exc:
+                    for _, future in batch:
+                        if not future.done():
+                            future.set_exception(exc)
+                    continue
+                except BaseException:  # cancelled (shutdown): the callers are told so
+                    for _, future in batch:
+                        future.cancel()
+                    raise
+                for (_, future), result in zip(batch, results, strict=True):
+                    if not future.done():
+                        future.set_result(result)
+        finally:
+            self._running = None

@@ -11,7 +11,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 from aiokafka.helpers import create_ssl_context
@@ -167,16 +167,54 @@ def make_broker(settings: CommonSettings, service_name: str, tracer_provider: Tr
     )
 
 
+def make_producer(settings: CommonSettings, name: str) -> AIOKafkaProducer:
+    """A plain aiokafka producer of this service, as the broker's: idempotent, acks=all, the same connection
+    (TLS, client certificate). For publishing where FastStream adds nothing but cost (the outbox relay)."""
+    return AIOKafkaProducer(
+        **kafka_connection(settings), client_id=f"cluetrail-{name}", acks="all", enable_idempotence=True
+    )
+
+
 def event_headers(event: Envelope, origin_region: str | None = None) -> dict[str, str]:
     """The headers of a case event's record; a copy of another region's event names that region."""
+    return _case_event_headers(
+        event.type,
+        event.schema_version,
+        event.event_id,
+        event.correlation_id,
+        event.causation_id,
+        origin_region,
+    )
+
+
+def record_headers(document: Mapping[str, Any], origin_region: str | None = None) -> dict[str, str]:
+    """``event_headers`` of an event's JSON document as written (the outbox relay reads its rows so)."""
+    return _case_event_headers(
+        document["type"],
+        document["schema_version"],
+        document["event_id"],
+        document["correlation_id"],
+        document.get("causation_id"),
+        origin_region,
+    )
+
+
+def _case_event_headers(
+    event_type: str,
+    schema_version: object,
+    event_id: object,
+    correlation_id: object,
+    causation_id: object | None,
+    origin_region: str | None,
+) -> dict[str, str]:
     headers = {
-        "event-type": event.type,
-        "schema-version": str(event.schema_version),
-        "event-id": str(event.event_id),
-        "correlation-id": str(event.correlation_id),
+        "event-type": event_type,
+        "schema-version": str(schema_version),
+        "event-id": str(event_id),
+        "correlation-id": str(correlation_id),
     }
-    if event.causation_id is not None:
-        headers["causation-id"] = str(event.causation_id)
+    if causation_id is not None:
+        headers["causation-id"] = str(causation_id)
     if origin_region is not None:
         headers[ORIGIN_REGION_HEADER] = origin_region
     return headers

@@ -74,9 +74,14 @@ def setup_tracing(service_name: str, settings: CommonSettings) -> TracerProvider
 
 def current_traceparent() -> str | None:
     """The W3C traceparent of the active span, to keep inside an event or an outbox row."""
+    return trace_headers().get("traceparent")
+
+
+def trace_headers() -> dict[str, str]:
+    """The active span's context as the headers a Kafka record carries (``traceparent``, ``tracestate``)."""
     carrier: dict[str, str] = {}
     _propagator.inject(carrier)
-    return carrier.get("traceparent")
+    return carrier
 
 
 def context_from_traceparent(traceparent: str | None) -> otel_context.Context:

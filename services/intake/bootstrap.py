@@ -15,7 +15,7 @@ from cluetrail.web import Csrf
 from contracts.jurisdictions import JurisdictionRegistry
 from contracts.regions import RegionRegistry
 from services.intake.adapters import SQL
-from services.intake.adapters.clues import OUTBOX_TABLE, reset_session
+from services.intake.adapters.clues import OUTBOX_TABLE, ClueStore, reset_session
 from services.intake.dependencies import IntakeDeps
 from services.intake.entrypoints.consumers import kafka_routers
 from services.intake.entrypoints.http import ROUTERS
@@ -38,12 +38,22 @@ def create_app(settings: IntakeSettings) -> FastAPI:
             regions=regions,
             access=AccessPolicy(registry),
             sealer=sealer,
-            relay=OutboxRelay(rt.pool, rt.broker, rt.settings, rt.tracer, table=OUTBOX_TABLE),
+            clues=ClueStore(rt.pool),
+            # Each clue opens a case of its own, so every worker publishes its own requests' clues; a
+            # clue no request waits for any more (answered pending) goes once it is older than the wait.
+            relay=OutboxRelay(
+                rt.pool,
+                rt.settings,
+                rt.tracer,
+                table=OUTBOX_TABLE,
+                each_process=True,
+                left_behind_seconds=settings.publish_timeout_seconds + 1,
+            ),
             csrf=Csrf(settings.auth_secret),
         )
 
     async def start_relay(rt: Runtime) -> None:
-        """Publish accepted clues from now on; clues stored unpublished before a restart go first."""
+        """Publish accepted clues from now on; clues stored unpublished before a restart go too."""
         deps: IntakeDeps = rt.deps
         rt.tasks.append(asyncio.create_task(deps.relay.run(rt.stopping), name="intake-clue-relay"))
 

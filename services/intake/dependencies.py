@@ -16,13 +16,15 @@ from cluetrail.service import dependency
 from cluetrail.web import Csrf
 from contracts.jurisdictions import JurisdictionRegistry
 from contracts.regions import RegionRegistry
+from services.intake.adapters.clues import ClueStore
 from services.intake.settings import IntakeSettings
 
 
 @dataclass(frozen=True)
 class IntakeDeps:
     """Intake's wiring: its settings, pool and tracer, the jurisdiction tree and access rule, the sealer of
-    reporter identity, the relay that publishes accepted clues, and the CSRF tokens of its pages."""
+    reporter identity, the store of accepted clues and the relay that publishes them, and the CSRF tokens
+    of its pages."""
 
     settings: IntakeSettings
     pool: asyncpg.Pool
@@ -31,6 +33,7 @@ class IntakeDeps:
     regions: RegionRegistry
     access: AccessPolicy
     sealer: FieldSealer
+    clues: ClueStore
     relay: OutboxRelay
     # Signs and checks the CSRF tokens of the public reporting page's forms.
     csrf: Csrf

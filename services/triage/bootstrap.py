@@ -43,7 +43,7 @@ def create_app(settings: TriageSettings) -> FastAPI:
     region_sealer = region_sealer_for(settings, regions)
 
     def wire(rt: Runtime) -> TriageDeps:
-        relay = OutboxRelay(rt.pool, rt.broker, rt.settings, rt.tracer)
+        relay = OutboxRelay(rt.pool, rt.settings, rt.tracer)
         return TriageDeps(
             settings=settings,
             pool=rt.pool,
@@ -69,9 +69,7 @@ def create_app(settings: TriageSettings) -> FastAPI:
         reaction is decided."""
         deps: TriageDeps = rt.deps
         rt.tasks.append(asyncio.create_task(deps.relay.run(rt.stopping), name="triage-outbox-relay"))
-        anchor_relay = OutboxRelay(
-            rt.pool, rt.broker, rt.settings, rt.tracer, rows=anchors.outbox_rows(settings)
-        )
+        anchor_relay = OutboxRelay(rt.pool, rt.settings, rt.tracer, rows=anchors.outbox_rows(settings))
         anchorer = Anchorer(rt, anchor_relay, settings.anchor_seconds)
         rt.tasks.append(asyncio.create_task(anchor_relay.run(rt.stopping), name="triage-anchors-relay"))
         rt.tasks.append(asyncio.create_task(anchorer.run(rt.stopping), name="triage-anchorer"))

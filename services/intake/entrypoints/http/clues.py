@@ -69,9 +69,9 @@ async def store_and_wait(
     """
     relay, wait = deps.relay, deps.settings.publish_timeout_seconds
     with relay.expecting([candidate.event_id]) as expected:
-        async with deps.pool.acquire() as conn:
-            stored, inserted = await clues.insert_or_existing(conn, candidate, current_traceparent())
+        stored, inserted = await deps.clues.insert_or_existing(candidate)
         if inserted:
+            relay.hand_over([stored.outbox_row()])
             return stored, await relay.wait_published([stored.event_id], wait, expected)
     if stored.request_digest != digest:
         raise InvalidInput(
@@ -86,6 +86,7 @@ async def store_and_wait(
         async with deps.pool.acquire() as conn:
             if await clues.published_at(conn, stored.case_id) is not None:
                 return stored, True
+        relay.hand_over([stored.outbox_row()])
         return stored, await relay.wait_published([stored.event_id], wait, expected)
 
 
@@ -120,6 +121,7 @@ async def accept_clue(
             receipt_code=receipt_code,
             event=event_bytes(event),
             recorded_at=event.recorded_at,
+            traceparent=current_traceparent(),
         )
         stored, published = await store_and_wait(deps, candidate, digest)
         span.set_attribute("cluetrail.case_id", str(stored.case_id))

@@ -1,19 +1,25 @@
 -- Accepted clues: intake's outbox (the relay publishes the rows without published_at), idempotent under a key.
 
 -- name: insert
--- A new clue, or nothing when its Idempotency-Key was used before (the caller then reads that one).
+-- New clues of concurrent requests in one statement; those whose Idempotency-Key was used before (or by
+-- another clue of the same statement) are left out, and the caller reads the one stored under the key.
 INSERT INTO accepted_clues (idempotency_key, request_digest, case_id, event_id, receipt_code, event,
                             recorded_at, published_at, traceparent)
-VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, $8)
+SELECT key, digest, case_id, event_id, receipt_code, event, recorded_at, NULL, traceparent
+FROM unnest($1::text[], $2::text[], $3::uuid[], $4::uuid[], $5::text[], $6::bytea[], $7::timestamptz[],
+            $8::text[])
+     AS clue(key, digest, case_id, event_id, receipt_code, event, recorded_at, traceparent)
 ON CONFLICT (idempotency_key) DO NOTHING
-RETURNING idempotency_key, request_digest, case_id, event_id, receipt_code, event, recorded_at, published_at;
+RETURNING event_id;
 
 -- name: by_key
-SELECT idempotency_key, request_digest, case_id, event_id, receipt_code, event, recorded_at, published_at
+SELECT idempotency_key, request_digest, case_id, event_id, receipt_code, event, recorded_at, published_at,
+       traceparent
 FROM accepted_clues WHERE idempotency_key = $1;
 
 -- name: by_receipt
-SELECT idempotency_key, request_digest, case_id, event_id, receipt_code, event, recorded_at, published_at
+SELECT idempotency_key, request_digest, case_id, event_id, receipt_code, event, recorded_at, published_at,
+       traceparent
 FROM accepted_clues WHERE receipt_code = $1;
 
 -- name: published_at
