@@ -17,7 +17,10 @@ def _check_symbol(body: str) -> str:
 
 def new_receipt_code() -> str:
     """A random 12-character receipt code (55 random bits, a check symbol), e.g. ``7KQ2-M9XD-4T1R``."""
-    body = "".join(secrets.choice(RECEIPT_ALPHABET) for _ in range(RECEIPT_BODY_LENGTH))
+    # One draw of 55 bits read as 11 symbols of 5 bits: the same uniform code as 11 draws, at a cost of one
+    # read of the system's random source instead of eleven.
+    bits = secrets.randbits(5 * RECEIPT_BODY_LENGTH)
+    body = "".join(RECEIPT_ALPHABET[(bits >> (5 * i)) & 31] for i in range(RECEIPT_BODY_LENGTH))
     code = body + _check_symbol(body)
     return f"{code[0:4]}-{code[4:8]}-{code[8:12]}"
 
