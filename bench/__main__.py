@@ -7,7 +7,8 @@ Parts (``--only PART`` runs one; all run by default), on fresh topics and databa
 - projection: the same events through reporting's live consumer, and through the eventsourcing library's
   projection runner into the same ledger table (the peer), both against A; the rebuild and the live
   consumer as multiples of the peer (runs the rebuild part too);
-- intake: ``POST /v1/clues`` at a fixed concurrency against raw aiokafka send-and-wait (C);
+- intake: ``POST /v1/clues`` at a fixed concurrency against raw aiokafka send-and-wait (C), its latency at
+  a steady 200 clues/s, and the rate of two worker processes (``CLUETRAIL_WORKERS=2``);
 - latency: 100 clues/s through the four services, 202 → graded ledger row, against the raw Kafka
   produce→consume latency at the same rate at the same time (E); each service's resident memory;
 - tables: the work table and the dashboard's charts of one city against a plain SELECT (D).
@@ -32,7 +33,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bench.audit import audit_figures
-from bench.intake import intake_figures, intake_load, raw_send_and_wait
+from bench.intake import STEADY_RATE, intake_figures, intake_load, raw_send_and_wait
 from bench.latency import latency_figures
 from bench.live import live_projection_rate
 from bench.peer import PEER, peer_rate
@@ -210,8 +211,11 @@ async def main(plan: Plan) -> Results:
             # Baseline C sends as many sealed events as intake gets requests.
             sends = sealed_case_events(max(plan.requests, 2) // 2 + 1)[: max(plan.requests, 1)]
             base_rate, base_lat = await raw_send_and_wait(settings, sends, plan.concurrency)
-            intake = await intake_load(settings, env, plan.requests, plan.concurrency)
-            figures += intake_figures(base_rate, base_lat, intake, plan.concurrency)
+            intake = await intake_load(
+                settings, env, plan.requests, plan.concurrency, steady_rate=STEADY_RATE
+            )
+            workers = await intake_load(settings, env, plan.requests, plan.concurrency, workers=2)
+            figures += intake_figures(base_rate, base_lat, intake, plan.concurrency, workers)
         if "latency" in plan.parts:
             console.print(
                 f"{plan.latency_rate:g} clues/s for {plan.latency_seconds:g} s through the services…"

@@ -1,5 +1,6 @@
 """The intake part: ``POST /v1/clues`` at a fixed concurrency against raw aiokafka send-and-wait with
-acks=all at the same concurrency (baseline C), and the CPU per request of intake and of the client."""
+acks=all at the same concurrency (baseline C), and the CPU per request of intake and of the client; the
+latency at a steady rate well below that (``STEADY_RATE``); and the rate of ``CLUETRAIL_WORKERS=2``."""
 
 from __future__ import annotations
 
@@ -14,13 +15,19 @@ from dataclasses import dataclass
 import httpx
 from aiokafka import AIOKafkaProducer
 
-from bench.procfs import process_cpu_seconds
-from bench.results import Figure, against, latency
+from bench.procfs import tree_cpu_seconds
+from bench.results import Comparison, Figure, against, latency, percentile
 from cluetrail.demo import demo_clues
 from cluetrail.settings import CommonSettings
 from tests.harness import ROOT
+from tests.processes import listening
 
 PART = "intake"
+# A steady load, as reporters send it: each request at its instant, whatever the answers before it.
+STEADY_RATE = 200.0
+STEADY_SECONDS = 10.0
+RATE_TARGET = 1_000.0  # clues/s of one process
+STEADY_P99_TARGET_MS = 50.0
 
 
 async def under_load(
@@ -41,6 +48,24 @@ async def under_load(
     started = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     return requests / (time.perf_counter() - started), latencies
+
+
+async def at_steady_rate(rate: float, count: int, call: Callable[[int], Awaitable[None]]) -> list[float]:
+    """Start call ``i`` at ``i / rate`` seconds and time each from that instant (a late start counts)."""
+    latencies: list[float] = []
+
+    async def timed(i: int, due: float) -> None:
+        await call(i)
+        latencies.append(time.perf_counter() - due)
+
+    began = time.perf_counter()
+    calls = []
+    for i in range(count):
+        due = began + i / rate
+        await asyncio.sleep(max(0.0, due - time.perf_counter()))
+        calls.append(asyncio.create_task(timed(i, due)))
+    await asyncio.gather(*calls)
+    return latencies
 
 
 async def raw_send_and_wait(
@@ -113,13 +138,22 @@ class IntakeLoad:
     latencies: list[float]
     service_cpu_ms: float | None
     client_cpu_ms: float
+    workers: int = 1
+    # At STEADY_RATE, when measured.
+    steady: list[float] | None = None
 
 
 async def intake_load(
-    settings: CommonSettings, env: dict[str, str], requests: int, concurrency: int
+    settings: CommonSettings,
+    env: dict[str, str],
+    requests: int,
+    concurrency: int,
+    *,
+    workers: int = 1,
+    steady_rate: float | None = None,
 ) -> IntakeLoad:
     port = 18001
-    env = {**env, "CLUETRAIL_INTAKE_PORT": str(port)}
+    env = {**env, "CLUETRAIL_INTAKE_PORT": str(port), "CLUETRAIL_WORKERS": str(workers)}
     log = (ROOT / "var" / "bench-intake.log").open("wb")
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "services.intake", env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT
@@ -136,6 +170,12 @@ async def intake_load(
                 await asyncio.sleep(0.2)
             else:
                 raise RuntimeError("intake did not become ready; see var/bench-intake.log")
+        for _ in range(300):  # every worker listening, or the first ones get every connection
+            if listening(port) >= workers:
+                break
+            await asyncio.sleep(0.2)
+        else:
+            raise RuntimeError(f"not all {workers} intake workers listen; see var/bench-intake.log")
         bodies = [json.dumps(clue).encode() for clue in demo_clues(min(requests, 1000), seed=11)]
 
         async def post(i: int) -> None:
@@ -144,15 +184,19 @@ async def intake_load(
                 raise RuntimeError(f"intake answered {status}: {answer.decode(errors='replace')}")
 
         await under_load(min(100, requests), concurrency, post)  # warm-up
-        service_before, client_before = process_cpu_seconds(process.pid), time.process_time()
+        service_before, client_before = tree_cpu_seconds(process.pid), time.process_time()
         rate, latencies = await under_load(requests, concurrency, post)
-        service_after, client_after = process_cpu_seconds(process.pid), time.process_time()
+        service_after, client_after = tree_cpu_seconds(process.pid), time.process_time()
         service_cpu = (
             (service_after - service_before) * 1000 / requests
             if service_before is not None and service_after is not None
             else None
         )
-        return IntakeLoad(rate, latencies, service_cpu, (client_after - client_before) * 1000 / requests)
+        steady = None
+        if steady_rate is not None:
+            steady = await at_steady_rate(steady_rate, int(steady_rate * STEADY_SECONDS), post)
+        client_cpu = (client_after - client_before) * 1000 / requests
+        return IntakeLoad(rate, latencies, service_cpu, client_cpu, workers, steady)
     finally:
         await client.close()
         process.terminate()
@@ -160,9 +204,14 @@ async def intake_load(
 
 
 def intake_figures(
-    base_rate: float, base_lat: list[float], intake: IntakeLoad, concurrency: int
+    base_rate: float,
+    base_lat: list[float],
+    intake: IntakeLoad,
+    concurrency: int,
+    more_workers: IntakeLoad | None = None,
 ) -> list[Figure]:
-    """Baseline C and intake's rate and latency, with the CPU each request cost."""
+    """Baseline C and intake's rate and latency, with the CPU each request cost; its latency at a steady
+    rate; the rate of ``more_workers``, against C and against one process."""
     raw = latency(
         "intake.raw_send", f"raw aiokafka send-and-wait, acks=all, {concurrency} in flight (baseline C)",
         base_lat, PART, label="C",
@@ -173,5 +222,29 @@ def intake_figures(
         "intake.post", f"intake `POST /v1/clues`, {concurrency} concurrent clients", intake.latencies, PART,
         note=f"{cpu}client {intake.client_cpu_ms:.1f} ms CPU/request",
     )  # fmt: skip
-    rate = Figure("intake.rate", f"{posted.name}: rate", intake.rate, "/s", PART)
-    return [raw, raw_rate, against(posted, raw), against(rate, raw_rate)]
+    rate = Figure(
+        "intake.rate", f"{posted.name}: rate", intake.rate, "/s", PART,
+        target=f"≥ {RATE_TARGET:,.0f} /s", met=intake.rate >= RATE_TARGET,
+    )  # fmt: skip
+    figures = [raw, raw_rate, against(posted, raw), against(rate, raw_rate)]
+    if intake.steady:
+        steady = latency(
+            "intake.steady", f"intake `POST /v1/clues`, a steady {STEADY_RATE:g} /s for {STEADY_SECONDS:g} s",
+            intake.steady, PART, target=f"p99 < {STEADY_P99_TARGET_MS:g} ms",
+        )  # fmt: skip
+        steady.met = steady.p99_ms is not None and steady.p99_ms < STEADY_P99_TARGET_MS
+        figures.append(against(steady, raw))
+    if more_workers is not None:
+        lat, cpu_ms = more_workers.latencies, more_workers.service_cpu_ms
+        cpu = "" if cpu_ms is None else f"{cpu_ms:.1f} ms CPU/request, "
+        workers = Figure(
+            "intake.workers_rate",
+            f"{posted.name}, CLUETRAIL_WORKERS={more_workers.workers}: rate",
+            more_workers.rate, "/s", PART,
+            note=f"{cpu}all its workers together; p50 {percentile(lat, 50) * 1000:.1f} ms, "
+            f"p99 {percentile(lat, 99) * 1000:.1f} ms",
+        )  # fmt: skip
+        against(workers, raw_rate)
+        workers.also.append(Comparison(rate.name, more_workers.rate / intake.rate))
+        figures.append(workers)
+    return figures

@@ -15,6 +15,14 @@ def process_cpu_seconds(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def tree_cpu_seconds(pid: int) -> float | None:
+    """``process_cpu_seconds`` of ``pid`` and every process below it (a service's workers)."""
+    own = process_cpu_seconds(pid)
+    if own is None:
+        return None
+    return own + sum(tree_cpu_seconds(child) or 0.0 for child in _children(pid))
+
+
 def _status_kb(pid: int, field: str) -> int | None:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
