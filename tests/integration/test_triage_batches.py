@@ -184,12 +184,17 @@ async def test_batches_of_any_size_leave_the_tables_as_records_applied_one_by_on
     # Each database reads its own decisions back from the log: copies of what it holds.
     await one_by_one(alone, folder, await decided(alone, len(log)))
     await in_batches(batched, folder, await decided(batched, len(log)), size)
+    # A late copy of the first clue: nothing moves, its case's head stays where the log has gone on to.
+    late = [incoming(events[0], 1000)]
+    await one_by_one(alone, folder, late)
+    await in_batches(batched, folder, late, size)
 
     expected = await contents(alone)
     assert await contents(batched) == expected
     first, again, branch = events[0], events[2], events[6]
     merged = {c["case_id"]: c["merged_into"] for c in expected["cases"] if c["status"] == "merged"}
     assert merged == {again.case_id: str(first.case_id), branch.case_id: str(first.case_id)}
+    assert {h["case_id"]: h["seq"] for h in expected["heads"]}[first.case_id] > 1
     shop = [s["case_id"] for s in expected["subjects"] if "大店生活超市" in s["key"]]
     assert shop == [events[7].case_id], "the key is with the clue reported first, though applied last"
 

@@ -5,7 +5,6 @@ read it back from the region's own case log (``anchor_heads``), and the anchor c
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
 
 import asyncpg
 
@@ -25,11 +24,6 @@ HEADERS = {"schema-version": str(Anchor.model_fields["schema_version"].default)}
 async def note_head(conn: asyncpg.Connection, case_id: uuid.UUID, seq: int, hash: str) -> None:
     """A case event this region wrote, read back from its case log: the case's head, unless further."""
     await conn.execute(Q["note_head"], case_id, seq, hash)
-
-
-async def note_heads(conn: asyncpg.Connection, heads: Mapping[uuid.UUID, tuple[int, str]]) -> None:
-    """``note_head`` of several cases (case id -> seq and hash), in case id order."""
-    await conn.executemany(Q["note_head"], [(case_id, *heads[case_id]) for case_id in sorted(heads)])
 
 
 async def lock(conn: asyncpg.Connection) -> None:

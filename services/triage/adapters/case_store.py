@@ -3,11 +3,11 @@ with the same outcome:
 
 - ``CaseTables``: each read and write a statement of its own, at once (a record applied alone, in its own
   savepoint; the catch-up's sweep);
-- ``CaseBatch``: a whole batch of records in a handful of round trips: the cases of the batch (and those its
-  clues may be linked to) loaded and locked in one statement, the subject keys of its clues read in one, and
-  all it writes kept in memory, then written at the end with one statement per table. Each round trip wakes
-  a PostgreSQL backend on the same few cores: applied record by record, a batch paid about eleven per clue
-  (four per record: a clue, triage's own decisions read back).
+- ``CaseBatch``: a whole batch of records in three round trips: the cases of the batch (and those its clues
+  may be linked to) loaded and locked, and who holds the subject keys of its clues read, in one statement;
+  all it writes kept in memory, then written at the end in one statement, and one for the outbox. Each round
+  trip wakes a PostgreSQL backend on the same few cores: applied record by record, a batch paid about eleven
+  per clue (four per record: a clue, and triage's own decisions read back).
 
 A batch keeps in memory what its own records did, so each record sees the cases and subjects on file as the
 records before it left them, exactly as if each had been written at once. Cases are locked from the start;
@@ -27,9 +27,12 @@ import asyncpg
 
 from cluetrail.outbox import add_to_outbox
 from contracts.envelope import Envelope
-from services.triage.adapters import anchors, cases, subjects
+from contracts.events import event_bytes
+from services.triage.adapters import SQL, anchors, cases, subjects
 from services.triage.adapters.subjects import Holder
 from services.triage.domain.state import CaseState
+
+Q = SQL.queries("batches")
 
 
 class SubjectsMoved(Exception):
@@ -115,19 +118,17 @@ class CaseBatch:
         *,
         with_holders: bool,
     ) -> CaseBatch:
-        """Read the subject keys the batch's clues file, then load and lock its cases — with the cases
-        holding those keys when ``with_holders`` (the batch decides, so its clues may be linked to them)."""
+        """Read who holds the subject keys the batch's clues file, and load and lock its cases — with the
+        cases holding those keys when ``with_holders`` (the batch decides, so its clues may be linked to
+        them) — in one statement."""
         batch = cls(conn)
-        await batch._read_keys(keys)
-        wanted = set(case_ids)
-        if with_holders:
-            wanted.update(held[1] for held in batch._read.values() if held is not None)
-        await batch._load(wanted)
+        await batch._read_and_lock(case_ids, keys, with_holders=with_holders)
         return batch
 
     async def load(self, case_id: uuid.UUID) -> CaseState | None:
         if case_id not in self._states:
-            await self._load([case_id])
+            # A case none of the batch's records named: the case a holder of a key was merged into.
+            self._states[case_id] = await cases.load(self._conn, case_id, for_update=True)
         return self._states[case_id]
 
     async def note_head(self, case_id: uuid.UUID, seq: int, hash: str) -> None:
@@ -138,7 +139,7 @@ class CaseBatch:
     async def put_on_file(
         self, keys: Sequence[str], case_id: uuid.UUID, reported_at: datetime | None
     ) -> None:
-        await self._read_keys(keys)
+        await self._read_and_lock([], keys, with_holders=False)
         filing = subjects.holder(case_id, reported_at)
         for key in keys:
             self._touched.add(key)
@@ -148,7 +149,7 @@ class CaseBatch:
     async def case_on_file(
         self, keys: Sequence[str], *, other_than: uuid.UUID
     ) -> tuple[uuid.UUID, str] | None:
-        await self._read_keys(keys)
+        await self._read_and_lock([], keys, with_holders=False)
         for key in keys:
             self._touched.add(key)
             held = self._held[key]
@@ -165,39 +166,51 @@ class CaseBatch:
         self._outbox.extend(events)
 
     async def write(self) -> None:
-        """Write what the batch did: subject keys first (raises ``SubjectsMoved`` before anything else is
-        written when one no longer stands as read), then the cases and their events, the outbox and the
-        heads. The caller's transaction commits it with the consumer's positions."""
-        await self._file_keys()
-        await cases.save_many(self._conn, self._saved.values(), self._events)
-        if self._outbox:
-            await add_to_outbox(self._conn, self._outbox)
-        if self._heads:
-            await anchors.note_heads(self._conn, self._heads)
-
-    async def _file_keys(self) -> None:
+        """Write what the batch did, in the caller's transaction (committed with the consumer's positions):
+        the chain events, cases, heads and subject keys in one statement, raising ``SubjectsMoved`` when a
+        key no longer stands as read; then the outbox."""
+        events = [cases.event_row(e, event_bytes(e)) for e in self._events]
+        states = [cases.state_row(s) for s in self._saved.values()]
+        heads = [(case_id, seq, hash) for case_id, (seq, hash) in self._heads.items()]
         # Every key looked up was filed first by the same clue (the consumer files a clue's keys, then looks
         # them up), so every key touched has a holder by now; one without would have nothing to write.
         filed = [(key, self._read[key], held) for key in sorted(self._touched) if (held := self._held[key])]
-        if not filed:
-            return
-        written = await subjects.file_as_read(self._conn, filed)
-        moved = sorted({key for key, _, _ in filed} - written)
+        rows = await self._conn.fetch(
+            Q["write"],
+            *_columns(events, 6),
+            *_columns(states, 11),
+            *_columns(heads, 3),
+            [key for key, _, _ in filed],
+            [None if read is None else read[1] for _, read, _ in filed],
+            [None if read is None else read[0] for _, read, _ in filed],
+            [held[1] for _, _, held in filed],
+            [held[0] for _, _, held in filed],
+        )
+        moved = sorted({key for key, _, _ in filed} - {r["key"] for r in rows})
         if moved:
             raise SubjectsMoved(f"subject keys filed or moved by another transaction meanwhile: {moved}")
+        if self._outbox:
+            await add_to_outbox(self._conn, self._outbox)
 
-    async def _read_keys(self, keys: Iterable[str]) -> None:
+    async def _read_and_lock(
+        self, case_ids: Iterable[uuid.UUID], keys: Iterable[str], *, with_holders: bool
+    ) -> None:
+        wanted = [case_id for case_id in dict.fromkeys(case_ids) if case_id not in self._states]
         unread = [key for key in dict.fromkeys(keys) if key not in self._read]
-        if not unread:
+        if not wanted and not unread:
             return
-        found = await subjects.holders(self._conn, unread)
-        for key in unread:
-            self._read[key] = self._held[key] = found.get(key)
-
-    async def _load(self, case_ids: Iterable[uuid.UUID]) -> None:
-        wanted = [case_id for case_id in case_ids if case_id not in self._states]
-        if not wanted:
-            return
-        found = await cases.load_many(self._conn, wanted)
+        rows = await self._conn.fetch(Q["read"], wanted, unread, with_holders)
         for case_id in wanted:
-            self._states[case_id] = found.get(case_id)
+            self._states[case_id] = None
+        for row in rows:
+            if row["key"] is not None:
+                self._read[row["key"]] = (subjects.aware(row["reported_at"]), row["case_id"])
+            elif row["state"] is not None:
+                self._states[row["case_id"]] = CaseState.model_validate_json(row["state"])
+        for key in unread:
+            self._held[key] = self._read.setdefault(key, None)
+
+
+def _columns(rows: Sequence[tuple[object, ...]], width: int) -> list[list[object]]:
+    """Rows as the arrays ``unnest`` takes, one per column."""
+    return [[row[i] for row in rows] for i in range(width)]

@@ -4,7 +4,7 @@ events it holds for each, with their bytes as written."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 import asyncpg
 
@@ -22,13 +22,6 @@ async def load(conn: asyncpg.Connection, case_id: uuid.UUID, *, for_update: bool
     return None if raw is None else CaseState.model_validate_json(raw)
 
 
-async def load_many(conn: asyncpg.Connection, case_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, CaseState]:
-    """The states of those of ``case_ids`` triage has, each row locked for the caller's transaction; rows are
-    locked in case id order, so two callers locking overlapping cases never wait on each other crosswise."""
-    rows = await conn.fetch(Q["states_for_update"], sorted(set(case_ids)))
-    return {r["case_id"]: CaseState.model_validate_json(r["state"]) for r in rows}
-
-
 async def save(
     conn: asyncpg.Connection,
     state: CaseState,
@@ -40,28 +33,18 @@ async def save(
     as written), else as this region writes them."""
     bodies = written if written is not None else [event_bytes(e) for e in events]
     await conn.executemany(
-        Q["add_event"], [_event_row(e, body) for e, body in zip(events, bodies, strict=True)]
+        Q["add_event"], [event_row(e, body) for e, body in zip(events, bodies, strict=True)]
     )
-    await conn.execute(Q["save"], *_state_row(state))
+    await conn.execute(Q["save"], *state_row(state))
 
 
-async def save_many(
-    conn: asyncpg.Connection, states: Iterable[CaseState], events: Sequence[Envelope]
-) -> None:
-    """``save`` of several cases at once: ``events`` (in chain order within each case) and the states they
-    reached, as this region writes them."""
-    if events:
-        await conn.executemany(Q["add_event"], [_event_row(e, event_bytes(e)) for e in events])
-    rows = [_state_row(s) for s in sorted(states, key=lambda s: s.case_id)]
-    if rows:
-        await conn.executemany(Q["save"], rows)
-
-
-def _event_row(event: Envelope, body: bytes) -> tuple[object, ...]:
+def event_row(event: Envelope, body: bytes) -> tuple[object, ...]:
+    """A chain event's row (``add_event``)."""
     return (event.case_id, event.seq, event.event_id, event.type, event.hash, body)
 
 
-def _state_row(state: CaseState) -> tuple[object, ...]:
+def state_row(state: CaseState) -> tuple[object, ...]:
+    """A case's row (``save``): the columns officers and operators query, and the whole state."""
     return (
         state.case_id,
         state.status.value,

@@ -52,32 +52,9 @@ async def put_on_file(
     )
 
 
-async def holders(conn: asyncpg.Connection, keys: Sequence[str]) -> dict[str, Holder]:
-    """Who holds each of ``keys`` that is on file (read, not locked: see ``file_as_read``)."""
-    rows = await conn.fetch(Q["holders"], list(keys))
-    return {r["key"]: (_aware(r["reported_at"]), r["case_id"]) for r in rows}
-
-
-async def file_as_read(
-    conn: asyncpg.Connection, keys: Sequence[tuple[str, Holder | None, Holder]]
-) -> set[str]:
-    """File each key (key, its holder as read before, its holder now) where it still stands as read: a key
-    on file is moved only if its holder is the one read, a key not on file is added only if no one filed it
-    meanwhile. The keys filed: one missing was filed or moved by another transaction since it was read."""
-    rows = await conn.fetch(
-        Q["file_as_read"],
-        [key for key, _, _ in keys],
-        [None if read is None else read[1] for _, read, _ in keys],
-        [None if read is None else read[0] for _, read, _ in keys],
-        [now[1] for _, _, now in keys],
-        [now[0] for _, _, now in keys],
-    )
-    return {r["key"] for r in rows}
-
-
-def _aware(at: datetime) -> datetime:
-    """asyncpg reads PostgreSQL's ±infinity (``UNKNOWN_REPORT_TIME``, keys filed before report times were
-    kept) as naive ``datetime.max``/``min``; every other instant comes back aware."""
+def aware(at: datetime) -> datetime:
+    """A report time as read. asyncpg reads PostgreSQL's ±infinity (``UNKNOWN_REPORT_TIME``; keys filed
+    before report times were kept) as naive ``datetime.max``/``min``; every other instant comes back aware."""
     return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
 
 

@@ -6,10 +6,6 @@ SELECT state FROM cases WHERE case_id = $1;
 -- name: state_for_update
 SELECT state FROM cases WHERE case_id = $1 FOR UPDATE;
 
--- name: states_for_update
--- Several cases at once, locked in case id order.
-SELECT case_id, state FROM cases WHERE case_id = ANY($1::uuid[]) ORDER BY case_id FOR UPDATE;
-
 -- name: add_event
 INSERT INTO case_events (case_id, seq, event_id, type, hash, body) VALUES ($1, $2, $3, $4, $5, $6);
 

@@ -14,24 +14,3 @@ WHERE (EXCLUDED.reported_at, EXCLUDED.case_id) < (subjects.reported_at, subjects
 UPDATE subjects SET case_id = $2, reported_at = COALESCE($4, reported_at)
 WHERE key = ANY($1::text[]) AND case_id = $3;
 
--- name: holders
-SELECT key, case_id, reported_at FROM subjects WHERE key = ANY($1::text[]);
-
--- name: file_as_read
--- Each key $1 filed under ($4, $5), only where it stands as it was read: held by ($2, $3), or not on file
--- ($2 NULL). The keys filed are returned.
-WITH batch AS (
-    SELECT * FROM unnest($1::text[], $2::uuid[], $3::timestamptz[], $4::uuid[], $5::timestamptz[])
-        AS b (key, read_case_id, read_reported_at, case_id, reported_at)
-), moved AS (
-    UPDATE subjects AS s SET case_id = b.case_id, reported_at = b.reported_at
-    FROM batch AS b
-    WHERE s.key = b.key AND s.case_id = b.read_case_id AND s.reported_at = b.read_reported_at
-    RETURNING s.key
-), added AS (
-    INSERT INTO subjects (key, case_id, reported_at)
-    SELECT key, case_id, reported_at FROM batch WHERE read_case_id IS NULL ORDER BY key
-    ON CONFLICT (key) DO NOTHING
-    RETURNING key
-)
-SELECT key FROM moved UNION ALL SELECT key FROM added;
