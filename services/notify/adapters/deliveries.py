@@ -101,10 +101,12 @@ async def find_deliveries(
     recipient_id: str | None = None,
     visible: Visible = EVERYTHING,
     awaiting_ack: bool | None = None,
+    latest_first: bool = False,
 ) -> list[asyncpg.Record]:
     """The delivery log in case order (a case's events by seq, then its notices by seq), each with the
     earlier unfinished delivery it waits for, if any; ``awaiting_ack`` keeps only those delivered and not
-    acknowledged yet (True) or only the others (False)."""
+    acknowledged yet (True) or only the others (False); ``latest_first`` orders them by delivery, latest
+    first, instead of in case order."""
     return await conn.fetch(
         Q["find"],
         case_id,
@@ -114,6 +116,7 @@ async def find_deliveries(
         visible.jurisdictions,
         visible.recipients,
         awaiting_ack,
+        latest_first,
     )
 
 

@@ -42,12 +42,13 @@ class Awaiting:
 
 
 async def awaiting_acknowledgement(notify_url: str, token: str) -> Awaiting:
-    """The deliveries awaiting acknowledgement the token's officer may read, oldest case first."""
+    """The deliveries awaiting acknowledgement the token's officer may read, the latest delivered first
+    (notify's scheduler reminds and escalates the old ones by itself)."""
     try:
         async with httpx.AsyncClient(base_url=notify_url, timeout=NOTIFY_TIMEOUT_SECONDS) as client:
             response = await client.get(
                 "/v1/deliveries",
-                params={"awaiting_ack": "true", "limit": AWAITING_LIMIT},
+                params={"awaiting_ack": "true", "order": "latest", "limit": AWAITING_LIMIT},
                 headers={"Authorization": f"Bearer {token}"},
             )
     except httpx.HTTPError:

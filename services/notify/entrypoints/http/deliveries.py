@@ -133,10 +133,17 @@ async def list_deliveries(
         bool | None,
         Query(description="Only deliveries delivered and not acknowledged yet (true), or only the others"),
     ] = None,
+    order: Annotated[
+        Literal["case", "latest"],
+        Query(
+            description="case: each case's events by seq, then its notices (the log); latest: the last "
+            "delivered first (an inbox)"
+        ),
+    ] = "case",
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> list[dict[str, object]]:
     """The delivery log of a case (or of everything the caller may read), in case order: the case's
-    events by seq, then notify's notices of the case by seq."""
+    events by seq, then notify's notices of the case by seq (``order=latest``: the last delivered first)."""
     rows = await deliveries.find_deliveries(
         conn,
         case_id=case_id,
@@ -145,6 +152,7 @@ async def list_deliveries(
         recipient_id=recipient_id,
         visible=deps.readers.visible(who),
         awaiting_ack=awaiting_ack,
+        latest_first=order == "latest",
     )
     return [_view(r, deps.book) for r in rows]
 

@@ -29,7 +29,8 @@ SELECT document, facts FROM routed_events WHERE event_id = $1;
 -- The delivery log in case order, each delivery with the earlier unfinished (pending or dead) one of its
 -- case, recipient, channel and ordering it waits for. $5 (jurisdictions) and $6 (recipients) are what
 -- the reader may see: both NULL, everything. $7: only those delivered and waiting for their recipient's
--- acknowledgement (true) or only the others (false).
+-- acknowledgement (true) or only the others (false). $8: the latest delivered first (an inbox), else in case
+-- order (the log).
 SELECT d.delivery_id, d.event_id, d.recipient_id, d.case_id, d.seq, d.event_type, d.jurisdiction, d.body,
        d.traceparent, d.status, d.attempts, d.round_attempts, d.next_attempt_at, d.last_error, d.created_at,
        d.delivered_at, d.dead_at, d.dead_letter_published_at, d.resent_at, d.channel, d.needs_ack,
@@ -45,7 +46,8 @@ WHERE ($1::uuid IS NULL OR d.case_id = $1) AND ($2::text IS NULL OR d.status = $
        OR d.recipient_id = ANY(coalesce($6::text[], '{}')))
   AND ($7::boolean IS NULL
        OR (d.needs_ack AND d.acknowledged_at IS NULL AND d.status = 'delivered') = $7)
-ORDER BY d.case_id, d.origin, d.seq, d.recipient_id, d.channel
+ORDER BY CASE WHEN $8::boolean THEN d.delivered_at END DESC NULLS LAST,
+         d.case_id, d.origin, d.seq, d.recipient_id, d.channel
 LIMIT $3;
 
 -- name: for_resend
