@@ -56,6 +56,10 @@ from cluetrail.telemetry import setup_tracing
 from contracts.api import ProblemDetail
 
 log = logging.getLogger(__name__)
+# An idle batch subscriber waits this long for records, then sleeps as long before it asks again (FastStream's
+# batch loop), so a record that comes meanwhile waits for the sleep to end. FastStream's 200 ms put up to
+# 200 ms on every hop of a clue through the services; a short idle wait costs next to nothing.
+IDLE_WAIT_MS = 20
 
 
 @dataclass
@@ -467,6 +471,7 @@ def case_events_router(
         listener=PositionsListener(consumer, lambda: subscriber.consumer),
         batch=True,
         max_records=rt.settings.consumer_batch,
+        batch_timeout_ms=IDLE_WAIT_MS,
         auto_offset_reset="earliest",
         # A peer region's topics are written by MirrorMaker's transactions: a batch it aborted (killed
         # mid-way) is never read. This region's own topics have no transactions, so nothing else changes.
