@@ -28,6 +28,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaRouter
 from faststream.kafka.annotations import KafkaMessage
+from faststream.message import StreamMessage
 from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -477,6 +478,7 @@ def case_events_router(
         # mid-way) is never read. This region's own topics have no transactions, so nothing else changes.
         isolation_level="read_committed",
         ack_policy=AckPolicy.NACK_ON_ERROR,
+        decoder=_undecoded,
     )
 
     @subscriber
@@ -488,6 +490,12 @@ def case_events_router(
             after(applied)
 
     return router
+
+
+async def _undecoded(msg: StreamMessage[Any]) -> None:
+    """The consumer reads the raw records (``msg.raw_message``) itself: FastStream's own decoding of a batch,
+    a message object and a JSON parse per record, would be thrown away."""
+    return None
 
 
 async def watch_consumer_lag(runtime: Runtime, every: float = 5.0) -> None:
