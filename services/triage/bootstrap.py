@@ -17,7 +17,7 @@ from cluetrail.service import Runtime, create_service_app
 from cluetrail.web import Csrf
 from contracts.jurisdictions import JurisdictionRegistry
 from contracts.regions import RegionRegistry
-from services.triage.adapters import SQL, anchors
+from services.triage.adapters import SQL, anchors, meta
 from services.triage.adapters.rules import quiet_periods_for, region_sealer_for, rule_set_for
 from services.triage.dependencies import TriageDeps
 from services.triage.domain.workflow import WorkflowPolicy
@@ -84,4 +84,5 @@ def create_app(settings: TriageSettings) -> FastAPI:
         dependencies=wire,
         kafka_routers=kafka_routers,
         on_startup=on_startup,
+        pool_reset=meta.reset_session,
     )
