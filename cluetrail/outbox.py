@@ -13,7 +13,7 @@ import contextlib
 import logging
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -148,7 +148,7 @@ class OutboxRelay:
         self._waiters: dict[uuid.UUID, list[asyncio.Future[None]]] = {}
         self._handed: list[Mapping[str, Any]] = []
         self._in_flight: set[asyncio.Task[None]] = set()
-        # Events of handed rows out to Kafka: never taken for left behind meanwhile.
+        # Events of handed rows out to Kafka: never taken as left behind meanwhile.
         self._publishing: set[uuid.UUID] = set()
         self._producer_started = asyncio.Lock()
         self._outage = Outage(log, f"outbox relay of {table}")
@@ -197,34 +197,34 @@ class OutboxRelay:
 
     async def _relay_in_each_process(self, stopping: asyncio.Event) -> None:
         next_look = 0.0
+        looking: asyncio.Task[None] | None = None
         try:
             while not stopping.is_set():
-                try:
-                    if self._handed:
-                        rows, self._handed = self._handed, []
-                        task = asyncio.create_task(self._publish_handed(rows))
-                        self._in_flight.add(task)
-                        task.add_done_callback(self._in_flight.discard)
-                    if time.monotonic() >= next_look:
-                        next_look = time.monotonic() + self._poll_seconds
-                        await self._publish_left_behind()
-                    if not self._handed:
-                        await self._idle(max(0.0, next_look - time.monotonic()))
-                except asyncio.CancelledError:
-                    raise
-                except Exception as exc:
-                    self._outage.failed(exc)
-                    await asyncio.sleep(1.0)
+                if self._handed:
+                    rows, self._handed = self._handed, []
+                    # Marked out before the task starts, so a look for rows left behind never takes them.
+                    self._publishing.update(row["event_id"] for row in rows)
+                    self._start(self._publish_handed(rows))
+                if (looking is None or looking.done()) and time.monotonic() >= next_look:
+                    next_look = time.monotonic() + self._poll_seconds
+                    looking = self._start(self._publish_left_behind_once())
+                if not self._handed:
+                    await self._idle(max(0.0, next_look - time.monotonic()))
         finally:
             for task in self._in_flight:
                 task.cancel()
             await asyncio.gather(*self._in_flight, return_exceptions=True)
 
+    def _start(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        task = asyncio.create_task(work)
+        self._in_flight.add(task)
+        task.add_done_callback(self._in_flight.discard)
+        return task
+
     async def _publish_handed(self, rows: list[Mapping[str, Any]]) -> None:
         """Publish rows handed over and stamp them. When Kafka does not take them, they are tried again a
         second later for as long as a request waits for them, and left to ``_publish_left_behind`` then."""
         events = [row["event_id"] for row in rows]
-        self._publishing.update(events)
         try:
             await self._send_all(rows)
             async with self._pool.acquire() as conn:
@@ -244,6 +244,16 @@ class OutboxRelay:
             self._publishing.difference_update(events)
         self._outage.recovered()
         self._published(rows)
+
+    async def _publish_left_behind_once(self) -> None:
+        """``_publish_left_behind``, beside the rows handed over: a look held up by Kafka holds up no
+        request."""
+        try:
+            await self._publish_left_behind()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            self._outage.failed(exc)
 
     async def _idle(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
@@ -277,7 +287,7 @@ class OutboxRelay:
                 "AND NOT event_id = ANY($3::uuid[]) ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",
                 limit,
                 self._left_behind_seconds,
-                list(self._publishing),
+                [*self._publishing, *(row["event_id"] for row in self._handed)],
             )
             if rows:
                 await self._send_all(rows)

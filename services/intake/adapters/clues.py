@@ -30,7 +30,7 @@ class AcceptedClue:
     event: bytes
     recorded_at: datetime
     published_at: datetime | None = None
-    # The request's trace context, in which the relay publishes the clue.
+    # The storing request's trace context, in which the relay publishes the clue (not read back).
     traceparent: str | None = None
 
     def outbox_row(self) -> dict[str, Any]:
@@ -54,7 +54,6 @@ def _accepted(row: asyncpg.Record) -> AcceptedClue:
         event=bytes(row["event"]),
         recorded_at=row["recorded_at"],
         published_at=row["published_at"],
-        traceparent=row["traceparent"],
     )
 
 

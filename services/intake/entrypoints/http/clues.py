@@ -86,7 +86,7 @@ async def store_and_wait(
         async with deps.pool.acquire() as conn:
             if await clues.published_at(conn, stored.case_id) is not None:
                 return stored, True
-        relay.hand_over([stored.outbox_row()])
+        # Published by the relay that has it (the first request's), or by any once it is left behind.
         return stored, await relay.wait_published([stored.event_id], wait, expected)
 
 

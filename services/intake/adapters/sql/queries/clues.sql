@@ -13,13 +13,11 @@ ON CONFLICT (idempotency_key) DO NOTHING
 RETURNING event_id;
 
 -- name: by_key
-SELECT idempotency_key, request_digest, case_id, event_id, receipt_code, event, recorded_at, published_at,
-       traceparent
+SELECT idempotency_key, request_digest, case_id, event_id, receipt_code, event, recorded_at, published_at
 FROM accepted_clues WHERE idempotency_key = $1;
 
 -- name: by_receipt
-SELECT idempotency_key, request_digest, case_id, event_id, receipt_code, event, recorded_at, published_at,
-       traceparent
+SELECT idempotency_key, request_digest, case_id, event_id, receipt_code, event, recorded_at, published_at
 FROM accepted_clues WHERE receipt_code = $1;
 
 -- name: published_at
