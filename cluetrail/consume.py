@@ -25,6 +25,7 @@ import asyncpg
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
 from opentelemetry import trace
 
+from cluetrail.db import DATABASE_UNAVAILABLE
 from cluetrail.deadletter import DeadLetters
 from cluetrail.logs import Outage
 from cluetrail.metrics import DEAD_LETTERED, EVENTS_APPLIED
@@ -42,13 +43,9 @@ class RetryLater(Exception):
 
 
 TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
-    asyncpg.PostgresConnectionError,
-    asyncpg.InterfaceError,
-    asyncpg.TooManyConnectionsError,
+    *DATABASE_UNAVAILABLE,
     asyncpg.DeadlockDetectedError,
     asyncpg.SerializationError,
-    ConnectionError,
-    OSError,
     asyncio.TimeoutError,
     RetryLater,
 )

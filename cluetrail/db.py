@@ -15,6 +15,23 @@ import asyncpg
 
 log = logging.getLogger(__name__)
 
+# The database cannot be reached, or the session was lost under a statement: refused connections, a server
+# shutting down or starting up, a connection lost mid-statement, no connection free in time (TimeoutError is
+# an OSError). asyncpg reports some lost sessions as an InterfaceError ("connection is closed") or, when the
+# server's farewell arrives in the middle of the protocol, as an InternalClientError ("cannot switch to
+# state 12; another operation (2) is in progress"): neither says anything about the work being done, so
+# both are an outage too — answered 503 by a request, retried by a consumer or a loop, never dead-lettered.
+DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (
+    asyncpg.PostgresConnectionError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,
+    asyncpg.TooManyConnectionsError,
+    asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
+    OSError,
+)
+
 # Tables every consuming service needs: where it stands in each partition of each topic.
 INFRA_MIGRATIONS = resources.files("cluetrail").joinpath("sql")
 

@@ -46,7 +46,7 @@ from cluetrail.consume import (
     PositionsListener,
     running_consumers,
 )
-from cluetrail.db import open_pool
+from cluetrail.db import DATABASE_UNAVAILABLE, open_pool
 from cluetrail.deadletter import DeadLetters
 from cluetrail.errors import RuleViolation
 from cluetrail.kafka import kafka_connection, make_broker, topic_partitions
@@ -144,16 +144,6 @@ def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
 # How soon a client refused for a database outage may try again (Retry-After); a restarted PostgreSQL or a
 # failover takes seconds.
 DATABASE_RETRY_AFTER_SECONDS = 5
-# The database cannot be reached: refused connections, a server shutting down or starting up, a connection
-# lost mid-query, no connection free in time (TimeoutError is an OSError). Answered 503, never 500.
-DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (
-    asyncpg.PostgresConnectionError,
-    asyncpg.CannotConnectNowError,
-    asyncpg.AdminShutdownError,
-    asyncpg.CrashShutdownError,
-    asyncpg.TooManyConnectionsError,
-    OSError,
-)
 # An unreadable body: not JSON at all, or not UTF-8 text (RFC 8259 §8.1).
 UNREADABLE = "json_invalid"
 
@@ -559,7 +549,7 @@ async def hold_instance(runtime: Runtime, claim: asyncpg.Connection) -> None:
             try:
                 await claim.fetchval("SELECT 1")
                 continue
-            except (asyncpg.PostgresError, OSError, asyncpg.InterfaceError):
+            except (asyncpg.PostgresError, *DATABASE_UNAVAILABLE):
                 pass
             try:
                 claim = await claim_instance(runtime) or claim
@@ -567,11 +557,11 @@ async def hold_instance(runtime: Runtime, claim: asyncpg.Connection) -> None:
                 log.critical("%s; stopping", exc)
                 os.kill(os.getpid(), signal.SIGTERM)
                 return
-            except (asyncpg.PostgresError, OSError):
+            except (asyncpg.PostgresError, *DATABASE_UNAVAILABLE):
                 continue  # the database is away: consuming stops with it; claim again when it is back
     finally:
         if claim is not first:
-            with contextlib.suppress(asyncpg.PostgresError, OSError, asyncpg.InterfaceError):
+            with contextlib.suppress(asyncpg.PostgresError, *DATABASE_UNAVAILABLE):
                 await claim.close()
 
 
@@ -644,7 +634,7 @@ def create_service_app(
             if on_shutdown is not None:
                 await on_shutdown(runtime)
             if claim is not None:
-                with contextlib.suppress(asyncpg.PostgresError, OSError, asyncpg.InterfaceError):
+                with contextlib.suppress(asyncpg.PostgresError, *DATABASE_UNAVAILABLE):
                     await claim.close()
             await pool.close()
             tracer_provider.shutdown()

@@ -5,10 +5,10 @@
   counts (kept by increments) agree with the ledger;
 - ``cluetrail audit verify --strict`` exits 0;
 - nothing was dead-lettered;
-- no notify delivery reached its receiver twice. The one repeat notify's design admits — a crash, or a
-  lost database session, between a send and its commit sends the notice again under the same delivery id,
-  which the receiver drops — is reported when a fault that cut notify off lay between the two copies,
-  and fails the check anywhere else.
+- no notify delivery reached its receiver twice. The one repeat notify's design admits — notify killed
+  between a send and its commit sends the notice again under the same delivery id, which the receiver
+  drops — is reported when notify's SIGKILL lay between the two copies, and fails the check anywhere
+  else (a database restart is not such a fault: a sent notice's outcome waits for the database).
 """
 
 from __future__ import annotations
@@ -44,8 +44,7 @@ class Check:
 
 @dataclass(frozen=True)
 class NotifyCut:
-    """A fault that cut notify off from its database mid-send: how many webhooks and mails had arrived
-    when it struck."""
+    """A fault that killed notify mid-send: how many webhooks and mails had arrived when it struck."""
 
     fault: str
     webhooks: int
@@ -205,7 +204,7 @@ def _repeats(ids: Iterable[str | None]) -> tuple[dict[str, list[int]], int]:
 
 def deliveries(webhooks: list[Recorded], mails: list[EmailMessage], cuts: list[NotifyCut]) -> Check:
     """No delivery id reached the webhook receiver, the SMS gateway or the mail server twice, but for a
-    repeat across a fault that cut notify off mid-send."""
+    repeat across notify killed mid-send."""
     problems: list[str] = []
     explained: list[str] = []
     for channel, ids, mark in (

@@ -61,7 +61,7 @@ class Run:
 
 @dataclass(frozen=True)
 class Fault:
-    """What strikes, how it is undone, and whether it may cut notify off between a send and its commit."""
+    """What strikes, how it is undone, and whether it kills notify between a send and its commit."""
 
     key: str
     name: str
@@ -133,7 +133,6 @@ FAULTS = (
         "PostgreSQL restart",
         lambda run: run.servers.stop_postgres(),
         lambda run: run.servers.start_postgres(),
-        cuts_notify=True,
     ),
 )
 

@@ -13,6 +13,7 @@ from collections import defaultdict
 from collections.abc import AsyncIterator, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import urlsplit
 
 import asyncpg
 import httpx
@@ -30,6 +31,7 @@ from services.notify.domain.backoff import RetryPolicy
 from services.notify.domain.recipients import Recipient, RecipientBook, Route
 from services.notify.domain.signing import SignatureRefused, secret_of, verify
 from services.notify.entrypoints.background.worker import DeliveryWorker
+from tests.cut_line import CutLine
 from tests.harness import free_port
 
 pytestmark = pytest.mark.integration
@@ -96,8 +98,12 @@ def office() -> Iterator[SlowOffice]:
 
 
 @pytest.fixture
-async def pools(stack_settings: CommonSettings) -> AsyncIterator[list[asyncpg.Pool]]:
-    dsn = stack_settings.database_for(f"notifyworker_{uuid.uuid4().hex[:6]}")
+def dsn(stack_settings: CommonSettings) -> str:
+    return stack_settings.database_for(f"notifyworker_{uuid.uuid4().hex[:6]}")
+
+
+@pytest.fixture
+async def pools(dsn: str) -> AsyncIterator[list[asyncpg.Pool]]:
     opened = [await open_pool(dsn, SQL.migrations) for _ in range(2)]
     yield opened
     for pool in opened:
@@ -238,6 +244,7 @@ class HeldOffice:
         self.port = free_port()
         self.arrived = threading.Event()
         self.answer = threading.Event()
+        self.posts = 0
 
     def start(self) -> None:
         office = self
@@ -245,6 +252,7 @@ class HeldOffice:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                office.posts += 1
                 office.arrived.set()
                 office.answer.wait(timeout=30)
                 self.send_response(200)
@@ -257,6 +265,22 @@ class HeldOffice:
         self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
+    def book(self) -> RecipientBook:
+        """瑶海区处非办, the one recipient, at this receiver."""
+        return RecipientBook(
+            [
+                Recipient(
+                    id="lead-office",
+                    name="瑶海区处非办",
+                    webhook_url=f"http://127.0.0.1:{self.port}/lead-office",  # type: ignore[arg-type]
+                    secret=SECRET,
+                    jurisdiction="340102",
+                    routes=[Route(event="closed")],
+                )
+            ],
+            default_registry(),
+        )
+
 
 async def test_an_attempt_is_counted_before_the_receiver_hears_of_it(
     stack_settings: CommonSettings, pools: list[asyncpg.Pool]
@@ -266,19 +290,7 @@ async def test_an_attempt_is_counted_before_the_receiver_hears_of_it(
     that moment would leave."""
     office = HeldOffice()
     office.start()
-    book = RecipientBook(
-        [
-            Recipient(
-                id="lead-office",
-                name="瑶海区处非办",
-                webhook_url=f"http://127.0.0.1:{office.port}/lead-office",  # type: ignore[arg-type]
-                secret=SECRET,
-                jurisdiction="340102",
-                routes=[Route(event="closed")],
-            )
-        ],
-        default_registry(),
-    )
+    book = office.book()
     delivery_id = await add(pools[0], "lead-office", uuid7(), 1)
     provider = TracerProvider()
     broker = make_broker(stack_settings, "notify-attempt-test", provider)
@@ -337,3 +349,76 @@ async def test_an_attempt_is_counted_before_the_receiver_hears_of_it(
     assert [(a["attempt"], a["settled"]) for a in logged] == [(1, False)]
     assert after["attempts"] == 1 and after["last_attempt_at"] == during["last_attempt_at"]
     assert [(a["attempt"], a["settled"], a["status_code"]) for a in settled] == [(1, True, 200)]
+
+
+async def test_a_database_restart_during_a_send_does_not_send_it_twice(
+    stack_settings: CommonSettings, dsn: str, pools: list[asyncpg.Pool]
+) -> None:
+    """The receiver has the notice; notify's database goes away before the outcome is written and comes
+    back while the lease still runs. The outcome waits for it and is written then: the notice is delivered
+    once, with one attempt, not sent again when the lease runs out."""
+    office = HeldOffice()
+    office.start()
+    delivery_id = await add(pools[0], "lead-office", uuid7(), 1)
+    server = urlsplit(dsn)
+    assert server.hostname is not None and server.port is not None
+    lease = 4.0
+    provider = TracerProvider()
+    broker = make_broker(stack_settings, "notify-restart-test", provider)
+    await broker.start()
+    stopping = asyncio.Event()
+    try:
+        async with CutLine(server.hostname, server.port) as line, httpx.AsyncClient(timeout=5) as client:
+            through = dsn.replace(f"{server.hostname}:{server.port}", f"127.0.0.1:{line.port}")
+            pool = await asyncpg.create_pool(through, min_size=1, max_size=3)
+            worker = DeliveryWorker(
+                pool=pool,
+                broker=broker,
+                settings=stack_settings,
+                book=office.book(),
+                policy=RetryPolicy(0.05, 0.2, 3),
+                client=client,
+                tracer=provider.get_tracer("test"),
+                senders=1,
+                poll_seconds=0.2,
+                lease_seconds=lease,
+            )
+            running = asyncio.create_task(worker.run(stopping))
+            try:
+                await asyncio.wait_for(asyncio.to_thread(office.arrived.wait, 30), timeout=35)
+                claimed = time.monotonic()
+                await line.cut()
+                office.answer.set()  # the receiver has it; notify cannot write so just now
+                await asyncio.sleep(1.5)
+                await line.mend()
+                async with pools[1].acquire() as conn:
+                    await asyncio.wait_for(
+                        _until(
+                            conn,
+                            "SELECT status = 'delivered' FROM deliveries WHERE delivery_id = $1",
+                            delivery_id,
+                        ),
+                        timeout=30,
+                    )
+                # Past the lease: a send whose outcome were lost would have gone again by now.
+                await asyncio.sleep(max(0.0, claimed + lease + 1.0 - time.monotonic()))
+                async with pools[1].acquire() as conn:
+                    row = await conn.fetchrow(
+                        "SELECT status, attempts FROM deliveries WHERE delivery_id = $1", delivery_id
+                    )
+                    log = await conn.fetch(
+                        "SELECT attempt, settled, status_code FROM delivery_attempts WHERE delivery_id = $1",
+                        delivery_id,
+                    )
+            finally:
+                office.answer.set()
+                stopping.set()
+                await running
+                await pool.close()
+    finally:
+        await broker.stop()
+        office.server.shutdown()
+
+    assert office.posts == 1
+    assert (row["status"], row["attempts"]) == ("delivered", 1)
+    assert [(a["attempt"], a["settled"], a["status_code"]) for a in log] == [(1, True, 200)]

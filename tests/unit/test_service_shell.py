@@ -102,6 +102,9 @@ def assert_problem(answer: httpx.Response, status: int) -> dict[str, Any]:
         asyncpg.AdminShutdownError("terminating connection due to administrator command"),
         asyncpg.ConnectionDoesNotExistError("connection was closed in the middle of operation"),
         asyncpg.TooManyConnectionsError("sorry, too many clients already"),
+        # A session the server ended while asyncpg was still reading its last answer (seen in a restart).
+        asyncpg.InternalClientError("cannot switch to state 12; another operation (2) is in progress"),
+        asyncpg.InterfaceError("cannot call Connection.fetch(): connection is closed"),
     ],
     ids=lambda e: type(e).__name__,
 )

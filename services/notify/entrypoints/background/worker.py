@@ -32,6 +32,7 @@ import httpx
 from faststream.kafka import KafkaBroker
 from opentelemetry import trace
 
+from cluetrail.db import DATABASE_UNAVAILABLE
 from cluetrail.logs import Outage
 from cluetrail.settings import CommonSettings
 from cluetrail.telemetry import context_from_traceparent
@@ -144,18 +145,22 @@ class DeliveryWorker:
     async def send_one(self) -> bool:
         """Claim one delivery and count its attempt (committed), send it, settle it; False when none is
         ready."""
-        async with self._pool.acquire() as conn:
-            async with conn.transaction():
-                row = await sending.claim_due(conn, self._lease)
-            if row is None:
-                return False
-            await self._attempt(conn, row)
+        # Read before the claim: the lease, counted from the database's clock during the claim, ends no
+        # sooner than this.
+        lease_ends = time.monotonic() + self._lease
+        async with self._pool.acquire() as conn, conn.transaction():
+            row = await sending.claim_due(conn, self._lease)
+        if row is None:
+            return False
+        await self._attempt(row, lease_ends=lease_ends)
         self.wake()  # a later notice of the same case may be ready now
         return True
 
-    async def _attempt(self, conn: asyncpg.Connection, row: asyncpg.Record) -> None:
-        """Make the attempt ``claim_due`` counted (no transaction open: nothing is locked while a receiver
-        answers), then record its outcome and the delivery's new status in one transaction."""
+    async def _attempt(self, row: asyncpg.Record, *, lease_ends: float) -> None:
+        """Make the attempt ``claim_due`` counted, then record its outcome and the delivery's new status in
+        one transaction. No connection is held while a receiver answers (nothing is locked, and a database
+        restart meanwhile costs the send nothing); the outcome of a send that went out is settled on a
+        connection of its own, retried until the lease ends (``_settle_sent``)."""
         delivery_id: uuid.UUID = row["delivery_id"]
         attempts = row["attempts"]
         round_attempts = row["round_attempts"]
@@ -174,7 +179,7 @@ class DeliveryWorker:
             if recipient is None:
                 # The recipient was removed from the configuration: no retry can help.
                 reason = f"recipient {row['recipient_id']} is no longer configured"
-                async with conn.transaction():
+                async with self._pool.acquire() as conn, conn.transaction():
                     if await sending.lock_claimed(conn, delivery_id, attempts):
                         await sending.record_outcome(
                             conn, delivery_id, attempts, status_code=None, error=reason, duration_ms=0
@@ -184,19 +189,38 @@ class DeliveryWorker:
             started = time.monotonic()
             if row["channel"] == "receipt":
                 # Recording the reporter's notice is the send: one transaction with its settling.
-                async with conn.transaction():
+                async with self._pool.acquire() as conn, conn.transaction():
                     if not await sending.lock_claimed(conn, delivery_id, attempts):
                         return
                     outcome = await self._send(conn, row, recipient)
                     await self._settle(conn, row, recipient, outcome, started)
             else:
-                outcome = await self._send(conn, row, recipient)
-                async with conn.transaction():
-                    if await sending.lock_claimed(conn, delivery_id, attempts):
+                outcome = await self._send(None, row, recipient)
+                await self._settle_sent(row, recipient, outcome, started, lease_ends)
+            span.set_attribute("cluetrail.delivered", outcome.ok)
+
+    async def _settle_sent(
+        self, row: asyncpg.Record, recipient: Recipient, outcome: Outcome, started: float, lease_ends: float
+    ) -> None:
+        """Settle an attempt that went out to its receiver. Should the database be away just now (a restart,
+        a failover), the outcome is kept and settled as soon as it is back, for as long as the lease lasts:
+        a send whose outcome were dropped would be sent again once the lease ran out."""
+        pause = 0.2
+        while True:
+            try:
+                async with self._pool.acquire() as conn, conn.transaction():
+                    if await sending.lock_claimed(conn, row["delivery_id"], row["attempts"]):
                         await self._settle(conn, row, recipient, outcome, started)
                     else:  # the lease ran out and another sender took over: only this attempt's outcome
                         await self._record(conn, row, outcome, started)
-            span.set_attribute("cluetrail.delivered", outcome.ok)
+                self._outage.recovered()
+                return
+            except DATABASE_UNAVAILABLE as exc:
+                if time.monotonic() + pause >= lease_ends:
+                    raise
+                self._outage.failed(exc)
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, 2.0)
 
     @staticmethod
     async def _record(
@@ -262,14 +286,18 @@ class DeliveryWorker:
         since: datetime | None = row["failing_since"]
         return 0.0 if since is None else (datetime.now(UTC) - since).total_seconds()
 
-    async def _send(self, conn: asyncpg.Connection, row: asyncpg.Record, recipient: Recipient) -> Outcome:
-        """One attempt; anything unexpected is this attempt's failure (logged, retried with backoff, dead
-        at the end of the window), never a loop that rolls back and claims the same delivery again."""
+    async def _send(
+        self, conn: asyncpg.Connection | None, row: asyncpg.Record, recipient: Recipient
+    ) -> Outcome:
+        """One attempt (``conn``: the transaction a receipt notice is recorded in); anything unexpected
+        is this attempt's failure (logged, retried with backoff, dead at the end of the window), never a loop
+        that rolls back and claims the same delivery again."""
         try:
             if not row["rendered"]:
                 reason = "the notice was never written (its template failed); a resend writes it again"
                 return Outcome(False, None, reason, permanent=True)
             if row["channel"] == "receipt":
+                assert conn is not None  # a receipt notice is recorded in the settling transaction
                 return await self._to_receipt(conn, row, recipient)
             return await channels.send(
                 row["channel"],
