@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from aiokafka import ConsumerRecord
-
 from cluetrail.deadletter import dead_letter_document
 from contracts.regions import importer_name
+from tests.records import consumer_record
 
 
 def importer_dead_letter(
@@ -20,17 +19,5 @@ def importer_dead_letter(
 ) -> dict[str, Any]:
     """The dead letter triage's importer of ``peer``'s events writes for a refused record ``value``
     (``details`` as it gives them; none in a dead letter written before it did)."""
-    record = ConsumerRecord(
-        topic=f"{peer}.{prefix}.case-events",
-        partition=0,
-        offset=41,
-        timestamp=0,
-        timestamp_type=0,
-        key=key,
-        value=value,
-        checksum=None,
-        serialized_key_size=len(key or b""),
-        serialized_value_size=len(value),
-        headers=[],
-    )
+    record = consumer_record(value, topic=f"{peer}.{prefix}.case-events", offset=41, key=key)
     return dead_letter_document(record, importer_name(peer), reason, details)

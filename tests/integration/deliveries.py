@@ -71,6 +71,17 @@ def assert_signed_for(post: Recorded, recipient_id: str) -> None:
     assert post.headers["webhook-id"] == post.json()["delivery_id"] == post.headers["X-Cluetrail-Delivery"]
 
 
+async def delivery_dead_letters(settings: CommonSettings) -> dict[str, dict[str, Any]]:
+    """notify's dead letters of deliveries on the dead-letter topic, by delivery id (the last one of each)."""
+    letters: dict[str, dict[str, Any]] = {}
+    async for records, _ in read_log(settings, settings.dead_letter_topic):
+        for record in records:
+            document = json.loads(record.value or b"{}")
+            if document.get("kind") == "notify-delivery":
+                letters[document["delivery"]["delivery_id"]] = document
+    return letters
+
+
 def logged_notices(settings: CommonSettings) -> list[dict[str, Any]]:
     """Every notice in notify's log (``<prefix>.notices``), in log order."""
 

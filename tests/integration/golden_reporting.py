@@ -69,7 +69,6 @@ from contracts.events import (
     RewardGrantedPayload,
     Subject,
     WrittenOffPayload,
-    event_bytes,
     seal_event,
 )
 from contracts.jurisdictions import default_registry
@@ -77,6 +76,7 @@ from services.reporting.adapters import SQL
 from services.reporting.adapters.projector import apply_events
 from services.reporting.adapters.versions import ensure_active_projection, use_active_projection
 from services.reporting.domain.periods import CST
+from tests.records import event_record
 
 HUADU, SHICHENG, DADIAN, XINZHAN = "340102L01001", "340102L01002", "340102L01003", "340102L01004"
 STREET, DISTRICT = "340102L01", "340102"
@@ -245,12 +245,7 @@ def golden_cases() -> dict[str, CaseBuilder]:
 
 def records(events: list[Envelope], topic: str = "golden.case-events") -> list[ConsumerRecord[bytes, bytes]]:
     """Events as records of one partition of the case log, in order."""
-    out: list[ConsumerRecord[bytes, bytes]] = []
-    for offset, event in enumerate(events):
-        value = event_bytes(event)
-        key = str(event.case_id).encode()
-        out.append(ConsumerRecord(topic, 0, offset, 0, 0, key, value, None, 36, len(value), []))
-    return out
+    return [event_record(event, topic=topic, offset=offset) for offset, event in enumerate(events)]
 
 
 def incoming(events: list[Envelope], topic: str = "golden.case-events") -> list[Incoming]:

@@ -17,6 +17,7 @@ from cluetrail.consume import ExactlyOnceConsumer
 from cluetrail.db import ensure_database, migrate
 from cluetrail.deadletter import DeadLetters
 from cluetrail.settings import CommonSettings
+from tests.records import consumer_record
 
 pytestmark = pytest.mark.integration
 
@@ -24,18 +25,8 @@ TOPIC = "replicas.case-events"
 
 
 def record(partition: int, offset: int) -> ConsumerRecord[bytes, bytes]:
-    return ConsumerRecord(
-        topic=TOPIC,
-        partition=partition,
-        offset=offset,
-        timestamp=0,
-        timestamp_type=0,
-        key=b"k",
-        value=f"{partition}:{offset}".encode(),
-        checksum=None,
-        serialized_key_size=1,
-        serialized_value_size=1,
-        headers=[],
+    return consumer_record(
+        f"{partition}:{offset}".encode(), topic=TOPIC, partition=partition, offset=offset, key=b"k"
     )
 
 

@@ -21,19 +21,16 @@ from typing import Any
 
 import asyncpg
 import pytest
-from aiokafka.structs import ConsumerRecord
 
 from cluetrail.consume import decode_record
 from cluetrail.db import open_pool
-from cluetrail.kafka import read_log
 from cluetrail.settings import CommonSettings
-from contracts.envelope import GENESIS_HASH, Actor, Envelope, uuid7
+from contracts.envelope import GENESIS_HASH, Actor, uuid7
 from contracts.events import (
     CaseClosed,
     CaseEscalated,
     ClosedPayload,
     EscalatedPayload,
-    event_bytes,
     seal_event,
 )
 from contracts.jurisdictions import default_registry
@@ -60,27 +57,16 @@ from tests.harness import Stack, WebhookRecorder, wait_until
 from tests.integration.deliveries import (
     FINANCE_MAIL,
     deliveries,
+    delivery_dead_letters,
     logged_notices,
     wait_for_key_case_notices,
 )
 from tests.integration.delivery_worker import running_worker
+from tests.records import event_record
 
 pytestmark = pytest.mark.integration
 
 OPERATIONS_MAIL = "zhiban@yaohai.example.gov.cn"
-
-
-def dead_letters(settings: CommonSettings) -> dict[str, dict[str, Any]]:
-    async def read() -> dict[str, dict[str, Any]]:
-        letters: dict[str, dict[str, Any]] = {}
-        async for records, _ in read_log(settings, settings.dead_letter_topic):
-            for record in records:
-                document = json.loads(record.value or b"{}")
-                if document.get("kind") == "notify-delivery":
-                    letters[document["delivery"]["delivery_id"]] = document
-        return letters
-
-    return asyncio.run(read())
 
 
 def test_a_refused_address_is_dead_lettered_alerted_and_blocks_nobody_then_resent(
@@ -109,12 +95,11 @@ def test_a_refused_address_is_dead_lettered_alerted_and_blocks_nobody_then_resen
     # A refusal for good is not retried.
     assert dead["attempts"] == 1 and "SMTP refused" in dead["last_error"]
 
-    letters = wait_until(
-        lambda: (found := dead_letters(stack_settings)).get(dead["delivery_id"]) and found,
+    letter = wait_until(
+        lambda: asyncio.run(delivery_dead_letters(stack_settings)).get(dead["delivery_id"]),
         timeout=60,
         what="the dead letter",
     )
-    letter = letters[dead["delivery_id"]]
     assert letter["recipient_id"] == "yaohai-finance-bureau" and "550" in letter["reason"]
     # The mail's acknowledgement link stays the bureau's: the dead letter withholds its token.
     sent = json.dumps(letter["delivery"]["body"], ensure_ascii=False)
@@ -205,12 +190,6 @@ async def pool(stack_settings: CommonSettings) -> AsyncIterator[asyncpg.Pool]:
     await opened.close()
 
 
-def record_of(event: Envelope, offset: int) -> ConsumerRecord[bytes, bytes]:
-    value = event_bytes(event)
-    key = str(event.case_id).encode()
-    return ConsumerRecord("case-events", 0, offset, 0, 0, key, value, None, len(key), len(value), [])
-
-
 async def test_a_broken_template_kills_its_notice_holds_the_next_and_a_resend_writes_it_again(
     stack_settings: CommonSettings,
     stack: Stack,
@@ -258,7 +237,7 @@ async def test_a_broken_template_kills_its_notice_holds_the_next_and_a_resend_wr
     )
     async with pool.acquire() as conn, conn.transaction():
         for offset, event in enumerate((closed, escalated)):
-            await apply(conn, decode_record(record_of(event, offset)))
+            await apply(conn, decode_record(event_record(event, offset=offset)))
 
     async def rows_now() -> dict[str, asyncpg.Record]:
         async with pool.acquire() as conn:
@@ -367,11 +346,6 @@ async def test_a_mail_whose_stored_body_is_damaged_dies_once_and_holds_up_no_oth
         rows = await asyncio.wait_for(settled(), timeout=60)
     assert rows[damaged]["attempts"] == 1 and "has no to, subject, text" in rows[damaged]["last_error"]
     assert rows[garbled]["attempts"] == 1 and "not JSON" in rows[garbled]["last_error"]
-    letters: dict[str, Any] = {}
-    async for records, _ in read_log(stack_settings, stack_settings.dead_letter_topic):
-        for record in records:
-            document = json.loads(record.value or b"{}")
-            if document.get("kind") == "notify-delivery":
-                letters[document["delivery"]["delivery_id"]] = document
+    letters = await delivery_dead_letters(stack_settings)
     assert letters[str(garbled)]["delivery"]["body"] == "not json at all"  # kept as it was, as text
     assert len(stack.mail.to(mailbox)) == 1

@@ -21,7 +21,7 @@ import pytest
 from opentelemetry.sdk.trace import TracerProvider
 
 from cluetrail.db import open_pool
-from cluetrail.kafka import make_broker, read_log
+from cluetrail.kafka import make_broker
 from cluetrail.settings import CommonSettings
 from contracts.envelope import uuid7
 from contracts.jurisdictions import default_registry
@@ -33,6 +33,7 @@ from services.notify.domain.signing import SignatureRefused, secret_of, verify
 from services.notify.entrypoints.background.worker import DeliveryWorker
 from tests.cut_line import CutLine
 from tests.harness import free_port
+from tests.integration.deliveries import delivery_dead_letters
 
 pytestmark = pytest.mark.integration
 
@@ -219,12 +220,7 @@ async def test_two_instances_share_the_queue_in_case_order_and_dead_letter_what_
             assert office.order[(path, str(case_id))] == [3, 4, 5, 6]
     assert all(final[d] == ("dead", 3) for d in dead) and attempts_logged == 3 * len(dead)
 
-    letters: dict[str, dict[str, Any]] = {}
-    async for records, _ in read_log(stack_settings, stack_settings.dead_letter_topic):
-        for record in records:
-            document = json.loads(record.value or b"{}")
-            if document.get("kind") == "notify-delivery":
-                letters[document["delivery"]["delivery_id"]] = document
+    letters = await delivery_dead_letters(stack_settings)
     for delivery_id in dead:
         letter = letters[str(delivery_id)]
         assert letter["recipient_id"] == "down-office" and "HTTP 503" in letter["reason"]

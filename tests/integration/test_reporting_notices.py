@@ -47,6 +47,7 @@ from tests.harness import Stack, wait_until
 from tests.integration.deliveries import FINANCE_MAIL, wait_for_key_case_notices
 from tests.integration.golden_reporting import drop_database, fresh_database
 from tests.integration.ledger import active_version
+from tests.records import consumer_record
 
 pytestmark = pytest.mark.integration
 
@@ -96,7 +97,7 @@ def sealed_stream(case_id: uuid.UUID) -> list[Notice]:
 def records(values: list[tuple[str, bytes]]) -> list[ConsumerRecord[bytes, bytes]]:
     """(key, value) pairs as records of one partition of the notices topic, in order."""
     return [
-        ConsumerRecord(TOPIC, 0, offset, 0, 0, key.encode(), value, None, len(key), len(value), [])
+        consumer_record(value, topic=TOPIC, offset=offset, key=key.encode())
         for offset, (key, value) in enumerate(values)
     ]
 

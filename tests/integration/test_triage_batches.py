@@ -14,7 +14,6 @@ from typing import Any
 
 import asyncpg
 import pytest
-from aiokafka import ConsumerRecord
 from faststream.kafka import KafkaBroker
 from opentelemetry import trace
 
@@ -33,6 +32,7 @@ from services.triage.domain.workflow import WorkflowPolicy
 from services.triage.entrypoints.consumers import CaseFolder
 from services.triage.settings import TriageSettings
 from tests.cases import dead_letters_for
+from tests.records import consumer_record, event_record
 
 pytestmark = pytest.mark.integration
 
@@ -70,23 +70,7 @@ def incoming(event: Envelope | bytes, offset: int) -> Incoming:
     """The event as triage's consumer reads it from the log (decoded and its hash checked)."""
     value = event if isinstance(event, bytes) else event_bytes(event)
     case_id = read_event(value).case_id if isinstance(event, bytes) else event.case_id
-    return decode_record(record(value, str(case_id).encode(), offset))
-
-
-def record(value: bytes, key: bytes, offset: int) -> ConsumerRecord[bytes, bytes]:
-    return ConsumerRecord(
-        topic=TOPIC,
-        partition=0,
-        offset=offset,
-        timestamp=0,
-        timestamp_type=0,
-        key=key,
-        value=value,
-        checksum=None,
-        serialized_key_size=len(key),
-        serialized_value_size=len(value),
-        headers=[],
-    )
+    return decode_record(consumer_record(value, topic=TOPIC, offset=offset, key=str(case_id).encode()))
 
 
 def the_log() -> list[Envelope]:
@@ -238,9 +222,7 @@ def test_a_record_off_its_chain_is_dead_lettered_alone_and_the_rest_of_its_batch
         payload=second.payload,  # type: ignore[attr-defined]
         correlation_id=first.correlation_id,
     )
-    records = [
-        record(event_bytes(e), str(e.case_id).encode(), n) for n, e in enumerate([first, fork, second])
-    ]
+    records = [event_record(e, topic=TOPIC, offset=n) for n, e in enumerate([first, fork, second])]
 
     async def run() -> dict[str, Any]:
         pool = await open_pool(stack_settings.database_for(name.replace("-", "_")), SQL.migrations)

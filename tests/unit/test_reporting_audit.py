@@ -24,21 +24,18 @@ from services.reporting.adapters.versions import asof_schema, quoted
 from services.reporting.domain.audit import AuditReport, LogEntry
 from services.reporting.domain.timeline import stamped_timeline, timeline_file_bytes
 from services.reporting.entrypoints.cli.cases import check_timeline_file
+from tests.records import consumer_record
 from tests.unit.case_chains import assessed, chain, closed
 
 
 def record(offset: int, value: bytes, key: bytes | None = b"k") -> ConsumerRecord[bytes, bytes]:
-    return ConsumerRecord(
+    return consumer_record(
+        value,
         topic="t.case-events",
         partition=2,
         offset=offset,
-        timestamp=1_700_000_000_000,
-        timestamp_type=0,
         key=key,
-        value=value,
-        checksum=None,
-        serialized_key_size=len(key or b""),
-        serialized_value_size=len(value),
+        timestamp=1_700_000_000_000,
         headers=[("event-type", b"clue-reported")],
     )
 
