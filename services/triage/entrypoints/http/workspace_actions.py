@@ -22,7 +22,7 @@ from cluetrail.auth import Principal
 from cluetrail.errors import RuleViolation
 from contracts.api import CloseRequest, DeterminationRequest, OfficerAction
 from contracts.envelope import utcnow
-from contracts.vocabulary import Determination, Measure, Outcome
+from contracts.vocabulary import Determination, EscalationTarget, Measure, Outcome
 from services.triage.dependencies import TriageDeps
 from services.triage.domain import workflow
 from services.triage.domain.decisions import district_of
@@ -85,6 +85,38 @@ class Action:
     nothing_to_answer: frozenset[str] = frozenset()
 
 
+def _escalation(name: str, label: str, command: str, target: EscalationTarget, probe: Probe) -> Action:
+    """An escalation's form: one request body and route for every target, the page setting which it is."""
+    return Action(
+        name, label, command, EscalationRequest, handling.escalate, probe, fixed={"target": target.value}
+    )
+
+
+def _police_answer(
+    name: str, label: str, command: str, body: type[OfficerAction], run: Run, probe: Probe
+) -> Action:
+    """The police's answer to a transfer (accept or return it), hidden once answered: there is one
+    answer to a transfer."""
+    return Action(name, label, command, body, run, probe, nothing_to_answer=frozenset({"police-answer-once"}))
+
+
+def _handoff_answer(name: str, label: str, body: type[OfficerAction], run: Run, *, accept: bool) -> Action:
+    """The receiving district's answer to a handoff (accept it, or return it with a reason): offered where
+    the case is handed to and only while a handoff waits for its answer."""
+    return Action(
+        name,
+        label,
+        "handoff answer",
+        body,
+        run,
+        lambda d, s, p: workflow.answer_handoff(
+            s, p.as_actor(), accept=accept, text=None if accept else TEXT
+        ),
+        where=_receiver,
+        nothing_to_answer=frozenset({"handoff-pending"}),
+    )
+
+
 ACTIONS: tuple[Action, ...] = (
     Action(
         "determination",
@@ -110,29 +142,25 @@ ACTIONS: tuple[Action, ...] = (
         handling.record_measure,
         lambda d, s, p: workflow.record_measure(s, p.as_actor(), Measure.WARNING_INTERVIEW, TEXT, None),
     ),
-    Action(
+    _escalation(
         "escalation",
         "逐级上报",
         "escalation",
-        EscalationRequest,
-        handling.escalate,
+        EscalationTarget.LEAD_OFFICE,
         lambda d, s, p: workflow.escalate_to_lead_office(
             s, p.as_actor(), reason=TEXT, office=p.jurisdiction, registry=d.registry
         ),
-        fixed={"target": "lead_office"},
     ),
-    Action(
+    _escalation(
         "transfer",
         "移送公安",
         "transfer",
-        EscalationRequest,
-        handling.escalate,
+        EscalationTarget.POLICE,
         lambda d, s, p: workflow.transfer_to_police(
             s, p.as_actor(), reason=TEXT, summary=TEXT, district=district_of(s.jurisdiction, d.registry)
         ),
-        fixed={"target": "police"},
     ),
-    Action(
+    _police_answer(
         "police-acceptance",
         "受理立案",
         "police acceptance",
@@ -141,9 +169,8 @@ ACTIONS: tuple[Action, ...] = (
         lambda d, s, p: workflow.accept_by_police(
             s, p.as_actor(), police_case_number=TEXT, police_jurisdiction=p.jurisdiction, now=utcnow()
         ),
-        nothing_to_answer=frozenset({"police-answer-once"}),
     ),
-    Action(
+    _police_answer(
         "police-return",
         "退回移送",
         "police return",
@@ -152,7 +179,6 @@ ACTIONS: tuple[Action, ...] = (
         lambda d, s, p: workflow.return_by_police(
             s, p.as_actor(), reason=TEXT, police_jurisdiction=p.jurisdiction
         ),
-        nothing_to_answer=frozenset({"police-answer-once"}),
     ),
     Action(
         "close",
@@ -206,26 +232,8 @@ ACTIONS: tuple[Action, ...] = (
             region=d.policy.region,
         ),
     ),
-    Action(
-        "handoff-accept",
-        "接收移交",
-        "handoff answer",
-        HandoffAnswer,
-        handoff.accept_handoff,
-        lambda d, s, p: workflow.answer_handoff(s, p.as_actor(), accept=True, text=None),
-        where=_receiver,
-        nothing_to_answer=frozenset({"handoff-pending"}),
-    ),
-    Action(
-        "handoff-return",
-        "退回移交",
-        "handoff answer",
-        ReasonRequest,
-        handoff.return_handoff,
-        lambda d, s, p: workflow.answer_handoff(s, p.as_actor(), accept=False, text=TEXT),
-        where=_receiver,
-        nothing_to_answer=frozenset({"handoff-pending"}),
-    ),
+    _handoff_answer("handoff-accept", "接收移交", HandoffAnswer, handoff.accept_handoff, accept=True),
+    _handoff_answer("handoff-return", "退回移交", ReasonRequest, handoff.return_handoff, accept=False),
     Action(
         "key-case",
         "列为重点案件",
