@@ -7,11 +7,14 @@ import json
 import logging
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from aiokafka import ConsumerRecord
-from faststream.kafka import KafkaBroker
 
 from cluetrail.settings import CommonSettings
+
+if TYPE_CHECKING:
+    from faststream.kafka import KafkaBroker
 
 log = logging.getLogger(__name__)
 

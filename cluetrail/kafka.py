@@ -9,21 +9,20 @@ from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 from aiokafka.helpers import create_ssl_context
-from faststream.kafka import KafkaBroker
-from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
-from faststream.kafka.prometheus import KafkaPrometheusMiddleware
-from faststream.security import BaseSecurity
-from opentelemetry.sdk.trace import TracerProvider
 
 from cluetrail.metrics import REGISTRY
 from cluetrail.settings import CommonSettings
 from contracts.envelope import Envelope
+
+if TYPE_CHECKING:
+    from faststream.kafka import KafkaBroker
+    from opentelemetry.sdk.trace import TracerProvider
 
 log = logging.getLogger(__name__)
 
@@ -147,6 +146,13 @@ async def ensure_topics(
 
 def make_broker(settings: CommonSettings, service_name: str, tracer_provider: TracerProvider) -> KafkaBroker:
     """The service's broker: idempotent producer with acks=all, telemetry across the bus."""
+    # FastStream is imported here, not with this module: the commands and processes that only read the log
+    # (audit, rebuild shares, exports) need aiokafka alone, and importing FastStream costs them half a second.
+    from faststream.kafka import KafkaBroker
+    from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
+    from faststream.kafka.prometheus import KafkaPrometheusMiddleware
+    from faststream.security import BaseSecurity
+
     tls = kafka_tls(settings)
     return KafkaBroker(
         # FastStream takes "a:1,b:2" for one host; a cluster's brokers are a list.

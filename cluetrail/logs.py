@@ -9,13 +9,13 @@ loop of ours would log its traceback once a second: an operator then cannot find
 from __future__ import annotations
 
 import logging
+import sys
 import time
 import traceback
 from dataclasses import dataclass, field
 
 import asyncpg
 from aiokafka.errors import CommitFailedError, IllegalStateError, RebalanceInProgressError
-from fastapi.exceptions import ValidationException
 from pydantic import ValidationError
 
 # Libraries whose warnings and errors repeat on every reconnect attempt during an outage.
@@ -123,7 +123,10 @@ def safe_message(exc: BaseException) -> str:
     if isinstance(exc, ValidationError):
         found = exc.errors(include_input=False, include_url=False, include_context=False)
         return f"{exc.error_count()} validation errors for {exc.title}: {_where(found)}"
-    if isinstance(exc, ValidationException):
+    # FastAPI's own validation error exists only in a process that imported FastAPI: the commands and
+    # processes that only read the log never do, and importing it for them would cost them a second.
+    fastapi_validation = getattr(sys.modules.get("fastapi.exceptions"), "ValidationException", None)
+    if fastapi_validation is not None and isinstance(exc, fastapi_validation):
         return f"{len(exc.errors())} validation errors: {_where(exc.errors())}"
     if isinstance(exc, asyncpg.DataError):
         return "(message withheld: it quotes the value refused)"
