@@ -7,6 +7,7 @@ import time
 
 from bench.results import Figure, against
 from cluetrail.settings import CommonSettings
+from services.reporting.adapters.audit_shares import default_processes
 from services.reporting.adapters.log import verify_topic
 from services.reporting.domain.audit import AuditReport
 from services.reporting.entrypoints.cli.common import progress_bar
@@ -20,7 +21,7 @@ async def audit_rate(settings: CommonSettings) -> tuple[float, int]:
     report = AuditReport()
     started = time.perf_counter()
     with progress_bar() as progress:
-        await verify_topic(settings, report, progress)
+        await verify_topic(settings, report, progress, processes=default_processes())
     seconds = time.perf_counter() - started
     checked = report.verifier.events_checked
     assert not report.breaks and not report.unreadable, "the bench's chains are whole"

@@ -130,6 +130,7 @@ class ChainVerifier:
         self.breaks: dict[str, ChainBreak] = {}
         self.events_checked = 0
         self.duplicates = 0
+        self._cases_elsewhere = 0
 
     def feed(self, document: Mapping[str, Any], *, plain: bool = False) -> ChainBreak | None:
         """Check one document; return the chain's break if this document is where it breaks. ``plain`` as
@@ -176,7 +177,14 @@ class ChainVerifier:
 
     @property
     def cases_checked(self) -> int:
-        return len(self._hashes.keys() | self.breaks.keys())
+        return len(self._hashes.keys() | self.breaks.keys()) + self._cases_elsewhere
+
+    def absorb(self, *, events: int, cases: int, duplicates: int) -> None:
+        """Count chains verified whole by another verifier, over other records (another process's share
+        of a log's partitions): their events, cases and duplicates, none of them broken."""
+        self.events_checked += events
+        self._cases_elsewhere += cases
+        self.duplicates += duplicates
 
 
 def verify_chain(documents: Iterable[Mapping[str, Any]]) -> dict[str, ChainBreak]:

@@ -20,6 +20,7 @@ from rich.progress import Progress
 from cluetrail.errors import RuleViolation
 from cluetrail.kafka import ORIGIN_REGION_HEADER, anchor_topic, kafka_connection, read_log
 from cluetrail.settings import CommonSettings
+from services.reporting.adapters.audit_shares import verify_in_shares
 from services.reporting.domain.audit import AuditReport, LogEntry, Unreadable
 
 
@@ -114,10 +115,17 @@ async def topic_batches(
 
 
 async def verify_topic(
-    settings: CommonSettings, report: AuditReport, progress: Progress, topic: str | None = None
+    settings: CommonSettings,
+    report: AuditReport,
+    progress: Progress,
+    topic: str | None = None,
+    processes: int = 1,
 ) -> None:
     """Feed every record of the topic (the case topic by default) to ``report``, from offset zero to its
-    current end (``cluetrail audit verify``)."""
+    current end (``cluetrail audit verify``): in ``processes`` shares of its partitions when that many are
+    wanted and their chains are all whole (``audit_shares``), else in this process."""
+    if await verify_in_shares(settings, report, progress, topic, processes):
+        return
     task = None
     async for records, total in topic_batches(settings, topic):
         if task is None:

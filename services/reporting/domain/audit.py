@@ -66,6 +66,27 @@ class AuditReport:
         self.verifier.feed(document, plain=plain)
         return document
 
+    def share(self, most_unreadable: int) -> dict[str, Any]:
+        """What a verification of a share of the log's partitions found, as JSON for the process that
+        merges the shares (``absorb``): counts, how many chains broke, and up to ``most_unreadable``
+        unreadable records with how many there were."""
+        verifier = self.verifier
+        return {
+            "events": verifier.events_checked,
+            "cases": verifier.cases_checked,
+            "duplicates": verifier.duplicates,
+            "breaks": len(verifier.breaks),
+            "unreadable": [[u.partition, u.offset, u.reason] for u in self.unreadable[:most_unreadable]],
+            "unreadable_total": len(self.unreadable),
+        }
+
+    def absorb(self, share: dict[str, Any]) -> None:
+        """Add a share's findings (``share``) whose chains were all whole."""
+        if share["breaks"] or share["unreadable_total"] > len(share["unreadable"]):
+            raise ValueError("only a share with every chain whole and every unreadable record listed")
+        self.verifier.absorb(events=share["events"], cases=share["cases"], duplicates=share["duplicates"])
+        self.unreadable += [Unreadable(int(p), int(o), str(reason)) for p, o, reason in share["unreadable"]]
+
     @property
     def breaks(self) -> list[ChainBreak]:
         return list(self.verifier.breaks.values())

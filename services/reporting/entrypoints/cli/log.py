@@ -13,6 +13,7 @@ from rich.progress import Progress
 
 from cluetrail.kafka import anchor_topic
 from cluetrail.settings import CommonSettings
+from services.reporting.adapters.audit_shares import default_processes
 from services.reporting.adapters.log import (
     anchor_topics,
     export_line,
@@ -64,6 +65,13 @@ def verify(
     file: Path | None = typer.Option(None, "--file", exists=True, dir_okay=False, help="A log export"),
     topic: str | None = typer.Option(None, "--topic", help="Topic to read (default: the case topic)"),
     strict: bool = typer.Option(False, "--strict", help="Also fail on records that are not events at all"),
+    processes: int = typer.Option(
+        default_processes(),
+        "--processes",
+        min=1,
+        max=64,
+        help="Processes verifying shares of the topic's partitions side by side (default: the cores)",
+    ),
     region: list[str] = typer.Option(
         [],
         "--region",
@@ -98,7 +106,7 @@ def verify(
                 report.feed(entry)
                 progress.advance(task)
         else:
-            asyncio.run(verify_topic(CommonSettings(), report, progress, topic))
+            asyncio.run(verify_topic(CommonSettings(), report, progress, topic, processes))
     _print_audit(report)
     if report.breaks or (strict and report.unreadable):
         raise typer.Exit(1)
