@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import ssl
-from collections.abc import AsyncIterator, Collection, Mapping, Sequence
+from collections.abc import AsyncIterator, Container, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -276,7 +276,7 @@ async def read_log(
     *,
     batch: int = 5000,
     start: Mapping[int, int] | None = None,
-    partitions: Collection[int] | None = None,
+    partitions: Container[int] | None = None,
 ) -> AsyncIterator[tuple[list[ConsumerRecord[bytes, bytes]], LogEnd]]:
     """Read a topic from offset zero up to its end at the moment of the call, in batches.
 

@@ -11,6 +11,7 @@ was written into partitions of two shares and so looks broken to both.
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import Callable
 from typing import Any
@@ -19,7 +20,7 @@ from rich.progress import Progress
 
 from cluetrail.kafka import log_end, read_log
 from cluetrail.settings import CommonSettings
-from services.reporting.adapters.sharing import partition_shares, run_shares, serve_share
+from services.reporting.adapters.sharing import PartitionShare, Shares, partition_shares, serve_share
 from services.reporting.domain.audit import AuditReport
 
 # The unreadable records a share lists (each with its reason); with more, the topic is verified in one
@@ -36,20 +37,22 @@ async def verify_in_shares(
     settings: CommonSettings, report: AuditReport, progress: Progress, topic: str | None, processes: int
 ) -> bool:
     """Verify ``topic`` in up to ``processes`` shares into ``report``; False (``report`` untouched) when
-    it was not done that way: one process wanted, fewer than two partitions hold records, or the shares'
-    verdict was set aside."""
+    it was not done that way: one process wanted, or the shares' verdict set aside."""
     if processes < 2:
         return False
-    end = await log_end(settings, topic)
-    groups = partition_shares(end, processes)
-    if not groups:
-        return False
-    task = progress.add_task(f"verifying the case log in {len(groups)} processes", total=end.total)
-    jobs = [(settings, topic, group) for group in groups]
-    ends = await run_shares(__name__, jobs, lambda records: progress.advance(task, records))
+    task = progress.add_task(f"verifying the case log in {processes} processes", total=None)
+
+    async def total() -> None:  # only for the progress bar: each share reads to the end it finds itself
+        progress.update(task, total=(await log_end(settings, topic)).total)
+
+    jobs = [(settings, topic, share) for share in partition_shares(processes)]
+    async with Shares(__name__, processes) as started, asyncio.TaskGroup() as running:
+        verifying = running.create_task(started.run(jobs, lambda records: progress.advance(task, records)))
+        running.create_task(total())
+    ends = verifying.result()
     progress.remove_task(task)
     shares = [value for kind, value in ends if kind == "done"]
-    if len(shares) < len(groups) or any(
+    if len(shares) < len(jobs) or any(
         share["breaks"] or share["unreadable_total"] > len(share["unreadable"]) for share in shares
     ):
         return False
@@ -58,7 +61,7 @@ async def verify_in_shares(
     return True
 
 
-async def _verify(job: tuple[CommonSettings, str | None, list[int]], told: Callable[[int], None]) -> Any:
+async def _verify(job: tuple[CommonSettings, str | None, PartitionShare], told: Callable[[int], None]) -> Any:
     """A share's work: verify its partitions of the topic; its findings as ``AuditReport.share`` says."""
     settings, topic, partitions = job
     report = AuditReport()

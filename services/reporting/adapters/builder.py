@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Container, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -109,7 +109,7 @@ class ProjectionBuilder:
         summary: RebuildSummary,
         as_of: datetime | None = None,
         *,
-        partitions: Collection[int] | None = None,
+        partitions: Container[int] | None = None,
         written: Callable[[int], None] | None = None,
     ) -> None:
         """``partitions``: the only partitions of the case log this builder reads (a share of a build,

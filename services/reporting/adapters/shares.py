@@ -21,6 +21,7 @@ Each share is a process of its own (``python -m services.reporting.adapters.shar
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -32,7 +33,7 @@ from rich.progress import Progress
 from cluetrail.kafka import log_end
 from services.reporting.adapters.builder import ProjectionBuilder, RebuildSummary, collector
 from services.reporting.adapters.projector import empty_case_tables
-from services.reporting.adapters.sharing import partition_shares, run_shares, serve_share
+from services.reporting.adapters.sharing import PartitionShare, Shares, partition_shares, serve_share
 from services.reporting.adapters.versions import use_schema
 from services.reporting.settings import ReportingSettings
 
@@ -72,17 +73,12 @@ async def replay_in_shares(
 ) -> int:
     """Fill ``builder``'s schema from the case log's first records to their current end in
     ``settings.replay_shares`` processes, and move ``builder`` on to where they stopped; return how many
-    records they read. Nothing is done (0) with one share, with one partition holding records, or when
-    the shares met a case in common (the schema's case tables are then empty again): ``builder`` then
+    records they read. Nothing is done (0) with one share wanted, or when the shares met a case in common (the schema's case tables are then empty again): ``builder`` then
     reads the case log itself."""
     if settings.replay_shares < 2 or builder.positions:
         return 0
-    end = await log_end(settings)
-    groups = partition_shares(end, settings.replay_shares)
-    if not groups:
-        return 0
     schema = builder.summary.schema
-    outcomes = await _run_shares(settings, schema, as_of, groups, progress, description, end.total)
+    outcomes = await _run_shares(settings, schema, as_of, progress, description)
     if outcomes is None:
         async with conn.transaction():
             await use_schema(conn, schema)
@@ -105,20 +101,28 @@ async def _run_shares(
     settings: ReportingSettings,
     schema: str,
     as_of: datetime | None,
-    groups: list[list[int]],
     progress: Progress | None,
     description: str,
-    total: int,
 ) -> list[ShareOutcome] | None:
-    """Run a share per group of partitions; their outcomes, or None when two met a case in common."""
-    task = progress.add_task(description, total=total) if progress is not None else None
+    """Run a share per ``PartitionShare`` of the case log; their outcomes, or None when two met a case in
+    common."""
+    task = progress.add_task(description, total=None) if progress is not None else None
 
     def advance(records: int) -> None:
         if progress is not None and task is not None:
             progress.advance(task, records)
 
-    jobs = [(index, settings, schema, as_of, group) for index, group in enumerate(groups)]
-    ends = await run_shares(__name__, jobs, advance)
+    async def total() -> None:  # only for the progress bar: each share reads to the end it finds itself
+        end = await log_end(settings)
+        if progress is not None and task is not None:
+            progress.update(task, total=end.total)
+
+    count = settings.replay_shares
+    jobs = [(index, settings, schema, as_of, share) for index, share in enumerate(partition_shares(count))]
+    async with Shares(__name__, count) as started, asyncio.TaskGroup() as running:
+        folding = running.create_task(started.run(jobs, advance))
+        running.create_task(total())
+    ends = folding.result()
     if any(kind == "collided" for kind, _ in ends):
         return None
     for index, (kind, value) in enumerate(ends):
@@ -128,7 +132,7 @@ async def _run_shares(
 
 
 async def _fold(
-    job: tuple[int, ReportingSettings, str, datetime | None, list[int]], told: Callable[[int], None]
+    job: tuple[int, ReportingSettings, str, datetime | None, PartitionShare], told: Callable[[int], None]
 ) -> dict[str, Any]:
     """A share's work: fold its partitions of the case log into the schema; its ``ShareOutcome`` as JSON."""
     index, settings, schema, as_of, partitions = job

@@ -17,44 +17,78 @@ import pickle
 import sys
 from asyncio.subprocess import PIPE, Process
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
-
-from cluetrail.kafka import LogEnd
 
 # The longest line a share writes (its result).
 MESSAGE_LIMIT = 1024 * 1024
 
 
-def partition_shares(end: LogEnd, wanted: int) -> list[list[int]]:
-    """The partitions holding records, dealt into at most ``wanted`` shares; none when fewer than two
-    shares would have any."""
-    partitions = sorted(tp.partition for tp, offset in end.offsets.items() if offset > 0)
-    count = min(wanted, len(partitions))
-    return [partitions[i::count] for i in range(count)] if count >= 2 else []
+@dataclass(frozen=True)
+class PartitionShare:
+    """Share ``index`` of ``count`` of a topic's partitions: those whose number leaves ``index`` divided by
+    ``count``. A share knows its partitions without anyone reading the topic first, so it can start on
+    them at once."""
+
+    index: int
+    count: int
+
+    def __contains__(self, partition: object) -> bool:
+        return isinstance(partition, int) and partition % self.count == self.index
 
 
-async def run_shares(module: str, jobs: list[Any], advance: Callable[[int], None]) -> list[tuple[str, Any]]:
-    """Run ``python -m module`` once per job and follow each to its end: (``done``, its result) or the
-    reason it gave (``failed``, or what ``serve_share`` was told to call a refusal). ``advance`` is told
-    of every batch the shares read."""
-    processes = [
-        await asyncio.create_subprocess_exec(
-            sys.executable, "-m", module, stdin=PIPE, stdout=PIPE, limit=MESSAGE_LIMIT
-        )
-        for _ in jobs
-    ]
-    try:
-        for process, job in zip(processes, jobs, strict=True):
-            assert process.stdin is not None
-            process.stdin.write(pickle.dumps(job))
-            await process.stdin.drain()
-            process.stdin.close()
-        return list(await asyncio.gather(*(_end(process, advance) for process in processes)))
-    finally:
-        for process in processes:
-            if process.returncode is None:
+def partition_shares(count: int) -> list[PartitionShare]:
+    """A topic's partitions dealt into ``count`` shares."""
+    return [PartitionShare(index, count) for index in range(count)]
+
+
+class Shares:
+    """``count`` processes of ``python -m module``, started before their jobs are known: each imports what
+    it needs (a good part of a share's start) while the caller works out the jobs (``run``). A process
+    given no job exits without a word; any still running when the block ends is killed."""
+
+    def __init__(self, module: str, count: int) -> None:
+        self._module = module
+        self._count = count
+        self._processes: list[Process] = []
+
+    async def __aenter__(self) -> Shares:
+        for _ in range(self._count):
+            self._processes.append(
+                await asyncio.create_subprocess_exec(
+                    sys.executable, "-m", self._module, stdin=PIPE, stdout=PIPE, limit=MESSAGE_LIMIT
+                )
+            )
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        for process in self._processes:
+            if process.stdin is not None and not process.stdin.is_closing():
+                process.stdin.close()  # no job: it ends at once
+        for process in self._processes:
+            if process.returncode is None and exc != (None, None, None):
                 process.kill()
             await process.wait()
+
+    async def run(self, jobs: list[Any], advance: Callable[[int], None]) -> list[tuple[str, Any]]:
+        """Give each job to a process of its own and follow each to its end: (``done``, its result) or the
+        reason it gave (``failed``, or what ``serve_share`` was told to call a refusal). ``advance`` is
+        told of every batch the shares read."""
+        if len(jobs) > len(self._processes):
+            raise ValueError(f"{len(jobs)} jobs for {len(self._processes)} processes")
+        working = self._processes[: len(jobs)]
+        try:
+            for process, job in zip(working, jobs, strict=True):
+                assert process.stdin is not None
+                process.stdin.write(pickle.dumps(job))
+                await process.stdin.drain()
+                process.stdin.close()
+            return list(await asyncio.gather(*(_end(process, advance) for process in working)))
+        finally:
+            for process in working:
+                if process.returncode is None:
+                    process.kill()
+                await process.wait()
 
 
 async def _end(process: Process, advance: Callable[[int], None]) -> tuple[str, Any]:
@@ -81,7 +115,10 @@ def serve_share(
     """A share's process: run ``work`` on the job from standard input (telling it how to report each batch
     read) and say how it ended; an exception of ``refusals`` ends it as ``refused``, any other as
     ``failed``."""
-    job = pickle.loads(sys.stdin.buffer.read())
+    given = sys.stdin.buffer.read()
+    if not given:  # started ahead of a job that never came (``Shares``)
+        return
+    job = pickle.loads(given)
     try:
         result = asyncio.run(_awaited(work(job, lambda records: _say("read", records))))
     except refusals as exc:
