@@ -43,58 +43,44 @@ async def by_digest(conn: asyncpg.Connection, digest: str) -> Receipt | None:
     return None if row is None else _receipt(row)
 
 
-async def by_case(conn: asyncpg.Connection, case_id: uuid.UUID, *, lock: bool = True) -> Receipt | None:
-    """The case's receipt, locked for the caller's transaction unless ``lock`` is false."""
-    row = await conn.fetchrow(Q["by_case_for_update" if lock else "by_case"], case_id)
+async def by_case(conn: asyncpg.Connection, case_id: uuid.UUID) -> Receipt | None:
+    """The case's receipt, as the projection holds it now."""
+    row = await conn.fetchrow(Q["by_case"], case_id)
     return None if row is None else _receipt(row)
 
 
-async def open_new(
-    conn: asyncpg.Connection,
-    digest: str,
-    case_id: uuid.UUID,
-    state: ReceiptState,
-    updated_at: datetime,
-    step: ReceiptStep,
-) -> bool:
-    """Add the receipt of a case the projection does not hold yet, with its first step (one statement);
-    False (nothing written) if it holds it."""
-    inserted = await conn.fetchval(
-        Q["open"],
-        digest,
-        case_id,
-        state.stage,
-        state.last_seq,
-        state.last_hash,
-        state.reward_granted,
-        updated_at,
-        step.stage,
-        step.label,
-        step.on,
-        step.at,
-    )
-    return bool(inserted)
+async def by_cases(conn: asyncpg.Connection, case_ids: list[uuid.UUID]) -> list[Receipt]:
+    """The receipts the projection holds of ``case_ids``, locked for the caller's transaction in case id
+    order (two transactions over the same cases never wait on each other crosswise)."""
+    return [_receipt(row) for row in await conn.fetch(Q["by_cases_for_update"], case_ids)]
 
 
-async def save(
-    conn: asyncpg.Connection, digest: str, case_id: uuid.UUID, state: ReceiptState, updated_at: datetime
-) -> None:
-    await conn.execute(
+async def save_all(conn: asyncpg.Connection, changed: list[Receipt]) -> None:
+    """Write the receipts ``changed`` (new or folded further), in one round trip."""
+    await conn.executemany(
         Q["save"],
-        digest,
-        case_id,
-        state.stage,
-        state.last_seq,
-        state.last_hash,
-        state.reward_granted,
-        updated_at,
-        state.merged_into,
-        list(state.hashes),
+        [
+            (
+                r.receipt_digest,
+                r.case_id,
+                r.state.stage,
+                r.state.last_seq,
+                r.state.last_hash,
+                r.state.reward_granted,
+                r.updated_at,
+                r.state.merged_into,
+                list(r.state.hashes),
+            )
+            for r in changed
+        ],
     )
 
 
-async def add_step(conn: asyncpg.Connection, case_id: uuid.UUID, seq: int, step: ReceiptStep) -> None:
-    await conn.execute(Q["add_step"], case_id, seq, step.stage, step.label, step.on, step.at)
+async def add_steps(conn: asyncpg.Connection, steps: list[tuple[uuid.UUID, int, ReceiptStep]]) -> None:
+    """Add the steps a reporter is shown (each case and seq once), in one round trip."""
+    await conn.executemany(
+        Q["add_step"], [(case_id, seq, s.stage, s.label, s.on, s.at) for case_id, seq, s in steps]
+    )
 
 
 async def steps_of(conn: asyncpg.Connection, case_id: uuid.UUID) -> list[asyncpg.Record]:

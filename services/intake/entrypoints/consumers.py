@@ -3,7 +3,8 @@ event into what a reporter may see, and ``intake-receipt-notices`` keeps notify'
 
 from __future__ import annotations
 
-import contextlib
+import uuid
+from collections.abc import Sequence
 from datetime import date
 
 import asyncpg
@@ -17,47 +18,48 @@ from cluetrail.service import Runtime, case_events_router, exactly_once_consumer
 from contracts.events import ClueReported
 from contracts.notices import Notice
 from services.intake.adapters import receipts
-from services.intake.domain.receipts import BEIJING, ChainBroken, follow, step_of
+from services.intake.domain.receipts import BEIJING, ChainBroken, ReceiptStep, follow, step_of
 
 RECEIPTS_GROUP = "intake-receipts"
 NOTICES_GROUP = "intake-receipt-notices"
 
 
 async def apply_to_receipts(conn: asyncpg.Connection, incoming: Incoming) -> None:
-    """Fold one case event into the receipt projection (in the consumer's transaction)."""
-    event = incoming.event
-    if isinstance(event, ClueReported):
-        # The usual case, a new case's first event, takes one statement; a case the projection already
-        # holds (a repeat, a break) goes the general way below.
-        with contextlib.suppress(ChainBroken):
-            opening = follow(None, event)
-            step = step_of(None, event)
-            if (
-                opening is not None
-                and step is not None
-                and await receipts.open_new(
-                    conn, event.payload.receipt_digest, event.case_id, opening, event.recorded_at, step
-                )
-            ):
-                return
-    current = await receipts.by_case(conn, event.case_id)
-    before = None if current is None else current.state
-    try:
-        state = follow(before, event)
-    except ChainBroken as exc:
-        raise Rejected(str(exc)) from exc
-    if state is None:
-        return
-    if isinstance(event, ClueReported):
-        digest = event.payload.receipt_digest
-    elif current is not None:
-        digest = current.receipt_digest
-    else:  # follow() admits no other first event; kept for the type checker
-        raise Rejected(f"case {event.case_id}: no clue-reported before {event.type}")
-    await receipts.save(conn, digest, event.case_id, state, event.recorded_at)
-    step = step_of(before, event)
-    if step is not None:
-        await receipts.add_step(conn, event.case_id, event.seq, step)
+    """Fold one case event into the receipt projection (in the consumer's transaction): a batch of one."""
+    await apply_batch_to_receipts(conn, [incoming])
+
+
+async def apply_batch_to_receipts(conn: asyncpg.Connection, events: Sequence[Incoming]) -> None:
+    """Fold a batch's case events into the receipt projection in three round trips for the whole batch:
+    the receipts of its cases read (and locked) at once, each event folded in turn in memory as it would
+    be alone, and the receipts and steps that changed written at once. A chain break rejects the batch;
+    the consumer then applies it record by record, so only the breaking record is dead-lettered."""
+    held = {
+        receipt.case_id: (receipt.receipt_digest, receipt.state)
+        for receipt in await receipts.by_cases(conn, list({incoming.event.case_id for incoming in events}))
+    }
+    changed: dict[uuid.UUID, receipts.Receipt] = {}
+    steps: list[tuple[uuid.UUID, int, ReceiptStep]] = []
+    for incoming in events:
+        event = incoming.event
+        digest, before = held.get(event.case_id, (None, None))
+        try:
+            state = follow(before, event)
+        except ChainBroken as exc:
+            raise Rejected(str(exc)) from exc
+        if state is None:
+            continue
+        if isinstance(event, ClueReported):
+            digest = event.payload.receipt_digest
+        elif digest is None:  # follow() admits no other first event; kept for the type checker
+            raise Rejected(f"case {event.case_id}: no clue-reported before {event.type}")
+        held[event.case_id] = (digest, state)
+        changed[event.case_id] = receipts.Receipt(digest, event.case_id, state, event.recorded_at)
+        step = step_of(before, event)
+        if step is not None:
+            steps.append((event.case_id, event.seq, step))
+    await receipts.save_all(conn, list(changed.values()))
+    await receipts.add_steps(conn, steps)
 
 
 async def apply_reporter_notice(conn: asyncpg.Connection, record: ConsumerRecord[bytes, bytes]) -> None:
@@ -92,6 +94,9 @@ def kafka_routers(rt: Runtime) -> list[KafkaRouter]:
     """The receipt projection's subscribers: the case topic, and notify's notices to reporters."""
     notices = topic_consumer(rt, NOTICES_GROUP, notice_topic(rt.settings), apply_reporter_notice)
     return [
-        case_events_router(rt, exactly_once_consumer(rt, RECEIPTS_GROUP, apply_to_receipts)),
+        case_events_router(
+            rt,
+            exactly_once_consumer(rt, RECEIPTS_GROUP, apply_to_receipts, apply_batch=apply_batch_to_receipts),
+        ),
         case_events_router(rt, notices),
     ]

@@ -103,7 +103,7 @@ async def receipt_view(conn: asyncpg.Connection, code: str, found: receipts.Rece
     for _ in range(MERGE_HOPS):
         if into is None:
             break
-        target = await receipts.by_case(conn, into, lock=False)
+        target = await receipts.by_case(conn, into)
         if target is None:
             break
         since[target.case_id] = joined

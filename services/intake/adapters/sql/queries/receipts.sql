@@ -8,19 +8,9 @@ FROM receipts WHERE receipt_digest = $1;
 SELECT receipt_digest, case_id, stage, last_seq, last_hash, reward_granted, updated_at, merged_into, hashes
 FROM receipts WHERE case_id = $1;
 
--- name: by_case_for_update
+-- name: by_cases_for_update
 SELECT receipt_digest, case_id, stage, last_seq, last_hash, reward_granted, updated_at, merged_into, hashes
-FROM receipts WHERE case_id = $1 FOR UPDATE;
-
--- name: open
--- The receipt of a case the projection does not hold yet, with its first step, in one statement; nothing
--- when it holds it.
-WITH opened AS (
-    INSERT INTO receipts (receipt_digest, case_id, stage, last_seq, last_hash, reward_granted, updated_at, hashes)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, ARRAY[$5]) ON CONFLICT DO NOTHING RETURNING case_id
-)
-INSERT INTO receipt_steps (case_id, seq, stage, label, on_day, at)
-SELECT case_id, $4, $8, $9, $10, $11 FROM opened ON CONFLICT DO NOTHING RETURNING true;
+FROM receipts WHERE case_id = ANY($1::uuid[]) ORDER BY case_id FOR UPDATE;
 
 -- name: save
 INSERT INTO receipts (receipt_digest, case_id, stage, last_seq, last_hash, reward_granted, updated_at,
