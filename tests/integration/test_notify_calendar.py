@@ -29,7 +29,7 @@ from contracts.jurisdictions import default_registry
 from contracts.reporting_calendar import ReportingCalendar
 from services.notify.adapters import SQL
 from services.notify.adapters.acknowledgements import acknowledge
-from services.notify.adapters.cases import save_case
+from services.notify.adapters.cases import save_cases
 from services.notify.adapters.channels import SmtpConfig
 from services.notify.adapters.notifier import Notifier
 from services.notify.domain.backoff import RetryPolicy
@@ -188,7 +188,7 @@ async def test_an_unacknowledged_notice_goes_up_a_level_24_hours_after_its_recor
     clock = FixedClock(delivered)
     case = filed_key_case(last_seq=5)
     async with pool.acquire() as conn:
-        await save_case(conn, case)
+        await save_cases(conn, [case])
 
     def scheduler() -> Scheduler:
         """A scheduler as a (re)started service builds it: nothing carried over but the database."""

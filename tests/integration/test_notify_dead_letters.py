@@ -47,7 +47,7 @@ from services.notify.adapters.notifier import Notifier, RenderRefused
 from services.notify.domain.notice import DEFAULT_TEMPLATES, Templates
 from services.notify.domain.recipients import Recipient, RecipientBook, Route
 from services.notify.domain.signing import secret_of
-from services.notify.entrypoints.consumers import deciding_deliveries
+from services.notify.entrypoints.consumers import DecidingDeliveries
 from tests.cases import (
     key_case_clue,
     report,
@@ -211,7 +211,7 @@ async def test_a_broken_template_kills_its_notice_holds_the_next_and_a_resend_wr
         default_registry(),
     )
     notifier = Notifier(book, default_registry(), broken_templates, "http://127.0.0.1:1")
-    apply = deciding_deliveries(notifier)
+    apply = DecidingDeliveries(notifier).apply
     case_id = uuid7()
     closed = seal_event(
         CaseClosed,

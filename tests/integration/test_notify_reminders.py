@@ -25,7 +25,7 @@ from contracts.jurisdictions import default_registry
 from contracts.notices import verify_notices
 from services.notify.adapters import SQL
 from services.notify.adapters.acknowledgements import acknowledge
-from services.notify.adapters.cases import save_case
+from services.notify.adapters.cases import save_cases
 from services.notify.adapters.notifier import Notifier
 from services.notify.domain.notice import BEIJING, DEFAULT
 from services.notify.domain.recipients import RecipientBook
@@ -83,7 +83,7 @@ async def test_reminders_fire_on_a_simulated_clock_once_each_and_unacknowledged_
     )
     case = filed_key_case(last_seq=5)
     async with pool.acquire() as conn:
-        await save_case(conn, case)
+        await save_cases(conn, [case])
 
     async with running_worker(
         settings,

@@ -24,35 +24,47 @@ def _facts(row: asyncpg.Record) -> CaseFacts:
     )
 
 
-async def load_case(conn: asyncpg.Connection, case_id: uuid.UUID, *, lock: bool = True) -> CaseFacts | None:
-    """The case's facts, locked for the caller's transaction (events of one case apply one at a time)."""
-    row = await conn.fetchrow(Q["load_for_update" if lock else "load"], case_id)
+async def load_case(conn: asyncpg.Connection, case_id: uuid.UUID) -> CaseFacts | None:
+    """The case's facts as notify holds them now."""
+    row = await conn.fetchrow(Q["load"], case_id)
     return _facts(row) if row is not None else None
 
 
-async def save_case(conn: asyncpg.Connection, facts: CaseFacts) -> None:
-    await conn.execute(
+async def load_cases(conn: asyncpg.Connection, case_ids: list[uuid.UUID]) -> dict[uuid.UUID, CaseFacts]:
+    """The facts of those of ``case_ids`` notify knows, locked for the caller's transaction in case id order
+    (two transactions over the same cases never wait on each other crosswise)."""
+    return {row["case_id"]: _facts(row) for row in await conn.fetch(Q["load_many_for_update"], case_ids)}
+
+
+async def save_cases(conn: asyncpg.Connection, changed: list[CaseFacts]) -> None:
+    """Write the facts of ``changed`` cases (new or folded further), in one round trip."""
+    await conn.executemany(
         Q["save"],
-        facts.case_id,
-        facts.jurisdiction,
-        facts.last_seq,
-        facts.grade,
-        facts.key_case,
-        facts.responsible_department,
-        facts.police_transferred_on,
-        facts.criminal_filed_on,
-        facts.trial_and_return_by,
-        facts.supervision_from,
-        facts.clearance_by,
-        facts.closed,
-        facts.subject_name,
-        facts.subject_kind,
-        facts.sector,
-        facts.estimated_amount_yuan,
-        facts.participants,
-        facts.hashes,
-        facts.earlier_jurisdictions,
-        facts.key_case_reasons,
+        [
+            (
+                facts.case_id,
+                facts.jurisdiction,
+                facts.last_seq,
+                facts.grade,
+                facts.key_case,
+                facts.responsible_department,
+                facts.police_transferred_on,
+                facts.criminal_filed_on,
+                facts.trial_and_return_by,
+                facts.supervision_from,
+                facts.clearance_by,
+                facts.closed,
+                facts.subject_name,
+                facts.subject_kind,
+                facts.sector,
+                facts.estimated_amount_yuan,
+                facts.participants,
+                facts.hashes,
+                facts.earlier_jurisdictions,
+                facts.key_case_reasons,
+            )
+            for facts in changed
+        ],
     )
 
 

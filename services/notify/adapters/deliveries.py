@@ -75,15 +75,42 @@ async def add_delivery(conn: asyncpg.Connection, delivery: NewDelivery) -> bool:
     return bool(inserted)
 
 
-async def save_routed_event(
-    conn: asyncpg.Connection, event_id: uuid.UUID, document: dict[str, Any], facts: dict[str, Any]
+async def add_deliveries(conn: asyncpg.Connection, new: list[NewDelivery]) -> None:
+    """``add_delivery`` of each of ``new``, in one round trip."""
+    await conn.executemany(
+        Q["add"],
+        [
+            (
+                d.delivery_id,
+                d.event_id,
+                d.recipient_id,
+                d.case_id,
+                d.seq,
+                d.event_type,
+                d.jurisdiction,
+                d.body,
+                d.traceparent,
+                d.channel,
+                d.failure,
+                d.needs_ack,
+                d.origin,
+                d.skipped,
+            )
+            for d in new
+        ],
+    )
+
+
+async def save_routed_events(
+    conn: asyncpg.Connection, routed: list[tuple[uuid.UUID, dict[str, Any], dict[str, Any]]]
 ) -> None:
-    """Keep the event deliveries were written from, and the case's facts then, to write them again."""
-    await conn.execute(
+    """``save_routed_event`` of each (event id, document, facts) of ``routed``, in one round trip."""
+    await conn.executemany(
         Q["save_routed_event"],
-        event_id,
-        json.dumps(document, ensure_ascii=False),
-        json.dumps(facts, ensure_ascii=False),
+        [
+            (event_id, json.dumps(document, ensure_ascii=False), json.dumps(facts, ensure_ascii=False))
+            for event_id, document, facts in routed
+        ],
     )
 
 

@@ -24,14 +24,16 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer
 from faststream.kafka import KafkaRouter
 
-from cluetrail.consume import Apply, Incoming, Rejected
+from cluetrail.consume import Incoming, Rejected
 from cluetrail.kafka import kafka_connection, notice_topic, read_log, topic_partitions
 from cluetrail.service import Runtime, case_events_router, exactly_once_consumer
 from cluetrail.settings import CommonSettings
@@ -43,7 +45,7 @@ from services.notify.adapters import cases, deliveries, delivery_start, notices
 from services.notify.adapters.deliveries import NewDelivery, delivery_id_for
 from services.notify.adapters.notifier import Notifier
 from services.notify.dependencies import NotifyDeps
-from services.notify.domain.cases import facts_document, fold
+from services.notify.domain.cases import CaseFacts, facts_document, fold
 from services.notify.domain.history import DeliveryStart
 from services.notify.domain.notice import TemplateError, notice_body
 from services.notify.domain.recipients import ROUTED_EVENTS
@@ -55,34 +57,63 @@ CONSUMER_GROUP = "notify"
 log = logging.getLogger(__name__)
 
 
-def deciding_deliveries(
-    notifier: Notifier,
-    start: Callable[[], DeliveryStart] = DeliveryStart,
-    cross: CrossRegion | None = None,
-) -> Apply:
+class DecidingDeliveries:
     """The consumer's apply step: fold the case's facts, then one delivery per matching recipient and
     channel, stored with the position. Types notify does not route are history: only the facts move.
     Events before the database's start of delivery (``start``) are recorded as skipped, sent to nobody.
     An escalation to another region (``cross``: the deployment's regions) is told by its cross-region
-    notice only."""
+    notice only.
 
-    book = notifier.book
+    A batch is decided as a whole (``apply_batch``): the facts of its cases are read and locked in one
+    statement, each event is folded and routed in turn in memory as it would be alone, and the facts,
+    routed events and deliveries are written with one pipelined statement each. A batch that fails is
+    applied again record by record (``apply``, a batch of one), so a rejected event is dead-lettered
+    alone."""
 
-    async def apply(conn: asyncpg.Connection, incoming: Incoming) -> None:
+    def __init__(
+        self,
+        notifier: Notifier,
+        start: Callable[[], DeliveryStart] = DeliveryStart,
+        cross: CrossRegion | None = None,
+    ) -> None:
+        self._notifier = notifier
+        self._start = start
+        self._cross = cross
+
+    async def apply(self, conn: asyncpg.Connection, incoming: Incoming) -> None:
+        await self.apply_batch(conn, [incoming])
+
+    async def apply_batch(self, conn: asyncpg.Connection, events: Sequence[Incoming]) -> None:
+        held = await cases.load_cases(conn, list({incoming.event.case_id for incoming in events}))
+        decided = _Decided()
+        for incoming in events:
+            event = incoming.event
+            before = held.get(event.case_id)
+            try:
+                facts = fold(before, event)
+            except ChainFault as exc:
+                raise Rejected(
+                    f"case {event.case_id} ({event.type}, {event.event_id}): {exc.reason}"
+                ) from exc
+            if facts is before:
+                continue  # a copy of an event of this case applied before (a redelivery, a late resend)
+            held[event.case_id] = decided.cases[event.case_id] = facts
+            history = self._start().is_history(
+                incoming.record.partition, incoming.record.offset, event.recorded_at
+            )
+            if self._cross is not None and self._cross.crosses(incoming):
+                # Rare (an escalation to another region): its notice is recorded now, on what is known.
+                await decided.write(conn)
+                await self._cross.escalated(conn, incoming, facts, history)
+                continue
+            self._route(incoming, facts, history, decided)
+        await decided.write(conn)
+
+    def _route(self, incoming: Incoming, facts: CaseFacts, history: bool, decided: _Decided) -> None:
+        """The deliveries of one case event, added to ``decided``."""
         event = incoming.event
-        before = await cases.load_case(conn, event.case_id)
         try:
-            facts = fold(before, event)
-        except ChainFault as exc:
-            raise Rejected(f"case {event.case_id} ({event.type}, {event.event_id}): {exc.reason}") from exc
-        if facts is before:
-            return  # a copy of an event of this case applied before (a redelivery, a late resend)
-        await cases.save_case(conn, facts)
-        history = start().is_history(incoming.record.partition, incoming.record.offset, event.recorded_at)
-        if cross is not None and await cross.escalated(conn, incoming, facts, history):
-            return
-        try:
-            routings = book.routings_for(event, facts.responsible_department)
+            routings = self._notifier.book.routings_for(event, facts.responsible_department)
         except JurisdictionError as exc:
             raise Rejected(
                 f"cannot route {event.type} of case {event.case_id} seq {event.seq}: {exc}"
@@ -90,7 +121,7 @@ def deciding_deliveries(
         if not routings:
             return
         # Kept so a delivery whose template failed can be written again on a resend.
-        await deliveries.save_routed_event(conn, event.event_id, incoming.document, facts_document(facts))
+        decided.routed.append((event.event_id, incoming.document, facts_document(facts)))
         # The consumer's span continues the event's trace; deliveries keep it for the sends later.
         traceparent = current_traceparent() or event.traceparent
         for routing in routings:
@@ -100,12 +131,11 @@ def deciding_deliveries(
                 delivery_id = delivery_id_for(event.event_id, recipient.id, channel)
                 failure: str | None = None
                 try:
-                    body = notifier.event_body(event, facts, recipient, channel, delivery_id, needs_ack)
+                    body = self._notifier.event_body(event, facts, recipient, channel, delivery_id, needs_ack)
                 except TemplateError as exc:
                     # One broken template kills this delivery (dead letter, alert), not the others.
                     failure, body = str(exc), notice_body({"event_id": str(event.event_id)})
-                await deliveries.add_delivery(
-                    conn,
+                decided.deliveries.append(
                     NewDelivery(
                         delivery_id=delivery_id,
                         event_id=event.event_id,
@@ -120,10 +150,23 @@ def deciding_deliveries(
                         failure=failure,
                         needs_ack=needs_ack,
                         skipped=history,
-                    ),
+                    )
                 )
 
-    return apply
+
+@dataclass
+class _Decided:
+    """What a batch decided and has not written yet: cases' facts, routed events, deliveries."""
+
+    cases: dict[uuid.UUID, CaseFacts] = field(default_factory=dict)
+    routed: list[tuple[uuid.UUID, dict[str, Any], dict[str, Any]]] = field(default_factory=list)
+    deliveries: list[NewDelivery] = field(default_factory=list)
+
+    async def write(self, conn: asyncpg.Connection) -> None:
+        await cases.save_cases(conn, list(self.cases.values()))
+        await deliveries.save_routed_events(conn, self.routed)
+        await deliveries.add_deliveries(conn, self.deliveries)
+        self.cases, self.routed, self.deliveries = {}, [], []
 
 
 def kafka_routers(rt: Runtime) -> list[KafkaRouter]:
@@ -131,9 +174,8 @@ def kafka_routers(rt: Runtime) -> list[KafkaRouter]:
     start of delivery is decided before it joins its group: ``before_consuming``), and in a deployment of
     several regions the subscribers of the peers' notices and of this region's dead letters."""
     deps: NotifyDeps = rt.deps
-    consumer = exactly_once_consumer(
-        rt, CONSUMER_GROUP, deciding_deliveries(deps.notifier, deps.start, deps.cross)
-    )
+    deciding = DecidingDeliveries(deps.notifier, deps.start, deps.cross)
+    consumer = exactly_once_consumer(rt, CONSUMER_GROUP, deciding.apply, apply_batch=deciding.apply_batch)
 
     def wake_worker(applied: list[Incoming]) -> None:
         if any(i.event.type in ROUTED_EVENTS for i in applied):

@@ -103,6 +103,11 @@ class CrossRegion:
         self.notifier = notifier
         self.here = here
 
+    def crosses(self, incoming: Incoming) -> bool:
+        """Whether the case event crosses to another region (``escalated`` then has something to do)."""
+        writer = written_in(incoming.record.headers, self.here.region)
+        return crossing(incoming.event, writer, self.here.regions) is not None
+
     async def escalated(
         self, conn: asyncpg.Connection, incoming: Incoming, facts: CaseFacts, history: bool
     ) -> bool:
@@ -335,7 +340,7 @@ async def acknowledged(
 
 
 async def _facts(conn: asyncpg.Connection, case_id: uuid.UUID | None) -> CaseFacts | None:
-    return await cases.load_case(conn, case_id, lock=False) if case_id is not None else None
+    return await cases.load_case(conn, case_id) if case_id is not None else None
 
 
 def _dead_lettered_at(document: dict[str, object]) -> datetime:

@@ -157,7 +157,7 @@ class Scheduler:
 
     async def _escalate(self, conn: asyncpg.Connection, row: asyncpg.Record, recipient: Recipient) -> int:
         book = self._notifier.book
-        case = await cases.load_case(conn, row["case_id"], lock=False)
+        case = await cases.load_case(conn, row["case_id"])
         # A notice that itself took an ignored key-case notice up a level is about a key case.
         key_case = (case is not None and case.key_case) or row["event_type"] == "unacknowledged"
         upper = book.next_level(recipient) if key_case else None

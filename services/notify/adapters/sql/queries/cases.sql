@@ -10,11 +10,11 @@ SELECT case_id, jurisdiction, last_seq, grade, key_case, responsible_department,
        subject_kind, sector, estimated_amount_yuan, participants, hashes, earlier_jurisdictions, key_case_reasons
 FROM cases WHERE case_id = $1;
 
--- name: load_for_update
+-- name: load_many_for_update
 SELECT case_id, jurisdiction, last_seq, grade, key_case, responsible_department, police_transferred_on,
        criminal_filed_on, trial_and_return_by, supervision_from, clearance_by, closed, subject_name,
        subject_kind, sector, estimated_amount_yuan, participants, hashes, earlier_jurisdictions, key_case_reasons
-FROM cases WHERE case_id = $1
+FROM cases WHERE case_id = ANY($1::uuid[]) ORDER BY case_id
 FOR UPDATE;
 
 -- name: save
