@@ -73,8 +73,8 @@ async def replay_in_shares(
 ) -> int:
     """Fill ``builder``'s schema from the case log's first records to their current end in
     ``settings.replay_shares`` processes, and move ``builder`` on to where they stopped; return how many
-    records they read. Nothing is done (0) with one share wanted, or when the shares met a case in common (the schema's case tables are then empty again): ``builder`` then
-    reads the case log itself."""
+    records they read. Nothing is done (0) with one share wanted, or when the shares met a case in common
+    (the schema's case tables are then empty again): ``builder`` then reads the case log itself."""
     if settings.replay_shares < 2 or builder.positions:
         return 0
     schema = builder.summary.schema
