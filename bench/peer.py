@@ -42,7 +42,7 @@ from contracts.chain import Step
 from services.reporting.adapters import SQL as REPORTING_SQL
 from services.reporting.adapters.projector import LEDGER_COLUMNS, _ledger_columns, state_from_row
 from services.reporting.adapters.versions import ensure_active_projection, use_active_projection, use_schema
-from services.reporting.domain import chain_step, fold
+from services.reporting.domain.ledger import chain_step, fold
 
 PEER = f"eventsourcing {version('eventsourcing')}"
 # Events are written to the peer's event store in inserts of this many (the write side is not timed).

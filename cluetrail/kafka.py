@@ -16,7 +16,6 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 from aiokafka.helpers import create_ssl_context
 
-from cluetrail.metrics import REGISTRY
 from cluetrail.settings import CommonSettings
 from contracts.envelope import Envelope
 
@@ -152,6 +151,8 @@ def make_broker(settings: CommonSettings, service_name: str, tracer_provider: Tr
     from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
     from faststream.kafka.prometheus import KafkaPrometheusMiddleware
     from faststream.security import BaseSecurity
+
+    from cluetrail.metrics import REGISTRY
 
     tls = kafka_tls(settings)
     return KafkaBroker(

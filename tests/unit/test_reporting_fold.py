@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from contracts.envelope import Envelope
 from contracts.vocabulary import CaseStatus, Determination, Grade, Outcome
-from services.reporting.domain import (
+from services.reporting.domain.ledger import (
     UNGRADED,
     ChainBroken,
     LedgerState,

@@ -11,7 +11,7 @@ from contracts.events import (
     ReporterIdentityViewedPayload,
     seal_event,
 )
-from services.reporting.domain import Step, chain_step, fold
+from services.reporting.domain.ledger import Step, chain_step, fold
 from tests.unit.case_chains import OFFICER, clue
 
 

@@ -42,8 +42,8 @@ from contracts.events import (
 from contracts.jurisdictions import default_registry
 from contracts.regions import RegionError, RegionRegistry
 from contracts.vocabulary import RegionHandoff
-from services.reporting.domain import LedgerState, fold
 from services.reporting.domain.handoffs import Handoff, Regions, region_handoff
+from services.reporting.domain.ledger import LedgerState, fold
 from services.reporting.domain.periods import CST, Period
 from services.reporting.domain.reports import readable
 from services.reporting.domain.tables import CaseRecord, Fact, cross_province_register, ledger_table

@@ -28,7 +28,7 @@ from contracts.events import (
 )
 from contracts.jurisdictions import default_registry
 from contracts.vocabulary import CaseStatus
-from services.reporting.domain import fold
+from services.reporting.domain.ledger import fold
 from services.reporting.domain.periods import CST, Period, deadline, is_overdue
 from services.reporting.domain.tables import (
     CaseRecord,

@@ -24,8 +24,8 @@ from cluetrail.consume import Incoming
 from contracts import jsontext
 from contracts.vocabulary import CaseStatus, ClueSource, Determination, Grade, Outcome
 from services.reporting.adapters import SQL
-from services.reporting.domain import ChainBroken, LedgerState, Step, chain_step, fold, grade_changes
 from services.reporting.domain.handoffs import Handoff
+from services.reporting.domain.ledger import ChainBroken, LedgerState, Step, chain_step, fold, grade_changes
 from services.reporting.domain.periods import Period
 from services.reporting.domain.tables import MONTH_FIGURES, CaseMonth, CaseRecord, Fact, case_months
 

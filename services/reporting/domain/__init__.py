@@ -4,15 +4,3 @@ which table a reader may see and how a submitted month is corrected (``reports``
 instants an as-of projection may show (``as_of``), notices in a timeline (``notices``), the annex forms as
 files (``exports``), the hash-stamped timeline file (``timeline``) and the audit of the case log
 (``audit``)."""
-
-from services.reporting.domain.ledger import (
-    UNGRADED,
-    ChainBroken,
-    LedgerState,
-    Step,
-    chain_step,
-    fold,
-    grade_changes,
-)
-
-__all__ = ["UNGRADED", "ChainBroken", "LedgerState", "Step", "chain_step", "fold", "grade_changes"]
