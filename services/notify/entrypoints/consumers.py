@@ -37,7 +37,7 @@ from cluetrail.consume import Incoming, Rejected
 from cluetrail.kafka import kafka_connection, notice_topic, read_log, topic_partitions
 from cluetrail.service import Runtime, case_events_router, exactly_once_consumer
 from cluetrail.settings import CommonSettings
-from cluetrail.telemetry import current_traceparent
+from cluetrail.telemetry import traceparent_of_headers
 from contracts.chain import ChainFault
 from contracts.jurisdictions import JurisdictionError
 from contracts.notices import dedupe_key_of
@@ -122,8 +122,9 @@ class DecidingDeliveries:
             return
         # Kept so a delivery whose template failed can be written again on a resend.
         decided.routed.append((event.event_id, incoming.document, facts_document(facts)))
-        # The consumer's span continues the event's trace; deliveries keep it for the sends later.
-        traceparent = current_traceparent() or event.traceparent
+        # The sends later continue the event's trace: the record's (the span that published it), else the
+        # one the event was sealed in.
+        traceparent = traceparent_of_headers(incoming.record.headers) or event.traceparent
         for routing in routings:
             recipient = routing.recipient
             needs_ack = needs_acknowledgement(event, facts.key_case, recipient)
