@@ -7,7 +7,6 @@ case's chain rejects the batch it is in, for the consumer to apply that batch re
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
@@ -15,10 +14,9 @@ import asyncpg
 import pytest
 
 from cluetrail.consume import Incoming, Rejected
-from cluetrail.db import open_pool
-from cluetrail.settings import CommonSettings
 from services.intake.adapters import SQL
 from services.intake.entrypoints.consumers import apply_batch_to_receipts, apply_to_receipts
+from tests.integration.databases import empty_databases
 from tests.integration.golden_reporting import golden_cases, incoming, log_order
 
 pytestmark = pytest.mark.integration
@@ -27,18 +25,8 @@ pytestmark = pytest.mark.integration
 @pytest.fixture
 async def databases() -> AsyncIterator[list[asyncpg.Pool]]:
     """Two empty intake databases."""
-    settings = CommonSettings(database_prefix=f"test_receipts_{uuid.uuid4().hex[:8]}")
-    dsns = [settings.database_for(name) for name in ("intake", "intake_batched")]
-    pools = [await open_pool(dsn, SQL.migrations) for dsn in dsns]
-    yield pools
-    for pool in pools:
-        await pool.close()
-    admin = await asyncpg.connect(settings.database_url.rpartition("/")[0] + "/postgres")
-    try:
-        for dsn in dsns:
-            await admin.execute(f'DROP DATABASE "{dsn.rpartition("/")[2]}" WITH (FORCE)')
-    finally:
-        await admin.close()
+    async with empty_databases(SQL.migrations, "intake", "intake_batched") as pools:
+        yield pools
 
 
 def the_log() -> list[Incoming]:

@@ -8,7 +8,6 @@ case's chain rejects the batch it is in, for the consumer to apply that batch re
 from __future__ import annotations
 
 import re
-import uuid
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -17,8 +16,6 @@ import asyncpg
 import pytest
 
 from cluetrail.consume import Incoming, Rejected
-from cluetrail.db import open_pool
-from cluetrail.settings import CommonSettings
 from contracts.jurisdictions import default_registry
 from services.notify.adapters import SQL
 from services.notify.adapters.notifier import Notifier
@@ -26,6 +23,7 @@ from services.notify.domain.notice import DEFAULT
 from services.notify.domain.recipients import RecipientBook
 from services.notify.entrypoints.consumers import DecidingDeliveries
 from tests.harness import Stack
+from tests.integration.databases import empty_databases
 from tests.integration.golden_reporting import golden_cases, incoming, log_order
 
 pytestmark = pytest.mark.integration
@@ -34,15 +32,10 @@ TOKEN = re.compile(r"token=[^\"&\s]+")
 
 
 @pytest.fixture
-async def pools(stack_settings: CommonSettings) -> AsyncIterator[list[asyncpg.Pool]]:
+async def pools() -> AsyncIterator[list[asyncpg.Pool]]:
     """Two empty notify databases."""
-    opened = [
-        await open_pool(stack_settings.database_for(f"notifybatch_{uuid.uuid4().hex[:6]}"), SQL.migrations)
-        for _ in range(2)
-    ]
-    yield opened
-    for pool in opened:
-        await pool.close()
+    async with empty_databases(SQL.migrations, "notify", "notify_batched") as opened:
+        yield opened
 
 
 @pytest.fixture

@@ -233,6 +233,15 @@ async def _until(conn: asyncpg.Connection, query: str, *args: object) -> None:
         await asyncio.sleep(0.1)
 
 
+async def delivered(pool: asyncpg.Pool, delivery_id: uuid.UUID) -> None:
+    """Wait (30 s at most) until a worker has marked ``delivery_id`` delivered."""
+    async with pool.acquire() as conn:
+        await asyncio.wait_for(
+            _until(conn, "SELECT status = 'delivered' FROM deliveries WHERE delivery_id = $1", delivery_id),
+            timeout=30,
+        )
+
+
 class HeldOffice:
     """A receiver that holds each POST until the test lets it answer, and says when one is held."""
 
@@ -317,15 +326,8 @@ async def test_an_attempt_is_counted_before_the_receiver_hears_of_it(
                         "SELECT attempt, settled FROM delivery_attempts WHERE delivery_id = $1", delivery_id
                     )
                 office.answer.set()
+                await delivered(pools[1], delivery_id)
                 async with pools[1].acquire() as conn:
-                    await asyncio.wait_for(
-                        _until(
-                            conn,
-                            "SELECT status = 'delivered' FROM deliveries WHERE delivery_id = $1",
-                            delivery_id,
-                        ),
-                        timeout=30,
-                    )
                     after = await conn.fetchrow(
                         "SELECT attempts, last_attempt_at FROM deliveries WHERE delivery_id = $1", delivery_id
                     )
@@ -387,15 +389,7 @@ async def test_a_database_restart_during_a_send_does_not_send_it_twice(
                 office.answer.set()  # the receiver has it; notify cannot write so just now
                 await asyncio.sleep(1.5)
                 await line.mend()
-                async with pools[1].acquire() as conn:
-                    await asyncio.wait_for(
-                        _until(
-                            conn,
-                            "SELECT status = 'delivered' FROM deliveries WHERE delivery_id = $1",
-                            delivery_id,
-                        ),
-                        timeout=30,
-                    )
+                await delivered(pools[1], delivery_id)
                 # Past the lease: a send whose outcome were lost would have gone again by now.
                 await asyncio.sleep(max(0.0, claimed + lease + 1.0 - time.monotonic()))
                 async with pools[1].acquire() as conn:

@@ -32,6 +32,7 @@ from services.triage.domain.workflow import WorkflowPolicy
 from services.triage.entrypoints.consumers import CaseFolder
 from services.triage.settings import TriageSettings
 from tests.cases import dead_letters_for
+from tests.integration.databases import empty_databases
 from tests.records import consumer_record, event_record
 
 pytestmark = pytest.mark.integration
@@ -89,18 +90,8 @@ def the_log() -> list[Envelope]:
 @pytest.fixture
 async def databases() -> AsyncIterator[list[asyncpg.Pool]]:
     """Two empty triage databases."""
-    settings = CommonSettings(database_prefix=f"test_batches_{uuid.uuid4().hex[:8]}")
-    dsns = [settings.database_for(name) for name in ("triage", "triage_batched")]
-    pools = [await open_pool(dsn, SQL.migrations) for dsn in dsns]
-    yield pools
-    for pool in pools:
-        await pool.close()
-    admin = await asyncpg.connect(settings.database_url.rpartition("/")[0] + "/postgres")
-    try:
-        for dsn in dsns:
-            await admin.execute(f'DROP DATABASE "{dsn.rpartition("/")[2]}" WITH (FORCE)')
-    finally:
-        await admin.close()
+    async with empty_databases(SQL.migrations, "triage", "triage_batched") as pools:
+        yield pools
 
 
 @pytest.fixture(scope="module")
