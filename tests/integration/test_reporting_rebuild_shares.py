@@ -3,6 +3,7 @@ rows one process writes, and a build whose shares meet a case in common starts o
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import AsyncIterator
 from datetime import datetime
@@ -15,6 +16,7 @@ from rich.progress import Progress
 
 from cluetrail.kafka import ensure_topics, log_end
 from contracts.events import event_bytes
+from services.reporting.adapters import SQL
 from services.reporting.adapters.builder import ProjectionBuilder, RebuildSummary
 from services.reporting.adapters.rebuild import rebuild
 from services.reporting.adapters.shares import replay_in_shares
@@ -108,3 +110,20 @@ async def test_shares_that_meet_a_case_in_common_leave_the_build_to_one_process(
         assert await schemas_differ(settings, alone.schema, schema) == 0
     finally:
         await conn.close()
+
+
+async def test_a_build_ends_with_every_index_of_the_template(golden_log: ReportingSettings) -> None:
+    """A build loads its tables before it indexes them; the version it makes live has every index."""
+    with Progress(disable=True) as progress:
+        built = await rebuild(golden_log, progress)
+    wanted = set(re.findall(r"CREATE INDEX (\w+)", SQL.template("projection_indexes")))
+    assert {"ledger_jurisdiction", "history_occurred"} <= wanted
+    conn = await asyncpg.connect(golden_log.database_for("reporting"))
+    try:
+        found = {r["indexname"] for r in await conn.fetch(INDEXES, built.schema)}
+    finally:
+        await conn.close()
+    assert wanted <= found
+
+
+INDEXES = "SELECT indexname FROM pg_indexes WHERE schemaname = $1"

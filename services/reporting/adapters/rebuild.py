@@ -41,6 +41,7 @@ from services.reporting.adapters.versions import (
     create_projection,
     drop_versions_except,
     existing_versions,
+    index_projection,
     name_rebuild_session,
     outdated_active_schema,
     record_build,
@@ -152,11 +153,16 @@ async def _build_projection(
     version = None if as_of is not None else await next_version(conn)
     schema = asof_schema(as_of) if as_of is not None else version_schema(version or 1)
     summary = RebuildSummary(schema=schema, version=version)
-    await create_projection(conn, schema, version=version, as_of=as_of, requested_by=requested_by)
+    await create_projection(
+        conn, schema, version=version, as_of=as_of, requested_by=requested_by, indexed=False
+    )
     try:
         builder = ProjectionBuilder(conn, settings, summary, as_of)
         await replay_in_shares(builder, conn, settings, as_of, progress, f"{schema}: replaying the log")
         await builder.replay(progress, f"{schema}: replaying the log")
+        # The tables hold the log as it was at the start: each index is built in one sort now, and kept
+        # row by row only for what the catch-up adds.
+        await index_projection(conn, schema)
         if version is not None:
             while await builder.replay(progress, f"{schema}: catching up") >= settings.rebuild_final_lag:
                 pass

@@ -96,8 +96,9 @@ async def lock_holder(conn: asyncpg.Connection, name: str) -> str:
 
 
 def template_fingerprint() -> str:
-    """The SHA-256 of the projection template this code writes to."""
-    return hashlib.sha256(SQL.template("projection").encode()).hexdigest()
+    """The SHA-256 of the projection templates this code writes to (the tables, then their indexes)."""
+    templates = SQL.template("projection") + SQL.template("projection_indexes")
+    return hashlib.sha256(templates.encode()).hexdigest()
 
 
 async def outdated_active_schema(conn: asyncpg.Connection) -> str | None:
@@ -154,14 +155,19 @@ async def create_projection(
     version: int | None = None,
     as_of: datetime | None = None,
     requested_by: str | None = None,
+    indexed: bool = True,
 ) -> None:
     """Create an empty projection schema from the template (dropping a leftover of the same name); it is
-    ``building`` until ``record_build``. Call while holding the schema's build lock."""
+    ``building`` until ``record_build``. Call while holding the schema's build lock. ``indexed=False``
+    leaves out the secondary indexes, for a build to add them once its first pass has loaded the tables
+    (``index_projection``)."""
     async with conn.transaction():
         await conn.execute(on_schema("drop_schema_if_exists", schema))
         await conn.execute(on_schema("create_schema", schema))
         await use_schema(conn, schema)
         await conn.execute(SQL.template("projection"))
+        if indexed:
+            await conn.execute(SQL.template("projection_indexes"))
         await conn.execute(
             Q["record_building"],
             schema,
@@ -170,6 +176,13 @@ async def create_projection(
             template_fingerprint(),
             requested_by,
         )
+
+
+async def index_projection(conn: asyncpg.Connection, schema: str) -> None:
+    """Add the secondary indexes to a projection created without them (``create_projection``)."""
+    async with conn.transaction():
+        await use_schema(conn, schema)
+        await conn.execute(SQL.template("projection_indexes"))
 
 
 async def use_active_projection(conn: asyncpg.Connection) -> str:

@@ -48,10 +48,6 @@ CREATE TABLE ledger (
     handoff_pending       jsonb,
     handoff_across_regions           jsonb
 );
-CREATE INDEX ledger_newest ON ledger (reported_at DESC, case_id DESC);
-CREATE INDEX ledger_jurisdiction ON ledger (jurisdiction);
-CREATE INDEX ledger_status ON ledger (status);
-CREATE INDEX ledger_key_case ON ledger (key_case) WHERE key_case;
 
 -- Every applied event of every case, with where it sits in the log.
 CREATE TABLE history (
@@ -71,7 +67,6 @@ CREATE TABLE history (
     jurisdiction    text    NOT NULL,
     PRIMARY KEY (case_id, seq)
 );
-CREATE INDEX history_occurred ON history (occurred_at);
 
 -- Cases per (jurisdiction, grade), kept by increments as events are applied (never recounted), so it
 -- is only right if every event is applied exactly once.
@@ -147,4 +142,3 @@ CREATE TABLE notices (
     kafka_offset    bigint  NOT NULL,
     PRIMARY KEY (stream, seq)
 );
-CREATE INDEX notices_of_case ON notices (case_id, recorded_at) WHERE case_id IS NOT NULL;
