@@ -80,6 +80,13 @@ async def migrate(conn: asyncpg.Connection, *folders: Traversable) -> list[str]:
     return applied_now
 
 
+async def keep_session(conn: asyncpg.Connection) -> None:
+    """A pool's reset of a released connection in place of asyncpg's reset query (``RESET ALL``, ``UNLISTEN``,
+    ``pg_advisory_unlock_all``: a round trip on every release), for a service whose sessions set nothing,
+    listen to nothing, and release every session lock they take themselves. asyncpg still rolls back an open
+    transaction first, and still closes a connection it finds lost."""
+
+
 async def open_pool(
     dsn: str,
     *migration_folders: Traversable,

@@ -9,13 +9,14 @@ from fastapi import FastAPI
 
 from cluetrail.auth import AccessPolicy
 from cluetrail.crypto import FieldSealer
+from cluetrail.db import keep_session
 from cluetrail.outbox import OutboxRelay
 from cluetrail.service import Runtime, create_service_app
 from cluetrail.web import Csrf
 from contracts.jurisdictions import JurisdictionRegistry
 from contracts.regions import RegionRegistry
 from services.intake.adapters import SQL
-from services.intake.adapters.clues import OUTBOX_TABLE, ClueStore, reset_session
+from services.intake.adapters.clues import OUTBOX_TABLE, ClueStore
 from services.intake.dependencies import IntakeDeps
 from services.intake.entrypoints.consumers import kafka_routers
 from services.intake.entrypoints.http import ROUTERS
@@ -66,7 +67,7 @@ def create_app(settings: IntakeSettings) -> FastAPI:
         dependencies=wire,
         kafka_routers=kafka_routers,
         on_startup=start_relay,
-        pool_reset=reset_session,
+        pool_reset=keep_session,  # intake's sessions keep no state
         # The public reporting form carries its evidence files (report_form_max_bytes), the API a clue.
         body_limits={"/report": settings.report_form_max_bytes},
     )

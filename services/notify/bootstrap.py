@@ -10,6 +10,7 @@ from datetime import timedelta
 import httpx
 from fastapi import FastAPI
 
+from cluetrail.db import keep_session
 from cluetrail.service import Runtime, create_service_app
 from contracts.jurisdictions import JurisdictionRegistry
 from contracts.regions import RegionRegistry
@@ -148,4 +149,6 @@ def create_app(settings: NotifySettings) -> FastAPI:
         before_consuming=before_consuming,
         on_startup=start_loops,
         on_shutdown=close_client,
+        # notify's sessions set nothing, and its locks are its transactions'.
+        pool_reset=keep_session,
     )

@@ -12,12 +12,13 @@ from faststream.kafka import KafkaRouter
 
 from cluetrail.auth import AccessPolicy
 from cluetrail.crypto import FieldSealer
+from cluetrail.db import keep_session
 from cluetrail.outbox import OutboxRelay
 from cluetrail.service import Runtime, create_service_app
 from cluetrail.web import Csrf
 from contracts.jurisdictions import JurisdictionRegistry
 from contracts.regions import RegionRegistry
-from services.triage.adapters import SQL, anchors, meta
+from services.triage.adapters import SQL, anchors
 from services.triage.adapters.rules import quiet_periods_for, region_sealer_for, rule_set_for
 from services.triage.dependencies import TriageDeps
 from services.triage.domain.workflow import WorkflowPolicy
@@ -84,5 +85,6 @@ def create_app(settings: TriageSettings) -> FastAPI:
         dependencies=wire,
         kafka_routers=kafka_routers,
         on_startup=on_startup,
-        pool_reset=meta.reset_session,
+        # Triage's session locks (the catch-up's, the outbox relay's) are released by whoever took them.
+        pool_reset=keep_session,
     )

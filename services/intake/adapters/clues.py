@@ -57,11 +57,6 @@ def _accepted(row: asyncpg.Record) -> AcceptedClue:
     )
 
 
-async def reset_session(conn: asyncpg.Connection) -> None:
-    """The pool's reset on release (asyncpg rolls back an open transaction first): intake's sessions keep
-    no state, so a release costs no round trip, where asyncpg's default reset query would cost one."""
-
-
 class ClueStore:
     """Stores new clues for the relay to publish, the clues of concurrent requests in one statement
     (``cluetrail.db.Gathered``): under load a clue costs a share of one insert and one commit."""

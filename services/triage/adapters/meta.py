@@ -30,9 +30,3 @@ async def lock_catch_up(conn: asyncpg.Connection) -> None:
 
 async def unlock_catch_up(conn: asyncpg.Connection) -> None:
     await conn.execute(Q["unlock"], CATCH_UP_LOCK)
-
-
-async def reset_session(conn: asyncpg.Connection) -> None:
-    """The pool's reset of a released connection (asyncpg rolls back an open transaction first), in place of
-    asyncpg's reset query, a round trip on every release: triage's sessions set nothing and listen to nothing,
-    and the session locks some take (the catch-up's, the outbox relay's) are released by whoever took them."""
