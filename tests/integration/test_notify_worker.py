@@ -233,6 +233,16 @@ async def _until(conn: asyncpg.Connection, query: str, *args: object) -> None:
         await asyncio.sleep(0.1)
 
 
+async def attempt_log(pool: asyncpg.Pool, delivery_id: uuid.UUID) -> list[asyncpg.Record]:
+    """The delivery's attempts as its log holds them: number, settled, the receiver's status."""
+    async with pool.acquire() as conn:
+        return await conn.fetch(
+            "SELECT attempt, settled, status_code FROM delivery_attempts WHERE delivery_id = $1 "
+            "ORDER BY attempt",
+            delivery_id,
+        )
+
+
 async def delivered(pool: asyncpg.Pool, delivery_id: uuid.UUID) -> None:
     """Wait (30 s at most) until a worker has marked ``delivery_id`` delivered."""
     async with pool.acquire() as conn:
@@ -331,10 +341,7 @@ async def test_an_attempt_is_counted_before_the_receiver_hears_of_it(
                     after = await conn.fetchrow(
                         "SELECT attempts, last_attempt_at FROM deliveries WHERE delivery_id = $1", delivery_id
                     )
-                    settled = await conn.fetch(
-                        "SELECT attempt, settled, status_code FROM delivery_attempts WHERE delivery_id = $1",
-                        delivery_id,
-                    )
+                settled = await attempt_log(pools[1], delivery_id)
             finally:
                 office.answer.set()
                 stopping.set()
@@ -396,10 +403,7 @@ async def test_a_database_restart_during_a_send_does_not_send_it_twice(
                     row = await conn.fetchrow(
                         "SELECT status, attempts FROM deliveries WHERE delivery_id = $1", delivery_id
                     )
-                    log = await conn.fetch(
-                        "SELECT attempt, settled, status_code FROM delivery_attempts WHERE delivery_id = $1",
-                        delivery_id,
-                    )
+                log = await attempt_log(pools[1], delivery_id)
             finally:
                 office.answer.set()
                 stopping.set()
