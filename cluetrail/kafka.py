@@ -68,6 +68,17 @@ def _tls_context(cafile: Path, certfile: Path | None, keyfile: Path | None) -> s
 ORIGIN_REGION_HEADER = "origin-region"
 
 
+def record_header(
+    headers: Sequence[tuple[str, bytes]] | None, name: str, errors: str = "replace"
+) -> str | None:
+    """The value of a record's header ``name`` as text (bytes that are not UTF-8 decoded with ``errors``),
+    None when the record has none."""
+    for key, value in headers or ():
+        if key == name:
+            return value.decode(errors=errors)
+    return None
+
+
 def notice_topic(settings: CommonSettings) -> str:
     """Notify's own notices (reminders, alerts): part of the audit record like the case log."""
     return f"{settings.topic_prefix}.notices"

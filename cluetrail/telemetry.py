@@ -91,11 +91,3 @@ def context_from_traceparent(traceparent: str | None) -> otel_context.Context:
 def context_from_headers(headers: Iterable[tuple[str, bytes]] | None) -> otel_context.Context:
     carrier = {k: v.decode(errors="replace") for k, v in headers or () if k in ("traceparent", "tracestate")}
     return _propagator.extract(carrier)
-
-
-def traceparent_of_headers(headers: Iterable[tuple[str, bytes]] | None) -> str | None:
-    """The W3C traceparent a Kafka record carries (the span that published it), or None."""
-    for key, value in headers or ():
-        if key == "traceparent":
-            return value.decode(errors="replace")
-    return None

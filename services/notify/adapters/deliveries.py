@@ -52,11 +52,9 @@ class NewDelivery:
     skipped: bool = False
 
 
-async def add_delivery(conn: asyncpg.Connection, delivery: NewDelivery) -> bool:
-    """Store a delivery unless this event was already routed to this recipient on this channel; True
-    when stored now."""
-    inserted = await conn.fetchval(
-        Q["add"],
+def _add_arguments(delivery: NewDelivery) -> tuple[object, ...]:
+    """The arguments of the ``add`` statement for ``delivery``."""
+    return (
         delivery.delivery_id,
         delivery.event_id,
         delivery.recipient_id,
@@ -72,39 +70,24 @@ async def add_delivery(conn: asyncpg.Connection, delivery: NewDelivery) -> bool:
         delivery.origin,
         delivery.skipped,
     )
-    return bool(inserted)
+
+
+async def add_delivery(conn: asyncpg.Connection, delivery: NewDelivery) -> bool:
+    """Store a delivery unless this event was already routed to this recipient on this channel; True
+    when stored now."""
+    return bool(await conn.fetchval(Q["add"], *_add_arguments(delivery)))
 
 
 async def add_deliveries(conn: asyncpg.Connection, new: list[NewDelivery]) -> None:
     """``add_delivery`` of each of ``new``, in one round trip."""
-    await conn.executemany(
-        Q["add"],
-        [
-            (
-                d.delivery_id,
-                d.event_id,
-                d.recipient_id,
-                d.case_id,
-                d.seq,
-                d.event_type,
-                d.jurisdiction,
-                d.body,
-                d.traceparent,
-                d.channel,
-                d.failure,
-                d.needs_ack,
-                d.origin,
-                d.skipped,
-            )
-            for d in new
-        ],
-    )
+    await conn.executemany(Q["add"], [_add_arguments(d) for d in new])
 
 
 async def save_routed_events(
     conn: asyncpg.Connection, routed: list[tuple[uuid.UUID, dict[str, Any], dict[str, Any]]]
 ) -> None:
-    """``save_routed_event`` of each (event id, document, facts) of ``routed``, in one round trip."""
+    """Keep the events deliveries were written from, each with the case's facts then (event id, document,
+    facts), to write those deliveries again on a resend; in one round trip."""
     await conn.executemany(
         Q["save_routed_event"],
         [
@@ -115,7 +98,7 @@ async def save_routed_events(
 
 
 async def routed_event(conn: asyncpg.Connection, event_id: uuid.UUID) -> asyncpg.Record | None:
-    """The event kept by ``save_routed_event`` (``document`` and ``facts``, JSON text), or None."""
+    """The event kept by ``save_routed_events`` (``document`` and ``facts``, JSON text), or None."""
     return await conn.fetchrow(Q["routed_event"], event_id)
 
 

@@ -34,10 +34,9 @@ from aiokafka import AIOKafkaConsumer
 from faststream.kafka import KafkaRouter
 
 from cluetrail.consume import Incoming, Rejected
-from cluetrail.kafka import kafka_connection, notice_topic, read_log, topic_partitions
+from cluetrail.kafka import kafka_connection, notice_topic, read_log, record_header, topic_partitions
 from cluetrail.service import Runtime, case_events_router, exactly_once_consumer
 from cluetrail.settings import CommonSettings
-from cluetrail.telemetry import traceparent_of_headers
 from contracts.chain import ChainFault
 from contracts.jurisdictions import JurisdictionError
 from contracts.notices import dedupe_key_of
@@ -124,7 +123,7 @@ class DecidingDeliveries:
         decided.routed.append((event.event_id, incoming.document, facts_document(facts)))
         # The sends later continue the event's trace: the record's (the span that published it), else the
         # one the event was sealed in.
-        traceparent = traceparent_of_headers(incoming.record.headers) or event.traceparent
+        traceparent = record_header(incoming.record.headers, "traceparent") or event.traceparent
         for routing in routings:
             recipient = routing.recipient
             needs_ack = needs_acknowledgement(event, facts.key_case, recipient)

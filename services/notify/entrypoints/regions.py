@@ -37,7 +37,7 @@ from opentelemetry.trace import Tracer
 from pydantic import ValidationError
 
 from cluetrail.consume import Incoming, Rejected
-from cluetrail.kafka import ORIGIN_REGION_HEADER, notice_topic
+from cluetrail.kafka import ORIGIN_REGION_HEADER, notice_topic, record_header
 from cluetrail.service import Runtime, case_events_router, topic_consumer
 from cluetrail.settings import CommonSettings
 from cluetrail.telemetry import context_from_headers, current_traceparent
@@ -90,10 +90,8 @@ def peer_consumer(peer: str) -> str:
 def written_in(headers: Sequence[tuple[str, bytes]] | None, here: str) -> str:
     """The region that wrote a case event: the ``origin-region`` header of a copy triage's importer
     appended, else this region."""
-    for name, value in headers or ():
-        if name == ORIGIN_REGION_HEADER:
-            return value.decode(errors="replace")
-    return here
+    origin = record_header(headers, ORIGIN_REGION_HEADER)
+    return here if origin is None else origin
 
 
 class CrossRegion:

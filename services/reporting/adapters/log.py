@@ -18,7 +18,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from rich.progress import Progress
 
 from cluetrail.errors import RuleViolation
-from cluetrail.kafka import ORIGIN_REGION_HEADER, anchor_topic, kafka_connection, read_log
+from cluetrail.kafka import ORIGIN_REGION_HEADER, anchor_topic, kafka_connection, read_log, record_header
 from cluetrail.settings import CommonSettings
 from services.reporting.adapters.audit_shares import verify_in_shares
 from services.reporting.domain.audit import AuditReport, LogEntry, Unreadable
@@ -149,10 +149,7 @@ async def region_entries(
 
 def origin_of(record: ConsumerRecord[bytes, bytes]) -> str | None:
     """The region a copied case event was written in (its ``origin-region`` header), None for one's own."""
-    for key, value in record.headers or ():
-        if key == ORIGIN_REGION_HEADER:
-            return value.decode(errors="backslashreplace")
-    return None
+    return record_header(record.headers, ORIGIN_REGION_HEADER, errors="backslashreplace")
 
 
 async def anchor_topics(settings: CommonSettings, region: str) -> list[tuple[str, str]]:

@@ -46,7 +46,7 @@ from faststream.kafka import KafkaRouter
 from opentelemetry import trace
 
 from cluetrail.consume import Incoming, Rejected
-from cluetrail.kafka import ORIGIN_REGION_HEADER, read_log
+from cluetrail.kafka import ORIGIN_REGION_HEADER, read_log, record_header
 from cluetrail.outbox import OutboxRelay
 from cluetrail.service import Runtime, case_events_router, exactly_once_consumer
 from cluetrail.telemetry import context_from_headers, context_from_traceparent, current_traceparent
@@ -319,7 +319,7 @@ def written_here(incoming: Incoming) -> bool:
     """Whether this region wrote the event: a record of its own case log without the ``origin-region``
     header (a copy of another region's event names that region). Such an event, once read back from the
     log, is the case's head for the anchors (``entrypoints.background.anchors``)."""
-    return all(key != ORIGIN_REGION_HEADER for key, _ in incoming.record.headers or ())
+    return record_header(incoming.record.headers, ORIGIN_REGION_HEADER) is None
 
 
 async def save_linked(store: CaseStore, linked: Linked | None) -> int:
