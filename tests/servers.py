@@ -141,6 +141,14 @@ class PrivateKafka(ScriptedServer):
         return self.state / "kafka" / "server.properties"
 
 
+def kraft_cluster_id() -> str:
+    """A cluster id as Kafka's own random-uuid makes one: 16 random bytes in URL-safe base64, never starting
+    with "-" (kafka-storage would take it for an option and refuse to format; one id in 64 did)."""
+    while (cluster_id := base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")).startswith("-"):
+        pass
+    return cluster_id
+
+
 class KafkaCluster:
     """Three KRaft nodes (broker and controller each) under ``state/node-<id>``: replication factor 3,
     min.insync.replicas 2. They are started together: a node is ready only once a quorum of them is."""
@@ -148,7 +156,7 @@ class KafkaCluster:
     def __init__(self, state: Path, size: int = 3, say: Say = _quiet) -> None:
         controllers = [free_port() for _ in range(size)]
         voters = ",".join(f"{i + 1}@127.0.0.1:{port}" for i, port in enumerate(controllers))
-        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        cluster_id = kraft_cluster_id()
         self.nodes = [
             PrivateKafka(
                 state=state / f"node-{i + 1}",

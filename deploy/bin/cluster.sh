@@ -36,8 +36,10 @@ cmd_start() {
   "$ROOT/deploy/bin/kafka.sh" fetch
   "$ROOT/deploy/bin/postgres.sh" start
   mkdir -p "$VAR"
+  # A cluster id as Kafka's own random-uuid makes one: 16 random bytes in URL-safe base64, never starting
+  # with "-" (the storage tool would take it for an option and refuse to format).
   [[ -s "$VAR/cluster.id" ]] || "$PYTHON" -c \
-    'import base64, uuid; print(base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))' >"$VAR/cluster.id"
+    'import base64, uuid; ids = iter(lambda: base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="), None); print(next(i for i in ids if not i.startswith("-")))' >"$VAR/cluster.id"
   # Together: a node is ready only once a quorum of controllers is up.
   local id pids=() rc=0
   for id in 1 2 3; do
