@@ -17,10 +17,13 @@ already checked it (the consume loop does, on decoding) must, also for a duplica
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any, NamedTuple
+
+import msgspec
 
 from contracts.envelope import GENESIS_HASH, compute_hash
 
@@ -102,6 +105,64 @@ def intact(document: Mapping[str, Any], *, plain: bool = False) -> bool:
     return document.get("hash") == compute_hash(document, plain=plain)
 
 
+# The top-level hash member as canonical JSON writes it (keys sorted: never the first of an event's members).
+_HASH_MEMBER = b',"hash":"'
+_HASH_HEX_LENGTH = 64
+
+
+def written_hash(raw: bytes) -> str | None:
+    """The hash ``raw`` carries when it is the SHA-256 of ``raw`` itself with that hash member cut out.
+
+    An event is written as canonical JSON, so its bytes are the bytes its hash was computed over with the
+    ``"hash"`` member put in. When cutting that member out gives back bytes whose SHA-256 is the hash, those
+    are the canonical bytes it was computed over (no other text with that hash is to be found), so the
+    document ``raw`` holds is intact (``intact``) and need not be read and written out again to tell.
+    None does not say the document is altered, only that this did not show it intact (a document written
+    in another form, an altered one, one without a hash): ``intact`` of the document read decides.
+
+    Only a match counts, and a match cannot come from a cut at another place: canonical bytes hold no
+    top-level ``hash`` member, and the member put anywhere but between the top-level members of those bytes
+    makes no JSON, or JSON whose hash is not at the top (``written_link`` reads it from there)."""
+    start = raw.find(_HASH_MEMBER)
+    if start < 0:
+        return None
+    value_start = start + len(_HASH_MEMBER)
+    value_end = value_start + _HASH_HEX_LENGTH
+    if raw[value_end : value_end + 1] != b'"':
+        return None
+    carried = raw[value_start:value_end].decode("ascii", errors="replace")
+    if hashlib.sha256(raw[:start] + raw[value_end + 1 :]).hexdigest() != carried:
+        return None
+    return carried
+
+
+class Link(NamedTuple):
+    """Where an event stands in its chain, as its document says."""
+
+    chain: str
+    seq: int
+    prev_hash: str
+    hash: str
+
+
+def _link_decoder(key: str) -> msgspec.json.Decoder[Any]:
+    """Reads the chain's fields of a document (``key``: the field naming the chain), skipping the rest."""
+    fields = [(key, str), ("seq", int), ("prev_hash", str), ("hash", str)]
+    return msgspec.json.Decoder(msgspec.defstruct("WrittenLink", fields, array_like=False))
+
+
+def written_link(raw: bytes, decoder: msgspec.json.Decoder[Any], key: str) -> Link | None:
+    """The link ``raw`` is, when it shows itself intact (``written_hash``) and its chain's fields are
+    strings and an integer seq as a document read in full would give them; None otherwise."""
+    try:
+        fields = decoder.decode(raw)
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        return None
+    if written_hash(raw) != fields.hash:
+        return None
+    return Link(getattr(fields, key), fields.seq, fields.prev_hash, fields.hash)
+
+
 @dataclass(frozen=True)
 class ChainBreak:
     """The first link at which a chain fails, and why."""
@@ -126,6 +187,7 @@ class ChainVerifier:
         self._key = key
         self._ident = ident
         self._noun = noun
+        self._links = _link_decoder(key)
         self._hashes: dict[str, list[str]] = {}
         self.breaks: dict[str, ChainBreak] = {}
         self.events_checked = 0
@@ -158,6 +220,26 @@ class ChainVerifier:
         else:
             self.duplicates += 1
         return None
+
+    def feed_written(self, raw: bytes) -> bool:
+        """``feed`` of a record's bytes as written, without reading the whole document, when they show
+        themselves intact (``written_link``) and the link goes on its chain or repeats a link of it. False
+        (nothing counted) otherwise: ``feed`` the document read from them, which finds any fault."""
+        link = written_link(raw, self._links, self._key)
+        if link is None or link.chain in self.breaks:
+            return False
+        hashes = self._hashes.get(link.chain, [])
+        try:
+            step = step_against(hashes, link.seq, link.prev_hash, link.hash)
+        except ChainFault:
+            return False
+        self.events_checked += 1
+        if step is Step.APPLY:
+            hashes.append(link.hash)
+            self._hashes.setdefault(link.chain, hashes)
+        else:
+            self.duplicates += 1
+        return True
 
     def _step(self, document: Mapping[str, Any], seq: Any, hashes: list[str], plain: bool) -> Step:
         if not isinstance(seq, int) or isinstance(seq, bool):

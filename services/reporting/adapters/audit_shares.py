@@ -65,10 +65,10 @@ async def _verify(job: tuple[CommonSettings, str | None, PartitionShare], told: 
     """A share's work: verify its partitions of the topic; its findings as ``AuditReport.share`` says."""
     settings, topic, partitions = job
     report = AuditReport()
-    feed = report.feed_value
+    verify = report.verify_value
     async for records, _ in read_log(settings, topic, partitions=partitions):
         for record in records:
-            feed(record.partition, record.offset, record.value)
+            verify(record.partition, record.offset, record.value)
         told(len(records))
     return report.share(MOST_UNREADABLE)
 

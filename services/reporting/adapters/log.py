@@ -130,9 +130,9 @@ async def verify_topic(
     async for records, total in topic_batches(settings, topic):
         if task is None:
             task = progress.add_task("verifying the case log", total=total)
-        feed = report.feed_value
+        verify = report.verify_value
         for record in records:
-            feed(record.partition, record.offset, record.value)
+            verify(record.partition, record.offset, record.value)
         progress.advance(task, len(records))
 
 

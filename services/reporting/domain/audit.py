@@ -66,6 +66,12 @@ class AuditReport:
         self.verifier.feed(document, plain=plain)
         return document
 
+    def verify_value(self, partition: int, offset: int, value: bytes | None) -> None:
+        """``feed_value`` of a record's bytes, read no further than its chain's fields when they show
+        themselves intact (``ChainVerifier.feed_written``): the same findings, without the document."""
+        if value is None or not self.verifier.feed_written(value):
+            self.feed_value(partition, offset, value)
+
     def share(self, most_unreadable: int) -> dict[str, Any]:
         """What a verification of a share of the log's partitions found, as JSON for the process that
         merges the shares (``absorb``): counts, how many chains broke, and up to ``most_unreadable``
