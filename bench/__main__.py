@@ -96,6 +96,20 @@ async def cleanup(settings: CommonSettings) -> None:
         await conn.close()
 
 
+async def own_prefixes(
+    settings: CommonSettings, env: dict[str, str], part: str, made: list[CommonSettings]
+) -> tuple[CommonSettings, dict[str, str]]:
+    """Settings and environment naming topics and databases of ``part``'s own (added to ``made``). A
+    service started on the run's topics would first replay what the parts before it wrote there: intake's
+    receipts consumer read the rebuild part's 100,000 events while intake was measured, at 1.4 ms of CPU
+    per request against 0.8 ms on topics of its own."""
+    topic_prefix, database_prefix = f"{settings.topic_prefix}-{part}", f"{settings.database_prefix}_{part}"
+    own = settings.model_copy(update={"topic_prefix": topic_prefix, "database_prefix": database_prefix})
+    await ensure_topics(own)
+    made.append(own)
+    return own, {**env, "CLUETRAIL_TOPIC_PREFIX": topic_prefix, "CLUETRAIL_DATABASE_PREFIX": database_prefix}
+
+
 async def postgres_version(settings: CommonSettings) -> str:
     conn = await asyncpg.connect(settings.database_url.rpartition("/")[0] + "/postgres")
     try:
@@ -211,10 +225,10 @@ async def main(plan: Plan) -> Results:
             # Baseline C sends as many sealed events as intake gets requests.
             sends = sealed_case_events(max(plan.requests, 2) // 2 + 1)[: max(plan.requests, 1)]
             base_rate, base_lat = await raw_send_and_wait(settings, sends, plan.concurrency)
-            intake = await intake_load(
-                settings, env, plan.requests, plan.concurrency, steady_rate=STEADY_RATE
-            )
-            workers = await intake_load(settings, env, plan.requests, plan.concurrency, workers=2)
+            one, one_env = await own_prefixes(settings, env, "intake1", made)
+            intake = await intake_load(one, one_env, plan.requests, plan.concurrency, steady_rate=STEADY_RATE)
+            two, two_env = await own_prefixes(settings, env, "intake2", made)
+            workers = await intake_load(two, two_env, plan.requests, plan.concurrency, workers=2)
             figures += intake_figures(base_rate, base_lat, intake, plan.concurrency, workers)
         if "latency" in plan.parts:
             console.print(
