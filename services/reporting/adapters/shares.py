@@ -22,6 +22,7 @@ Each share is a process of its own (``python -m services.reporting.adapters.shar
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -31,7 +32,7 @@ import asyncpg
 from rich.progress import Progress
 
 from cluetrail.kafka import log_end
-from services.reporting.adapters.builder import ProjectionBuilder, RebuildSummary, collector
+from services.reporting.adapters.builder import ProjectionBuilder, RebuildSummary
 from services.reporting.adapters.projector import empty_case_tables
 from services.reporting.adapters.sharing import PartitionShare, Shares, partition_shares, serve_share
 from services.reporting.adapters.versions import use_schema
@@ -143,8 +144,15 @@ async def _fold(
     try:
         summary = RebuildSummary(schema=schema, version=None)
         builder = ProjectionBuilder(conn, settings, summary, as_of, partitions=partitions, written=told)
-        with collector.during_build():
+        # This process only folds its share, so the cyclic collector is off meanwhile: a build's records are
+        # freed by reference counting (a whole build of 100,000 events leaves about a hundred objects in
+        # cycles), while the collector's passes, each walking the batches in memory, took a sixth of a
+        # build's time even paced as ``collector`` paces them in the service's own process.
+        gc.disable()
+        try:
             await builder.replay_case_log()
+        finally:
+            gc.enable()
         outcome = ShareOutcome(
             builder.positions.get(settings.case_topic, {}),
             summary.records,
