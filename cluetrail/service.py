@@ -61,6 +61,9 @@ log = logging.getLogger(__name__)
 # batch loop), so a record that comes meanwhile waits for the sleep to end. FastStream's 200 ms put up to
 # 200 ms on every hop of a clue through the services; a short idle wait costs next to nothing.
 IDLE_WAIT_MS = 20
+# A background consumer (``case_events_router(background=True)``) has the broker answer its fetch once this
+# much has gathered, or its ``background_gather_ms`` have passed.
+BACKGROUND_GATHER_BYTES = 256 * 1024
 
 
 @dataclass
@@ -443,12 +446,19 @@ def case_events_router(
     *,
     before: Callable[[], Awaitable[None]] | None = None,
     after: Callable[[list[Incoming]], None] | None = None,
+    background: bool = False,
 ) -> KafkaRouter:
     """The subscriber every consuming service has: the consumer's topic (the case log, unless it was built
     by ``topic_consumer``) in batches, in the consumer's own group, offsets committed only after the batch's
     effects (a failed batch is rewound and redelivered).
 
     ``before`` runs ahead of each batch (e.g. wait for a catch-up), ``after`` gets the events applied.
+
+    ``background``: nobody waits on this consumer's effects from one moment to the next (notify's notices,
+    intake's receipts), so the broker gathers its records for up to ``background_gather_ms`` and it applies
+    them in larger batches. Each batch costs a transaction, an offset commit and its spans whatever its size:
+    in batches of a few records these consumers held the cores that the consumers a clue's grading waits on
+    (triage's, reporting's) need (docs/performance.md).
     """
     router = KafkaRouter()
     instance = rt.settings.instance_id
@@ -463,6 +473,10 @@ def case_events_router(
         batch=True,
         max_records=rt.settings.consumer_batch,
         batch_timeout_ms=IDLE_WAIT_MS,
+        # The broker answers a fetch as soon as there is a record (aiokafka's defaults), a background one's
+        # once enough has gathered or its time is up.
+        fetch_min_bytes=BACKGROUND_GATHER_BYTES if background else 1,
+        fetch_max_wait_ms=rt.settings.background_gather_ms if background else 500,
         auto_offset_reset="earliest",
         # A peer region's topics are written by MirrorMaker's transactions: a batch it aborted (killed
         # mid-way) is never read. This region's own topics have no transactions, so nothing else changes.

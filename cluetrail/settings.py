@@ -191,6 +191,13 @@ class ServiceSettings(CommonSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     consumer_batch: int = Field(500, ge=1, le=10_000, description="Max records per consume batch")
+    background_gather_ms: int = Field(
+        500,
+        ge=0,
+        le=10_000,
+        description="How long the broker gathers records for the consumers no one waits on from moment to "
+        "moment (notify's notices, intake's receipts) before it answers their fetch",
+    )
     shutdown_grace_seconds: float = 15.0
     access_log: bool = Field(False, description="Log every HTTP request (costs throughput; off by default)")
     workers: int = Field(

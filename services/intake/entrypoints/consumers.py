@@ -97,6 +97,7 @@ def kafka_routers(rt: Runtime) -> list[KafkaRouter]:
         case_events_router(
             rt,
             exactly_once_consumer(rt, RECEIPTS_GROUP, apply_to_receipts, apply_batch=apply_batch_to_receipts),
+            background=True,
         ),
         case_events_router(rt, notices),
     ]

@@ -181,7 +181,8 @@ def kafka_routers(rt: Runtime) -> list[KafkaRouter]:
         if any(i.event.type in ROUTED_EVENTS for i in applied):
             deps.worker.wake()
 
-    return [case_events_router(rt, consumer, after=wake_worker), *region_routers(rt, deps.cross)]
+    deciding_router = case_events_router(rt, consumer, after=wake_worker, background=True)
+    return [deciding_router, *region_routers(rt, deps.cross)]
 
 
 async def before_consuming(rt: Runtime) -> None:
