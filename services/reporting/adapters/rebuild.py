@@ -32,7 +32,8 @@ from services.reporting.adapters import SQL
 from services.reporting.adapters.builder import ProjectionBuilder, RebuildSummary, collector
 from services.reporting.adapters.reads import log_began
 from services.reporting.adapters.retention import make_room_for
-from services.reporting.adapters.shares import replay_in_shares
+from services.reporting.adapters.shares import replay_in_shares, share_processes
+from services.reporting.adapters.sharing import Shares
 from services.reporting.adapters.submissions import store_submission
 from services.reporting.adapters.versions import (
     active_version,
@@ -139,7 +140,8 @@ async def build_projection(
     """Fill a new projection on ``conn``, whose session holds the build lock (``build_lock_name``). A
     failed as-of build is marked failed (not readable) before the error goes on."""
     with collector.during_build():
-        return await _build_projection(conn, settings, progress, as_of, requested_by)
+        async with share_processes(settings) as shares:
+            return await _build_projection(conn, settings, progress, as_of, requested_by, shares)
 
 
 async def _build_projection(
@@ -148,6 +150,7 @@ async def _build_projection(
     progress: Progress,
     as_of: datetime | None,
     requested_by: str | None,
+    shares: Shares,
 ) -> RebuildSummary:
     began = time.monotonic()
     version = None if as_of is not None else await next_version(conn)
@@ -158,7 +161,9 @@ async def _build_projection(
     )
     try:
         builder = ProjectionBuilder(conn, settings, summary, as_of)
-        await replay_in_shares(builder, conn, settings, as_of, progress, f"{schema}: replaying the log")
+        await replay_in_shares(
+            builder, conn, settings, as_of, progress, f"{schema}: replaying the log", shares
+        )
         await builder.replay(progress, f"{schema}: replaying the log")
         # The tables hold the log as it was at the start: each index is built in one sort now, and kept
         # row by row only for what the catch-up adds.
