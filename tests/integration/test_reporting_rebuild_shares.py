@@ -19,7 +19,7 @@ from contracts.events import event_bytes
 from services.reporting.adapters import SQL
 from services.reporting.adapters.builder import ProjectionBuilder, RebuildSummary
 from services.reporting.adapters.rebuild import rebuild
-from services.reporting.adapters.shares import replay_in_shares
+from services.reporting.adapters.shares import replay_in_shares, share_processes
 from services.reporting.adapters.versions import asof_schema, create_projection, record_build, use_schema
 from services.reporting.domain.periods import CST
 from services.reporting.settings import ReportingSettings
@@ -99,7 +99,8 @@ async def test_shares_that_meet_a_case_in_common_leave_the_build_to_one_process(
             )
             assert copied == "INSERT 0 1"
         builder = ProjectionBuilder(conn, settings, RebuildSummary(schema, None), AFTER_ALL)
-        assert await replay_in_shares(builder, conn, settings, AFTER_ALL, None, "shares") == 0
+        async with share_processes(settings) as shares:
+            assert await replay_in_shares(builder, conn, settings, AFTER_ALL, None, "shares", shares) == 0
         assert builder.positions == {} and builder.summary.shares == 1 and builder.summary.applied == 0
         async with conn.transaction():
             await use_schema(conn, schema)

@@ -24,7 +24,6 @@ from __future__ import annotations
 import asyncio
 import gc
 from collections.abc import Callable
-from contextlib import AsyncExitStack
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
@@ -72,13 +71,13 @@ async def replay_in_shares(
     as_of: datetime | None,
     progress: Progress | None,
     description: str,
-    started: Shares | None = None,
+    started: Shares,
 ) -> int:
     """Fill ``builder``'s schema from the case log's first records to their current end in
-    ``settings.replay_shares`` processes (``started``, from ``share_processes``, else started now), and move
-    ``builder`` on to where they stopped; return how many records they read. Nothing is done (0) with one
-    share wanted, or when the shares met a case in common (the schema's case tables are then empty again):
-    ``builder`` then reads the case log itself."""
+    ``settings.replay_shares`` processes (``started``, from ``share_processes``), and move ``builder`` on to
+    where they stopped; return how many records they read. Nothing is done (0) with one share wanted, or when
+    the shares met a case in common (the schema's case tables are then empty again): ``builder`` then reads
+    the case log itself."""
     if settings.replay_shares < 2 or builder.positions:
         return 0
     schema = builder.summary.schema
@@ -113,7 +112,7 @@ async def _run_shares(
     as_of: datetime | None,
     progress: Progress | None,
     description: str,
-    started: Shares | None,
+    started: Shares,
 ) -> list[ShareOutcome] | None:
     """Run a share per ``PartitionShare`` of the case log; their outcomes, or None when two met a case in
     common."""
@@ -130,12 +129,9 @@ async def _run_shares(
 
     count = settings.replay_shares
     jobs = [(index, settings, schema, as_of, share) for index, share in enumerate(partition_shares(count))]
-    async with AsyncExitStack() as own:
-        if started is None:
-            started = await own.enter_async_context(share_processes(settings))
-        async with asyncio.TaskGroup() as running:
-            folding = running.create_task(started.run(jobs, advance))
-            running.create_task(total())
+    async with asyncio.TaskGroup() as running:
+        folding = running.create_task(started.run(jobs, advance))
+        running.create_task(total())
     ends = folding.result()
     if any(kind == "collided" for kind, _ in ends):
         return None
