@@ -300,28 +300,21 @@ class ExactlyOnceConsumer:
         self, conn: asyncpg.Connection, records: Sequence[ConsumerRecord[bytes, bytes]]
     ) -> dict[tuple[str, int], int]:
         """Lock the positions of the batch's partitions only, so replicas of this consumer apply other
-        partitions meanwhile. A partition without a position yet gets one (-1: nothing applied) first, so
-        two replicas handed the same new partition during a rebalance take turns on its row instead of
-        both applying it; rows are created and locked in one order (topic, partition), so two batches
-        never wait on each other crosswise."""
+        partitions meanwhile. A partition without a position yet gets one (-1: nothing applied), so two
+        replicas handed the same new partition during a rebalance take turns on its row instead of both
+        applying it; rows are created and locked in one order (topic, partition), so two batches never wait
+        on each other crosswise. One statement: a row that exists is locked by an update that keeps its
+        offset (as ``FOR UPDATE`` would, waiting for a replica's batch and then reading what it committed),
+        one that does not is created locked, and each comes back with its offset."""
         partitions = sorted({(r.topic, r.partition) for r in records})
-        topics, numbers = [t for t, _ in partitions], [n for _, n in partitions]
-        await conn.execute(
-            f'INSERT INTO {self._positions} (consumer, topic, partition, "offset") '
-            "SELECT $1, t, n, -1 FROM unnest($2::text[], $3::int[]) AS batch(t, n) ORDER BY t, n "
-            "ON CONFLICT (consumer, topic, partition) DO NOTHING",
-            self.name,
-            topics,
-            numbers,
-        )
         rows = await conn.fetch(
-            f'SELECT topic, partition, "offset" FROM {self._positions} '
-            "WHERE consumer = $1 AND (topic, partition) IN "
-            "(SELECT t, n FROM unnest($2::text[], $3::int[]) AS batch(t, n)) "
-            "ORDER BY topic, partition FOR UPDATE",
+            f'INSERT INTO {self._positions} AS p (consumer, topic, partition, "offset") '
+            "SELECT $1, t, n, -1 FROM unnest($2::text[], $3::int[]) AS batch(t, n) ORDER BY t, n "
+            'ON CONFLICT (consumer, topic, partition) DO UPDATE SET "offset" = p."offset" '
+            'RETURNING topic, partition, "offset"',
             self.name,
-            topics,
-            numbers,
+            [t for t, _ in partitions],
+            [n for _, n in partitions],
         )
         return {(r["topic"], r["partition"]): r["offset"] for r in rows}
 
