@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.progress import Progress
 
 from cluetrail.auth import AccessPolicy
+from cluetrail.db import keep_session
 from cluetrail.service import Runtime, create_service_app
 from contracts.jurisdictions import JurisdictionRegistry
 from contracts.regions import RegionRegistry
@@ -93,6 +94,10 @@ def create_app(settings: ReportingSettings) -> FastAPI:
         kafka_routers=kafka_routers,
         on_startup=start,
         on_shutdown=stop,
+        # The pool's sessions set nothing, and take no lock past their transactions: a build holds its lock
+        # on a session of its own (rebuild, builds), and retention drops a projection under a lock for the
+        # transaction. No reset round trip on each release, one per consumer batch.
+        pool_reset=keep_session,
     )
     install_error_pages(app)  # the dashboard's refusals as its own pages, in Chinese, status kept
     return app

@@ -25,8 +25,7 @@ from services.reporting.adapters import SQL
 from services.reporting.adapters.versions import (
     build_lock_name,
     drop_projection,
-    release_build_lock,
-    try_build_lock,
+    try_build_lock_for_transaction,
 )
 
 Q = SQL.queries("retention")
@@ -64,14 +63,11 @@ async def as_of_projections(conn: asyncpg.Connection) -> list[AsOfProjection]:
 async def drop_as_of(conn: asyncpg.Connection, schema: str) -> bool:
     """Drop one as-of projection (its schema and its record); False, and nothing dropped, while another
     session builds it."""
-    lock = build_lock_name(schema)
-    if not await try_build_lock(conn, lock):
-        return False
-    try:
-        async with conn.transaction():
-            await drop_projection(conn, schema)
-    finally:
-        await release_build_lock(conn, lock)
+    async with conn.transaction():
+        # For the transaction only: a pooled session keeps no lock past it, whatever happens meanwhile.
+        if not await try_build_lock_for_transaction(conn, build_lock_name(schema)):
+            return False
+        await drop_projection(conn, schema)
     return True
 
 

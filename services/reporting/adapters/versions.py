@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import re
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
 import asyncpg
@@ -65,6 +66,12 @@ async def try_build_lock(conn: asyncpg.Connection, name: str) -> bool:
     return bool(await conn.fetchval(Q["try_build_lock"], name))
 
 
+async def try_build_lock_for_transaction(conn: asyncpg.Connection, name: str) -> bool:
+    """``try_build_lock`` until the transaction ends (the build lock taken this way and a session's one
+    exclude each other)."""
+    return bool(await conn.fetchval(Q["try_build_lock_for_transaction"], name))
+
+
 async def release_build_lock(conn: asyncpg.Connection, name: str) -> None:
     await conn.execute(Q["release_build_lock"], name)
 
@@ -95,6 +102,7 @@ async def lock_holder(conn: asyncpg.Connection, name: str) -> str:
     return f"PostgreSQL session {row['pid']}{application}{since}"
 
 
+@cache
 def template_fingerprint() -> str:
     """The SHA-256 of the projection templates this code writes to (the tables, then their indexes)."""
     templates = SQL.template("projection") + SQL.template("projection_indexes")
@@ -110,8 +118,12 @@ async def outdated_active_schema(conn: asyncpg.Connection) -> str | None:
     return None if built_from == template_fingerprint() else version_schema(version)
 
 
+# A live version's schema is this followed by its number.
+VERSION_SCHEMA_PREFIX = "ledger_v"
+
+
 def version_schema(version: int) -> str:
-    return f"ledger_v{version}"
+    return f"{VERSION_SCHEMA_PREFIX}{version}"
 
 
 def asof_schema(instant: datetime) -> str:
@@ -192,17 +204,20 @@ async def use_active_projection(conn: asyncpg.Connection) -> str:
     positions and effects go to one schema. The first call on an empty database creates version 1.
     """
     await take_projection_lock(conn)
-    version = await active_version(conn)
-    if version is None:
-        version = 1
-        await create_projection(conn, version_schema(version), version=version)
+    # One round trip for every batch once a version is live: which, whether this code's template built it,
+    # and the transaction aimed at it.
+    live = await conn.fetchrow(Q["aim_at_active"], VERSION_SCHEMA_PREFIX, template_fingerprint())
+    if live is None:
+        schema = version_schema(1)
+        await create_projection(conn, schema, version=1)
         # The first version is live from the start, filled by the consumer: nothing to wait for.
-        await conn.execute(Q["mark_ready"], version_schema(version))
+        await conn.execute(Q["mark_ready"], schema)
         await conn.execute(Q["activate_first"])
-    schema = version_schema(version)
-    if await outdated_active_schema(conn) is not None:
+        await use_schema(conn, schema)
+        return schema
+    schema = version_schema(live["version"])
+    if not live["current"]:
         raise ProjectionOutdated(f"{schema} was built from an older projection template; rebuilding it")
-    await use_schema(conn, schema)
     return schema
 
 

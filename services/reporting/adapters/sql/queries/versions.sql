@@ -12,6 +12,9 @@ SELECT pg_advisory_lock(hashtext($1));
 -- name: try_build_lock
 SELECT pg_try_advisory_lock(hashtext($1));
 
+-- name: try_build_lock_for_transaction
+SELECT pg_try_advisory_xact_lock(hashtext($1));
+
 -- name: release_build_lock
 SELECT pg_advisory_unlock(hashtext($1));
 
@@ -42,6 +45,14 @@ DROP SCHEMA {schema} CASCADE;
 
 -- name: active_version
 SELECT version FROM reporting_meta.active_projection;
+
+-- name: aim_at_active
+-- The live version (none: no row), whether the template of fingerprint $2 built it, and the transaction's
+-- unqualified names pointed at its schema ($1 followed by its number, as versions.version_schema names it).
+SELECT a.version, coalesce(v.template_sha256 = $2::text, false) AS current,
+       set_config('search_path', quote_ident($1::text || a.version), true) AS search_path
+FROM reporting_meta.active_projection a
+LEFT JOIN reporting_meta.projection_versions v ON v.schema_name = $1::text || a.version;
 
 -- name: template_of
 SELECT template_sha256 FROM reporting_meta.projection_versions WHERE schema_name = $1;
