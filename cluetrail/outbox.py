@@ -31,6 +31,7 @@ from contracts.events import event_bytes, parse_document
 
 log = logging.getLogger(__name__)
 RELAY_LOCK = "cluetrail-outbox-relay"
+PUBLISH_BATCH = 500  # rows a relay reads and publishes at a time
 
 
 async def add_to_outbox(conn: asyncpg.Connection, events: Sequence[Envelope]) -> None:
@@ -185,7 +186,9 @@ class OutboxRelay:
                         continue
                     try:
                         while not stopping.is_set():
-                            if not await self._publish_pending():
+                            # Fewer rows than a batch holds were all there were when it was read; any
+                            # committed since woke the relay, so the idle wait ends at once for them.
+                            if await self._publish_pending() < PUBLISH_BATCH:
                                 await self._idle(1.0)
                     finally:
                         await lock_conn.execute("SELECT pg_advisory_unlock(hashtext($1))", self._lock_name)
@@ -260,7 +263,7 @@ class OutboxRelay:
             await asyncio.wait_for(self._wakeup.wait(), timeout=seconds)
         self._wakeup.clear()
 
-    async def _publish_pending(self, limit: int = 500) -> int:
+    async def _publish_pending(self, limit: int = PUBLISH_BATCH) -> int:
         # Clear before reading: a commit that wakes the relay while this batch is out is read next round.
         self._wakeup.clear()
         async with self._pool.acquire() as conn:
@@ -277,7 +280,7 @@ class OutboxRelay:
         self._outage.recovered()
         return self._published(rows)
 
-    async def _publish_left_behind(self, limit: int = 500) -> int:
+    async def _publish_left_behind(self, limit: int = PUBLISH_BATCH) -> int:
         """Rows unpublished for ``left_behind_seconds``, each taken by one relay (locked until stamped; the
         others skip it)."""
         async with self._pool.acquire() as conn, conn.transaction():
