@@ -182,6 +182,10 @@ def make_broker(settings: CommonSettings, service_name: str, tracer_provider: Tr
             KafkaPrometheusMiddleware(registry=REGISTRY, app_name=f"cluetrail-{service_name}"),
         ),
         logger=logging.getLogger(f"cluetrail.{service_name}.kafka"),
+        # Every subscriber takes the message itself (``service.the_message``) and reads its raw records:
+        # nothing to inject or validate, and FastDepends fetched the message from FastStream's context in a
+        # worker thread for every batch.
+        apply_types=False,
     )
 
 

@@ -27,7 +27,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaRouter
-from faststream.kafka.annotations import KafkaMessage
+from faststream.kafka.message import KafkaAckableMessage
 from faststream.message import StreamMessage
 from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
@@ -43,6 +43,7 @@ from cluetrail.consume import (
     ApplyRecord,
     ExactlyOnceConsumer,
     Incoming,
+    KafkaCommits,
     PositionsListener,
     running_consumers,
 )
@@ -61,6 +62,10 @@ log = logging.getLogger(__name__)
 # batch loop), so a record that comes meanwhile waits for the sleep to end. FastStream's 200 ms put up to
 # 200 ms on every hop of a clue through the services; a short idle wait costs next to nothing.
 IDLE_WAIT_MS = 20
+# How often a consumer's offsets go to Kafka after its batches, and after how long idle the last ones do
+# (``KafkaCommits``): its stored positions are what count.
+KAFKA_COMMIT_SECONDS = 1.0
+KAFKA_IDLE_COMMIT_SECONDS = 5.0
 # A background consumer (``case_events_router(background=True)``) has the broker answer its fetch once this
 # much has gathered, or its ``background_gather_ms`` have passed.
 BACKGROUND_GATHER_BYTES = 256 * 1024
@@ -449,19 +454,20 @@ def case_events_router(
     background: bool = False,
 ) -> KafkaRouter:
     """The subscriber every consuming service has: the consumer's topic (the case log, unless it was built
-    by ``topic_consumer``) in batches, in the consumer's own group, offsets committed only after the batch's
-    effects (a failed batch is rewound and redelivered).
+    by ``topic_consumer``) in batches, in the consumer's own group, its positions stored with the batch's
+    effects (a failed batch is rewound and read again) and told to Kafka once a second (``KafkaCommits``).
 
     ``before`` runs ahead of each batch (e.g. wait for a catch-up), ``after`` gets the events applied.
 
     ``background``: nobody waits on this consumer's effects from one moment to the next (notify's notices,
     intake's receipts), so the broker gathers its records for up to ``background_gather_ms`` and it applies
-    them in larger batches. Each batch costs a transaction, an offset commit and its spans whatever its size:
+    them in larger batches. Each batch costs a transaction and its spans whatever its size:
     in batches of a few records these consumers held the cores that the consumers a clue's grading waits on
     (triage's, reporting's) need (docs/performance.md).
     """
     router = KafkaRouter()
     instance = rt.settings.instance_id
+    commits = KafkaCommits(lambda: subscriber.consumer, KAFKA_COMMIT_SECONDS, KAFKA_IDLE_COMMIT_SECONDS)
     subscriber = router.subscriber(
         consumer.topic,
         group_id=rt.settings.consumer_group(consumer.name),
@@ -481,25 +487,33 @@ def case_events_router(
         # A peer region's topics are written by MirrorMaker's transactions: a batch it aborted (killed
         # mid-way) is never read. This region's own topics have no transactions, so nothing else changes.
         isolation_level="read_committed",
-        ack_policy=AckPolicy.NACK_ON_ERROR,
-        decoder=_undecoded,
+        # Offsets go to Kafka from ``commits``; a failed batch is rewound here.
+        ack_policy=AckPolicy.MANUAL,
+        decoder=the_message,
     )
 
     @subscriber
-    async def on_case_events(msg: KafkaMessage) -> None:
-        if before is not None:
-            await before()
-        applied = await consumer.process(msg.raw_message)
+    async def on_case_events(msg: KafkaAckableMessage) -> None:
+        try:
+            if before is not None:
+                await before()
+            applied = await consumer.process(msg.raw_message)
+        except Exception:
+            await msg.nack()  # read again from the batch's first record
+            raise
+        await commits.applied(msg.raw_message)
         if after is not None and applied:
             after(applied)
 
+    rt.tasks.append(asyncio.create_task(commits.run(rt.stopping), name=f"{consumer.name} kafka commits"))
     return router
 
 
-async def _undecoded(msg: StreamMessage[Any]) -> None:
-    """The consumer reads the raw records (``msg.raw_message``) itself: FastStream's own decoding of a batch,
-    a message object and a JSON parse per record, would be thrown away."""
-    return None
+async def the_message(msg: StreamMessage[Any]) -> StreamMessage[Any]:
+    """The subscribers read the raw records (``msg.raw_message``) themselves, so the body handed to them is
+    the message: FastStream's own decoding of a batch, a message object and a JSON parse per record, would be
+    thrown away. (The broker injects no arguments, ``make_broker``.)"""
+    return msg
 
 
 async def watch_consumer_lag(runtime: Runtime, every: float = 5.0) -> None:

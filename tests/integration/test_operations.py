@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import signal
 import uuid
 
 import httpx
 import pytest
+from aiokafka import AIOKafkaConsumer
 
+from cluetrail.kafka import topic_partitions
+from cluetrail.settings import CommonSettings
 from tests.harness import SERVICES, Stack, wait_until
 
 pytestmark = pytest.mark.integration
+# The groups that read the case log, one per service.
+CASE_GROUPS = ("triage", "reporting", "notify", "intake-receipts")
 
 
 def test_every_service_answers_health_and_readiness(stack: Stack) -> None:
@@ -56,6 +62,45 @@ def test_metrics_show_events_applied_and_consumer_lag(stack: Stack) -> None:
         if line.startswith("cluetrail_consumer_lag_records{")
     ]
     assert lags and all(lag >= 0 for lag in lags)
+
+
+def kafka_lag(settings: CommonSettings, group: str) -> dict[int, int]:
+    """Per partition of the case log: its end offset less what ``group`` has committed to Kafka."""
+
+    async def read() -> dict[int, int]:
+        kafka = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, group_id=group)
+        await kafka.start()
+        try:
+            partitions = await topic_partitions(kafka, settings.case_topic)
+            ends = await kafka.end_offsets(partitions)
+            return {tp.partition: ends[tp] - (await kafka.committed(tp) or 0) for tp in partitions}
+        finally:
+            await kafka.stop()
+
+    return asyncio.run(read())
+
+
+def test_kafka_shows_every_consumer_group_caught_up_once_idle(
+    stack: Stack, stack_settings: CommonSettings
+) -> None:
+    """Offsets go to Kafka at most once a second after batches (the stored positions are what count), and
+    the last ones once a consumer is idle: ``kafka-consumer-groups`` shows no lag for a group with none."""
+    clue = {
+        "jurisdiction": "340102L01005",  # 油坊社区
+        "source": "hotline_12345",
+        "subject": {"kind": "shop", "name": f"油坊充值返现店（{uuid.uuid4().hex[:6]}）"},
+        "description": "12345热线反映：店铺开展充值返现活动。",
+        "participants": 12,
+    }
+    assert httpx.post(f"{stack.url('intake')}/v1/clues", json=clue, timeout=30).status_code == 202
+
+    def caught_up() -> dict[str, dict[int, int]] | None:
+        lags = {
+            group: kafka_lag(stack_settings, stack_settings.consumer_group(group)) for group in CASE_GROUPS
+        }
+        return lags if all(not any(lag.values()) for lag in lags.values()) else None
+
+    wait_until(caught_up, timeout=60, what="every group's Kafka offsets at the case log's end")
 
 
 def test_a_service_stops_cleanly_on_sigterm_and_comes_back(stack: Stack) -> None:

@@ -11,11 +11,12 @@ from collections.abc import Sequence
 import asyncpg
 from aiokafka import ConsumerRecord
 from faststream import AckPolicy
-from faststream.kafka import KafkaMessage, KafkaRouter
+from faststream.kafka import KafkaRouter
+from faststream.kafka.message import KafkaMessage
 
 from cluetrail.consume import Incoming, Rejected
 from cluetrail.kafka import notice_topic, report_submission_topic
-from cluetrail.service import Runtime, case_events_router, exactly_once_consumer, topic_consumer
+from cluetrail.service import Runtime, case_events_router, exactly_once_consumer, the_message, topic_consumer
 from contracts.reports import read_submission
 from services.reporting.adapters.notices import NOTICES_CONSUMER, apply_notices
 from services.reporting.adapters.projector import CASE_CONSUMER, apply_events
@@ -65,6 +66,7 @@ def submissions_router(rt: Runtime) -> KafkaRouter:
         group_id=rt.settings.consumer_group(SUBMISSIONS_GROUP),
         auto_offset_reset="earliest",
         ack_policy=AckPolicy.NACK_ON_ERROR,
+        decoder=the_message,
     )
     async def on_submission(msg: KafkaMessage) -> None:
         record: ConsumerRecord[bytes, bytes] = msg.raw_message
