@@ -30,12 +30,13 @@ export PGPORT
 export CLUETRAIL_DATABASE_URL ?= postgresql://cluetrail:cluetrail@127.0.0.1:$(PGPORT)/cluetrail
 endif
 
-.PHONY: help venv stack-up stack-down run stop test bench bench-regions faults lint clean
+.PHONY: help venv stack-up stack-down stack-reset run stop test bench bench-regions faults lint clean
 
 help:
 	@echo "make venv        create .venv and install the project with its dev tools"
 	@echo "make stack-up    start Kafka and PostgreSQL in var/, create topics and schemas"
 	@echo "make stack-down  stop Kafka and PostgreSQL"
+	@echo "make stack-reset stop everything, empty the stack's topics and databases, start it again"
 	@echo "make run         stack-up, start the services, load the demo data, print the URLs"
 	@echo "make run REGIONS=2  two regions joined by MirrorMaker 2, demo data in both (docs/regions.md)"
 	@echo "make run BROKERS=3  three KRaft brokers (RF 3), two workers of each service"
@@ -65,6 +66,13 @@ stack-up: venv
 
 stack-down:
 	@rc=0; deploy/bin/kafka.sh stop || rc=$$?; deploy/bin/postgres.sh stop || rc=$$?; exit $$rc
+
+# Test runs leave their topics and databases on the stack (a few hundred of each after `make test`); a broker
+# and a server holding them answer more slowly (metadata, autovacuum's rounds), so run make bench on a stack
+# reset. The fetched Kafka jars and the PostgreSQL install stay.
+stack-reset: stop
+	rm -rf var/kafka/data var/kafka/cluster.id var/pg/data
+	$(MAKE) --no-print-directory stack-up
 
 # make run REGIONS=2: two regions (anhui, ningxia), each a broker with its four services, and MirrorMaker 2
 # between them (deploy/bin/regions.sh, docs/regions.md).

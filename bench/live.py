@@ -26,7 +26,7 @@ POLL_SECONDS = 0.05
 async def bench_stack(workdir: Path, made: list[CommonSettings], *services: str) -> AsyncIterator[Stack]:
     """``services`` running on fresh topics and databases, stopped afterwards; the stack's settings are
     added to ``made`` at once, for the bench's clean-up, which drops everything under its prefixes."""
-    recorder = WebhookRecorder()
+    recorder = WebhookRecorder(keep_alive=True)
     recorder.start()
     await asyncio.to_thread(workdir.mkdir, parents=True, exist_ok=True)
     stack = Stack(workdir, recorder, env=BENCH_ENV)

@@ -74,24 +74,32 @@ class WebhookRecorder:
     received: list[Recorded] = field(default_factory=list)
     failing: bool = False
     attempts: int = 0
+    # Keep each sender's connection open between requests, as the receivers it stands in for do (HTTP/1.1).
+    # Off for the tests: a connection kept open would still be answered after ``stop``.
+    keep_alive: bool = False
 
     def start(self) -> None:
         recorder = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1" if self.keep_alive else "HTTP/1.0"
+
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", 0))
                 body = self.rfile.read(length)
                 recorder.attempts += 1
                 if recorder.failing:
                     self.send_response(503)
+                    self.send_header("Content-Length", "0")
                     self.end_headers()
                     return
                 recorder.received.append(Recorded(self.path, dict(self.headers.items()), body))
+                answer = b'{"ok":true}'
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(answer)))
                 self.end_headers()
-                self.wfile.write(b'{"ok":true}')
+                self.wfile.write(answer)
 
             def log_message(self, *args: Any) -> None:
                 pass
