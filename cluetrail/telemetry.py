@@ -15,6 +15,7 @@ from opentelemetry import context as otel_context
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import Event, ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SpanExporter
+from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ParentBased
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from opentelemetry.util.types import Attributes
 
@@ -53,8 +54,11 @@ def _one_line(span: ReadableSpan) -> str:
 
 
 def setup_tracing(service_name: str, settings: CommonSettings) -> TracerProvider:
-    """A tracer provider for the service with the exporter the environment chose (none/console/otlp)."""
-    provider = TracerProvider(resource=Resource.create({"service.name": service_name}))
+    """A tracer provider for the service with the exporter the environment chose (none/console/otlp).
+
+    With none, a span is recorded only under a recorded parent from another service (which exports it, or
+    whose trace goes on through this one's events): every record, event and request otherwise made spans,
+    attributes and all, that nothing would read; the trace context still travels with each event."""
     exporter: SpanExporter | None = None
     if settings.otel_exporter == "console":
         out: IO[str] = (
@@ -67,6 +71,10 @@ def setup_tracing(service_name: str, settings: CommonSettings) -> TracerProvider
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
         exporter = OTLPSpanExporter()  # endpoint from OTEL_EXPORTER_OTLP_ENDPOINT
+    provider = TracerProvider(
+        resource=Resource.create({"service.name": service_name}),
+        sampler=None if exporter is not None else ParentBased(ALWAYS_OFF),
+    )
     if exporter is not None:
         provider.add_span_processor(BatchSpanProcessor(exporter, schedule_delay_millis=500))
     return provider
