@@ -36,7 +36,8 @@ def metric(text: str, name: str, **labels: str) -> float | None:
     return None
 
 
-def test_metrics_show_events_applied_and_consumer_lag(stack: Stack) -> None:
+def report_a_clue(stack: Stack) -> None:
+    """A clue about a shop of its own, answered 202."""
     clue = {
         "jurisdiction": "340102L01005",  # 油坊社区
         "source": "hotline_12345",
@@ -45,6 +46,10 @@ def test_metrics_show_events_applied_and_consumer_lag(stack: Stack) -> None:
         "participants": 40,
     }
     assert httpx.post(f"{stack.url('intake')}/v1/clues", json=clue, timeout=30).status_code == 202
+
+
+def test_metrics_show_events_applied_and_consumer_lag(stack: Stack) -> None:
+    report_a_clue(stack)
 
     def reporting_metrics() -> str | None:
         text = httpx.get(f"{stack.url('reporting')}/metrics", timeout=5).text
@@ -85,14 +90,7 @@ def test_kafka_shows_every_consumer_group_caught_up_once_idle(
 ) -> None:
     """Offsets go to Kafka at most once a second after batches (the stored positions are what count), and
     the last ones once a consumer is idle: ``kafka-consumer-groups`` shows no lag for a group with none."""
-    clue = {
-        "jurisdiction": "340102L01005",  # 油坊社区
-        "source": "hotline_12345",
-        "subject": {"kind": "shop", "name": f"油坊充值返现店（{uuid.uuid4().hex[:6]}）"},
-        "description": "12345热线反映：店铺开展充值返现活动。",
-        "participants": 12,
-    }
-    assert httpx.post(f"{stack.url('intake')}/v1/clues", json=clue, timeout=30).status_code == 202
+    report_a_clue(stack)
 
     def caught_up() -> dict[str, dict[int, int]] | None:
         lags = {
