@@ -109,13 +109,20 @@ def template_fingerprint() -> str:
     return hashlib.sha256(templates.encode()).hexdigest()
 
 
+async def aim_at_live_version(conn: asyncpg.Connection) -> asyncpg.Record | None:
+    """The live version (``version``; None while there is none) and whether this code's template built it
+    (``current``), in one round trip that also aims the transaction's unqualified names at its schema (a
+    session outside a transaction: that statement's names only)."""
+    row: asyncpg.Record | None = await conn.fetchrow(
+        Q["aim_at_active"], VERSION_SCHEMA_PREFIX, template_fingerprint()
+    )
+    return row
+
+
 async def outdated_active_schema(conn: asyncpg.Connection) -> str | None:
     """The live schema if it was built from another template than this code's, else None."""
-    version = await active_version(conn)
-    if version is None:
-        return None
-    built_from = await conn.fetchval(Q["template_of"], version_schema(version))
-    return None if built_from == template_fingerprint() else version_schema(version)
+    live = await aim_at_live_version(conn)
+    return None if live is None or live["current"] else version_schema(live["version"])
 
 
 # A live version's schema is this followed by its number.
@@ -204,9 +211,8 @@ async def use_active_projection(conn: asyncpg.Connection) -> str:
     positions and effects go to one schema. The first call on an empty database creates version 1.
     """
     await take_projection_lock(conn)
-    # One round trip for every batch once a version is live: which, whether this code's template built it,
-    # and the transaction aimed at it.
-    live = await conn.fetchrow(Q["aim_at_active"], VERSION_SCHEMA_PREFIX, template_fingerprint())
+    # One round trip for every batch once a version is live.
+    live = await aim_at_live_version(conn)
     if live is None:
         schema = version_schema(1)
         await create_projection(conn, schema, version=1)

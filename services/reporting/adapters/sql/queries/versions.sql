@@ -54,9 +54,6 @@ SELECT a.version, coalesce(v.template_sha256 = $2::text, false) AS current,
 FROM reporting_meta.active_projection a
 LEFT JOIN reporting_meta.projection_versions v ON v.schema_name = $1::text || a.version;
 
--- name: template_of
-SELECT template_sha256 FROM reporting_meta.projection_versions WHERE schema_name = $1;
-
 -- name: record_building
 -- A projection being built: recorded (or recorded again, for a leftover of the same name) as 'building'.
 INSERT INTO reporting_meta.projection_versions (schema_name, version, as_of, template_sha256, state, error,
