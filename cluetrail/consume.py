@@ -184,14 +184,11 @@ class ExactlyOnceConsumer:
         async with conn.transaction():
             if self._prepare is not None:
                 await self._prepare(conn)
-            positions = await self._lock_positions(conn, records)
-            newest: dict[tuple[str, int], int] = {}
+            applied_before = await self._move_positions(conn, records)
             batched = self._apply_batch is not None and not isolate
             for record in records:
-                key = (record.topic, record.partition)
-                if record.offset <= positions.get(key, -1):
+                if record.offset <= applied_before.get((record.topic, record.partition), -1):
                     continue  # applied before this delivery
-                newest[key] = max(newest.get(key, -1), record.offset)
                 incoming = await (
                     self._decode(record) if batched else self._apply_record(conn, record, isolate)
                 )
@@ -199,13 +196,6 @@ class ExactlyOnceConsumer:
                     applied.append(incoming)
             if batched and applied:
                 await self._apply_all(conn, applied)
-            await conn.executemany(
-                f'INSERT INTO {self._positions} (consumer, topic, partition, "offset") '
-                "VALUES ($1, $2, $3, $4) "
-                f'ON CONFLICT (consumer, topic, partition) DO UPDATE SET "offset" = EXCLUDED."offset", '
-                f"updated_at = now()",
-                [(self.name, topic, partition, offset) for (topic, partition), offset in newest.items()],
-            )
         self.applied_total += len(applied)
         for incoming in applied:
             EVENTS_APPLIED.labels(self.name, incoming.event.type).inc()
@@ -299,27 +289,38 @@ class ExactlyOnceConsumer:
         await self._dead_letters.send(record, reason, details)
         DEAD_LETTERED.labels(self.name).inc()
 
-    async def _lock_positions(
+    async def _move_positions(
         self, conn: asyncpg.Connection, records: Sequence[ConsumerRecord[bytes, bytes]]
     ) -> dict[tuple[str, int], int]:
-        """Lock the positions of the batch's partitions only, so replicas of this consumer apply other
-        partitions meanwhile. A partition without a position yet gets one (-1: nothing applied), so two
-        replicas handed the same new partition during a rebalance take turns on its row instead of both
-        applying it; rows are created and locked in one order (topic, partition), so two batches never wait
-        on each other crosswise. One statement: a row that exists is locked by an update that keeps its
-        offset (as ``FOR UPDATE`` would, waiting for a replica's batch and then reading what it committed),
-        one that does not is created locked, and each comes back with its offset."""
-        partitions = sorted({(r.topic, r.partition) for r in records})
+        """Lock the positions of the batch's partitions and move them past the batch's records, in one
+        statement; return where each stood before (-1: nothing applied), so records applied before this
+        delivery are skipped. The move is committed with the batch's effects, or rolled back with them.
+
+        Only the batch's partitions are locked, so replicas of this consumer apply other partitions
+        meanwhile. A partition without a position yet gets one, so two replicas handed the same new
+        partition during a rebalance take turns on its row instead of both applying it; rows are created
+        and locked in one order (topic, partition), so two batches never wait on each other crosswise. A row
+        a replica's batch holds is waited for, and then moved from what that batch committed."""
+        last: dict[tuple[str, int], int] = {}
+        for record in records:
+            key = (record.topic, record.partition)
+            if record.offset > last.get(key, -1):
+                last[key] = record.offset
+        partitions = sorted(last)
         rows = await conn.fetch(
             f'INSERT INTO {self._positions} AS p (consumer, topic, partition, "offset") '
-            "SELECT $1, t, n, -1 FROM unnest($2::text[], $3::int[]) AS batch(t, n) ORDER BY t, n "
-            'ON CONFLICT (consumer, topic, partition) DO UPDATE SET "offset" = p."offset" '
-            'RETURNING topic, partition, "offset"',
+            "SELECT $1, t, n, o FROM unnest($2::text[], $3::int[], $4::bigint[]) AS batch(t, n, o) "
+            "ORDER BY t, n "
+            "ON CONFLICT (consumer, topic, partition) DO UPDATE SET "
+            '"offset" = GREATEST(p."offset", EXCLUDED."offset"), offset_before = p."offset", '
+            "updated_at = now() "
+            "RETURNING topic, partition, offset_before",
             self.name,
             [t for t, _ in partitions],
             [n for _, n in partitions],
+            [last[key] for key in partitions],
         )
-        return {(r["topic"], r["partition"]): r["offset"] for r in rows}
+        return {(r["topic"], r["partition"]): r["offset_before"] for r in rows}
 
 
 class KafkaCommits:

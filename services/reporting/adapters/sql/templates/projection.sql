@@ -84,6 +84,8 @@ CREATE TABLE consumer_positions (
     partition  integer NOT NULL,
     "offset"   bigint  NOT NULL,
     updated_at timestamptz NOT NULL DEFAULT now(),
+    -- Where the position stood before the batch that last moved it (cluetrail/sql/004_*).
+    offset_before bigint NOT NULL DEFAULT -1,
     PRIMARY KEY (consumer, topic, partition)
 );
 
