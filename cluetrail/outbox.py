@@ -38,8 +38,15 @@ async def add_to_outbox(conn: asyncpg.Connection, events: Sequence[Envelope]) ->
     """Store events for publishing; call inside the transaction that decided them."""
     await conn.executemany(
         "INSERT INTO outbox (event_id, case_id, seq, event, traceparent) VALUES ($1, $2, $3, $4, $5)",
-        [(e.event_id, e.case_id, e.seq, event_bytes(e), e.traceparent) for e in events],
+        [outbox_row(e, event_bytes(e)) for e in events],
     )
+
+
+def outbox_row(event: Envelope, raw: bytes) -> tuple[object, ...]:
+    """An outbox row of ``event`` written as ``raw`` (its ``event_bytes``), in the columns ``add_to_outbox``
+    writes: for a statement that writes the outbox with the rest of a decision (in that order, one array
+    per column, e.g. triage's batches)."""
+    return (event.event_id, event.case_id, event.seq, raw, event.traceparent)
 
 
 async def add_copies_to_outbox(

@@ -3,9 +3,9 @@ with the same outcome:
 
 - ``CaseTables``: each read and write a statement of its own, at once (a record applied alone, in its own
   savepoint; the catch-up's sweep);
-- ``CaseBatch``: a whole batch of records in three round trips: the cases of the batch (and those its clues
+- ``CaseBatch``: a whole batch of records in two round trips: the cases of the batch (and those its clues
   may be linked to) loaded and locked, and who holds the subject keys of its clues read, in one statement;
-  all it writes kept in memory, then written at the end in one statement, and one for the outbox. Each round
+  all it writes kept in memory, then written at the end in one statement with its outbox rows. Each round
   trip wakes a PostgreSQL backend on the same few cores: applied record by record, a batch paid about eleven
   per clue (four per record: a clue, and triage's own decisions read back).
 
@@ -25,7 +25,7 @@ from typing import Protocol
 
 import asyncpg
 
-from cluetrail.outbox import add_to_outbox
+from cluetrail.outbox import add_to_outbox, outbox_row
 from contracts.envelope import Envelope
 from contracts.events import event_bytes
 from services.triage.adapters import SQL, anchors, cases, subjects
@@ -167,9 +167,11 @@ class CaseBatch:
 
     async def write(self) -> None:
         """Write what the batch did, in the caller's transaction (committed with the consumer's positions):
-        the chain events, cases, heads and subject keys in one statement, raising ``SubjectsMoved`` when a
-        key no longer stands as read; then the outbox."""
-        events = [cases.event_row(e, event_bytes(e)) for e in self._events]
+        the chain events, cases, heads, subject keys and outbox rows in one statement, raising
+        ``SubjectsMoved`` when a key no longer stands as read."""
+        raw = {e.event_id: event_bytes(e) for e in self._events}
+        events = [cases.event_row(e, raw[e.event_id]) for e in self._events]
+        outbox = [outbox_row(e, raw.get(e.event_id) or event_bytes(e)) for e in self._outbox]
         states = [cases.state_row(s) for s in self._saved.values()]
         heads = [(case_id, seq, hash) for case_id, (seq, hash) in self._heads.items()]
         # Every key looked up was filed first by the same clue (the consumer files a clue's keys, then looks
@@ -185,12 +187,11 @@ class CaseBatch:
             [None if read is None else read[0] for _, read, _ in filed],
             [held[1] for _, _, held in filed],
             [held[0] for _, _, held in filed],
+            *_columns(outbox, 5),
         )
         moved = sorted({key for key, _, _ in filed} - {r["key"] for r in rows})
         if moved:
             raise SubjectsMoved(f"subject keys filed or moved by another transaction meanwhile: {moved}")
-        if self._outbox:
-            await add_to_outbox(self._conn, self._outbox)
 
     async def _read_and_lock(
         self, case_ids: Iterable[uuid.UUID], keys: Iterable[str], *, with_holders: bool

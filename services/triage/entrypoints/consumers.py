@@ -90,8 +90,9 @@ class CaseFolder:
         self.policy = policy
         self._tracer = tracer
 
-    async def apply(self, store: CaseStore, incoming: Incoming, *, deciding: bool) -> None:
-        """Fold one event into its case and, when ``deciding``, decide what the new state calls for."""
+    async def apply(self, store: CaseStore, incoming: Incoming, *, deciding: bool) -> int:
+        """Fold one event into its case and, when ``deciding``, decide what the new state calls for; how
+        many events that put in the outbox."""
         event = incoming.event
         state = await store.load(event.case_id)
         try:
@@ -101,7 +102,7 @@ class CaseFolder:
         if written_here(incoming):
             await store.note_head(event.case_id, event.seq, event.hash)
         if folded is state:
-            return  # triage's own event back from the log, or a copy of one folded before
+            return 0  # triage's own event back from the log, or a copy of one folded before
         decided: list[Envelope] = []
         linked: Linked | None = None
         deciding = deciding and self.writes(folded)
@@ -122,18 +123,21 @@ class CaseFolder:
         await store.save(folded, [event, *decided])
         if decided:
             await store.queue(decided)
-        await save_linked(store, linked)
+        return len(decided) + await save_linked(store, linked)
 
     async def apply_batch(
         self, conn: asyncpg.Connection, incomings: Sequence[Incoming], *, deciding: bool
-    ) -> None:
+    ) -> int:
         """``apply`` of each of a batch's events in turn, in a handful of round trips for the whole batch:
-        the cases and subject keys they read read at once, what they did written at once (``CaseBatch``)."""
+        the cases and subject keys they read read at once, what they did written at once (``CaseBatch``);
+        how many events that put in the outbox."""
         case_ids, keys = self.reads(incomings)
         batch = await CaseBatch.open(conn, case_ids, keys, with_holders=deciding)
+        queued = 0
         for incoming in incomings:
-            await self.apply(batch, incoming, deciding=deciding)
+            queued += await self.apply(batch, incoming, deciding=deciding)
         await batch.write()
+        return queued
 
     def reads(self, incomings: Sequence[Incoming]) -> tuple[list[uuid.UUID], list[str]]:
         """What applying ``incomings`` reads: their cases, and the subject keys of the clues among them."""
@@ -213,22 +217,29 @@ class CaseStream:
         self.folder = CaseFolder(rules, registry, self.policy, rt.tracer)
         self.deciding = False
         self.caught_up = asyncio.Event()
+        # Events the batch being applied put in the outbox: most records triage reads back are its own
+        # decisions, whose batches decide nothing and leave the relay nothing to read.
+        self._queued = 0
         self.consumer = exactly_once_consumer(rt, GROUP, self.apply, apply_batch=self.apply_batch)
 
     def router(self) -> KafkaRouter:
-        """The subscriber of group ``triage``: batches wait for the catch-up, commits wake the relay."""
-        return case_events_router(
-            self._rt, self.consumer, before=self.wait_caught_up, after=lambda _: self.relay.wake()
-        )
+        """The subscriber of group ``triage``: batches wait for the catch-up, a commit that queued events
+        wakes the relay."""
+        return case_events_router(self._rt, self.consumer, before=self.wait_caught_up, after=self._committed)
+
+    def _committed(self, applied: Sequence[Incoming]) -> None:
+        if self._queued:
+            self._queued = 0
+            self.relay.wake()
 
     async def apply(self, conn: asyncpg.Connection, incoming: Incoming) -> None:
         """Fold one event into its case and, once caught up, decide what the new state calls for: each read
         and write at once (a record applied alone)."""
-        await self.folder.apply(CaseTables(conn), incoming, deciding=self.deciding)
+        self._queued += await self.folder.apply(CaseTables(conn), incoming, deciding=self.deciding)
 
     async def apply_batch(self, conn: asyncpg.Connection, incomings: Sequence[Incoming]) -> None:
         """``apply`` of a batch's events, in a handful of round trips for the whole batch."""
-        await self.folder.apply_batch(conn, incomings, deciding=self.deciding)
+        self._queued += await self.folder.apply_batch(conn, incomings, deciding=self.deciding)
 
     def writes(self, state: CaseState) -> bool:
         """Whether this region writes the case's next events (``domain.regions``)."""

@@ -22,7 +22,8 @@ SELECT case_id, NULL::jsonb, key, reported_at FROM held;
 -- The chain events the batch added ($1-$6, as cases.add_event), the states they reached ($7-$17, one per case,
 -- as cases.save), the heads read back ($18-$20, the furthest per case, as anchors.note_head) and the subject
 -- keys it filed ($21-$25): each key $21 under ($24, $25) only where it stands as it was read, held by ($22,
--- $23) or not on file ($22 NULL). The keys filed are returned: one missing was filed or moved meanwhile.
+-- $23) or not on file ($22 NULL), and the events it publishes ($26-$30, outbox rows in the order given, as
+-- cluetrail.outbox.outbox_row). The keys filed are returned: one missing was filed or moved meanwhile.
 WITH events AS (
     INSERT INTO case_events (case_id, seq, event_id, type, hash, body)
     SELECT * FROM unnest($1::uuid[], $2::integer[], $3::uuid[], $4::text[], $5::text[], $6::bytea[])
@@ -56,5 +57,11 @@ WITH events AS (
     SELECT key, case_id, reported_at FROM filing WHERE read_case_id IS NULL ORDER BY key
     ON CONFLICT (key) DO NOTHING
     RETURNING key
+), published AS (
+    INSERT INTO outbox (event_id, case_id, seq, event, traceparent)
+    SELECT event_id, case_id, seq, event, traceparent
+    FROM unnest($26::uuid[], $27::uuid[], $28::integer[], $29::bytea[], $30::text[]) WITH ORDINALITY
+        AS o (event_id, case_id, seq, event, traceparent, n)
+    ORDER BY n
 )
 SELECT key FROM moved UNION ALL SELECT key FROM added;
