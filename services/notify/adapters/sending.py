@@ -23,13 +23,12 @@ async def claim_due(conn: asyncpg.Connection, lease_seconds: float) -> asyncpg.R
     """Take one due, ready delivery and count the attempt about to be made, or None.
 
     The attempt (``attempts``, ``round_attempts``, ``last_attempt_at`` and its row in the attempt log,
-    without an outcome) is written before anything is sent, and the caller commits it before sending: a
-    notify killed during the send leaves the attempt counted. For ``lease_seconds`` nobody else takes the
-    delivery (it is not due before ``sending_until``); a sender still silent after that is presumed dead
-    and the delivery is sent again (the receiver drops the repeat by its delivery id)."""
-    row = await conn.fetchrow(Q["claim"], lease_seconds)
-    if row is not None:
-        await conn.execute(Q["count_attempt"], row["delivery_id"], row["attempts"])
+    without an outcome) is written before anything is sent, by one statement that commits on its own when
+    the caller is outside a transaction: a notify killed during the send leaves the attempt counted. For
+    ``lease_seconds`` nobody else takes the delivery (it is not due before ``sending_until``); a sender still
+    silent after that is presumed dead and the delivery is sent again (the receiver drops the repeat by its
+    delivery id)."""
+    row: asyncpg.Record | None = await conn.fetchrow(Q["claim"], lease_seconds)
     return row
 
 

@@ -14,7 +14,8 @@ outage gets everything at once, each case in order. A delivery on the ``receipt`
 recording the reporter's notice in the case's notice stream (intake shows it on the receipt).
 
 The worker also runs the dead-letter publisher (``dead_letters``) and the notice publisher (``notices``),
-woken with its senders.
+woken with its senders when deliveries come (``wake``), and after a delivery only when it left them
+something: a dead delivery's dead letter, a reporter's notice.
 """
 
 from __future__ import annotations
@@ -87,7 +88,8 @@ class DeliveryWorker:
         self._poll = poll_seconds
         # Longer than any one send may take (the channels' timeouts): a sender silent past it is dead.
         self._lease = lease_seconds
-        self._wakeups = Wakeups()
+        self._senders_wakeups = Wakeups()
+        self._publishers_wakeups = Wakeups()
         # One outage for all senders: a database outage fails them all, and is logged once.
         self._outage = Outage(log, "sending notify's deliveries")
         self.dead_letters = DeadLetterPublisher(
@@ -97,7 +99,8 @@ class DeliveryWorker:
         self.sent_total = 0
 
     def wake(self) -> None:
-        self._wakeups.wake()
+        self._senders_wakeups.wake()
+        self._publishers_wakeups.wake()
 
     async def run(self, stopping: asyncio.Event) -> None:
         """Run the senders, the dead-letter publisher and the notice publisher until ``stopping`` is set;
@@ -116,7 +119,7 @@ class DeliveryWorker:
 
         await repeat(
             publish,
-            wakeup=self._wakeups.new(),
+            wakeup=self._publishers_wakeups.new(),
             stopping=stopping,
             outage=Outage(log, what),
             rest=rest,
@@ -126,7 +129,7 @@ class DeliveryWorker:
     async def _sender(self, stopping: asyncio.Event) -> None:
         await repeat(
             self.send_one,
-            wakeup=self._wakeups.new(),
+            wakeup=self._senders_wakeups.new(),
             stopping=stopping,
             outage=self._outage,
             rest=self._seconds_until_due,
@@ -148,19 +151,22 @@ class DeliveryWorker:
         # Read before the claim: the lease, counted from the database's clock during the claim, ends no
         # sooner than this.
         lease_ends = time.monotonic() + self._lease
-        async with self._pool.acquire() as conn, conn.transaction():
-            row = await sending.claim_due(conn, self._lease)
+        async with self._pool.acquire() as conn:
+            row = await sending.claim_due(conn, self._lease)  # committed before the send
         if row is None:
             return False
-        await self._attempt(row, lease_ends=lease_ends)
-        self.wake()  # a later notice of the same case may be ready now
+        for_publishers = await self._attempt(row, lease_ends=lease_ends)
+        self._senders_wakeups.wake()  # a later notice of the same case may be ready now
+        if for_publishers:
+            self._publishers_wakeups.wake()
         return True
 
-    async def _attempt(self, row: asyncpg.Record, *, lease_ends: float) -> None:
+    async def _attempt(self, row: asyncpg.Record, *, lease_ends: float) -> bool:
         """Make the attempt ``claim_due`` counted, then record its outcome and the delivery's new status in
-        one transaction. No connection is held while a receiver answers (nothing is locked, and a database
-        restart meanwhile costs the send nothing); the outcome of a send that went out is settled on a
-        connection of its own, retried until the lease ends (``_settle_sent``)."""
+        one transaction; whether that left the publishers something (a dead letter, a reporter's notice).
+        No connection is held while a receiver answers (nothing is locked, and a database restart meanwhile
+        costs the send nothing); the outcome of a send that went out is settled on a connection of its own,
+        retried until the lease ends (``_settle_sent``)."""
         delivery_id: uuid.UUID = row["delivery_id"]
         attempts = row["attempts"]
         round_attempts = row["round_attempts"]
@@ -180,41 +186,46 @@ class DeliveryWorker:
                 # The recipient was removed from the configuration: no retry can help.
                 reason = f"recipient {row['recipient_id']} is no longer configured"
                 async with self._pool.acquire() as conn, conn.transaction():
-                    if await sending.lock_claimed(conn, delivery_id, attempts):
-                        await sending.record_outcome(
-                            conn, delivery_id, attempts, status_code=None, error=reason, duration_ms=0
-                        )
-                        await sending.mark_dead(conn, delivery_id, attempts, round_attempts, reason)
-                return
+                    if not await sending.lock_claimed(conn, delivery_id, attempts):
+                        return False
+                    await sending.record_outcome(
+                        conn, delivery_id, attempts, status_code=None, error=reason, duration_ms=0
+                    )
+                    await sending.mark_dead(conn, delivery_id, attempts, round_attempts, reason)
+                return True
             started = time.monotonic()
             if row["channel"] == "receipt":
                 # Recording the reporter's notice is the send: one transaction with its settling.
                 async with self._pool.acquire() as conn, conn.transaction():
                     if not await sending.lock_claimed(conn, delivery_id, attempts):
-                        return
+                        return False
                     outcome = await self._send(conn, row, recipient)
-                    await self._settle(conn, row, recipient, outcome, started)
+                    dead = await self._settle(conn, row, recipient, outcome, started)
+                for_publishers = outcome.ok or dead
             else:
                 outcome = await self._send(None, row, recipient)
-                await self._settle_sent(row, recipient, outcome, started, lease_ends)
+                for_publishers = await self._settle_sent(row, recipient, outcome, started, lease_ends)
             span.set_attribute("cluetrail.delivered", outcome.ok)
+            return for_publishers
 
     async def _settle_sent(
         self, row: asyncpg.Record, recipient: Recipient, outcome: Outcome, started: float, lease_ends: float
-    ) -> None:
-        """Settle an attempt that went out to its receiver. Should the database be away just now (a restart,
-        a failover), the outcome is kept and settled as soon as it is back, for as long as the lease lasts:
-        a send whose outcome were dropped would be sent again once the lease ran out."""
+    ) -> bool:
+        """Settle an attempt that went out to its receiver; whether the delivery died. Should the database
+        be away just now (a restart, a failover), the outcome is kept and settled as soon as it is back, for
+        as long as the lease lasts: a send whose outcome were dropped would be sent again once the lease ran
+        out."""
         pause = 0.2
         while True:
             try:
+                dead = False
                 async with self._pool.acquire() as conn, conn.transaction():
                     if await sending.lock_claimed(conn, row["delivery_id"], row["attempts"]):
-                        await self._settle(conn, row, recipient, outcome, started)
+                        dead = await self._settle(conn, row, recipient, outcome, started)
                     else:  # the lease ran out and another sender took over: only this attempt's outcome
                         await self._record(conn, row, outcome, started)
                 self._outage.recovered()
-                return
+                return dead
             except DATABASE_UNAVAILABLE as exc:
                 if time.monotonic() + pause >= lease_ends:
                     raise
@@ -242,9 +253,9 @@ class DeliveryWorker:
         recipient: Recipient,
         outcome: Outcome,
         started: float,
-    ) -> None:
+    ) -> bool:
         """Record the outcome of the claimed attempt and move the delivery on: delivered, dead, or due
-        again after a backoff. The caller holds the row lock (``lock_claimed``)."""
+        again after a backoff; whether it died. The caller holds the row lock (``lock_claimed``)."""
         delivery_id: uuid.UUID = row["delivery_id"]
         attempts = row["attempts"]
         round_attempts = row["round_attempts"]
@@ -272,6 +283,7 @@ class DeliveryWorker:
                 round_attempts,
                 failure,
             )
+            return True
         else:
             delay = self._policy.delay(round_attempts)
             await sending.schedule_retry(
@@ -280,6 +292,7 @@ class DeliveryWorker:
             log.info(
                 "delivery %s to %s failed (%s); retry in %.2fs", delivery_id, recipient.id, failure, delay
             )
+        return False
 
     @staticmethod
     def _failing_for(row: asyncpg.Record) -> float:
@@ -337,6 +350,5 @@ class DeliveryWorker:
             case_id=row["case_id"],
             causation_id=row["event_id"],
         )
-        await self._notifier.record(conn, decision)
-        self.wake()  # the notice publisher puts it on the topic
+        await self._notifier.record(conn, decision)  # the publishers are woken once it is committed
         return Outcome(True, None)

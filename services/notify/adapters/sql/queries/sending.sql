@@ -4,29 +4,32 @@
 -- name: claim
 -- One due delivery that is ready (no earlier pending or dead delivery of its case to the same recipient
 -- on the same channel in the same ordering: a dead one holds the later ones until it is resent), with
--- the attempt about to be made counted and a lease of $1 seconds. SKIP LOCKED lets several senders (and
--- instances) share the queue without two of them sending the same delivery at once.
-UPDATE deliveries SET attempts = attempts + 1, round_attempts = round_attempts + 1,
-    last_attempt_at = clock_timestamp(),
-    sending_until = clock_timestamp() + make_interval(secs => $1),
-    next_attempt_at = clock_timestamp() + make_interval(secs => $1)
-WHERE delivery_id = (
-    SELECT d.delivery_id FROM deliveries d
-    WHERE d.status = 'pending'
-      AND NOT EXISTS (SELECT e.delivery_id FROM deliveries e
-                      WHERE e.status IN ('pending', 'dead') AND e.recipient_id = d.recipient_id
-                        AND e.channel = d.channel AND e.case_id = d.case_id AND e.origin = d.origin
-                        AND e.seq < d.seq)
-      AND d.next_attempt_at <= clock_timestamp()
-    ORDER BY d.next_attempt_at, d.seq LIMIT 1 FOR UPDATE OF d SKIP LOCKED)
-RETURNING delivery_id, event_id, recipient_id, case_id, seq, event_type, jurisdiction, body, traceparent,
-    status, attempts, round_attempts, next_attempt_at, last_error, created_at, delivered_at, dead_at,
-    dead_letter_published_at, resent_at, channel, needs_ack, acknowledged_at, ack_escalated_at, origin,
-    rendered, failing_since, last_attempt_at;
-
--- name: count_attempt
--- The claimed attempt in the delivery log, without an outcome until it is settled.
-INSERT INTO delivery_attempts (delivery_id, attempt, at, settled) VALUES ($1, $2, clock_timestamp(), false);
+-- the attempt about to be made counted (and logged in delivery_attempts, without an outcome until it is
+-- settled) and a lease of $1 seconds. SKIP LOCKED lets several senders (and instances) share the queue
+-- without two of them sending the same delivery at once.
+WITH claimed AS (
+    UPDATE deliveries SET attempts = attempts + 1, round_attempts = round_attempts + 1,
+        last_attempt_at = clock_timestamp(),
+        sending_until = clock_timestamp() + make_interval(secs => $1),
+        next_attempt_at = clock_timestamp() + make_interval(secs => $1)
+    WHERE delivery_id = (
+        SELECT d.delivery_id FROM deliveries d
+        WHERE d.status = 'pending'
+          AND NOT EXISTS (SELECT e.delivery_id FROM deliveries e
+                          WHERE e.status IN ('pending', 'dead') AND e.recipient_id = d.recipient_id
+                            AND e.channel = d.channel AND e.case_id = d.case_id AND e.origin = d.origin
+                            AND e.seq < d.seq)
+          AND d.next_attempt_at <= clock_timestamp()
+        ORDER BY d.next_attempt_at, d.seq LIMIT 1 FOR UPDATE OF d SKIP LOCKED)
+    RETURNING delivery_id, event_id, recipient_id, case_id, seq, event_type, jurisdiction, body, traceparent,
+        status, attempts, round_attempts, next_attempt_at, last_error, created_at, delivered_at, dead_at,
+        dead_letter_published_at, resent_at, channel, needs_ack, acknowledged_at, ack_escalated_at, origin,
+        rendered, failing_since, last_attempt_at
+), counted AS (
+    INSERT INTO delivery_attempts (delivery_id, attempt, at, settled)
+    SELECT delivery_id, attempts, last_attempt_at, false FROM claimed
+)
+SELECT * FROM claimed;
 
 -- name: lock_claimed
 SELECT attempts FROM deliveries WHERE delivery_id = $1 AND status = 'pending' FOR UPDATE;
