@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import unicodedata
 from collections import defaultdict
+from functools import lru_cache
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
@@ -88,13 +89,17 @@ def fold_text(text: str) -> str:
     return "".join(unicodedata.normalize("NFKC", text).lower().split())
 
 
+# The phrases of the rules, folded once each: the rules stay while clues come and go.
+_folded_phrase = lru_cache(maxsize=65536)(fold_text)
+
+
 def classify(text: str, rules: list[PhraseRule]) -> list[Suggestion]:
     """Every sector and behaviour the text suggests, best first (score, then sectors, then code)."""
     folded = fold_text(text)
     scores: dict[tuple[str, str], int] = defaultdict(int)
     phrases: dict[tuple[str, str], set[str]] = defaultdict(set)
     for rule in rules:
-        matched = {p for p in rule.phrases if fold_text(p) and fold_text(p) in folded}
+        matched = {p for p in rule.phrases if (phrase := _folded_phrase(p)) and phrase in folded}
         if not matched:
             continue
         targets: list[tuple[Literal["sector", "behaviour"], str]] = [

@@ -217,10 +217,35 @@ class RuleSet(_Data):
 
     def for_district(self, district: str | None) -> tuple[RuleSet, DistrictRules | None]:
         """The rule set in force in ``district`` (its file merged over this one) and that file, if any."""
-        rules = self.districts.get(district) if district is not None else None
-        if rules is None:
-            return self, None
-        return merged(self, rules), rules
+        in_force, rules, _ = self.in_district(district)
+        return in_force, rules
+
+    def in_district(self, district: str | None) -> tuple[RuleSet, DistrictRules | None, list[PhraseRule]]:
+        """``for_district``, and the phrase rules in force there (``DistrictRules.phrase_rules``). Worked
+        out once per district and rule set: a merge validates a whole rule set again, and folding every
+        phrase of the rules took as long as grading a clue."""
+        known = self._districts_known()
+        if district not in known:
+            rules = self.districts.get(district) if district is not None else None
+            base = self.classification.rules if self.classification else []
+            # A district file that does not merge raises here, every time: it is never kept.
+            known[district] = (
+                (self, None, base)
+                if rules is None
+                else (merged(self, rules), rules, rules.phrase_rules(base))
+            )
+        return known[district]
+
+    def _districts_known(self) -> dict[str | None, tuple[RuleSet, DistrictRules | None, list[PhraseRule]]]:
+        # Kept in the instance's __dict__ beside the fields, not as a field or a private attribute: equality
+        # and dumps compare and write fields only. A copy (model_copy, whose update may change the rules)
+        # shares its __dict__'s values, so the rules it was worked out for are named by their object id.
+        kept = self.__dict__.get("_districts_known_for")
+        if kept is None or kept[0] != id(self):
+            kept = (id(self), {})
+            object.__setattr__(self, "_districts_known_for", kept)
+        known: dict[str | None, tuple[RuleSet, DistrictRules | None, list[PhraseRule]]] = kept[1]
+        return known
 
 
 def merged(base: RuleSet, district: DistrictRules) -> RuleSet:
@@ -366,9 +391,7 @@ def assess(
     over ``rules``) and regions inside the district do not count as other regions.
     """
     district = _district(jurisdiction, registry)
-    in_force, district_rules = rules.for_district(district)
-    base_phrases = rules.classification.rules if rules.classification else []
-    phrase_rules = district_rules.phrase_rules(base_phrases) if district_rules else base_phrases
+    in_force, district_rules, phrase_rules = rules.in_district(district)
     suggestions = classify(clue.description, phrase_rules) if clue.description else []
     suggested = top_sector(suggestions)
     sector = clue.sector or (suggested.code if suggested else None)
