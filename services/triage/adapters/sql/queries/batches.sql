@@ -5,12 +5,13 @@
 -- name: read
 -- Who holds each subject key of the batch's clues ($2; read, not locked: ``write`` files a key only where it
 -- still stands), and the batch's cases ($1) with, when $3, those holding the keys, locked in case id order.
--- A row is a case (key NULL; state NULL for a case id triage does not have) or a key on file.
+-- A row is a case (key NULL; state NULL for a case id triage does not have) or a key on file. The cases are
+-- one array, so each is one probe of the primary key (an OR of the two sets read the whole table).
 WITH held AS (
     SELECT key, case_id, reported_at FROM subjects WHERE key = ANY($2::text[])
 ), locked AS (
     SELECT case_id, state FROM cases
-    WHERE case_id = ANY($1::uuid[]) OR ($3::boolean AND case_id IN (SELECT case_id FROM held))
+    WHERE case_id = ANY($1::uuid[] || CASE WHEN $3::boolean THEN ARRAY(SELECT case_id FROM held) END)
     ORDER BY case_id
     FOR UPDATE
 )
