@@ -162,6 +162,11 @@ max_connections = 200
 logging_collector = off
 log_line_prefix = '%m [%p] %q%u@%d '
 log_min_messages = warning
+# The services create their tables empty and fill them at once (a new deployment, every test, the bench).
+# PostgreSQL plans their statements for tables as it last analyzed them: until autovacuum's round comes
+# (a minute by default), a lookup by key may still scan the table planned when it was empty, each time
+# longer. Rounds every 10 s keep the plans within seconds of the tables (docs/performance.md).
+autovacuum_naptime = 10s
 EOF
   chown "$OWNER" "$DATA/cluetrail.conf"
 }
