@@ -119,9 +119,10 @@ async def raw_copy_rate(settings: CommonSettings, records: list[tuple[bytes, byt
         await conn.close()
 
 
-async def rebuild_rate(events: int) -> float:
-    """Events per second of ``cluetrail rebuild`` (first build of the reporting projections)."""
-    settings = ReportingSettings()
+async def rebuild_rate(common: CommonSettings, events: int) -> float:
+    """Events per second of ``cluetrail rebuild`` (first build of the reporting projections) of the topics
+    and databases ``common`` names."""
+    settings = ReportingSettings(topic_prefix=common.topic_prefix, database_prefix=common.database_prefix)
     started = time.perf_counter()
     with progress_bar() as progress:
         summary = await rebuild(settings, progress)
@@ -135,7 +136,7 @@ async def rebuild_figures(settings: CommonSettings, records: list[tuple[bytes, b
     produce_rate = await produce(settings, records)
     read_rate, read_count = await raw_read_rate(settings)
     copy_rate = await raw_copy_rate(settings, records)
-    rebuild_per_second = await rebuild_rate(read_count)
+    rebuild_per_second = await rebuild_rate(settings, read_count)
     load = Figure(
         "rebuild.produce", "raw aiokafka produce, acks=all (the load)", produce_rate, "events/s", PART
     )
