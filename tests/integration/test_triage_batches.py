@@ -8,6 +8,7 @@ its case's chain is applied again record by record, that record alone dead-lette
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
@@ -25,7 +26,7 @@ from contracts.envelope import GENESIS_HASH, Actor, Envelope, uuid7
 from contracts.events import ClueReported, ClueReportedPayload, Subject, event_bytes, read_event, seal_event
 from contracts.jurisdictions import default_registry
 from contracts.vocabulary import ClueSource, SubjectKind
-from services.triage.adapters import SQL, subjects
+from services.triage.adapters import SQL, case_store, subjects
 from services.triage.adapters.case_store import CaseBatch, CaseTables, SubjectsMoved
 from services.triage.adapters.rules import rule_set_for
 from services.triage.domain.workflow import WorkflowPolicy
@@ -192,6 +193,32 @@ async def test_a_key_filed_by_another_transaction_meanwhile_fails_the_batch(
                 await batch.write()
         finally:
             await tx.rollback()
+
+
+async def test_the_batch_read_finds_its_cases_by_their_key_however_many_are_on_file(
+    databases: list[asyncpg.Pool],
+) -> None:
+    """The read locks a batch's cases and those holding its clues' keys by probing the primary key, never by
+    reading the cases table through: a batch would cost more with every case on file. With sequential scans
+    priced out, a plan that could only read the table through (an OR of the two sets did) still does."""
+    pool, _ = databases
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute("SET LOCAL enable_seqscan = off")
+        for holders in (True, False):
+            explained = await conn.fetchval(
+                f"EXPLAIN (FORMAT JSON) {case_store.Q['read']}", [uuid.uuid4()], ["a-key"], holders
+            )
+            plans = [json.loads(explained)[0]["Plan"]]
+            nodes = []
+            while plans:
+                node = plans.pop()
+                nodes.append(node)
+                plans.extend(node.get("Plans", []))
+            on_cases = [n for n in nodes if n.get("Relation Name") == "cases"]
+            assert on_cases
+            for node in on_cases:  # an index scan, or a bitmap heap scan over one
+                found_by = node.get("Index Cond") or node.get("Recheck Cond") or ""
+                assert "case_id = ANY" in found_by and "SubPlan" not in node.get("Filter", ""), node
 
 
 def test_a_record_off_its_chain_is_dead_lettered_alone_and_the_rest_of_its_batch_applied(
