@@ -63,6 +63,7 @@ class Outage:
 @dataclass
 class _Held:
     last_seen: float
+    passed_at: float
     held_back: int = 0
 
 
@@ -70,7 +71,9 @@ class _Held:
 class RepeatsHeldBack(logging.Filter):
     """A handler filter for the chatty libraries: the first record of a kind (logger and message template)
     passes; repeats are held back while they keep coming within ``quiet`` seconds of each other. The first
-    one after a quiet spell passes again, saying how many were held back."""
+    one after a quiet spell passes again, saying how many were held back; one that keeps coming passes once
+    every ``quiet`` seconds, saying how many came meanwhile (a storm that never pauses, e.g. a consumer
+    group rebalancing for minutes, shows as such rather than as its first line only)."""
 
     quiet: float = 30.0
     _kinds: dict[tuple[str, str], _Held] = field(default_factory=dict)
@@ -85,15 +88,22 @@ class RepeatsHeldBack(logging.Filter):
         kind = (record.name, str(record.msg))
         held = self._kinds.get(kind)
         if held is None:
-            self._kinds[kind] = _Held(now)
+            self._kinds[kind] = _Held(now, now)
             record.msg = f"{record.msg} (repeats held back until it stops for {self.quiet:.0f} s)"
             return True
         if now - held.last_seen < self.quiet:
             held.last_seen = now
-            held.held_back += 1
-            return False
+            if now - held.passed_at < self.quiet:
+                held.held_back += 1
+                return False
+            record.msg = (
+                f"{record.msg} ({held.held_back} like it held back in the last "
+                f"{now - held.passed_at:.0f} s: it keeps coming)"
+            )
+            held.passed_at, held.held_back = now, 0
+            return True
         record.msg = f"{record.msg} ({held.held_back} like it held back before this one)"
-        self._kinds[kind] = _Held(now)
+        self._kinds[kind] = _Held(now, now)
         return True
 
 

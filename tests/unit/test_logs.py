@@ -49,6 +49,23 @@ def test_a_broker_outage_logs_the_reconnect_error_once_per_spell(clock: Clock) -
     assert "97999 like it held back" in again.getMessage()
 
 
+def test_a_storm_that_never_pauses_passes_a_line_every_quiet_spell_with_its_count(clock: Clock) -> None:
+    """Two minutes of a group's generation refused eight times a second, never 30 s apart: one line passes
+    every 30 s, each saying how many came since the one before, so the storm shows for what it is."""
+    held = RepeatsHeldBack(quiet=30.0)
+    passed = []
+    for _ in range(960):
+        line = record("aiokafka.consumer.group_coordinator", "generation of group %s is illegal", "reporting")
+        if held.filter(line):
+            passed.append(line.getMessage())
+        clock.now += 0.125
+    assert len(passed) == 4
+    assert passed[0].endswith("(repeats held back until it stops for 30 s)")
+    assert all("like it held back in the last 30 s: it keeps coming" in line for line in passed[1:])
+    counts = [int(line.rsplit("(", 1)[1].split()[0]) for line in passed[1:]]
+    assert counts == [239, 239, 239]  # and 239 more held back since the last line
+
+
 def test_other_loggers_and_info_records_are_never_held_back(clock: Clock) -> None:
     held = RepeatsHeldBack()
     assert all(held.filter(record("cluetrail.intake", "a clue %s", n)) for n in range(10))
