@@ -17,8 +17,10 @@ from cluetrail.errors import InvalidInput, NotFound, RuleViolation
 from services.reporting.adapters import SQL
 
 Q = SQL.queries("versions")
+# A live version's schema is this followed by its number.
+VERSION_SCHEMA_PREFIX = "ledger_v"
 _SCHEMA = re.compile(r"^ledger_(v[1-9][0-9]*|asof_[0-9a-z]+)$")
-_VERSION = re.compile(r"^ledger_v([1-9][0-9]*)$")
+_VERSION = re.compile(rf"^{VERSION_SCHEMA_PREFIX}([1-9][0-9]*)$")
 
 
 class ProjectionOutdated(RetryLater):
@@ -123,10 +125,6 @@ async def outdated_active_schema(conn: asyncpg.Connection) -> str | None:
     """The live schema if it was built from another template than this code's, else None."""
     live = await aim_at_live_version(conn)
     return None if live is None or live["current"] else version_schema(live["version"])
-
-
-# A live version's schema is this followed by its number.
-VERSION_SCHEMA_PREFIX = "ledger_v"
 
 
 def version_schema(version: int) -> str:
